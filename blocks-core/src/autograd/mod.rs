@@ -1,0 +1,6 @@
+//! Define-by-run reverse-mode autograd: the graph's nodes, the backward pass
+//! and the switch that turns recording off.
+
+mod backward;
+pub(crate) mod grad_mode;
+pub(crate) mod node;

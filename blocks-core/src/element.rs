@@ -1,0 +1,77 @@
+//! The element types a tensor can hold: `f32` (the default, as in PyTorch) and `f64`.
+
+use std::fmt::{Debug, Display, LowerExp};
+
+use ndarray::{LinalgScalar, ScalarOperand};
+use num_traits::{Float, FromPrimitive, NumAssign, ToPrimitive};
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal, StandardUniform};
+
+/// A floating-point element type of a tensor.
+///
+/// Implemented for `f32` (PyTorch's default dtype) and `f64` (used by
+/// [`gradcheck`](crate::gradcheck)).
+///
+/// ```
+/// use blocks_core::Element;
+/// assert_eq!(<f32 as Element>::DTYPE, "float32");
+/// assert_eq!(<f32 as Element>::of(0.5), 0.5f32);
+/// assert_eq!(2.0f32.as_f64(), 2.0f64);
+/// ```
+pub trait Element:
+    LinalgScalar
+    + ScalarOperand
+    + Float
+    + NumAssign
+    + FromPrimitive
+    + ToPrimitive
+    + Default
+    + Debug
+    + Display
+    + LowerExp
+    + Send
+    + Sync
+    + 'static
+{
+    /// PyTorch's name of the dtype, as printed in `dtype=torch.float64`.
+    const DTYPE: &'static str;
+
+    /// Converts from `f64`, rounding to the nearest representable value.
+    fn of(value: f64) -> Self;
+
+    /// Converts to `f64` exactly.
+    fn as_f64(self) -> f64;
+
+    /// Draws a value uniformly from `[0, 1)`.
+    fn sample_unit<R: Rng + ?Sized>(rng: &mut R) -> Self;
+
+    /// Draws a value from the standard normal distribution.
+    fn sample_normal<R: Rng + ?Sized>(rng: &mut R) -> Self;
+}
+
+macro_rules! impl_element {
+    ($t:ty, $name:literal) => {
+        impl Element for $t {
+            const DTYPE: &'static str = $name;
+
+            fn of(value: f64) -> Self {
+                value as $t
+            }
+
+            fn as_f64(self) -> f64 {
+                self as f64
+            }
+
+            fn sample_unit<R: Rng + ?Sized>(rng: &mut R) -> Self {
+                StandardUniform.sample(rng)
+            }
+
+            fn sample_normal<R: Rng + ?Sized>(rng: &mut R) -> Self {
+                StandardNormal.sample(rng)
+            }
+        }
+    };
+}
+
+impl_element!(f32, "float32");
+impl_element!(f64, "float64");

@@ -1,0 +1,27 @@
+//! Tensors on `ndarray` with define-by-run reverse-mode autograd: the engine
+//! under the `blocks` crate.
+//!
+//! ```
+//! use blocks_core::Tensor;
+//! let w = Tensor::from_vec(vec![1.0, -2.0], [1, 2]).requires_grad_(true);
+//! let x = Tensor::from_vec(vec![3.0, 4.0], [1, 2]);
+//! let y = x.linear(&w, None).relu().sum();
+//! y.backward(); // y = relu(3 - 8) = 0, so no gradient flows
+//! assert_eq!(w.grad().unwrap().to_vec(), vec![0.0, 0.0]);
+//! ```
+
+mod autograd;
+mod element;
+mod error;
+mod ops;
+mod random;
+mod tensor;
+
+pub use autograd::grad_mode::{NoGradGuard, is_grad_enabled, no_grad};
+pub use element::Element;
+pub use error::ShapeError;
+pub use random::{manual_seed, with_rng};
+pub use tensor::{Tensor, Tensor64, TensorBase};
+
+/// `ndarray`, re-exported so users build arrays with the version blocks uses.
+pub use ndarray;

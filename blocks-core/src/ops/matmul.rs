@@ -1,0 +1,199 @@
+//! Matrix products: `matmul` with PyTorch's rules for 1-D, 2-D and batched operands.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, ArrayD, ArrayView2, Axis, Ix2, IxDyn};
+
+use super::broadcast::{broadcast_shape, sum_to_shape};
+use crate::error::or_panic;
+use crate::{Element, ShapeError, TensorBase};
+
+/// A 2-D view of a tensor's data known to be 2-D.
+pub(crate) fn view2<E: Element>(array: &ArrayD<E>) -> ArrayView2<'_, E> {
+    array.view().into_dimensionality::<Ix2>().expect("a 2-D array")
+}
+
+/// `a · b` for 2-D views, into a new array.
+pub(crate) fn mm<E: Element>(a: ArrayView2<'_, E>, b: ArrayView2<'_, E>) -> Array2<E> {
+    let mut out = Array2::zeros((a.nrows(), b.ncols()));
+    general_mat_mul(E::one(), &a, &b, E::zero(), &mut out);
+    out
+}
+
+fn mismatch(a: &[usize], b: &[usize], k_a: usize, k_b: usize) -> ShapeError {
+    ShapeError::new(format!("matmul: cannot multiply {a:?} by {b:?} ({k_a} != {k_b})"))
+}
+
+impl<E: Element> TensorBase<E> {
+    /// The matrix product, like `torch.matmul` / `a @ b`.
+    ///
+    /// 1-D·1-D is a dot product (DotBackward0), 2-D·1-D a matrix-vector product
+    /// (MvBackward0), 1-D·2-D a vector-matrix product, 2-D·2-D a matrix product
+    /// (MmBackward0), and operands with more dimensions are batches of
+    /// matrices whose leading dimensions broadcast (BmmBackward0).
+    /// Panics naming both shapes when the inner sizes differ.
+    ///
+    /// ```
+    /// use blocks_core::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], [2, 2]);
+    /// assert_eq!(a.matmul(&Tensor::eye(2)).to_vec(), a.to_vec());
+    /// ```
+    pub fn matmul(&self, other: &Self) -> Self {
+        or_panic(self.try_matmul(other))
+    }
+
+    /// Like [`matmul`](Self::matmul), returning an error on mismatched shapes.
+    ///
+    /// ```
+    /// use blocks_core::Tensor;
+    /// let err = Tensor::zeros([2, 20]).try_matmul(&Tensor::zeros([256, 10])).unwrap_err();
+    /// assert_eq!(err.to_string(), "matmul: cannot multiply [2, 20] by [256, 10] (20 != 256)");
+    /// ```
+    pub fn try_matmul(&self, other: &Self) -> Result<Self, ShapeError> {
+        let (a_shape, b_shape) = (self.shape(), other.shape());
+        match (a_shape.len(), b_shape.len()) {
+            (0, _) | (_, 0) => Err(ShapeError::new(format!(
+                "matmul: both arguments need at least 1 dimension, but got {a_shape:?} and {b_shape:?}"
+            ))),
+            (1, 1) => {
+                if a_shape[0] != b_shape[0] {
+                    return Err(mismatch(&a_shape, &b_shape, a_shape[0], b_shape[0]));
+                }
+                Ok(self.dot(other))
+            }
+            (2, 2) => {
+                if a_shape[1] != b_shape[0] {
+                    return Err(mismatch(&a_shape, &b_shape, a_shape[1], b_shape[0]));
+                }
+                Ok(self.mm(other))
+            }
+            (2, 1) => {
+                if a_shape[1] != b_shape[0] {
+                    return Err(mismatch(&a_shape, &b_shape, a_shape[1], b_shape[0]));
+                }
+                let column = other.reshape(&[b_shape[0] as isize, 1]);
+                Ok(self.mm_named(&column, "MvBackward0").reshape(&[a_shape[0] as isize]))
+            }
+            (1, 2) => {
+                if a_shape[0] != b_shape[0] {
+                    return Err(mismatch(&a_shape, &b_shape, a_shape[0], b_shape[0]));
+                }
+                let row = self.reshape(&[1, a_shape[0] as isize]);
+                Ok(row.mm(other).reshape(&[b_shape[1] as isize]))
+            }
+            _ => self.batched_matmul(other),
+        }
+    }
+
+    fn dot(&self, other: &Self) -> Self {
+        let value = {
+            let (a, b) = (self.data(), other.data());
+            a.iter().zip(b.iter()).fold(E::zero(), |acc, (&x, &y)| acc + x * y)
+        };
+        let data = ArrayD::from_elem(IxDyn(&[]), value);
+        TensorBase::from_op(data, "DotBackward0", &[self, other], |grad, ctx| {
+            let g = grad[[]];
+            vec![
+                ctx.needs(0).then(|| ctx.input(1).mapv(|v| v * g)),
+                ctx.needs(1).then(|| ctx.input(0).mapv(|v| v * g)),
+            ]
+        })
+    }
+
+    fn mm(&self, other: &Self) -> Self {
+        self.mm_named(other, "MmBackward0")
+    }
+
+    fn mm_named(&self, other: &Self, name: &'static str) -> Self {
+        let data = mm(view2(&self.data()), view2(&other.data())).into_dyn();
+        TensorBase::from_op(data, name, &[self, other], |grad, ctx| {
+            let g = view2(&grad);
+            vec![
+                ctx.needs(0).then(|| mm(g, view2(&ctx.input(1)).t()).into_dyn()),
+                ctx.needs(1).then(|| mm(view2(&ctx.input(0)).t(), g).into_dyn()),
+            ]
+        })
+    }
+
+    /// Batched product of operands with at least one of them 3-D or more;
+    /// a 1-D operand is treated as a matrix as in `torch.matmul`.
+    fn batched_matmul(&self, other: &Self) -> Result<Self, ShapeError> {
+        let (a_shape, b_shape) = (self.shape(), other.shape());
+        let a = if a_shape.len() == 1 { self.reshape(&[1, a_shape[0] as isize]) } else { self.clone() };
+        let b = if b_shape.len() == 1 { other.reshape(&[b_shape[0] as isize, 1]) } else { other.clone() };
+        let (a_full, b_full) = (a.shape(), b.shape());
+        let (n, k) = (a_full[a_full.len() - 2], a_full[a_full.len() - 1]);
+        let (k_b, m) = (b_full[b_full.len() - 2], b_full[b_full.len() - 1]);
+        if k != k_b {
+            return Err(mismatch(&a_shape, &b_shape, k, k_b));
+        }
+        let batch = broadcast_shape("matmul", &a_full[..a_full.len() - 2], &b_full[..b_full.len() - 2])?;
+        let mut out_shape = batch.clone();
+        out_shape.extend([n, m]);
+        let data = {
+            let (x, y) = (a.data(), b.data());
+            let x = broadcast_batch(&x, &batch, n, k);
+            let y = broadcast_batch(&y, &batch, k, m);
+            let mut out = ndarray::Array3::<E>::zeros((x.len_of(Axis(0)), n, m));
+            for (i, mut o) in out.outer_iter_mut().enumerate() {
+                general_mat_mul(
+                    E::one(),
+                    &x.index_axis(Axis(0), i),
+                    &y.index_axis(Axis(0), i),
+                    E::zero(),
+                    &mut o,
+                );
+            }
+            out.into_shape_with_order(IxDyn(&out_shape)).expect("same element count")
+        };
+        let result = TensorBase::from_op(data, "BmmBackward0", &[&a, &b], move |grad, ctx| {
+            let count = grad.len() / (n * m);
+            let g = grad.into_shape_with_order((count, n, m)).expect("batched gradient");
+            let x = ctx.input(0);
+            let y = ctx.input(1);
+            let (x_shape, y_shape) = (x.shape().to_vec(), y.shape().to_vec());
+            let x = broadcast_batch(&x, &batch, n, k);
+            let y = broadcast_batch(&y, &batch, k, m);
+            let grad_a = ctx.needs(0).then(|| {
+                let mut out = ndarray::Array3::<E>::zeros((count, n, k));
+                for (i, mut o) in out.outer_iter_mut().enumerate() {
+                    let yi = y.index_axis(Axis(0), i);
+                    general_mat_mul(E::one(), &g.index_axis(Axis(0), i), &yi.t(), E::zero(), &mut o);
+                }
+                let mut full = batch.clone();
+                full.extend([n, k]);
+                sum_to_shape(out.into_shape_with_order(IxDyn(&full)).expect("same count"), &x_shape)
+            });
+            let grad_b = ctx.needs(1).then(|| {
+                let mut out = ndarray::Array3::<E>::zeros((count, k, m));
+                for (i, mut o) in out.outer_iter_mut().enumerate() {
+                    let xi = x.index_axis(Axis(0), i);
+                    general_mat_mul(E::one(), &xi.t(), &g.index_axis(Axis(0), i), E::zero(), &mut o);
+                }
+                let mut full = batch.clone();
+                full.extend([k, m]);
+                sum_to_shape(out.into_shape_with_order(IxDyn(&full)).expect("same count"), &y_shape)
+            });
+            vec![grad_a, grad_b]
+        });
+        Ok(match (a_shape.len(), b_shape.len()) {
+            (1, _) => result.squeeze_dim(-2),
+            (_, 1) => result.squeeze_dim(-1),
+            _ => result,
+        })
+    }
+}
+
+/// `array` (batch dims, then `rows`×`cols`) broadcast to `batch` and stacked
+/// into one 3-D array of matrices.
+fn broadcast_batch<E: Element>(
+    array: &ArrayD<E>,
+    batch: &[usize],
+    rows: usize,
+    cols: usize,
+) -> ndarray::Array3<E> {
+    let mut full = batch.to_vec();
+    full.extend([rows, cols]);
+    let count: usize = batch.iter().product();
+    let view = array.broadcast(IxDyn(&full)).expect("batch dims broadcast");
+    view.to_owned().into_shape_with_order((count, rows, cols)).expect("same element count")
+}

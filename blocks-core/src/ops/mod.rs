@@ -1,0 +1,10 @@
+//! Tensor operations, each with its backward. One family per file.
+
+mod activation;
+mod arithmetic;
+pub(crate) mod axes;
+pub(crate) mod broadcast;
+mod linear;
+pub(crate) mod matmul;
+mod reduce;
+pub(crate) mod shape;

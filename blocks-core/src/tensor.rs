@@ -1,0 +1,453 @@
+//! The tensor handle: creation, reading back, and its autograd state.
+
+use std::sync::{Arc, RwLockReadGuard, RwLockWriteGuard};
+
+use ndarray::{ArrayD, IxDyn};
+
+use crate::autograd::node::{Node, lock};
+use crate::{Element, with_rng};
+
+/// An n-dimensional array with define-by-run reverse-mode autograd.
+///
+/// A tensor is a cheap handle: `clone` shares the data and the autograd state,
+/// like a Python reference to a `torch.Tensor`. It is `Send + Sync`, so a model
+/// can serve several threads. Use the aliases [`Tensor`] (float32, the
+/// default) and [`Tensor64`] (float64).
+///
+/// ```
+/// use blocks_core::Tensor;
+/// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0], [3]).requires_grad_(true);
+/// let y = (&x * &x).sum();
+/// y.backward();
+/// assert_eq!(x.grad().unwrap().to_vec(), vec![2.0, 4.0, 6.0]);
+/// ```
+pub struct TensorBase<E: Element> {
+    pub(crate) node: Arc<Node<E>>,
+}
+
+/// A float32 tensor, PyTorch's default dtype.
+///
+/// ```
+/// let x = blocks_core::Tensor::zeros([2, 3]);
+/// assert_eq!(x.shape(), vec![2, 3]);
+/// ```
+pub type Tensor = TensorBase<f32>;
+
+/// A float64 tensor (`torch.float64`), as used by gradcheck.
+///
+/// ```
+/// let x = blocks_core::Tensor64::ones([2]);
+/// assert_eq!(x.to_vec(), vec![1.0f64, 1.0]);
+/// ```
+pub type Tensor64 = TensorBase<f64>;
+
+impl<E: Element> Clone for TensorBase<E> {
+    fn clone(&self) -> Self {
+        TensorBase { node: Arc::clone(&self.node) }
+    }
+}
+
+impl<E: Element> TensorBase<E> {
+    pub(crate) fn from_node(node: Node<E>) -> Self {
+        TensorBase { node: Arc::new(node) }
+    }
+
+    /// A tensor that owns `array` (no copy).
+    ///
+    /// ```
+    /// let t = blocks_core::Tensor::from_array(ndarray::arr2(&[[1.0f32, 2.0]]).into_dyn());
+    /// assert_eq!(t.shape(), vec![1, 2]);
+    /// ```
+    pub fn from_array(array: ArrayD<E>) -> Self {
+        TensorBase::from_node(Node::leaf(array, false))
+    }
+
+    /// A tensor with `shape` holding `values` in row-major order.
+    ///
+    /// Panics if the number of values does not match the shape; see
+    /// [`try_from_vec`](Self::try_from_vec) for data that comes from users.
+    ///
+    /// ```
+    /// let t = blocks_core::Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], [2, 2]);
+    /// assert_eq!(t.to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
+    /// ```
+    pub fn from_vec(values: Vec<E>, shape: impl AsRef<[usize]>) -> Self {
+        match Self::try_from_vec(values, shape) {
+            Ok(tensor) => tensor,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// Like [`from_vec`](Self::from_vec), returning an error on a size mismatch.
+    ///
+    /// ```
+    /// assert!(blocks_core::Tensor::try_from_vec(vec![1.0; 5], [2, 3]).is_err());
+    /// ```
+    pub fn try_from_vec(values: Vec<E>, shape: impl AsRef<[usize]>) -> Result<Self, crate::ShapeError> {
+        let shape = shape.as_ref();
+        let expected: usize = shape.iter().product();
+        if expected != values.len() {
+            return Err(crate::ShapeError::new(format!(
+                "from_vec: {} values cannot fill shape {shape:?} ({expected} elements)",
+                values.len()
+            )));
+        }
+        let array = ArrayD::from_shape_vec(IxDyn(shape), values).expect("length checked above");
+        Ok(Self::from_array(array))
+    }
+
+    /// A tensor copied from a slice, with `shape`.
+    ///
+    /// ```
+    /// let t = blocks_core::Tensor::from_slice(&[1.0, 2.0], [2, 1]);
+    /// assert_eq!(t.shape(), vec![2, 1]);
+    /// ```
+    pub fn from_slice(values: &[E], shape: impl AsRef<[usize]>) -> Self {
+        Self::from_vec(values.to_vec(), shape)
+    }
+
+    /// A zero-dimensional tensor holding `value`, like `torch.tensor(3.0)`.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::Tensor::scalar(3.0).item(), 3.0);
+    /// ```
+    pub fn scalar(value: E) -> Self {
+        Self::from_array(ArrayD::from_elem(IxDyn(&[]), value))
+    }
+
+    /// A tensor of zeros, like `torch.zeros`.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::Tensor::zeros([2]).to_vec(), vec![0.0, 0.0]);
+    /// ```
+    pub fn zeros(shape: impl AsRef<[usize]>) -> Self {
+        Self::full(shape, E::zero())
+    }
+
+    /// A tensor of ones, like `torch.ones`.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::Tensor::ones([2]).to_vec(), vec![1.0, 1.0]);
+    /// ```
+    pub fn ones(shape: impl AsRef<[usize]>) -> Self {
+        Self::full(shape, E::one())
+    }
+
+    /// A tensor filled with `value`, like `torch.full`.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::Tensor::full([2], 7.0).to_vec(), vec![7.0, 7.0]);
+    /// ```
+    pub fn full(shape: impl AsRef<[usize]>, value: E) -> Self {
+        Self::from_array(ArrayD::from_elem(IxDyn(shape.as_ref()), value))
+    }
+
+    /// A tensor of zeros with the shape of `self`, like `torch.zeros_like`.
+    ///
+    /// ```
+    /// let x = blocks_core::Tensor::ones([2, 2]);
+    /// assert_eq!(x.zeros_like().to_vec(), vec![0.0; 4]);
+    /// ```
+    pub fn zeros_like(&self) -> Self {
+        Self::zeros(self.shape())
+    }
+
+    /// The values `start, start + step, ...` below `end`, like `torch.arange(start, end, step)`.
+    ///
+    /// ```
+    /// use blocks_core::Tensor;
+    /// assert_eq!(Tensor::arange(0.0, 4.0, 1.0).to_vec(), vec![0.0, 1.0, 2.0, 3.0]);
+    /// ```
+    pub fn arange(start: E, end: E, step: E) -> Self {
+        assert!(step != E::zero(), "arange: step must be nonzero");
+        let count = ((end - start) / step).ceil().to_usize().unwrap_or(0);
+        let values = (0..count).map(|i| start + E::from_usize(i).expect("index fits") * step).collect();
+        Self::from_vec(values, [count])
+    }
+
+    /// The `n`×`n` identity matrix, like `torch.eye`.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::Tensor::eye(2).to_vec(), vec![1.0, 0.0, 0.0, 1.0]);
+    /// ```
+    pub fn eye(n: usize) -> Self {
+        Self::from_array(ndarray::Array2::eye(n).into_dyn())
+    }
+
+    /// Uniform values in `[0, 1)` from the global generator, like `torch.rand`.
+    ///
+    /// ```
+    /// blocks_core::manual_seed(0);
+    /// let x = blocks_core::Tensor::rand([2, 20]);
+    /// assert!(x.to_vec().iter().all(|v| (0.0..1.0).contains(v)));
+    /// ```
+    pub fn rand(shape: impl AsRef<[usize]>) -> Self {
+        let shape = IxDyn(shape.as_ref());
+        let array = with_rng(|rng| ArrayD::from_shape_simple_fn(shape, || E::sample_unit(rng)));
+        Self::from_array(array)
+    }
+
+    /// Standard normal values from the global generator, like `torch.randn`.
+    ///
+    /// ```
+    /// let x = blocks_core::Tensor::randn([1000]);
+    /// assert!(x.mean().item().abs() < 0.2);
+    /// ```
+    pub fn randn(shape: impl AsRef<[usize]>) -> Self {
+        let shape = IxDyn(shape.as_ref());
+        let array = with_rng(|rng| ArrayD::from_shape_simple_fn(shape, || E::sample_normal(rng)));
+        Self::from_array(array)
+    }
+
+    /// The shape, like `x.shape`.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::Tensor::zeros([2, 3]).shape(), vec![2, 3]);
+    /// ```
+    pub fn shape(&self) -> Vec<usize> {
+        self.node.read().shape().to_vec()
+    }
+
+    /// The number of dimensions, like `x.dim()`.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::Tensor::zeros([2, 3]).ndim(), 2);
+    /// ```
+    pub fn ndim(&self) -> usize {
+        self.node.read().ndim()
+    }
+
+    /// The number of elements, like `x.numel()`.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::Tensor::zeros([2, 3]).numel(), 6);
+    /// ```
+    pub fn numel(&self) -> usize {
+        self.node.read().len()
+    }
+
+    /// The value of a one-element tensor, like `x.item()`.
+    ///
+    /// Panics if the tensor has more than one element.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::Tensor::full([1, 1], 2.5).item(), 2.5);
+    /// ```
+    pub fn item(&self) -> E {
+        let data = self.node.read();
+        assert!(data.len() == 1, "item: a Tensor with {} elements cannot be converted to Scalar", data.len());
+        *data.iter().next().expect("one element")
+    }
+
+    /// The values in row-major order, like `x.flatten().tolist()`.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::Tensor::eye(2).to_vec(), vec![1.0, 0.0, 0.0, 1.0]);
+    /// ```
+    pub fn to_vec(&self) -> Vec<E> {
+        self.node.read().iter().copied().collect()
+    }
+
+    /// Read access to the values as an ndarray array (held until the guard drops).
+    ///
+    /// ```
+    /// let x = blocks_core::Tensor::eye(2);
+    /// assert_eq!(x.data()[[1, 1]], 1.0);
+    /// ```
+    pub fn data(&self) -> RwLockReadGuard<'_, ArrayD<E>> {
+        self.node.read()
+    }
+
+    /// A copy of the values as an owned ndarray array.
+    ///
+    /// ```
+    /// let a = blocks_core::Tensor::ones([2]).to_array();
+    /// assert_eq!(a.sum(), 2.0);
+    /// ```
+    pub fn to_array(&self) -> ArrayD<E> {
+        self.node.read().clone()
+    }
+
+    /// Write access to the values, outside the graph, like assigning to `x.data`.
+    ///
+    /// Writes are not recorded. A value that a recorded operation saved for
+    /// backward and that is changed here makes that backward panic, as in PyTorch.
+    ///
+    /// ```
+    /// let w = blocks_core::Tensor::zeros([2, 2]).requires_grad_(true);
+    /// w.data_mut()[[0, 0]] = 42.0;
+    /// assert_eq!(w.to_vec(), vec![42.0, 0.0, 0.0, 0.0]);
+    /// ```
+    pub fn data_mut(&self) -> RwLockWriteGuard<'_, ArrayD<E>> {
+        self.node.write()
+    }
+
+    /// Replaces the values with `values` (same shape), outside the graph.
+    ///
+    /// Panics if the shapes differ.
+    ///
+    /// ```
+    /// let w = blocks_core::Tensor::zeros([2]);
+    /// w.set_data(&blocks_core::Tensor::ones([2]));
+    /// assert_eq!(w.to_vec(), vec![1.0, 1.0]);
+    /// ```
+    pub fn set_data(&self, values: &TensorBase<E>) {
+        if Arc::ptr_eq(&self.node, &values.node) {
+            return;
+        }
+        let source = values.node.read();
+        let mut target = self.node.write();
+        assert!(
+            target.shape() == source.shape(),
+            "set_data: cannot copy a tensor of shape {:?} into one of shape {:?}",
+            source.shape(),
+            target.shape()
+        );
+        target.assign(&source);
+    }
+
+    /// Whether gradients flow to this tensor.
+    ///
+    /// ```
+    /// assert!(!blocks_core::Tensor::zeros([1]).requires_grad());
+    /// ```
+    pub fn requires_grad(&self) -> bool {
+        self.node.requires_grad.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets whether this leaf wants a gradient, like `x.requires_grad_()`; returns the handle.
+    ///
+    /// Panics when asked to turn it off on a non-leaf, as PyTorch does.
+    ///
+    /// ```
+    /// let x = blocks_core::Tensor::zeros([1]).requires_grad_(true);
+    /// assert!(x.requires_grad());
+    /// ```
+    pub fn requires_grad_(self, requires_grad: bool) -> Self {
+        self.set_requires_grad(requires_grad);
+        self
+    }
+
+    /// Like [`requires_grad_`](Self::requires_grad_), through a shared handle.
+    ///
+    /// ```
+    /// let x = blocks_core::Tensor::zeros([1]);
+    /// x.set_requires_grad(true);
+    /// assert!(x.requires_grad());
+    /// ```
+    pub fn set_requires_grad(&self, requires_grad: bool) {
+        if !self.is_leaf() && !requires_grad {
+            panic!(
+                "you can only change requires_grad flags of leaf variables. If you want to use a \
+                 computed variable in a subgraph that doesn't require differentiation use \
+                 var_no_grad = var.detach()."
+            );
+        }
+        self.node.requires_grad.store(requires_grad, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether this tensor was created by the user rather than by a recorded operation.
+    ///
+    /// ```
+    /// let x = blocks_core::Tensor::ones([1]).requires_grad_(true);
+    /// assert!(x.is_leaf());
+    /// assert!(!(&x * 2.0).is_leaf());
+    /// ```
+    pub fn is_leaf(&self) -> bool {
+        self.node.is_leaf()
+    }
+
+    /// PyTorch's name of the operation that made this tensor, like `x.grad_fn`.
+    ///
+    /// ```
+    /// let x = blocks_core::Tensor::ones([2]).requires_grad_(true);
+    /// assert_eq!(x.sum().grad_fn(), Some("SumBackward0"));
+    /// assert_eq!(x.grad_fn(), None);
+    /// ```
+    pub fn grad_fn(&self) -> Option<&'static str> {
+        self.node.grad_fn_name
+    }
+
+    /// The accumulated gradient, like `x.grad` (`None` before the first backward).
+    ///
+    /// ```
+    /// let x = blocks_core::Tensor::ones([2]).requires_grad_(true);
+    /// assert!(x.grad().is_none());
+    /// x.sum().backward();
+    /// assert_eq!(x.grad().unwrap().to_vec(), vec![1.0, 1.0]);
+    /// ```
+    pub fn grad(&self) -> Option<TensorBase<E>> {
+        lock(&self.node.grad).as_ref().map(|grad| TensorBase::from_array(grad.clone()))
+    }
+
+    /// Runs `f` on the accumulated gradient without copying it.
+    ///
+    /// ```
+    /// let x = blocks_core::Tensor::ones([2]).requires_grad_(true);
+    /// x.sum().backward();
+    /// assert_eq!(x.with_grad(|g| g.map(|g| g.sum())), Some(2.0));
+    /// ```
+    pub fn with_grad<T>(&self, f: impl FnOnce(Option<&ArrayD<E>>) -> T) -> T {
+        f(lock(&self.node.grad).as_ref())
+    }
+
+    /// Sets the gradient to `None`, like `x.grad = None` (what `zero_grad` does).
+    ///
+    /// ```
+    /// let x = blocks_core::Tensor::ones([2]).requires_grad_(true);
+    /// x.sum().backward();
+    /// x.zero_grad();
+    /// assert!(x.grad().is_none());
+    /// ```
+    pub fn zero_grad(&self) {
+        *lock(&self.node.grad) = None;
+    }
+
+    /// Keeps the gradient of this non-leaf after backward, like `x.retain_grad()`.
+    ///
+    /// ```
+    /// let x = blocks_core::Tensor::ones([2]).requires_grad_(true);
+    /// let y = &x * 3.0;
+    /// y.retain_grad();
+    /// y.sum().backward();
+    /// assert_eq!(y.grad().unwrap().to_vec(), vec![1.0, 1.0]);
+    /// ```
+    pub fn retain_grad(&self) {
+        self.node.retains_grad.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A new leaf sharing nothing with the graph, like `x.detach()`.
+    ///
+    /// The values are copied, so later writes to either tensor do not show in the other.
+    ///
+    /// ```
+    /// let x = blocks_core::Tensor::ones([2]).requires_grad_(true);
+    /// let y = (&x * 2.0).detach();
+    /// assert!(!y.requires_grad() && y.is_leaf());
+    /// ```
+    pub fn detach(&self) -> Self {
+        Self::from_array(self.to_array())
+    }
+
+    /// Whether two handles refer to the same tensor (`a is b` in Python).
+    ///
+    /// ```
+    /// let a = blocks_core::Tensor::ones([1]);
+    /// assert!(a.same(&a.clone()));
+    /// assert!(!a.same(&blocks_core::Tensor::ones([1])));
+    /// ```
+    pub fn same(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.node, &other.node)
+    }
+
+    /// Converts the element type, like `x.double()` or `x.float()` (a new leaf).
+    ///
+    /// ```
+    /// let x = blocks_core::Tensor::ones([2]);
+    /// let y: blocks_core::Tensor64 = x.cast();
+    /// assert_eq!(y.to_vec(), vec![1.0f64, 1.0]);
+    /// ```
+    pub fn cast<T: Element>(&self) -> TensorBase<T> {
+        TensorBase::from_array(self.node.read().mapv(|v| T::of(v.as_f64())))
+    }
+}
