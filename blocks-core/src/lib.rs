@@ -11,8 +11,10 @@
 //! ```
 
 mod autograd;
+mod display;
 mod element;
 mod error;
+mod gradcheck;
 mod ops;
 mod random;
 mod tensor;
@@ -20,6 +22,7 @@ mod tensor;
 pub use autograd::grad_mode::{NoGradGuard, is_grad_enabled, no_grad};
 pub use element::Element;
 pub use error::ShapeError;
+pub use gradcheck::{GradcheckError, GradcheckOptions, Mismatch, gradcheck, gradcheck_with};
 pub use random::{manual_seed, with_rng};
 pub use tensor::{Tensor, Tensor64, TensorBase};
 
