@@ -129,7 +129,8 @@ where
     for (input, (num, ana)) in numerical.iter().zip(&analytical).enumerate() {
         for (input_element, (num_row, ana_row)) in num.iter().zip(ana).enumerate() {
             for (output_element, (&n, &a)) in num_row.iter().zip(ana_row).enumerate() {
-                if !((a - n).abs() <= options.atol + options.rtol * n.abs()) {
+                let close = (a - n).abs() <= options.atol + options.rtol * n.abs();
+                if !close {
                     mismatches.push(Mismatch {
                         input,
                         input_element,

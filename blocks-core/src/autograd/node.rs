@@ -172,10 +172,10 @@ impl<E: Element> Drop for Node<E> {
         };
         let mut pending = grad_fn.inputs;
         while let Some(tensor) = pending.pop() {
-            if let Some(mut node) = Arc::into_inner(tensor.node) {
-                if let Some(inner) = node.grad_fn.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
-                    pending.extend(inner.inputs);
-                }
+            if let Some(mut node) = Arc::into_inner(tensor.node)
+                && let Some(inner) = node.grad_fn.get_mut().unwrap_or_else(|p| p.into_inner()).take()
+            {
+                pending.extend(inner.inputs);
             }
         }
     }

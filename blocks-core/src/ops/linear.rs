@@ -48,10 +48,10 @@ impl<E: Element> TensorBase<E> {
             let got = x_shape.last().copied().unwrap_or(0);
             return Err(fail(format!("expected {in_features} input features, got {got}")));
         }
-        if let Some(b) = bias {
-            if b.shape() != [out_features] {
-                return Err(fail(format!("the bias must have shape [{out_features}]")));
-            }
+        if let Some(b) = bias
+            && b.shape() != [out_features]
+        {
+            return Err(fail(format!("the bias must have shape [{out_features}]")));
         }
         if x_shape.len() == 2 {
             return Ok(self.addmm(weight, bias));

@@ -79,7 +79,7 @@ pub(crate) fn infer_shape(
     }
     let mut shape: Vec<usize> = requested.iter().map(|&s| s.max(0) as usize).collect();
     if let Some(i) = inferred {
-        if known == 0 || numel % known != 0 {
+        if known == 0 || !numel.is_multiple_of(known) {
             return Err(fail());
         }
         shape[i] = numel / known;
