@@ -7,4 +7,3 @@
 //! ```
 
 pub use blocks_core::*;
-pub use blocks_macros::*;
