@@ -1,0 +1,325 @@
+//! `nn.Linear`: `Linear<IN, OUT>` with widths in its type, and `DynLinear`
+//! with widths chosen at run time (from a config or a checkpoint).
+
+use std::any::Any;
+use std::fmt;
+
+use super::forward::{FeedsInto, Forward};
+use super::typed::Batch;
+use super::{Module, Parameter, TrainingFlag, Visitor};
+use crate::Tensor;
+
+/// A fully connected layer whose widths are known only at run time, like
+/// `nn.Linear(in_features, out_features)`: `y = x Wᵀ + b`, W is `(out, in)`.
+///
+/// It takes and gives plain tensors; a wrong input width panics naming the
+/// layer, both widths and where in a `Sequential` it happened.
+///
+/// ```
+/// use blocks_core::nn::{DynLinear, Module};
+/// use blocks_core::Tensor;
+/// let hidden = 128; // read from a config
+/// let layer = DynLinear::new(64, hidden);
+/// assert_eq!(layer.forward(&Tensor::rand([2, 64])).shape(), vec![2, 128]);
+/// assert_eq!(layer.to_string(), "Linear(in_features=64, out_features=128, bias=True)");
+/// ```
+#[derive(Clone)]
+pub struct DynLinear {
+    in_features: usize,
+    out_features: usize,
+    weight: Parameter,
+    bias: Option<Parameter>,
+    training: TrainingFlag,
+}
+
+impl DynLinear {
+    /// A layer with PyTorch's default initialization: weight and bias from
+    /// U(-1/√in, 1/√in) (kaiming_uniform with a = √5), from the global generator.
+    ///
+    /// ```
+    /// let layer = blocks_core::nn::DynLinear::new(4, 2);
+    /// assert!(layer.weight().to_vec().iter().all(|w| w.abs() <= 0.5));
+    /// ```
+    pub fn new(in_features: usize, out_features: usize) -> Self {
+        Self::with_bias(in_features, out_features, true)
+    }
+
+    /// Like [`new`](Self::new), with or without a bias (`bias=False`).
+    ///
+    /// ```
+    /// let layer = blocks_core::nn::DynLinear::with_bias(4, 2, false);
+    /// assert!(layer.bias().is_none());
+    /// ```
+    pub fn with_bias(in_features: usize, out_features: usize, bias: bool) -> Self {
+        let bound = if in_features > 0 { 1.0 / (in_features as f32).sqrt() } else { 0.0 };
+        let weight = uniform([out_features, in_features], bound);
+        let bias = bias.then(|| Parameter::new(uniform([out_features], bound)));
+        DynLinear {
+            in_features,
+            out_features,
+            weight: Parameter::new(weight),
+            bias,
+            training: TrainingFlag::default(),
+        }
+    }
+
+    /// A layer holding the given weight `(out, in)` and optional bias `(out)`.
+    ///
+    /// ```
+    /// use blocks_core::{nn::DynLinear, Tensor};
+    /// let layer = DynLinear::from_tensors(Tensor::ones([3, 2]), Some(Tensor::zeros([3]))).unwrap();
+    /// assert_eq!(layer.out_features(), 3);
+    /// assert!(DynLinear::from_tensors(Tensor::ones([3, 2]), Some(Tensor::zeros([2]))).is_err());
+    /// ```
+    pub fn from_tensors(weight: Tensor, bias: Option<Tensor>) -> Result<Self, crate::ShapeError> {
+        let shape = weight.shape();
+        if shape.len() != 2 {
+            return Err(crate::ShapeError::new(format!(
+                "Linear: the weight must be 2-D (out_features, in_features), got {shape:?}"
+            )));
+        }
+        if let Some(b) = &bias
+            && b.shape() != [shape[0]]
+        {
+            return Err(crate::ShapeError::new(format!(
+                "Linear: a weight of shape {shape:?} needs a bias of shape [{}], got {:?}",
+                shape[0],
+                b.shape()
+            )));
+        }
+        Ok(DynLinear {
+            in_features: shape[1],
+            out_features: shape[0],
+            weight: Parameter::new(weight),
+            bias: bias.map(Parameter::new),
+            training: TrainingFlag::default(),
+        })
+    }
+
+    /// The number of input features.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::DynLinear::new(4, 2).in_features(), 4);
+    /// ```
+    pub fn in_features(&self) -> usize {
+        self.in_features
+    }
+
+    /// The number of output features.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::DynLinear::new(4, 2).out_features(), 2);
+    /// ```
+    pub fn out_features(&self) -> usize {
+        self.out_features
+    }
+
+    /// The weight, `(out_features, in_features)`.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::DynLinear::new(4, 2).weight().shape(), vec![2, 4]);
+    /// ```
+    pub fn weight(&self) -> &Parameter {
+        &self.weight
+    }
+
+    /// The bias, `(out_features)`, if the layer has one.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::DynLinear::new(4, 2).bias().unwrap().shape(), vec![2]);
+    /// ```
+    pub fn bias(&self) -> Option<&Parameter> {
+        self.bias.as_ref()
+    }
+
+    /// `x Wᵀ + b` on a tensor whose last dimension is `in_features`.
+    ///
+    /// ```
+    /// let layer = blocks_core::nn::DynLinear::new(3, 1);
+    /// assert_eq!(layer.forward(&blocks_core::Tensor::ones([5, 3])).shape(), vec![5, 1]);
+    /// ```
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        let shape = x.shape();
+        if shape.last() != Some(&self.in_features) {
+            panic!(
+                "{self} takes {} input features, but got a tensor of shape {shape:?}{}",
+                self.in_features,
+                super::path::describe()
+            );
+        }
+        x.linear(&self.weight, self.bias.as_deref())
+    }
+}
+
+fn uniform(shape: impl AsRef<[usize]>, bound: f32) -> Tensor {
+    let t = Tensor::rand(shape);
+    t.data_mut().mapv_inplace(|u| (2.0 * u - 1.0) * bound);
+    t
+}
+
+impl Forward for DynLinear {
+    type Input = Tensor;
+    type Output = Tensor;
+
+    fn forward(&self, input: &Tensor) -> Tensor {
+        DynLinear::forward(self, input)
+    }
+}
+
+impl Module for DynLinear {
+    fn type_name(&self) -> String {
+        "Linear".into()
+    }
+
+    fn extra_repr(&self) -> String {
+        let bias = if self.bias.is_some() { "True" } else { "False" };
+        format!("in_features={}, out_features={}, bias={bias}", self.in_features, self.out_features)
+    }
+
+    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+        visitor.parameter("weight", &self.weight);
+        if let Some(bias) = &self.bias {
+            visitor.parameter("bias", bias);
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_dyn(&self) -> &dyn Module {
+        self
+    }
+
+    fn set_training(&self, training: bool) {
+        self.training.set(training);
+    }
+
+    fn is_training(&self) -> bool {
+        self.training.get()
+    }
+}
+
+impl fmt::Display for DynLinear {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        super::repr::fmt_module(self, f)
+    }
+}
+
+/// A fully connected layer with its widths in its type, like
+/// `nn.Linear(IN, OUT)`: the compiler checks that the block before it gives
+/// `IN` features.
+///
+/// ```
+/// use blocks_core::nn::{Batch, Linear, Module};
+/// let layer = Linear::<20, 256>::new();
+/// let y = layer.forward(&Batch::<20>::rand(2)); // a Batch<256>
+/// assert_eq!(y.shape(), vec![2, 256]);
+/// assert_eq!(layer.to_string(), "Linear(in_features=20, out_features=256, bias=True)");
+/// ```
+#[derive(Clone)]
+pub struct Linear<const IN: usize, const OUT: usize> {
+    layer: DynLinear,
+}
+
+impl<const IN: usize, const OUT: usize> Linear<IN, OUT> {
+    /// A layer with PyTorch's default initialization (see [`DynLinear::new`]).
+    ///
+    /// ```
+    /// let layer = blocks_core::nn::Linear::<4, 2>::new();
+    /// assert_eq!(layer.weight().shape(), vec![2, 4]);
+    /// ```
+    pub fn new() -> Self {
+        Linear { layer: DynLinear::new(IN, OUT) }
+    }
+
+    /// A layer without a bias (`bias=False`).
+    ///
+    /// ```
+    /// assert!(blocks_core::nn::Linear::<4, 2>::without_bias().bias().is_none());
+    /// ```
+    pub fn without_bias() -> Self {
+        Linear { layer: DynLinear::with_bias(IN, OUT, false) }
+    }
+
+    /// The weight, `(OUT, IN)`.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::Linear::<4, 2>::new().weight().shape(), vec![2, 4]);
+    /// ```
+    pub fn weight(&self) -> &Parameter {
+        self.layer.weight()
+    }
+
+    /// The bias, `(OUT)`, if any.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::Linear::<4, 2>::new().bias().unwrap().shape(), vec![2]);
+    /// ```
+    pub fn bias(&self) -> Option<&Parameter> {
+        self.layer.bias()
+    }
+
+    /// Runs the layer on a `Batch<IN>` (checked by the compiler) or on a
+    /// plain tensor (checked at run time), giving a `Batch<OUT>`.
+    ///
+    /// ```
+    /// use blocks_core::{nn::Linear, Tensor};
+    /// let y = Linear::<3, 2>::new().forward(&Tensor::ones([4, 3]));
+    /// assert_eq!(y.shape(), vec![4, 2]);
+    /// ```
+    pub fn forward<G: FeedsInto<Batch<IN>, Self>>(&self, input: &G) -> Batch<OUT> {
+        Forward::forward(self, &input.feed_into())
+    }
+}
+
+impl<const IN: usize, const OUT: usize> Default for Linear<IN, OUT> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const IN: usize, const OUT: usize> Forward for Linear<IN, OUT> {
+    type Input = Batch<IN>;
+    type Output = Batch<OUT>;
+
+    fn forward(&self, input: &Batch<IN>) -> Batch<OUT> {
+        Batch::trusted(input.linear(&self.layer.weight, self.layer.bias.as_deref()))
+    }
+}
+
+impl<const IN: usize, const OUT: usize> Module for Linear<IN, OUT> {
+    fn type_name(&self) -> String {
+        self.layer.type_name()
+    }
+
+    fn extra_repr(&self) -> String {
+        self.layer.extra_repr()
+    }
+
+    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+        self.layer.visit(visitor);
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_dyn(&self) -> &dyn Module {
+        self
+    }
+
+    fn set_training(&self, training: bool) {
+        self.layer.set_training(training);
+    }
+
+    fn is_training(&self) -> bool {
+        self.layer.is_training()
+    }
+}
+
+impl<const IN: usize, const OUT: usize> fmt::Display for Linear<IN, OUT> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        super::repr::fmt_module(self, f)
+    }
+}

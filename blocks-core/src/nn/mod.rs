@@ -1,0 +1,23 @@
+//! Blocks: PyTorch's `torch.nn` — the `Module` trait, layers, `Sequential`,
+//! and the typed tensors that let the compiler check widths between blocks.
+
+mod activation;
+mod forward;
+mod linear;
+mod module;
+mod parameter;
+pub(crate) mod path;
+mod repr;
+mod sequential;
+mod training;
+mod typed;
+
+pub use activation::ReLU;
+pub use forward::{Call, FeedsInto, Forward, SameWidth};
+pub use linear::{DynLinear, Linear};
+pub use module::{Member, Module, Visitor};
+pub use parameter::Parameter;
+pub use repr::{fmt_module, module_repr};
+pub use sequential::Sequential;
+pub use training::TrainingFlag;
+pub use typed::{Batch, Scalar};

@@ -1,0 +1,331 @@
+//! The `Module` trait: what every block tells about itself (its parameters,
+//! buffers and children under PyTorch's names), and what it gets from that.
+
+use std::any::Any;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use super::Parameter;
+use crate::Tensor;
+
+/// Receives what a block registers directly: parameters, buffers and children.
+///
+/// `#[derive(Module)]` calls these in field order; hand-written blocks do the
+/// same in their [`Module::visit`].
+pub trait Visitor<'m> {
+    /// A trainable parameter under `name`.
+    fn parameter(&mut self, name: &str, parameter: &'m Parameter);
+    /// A buffer (saved with the model, never trained) under `name`.
+    fn buffer(&mut self, name: &str, buffer: &'m Tensor);
+    /// A child block under `name`.
+    fn child(&mut self, name: &str, child: &'m dyn Module);
+}
+
+/// One thing a block registers directly, as reported to a [`Visitor`].
+///
+/// ```
+/// use blocks_core::nn::{Linear, Member, Module};
+/// let layer = Linear::<2, 1>::new();
+/// let members = layer.members();
+/// assert!(matches!(members[0], (ref name, Member::Parameter(_)) if name == "weight"));
+/// ```
+#[derive(Clone, Copy)]
+pub enum Member<'m> {
+    /// A trainable parameter.
+    Parameter(&'m Parameter),
+    /// A buffer: saved with the model, never trained.
+    Buffer(&'m Tensor),
+    /// A child block.
+    Child(&'m dyn Module),
+}
+
+impl<'m> Visitor<'m> for Vec<(String, Member<'m>)> {
+    fn parameter(&mut self, name: &str, parameter: &'m Parameter) {
+        self.push((name.to_string(), Member::Parameter(parameter)));
+    }
+    fn buffer(&mut self, name: &str, buffer: &'m Tensor) {
+        self.push((name.to_string(), Member::Buffer(buffer)));
+    }
+    fn child(&mut self, name: &str, child: &'m dyn Module) {
+        self.push((name.to_string(), Member::Child(child)));
+    }
+}
+
+/// A block: PyTorch's `nn.Module`.
+///
+/// A block implements [`type_name`](Module::type_name),
+/// [`visit`](Module::visit), [`as_any`](Module::as_any) and
+/// [`as_dyn`](Module::as_dyn) (usually through `#[derive(Module)]`), and gets
+/// the rest: PyTorch's parameter names, state dicts, train/eval. Every method
+/// takes `&self`: parameters are shared handles and training flags are
+/// interior, so a model can be shared across threads.
+///
+/// ```
+/// use blocks_core::nn::{Linear, Module};
+/// let layer = Linear::<20, 256>::new();
+/// let names: Vec<String> = layer.named_parameters().into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names, ["weight", "bias"]);
+/// assert_eq!(layer.num_params(), 20 * 256 + 256);
+/// ```
+pub trait Module: Send + Sync + 'static {
+    /// PyTorch's class name, as printed: `Linear`, `Sequential`, `MLP`.
+    fn type_name(&self) -> String;
+
+    /// The description printed inside the parentheses of a block, like
+    /// `in_features=20, out_features=256, bias=True` (PyTorch's `extra_repr`).
+    fn extra_repr(&self) -> String {
+        String::new()
+    }
+
+    /// Reports this block's own parameters, buffers and children, in order.
+    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>);
+
+    /// This block as `Any`, so [`apply`](crate::nn::apply) can act on chosen types.
+    fn as_any(&self) -> &dyn Any;
+
+    /// This block as a trait object.
+    fn as_dyn(&self) -> &dyn Module;
+
+    /// What this block registers directly, in order.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module};
+    /// assert_eq!(Linear::<2, 1>::new().members().len(), 2);
+    /// ```
+    fn members(&self) -> Vec<(String, Member<'_>)> {
+        let mut out = Vec::new();
+        self.visit(&mut out);
+        out
+    }
+
+    /// Sets training mode on this block and every block below it.
+    ///
+    /// Blocks whose behaviour depends on the mode keep a flag and override
+    /// this and [`is_training`](Module::is_training), still passing the mode
+    /// on to their children.
+    fn set_training(&self, training: bool) {
+        for (_, child) in self.named_children() {
+            child.set_training(training);
+        }
+    }
+
+    /// Whether the block is in training mode (PyTorch's `module.training`);
+    /// a block without a flag of its own answers for its first child.
+    fn is_training(&self) -> bool {
+        self.named_children().first().is_none_or(|(_, child)| child.is_training())
+    }
+
+    /// Training mode, like `net.train()`.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module};
+    /// let layer = Linear::<2, 2>::new();
+    /// layer.eval();
+    /// layer.train();
+    /// assert!(layer.is_training());
+    /// ```
+    fn train(&self) {
+        self.set_training(true);
+    }
+
+    /// Evaluation mode, like `net.eval()`.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module};
+    /// let layer = Linear::<2, 2>::new();
+    /// layer.eval();
+    /// assert!(!layer.is_training());
+    /// ```
+    fn eval(&self) {
+        self.set_training(false);
+    }
+
+    /// The direct children with their names, like `named_children()`.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module, ReLU, Sequential};
+    /// let net = Sequential::new((Linear::<2, 3>::new(), ReLU));
+    /// let names: Vec<String> = net.named_children().into_iter().map(|(n, _)| n).collect();
+    /// assert_eq!(names, ["0", "1"]);
+    /// ```
+    fn named_children(&self) -> Vec<(String, &dyn Module)> {
+        self.members()
+            .into_iter()
+            .filter_map(|(name, m)| match m {
+                Member::Child(child) => Some((name, child)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every block in the tree: this one first (named `""`), then each
+    /// child's subtree in order, like `named_modules()`.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module, ReLU, Sequential};
+    /// let net = Sequential::new((Linear::<2, 3>::new(), ReLU));
+    /// let names: Vec<String> = net.named_modules().into_iter().map(|(n, _)| n).collect();
+    /// assert_eq!(names, ["", "0", "1"]);
+    /// ```
+    fn named_modules(&self) -> Vec<(String, &dyn Module)> {
+        let mut out = vec![(String::new(), self.as_dyn())];
+        let mut index = 0;
+        while index < out.len() {
+            let (prefix, module) = (out[index].0.clone(), out[index].1);
+            let children: Vec<_> = module
+                .named_children()
+                .into_iter()
+                .map(|(name, child)| (join(&prefix, &name), child))
+                .collect();
+            out.splice(index + 1..index + 1, children);
+            index += 1;
+        }
+        out
+    }
+
+    /// Every parameter and buffer with PyTorch's dotted name, in `state_dict`
+    /// order: a block's own tensors, then each child's subtree. Shared
+    /// tensors appear under every name.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Member, Module};
+    /// let names: Vec<String> = Linear::<2, 1>::new().named_members().into_iter().map(|(n, _)| n).collect();
+    /// assert_eq!(names, ["weight", "bias"]);
+    /// ```
+    fn named_members(&self) -> Vec<(String, Member<'_>)> {
+        let mut out = Vec::new();
+        collect_tensors(self.as_dyn(), "", &mut out);
+        out
+    }
+
+    /// Every trainable parameter with PyTorch's dotted name (`net.0.weight`),
+    /// in PyTorch's order; a parameter shared by several blocks is listed
+    /// once, under its first name.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module};
+    /// let layer = Linear::<3, 1>::new();
+    /// assert_eq!(layer.named_parameters()[1].0, "bias");
+    /// ```
+    fn named_parameters(&self) -> Vec<(String, Parameter)> {
+        let mut seen = HashSet::new();
+        self.named_members()
+            .into_iter()
+            .filter_map(|(name, member)| match member {
+                Member::Parameter(p) if seen.insert(Arc::as_ptr(&p.node) as usize) => Some((name, p.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The trainable parameters, each once, in PyTorch's order.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module};
+    /// assert_eq!(Linear::<3, 1>::new().parameters().len(), 2);
+    /// ```
+    fn parameters(&self) -> Vec<Parameter> {
+        self.named_parameters().into_iter().map(|(_, p)| p).collect()
+    }
+
+    /// Every buffer with its dotted name, like `named_buffers()`.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module};
+    /// assert!(Linear::<3, 1>::new().named_buffers().is_empty());
+    /// ```
+    fn named_buffers(&self) -> Vec<(String, Tensor)> {
+        self.named_members()
+            .into_iter()
+            .filter_map(|(name, member)| match member {
+                Member::Buffer(t) => Some((name, t.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The number of trainable values (shared parameters counted once).
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module};
+    /// assert_eq!(Linear::<20, 256>::new().num_params(), 5376);
+    /// ```
+    fn num_params(&self) -> usize {
+        self.parameters().iter().map(|p| p.numel()).sum()
+    }
+
+    /// Clears every parameter's gradient (sets it to `None`, PyTorch's default).
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::Tensor;
+    /// let layer = Linear::<2, 1>::new();
+    /// layer.forward(&Tensor::ones([1, 2])).sum().backward();
+    /// layer.zero_grad();
+    /// assert!(layer.weight().grad().is_none());
+    /// ```
+    fn zero_grad(&self) {
+        for p in self.parameters() {
+            p.zero_grad();
+        }
+    }
+
+    /// The parameter or buffer with dotted name `name` (`net.parameter("2.bias")`).
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module};
+    /// let layer = Linear::<2, 1>::new();
+    /// assert!(layer.parameter("bias").unwrap().same(layer.bias().unwrap()));
+    /// ```
+    fn parameter(&self, name: &str) -> Option<Tensor> {
+        self.named_members().into_iter().find(|(key, _)| key == name).and_then(|(_, m)| match m {
+            Member::Parameter(p) => Some(p.tensor().clone()),
+            Member::Buffer(t) => Some(t.clone()),
+            Member::Child(_) => None,
+        })
+    }
+
+    /// The block with dotted name `name` (`"0.net.2"`), like `get_submodule`.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module, ReLU, Sequential};
+    /// let net = Sequential::new((Linear::<2, 3>::new(), ReLU));
+    /// assert_eq!(net.submodule("1").unwrap().type_name(), "ReLU");
+    /// ```
+    fn submodule(&self, name: &str) -> Option<&dyn Module> {
+        self.named_modules().into_iter().find(|(key, _)| key == name).map(|(_, m)| m)
+    }
+
+    /// Sets `requires_grad` on every parameter: `false` freezes the block,
+    /// like `net.requires_grad_(False)`.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module};
+    /// let layer = Linear::<2, 1>::new();
+    /// layer.requires_grad_(false);
+    /// assert!(!layer.weight().requires_grad());
+    /// ```
+    fn requires_grad_(&self, requires_grad: bool) {
+        for p in self.parameters() {
+            p.set_requires_grad(requires_grad);
+        }
+    }
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") }
+}
+
+fn collect_tensors<'m>(module: &'m dyn Module, prefix: &str, out: &mut Vec<(String, Member<'m>)>) {
+    let members = module.members();
+    for (name, member) in &members {
+        if !matches!(member, Member::Child(_)) {
+            out.push((join(prefix, name), *member));
+        }
+    }
+    for (name, member) in members {
+        if let Member::Child(child) = member {
+            collect_tensors(child, &join(prefix, &name), out);
+        }
+    }
+}

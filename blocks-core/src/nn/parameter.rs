@@ -1,0 +1,72 @@
+//! `Parameter`: a trainable tensor registered with its block, like `nn.Parameter`.
+
+use std::fmt;
+use std::ops::Deref;
+
+use crate::Tensor;
+
+/// A trainable tensor: a leaf that requires grad, registered with the block
+/// that holds it, like `torch.nn.Parameter`.
+///
+/// It dereferences to its [`Tensor`], so it joins computations directly and
+/// every result records its gradient. There is no `.data` tensor to compute
+/// with by accident (the mistake that silently trains nothing in PyTorch);
+/// values are changed outside the graph only through [`Tensor::data_mut`] or
+/// [`Tensor::set_data`]. Cloning shares the tensor (a tied weight).
+///
+/// ```
+/// use blocks_core::{nn::Parameter, Tensor};
+/// let w = Parameter::new(Tensor::ones([2]));
+/// assert!(w.requires_grad() && w.is_leaf());
+/// let y = (&*w * 3.0).sum();
+/// y.backward();
+/// assert_eq!(w.grad().unwrap().to_vec(), vec![3.0, 3.0]);
+/// ```
+#[derive(Clone)]
+pub struct Parameter {
+    tensor: Tensor,
+}
+
+impl Parameter {
+    /// Registers `tensor`'s values as a trainable leaf (a non-leaf is detached first).
+    ///
+    /// ```
+    /// let p = blocks_core::nn::Parameter::new(blocks_core::Tensor::zeros([3]));
+    /// assert_eq!(p.shape(), vec![3]);
+    /// ```
+    pub fn new(tensor: Tensor) -> Self {
+        let tensor = if tensor.is_leaf() { tensor } else { tensor.detach() };
+        tensor.set_requires_grad(true);
+        Parameter { tensor }
+    }
+
+    /// The underlying tensor handle (shared, not copied).
+    ///
+    /// ```
+    /// let p = blocks_core::nn::Parameter::new(blocks_core::Tensor::zeros([1]));
+    /// assert!(p.tensor().same(&p));
+    /// ```
+    pub fn tensor(&self) -> &Tensor {
+        &self.tensor
+    }
+}
+
+impl Deref for Parameter {
+    type Target = Tensor;
+
+    fn deref(&self) -> &Tensor {
+        &self.tensor
+    }
+}
+
+impl AsRef<Tensor> for Parameter {
+    fn as_ref(&self) -> &Tensor {
+        &self.tensor
+    }
+}
+
+impl fmt::Debug for Parameter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Parameter containing:\n{:?}", self.tensor)
+    }
+}
