@@ -218,6 +218,12 @@ fn expand_mismatch_names_both_shapes() {
     Tensor::zeros([2, 3]).expand(&[2, 4]);
 }
 
+#[test]
+#[should_panic(expected = "view: shape [4, -1] is invalid for input of shape [2, 3] (6 elements)")]
+fn view_of_a_bad_shape_names_both_shapes() {
+    Tensor::zeros([2, 3]).view(&[4, -1]);
+}
+
 /// A random tensor of 1 to 4 dims, with a dim index into it and whether to
 /// count that dim from the end.
 fn tensor_and_dim() -> impl Strategy<Value = (Tensor64, usize, bool)> {
