@@ -4,6 +4,8 @@ mod activation;
 mod arithmetic;
 pub(crate) mod axes;
 pub(crate) mod broadcast;
+mod index;
+mod join;
 mod linear;
 pub(crate) mod matmul;
 mod reduce;
