@@ -11,6 +11,7 @@
 //! ```
 
 mod autograd;
+mod display;
 mod element;
 mod error;
 mod ops;
