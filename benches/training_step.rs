@@ -1,1 +1,317 @@
-fn main() {}
+//! One SGD training step (forward, backward, update) of small MLPs: blocks
+//! against a hand-written ndarray floor, on one thread.
+//!
+//! Each workload is one criterion group with two functions, `hand_written`
+//! and `blocks`, that do the same arithmetic from the same starting weights.
+//! After each group the median time per step of both and their ratio are
+//! printed, so every run (however noisy the machine) reports the ratio.
+//!
+//! ```text
+//! cargo bench --bench training_step
+//! cargo bench --bench training_step -- --warm-up-time 1 --measurement-time 3
+//! ```
+
+use std::cell::RefCell;
+use std::hint::black_box;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use blocks::{Tensor, manual_seed, no_grad};
+use criterion::{Criterion, SamplingMode};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, Ix1, Ix2, Zip};
+
+/// The learning rate of the SGD update (small, so thousands of steps stay finite).
+const LR: f32 = 1e-3;
+
+/// The weights, data and target that both sides start from.
+struct Problem {
+    /// `(weight [out, in], bias [out])` per layer.
+    layers: Vec<(Array2<f32>, Array1<f32>)>,
+    x: Array2<f32>,
+    target: Array2<f32>,
+}
+
+impl Problem {
+    /// Random weights scaled by `1/sqrt(in)`, a random input of `batch` rows,
+    /// and a random target (or a one-hot one, standing in for class labels).
+    fn new(widths: &[usize], batch: usize, one_hot: bool) -> Self {
+        manual_seed(0);
+        let array2 = |t: Tensor| t.to_array().into_dimensionality::<Ix2>().expect("2-D");
+        let layers = widths
+            .windows(2)
+            .map(|pair| {
+                let (fan_in, fan_out) = (pair[0], pair[1]);
+                let scale = 1.0 / (fan_in as f32).sqrt();
+                let w = array2(Tensor::randn([fan_out, fan_in]) * scale);
+                let b = (Tensor::randn([fan_out]) * scale).to_array().into_dimensionality::<Ix1>();
+                (w, b.expect("1-D"))
+            })
+            .collect();
+        let classes = *widths.last().expect("at least one layer");
+        let x = array2(Tensor::randn([batch, widths[0]]));
+        let target = if one_hot {
+            Array2::from_shape_fn(
+                (batch, classes),
+                |(i, j)| if (i * 7 + 3) % classes == j { 1.0 } else { 0.0 },
+            )
+        } else {
+            array2(Tensor::randn([batch, classes]))
+        };
+        Problem { layers, x, target }
+    }
+}
+
+/// The hand-written floor: every buffer allocated once, matrix products by
+/// `general_mat_mul` straight into them, ReLU and the SGD update in place.
+struct HandNet {
+    weights: Vec<Array2<f32>>,
+    biases: Vec<Array1<f32>>,
+    x: Array2<f32>,
+    target: Array2<f32>,
+    /// The output of each layer (after ReLU for hidden layers).
+    acts: Vec<Array2<f32>>,
+    /// The gradient with respect to each layer's pre-activation output.
+    deltas: Vec<Array2<f32>>,
+    grad_w: Vec<Array2<f32>>,
+    grad_b: Vec<Array1<f32>>,
+}
+
+impl HandNet {
+    fn new(problem: &Problem) -> Self {
+        let batch = problem.x.nrows();
+        let (weights, biases): (Vec<_>, Vec<_>) = problem.layers.iter().cloned().unzip();
+        let acts: Vec<_> = weights.iter().map(|w| Array2::zeros((batch, w.nrows()))).collect();
+        HandNet {
+            deltas: acts.clone(),
+            acts,
+            grad_w: weights.iter().map(|w| Array2::zeros(w.raw_dim())).collect(),
+            grad_b: biases.iter().map(|b| Array1::zeros(b.raw_dim())).collect(),
+            weights,
+            biases,
+            x: problem.x.clone(),
+            target: problem.target.clone(),
+        }
+    }
+
+    /// Forward, MSE loss, backward and SGD update; returns the loss.
+    fn step(&mut self) -> f32 {
+        let layers = self.weights.len();
+        // Forward: z = b (broadcast) + a_prev · Wᵀ, then ReLU in place on hidden layers.
+        for l in 0..layers {
+            let (done, rest) = self.acts.split_at_mut(l);
+            let input = if l == 0 { &self.x } else { &done[l - 1] };
+            let out = &mut rest[0];
+            out.assign(&self.biases[l]);
+            general_mat_mul(1.0, input, &self.weights[l].t(), 1.0, out);
+            if l + 1 < layers {
+                out.mapv_inplace(|v| v.max(0.0));
+            }
+        }
+        // MSE loss and its gradient: d = 2 (y - t) / n.
+        let output = &self.acts[layers - 1];
+        let scale = 2.0 / output.len() as f32;
+        let mut loss = 0.0;
+        Zip::from(&mut self.deltas[layers - 1]).and(output).and(&self.target).for_each(|d, &y, &t| {
+            let diff = y - t;
+            loss += diff * diff;
+            *d = scale * diff;
+        });
+        let loss = loss / output.len() as f32;
+        // Backward: dW = dᵀ · a_prev, db = Σ_rows d, d_prev = (d · W) ⊙ [a_prev > 0].
+        for l in (0..layers).rev() {
+            let input = if l == 0 { &self.x } else { &self.acts[l - 1] };
+            let (before, from) = self.deltas.split_at_mut(l);
+            let delta = &from[0];
+            general_mat_mul(1.0, &delta.t(), input, 0.0, &mut self.grad_w[l]);
+            let grad_b = &mut self.grad_b[l];
+            grad_b.fill(0.0);
+            for row in delta.rows() {
+                *grad_b += &row;
+            }
+            if l > 0 {
+                let prev = &mut before[l - 1];
+                general_mat_mul(1.0, delta, &self.weights[l], 0.0, prev);
+                Zip::from(prev).and(&self.acts[l - 1]).for_each(|d, &a| {
+                    if a <= 0.0 {
+                        *d = 0.0;
+                    }
+                });
+            }
+        }
+        // SGD update in place.
+        for l in 0..layers {
+            self.weights[l].scaled_add(-LR, &self.grad_w[l]);
+            self.biases[l].scaled_add(-LR, &self.grad_b[l]);
+        }
+        loss
+    }
+}
+
+/// The same network in blocks: leaf tensors that require grad, a recorded
+/// forward pass, `backward`, and an SGD update through the public API.
+struct BlocksNet {
+    layers: Vec<(Tensor, Tensor)>,
+    x: Tensor,
+    target: Tensor,
+}
+
+impl BlocksNet {
+    fn new(problem: &Problem) -> Self {
+        let param = |a: ndarray::ArrayD<f32>| Tensor::from_array(a).requires_grad_(true);
+        BlocksNet {
+            layers: (problem.layers.iter())
+                .map(|(w, b)| (param(w.clone().into_dyn()), param(b.clone().into_dyn())))
+                .collect(),
+            x: Tensor::from_array(problem.x.clone().into_dyn()),
+            target: Tensor::from_array(problem.target.clone().into_dyn()),
+        }
+    }
+
+    /// Forward, MSE loss, backward and SGD update; returns the loss.
+    fn step(&mut self) -> f32 {
+        let mut h = self.x.clone();
+        for (l, (w, b)) in self.layers.iter().enumerate() {
+            h = h.linear(w, Some(b));
+            if l + 1 < self.layers.len() {
+                h = h.relu();
+            }
+        }
+        // TODO(cross_entropy): the third workload should use cross-entropy
+        // against class labels once that op lands (blocks has no exp/log yet,
+        // so log-softmax + NLL cannot be composed); until then both sides use
+        // MSE against a one-hot target.
+        let diff = &h - &self.target;
+        let loss = (&diff * &diff).mean();
+        loss.backward();
+        no_grad(|| {
+            for param in self.layers.iter().flat_map(|(w, b)| [w, b]) {
+                param.with_grad(|grad| {
+                    param.data_mut().scaled_add(-LR, grad.expect("every parameter has a gradient"));
+                });
+                param.zero_grad();
+            }
+        });
+        loss.item()
+    }
+}
+
+/// The `(iterations, elapsed)` pairs of every call criterion made to one
+/// benchmark's routine; the last `samples` are its measurement.
+type Timings = Rc<RefCell<Vec<(u64, Duration)>>>;
+
+/// The median time per iteration over the last `samples` calls, as criterion
+/// computes its median (of each sample's mean time per iteration).
+fn median(timings: &Timings, samples: usize) -> Option<Duration> {
+    let timings = timings.borrow();
+    if timings.len() < samples {
+        return None;
+    }
+    let mut per_iter: Vec<f64> = (timings[timings.len() - samples..].iter())
+        .map(|&(iters, elapsed)| elapsed.as_secs_f64() / iters as f64)
+        .collect();
+    per_iter.sort_by(f64::total_cmp);
+    let mid = per_iter.len() / 2;
+    let value = if per_iter.len().is_multiple_of(2) {
+        (per_iter[mid - 1] + per_iter[mid]) / 2.0
+    } else {
+        per_iter[mid]
+    };
+    Some(Duration::from_secs_f64(value))
+}
+
+/// Benchmarks `step` under `id` in `group`, recording the timings.
+fn bench_step(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    id: &str,
+    mut step: impl FnMut() -> f32,
+) -> Timings {
+    let timings = Timings::default();
+    let record = Rc::clone(&timings);
+    group.bench_function(id, |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                black_box(step());
+            }
+            let elapsed = start.elapsed();
+            record.borrow_mut().push((iters, elapsed));
+            elapsed
+        })
+    });
+    timings
+}
+
+/// A workload: a network, a batch size and how criterion samples it.
+struct Workload {
+    name: &'static str,
+    widths: &'static [usize],
+    batch: usize,
+    one_hot: bool,
+    samples: usize,
+    flat: bool,
+}
+
+fn run(c: &mut Criterion, workload: &Workload) {
+    let problem = Problem::new(workload.widths, workload.batch, workload.one_hot);
+    let mut hand = HandNet::new(&problem);
+    let mut blocks = BlocksNet::new(&problem);
+    let (hand_loss, blocks_loss) = (hand.step(), blocks.step());
+    assert!(
+        (hand_loss - blocks_loss).abs() <= 1e-4 * hand_loss.abs().max(1.0),
+        "{}: the two sides disagree: hand-written loss {hand_loss}, blocks loss {blocks_loss}",
+        workload.name
+    );
+    let mut group = c.benchmark_group(workload.name);
+    group.sample_size(workload.samples);
+    if workload.flat {
+        group.sampling_mode(SamplingMode::Flat);
+    }
+    let hand_timings = bench_step(&mut group, "hand_written", || hand.step());
+    let blocks_timings = bench_step(&mut group, "blocks", || blocks.step());
+    group.finish();
+    if let (Some(h), Some(b)) =
+        (median(&hand_timings, workload.samples), median(&blocks_timings, workload.samples))
+    {
+        println!(
+            "{}: median hand_written {h:.2?}, blocks {b:.2?}, ratio blocks/hand_written {:.3}\n",
+            workload.name,
+            b.as_secs_f64() / h.as_secs_f64()
+        );
+    }
+}
+
+const WORKLOADS: [Workload; 3] = [
+    Workload {
+        name: "seed_net_batch2",
+        widths: &[20, 256, 10],
+        batch: 2,
+        one_hot: false,
+        samples: 100,
+        flat: false,
+    },
+    Workload {
+        name: "seed_net_batch256",
+        widths: &[20, 256, 10],
+        batch: 256,
+        one_hot: false,
+        samples: 100,
+        flat: false,
+    },
+    Workload {
+        name: "mlp_784_512_512_10_batch128",
+        widths: &[784, 512, 512, 10],
+        batch: 128,
+        one_hot: true,
+        samples: 40,
+        flat: true,
+    },
+];
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    for workload in &WORKLOADS {
+        run(&mut c, workload);
+    }
+    c.final_summary();
+}
