@@ -132,11 +132,7 @@ impl HandNet {
             if l > 0 {
                 let prev = &mut before[l - 1];
                 general_mat_mul(1.0, delta, &self.weights[l], 0.0, prev);
-                Zip::from(prev).and(&self.acts[l - 1]).for_each(|d, &a| {
-                    if a <= 0.0 {
-                        *d = 0.0;
-                    }
-                });
+                Zip::from(prev).and(&self.acts[l - 1]).for_each(|d, &a| *d = if a > 0.0 { *d } else { 0.0 });
             }
         }
         // SGD update in place.
