@@ -15,6 +15,7 @@ mod display;
 mod element;
 mod error;
 mod gradcheck;
+pub mod io;
 pub mod nn;
 mod ops;
 mod random;

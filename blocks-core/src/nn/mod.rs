@@ -9,6 +9,7 @@ mod parameter;
 pub(crate) mod path;
 mod repr;
 mod sequential;
+mod state_dict;
 mod training;
 mod typed;
 
@@ -19,5 +20,6 @@ pub use module::{Member, Module, Visitor};
 pub use parameter::Parameter;
 pub use repr::{fmt_module, module_repr};
 pub use sequential::Sequential;
+pub use state_dict::{LoadError, LoadReport, ShapeMismatch, StateDict, StateDictError};
 pub use training::TrainingFlag;
 pub use typed::{Batch, Scalar};
