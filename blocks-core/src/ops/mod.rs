@@ -8,3 +8,4 @@ mod linear;
 pub(crate) mod matmul;
 mod reduce;
 pub(crate) mod shape;
+mod unary;
