@@ -4,8 +4,11 @@ mod activation;
 mod arithmetic;
 pub(crate) mod axes;
 pub(crate) mod broadcast;
+mod compare;
 mod linear;
 pub(crate) mod matmul;
 mod reduce;
 pub(crate) mod shape;
 mod unary;
+
+pub use compare::CompareOperand;
