@@ -5,6 +5,7 @@ mod arithmetic;
 pub(crate) mod axes;
 pub(crate) mod broadcast;
 mod compare;
+mod extrema;
 mod linear;
 pub(crate) mod matmul;
 mod reduce;
@@ -12,3 +13,4 @@ pub(crate) mod shape;
 mod unary;
 
 pub use compare::CompareOperand;
+pub use extrema::Indices;
