@@ -7,9 +7,11 @@ pub(crate) mod broadcast;
 mod compare;
 mod extrema;
 mod linear;
+mod loss;
 pub(crate) mod matmul;
 mod reduce;
 pub(crate) mod shape;
+mod softmax;
 mod unary;
 
 pub use compare::CompareOperand;
