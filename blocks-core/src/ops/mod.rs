@@ -9,9 +9,11 @@ mod extrema;
 mod index;
 mod join;
 mod linear;
+mod loss;
 pub(crate) mod matmul;
 mod reduce;
 pub(crate) mod shape;
+mod softmax;
 mod unary;
 
 pub use compare::CompareOperand;
