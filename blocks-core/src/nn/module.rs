@@ -6,7 +6,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::Parameter;
+use super::state_dict::{LoadError, LoadReport, StateDict, StateDictError, load_into, state_dict_of};
 use crate::Tensor;
+use crate::io::FileError;
 
 /// Receives what a block registers directly: parameters, buffers and children.
 ///
@@ -309,6 +311,78 @@ pub trait Module: Send + Sync + 'static {
         for p in self.parameters() {
             p.set_requires_grad(requires_grad);
         }
+    }
+
+    /// Every parameter and buffer under its key, like `net.state_dict()`.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module};
+    /// assert_eq!(Linear::<2, 1>::new().state_dict().keys(), vec!["weight", "bias"]);
+    /// ```
+    fn state_dict(&self) -> StateDict {
+        state_dict_of(self.as_dyn())
+    }
+
+    /// Copies `state` into the parameters and buffers, like
+    /// `net.load_state_dict(state)` (strict): one error lists every missing
+    /// key, every unexpected key and every shape mismatch, and nothing is
+    /// changed when it fails.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module};
+    /// let (a, b) = (Linear::<2, 1>::new(), Linear::<2, 1>::new());
+    /// b.load_state_dict(&a.state_dict()).unwrap();
+    /// assert_eq!(a.weight().to_vec(), b.weight().to_vec());
+    /// ```
+    fn load_state_dict(&self, state: &StateDict) -> Result<LoadReport, StateDictError> {
+        load_into(self.as_dyn(), state, true)
+    }
+
+    /// [`load_state_dict`](Module::load_state_dict) with PyTorch's `strict`
+    /// flag: when `false`, missing and unexpected keys are returned instead of
+    /// refused (shape mismatches are still errors).
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module, StateDict};
+    /// let report = Linear::<2, 1>::new().load_state_dict_with(&StateDict::new(), false).unwrap();
+    /// assert_eq!(report.missing_keys.len(), 2);
+    /// ```
+    fn load_state_dict_with(&self, state: &StateDict, strict: bool) -> Result<LoadReport, StateDictError> {
+        load_into(self.as_dyn(), state, strict)
+    }
+
+    /// Saves the state dict to a safetensors file that PyTorch loads with
+    /// `load_state_dict(safetensors.torch.load_file(path))`; atomic.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module};
+    /// let path = std::env::temp_dir().join("blocks-doc-save-module.safetensors");
+    /// let layer = Linear::<2, 1>::new();
+    /// layer.save(&path).unwrap();
+    /// let copy = Linear::<2, 1>::new();
+    /// copy.load(&path).unwrap();
+    /// assert_eq!(copy.bias().unwrap().to_vec(), layer.bias().unwrap().to_vec());
+    /// ```
+    fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), FileError>
+    where
+        Self: Sized,
+    {
+        self.state_dict().save(path)
+    }
+
+    /// Loads a safetensors file written by PyTorch (`save_file` or
+    /// `save_model`) or by [`save`](Module::save), strictly.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module};
+    /// assert!(Linear::<2, 1>::new().load("missing.safetensors").is_err());
+    /// ```
+    fn load(&self, path: impl AsRef<std::path::Path>) -> Result<LoadReport, LoadError>
+    where
+        Self: Sized,
+    {
+        let state = StateDict::read(path)?;
+        Ok(self.load_state_dict(&state)?)
     }
 }
 

@@ -65,8 +65,21 @@ impl AsRef<Tensor> for Parameter {
     }
 }
 
+/// PyTorch's printout: `Parameter containing:` and the tensor.
+///
+/// ```
+/// use blocks_core::{nn::Parameter, Tensor};
+/// let p = Parameter::new(Tensor::from_vec(vec![-0.3457], [1]));
+/// assert_eq!(p.to_string(), "Parameter containing:\ntensor([-0.3457], requires_grad=True)");
+/// ```
+impl fmt::Display for Parameter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.tensor.parameter_repr())
+    }
+}
+
 impl fmt::Debug for Parameter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Parameter containing:\n{:?}", self.tensor)
+        fmt::Display::fmt(self, f)
     }
 }

@@ -1,0 +1,74 @@
+//! The error of everything that reads or writes files.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// What went wrong reading or writing a tensor file, with the file named.
+///
+/// ```
+/// use blocks_core::io::TensorFile;
+/// let error = TensorFile::read("no/such/file.safetensors").unwrap_err();
+/// assert!(error.to_string().starts_with("cannot read no/such/file.safetensors"));
+/// ```
+#[derive(Debug)]
+pub enum FileError {
+    /// The operating system refused (missing file, permissions, full disk).
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What was being done: "read", "write", ...
+        action: &'static str,
+        /// The system's error.
+        source: std::io::Error,
+    },
+    /// The bytes are not a valid safetensors file.
+    Format {
+        /// The file (empty for in-memory bytes).
+        path: PathBuf,
+        /// What is wrong, in words.
+        message: String,
+    },
+    /// A tensor the caller asked for is not in the file.
+    MissingTensor {
+        /// Its name.
+        name: String,
+    },
+    /// A tensor has a dtype that cannot be read as asked.
+    Dtype {
+        /// Its name.
+        name: String,
+        /// The dtype in the file (`F16`, `I64`, ...).
+        found: String,
+        /// What was asked for.
+        expected: &'static str,
+    },
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileError::Io { path, action, source } => {
+                write!(f, "cannot {action} {}: {source}", path.display())
+            }
+            FileError::Format { path, message } if path.as_os_str().is_empty() => {
+                write!(f, "not a valid safetensors file: {message}")
+            }
+            FileError::Format { path, message } => {
+                write!(f, "{} is not a valid safetensors file: {message}", path.display())
+            }
+            FileError::MissingTensor { name } => write!(f, "no tensor named {name:?} in the file"),
+            FileError::Dtype { name, found, expected } => {
+                write!(f, "tensor {name:?} has dtype {found}, which cannot be read as {expected}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for FileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FileError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

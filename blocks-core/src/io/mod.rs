@@ -1,0 +1,10 @@
+//! Files: safetensors reading and writing, as PyTorch users save and load
+//! with `safetensors.torch`.
+
+mod error;
+mod read;
+mod write;
+
+pub use error::FileError;
+pub use read::TensorFile;
+pub use write::{save_tensors, serialize_tensors, write_atomically};

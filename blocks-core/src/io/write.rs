@@ -1,0 +1,125 @@
+//! Writing safetensors files that PyTorch reads with
+//! `safetensors.torch.load_file`, atomically.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use safetensors::{Dtype, View};
+
+use super::FileError;
+use crate::{Element, TensorBase};
+
+/// One tensor's bytes in the layout safetensors wants (row-major, little-endian).
+struct Bytes {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data: Vec<u8>,
+}
+
+impl View for &Bytes {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.data)
+    }
+    fn data_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
+fn to_bytes<E: Element>(tensor: &TensorBase<E>) -> Bytes {
+    let data = tensor.data();
+    let mut bytes = Vec::with_capacity(data.len() * std::mem::size_of::<E>());
+    let dtype = if E::DTYPE == "float64" { Dtype::F64 } else { Dtype::F32 };
+    for &value in data.iter() {
+        match dtype {
+            Dtype::F64 => bytes.extend_from_slice(&value.as_f64().to_le_bytes()),
+            _ => bytes.extend_from_slice(&(value.as_f64() as f32).to_le_bytes()),
+        }
+    }
+    Bytes { dtype, shape: data.shape().to_vec(), data: bytes }
+}
+
+/// The bytes of a safetensors file holding `tensors` and `metadata`.
+///
+/// ```
+/// use blocks_core::io::{serialize_tensors, TensorFile};
+/// let bytes = serialize_tensors(&[("x", &blocks_core::Tensor::ones([2]))], &[]).unwrap();
+/// assert_eq!(TensorFile::from_bytes(&bytes).unwrap().names(), vec!["x"]);
+/// ```
+pub fn serialize_tensors<E: Element>(
+    tensors: &[(&str, &TensorBase<E>)],
+    metadata: &[(&str, &str)],
+) -> Result<Vec<u8>, FileError> {
+    let bytes: Vec<(String, Bytes)> =
+        tensors.iter().map(|(name, t)| (name.to_string(), to_bytes(t))).collect();
+    let info: Option<HashMap<String, String>> = (!metadata.is_empty())
+        .then(|| metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+    safetensors::serialize(bytes.iter().map(|(name, b)| (name.as_str(), b)), info)
+        .map_err(|e| FileError::Format { path: PathBuf::new(), message: e.to_string() })
+}
+
+/// Saves `tensors` (name, tensor) with optional `metadata` to `path` as a
+/// safetensors file, like `safetensors.torch.save_file`. Atomic: the data
+/// goes to a temporary file in the same folder, is synced, then renamed over
+/// `path`, so a crash or a full disk never leaves a half-written file.
+///
+/// ```
+/// use blocks_core::io::{save_tensors, TensorFile};
+/// use blocks_core::Tensor;
+/// let dir = std::env::temp_dir().join("blocks-doc-save");
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("xy.safetensors");
+/// let (x, y) = (Tensor::arange(0.0, 4.0, 1.0), Tensor::zeros([4]));
+/// save_tensors(&path, &[("x", &x), ("y", &y)], &[]).unwrap();
+/// assert_eq!(TensorFile::read(&path).unwrap().names(), vec!["x", "y"]);
+/// ```
+pub fn save_tensors<E: Element>(
+    path: impl AsRef<Path>,
+    tensors: &[(&str, &TensorBase<E>)],
+    metadata: &[(&str, &str)],
+) -> Result<(), FileError> {
+    let bytes = serialize_tensors(tensors, metadata)?;
+    write_atomically(path.as_ref(), |file| file.write_all(&bytes))
+}
+
+/// Writes through `write` into a temporary file next to `path`, syncs it and
+/// renames it over `path`. On any error the temporary file is removed and
+/// `path` is left as it was.
+///
+/// ```
+/// use std::io::Write;
+/// let path = std::env::temp_dir().join("blocks-doc-atomic.txt");
+/// blocks_core::io::write_atomically(&path, |f| f.write_all(b"hello")).unwrap();
+/// assert_eq!(std::fs::read(&path).unwrap(), b"hello");
+/// ```
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<(), FileError> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = folder.join(format!(".{name}.{}.tmp", std::process::id()));
+    let io_error = |action: &'static str, source| FileError::Io { path: path.to_path_buf(), action, source };
+    let result = (|| {
+        let mut file =
+            std::fs::File::create(&temporary).map_err(|e| io_error("create a temporary file for", e))?;
+        write(&mut file).map_err(|e| io_error("write", e))?;
+        file.sync_all().map_err(|e| io_error("sync", e))?;
+        drop(file);
+        std::fs::rename(&temporary, path).map_err(|e| io_error("replace", e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
+}

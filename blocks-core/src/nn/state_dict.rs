@@ -1,0 +1,315 @@
+//! State dicts: every parameter and buffer under PyTorch's key, to save,
+//! load and compare with PyTorch's `state_dict()`.
+
+use std::fmt;
+use std::path::Path;
+
+use super::{Member, Module};
+use crate::Tensor;
+use crate::io::{FileError, TensorFile, save_tensors};
+
+/// Named tensors in order, like the `OrderedDict` of `net.state_dict()`.
+///
+/// The tensors are handles to the model's own parameters and buffers (no
+/// copy); a tied parameter appears under each of its keys.
+///
+/// ```
+/// use blocks_core::nn::{Linear, Module, StateDict};
+/// let layer = Linear::<3, 2>::new();
+/// let state: StateDict = layer.state_dict();
+/// assert_eq!(state.keys(), vec!["weight", "bias"]);
+/// assert_eq!(state.get("weight").unwrap().shape(), vec![2, 3]);
+/// ```
+#[derive(Clone, Default)]
+pub struct StateDict {
+    entries: Vec<(String, Tensor)>,
+}
+
+impl StateDict {
+    /// An empty state dict.
+    ///
+    /// ```
+    /// assert!(blocks_core::nn::StateDict::new().is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) the tensor under `key`, keeping first-insertion order.
+    ///
+    /// ```
+    /// let mut state = blocks_core::nn::StateDict::new();
+    /// state.insert("w", blocks_core::Tensor::ones([1]));
+    /// assert_eq!(state.len(), 1);
+    /// ```
+    pub fn insert(&mut self, key: impl Into<String>, tensor: Tensor) {
+        let key = key.into();
+        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = tensor,
+            None => self.entries.push((key, tensor)),
+        }
+    }
+
+    /// The tensor under `key`.
+    ///
+    /// ```
+    /// let mut state = blocks_core::nn::StateDict::new();
+    /// state.insert("w", blocks_core::Tensor::ones([1]));
+    /// assert!(state.get("w").is_some() && state.get("v").is_none());
+    /// ```
+    pub fn get(&self, key: &str) -> Option<&Tensor> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, t)| t)
+    }
+
+    /// The keys in order.
+    ///
+    /// ```
+    /// let mut state = blocks_core::nn::StateDict::new();
+    /// state.insert("b", blocks_core::Tensor::ones([1]));
+    /// state.insert("a", blocks_core::Tensor::ones([1]));
+    /// assert_eq!(state.keys(), vec!["b", "a"]);
+    /// ```
+    pub fn keys(&self) -> Vec<&str> {
+        self.entries.iter().map(|(k, _)| k.as_str()).collect()
+    }
+
+    /// The entries in order.
+    ///
+    /// ```
+    /// let state = blocks_core::nn::Linear::<1, 1>::new();
+    /// # use blocks_core::nn::Module;
+    /// assert_eq!(state.state_dict().iter().count(), 2);
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Tensor)> {
+        self.entries.iter().map(|(k, t)| (k.as_str(), t))
+    }
+
+    /// The number of entries.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::StateDict::new().len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no entries.
+    ///
+    /// ```
+    /// assert!(blocks_core::nn::StateDict::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Reads a safetensors file written by PyTorch: by `save_file(net.state_dict())`
+    /// (every key present, tied ones repeated) or by `save_model(net)` (one copy
+    /// of a tied tensor, and the other keys as aliases in the metadata,
+    /// `{"4.weight": "2.weight"}`), which this resolves.
+    ///
+    /// ```
+    /// use blocks_core::io::save_tensors;
+    /// use blocks_core::{nn::StateDict, Tensor};
+    /// let path = std::env::temp_dir().join("blocks-doc-alias.safetensors");
+    /// save_tensors(&path, &[("2.weight", &Tensor::ones([2]))], &[("4.weight", "2.weight")]).unwrap();
+    /// let state = StateDict::read(&path).unwrap();
+    /// assert_eq!(state.keys(), vec!["2.weight", "4.weight"]);
+    /// ```
+    pub fn read(path: impl AsRef<Path>) -> Result<Self, FileError> {
+        Self::from_file(&TensorFile::read(path)?)
+    }
+
+    /// The float tensors of an already-read file, with aliases resolved (see [`read`](Self::read)).
+    ///
+    /// ```
+    /// use blocks_core::io::{serialize_tensors, TensorFile};
+    /// let bytes = serialize_tensors(&[("w", &blocks_core::Tensor::ones([1]))], &[]).unwrap();
+    /// let file = TensorFile::from_bytes(&bytes).unwrap();
+    /// assert_eq!(blocks_core::nn::StateDict::from_file(&file).unwrap().len(), 1);
+    /// ```
+    pub fn from_file(file: &TensorFile) -> Result<Self, FileError> {
+        let mut state = StateDict::new();
+        for name in file.names() {
+            state.insert(name, file.tensor::<f32>(name)?);
+        }
+        for (alias, target) in file.metadata() {
+            if !file.contains(alias)
+                && let Some(tensor) = state.get(target).cloned()
+            {
+                state.insert(alias.clone(), tensor);
+            }
+        }
+        Ok(state)
+    }
+
+    /// Saves every entry to `path` as PyTorch's `save_file(net.state_dict())`
+    /// does (atomically; see [`save_tensors`]).
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module, StateDict};
+    /// let path = std::env::temp_dir().join("blocks-doc-state.safetensors");
+    /// Linear::<2, 1>::new().state_dict().save(&path).unwrap();
+    /// assert_eq!(StateDict::read(&path).unwrap().keys(), vec!["bias", "weight"]);
+    /// ```
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), FileError> {
+        let tensors: Vec<(&str, &Tensor)> = self.iter().collect();
+        save_tensors(path, &tensors, &[])
+    }
+}
+
+/// A key whose tensor has another shape than the model's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShapeMismatch {
+    /// The key.
+    pub key: String,
+    /// The shape in the state dict (the checkpoint).
+    pub checkpoint: Vec<usize>,
+    /// The shape in the model.
+    pub model: Vec<usize>,
+}
+
+/// Why a state dict did not load: every problem at once, as PyTorch lists them.
+///
+/// ```
+/// use blocks_core::nn::{Linear, Module, StateDict};
+/// let error = Linear::<2, 1>::new().load_state_dict(&StateDict::new()).unwrap_err();
+/// assert_eq!(error.missing, vec!["weight", "bias"]);
+/// assert!(error.to_string().starts_with("Error(s) in loading state_dict for Linear:"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDictError {
+    /// The model's class name.
+    pub module: String,
+    /// Keys the model has and the state dict lacks.
+    pub missing: Vec<String>,
+    /// Keys the state dict has and the model lacks.
+    pub unexpected: Vec<String>,
+    /// Keys present in both with different shapes.
+    pub mismatched: Vec<ShapeMismatch>,
+}
+
+impl fmt::Display for StateDictError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let quoted = |keys: &[String]| keys.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");
+        write!(f, "Error(s) in loading state_dict for {}:", self.module)?;
+        if !self.missing.is_empty() {
+            write!(f, "\n\tMissing key(s) in state_dict: {}. ", quoted(&self.missing))?;
+        }
+        if !self.unexpected.is_empty() {
+            write!(f, "\n\tUnexpected key(s) in state_dict: {}. ", quoted(&self.unexpected))?;
+        }
+        for m in &self.mismatched {
+            write!(
+                f,
+                "\n\tsize mismatch for {}: copying a param with shape {:?} from checkpoint, the shape in current model is {:?}.",
+                m.key, m.checkpoint, m.model
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for StateDictError {}
+
+/// The keys a non-strict load passed over (PyTorch's `_IncompatibleKeys`).
+///
+/// ```
+/// use blocks_core::nn::{Linear, Module, StateDict};
+/// let report = Linear::<2, 1>::new().load_state_dict_with(&StateDict::new(), false).unwrap();
+/// assert_eq!(report.missing_keys, vec!["weight", "bias"]);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Keys of the model that the state dict lacked (left unchanged).
+    pub missing_keys: Vec<String>,
+    /// Keys of the state dict that the model lacks (ignored).
+    pub unexpected_keys: Vec<String>,
+}
+
+/// Why loading a model from a file failed: the file, or its contents.
+///
+/// ```
+/// use blocks_core::nn::{Linear, LoadError, Module};
+/// let error = Linear::<2, 1>::new().load("no-such-file.safetensors").unwrap_err();
+/// assert!(matches!(error, LoadError::File(_)));
+/// ```
+#[derive(Debug)]
+pub enum LoadError {
+    /// The file could not be read or is not a valid safetensors file.
+    File(FileError),
+    /// The file's tensors do not fit the model.
+    StateDict(StateDictError),
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::File(e) => e.fmt(f),
+            LoadError::StateDict(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LoadError::File(e) => Some(e),
+            LoadError::StateDict(e) => Some(e),
+        }
+    }
+}
+
+impl From<FileError> for LoadError {
+    fn from(error: FileError) -> Self {
+        LoadError::File(error)
+    }
+}
+
+impl From<StateDictError> for LoadError {
+    fn from(error: StateDictError) -> Self {
+        LoadError::StateDict(error)
+    }
+}
+
+/// The parameters and buffers of `module` under their keys.
+pub(crate) fn state_dict_of(module: &dyn Module) -> StateDict {
+    let mut state = StateDict::new();
+    for (key, member) in module.named_members() {
+        match member {
+            Member::Parameter(p) => state.insert(key, p.tensor().clone()),
+            Member::Buffer(t) => state.insert(key, t.clone()),
+            Member::Child(_) => {}
+        }
+    }
+    state
+}
+
+/// Checks everything first, then copies: on error nothing has changed.
+pub(crate) fn load_into(
+    module: &dyn Module,
+    state: &StateDict,
+    strict: bool,
+) -> Result<LoadReport, StateDictError> {
+    let own = state_dict_of(module);
+    let missing: Vec<String> =
+        own.keys().into_iter().filter(|k| state.get(k).is_none()).map(String::from).collect();
+    let unexpected: Vec<String> =
+        state.keys().into_iter().filter(|k| own.get(k).is_none()).map(String::from).collect();
+    let mismatched: Vec<ShapeMismatch> = own
+        .iter()
+        .filter_map(|(key, target)| {
+            let source = state.get(key)?;
+            let (checkpoint, model) = (source.shape(), target.shape());
+            (checkpoint != model).then(|| ShapeMismatch { key: key.to_string(), checkpoint, model })
+        })
+        .collect();
+    if !mismatched.is_empty() || (strict && (!missing.is_empty() || !unexpected.is_empty())) {
+        return Err(StateDictError { module: module.type_name(), missing, unexpected, mismatched });
+    }
+    for (key, target) in own.iter() {
+        if let Some(source) = state.get(key) {
+            target.set_data(source);
+        }
+    }
+    Ok(LoadReport { missing_keys: missing, unexpected_keys: unexpected })
+}
