@@ -24,18 +24,31 @@ use ndarray::{Array1, Array2, Ix1, Ix2, Zip};
 /// The learning rate of the SGD update (small, so thousands of steps stay finite).
 const LR: f32 = 1e-3;
 
-/// The weights, data and target that both sides start from.
+/// The loss of a workload; both sides compute the same arithmetic.
+#[derive(Clone, Copy, PartialEq)]
+enum Loss {
+    /// `mean((y - t)²)` against a random target of the output's shape.
+    Mse,
+    /// Cross-entropy of the logits against one class label per row, averaged.
+    CrossEntropy,
+}
+
+/// The weights, data and targets that both sides start from.
 struct Problem {
     /// `(weight [out, in], bias [out])` per layer.
     layers: Vec<(Array2<f32>, Array1<f32>)>,
     x: Array2<f32>,
+    /// The regression target (used with [`Loss::Mse`]).
     target: Array2<f32>,
+    /// One class label per row (used with [`Loss::CrossEntropy`]).
+    labels: Vec<usize>,
+    loss: Loss,
 }
 
 impl Problem {
     /// Random weights scaled by `1/sqrt(in)`, a random input of `batch` rows,
-    /// and a random target (or a one-hot one, standing in for class labels).
-    fn new(widths: &[usize], batch: usize, one_hot: bool) -> Self {
+    /// a random target and labels.
+    fn new(widths: &[usize], batch: usize, loss: Loss) -> Self {
         manual_seed(0);
         let array2 = |t: Tensor| t.to_array().into_dimensionality::<Ix2>().expect("2-D");
         let layers = widths
@@ -50,15 +63,9 @@ impl Problem {
             .collect();
         let classes = *widths.last().expect("at least one layer");
         let x = array2(Tensor::randn([batch, widths[0]]));
-        let target = if one_hot {
-            Array2::from_shape_fn(
-                (batch, classes),
-                |(i, j)| if (i * 7 + 3) % classes == j { 1.0 } else { 0.0 },
-            )
-        } else {
-            array2(Tensor::randn([batch, classes]))
-        };
-        Problem { layers, x, target }
+        let target = array2(Tensor::randn([batch, classes]));
+        let labels = (0..batch).map(|i| (i * 7 + 3) % classes).collect();
+        Problem { layers, x, target, labels, loss }
     }
 }
 
@@ -69,6 +76,8 @@ struct HandNet {
     biases: Vec<Array1<f32>>,
     x: Array2<f32>,
     target: Array2<f32>,
+    labels: Vec<usize>,
+    loss: Loss,
     /// The output of each layer (after ReLU for hidden layers).
     acts: Vec<Array2<f32>>,
     /// The gradient with respect to each layer's pre-activation output.
@@ -91,10 +100,12 @@ impl HandNet {
             biases,
             x: problem.x.clone(),
             target: problem.target.clone(),
+            labels: problem.labels.clone(),
+            loss: problem.loss,
         }
     }
 
-    /// Forward, MSE loss, backward and SGD update; returns the loss.
+    /// Forward, loss, backward and SGD update; returns the loss.
     fn step(&mut self) -> f32 {
         let layers = self.weights.len();
         // Forward: z = b (broadcast) + a_prev · Wᵀ, then ReLU in place on hidden layers.
@@ -108,26 +119,24 @@ impl HandNet {
                 out.mapv_inplace(|v| v.max(0.0));
             }
         }
-        // MSE loss and its gradient: d = 2 (y - t) / n.
         let output = &self.acts[layers - 1];
-        let scale = 2.0 / output.len() as f32;
-        let mut loss = 0.0;
-        Zip::from(&mut self.deltas[layers - 1]).and(output).and(&self.target).for_each(|d, &y, &t| {
-            let diff = y - t;
-            loss += diff * diff;
-            *d = scale * diff;
-        });
-        let loss = loss / output.len() as f32;
+        let delta = &mut self.deltas[layers - 1];
+        let loss = match self.loss {
+            Loss::Mse => mse(output, &self.target, delta),
+            Loss::CrossEntropy => cross_entropy(output, &self.labels, delta),
+        };
         // Backward: dW = dᵀ · a_prev, db = Σ_rows d, d_prev = (d · W) ⊙ [a_prev > 0].
         for l in (0..layers).rev() {
             let input = if l == 0 { &self.x } else { &self.acts[l - 1] };
             let (before, from) = self.deltas.split_at_mut(l);
             let delta = &from[0];
             general_mat_mul(1.0, &delta.t(), input, 0.0, &mut self.grad_w[l]);
-            let grad_b = &mut self.grad_b[l];
+            let grad_b = self.grad_b[l].as_slice_mut().expect("contiguous");
             grad_b.fill(0.0);
-            for row in delta.rows() {
-                *grad_b += &row;
+            for row in delta.as_slice().expect("contiguous").chunks_exact(grad_b.len()) {
+                for (g, &d) in grad_b.iter_mut().zip(row) {
+                    *g += d;
+                }
             }
             if l > 0 {
                 let prev = &mut before[l - 1];
@@ -144,12 +153,41 @@ impl HandNet {
     }
 }
 
+/// `mean((y - t)²)`, with its gradient `2 (y - t) / n` written to `delta`.
+fn mse(y: &Array2<f32>, target: &Array2<f32>, delta: &mut Array2<f32>) -> f32 {
+    let scale = 2.0 / y.len() as f32;
+    let mut sum = 0.0;
+    Zip::from(delta).and(y).and(target).for_each(|d, &y, &t| {
+        let diff = y - t;
+        sum += diff * diff;
+        *d = scale * diff;
+    });
+    sum / y.len() as f32
+}
+
+/// The mean over rows of `log Σ exp(y) - y[label]`, computed stably, with its
+/// gradient `(softmax(y) - onehot(label)) / rows` written to `delta`.
+fn cross_entropy(y: &Array2<f32>, labels: &[usize], delta: &mut Array2<f32>) -> f32 {
+    let scale = 1.0 / y.nrows() as f32;
+    let mut total = 0.0;
+    for ((row, mut d), &label) in y.rows().into_iter().zip(delta.rows_mut()).zip(labels) {
+        let m = row.fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
+        let log_sum = row.fold(0.0, |s, &v| s + (v - m).exp()).ln();
+        total += log_sum - (row[label] - m);
+        Zip::from(&mut d).and(&row).for_each(|d, &v| *d = scale * (v - m - log_sum).exp());
+        d[label] -= scale;
+    }
+    total * scale
+}
+
 /// The same network in blocks: leaf tensors that require grad, a recorded
 /// forward pass, `backward`, and an SGD update through the public API.
 struct BlocksNet {
     layers: Vec<(Tensor, Tensor)>,
     x: Tensor,
     target: Tensor,
+    labels: Vec<usize>,
+    loss: Loss,
 }
 
 impl BlocksNet {
@@ -161,10 +199,12 @@ impl BlocksNet {
                 .collect(),
             x: Tensor::from_array(problem.x.clone().into_dyn()),
             target: Tensor::from_array(problem.target.clone().into_dyn()),
+            labels: problem.labels.clone(),
+            loss: problem.loss,
         }
     }
 
-    /// Forward, MSE loss, backward and SGD update; returns the loss.
+    /// Forward, loss, backward and SGD update; returns the loss.
     fn step(&mut self) -> f32 {
         let mut h = self.x.clone();
         for (l, (w, b)) in self.layers.iter().enumerate() {
@@ -173,12 +213,10 @@ impl BlocksNet {
                 h = h.relu();
             }
         }
-        // TODO(cross_entropy): the third workload should use cross-entropy
-        // against class labels once that op lands (blocks has no exp/log yet,
-        // so log-softmax + NLL cannot be composed); until then both sides use
-        // MSE against a one-hot target.
-        let diff = &h - &self.target;
-        let loss = (&diff * &diff).mean();
+        let loss = match self.loss {
+            Loss::Mse => h.mse_loss(&self.target),
+            Loss::CrossEntropy => h.cross_entropy(&self.labels),
+        };
         loss.backward();
         no_grad(|| {
             for param in self.layers.iter().flat_map(|(w, b)| [w, b]) {
@@ -243,13 +281,13 @@ struct Workload {
     name: &'static str,
     widths: &'static [usize],
     batch: usize,
-    one_hot: bool,
+    loss: Loss,
     samples: usize,
     flat: bool,
 }
 
 fn run(c: &mut Criterion, workload: &Workload) {
-    let problem = Problem::new(workload.widths, workload.batch, workload.one_hot);
+    let problem = Problem::new(workload.widths, workload.batch, workload.loss);
     let mut hand = HandNet::new(&problem);
     let mut blocks = BlocksNet::new(&problem);
     let (hand_loss, blocks_loss) = (hand.step(), blocks.step());
@@ -282,7 +320,7 @@ const WORKLOADS: [Workload; 3] = [
         name: "seed_net_batch2",
         widths: &[20, 256, 10],
         batch: 2,
-        one_hot: false,
+        loss: Loss::Mse,
         samples: 100,
         flat: false,
     },
@@ -290,7 +328,7 @@ const WORKLOADS: [Workload; 3] = [
         name: "seed_net_batch256",
         widths: &[20, 256, 10],
         batch: 256,
-        one_hot: false,
+        loss: Loss::Mse,
         samples: 100,
         flat: false,
     },
@@ -298,7 +336,7 @@ const WORKLOADS: [Workload; 3] = [
         name: "mlp_784_512_512_10_batch128",
         widths: &[784, 512, 512, 10],
         batch: 128,
-        one_hot: true,
+        loss: Loss::CrossEntropy,
         samples: 40,
         flat: true,
     },
