@@ -400,7 +400,10 @@ impl<E: Element> TensorBase<E> {
     /// assert!(x.grad().is_none());
     /// ```
     pub fn zero_grad(&self) {
-        *lock(&self.node.grad) = None;
+        let old = lock(&self.node.grad).take();
+        if let Some(grad) = old {
+            crate::autograd::pool::recycle(grad);
+        }
     }
 
     /// Keeps the gradient of this non-leaf after backward, like `x.retain_grad()`.

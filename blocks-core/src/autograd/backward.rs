@@ -1,10 +1,12 @@
 //! The backward pass: one walk of the graph in reverse topological order.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ndarray::ArrayD;
 
 use super::node::{Node, lock};
+use super::pool;
 use crate::{Element, TensorBase};
 
 /// Numbers the backward passes, so a node knows whether this pass has seen it.
@@ -102,7 +104,7 @@ fn run_backward<E: Element>(root: &TensorBase<E>, seed: ArrayD<E>, retain_graph:
             );
         };
         let grads = grad_fn.call(node, name, grad);
-        for (input, grad) in grad_fn.inputs.iter().zip(grads) {
+        for ((input, _), grad) in grad_fn.inputs.iter().zip(grads) {
             let Some(grad) = grad else { continue };
             if !input.requires_grad() {
                 continue;
@@ -130,17 +132,16 @@ fn topological_order<E: Element>(root: &TensorBase<E>) -> Vec<TensorBase<E>> {
         if tensor.node.visited_in.swap(pass, Ordering::Relaxed) == pass {
             continue;
         }
-        let inputs: Vec<TensorBase<E>> = match lock(&tensor.node.grad_fn).as_ref() {
-            Some(grad_fn) => grad_fn
-                .inputs
-                .iter()
-                .filter(|input| !input.is_leaf() && input.requires_grad())
-                .cloned()
-                .collect(),
-            None => Vec::new(),
-        };
+        let node = Arc::clone(&tensor.node);
         stack.push((tensor, true));
-        stack.extend(inputs.into_iter().map(|input| (input, false)));
+        if let Some(grad_fn) = lock(&node.grad_fn).as_ref() {
+            let inputs = grad_fn.inputs.iter().map(|(input, _)| input);
+            stack.extend(
+                inputs
+                    .filter(|input| !input.is_leaf() && input.requires_grad())
+                    .map(|input| (input.clone(), false)),
+            );
+        }
     }
     order
 }
@@ -163,7 +164,11 @@ fn accumulate<E: Element>(
     }
     let mut slot = lock(slot);
     match slot.as_mut() {
-        Some(existing) => *existing += &grad,
+        Some(existing) => {
+            *existing += &grad;
+            drop(slot);
+            pool::recycle(grad);
+        }
         None => *slot = Some(grad),
     }
 }

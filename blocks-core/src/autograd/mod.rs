@@ -4,3 +4,4 @@
 mod backward;
 pub(crate) mod grad_mode;
 pub(crate) mod node;
+pub(crate) mod pool;

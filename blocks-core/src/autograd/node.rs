@@ -7,8 +7,9 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
-use ndarray::ArrayD;
+use ndarray::{ArrayD, IxDyn};
 
+use super::pool;
 use crate::{Element, TensorBase};
 
 /// The gradients a backward closure returns: one entry per input, `None` where
@@ -19,8 +20,8 @@ type BackwardClosure<E> = dyn Fn(ArrayD<E>, &BackwardContext<'_, E>) -> InputGra
 
 /// What a recorded operation keeps for backward.
 pub(crate) struct GradFn<E: Element> {
-    pub(crate) inputs: Vec<TensorBase<E>>,
-    versions: Vec<u64>,
+    /// Each input with its version when the operation ran (one allocation for both).
+    pub(crate) inputs: Vec<(TensorBase<E>, u64)>,
     closure: Box<BackwardClosure<E>>,
 }
 
@@ -35,21 +36,20 @@ pub(crate) struct BackwardContext<'a, E: Element> {
 impl<E: Element> BackwardContext<'_, E> {
     /// Whether input `i` wants a gradient; closures skip work for the others.
     pub fn needs(&self, i: usize) -> bool {
-        self.grad_fn.inputs[i].requires_grad()
+        self.grad_fn.inputs[i].0.requires_grad()
     }
 
     /// The value of input `i` as it was when the operation ran.
     ///
     /// Panics with PyTorch's message if it was modified in place since.
     pub fn input(&self, i: usize) -> RwLockReadGuard<'_, ArrayD<E>> {
-        let input = &self.grad_fn.inputs[i];
-        if input.node.version() != self.grad_fn.versions[i] {
+        let (input, version) = &self.grad_fn.inputs[i];
+        if input.node.version() != *version {
             panic!(
                 "one of the variables needed for gradient computation has been modified by an \
-                 inplace operation: input {i} of {} is at version {}; expected version {} instead",
+                 inplace operation: input {i} of {} is at version {}; expected version {version} instead",
                 self.name,
                 input.node.version(),
-                self.grad_fn.versions[i]
             );
         }
         input.node.read()
@@ -152,8 +152,7 @@ impl<E: Element> TensorBase<E> {
             return TensorBase::from_node(Node::leaf(data, false));
         }
         let grad_fn = GradFn {
-            inputs: inputs.iter().map(|t| (*t).clone()).collect(),
-            versions: inputs.iter().map(|t| t.node.version()).collect(),
+            inputs: inputs.iter().map(|t| ((*t).clone(), t.node.version())).collect(),
             closure: Box::new(backward),
         };
         let mut node = Node::leaf(data, true);
@@ -164,14 +163,22 @@ impl<E: Element> TensorBase<E> {
 }
 
 impl<E: Element> Drop for Node<E> {
-    /// Frees the graph behind this node without recursion, so that dropping
-    /// the result of a 10,000-step loop cannot overflow the stack.
+    /// Gives the node's arrays back to the pool for reuse, and frees the graph
+    /// behind it without recursion, so that dropping the result of a
+    /// 10,000-step loop cannot overflow the stack.
     fn drop(&mut self) {
+        let empty = || ArrayD::from_shape_vec(IxDyn(&[0]), Vec::new()).expect("an empty array");
+        pool::recycle(std::mem::replace(self.data.get_mut().unwrap_or_else(|p| p.into_inner()), empty()));
+        for slot in [&mut self.grad, &mut self.pending] {
+            if let Some(array) = slot.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
+                pool::recycle(array);
+            }
+        }
         let Some(grad_fn) = self.grad_fn.get_mut().unwrap_or_else(|p| p.into_inner()).take() else {
             return;
         };
         let mut pending = grad_fn.inputs;
-        while let Some(tensor) = pending.pop() {
+        while let Some((tensor, _)) = pending.pop() {
             if let Some(mut node) = Arc::into_inner(tensor.node)
                 && let Some(inner) = node.grad_fn.get_mut().unwrap_or_else(|p| p.into_inner()).take()
             {

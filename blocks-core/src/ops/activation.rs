@@ -2,6 +2,7 @@
 
 use ndarray::Zip;
 
+use crate::autograd::pool;
 use crate::{Element, TensorBase};
 
 impl<E: Element> TensorBase<E> {
@@ -12,7 +13,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(x.relu().to_vec(), vec![0.0, 2.0]);
     /// ```
     pub fn relu(&self) -> Self {
-        let data = self.data().mapv(|x| if x > E::zero() { x } else { E::zero() });
+        let data = pool::map(&self.data(), |x| if x > E::zero() { x } else { E::zero() });
         TensorBase::from_op(data, "ReluBackward0", &[self], |mut grad, ctx| {
             // A select rather than a branch: the sign pattern is data, and a
             // mispredicted branch per element costs more than the whole pass.

@@ -1,9 +1,10 @@
 //! The fused affine map of `nn.Linear`: `x · Wᵀ + b`, with PyTorch's (out, in) weight layout.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, Axis};
+use ndarray::{Array2, ArrayD, ArrayView2, Dimension, IxDyn};
 
-use super::matmul::{mm, view2};
+use super::matmul::view2;
+use crate::autograd::pool;
 use crate::error::or_panic;
 use crate::{Element, ShapeError, TensorBase};
 
@@ -35,7 +36,8 @@ impl<E: Element> TensorBase<E> {
     /// assert!(err.to_string().starts_with("linear: input [2, 20]"));
     /// ```
     pub fn try_linear(&self, weight: &Self, bias: Option<&Self>) -> Result<Self, ShapeError> {
-        let (x_shape, w_shape) = (self.shape(), weight.shape());
+        let (x_shape, w_shape) = (self.data().raw_dim(), weight.data().raw_dim());
+        let (x_shape, w_shape) = (x_shape.slice(), w_shape.slice());
         let fail = |why: String| {
             let b_shape = bias.map(|b| format!(", bias {:?}", b.shape())).unwrap_or_default();
             ShapeError::new(format!("linear: input {x_shape:?}, weight {w_shape:?}{b_shape}: {why}"))
@@ -49,7 +51,7 @@ impl<E: Element> TensorBase<E> {
             return Err(fail(format!("expected {in_features} input features, got {got}")));
         }
         if let Some(b) = bias
-            && b.shape() != [out_features]
+            && b.data().shape() != [out_features]
         {
             return Err(fail(format!("the bias must have shape [{out_features}]")));
         }
@@ -69,15 +71,17 @@ impl<E: Element> TensorBase<E> {
         let data = {
             let (x, w) = (self.data(), weight.data());
             let (x, w) = (view2(&x), view2(&w));
-            let mut out = match bias {
+            let (rows, out_features) = (x.nrows(), w.nrows());
+            let mut out = pool::scratch(rows * out_features);
+            let beta = match bias {
                 Some(b) => {
-                    let b = b.data();
-                    let row = b.view().into_shape_with_order((1, w.nrows())).expect("bias is 1-D");
-                    row.broadcast((x.nrows(), w.nrows())).expect("bias broadcasts").to_owned()
+                    fill_rows(&mut out, &b.data());
+                    E::one()
                 }
-                None => Array2::zeros((x.nrows(), w.nrows())),
+                // beta = 0: the product overwrites the scratch values unread.
+                None => E::zero(),
             };
-            let beta = if bias.is_some() { E::one() } else { E::zero() };
+            let mut out = Array2::from_shape_vec((rows, out_features), out).expect("rows × out elements");
             general_mat_mul(E::one(), &x, &w.t(), beta, &mut out);
             out.into_dyn()
         };
@@ -86,14 +90,54 @@ impl<E: Element> TensorBase<E> {
         let name = if bias.is_some() { "AddmmBackward0" } else { "MmBackward0" };
         TensorBase::from_op(data, name, &inputs, |grad, ctx| {
             let g = view2(&grad);
-            let mut grads = vec![
-                ctx.needs(0).then(|| mm(g, view2(&ctx.input(1))).into_dyn()),
-                ctx.needs(1).then(|| mm(g.t(), view2(&ctx.input(0))).into_dyn()),
-            ];
+            let mut grads = Vec::with_capacity(ctx.inputs());
+            // dX = G · W and dW = Gᵀ · X, each written once into scratch storage.
+            grads.push(ctx.needs(0).then(|| product(g, view2(&ctx.input(1)))));
+            grads.push(ctx.needs(1).then(|| product(g.t(), view2(&ctx.input(0)))));
             if ctx.inputs() == 3 {
-                grads.push(ctx.needs(2).then(|| grad.sum_axis(Axis(0))));
+                grads.push(ctx.needs(2).then(|| sum_rows(g)));
             }
+            pool::recycle(grad);
             grads
         })
     }
+}
+
+/// `a · b` into recycled storage (no zeroing: `beta = 0` never reads it).
+fn product<E: Element>(a: ArrayView2<'_, E>, b: ArrayView2<'_, E>) -> ArrayD<E> {
+    let mut out = Array2::from_shape_vec((a.nrows(), b.ncols()), pool::scratch(a.nrows() * b.ncols()))
+        .expect("rows × cols elements");
+    general_mat_mul(E::one(), &a, &b, E::zero(), &mut out);
+    out.into_dyn()
+}
+
+/// Copies the 1-D `bias` into every row of the row-major `out`.
+fn fill_rows<E: Element>(out: &mut [E], bias: &ArrayD<E>) {
+    if bias.is_empty() {
+        return;
+    }
+    match bias.as_slice() {
+        Some(bias) => out.chunks_exact_mut(bias.len()).for_each(|row| row.copy_from_slice(bias)),
+        None => out.chunks_exact_mut(bias.len()).for_each(|row| {
+            row.iter_mut().zip(bias.iter()).for_each(|(o, &b)| *o = b);
+        }),
+    }
+}
+
+/// The column sums of `g` (the bias gradient), row after row as `sum_axis` adds them.
+fn sum_rows<E: Element>(g: ArrayView2<'_, E>) -> ArrayD<E> {
+    let mut out = vec![E::zero(); g.ncols()];
+    match g.as_slice() {
+        Some(values) if g.ncols() > 0 => {
+            for row in values.chunks_exact(g.ncols()) {
+                out.iter_mut().zip(row).for_each(|(o, &v)| *o += v);
+            }
+        }
+        _ => {
+            for row in g.rows() {
+                out.iter_mut().zip(row).for_each(|(o, &v)| *o += v);
+            }
+        }
+    }
+    ArrayD::from_shape_vec(IxDyn(&[g.ncols()]), out).expect("one sum per column")
 }

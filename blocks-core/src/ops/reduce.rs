@@ -3,6 +3,7 @@
 use ndarray::{ArrayD, Axis, IxDyn};
 
 use super::axes::normalize_axes;
+use crate::autograd::pool;
 use crate::error::or_panic;
 use crate::{Element, ShapeError, TensorBase};
 
@@ -19,7 +20,7 @@ impl<E: Element> TensorBase<E> {
             (ArrayD::from_elem(IxDyn(&[]), x.sum()), x.raw_dim())
         };
         TensorBase::from_op(data, "SumBackward0", &[self], move |grad, _| {
-            vec![Some(ArrayD::from_elem(shape.clone(), grad[[]]))]
+            vec![Some(pool::full(shape.clone(), grad[[]]))]
         })
     }
 
@@ -36,7 +37,7 @@ impl<E: Element> TensorBase<E> {
             (ArrayD::from_elem(IxDyn(&[]), x.sum() / count), x.raw_dim(), count)
         };
         TensorBase::from_op(data, "MeanBackward0", &[self], move |grad, _| {
-            vec![Some(ArrayD::from_elem(shape.clone(), grad[[]] / count))]
+            vec![Some(pool::full(shape.clone(), grad[[]] / count))]
         })
     }
 
