@@ -114,6 +114,21 @@ pub(crate) fn map<E: Element>(x: &ArrayD<E>, f: impl Fn(E) -> E) -> ArrayD<E> {
     }
 }
 
+/// `f` applied to the elements of `x` and `y` pairwise, into new (possibly
+/// recycled) storage, when both have the same shape in row-major layout;
+/// `None` otherwise (broadcasting is left to the caller).
+pub(crate) fn zip_map<E: Element>(x: &ArrayD<E>, y: &ArrayD<E>, f: impl Fn(E, E) -> E) -> Option<ArrayD<E>> {
+    if x.shape() != y.shape() {
+        return None;
+    }
+    let (xs, ys) = (x.as_slice()?, y.as_slice()?);
+    let mut out = scratch(xs.len());
+    for ((o, &a), &b) in out.iter_mut().zip(xs).zip(ys) {
+        *o = f(a, b);
+    }
+    Some(ArrayD::from_shape_vec(x.raw_dim(), out).expect("same length"))
+}
+
 /// Gives the storage of `array`, no longer needed, back for reuse.
 pub(crate) fn recycle<E: Element>(array: ArrayD<E>) {
     if array.len() >= MIN_LEN {
@@ -163,11 +178,16 @@ mod tests {
     }
 
     #[test]
-    fn map_and_full_fill_every_element() {
+    fn map_zip_map_and_full_fill_every_element() {
         recycle_vec(vec![9.0f32; 300]);
         let x = ArrayD::from_shape_vec(IxDyn(&[3, 100]), vec![-1.0f32; 300]).unwrap();
         assert!(map(&x, |v| v * 2.0).iter().all(|&v| v == -2.0));
         recycle_vec(vec![9.0f32; 300]);
         assert!(full(IxDyn(&[300]), 0.5f32).iter().all(|&v| v == 0.5));
+        recycle_vec(vec![9.0f32; 300]);
+        let sum = zip_map(&x, &x, |a, b| a + b).unwrap();
+        assert!(sum.shape() == [3, 100] && sum.iter().all(|&v| v == -2.0));
+        let row = ArrayD::from_shape_vec(IxDyn(&[100]), vec![1.0f32; 100]).unwrap();
+        assert!(zip_map(&x, &row, |a, b| a + b).is_none(), "broadcasting is the caller's");
     }
 }

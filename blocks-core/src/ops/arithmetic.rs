@@ -4,6 +4,7 @@
 use ndarray::{ArrayD, Zip};
 
 use super::broadcast::{broadcast_shape, sum_to_shape};
+use crate::autograd::pool;
 use crate::error::or_panic;
 use crate::{Element, ShapeError, TensorBase};
 
@@ -43,35 +44,53 @@ fn binary<E: Element>(
     let data = {
         let (x, y) = (a.data(), b.data());
         broadcast_shape(op.name(), x.shape(), y.shape())?;
-        match op {
+        let same_shape = match op {
+            BinaryOp::Add => pool::zip_map(&x, &y, |x, y| x + y),
+            BinaryOp::Sub => pool::zip_map(&x, &y, |x, y| x - y),
+            BinaryOp::Mul => pool::zip_map(&x, &y, |x, y| x * y),
+            BinaryOp::Div => pool::zip_map(&x, &y, |x, y| x / y),
+        };
+        same_shape.unwrap_or_else(|| match op {
             BinaryOp::Add => &*x + &*y,
             BinaryOp::Sub => &*x - &*y,
             BinaryOp::Mul => &*x * &*y,
             BinaryOp::Div => &*x / &*y,
-        }
+        })
     };
     Ok(TensorBase::from_op(data, op.grad_fn(), &[a, b], move |grad, ctx| {
-        let a_shape = ctx.input(0).shape().to_vec();
-        let b_shape = ctx.input(1).shape().to_vec();
+        let (needs_a, needs_b) = (ctx.needs(0), ctx.needs(1));
         let (grad_a, grad_b) = match op {
-            BinaryOp::Add => (ctx.needs(0).then(|| grad.clone()), Some(grad)),
-            BinaryOp::Sub => (ctx.needs(0).then(|| grad.clone()), Some(-grad)),
+            BinaryOp::Add | BinaryOp::Sub => {
+                let sub = matches!(op, BinaryOp::Sub);
+                match (needs_a, needs_b) {
+                    (true, true) => {
+                        let grad_b = if sub { pool::map(&grad, |g| -g) } else { pool::map(&grad, |g| g) };
+                        (Some(grad), Some(grad_b))
+                    }
+                    (true, false) => (Some(grad), None),
+                    (false, true) => (None, Some(if sub { -grad } else { grad })),
+                    (false, false) => (None, None),
+                }
+            }
             BinaryOp::Mul => {
-                let grad_a = ctx.needs(0).then(|| &grad * &*ctx.input(1));
-                let grad_b = ctx.needs(1).then(|| grad * &*ctx.input(0));
+                let grad_a = needs_a.then(|| {
+                    let y = ctx.input(1);
+                    pool::zip_map(&grad, &y, |g, y| g * y).unwrap_or_else(|| &grad * &*y)
+                });
+                let grad_b = needs_b.then(|| grad * &*ctx.input(0));
                 (grad_a, grad_b)
             }
             BinaryOp::Div => {
                 let y = ctx.input(1);
                 // d(x/y)/dy = -x / y^2
-                let grad_b = ctx.needs(1).then(|| -(&grad * &*ctx.input(0)) / (&*y * &*y));
-                let grad_a = ctx.needs(0).then(|| grad / &*y);
+                let grad_b = needs_b.then(|| -(&grad * &*ctx.input(0)) / (&*y * &*y));
+                let grad_a = needs_a.then(|| grad / &*y);
                 (grad_a, grad_b)
             }
         };
         vec![
-            grad_a.map(|g| sum_to_shape(g, &a_shape)),
-            grad_b.filter(|_| ctx.needs(1)).map(|g| sum_to_shape(g, &b_shape)),
+            grad_a.map(|g| sum_to_shape(g, ctx.input(0).shape())),
+            grad_b.map(|g| sum_to_shape(g, ctx.input(1).shape())),
         ]
     }))
 }
@@ -127,7 +146,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(blocks_core::Tensor::ones([1]).add_scalar(2.0).to_vec(), vec![3.0]);
     /// ```
     pub fn add_scalar(&self, value: E) -> Self {
-        let data = self.data().mapv(|x| x + value);
+        let data = pool::map(&self.data(), |x| x + value);
         TensorBase::from_op(data, "AddBackward0", &[self], |grad, _| vec![Some(grad)])
     }
 
@@ -137,7 +156,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(blocks_core::Tensor::ones([1]).mul_scalar(2.0).to_vec(), vec![2.0]);
     /// ```
     pub fn mul_scalar(&self, value: E) -> Self {
-        let data = self.data().mapv(|x| x * value);
+        let data = pool::map(&self.data(), |x| x * value);
         TensorBase::from_op(data, "MulBackward0", &[self], move |grad, _| {
             vec![Some(grad.mapv_into(|g| g * value))]
         })
@@ -149,7 +168,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(blocks_core::Tensor::ones([1]).div_scalar(2.0).to_vec(), vec![0.5]);
     /// ```
     pub fn div_scalar(&self, value: E) -> Self {
-        let data = self.data().mapv(|x| x / value);
+        let data = pool::map(&self.data(), |x| x / value);
         TensorBase::from_op(data, "DivBackward0", &[self], move |grad, _| {
             vec![Some(grad.mapv_into(|g| g / value))]
         })
@@ -161,7 +180,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(blocks_core::Tensor::ones([1]).rsub_scalar(3.0).to_vec(), vec![2.0]);
     /// ```
     pub fn rsub_scalar(&self, value: E) -> Self {
-        let data = self.data().mapv(|x| value - x);
+        let data = pool::map(&self.data(), |x| value - x);
         TensorBase::from_op(data, "RsubBackward1", &[self], |grad, _| vec![Some(-grad)])
     }
 
@@ -171,7 +190,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(blocks_core::Tensor::full([1], 4.0).rdiv_scalar(2.0).to_vec(), vec![0.5]);
     /// ```
     pub fn rdiv_scalar(&self, value: E) -> Self {
-        let data = self.data().mapv(|x| value / x);
+        let data = pool::map(&self.data(), |x| value / x);
         TensorBase::from_op(data, "MulBackward0", &[self], move |mut grad, ctx| {
             let x = ctx.input(0);
             Zip::from(&mut grad).and(&*x).for_each(|g, &x| *g = -*g * value / (x * x));
@@ -185,7 +204,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(blocks_core::Tensor::ones([1]).neg().to_vec(), vec![-1.0]);
     /// ```
     pub fn neg(&self) -> Self {
-        let data = self.data().mapv(|x| -x);
+        let data = pool::map(&self.data(), |x| -x);
         TensorBase::from_op(data, "NegBackward0", &[self], |grad, _| vec![Some(-grad)])
     }
 
@@ -297,7 +316,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(blocks_core::Tensor::ones([1]).sub_scalar(3.0).to_vec(), vec![-2.0]);
     /// ```
     pub fn sub_scalar(&self, value: E) -> Self {
-        let data = self.data().mapv(|x| x - value);
+        let data = pool::map(&self.data(), |x| x - value);
         TensorBase::from_op(data, "SubBackward0", &[self], |grad, _| vec![Some(grad)])
     }
 }

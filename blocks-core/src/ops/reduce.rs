@@ -94,15 +94,21 @@ impl<E: Element> TensorBase<E> {
         let input_shape = x.raw_dim();
         let mut kept_shape = x.shape().to_vec();
         let mut count = 1usize;
-        let mut data = x.to_owned();
-        drop(x);
-        if data.ndim() > 0 {
+        // The first reduction reads the input in place; only the (smaller)
+        // partial sums are owned.
+        let mut data: Option<ArrayD<E>> = None;
+        if x.ndim() > 0 {
             for &axis in axes.iter().rev() {
-                count *= data.shape()[axis];
+                count *= x.shape()[axis];
                 kept_shape[axis] = 1;
-                data = data.sum_axis(Axis(axis));
+                data = Some(match data {
+                    Some(partial) => partial.sum_axis(Axis(axis)),
+                    None => x.sum_axis(Axis(axis)),
+                });
             }
         }
+        let mut data = data.unwrap_or_else(|| x.to_owned());
+        drop(x);
         let count = E::from_usize(count).expect("count fits");
         if mean {
             data.mapv_inplace(|v| v / count);
@@ -112,10 +118,9 @@ impl<E: Element> TensorBase<E> {
         }
         Ok(TensorBase::from_op(data, grad_fn, &[self], move |grad, _| {
             let grad = grad.into_shape_with_order(IxDyn(&kept_shape)).expect("same element count");
-            let mut full = grad.broadcast(input_shape.clone()).expect("kept shape broadcasts").to_owned();
-            if mean {
-                full.mapv_inplace(|v| v / count);
-            }
+            let grad = grad.broadcast(input_shape.clone()).expect("kept shape broadcasts");
+            // One pass: the broadcast gradient (divided by the count for a mean) into new storage.
+            let full = if mean { grad.mapv(|v| v / count) } else { grad.to_owned() };
             vec![Some(full)]
         }))
     }
