@@ -122,8 +122,9 @@ fn run_backward<E: Element>(root: &TensorBase<E>, seed: ArrayD<E>, retain_graph:
 /// grad, each after all of its inputs (post-order), found without recursion.
 fn topological_order<E: Element>(root: &TensorBase<E>) -> Vec<TensorBase<E>> {
     let pass = PASS.fetch_add(1, Ordering::Relaxed);
-    let mut order = Vec::new();
-    let mut stack = vec![(root.clone(), false)];
+    let mut order = Vec::with_capacity(16);
+    let mut stack = Vec::with_capacity(16);
+    stack.push((root.clone(), false));
     while let Some((tensor, inputs_done)) = stack.pop() {
         if inputs_done {
             order.push(tensor);

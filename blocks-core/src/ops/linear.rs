@@ -85,10 +85,11 @@ impl<E: Element> TensorBase<E> {
             general_mat_mul(E::one(), &x, &w.t(), beta, &mut out);
             out.into_dyn()
         };
-        let mut inputs = vec![self, weight];
-        inputs.extend(bias);
-        let name = if bias.is_some() { "AddmmBackward0" } else { "MmBackward0" };
-        TensorBase::from_op(data, name, &inputs, |grad, ctx| {
+        let (name, inputs): (_, &[&Self]) = match bias {
+            Some(bias) => ("AddmmBackward0", &[self, weight, bias]),
+            None => ("MmBackward0", &[self, weight]),
+        };
+        TensorBase::from_op(data, name, inputs, |grad, ctx| {
             let g = view2(&grad);
             let mut grads = Vec::with_capacity(ctx.inputs());
             // dX = G · W and dW = Gᵀ · X, each written once into scratch storage.
