@@ -385,12 +385,54 @@ fn run(c: &mut Criterion, workload: &Workload, clock: Clock) {
         (median(&hand_timings, workload.samples), median(&blocks_timings, workload.samples))
     {
         println!(
-            "{}: median hand_written {h:.2?}, blocks {b:.2?}, ratio blocks/hand_written {:.3} ({})\n",
+            "{}: median hand_written {h:.2?}, blocks {b:.2?}, ratio blocks/hand_written {:.3} ({})",
             workload.name,
             b.as_secs_f64() / h.as_secs_f64(),
             clock.name()
         );
+        let steps = (PAIRED_HALF_ROUND.as_secs_f64() / h.as_secs_f64()).ceil().max(1.0) as usize;
+        let [low, mid, high] = paired_ratio(&mut hand, &mut blocks, clock, steps);
+        println!(
+            "{}: paired ratio blocks/hand_written {mid:.3} (quartiles {low:.3}..{high:.3}; \
+             {PAIRED_ROUNDS} rounds of {steps} steps each, alternating)\n",
+            workload.name
+        );
     }
+}
+
+/// Rounds of the paired measurement that follows each group.
+const PAIRED_ROUNDS: usize = 41;
+/// About how long each side runs in one round.
+const PAIRED_HALF_ROUND: Duration = Duration::from_millis(15);
+
+/// The ratio blocks/hand-written measured in alternating rounds of `steps`
+/// steps each (which side goes first alternates too), as quartiles over the
+/// rounds. Criterion times the two functions one after the other, seconds
+/// apart; on a shared machine the load can change in between, and pairing
+/// each blocks round with the hand-written round next to it cancels that.
+fn paired_ratio(hand: &mut HandNet, blocks: &mut BlocksNet, clock: Clock, steps: usize) -> [f64; 3] {
+    let time = |run: &mut dyn FnMut() -> f32| {
+        let start = clock.now();
+        for _ in 0..steps {
+            black_box(run());
+        }
+        clock.since(start).as_secs_f64()
+    };
+    let mut ratios: Vec<f64> = (0..PAIRED_ROUNDS)
+        .map(|round| {
+            let (h, b) = if round % 2 == 0 {
+                let h = time(&mut || hand.step());
+                (h, time(&mut || blocks.step()))
+            } else {
+                let b = time(&mut || blocks.step());
+                (time(&mut || hand.step()), b)
+            };
+            b / h
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+    [at(0.25), at(0.5), at(0.75)]
 }
 
 const WORKLOADS: [Workload; 3] = [

@@ -127,7 +127,8 @@ fn fill_rows<E: Element>(out: &mut [E], bias: &ArrayD<E>) {
 
 /// The column sums of `g` (the bias gradient), row after row as `sum_axis` adds them.
 fn sum_rows<E: Element>(g: ArrayView2<'_, E>) -> ArrayD<E> {
-    let mut out = vec![E::zero(); g.ncols()];
+    let mut out = pool::scratch(g.ncols());
+    out.fill(E::zero());
     match g.as_slice() {
         Some(values) if g.ncols() > 0 => {
             for row in values.chunks_exact(g.ncols()) {
