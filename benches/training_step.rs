@@ -403,7 +403,7 @@ fn run(c: &mut Criterion, workload: &Workload, clock: Clock) {
 /// Rounds of the paired measurement that follows each group.
 const PAIRED_ROUNDS: usize = 41;
 /// About how long each side runs in one round.
-const PAIRED_HALF_ROUND: Duration = Duration::from_millis(15);
+const PAIRED_HALF_ROUND: Duration = Duration::from_millis(25);
 
 /// The ratio blocks/hand-written measured in alternating rounds of `steps`
 /// steps each (which side goes first alternates too), as quartiles over the
