@@ -86,7 +86,10 @@ fn run_backward<E: Element>(root: &TensorBase<E>, seed: ArrayD<E>, retain_graph:
     }
     let order = topological_order(root);
     *lock(&root.node.pending) = Some(seed);
-    for tensor in order.iter().rev() {
+    // Each tensor is let go once its gradient has been passed on: an
+    // intermediate nobody else holds is freed (its storage returns to the
+    // pool) during the pass rather than after it.
+    for tensor in order.into_iter().rev() {
         let node = &tensor.node;
         let name = node.grad_fn_name.expect("only non-leaves are ordered");
         let Some(grad) = lock(&node.pending).take() else {
