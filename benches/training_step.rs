@@ -3,8 +3,11 @@
 //!
 //! Each workload is one criterion group with two functions, `hand_written`
 //! and `blocks`, that do the same arithmetic from the same starting weights.
-//! After each group the median time per step of both and their ratio are
-//! printed, so every run (however noisy the machine) reports the ratio.
+//! After each group the median time per step of both (as criterion measured
+//! them) and their ratio are printed, then a paired measurement: both sides
+//! again in alternating rounds, with the ratio of each round. Criterion
+//! measures the two functions seconds apart, so on a shared machine their
+//! ratio also measures how the load changed; the paired ratio does not.
 //!
 //! ```text
 //! cargo bench --bench training_step
@@ -391,11 +394,15 @@ fn run(c: &mut Criterion, workload: &Workload, clock: Clock) {
             clock.name()
         );
         let steps = (PAIRED_HALF_ROUND.as_secs_f64() / h.as_secs_f64()).ceil().max(1.0) as usize;
-        let [low, mid, high] = paired_ratio(&mut hand, &mut blocks, clock, steps);
+        let paired = paired(&mut hand, &mut blocks, clock, steps);
+        let [low, mid, high] = paired.ratio;
         println!(
-            "{}: paired ratio blocks/hand_written {mid:.3} (quartiles {low:.3}..{high:.3}; \
-             {PAIRED_ROUNDS} rounds of {steps} steps each, alternating)\n",
-            workload.name
+            "{}: paired: hand_written {:.2?}, blocks {:.2?} per step (medians over rounds), ratio \
+             blocks/hand_written {mid:.3} (quartiles {low:.3}..{high:.3}; {PAIRED_ROUNDS} rounds of \
+             {steps} steps each, alternating)\n",
+            workload.name,
+            Duration::from_secs_f64(paired.hand),
+            Duration::from_secs_f64(paired.blocks),
         );
     }
 }
@@ -405,34 +412,50 @@ const PAIRED_ROUNDS: usize = 41;
 /// About how long each side runs in one round.
 const PAIRED_HALF_ROUND: Duration = Duration::from_millis(25);
 
-/// The ratio blocks/hand-written measured in alternating rounds of `steps`
-/// steps each (which side goes first alternates too), as quartiles over the
-/// rounds. Criterion times the two functions one after the other, seconds
-/// apart; on a shared machine the load can change in between, and pairing
-/// each blocks round with the hand-written round next to it cancels that.
-fn paired_ratio(hand: &mut HandNet, blocks: &mut BlocksNet, clock: Clock, steps: usize) -> [f64; 3] {
+/// The result of [`paired`].
+struct Paired {
+    /// The median over rounds of the hand-written time per step, in seconds.
+    hand: f64,
+    /// The same for blocks.
+    blocks: f64,
+    /// The ratio blocks/hand-written of each round: quartiles over the rounds.
+    ratio: [f64; 3],
+}
+
+/// Both sides timed in alternating rounds of `steps` steps each (which side
+/// goes first alternates too). Criterion times the two functions one after
+/// the other, seconds apart; on a shared machine the load can change in
+/// between, and pairing each blocks round with the hand-written round next
+/// to it cancels that.
+fn paired(hand: &mut HandNet, blocks: &mut BlocksNet, clock: Clock, steps: usize) -> Paired {
     let time = |run: &mut dyn FnMut() -> f32| {
         let start = clock.now();
         for _ in 0..steps {
             black_box(run());
         }
-        clock.since(start).as_secs_f64()
+        clock.since(start).as_secs_f64() / steps as f64
     };
-    let mut ratios: Vec<f64> = (0..PAIRED_ROUNDS)
+    let rounds: Vec<(f64, f64)> = (0..PAIRED_ROUNDS)
         .map(|round| {
-            let (h, b) = if round % 2 == 0 {
+            if round % 2 == 0 {
                 let h = time(&mut || hand.step());
                 (h, time(&mut || blocks.step()))
             } else {
                 let b = time(&mut || blocks.step());
                 (time(&mut || hand.step()), b)
-            };
-            b / h
+            }
         })
         .collect();
-    ratios.sort_by(f64::total_cmp);
-    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
-    [at(0.25), at(0.5), at(0.75)]
+    let quantile = |mut values: Vec<f64>, q: f64| {
+        values.sort_by(f64::total_cmp);
+        values[((values.len() - 1) as f64 * q).round() as usize]
+    };
+    let ratios: Vec<f64> = rounds.iter().map(|&(h, b)| b / h).collect();
+    Paired {
+        hand: quantile(rounds.iter().map(|r| r.0).collect(), 0.5),
+        blocks: quantile(rounds.iter().map(|r| r.1).collect(), 0.5),
+        ratio: [0.25, 0.5, 0.75].map(|q| quantile(ratios.clone(), q)),
+    }
 }
 
 const WORKLOADS: [Workload; 3] = [
