@@ -25,6 +25,11 @@ use crate::Tensor;
 /// let y = Double(Linear::new()).forward(&Batch::rand(2));
 /// assert_eq!(y.shape(), vec![2, 3]);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no forward pass",
+    label = "no forward pass",
+    note = "give it one with `impl Forward for {Self} {{ type Input = Batch<IN>; type Output = Batch<OUT>; fn forward(&self, x: &Batch<IN>) -> Batch<OUT> {{ ... }} }}`, PyTorch's `def forward(self, X)`"
+)]
 pub trait Forward {
     /// What the block takes: `Batch<N>`, `Scalar` or `Tensor`.
     type Input;

@@ -2,9 +2,13 @@
 //! and the typed tensors that let the compiler check widths between blocks.
 
 mod activation;
+mod boxed;
+pub(crate) mod chain;
+pub(crate) mod field;
 mod forward;
 mod linear;
 mod module;
+mod module_list;
 mod parameter;
 pub(crate) mod path;
 mod repr;
