@@ -32,7 +32,7 @@ pub use tensor::{Tensor, Tensor64, TensorBase};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::nn::chain::{GivesTo, block, feed, start};
-    pub use crate::nn::field::{BufferField, Field, PlainTensorField};
+    pub use crate::nn::field::{BufferField, Field, PlainTensorField, Probe, ProbeField, ProbeTensor};
 }
 
 /// `ndarray`, re-exported so users build arrays with the version blocks uses.

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use proc_macro2::{TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{DeriveInput, GenericParam, Ident, LitStr, Type, WhereClause};
+use syn::{DeriveInput, GenericArgument, GenericParam, Ident, LitStr, PathArguments, Type, WhereClause};
 
 use crate::ast::{Kind, Struct};
 use crate::{krate, valid};
@@ -79,9 +79,24 @@ fn visit_field(field: &crate::ast::Field, facade: &TokenStream) -> Option<TokenS
     let ty = field.ty;
     let span = ty.span();
     match field.kind() {
-        Kind::Registered => Some(quote_spanned! {span=>
-            <#ty as #facade::__private::Field<Self>>::visit_field(&self.#member, #key, __visitor);
-        }),
+        Kind::Registered => match tensor_ident(ty) {
+            // Written as a tensor type: registered through `Probe`, which
+            // picks `ProbeTensor` for a real tensor, whose error is the
+            // plain-tensor one, reported at the `Tensor` token.
+            Some(tensor) => {
+                let register = Ident::new("register", tensor.span());
+                Some(quote_spanned! {span=>
+                    {
+                        #[allow(unused_imports)]
+                        use #facade::__private::{ProbeField as _, ProbeTensor as _};
+                        (&&#facade::__private::Probe::<#ty, Self>::new()).#register(&self.#member, #key, __visitor);
+                    }
+                })
+            }
+            None => Some(quote_spanned! {span=>
+                <#ty as #facade::__private::Field<Self>>::visit_field(&self.#member, #key, __visitor);
+            }),
+        },
         Kind::Buffer => Some(quote_spanned! {span=>
             <#ty as #facade::__private::BufferField>::visit_buffer(&self.#member, #key, __visitor);
         }),
@@ -110,6 +125,7 @@ fn where_clause(s: &Struct, self_ty: &TokenStream, facade: &TokenStream) -> Opti
         }
         let span = ty.span();
         match field.kind() {
+            Kind::Registered if tensor_ident(ty).is_some() => {}
             Kind::Registered => clause
                 .predicates
                 .push(syn::parse_quote_spanned!(span=> #ty: #facade::__private::Field<#self_ty>)),
@@ -133,6 +149,31 @@ fn block_bounds(generics: &syn::Generics, self_ty: &TokenStream) -> Option<Where
             .push(syn::parse_quote!(#self_ty: ::core::marker::Send + ::core::marker::Sync + 'static));
     }
     clause
+}
+
+/// The `Tensor` in a field type written `Tensor`, `Tensor64`,
+/// `TensorBase<..>` or an `Option` of one (any path to them).
+fn tensor_ident(ty: &Type) -> Option<&Ident> {
+    fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
+        match ty {
+            Type::Path(path) => path.path.segments.last(),
+            _ => None,
+        }
+    }
+    fn is_tensor(ident: &Ident) -> bool {
+        ident == "Tensor" || ident == "Tensor64" || ident == "TensorBase"
+    }
+    let last = last_segment(ty)?;
+    if is_tensor(&last.ident) {
+        return Some(&last.ident);
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    match args.args.iter().collect::<Vec<_>>()[..] {
+        [GenericArgument::Type(inner)] if last.ident == "Option" => {
+            last_segment(inner).map(|s| &s.ident).filter(|ident| is_tensor(ident))
+        }
+        _ => None,
+    }
 }
 
 /// Whether `ty` names one of `params` anywhere in it.

@@ -53,17 +53,20 @@ fn emit(blocks: &[Expr], facade: &TokenStream) -> TokenStream {
         (0..blocks.len()).map(|i| format_ident!("__block{}", i, span = Span::mixed_site())).collect();
     let steps = blocks.iter().zip(&names).map(|(block, name)| {
         let (first, last) = ends(block);
-        // `block(expr)`: the Module check, which the compiler reports on the
-        // expression itself.
-        let check = respan(quote!(#facade::__private::block), first);
-        // `feed(&block, given)`, spanned from the expression's first token to
-        // its last, so the chain error underlines the whole block.
-        let feed = respan(quote!(#facade::__private::feed), first);
-        let mut args = Group::new(Delimiter::Parenthesis, quote!(&#name, #given));
-        args.set_span(last);
+        // `block(expr, PhantomData)`, the Module check, and `feed(&block,
+        // given)`, the chain check: each call spans from the expression's
+        // first token to its last, and the compiler blames the whole call,
+        // so the error underlines exactly the user's block.
+        let check = spanned_call(
+            quote!(#facade::__private::block),
+            quote!(#block, ::core::marker::PhantomData),
+            first,
+            last,
+        );
+        let feed = spanned_call(quote!(#facade::__private::feed), quote!(&#name, #given), first, last);
         quote! {
-            let #name = #check(#block);
-            let #given = #feed #args;
+            let #name = #check;
+            let #given = #feed;
         }
     });
     quote! {
@@ -86,6 +89,15 @@ fn ends(expr: &Expr) -> (Span, Span) {
         None => first,
     };
     (first, last)
+}
+
+/// `path(args)` spanning from `first` to `last`.
+fn spanned_call(path: TokenStream, args: TokenStream, first: Span, last: Span) -> TokenStream {
+    let mut args = Group::new(Delimiter::Parenthesis, args);
+    args.set_span(last);
+    let mut call = respan(path, first);
+    call.extend([TokenTree::Group(args)]);
+    call
 }
 
 /// `tokens` with every span set to `span`.

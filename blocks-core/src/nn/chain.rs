@@ -39,12 +39,14 @@ pub fn start() -> PhantomData<Tensor> {
     PhantomData
 }
 
-/// Passes `block` through, requiring it to be a block.
+/// Passes `block` through, requiring it to be a block. (`B` in two
+/// arguments makes the compiler blame the whole call, which `sequential!`
+/// spans exactly over the user's block.)
 ///
 /// ```
-/// let relu = blocks_core::__private::block(blocks_core::nn::ReLU);
+/// let relu = blocks_core::__private::block(blocks_core::nn::ReLU, std::marker::PhantomData);
 /// ```
-pub fn block<B: Module>(block: B) -> B {
+pub fn block<B: Module>(block: B, _: PhantomData<B>) -> B {
     block
 }
 

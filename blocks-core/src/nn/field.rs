@@ -3,6 +3,8 @@
 //! `on_unimplemented` messages are the compile errors a user sees for a field
 //! that would never be registered.
 
+use std::marker::PhantomData;
+
 use super::{Module, Parameter, Visitor};
 use crate::{Element, Tensor, TensorBase};
 
@@ -51,18 +53,107 @@ impl<T: Field<Owner>, Owner: ?Sized> Field<Owner> for Option<T> {
     }
 }
 
-/// Never implemented: a plain tensor field is PyTorch's silent "never
-/// registered" pitfall, so asking for it turns into this error on the field,
-/// worded for the block that holds it.
+/// Never implemented (see [`ProbeTensor`] for the error it gives): a plain tensor field is PyTorch's silent "never
+/// registered" pitfall, so `#[derive(Module)]` asks for this of the block
+/// that holds one, which the compiler reports on the field's type.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` would never register this plain `Tensor` field: it is not a Parameter or a buffer",
-    label = "a plain tensor is neither trained nor saved",
-    note = "mark it #[module(buffer)] to save it with the model (like `register_buffer`), make it a `Parameter` to train it, or mark it #[module(skip)]"
+    message = "a plain `Tensor` field is never registered, so `{Self}` would neither train nor save it",
+    label = "a plain tensor: neither a Parameter nor a buffer",
+    note = "mark it #[module(buffer)] to save it with the model (PyTorch's `register_buffer`), make it a `Parameter` to train it, or mark it #[module(skip)] for plain data"
 )]
 pub trait PlainTensorField {}
 
-impl<E: Element, Owner: ?Sized + PlainTensorField> Field<Owner> for TensorBase<E> {
-    fn visit_field<'m>(&'m self, _: &str, _: &mut dyn Visitor<'m>) {}
+/// Picks how `#[derive(Module)]` registers a field of type `T` in block `O`
+/// by method resolution (autoref specialization): fields written as a
+/// tensor type get [`ProbeTensor`], so a plain tensor gets its own error;
+/// every other type gets [`ProbeField`].
+///
+/// ```
+/// use blocks_core::__private::{Probe, ProbeField as _, ProbeTensor as _};
+/// use blocks_core::nn::{Linear, Member};
+/// struct Net;
+/// let layer = Linear::<2, 1>::new();
+/// let mut seen: Vec<(String, Member<'_>)> = Vec::new();
+/// (&&Probe::<Linear<2, 1>, Net>::new()).register(&layer, "fc", &mut seen);
+/// assert_eq!(seen[0].0, "fc");
+/// ```
+pub struct Probe<T, O: ?Sized>(PhantomData<fn(&O) -> T>);
+
+impl<T, O: ?Sized> Probe<T, O> {
+    /// The probe for a field of type `T` in block `O`.
+    pub fn new() -> Self {
+        Probe(PhantomData)
+    }
+}
+
+impl<T, O: ?Sized> Default for Probe<T, O> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Registers a field that is a block, a Parameter or an `Option` of either
+/// (the general case; see [`Probe`]).
+///
+/// ```
+/// use blocks_core::__private::{Probe, ProbeField};
+/// use blocks_core::nn::{Member, Parameter};
+/// use blocks_core::Tensor;
+/// struct Net;
+/// let scale = Parameter::new(Tensor::ones([1]));
+/// let mut seen: Vec<(String, Member<'_>)> = Vec::new();
+/// Probe::<Parameter, Net>::new().register(&scale, "scale", &mut seen);
+/// assert!(matches!(seen[0].1, Member::Parameter(_)));
+/// ```
+pub trait ProbeField<T, O: ?Sized> {
+    /// Reports `field` to `visitor` under `name`.
+    fn register<'m>(&self, field: &'m T, name: &str, visitor: &mut dyn Visitor<'m>)
+    where
+        T: Field<O>;
+}
+
+impl<T, O: ?Sized> ProbeField<T, O> for Probe<T, O> {
+    fn register<'m>(&self, field: &'m T, name: &str, visitor: &mut dyn Visitor<'m>)
+    where
+        T: Field<O>,
+    {
+        field.visit_field(name, visitor);
+    }
+}
+
+/// A plain tensor field: never registered, so asking for it is the
+/// [`PlainTensorField`] error on the field (see [`Probe`]).
+///
+/// ```compile_fail
+/// use blocks_core::__private::{Probe, ProbeField as _, ProbeTensor as _};
+/// use blocks_core::nn::Member;
+/// use blocks_core::Tensor;
+/// struct Net;
+/// let mut seen: Vec<(String, Member<'_>)> = Vec::new();
+/// // error: a plain `Tensor` field is never registered, so `Net` would neither train nor save it
+/// (&&Probe::<Tensor, Net>::new()).register(&Tensor::ones([1]), "t", &mut seen);
+/// ```
+pub trait ProbeTensor<T, O: ?Sized> {
+    /// Never called in code that compiles.
+    fn register<'m>(&self, field: &'m T, name: &str, visitor: &mut dyn Visitor<'m>)
+    where
+        O: PlainTensorField;
+}
+
+impl<E: Element, O: ?Sized> ProbeTensor<TensorBase<E>, O> for &Probe<TensorBase<E>, O> {
+    fn register<'m>(&self, _: &'m TensorBase<E>, _: &str, _: &mut dyn Visitor<'m>)
+    where
+        O: PlainTensorField,
+    {
+    }
+}
+
+impl<E: Element, O: ?Sized> ProbeTensor<Option<TensorBase<E>>, O> for &Probe<Option<TensorBase<E>>, O> {
+    fn register<'m>(&self, _: &'m Option<TensorBase<E>>, _: &str, _: &mut dyn Visitor<'m>)
+    where
+        O: PlainTensorField,
+    {
+    }
 }
 
 /// A field type that `#[module(buffer)]` saves with the block but never

@@ -28,7 +28,7 @@ use crate::Tensor;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no forward pass",
     label = "no forward pass",
-    note = "give it one with `impl Forward for {Self} {{ type Input = Batch<IN>; type Output = Batch<OUT>; fn forward(&self, x: &Batch<IN>) -> Batch<OUT> {{ ... }} }}`, PyTorch's `def forward(self, X)`"
+    note = "a block gets a forward pass from `impl Forward` (`type Input`, `type Output` and `fn forward`, PyTorch's `def forward(self, X)`)"
 )]
 pub trait Forward {
     /// What the block takes: `Batch<N>`, `Scalar` or `Tensor`.
