@@ -79,7 +79,7 @@ pub use blocks_macros::Module;
 ///
 /// A block that does not fit is a compile error on that block:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// use blocks::prelude::*;
 /// // error: `Linear<128, 10>` takes 128 input features, but the block before it gives 256
 /// let net = sequential![Linear::<20, 256>::new(), ReLU, Linear::<128, 10>::new()];

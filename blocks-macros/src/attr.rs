@@ -18,7 +18,7 @@ pub struct StructAttrs {
     pub name: Option<LitStr>,
     /// `crate = "path::to::blocks"`: where the facade is, for crates that
     /// re-export it.
-    pub krate: Option<(LitStr, Path)>,
+    pub krate: Option<Path>,
 }
 
 /// What `#[module(...)]` on a field says.
@@ -128,7 +128,7 @@ pub fn struct_attrs(attrs: &[Attribute], errors: &mut Errors) -> StructAttrs {
             "crate" => {
                 let value = string(&arg, "my_crate::blocks", errors).and_then(|lit| {
                     match lit.parse::<Path>() {
-                        Ok(path) => Some((lit, path)),
+                        Ok(path) => Some(path),
                         Err(_) => {
                             errors.push(Error::new_spanned(
                                 &lit,

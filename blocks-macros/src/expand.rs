@@ -13,6 +13,8 @@ use syn::spanned::Spanned;
 use syn::{DeriveInput, GenericArgument, GenericParam, Ident, LitStr, PathArguments, Type, WhereClause};
 
 use crate::ast::{Kind, Struct};
+use crate::attr::{self, StructAttrs};
+use crate::errors::Errors;
 use crate::{krate, valid};
 
 /// `#[derive(Module)]`: the impls, or the user's mistakes as errors (with a
@@ -20,18 +22,22 @@ use crate::{krate, valid};
 pub fn derive(input: &DeriveInput) -> TokenStream {
     let checked = Struct::from_syn(input).and_then(|s| valid::check(&s).map(|()| s));
     match checked {
-        Ok(s) => {
-            let facade = match &s.attrs.krate {
-                Some((_, path)) => path.to_token_stream(),
-                None => krate::facade(),
-            };
-            expand(&s, &facade)
-        }
+        Ok(s) => expand(&s, &facade(&s.attrs)),
         Err(error) => {
+            // The struct's own `crate = "..."` still applies, if it parses.
+            let attrs = attr::struct_attrs(&input.attrs, &mut Errors::default());
             let mut out = error.to_compile_error();
-            out.extend(stand_in(input, &krate::facade()));
+            out.extend(stand_in(input, &facade(&attrs)));
             out
         }
+    }
+}
+
+/// `crate = "..."` if given, else the facade found in Cargo.toml.
+fn facade(attrs: &StructAttrs) -> TokenStream {
+    match &attrs.krate {
+        Some(path) => path.to_token_stream(),
+        None => krate::facade(),
     }
 }
 

@@ -53,9 +53,16 @@ impl<T: Field<Owner>, Owner: ?Sized> Field<Owner> for Option<T> {
     }
 }
 
-/// Never implemented (see [`ProbeTensor`] for the error it gives): a plain tensor field is PyTorch's silent "never
+/// Never implemented: a plain tensor field is PyTorch's silent "never
 /// registered" pitfall, so `#[derive(Module)]` asks for this of the block
 /// that holds one, which the compiler reports on the field's type.
+///
+/// ```compile_fail,E0277
+/// fn registered<O: blocks_core::__private::PlainTensorField>() {}
+/// struct Norm;
+/// // error: a plain `Tensor` field is never registered, so `Norm` would neither train nor save it
+/// registered::<Norm>();
+/// ```
 #[diagnostic::on_unimplemented(
     message = "a plain `Tensor` field is never registered, so `{Self}` would neither train nor save it",
     label = "a plain tensor: neither a Parameter nor a buffer",
@@ -81,6 +88,10 @@ pub struct Probe<T, O: ?Sized>(PhantomData<fn(&O) -> T>);
 
 impl<T, O: ?Sized> Probe<T, O> {
     /// The probe for a field of type `T` in block `O`.
+    ///
+    /// ```
+    /// let _probe = blocks_core::__private::Probe::<blocks_core::nn::ReLU, ()>::new();
+    /// ```
     pub fn new() -> Self {
         Probe(PhantomData)
     }
@@ -124,7 +135,7 @@ impl<T, O: ?Sized> ProbeField<T, O> for Probe<T, O> {
 /// A plain tensor field: never registered, so asking for it is the
 /// [`PlainTensorField`] error on the field (see [`Probe`]).
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// use blocks_core::__private::{Probe, ProbeField as _, ProbeTensor as _};
 /// use blocks_core::nn::Member;
 /// use blocks_core::Tensor;
