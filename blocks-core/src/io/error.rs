@@ -42,6 +42,11 @@ pub enum FileError {
         /// What was asked for.
         expected: &'static str,
     },
+    /// Parameters without values (lazy layers that never ran) cannot be saved.
+    Uninitialized {
+        /// Their keys.
+        keys: Vec<String>,
+    },
 }
 
 impl fmt::Display for FileError {
@@ -60,6 +65,12 @@ impl fmt::Display for FileError {
             FileError::Dtype { name, found, expected } => {
                 write!(f, "tensor {name:?} has dtype {found}, which cannot be read as {expected}")
             }
+            FileError::Uninitialized { keys } => write!(
+                f,
+                "cannot save uninitialized parameter(s) {}: run the model once on a dummy batch (or load a \
+                 checkpoint) so that its lazy layers know their widths",
+                keys.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ")
+            ),
         }
     }
 }

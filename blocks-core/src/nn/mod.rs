@@ -2,8 +2,11 @@
 //! and the typed tensors that let the compiler check widths between blocks.
 
 mod activation;
+mod apply;
 mod block;
 mod forward;
+pub mod init;
+mod lazy_linear;
 mod linear;
 mod module;
 mod parameter;
@@ -13,10 +16,13 @@ mod sequential;
 mod state_dict;
 mod training;
 mod typed;
+mod uninitialized;
 
 pub use activation::ReLU;
+pub use apply::{apply, apply_to};
 pub use block::Block;
 pub use forward::{Call, FeedsInto, Forward, SameWidth};
+pub use lazy_linear::LazyLinear;
 pub use linear::{DynLinear, Linear};
 pub use module::{Member, Module, Visitor};
 pub use parameter::Parameter;
@@ -25,3 +31,4 @@ pub use sequential::Sequential;
 pub use state_dict::{LoadError, LoadReport, ShapeMismatch, StateDict, StateDictError};
 pub use training::TrainingFlag;
 pub use typed::{Batch, Scalar};
+pub use uninitialized::uninitialized_parameters;
