@@ -42,6 +42,14 @@ pub enum FileError {
         /// What was asked for.
         expected: &'static str,
     },
+    /// A valid file that does not hold what was asked for (a list where one
+    /// tensor was expected, keys that are not "0", "1", ...).
+    Content {
+        /// The file (empty for in-memory bytes).
+        path: PathBuf,
+        /// What was asked for and what the file holds.
+        message: String,
+    },
     /// Parameters without values (lazy layers that never ran) cannot be saved.
     Uninitialized {
         /// Their keys.
@@ -65,6 +73,8 @@ impl fmt::Display for FileError {
             FileError::Dtype { name, found, expected } => {
                 write!(f, "tensor {name:?} has dtype {found}, which cannot be read as {expected}")
             }
+            FileError::Content { path, message } if path.as_os_str().is_empty() => f.write_str(message),
+            FileError::Content { path, message } => write!(f, "{}: {message}", path.display()),
             FileError::Uninitialized { keys } => write!(
                 f,
                 "cannot save uninitialized parameter(s) {}: run the model once on a dummy batch (or load a \

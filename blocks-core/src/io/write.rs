@@ -108,7 +108,10 @@ pub fn write_atomically(
         _ => PathBuf::from("."),
     };
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temporary = folder.join(format!(".{name}.{}.tmp", std::process::id()));
+    // Unique per process and per call, so two saves racing to one path never share it.
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temporary = folder.join(format!(".{name}.{}.{count}.tmp", std::process::id()));
     let io_error = |action: &'static str, source| FileError::Io { path: path.to_path_buf(), action, source };
     let result = (|| {
         let mut file =
@@ -116,7 +119,12 @@ pub fn write_atomically(
         write(&mut file).map_err(|e| io_error("write", e))?;
         file.sync_all().map_err(|e| io_error("sync", e))?;
         drop(file);
-        std::fs::rename(&temporary, path).map_err(|e| io_error("replace", e))
+        std::fs::rename(&temporary, path).map_err(|e| io_error("replace", e))?;
+        // Makes the rename itself durable where the system allows syncing a folder.
+        if let Ok(folder) = std::fs::File::open(&folder) {
+            let _ = folder.sync_all();
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&temporary);
