@@ -307,3 +307,17 @@ fn concurrent_saves_to_one_path_leave_one_whole_file() {
     assert!(x.to_vec().iter().all(|v| *v == first), "one writer's values, whole");
     assert_eq!(entries(&dir), ["x"]);
 }
+
+#[test]
+fn the_reserved_name_cannot_be_written_nor_smuggled_in_as_an_alias() {
+    let error = serialize_tensors(&[("__metadata__", &Tensor::ones([1]))], &[]).unwrap_err();
+    assert!(error.to_string().contains("\"__metadata__\" is reserved by safetensors"), "{error}");
+    // save_model-style aliases in the metadata: a reserved alias is ignored, so
+    // the state dict read can always be saved again.
+    let bytes =
+        serialize_tensors(&[("w", &Tensor::ones([1]))], &[("__metadata__", "w"), ("v", "w")]).unwrap();
+    let state = StateDict::from_file(&TensorFile::from_bytes(&bytes).unwrap()).unwrap();
+    assert_eq!(state.keys(), vec!["w", "v"]);
+    let dir = folder("reserved-alias");
+    state.save(dir.join("again")).unwrap();
+}

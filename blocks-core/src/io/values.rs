@@ -79,12 +79,6 @@ pub trait Loadable: Sized {
 /// ```
 pub fn save<T: Saveable + ?Sized>(value: &T, path: impl AsRef<Path>) -> Result<(), FileError> {
     let named = value.named_tensors()?;
-    if let Some((name, _)) = named.iter().find(|(name, _)| name == "__metadata__") {
-        return Err(FileError::Format {
-            path: path.as_ref().to_path_buf(),
-            message: format!("{name:?} is reserved by safetensors for the metadata and cannot name a tensor"),
-        });
-    }
     let tensors: Vec<(&str, &TensorBase<T::Elem>)> = named.iter().map(|(n, t)| (n.as_str(), *t)).collect();
     save_tensors(path, &tensors, &[])
 }

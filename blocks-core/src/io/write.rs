@@ -46,7 +46,8 @@ fn to_bytes<E: Element>(tensor: &TensorBase<E>) -> Bytes {
     Bytes { dtype, shape: data.shape().to_vec(), data: bytes }
 }
 
-/// The bytes of a safetensors file holding `tensors` and `metadata`.
+/// The bytes of a safetensors file holding `tensors` and `metadata`; the
+/// name `__metadata__` is reserved by the format and refused.
 ///
 /// ```
 /// use blocks_core::io::{serialize_tensors, TensorFile};
@@ -57,6 +58,12 @@ pub fn serialize_tensors<E: Element>(
     tensors: &[(&str, &TensorBase<E>)],
     metadata: &[(&str, &str)],
 ) -> Result<Vec<u8>, FileError> {
+    if let Some((name, _)) = tensors.iter().find(|(name, _)| *name == "__metadata__") {
+        return Err(FileError::Format {
+            path: PathBuf::new(),
+            message: format!("{name:?} is reserved by safetensors for the metadata and cannot name a tensor"),
+        });
+    }
     let bytes: Vec<(String, Bytes)> =
         tensors.iter().map(|(name, t)| (name.to_string(), to_bytes(t))).collect();
     let info: Option<HashMap<String, String>> = (!metadata.is_empty())

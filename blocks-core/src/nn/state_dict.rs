@@ -153,6 +153,7 @@ impl StateDict {
         }
         for (alias, target) in file.metadata() {
             if !file.contains(alias)
+                && alias != "__metadata__"
                 && let Some(tensor) = state.get(target).cloned()
             {
                 state.insert(alias.clone(), tensor);
