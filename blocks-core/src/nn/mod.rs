@@ -2,11 +2,14 @@
 //! and the typed tensors that let the compiler check widths between blocks.
 
 mod activation;
+mod apply;
 mod block;
 mod boxed;
 pub(crate) mod chain;
 pub(crate) mod field;
 mod forward;
+pub mod init;
+mod lazy_linear;
 mod linear;
 mod module;
 mod module_list;
@@ -17,10 +20,13 @@ mod sequential;
 mod state_dict;
 mod training;
 mod typed;
+mod uninitialized;
 
 pub use activation::ReLU;
+pub use apply::{apply, apply_to};
 pub use block::Block;
 pub use forward::{Call, FeedsInto, Forward, SameWidth};
+pub use lazy_linear::LazyLinear;
 pub use linear::{DynLinear, Linear};
 pub use module::{Member, Module, Visitor};
 pub use parameter::Parameter;
@@ -29,3 +35,4 @@ pub use sequential::Sequential;
 pub use state_dict::{LoadError, LoadReport, ShapeMismatch, StateDict, StateDictError};
 pub use training::TrainingFlag;
 pub use typed::{Batch, Scalar};
+pub use uninitialized::uninitialized_parameters;

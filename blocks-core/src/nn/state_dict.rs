@@ -11,7 +11,9 @@ use crate::io::{FileError, TensorFile, save_tensors};
 /// Named tensors in order, like the `OrderedDict` of `net.state_dict()`.
 ///
 /// The tensors are handles to the model's own parameters and buffers (no
-/// copy); a tied parameter appears under each of its keys.
+/// copy); a tied parameter appears under each of its keys. An uninitialized
+/// parameter (a lazy layer before its first forward) is listed by
+/// [`uninitialized_keys`](Self::uninitialized_keys) and cannot be saved.
 ///
 /// ```
 /// use blocks_core::nn::{Linear, Module, StateDict};
@@ -23,6 +25,8 @@ use crate::io::{FileError, TensorFile, save_tensors};
 #[derive(Clone, Default)]
 pub struct StateDict {
     entries: Vec<(String, Tensor)>,
+    /// Keys whose entry is an uninitialized parameter's empty placeholder.
+    uninitialized: Vec<String>,
 }
 
 impl StateDict {
@@ -44,6 +48,7 @@ impl StateDict {
     /// ```
     pub fn insert(&mut self, key: impl Into<String>, tensor: Tensor) {
         let key = key.into();
+        self.uninitialized.retain(|k| *k != key);
         match self.entries.iter_mut().find(|(k, _)| *k == key) {
             Some(entry) => entry.1 = tensor,
             None => self.entries.push((key, tensor)),
@@ -71,6 +76,20 @@ impl StateDict {
     /// ```
     pub fn keys(&self) -> Vec<&str> {
         self.entries.iter().map(|(k, _)| k.as_str()).collect()
+    }
+
+    /// The keys of uninitialized parameters (lazy layers that have not run
+    /// yet): their entries hold no values, and saving refuses them.
+    ///
+    /// ```
+    /// use blocks_core::nn::{LazyLinear, Module};
+    /// let layer = LazyLinear::new(4);
+    /// assert_eq!(layer.state_dict().uninitialized_keys(), vec!["weight", "bias"]);
+    /// layer.forward(&blocks_core::Tensor::ones([1, 2]));
+    /// assert!(layer.state_dict().uninitialized_keys().is_empty());
+    /// ```
+    pub fn uninitialized_keys(&self) -> Vec<&str> {
+        self.uninitialized.iter().map(String::as_str).collect()
     }
 
     /// The entries in order.
@@ -134,6 +153,7 @@ impl StateDict {
         }
         for (alias, target) in file.metadata() {
             if !file.contains(alias)
+                && alias != "__metadata__"
                 && let Some(tensor) = state.get(target).cloned()
             {
                 state.insert(alias.clone(), tensor);
@@ -152,6 +172,9 @@ impl StateDict {
     /// assert_eq!(StateDict::read(&path).unwrap().keys(), vec!["bias", "weight"]);
     /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), FileError> {
+        if !self.uninitialized.is_empty() {
+            return Err(FileError::Uninitialized { keys: self.uninitialized.clone() });
+        }
         let tensors: Vec<(&str, &Tensor)> = self.iter().collect();
         save_tensors(path, &tensors, &[])
     }
@@ -186,6 +209,9 @@ pub struct StateDictError {
     pub unexpected: Vec<String>,
     /// Keys present in both with different shapes.
     pub mismatched: Vec<ShapeMismatch>,
+    /// Keys whose tensor in the state dict is an uninitialized parameter
+    /// (taken from a lazy model that never ran), for an initialized one.
+    pub uninitialized: Vec<String>,
 }
 
 impl fmt::Display for StateDictError {
@@ -197,6 +223,14 @@ impl fmt::Display for StateDictError {
         }
         if !self.unexpected.is_empty() {
             write!(f, "\n\tUnexpected key(s) in state_dict: {}. ", quoted(&self.unexpected))?;
+        }
+        if !self.uninitialized.is_empty() {
+            write!(
+                f,
+                "\n\tUninitialized parameter(s) in state_dict: {}: the model it was taken from has lazy \
+                 layers that never ran a forward pass. ",
+                quoted(&self.uninitialized)
+            )?;
         }
         for m in &self.mismatched {
             write!(
@@ -275,40 +309,81 @@ impl From<StateDictError> for LoadError {
 pub(crate) fn state_dict_of(module: &dyn Module) -> StateDict {
     let mut state = StateDict::new();
     for (key, member) in module.named_members() {
+        let uninitialized = super::uninitialized::is_uninitialized(&member);
         match member {
-            Member::Parameter(p) => state.insert(key, p.tensor().clone()),
-            Member::Buffer(t) => state.insert(key, t.clone()),
+            Member::Parameter(p) => state.insert(key.clone(), p.tensor().clone()),
+            Member::Buffer(t) => state.insert(key.clone(), t.clone()),
             Member::Child(_) => {}
+        }
+        if uninitialized {
+            state.uninitialized.push(key);
         }
     }
     state
 }
 
-/// Checks everything first, then copies: on error nothing has changed.
+/// Checks everything first, then copies: on error nothing has changed. An
+/// uninitialized parameter takes the checkpoint's shape where it fits what
+/// is known of it (PyTorch's lazy modules materialize from the checkpoint).
 pub(crate) fn load_into(
     module: &dyn Module,
     state: &StateDict,
     strict: bool,
 ) -> Result<LoadReport, StateDictError> {
-    let own = state_dict_of(module);
+    let own: Vec<(String, Member<'_>)> =
+        module.named_members().into_iter().filter(|(_, m)| !matches!(m, Member::Child(_))).collect();
+    let has = |key: &str| own.iter().any(|(k, _)| k == key);
     let missing: Vec<String> =
-        own.keys().into_iter().filter(|k| state.get(k).is_none()).map(String::from).collect();
-    let unexpected: Vec<String> =
-        state.keys().into_iter().filter(|k| own.get(k).is_none()).map(String::from).collect();
-    let mismatched: Vec<ShapeMismatch> = own
-        .iter()
-        .filter_map(|(key, target)| {
-            let source = state.get(key)?;
-            let (checkpoint, model) = (source.shape(), target.shape());
-            (checkpoint != model).then(|| ShapeMismatch { key: key.to_string(), checkpoint, model })
-        })
-        .collect();
-    if !mismatched.is_empty() || (strict && (!missing.is_empty() || !unexpected.is_empty())) {
-        return Err(StateDictError { module: module.type_name(), missing, unexpected, mismatched });
+        own.iter().filter(|(k, _)| state.get(k).is_none()).map(|(k, _)| k.clone()).collect();
+    let unexpected: Vec<String> = state.keys().into_iter().filter(|k| !has(k)).map(String::from).collect();
+    let (mut mismatched, mut uninitialized) = (Vec::new(), Vec::new());
+    for (key, member) in &own {
+        let Some(source) = state.get(key) else { continue };
+        let target_pending = super::uninitialized::is_uninitialized(member);
+        if state.uninitialized.contains(key) {
+            if !target_pending {
+                uninitialized.push(key.clone());
+            }
+            continue;
+        }
+        let checkpoint = source.shape();
+        let fits = match member {
+            Member::Parameter(p) => p.fits(&checkpoint),
+            Member::Buffer(t) => t.shape() == checkpoint,
+            Member::Child(_) => true,
+        };
+        if !fits {
+            let model = match member {
+                Member::Parameter(p) => p.expected_shape(),
+                Member::Buffer(t) => t.shape(),
+                Member::Child(_) => Vec::new(),
+            };
+            mismatched.push(ShapeMismatch { key: key.clone(), checkpoint, model });
+        }
     }
-    for (key, target) in own.iter() {
-        if let Some(source) = state.get(key) {
-            target.set_data(source);
+    if !mismatched.is_empty()
+        || !uninitialized.is_empty()
+        || (strict && (!missing.is_empty() || !unexpected.is_empty()))
+    {
+        return Err(StateDictError {
+            module: module.type_name(),
+            missing,
+            unexpected,
+            mismatched,
+            uninitialized,
+        });
+    }
+    for (key, member) in &own {
+        let Some(source) = state.get(key).filter(|_| !state.uninitialized.contains(key)) else { continue };
+        match member {
+            Member::Parameter(p) => {
+                // Materializes an uninitialized parameter; copies into any other.
+                if !p.materialize_with(|| source.clone()).expect("shape checked above") {
+                    p.set_data(source);
+                }
+            }
+            Member::Buffer(t) => t.set_data(source),
+            Member::Child(_) => {}
         }
     }
     Ok(LoadReport { missing_keys: missing, unexpected_keys: unexpected })
