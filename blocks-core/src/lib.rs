@@ -18,6 +18,7 @@ mod gradcheck;
 pub mod io;
 pub mod nn;
 mod ops;
+pub mod optim;
 mod random;
 mod tensor;
 
