@@ -2,6 +2,7 @@
 //! and the typed tensors that let the compiler check widths between blocks.
 
 mod activation;
+mod block;
 mod forward;
 mod linear;
 mod module;
@@ -14,6 +15,7 @@ mod training;
 mod typed;
 
 pub use activation::ReLU;
+pub use block::Block;
 pub use forward::{Call, FeedsInto, Forward, SameWidth};
 pub use linear::{DynLinear, Linear};
 pub use module::{Member, Module, Visitor};
