@@ -11,6 +11,7 @@
 //! ```
 
 mod autograd;
+pub mod data;
 mod display;
 mod element;
 mod error;
