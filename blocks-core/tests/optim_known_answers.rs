@@ -268,6 +268,12 @@ fn invalid_configurations_are_refused_with_pytorchs_messages() {
     );
     assert_eq!(adam_error(AdamConfig { eps: -1.0, ..Default::default() }), "Invalid epsilon value: -1.0");
     assert!(Adam::try_new([&w], AdamConfig { lr: f64::NAN, ..Default::default() }).is_err());
+    let computed = &w.clone().requires_grad_(true) * 2.0;
+    assert_eq!(sgd_error_for(&computed), "can't optimize a non-leaf Tensor");
+}
+
+fn sgd_error_for(tensor: &Tensor) -> String {
+    Sgd::try_new([tensor], SgdConfig::default()).unwrap_err().to_string()
 }
 
 #[test]

@@ -200,7 +200,7 @@ impl Adam {
         config: AdamConfig,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
-        let params = unique_params(params);
+        let params = unique_params(params)?;
         let moments = vec![None; params.len()];
         Ok(Adam { params, config, adamw: false, moments })
     }

@@ -35,6 +35,15 @@ use crate::io::FileError;
 /// ```
 pub trait Optimizer {
     /// Updates every parameter that has a gradient, like `optimizer.step()`.
+    ///
+    /// ```
+    /// use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
+    /// let w = blocks_core::Tensor::from_vec(vec![1.0], [1]).requires_grad_(true);
+    /// let mut opt = Sgd::new([&w], SgdConfig { lr: 0.1, ..Default::default() });
+    /// (&w * 3.0).sum().backward();
+    /// opt.step();
+    /// assert!((w.item() - 0.7).abs() < 1e-6);
+    /// ```
     fn step(&mut self);
 
     /// The parameters, each once, in the order given.
@@ -170,16 +179,23 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// The parameter handles, each tensor once (a tied weight listed twice is
-/// updated once), in first-seen order.
-pub(crate) fn unique_params<P: AsRef<Tensor>>(params: impl IntoIterator<Item = P>) -> Vec<Tensor> {
+/// updated once), in first-seen order. A tensor made by an operation is
+/// refused, as PyTorch refuses it: it never gets a gradient to step with.
+pub(crate) fn unique_params<P: AsRef<Tensor>>(
+    params: impl IntoIterator<Item = P>,
+) -> Result<Vec<Tensor>, ConfigError> {
     let mut seen = HashSet::new();
-    params
-        .into_iter()
-        .filter_map(|p| {
-            let tensor = p.as_ref();
-            seen.insert(Arc::as_ptr(&tensor.node) as usize).then(|| tensor.clone())
-        })
-        .collect()
+    let mut unique = Vec::new();
+    for p in params {
+        let tensor = p.as_ref();
+        if !tensor.is_leaf() && !tensor.node.retains_grad.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(ConfigError::new("can't optimize a non-leaf Tensor"));
+        }
+        if seen.insert(Arc::as_ptr(&tensor.node) as usize) {
+            unique.push(tensor.clone());
+        }
+    }
+    Ok(unique)
 }
 
 /// PyTorch's `param_groups` for one group: the hyper-parameters and `params: [0, 1, ...]`.

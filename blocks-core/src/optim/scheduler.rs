@@ -31,18 +31,57 @@ use super::Optimizer;
 /// ```
 pub trait LrScheduler {
     /// Moves to the next epoch and sets the optimizer's learning rate, like `scheduler.step()`.
+    ///
+    /// ```
+    /// use blocks_core::optim::{LrScheduler, Optimizer, Sgd, SgdConfig, StepLR};
+    /// let mut opt = Sgd::new([&blocks_core::Tensor::ones([1])], SgdConfig { lr: 0.1, ..Default::default() });
+    /// let mut schedule = StepLR::new(&opt, 1, 0.5);
+    /// schedule.step(&mut opt);
+    /// assert_eq!(opt.lr(), 0.05);
+    /// ```
     fn step(&mut self, optimizer: &mut dyn Optimizer);
 
     /// The rate set by the last step, like `scheduler.get_last_lr()[0]`.
+    ///
+    /// ```
+    /// use blocks_core::optim::{CosineAnnealingLR, LrScheduler, Sgd, SgdConfig};
+    /// let opt = Sgd::new([&blocks_core::Tensor::ones([1])], SgdConfig { lr: 0.1, ..Default::default() });
+    /// assert_eq!(CosineAnnealingLR::new(&opt, 5, 0.0).last_lr(), 0.1);
+    /// ```
     fn last_lr(&self) -> f64;
 
     /// The number of steps taken, like `scheduler.last_epoch`.
+    ///
+    /// ```
+    /// use blocks_core::optim::{LrScheduler, Sgd, SgdConfig, StepLR};
+    /// let mut opt = Sgd::new([&blocks_core::Tensor::ones([1])], SgdConfig::default());
+    /// let mut schedule = StepLR::new(&opt, 10, 0.1);
+    /// schedule.step(&mut opt);
+    /// assert_eq!(schedule.last_epoch(), 1);
+    /// ```
     fn last_epoch(&self) -> i64;
 
     /// What is needed to resume the schedule exactly.
+    ///
+    /// ```
+    /// use blocks_core::optim::{LrScheduler, Sgd, SgdConfig, StepLR};
+    /// let mut opt = Sgd::new([&blocks_core::Tensor::ones([1])], SgdConfig { lr: 1.0, ..Default::default() });
+    /// let mut schedule = StepLR::new(&opt, 1, 0.5);
+    /// schedule.step(&mut opt);
+    /// assert_eq!((schedule.state().last_epoch, schedule.state().last_lr), (1, 0.5));
+    /// ```
     fn state(&self) -> SchedulerState;
 
-    /// Resumes from a saved [`state`](LrScheduler::state).
+    /// Resumes from a saved [`state`](LrScheduler::state); the optimizer's
+    /// rate is restored with the optimizer's own state.
+    ///
+    /// ```
+    /// use blocks_core::optim::{LrScheduler, SchedulerState, Sgd, SgdConfig, StepLR};
+    /// let opt = Sgd::new([&blocks_core::Tensor::ones([1])], SgdConfig { lr: 1.0, ..Default::default() });
+    /// let mut schedule = StepLR::new(&opt, 1, 0.5);
+    /// schedule.load_state(&SchedulerState { last_epoch: 4, base_lr: 1.0, last_lr: 0.0625 });
+    /// assert_eq!(schedule.last_epoch(), 4);
+    /// ```
     fn load_state(&mut self, state: &SchedulerState);
 }
 

@@ -162,7 +162,7 @@ impl Sgd {
         config: SgdConfig,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
-        let params = unique_params(params);
+        let params = unique_params(params)?;
         let momentum_buffers = vec![None; params.len()];
         Ok(Sgd { params, config, momentum_buffers })
     }
