@@ -31,5 +31,13 @@ pub use ops::{CompareOperand, Indices};
 pub use random::{manual_seed, with_rng};
 pub use tensor::{Tensor, Tensor64, TensorBase};
 
+/// Support for the `blocks` macros (`#[derive(Module)]`, `sequential!`):
+/// not a public API, may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::nn::chain::{GivesTo, block, feed, start};
+    pub use crate::nn::field::{BufferField, Field, PlainTensorField, Probe, ProbeField, ProbeTensor};
+}
+
 /// `ndarray`, re-exported so users build arrays with the version blocks uses.
 pub use ndarray;

@@ -25,6 +25,11 @@ use crate::Tensor;
 /// let y = Double(Linear::new()).forward(&Batch::rand(2));
 /// assert_eq!(y.shape(), vec![2, 3]);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no forward pass",
+    label = "no forward pass",
+    note = "a block gets a forward pass from `impl Forward` (`type Input`, `type Output` and `fn forward`, PyTorch's `def forward(self, X)`)"
+)]
 pub trait Forward {
     /// What the block takes: `Batch<N>`, `Scalar` or `Tensor`.
     type Input;

@@ -3,9 +3,13 @@
 
 mod activation;
 mod block;
+mod boxed;
+pub(crate) mod chain;
+pub(crate) mod field;
 mod forward;
 mod linear;
 mod module;
+mod module_list;
 mod parameter;
 pub(crate) mod path;
 mod repr;

@@ -69,6 +69,11 @@ impl<'m> Visitor<'m> for Vec<(String, Member<'m>)> {
 /// assert_eq!(names, ["weight", "bias"]);
 /// assert_eq!(layer.num_params(), 20 * 256 + 256);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a block",
+    label = "not a block",
+    note = "a block implements `Module`: put #[derive(Module)] on a struct whose fields are blocks, Parameters or #[module(buffer)] tensors, or write `impl Module` by hand"
+)]
 pub trait Module: Send + Sync + 'static {
     /// PyTorch's class name, as printed: `Linear`, `Sequential`, `MLP`.
     fn type_name(&self) -> String;
