@@ -87,7 +87,9 @@ pub use blocks_macros::Module;
 pub use blocks_macros::sequential;
 
 /// What a user needs first: tensors, the main `nn` items, the `Module` trait
-/// and derive, `Forward`, `Call`, `sequential!`, `no_grad`, `manual_seed`.
+/// and derive, `Forward`, `Call`, `sequential!`, `no_grad`, `manual_seed`,
+/// and for training the optimizers (with the `Optimizer` and `LrScheduler`
+/// traits their methods need) and the data loader.
 ///
 /// ```
 /// use blocks::prelude::*;
@@ -95,12 +97,19 @@ pub use blocks_macros::sequential;
 /// let layer = Linear::<3, 2>::new();
 /// let y = no_grad(|| layer.forward(&Tensor::ones([1, 3])));
 /// assert!(!y.requires_grad());
+///
+/// let mut opt = Sgd::new(layer.parameters(), SgdConfig { lr: 0.1, ..Default::default() });
+/// opt.zero_grad();
+/// layer.forward(&Tensor::ones([1, 3])).cross_entropy(&[1]).backward();
+/// opt.step();
 /// ```
 pub mod prelude {
+    pub use crate::data::{DataLoader, TensorDataset};
     pub use crate::nn::{
         Batch, Block, Call, DynLinear, Forward, Linear, Module, Parameter, ReLU, Scalar, Sequential,
         StateDict,
     };
+    pub use crate::optim::{Adam, AdamConfig, LrScheduler, Optimizer, Sgd, SgdConfig};
     pub use crate::{Module, sequential};
     pub use crate::{Tensor, Tensor64, manual_seed, no_grad};
 }

@@ -11,6 +11,7 @@
 //! ```
 
 mod autograd;
+pub mod data;
 mod display;
 mod element;
 mod error;
@@ -18,6 +19,7 @@ mod gradcheck;
 pub mod io;
 pub mod nn;
 mod ops;
+pub mod optim;
 mod random;
 mod tensor;
 
