@@ -12,6 +12,7 @@ use super::{Member, Module, Visitor};
 /// assert_eq!(blocks[1].type_name(), "ReLU");
 /// assert_eq!(blocks.named_parameters()[0].0, "0.weight");
 /// ```
+#[diagnostic::do_not_recommend]
 impl<M: Module + ?Sized> Module for Box<M> {
     fn type_name(&self) -> String {
         (**self).type_name()

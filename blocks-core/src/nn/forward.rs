@@ -103,6 +103,7 @@ where
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<B: ?Sized, const TAKES: usize> FeedsInto<Batch<TAKES>, B> for Tensor {
     fn feed_into(&self) -> Batch<TAKES> {
         let shape = self.shape();
@@ -117,24 +118,28 @@ impl<B: ?Sized, const TAKES: usize> FeedsInto<Batch<TAKES>, B> for Tensor {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Tensor, B> for Tensor {
     fn feed_into(&self) -> Tensor {
         self.clone()
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<B: ?Sized, const GIVES: usize> FeedsInto<Tensor, B> for Batch<GIVES> {
     fn feed_into(&self) -> Tensor {
         self.deref_tensor().clone()
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Scalar, B> for Scalar {
     fn feed_into(&self) -> Scalar {
         self.clone()
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Tensor, B> for Scalar {
     fn feed_into(&self) -> Tensor {
         (**self).clone()

@@ -194,6 +194,7 @@ impl LazyLinear {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl Forward for LazyLinear {
     type Input = Tensor;
     type Output = Tensor;
@@ -203,6 +204,7 @@ impl Forward for LazyLinear {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl Module for LazyLinear {
     fn type_name(&self) -> String {
         if self.linear().is_some() { "Linear" } else { "LazyLinear" }.into()

@@ -169,6 +169,7 @@ impl DynLinear {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl Forward for DynLinear {
     type Input = Tensor;
     type Output = Tensor;
@@ -178,6 +179,7 @@ impl Forward for DynLinear {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl Module for DynLinear {
     fn type_name(&self) -> String {
         "Linear".into()
@@ -295,6 +297,7 @@ impl<const IN: usize, const OUT: usize> Default for Linear<IN, OUT> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<const IN: usize, const OUT: usize> Forward for Linear<IN, OUT> {
     type Input = Batch<IN>;
     type Output = Batch<OUT>;
@@ -304,6 +307,7 @@ impl<const IN: usize, const OUT: usize> Forward for Linear<IN, OUT> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<const IN: usize, const OUT: usize> Module for Linear<IN, OUT> {
     fn type_name(&self) -> String {
         self.layer.type_name()

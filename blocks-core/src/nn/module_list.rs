@@ -14,6 +14,7 @@ use super::{Module, Visitor};
 /// assert_eq!(names, ["0.weight", "0.bias", "1.weight", "1.bias"]);
 /// assert!(module_repr(&layers).starts_with("ModuleList(\n  (0): Linear("));
 /// ```
+#[diagnostic::do_not_recommend]
 impl<M: Module> Module for Vec<M> {
     fn type_name(&self) -> String {
         "ModuleList".into()
@@ -39,6 +40,7 @@ impl<M: Module> Module for Vec<M> {
 /// let acts = [ReLU, ReLU];
 /// assert_eq!(module_repr(&acts), "ModuleList(\n  (0): ReLU()\n  (1): ReLU()\n)");
 /// ```
+#[diagnostic::do_not_recommend]
 impl<M: Module, const N: usize> Module for [M; N] {
     fn type_name(&self) -> String {
         "ModuleList".into()

@@ -1,9 +1,0 @@
-//! Compile errors in the user's terms, on the user's tokens: each case in
-//! `tests/ui/` must fail with the checked-in `.stderr`
-//! (regenerate with `TRYBUILD=overwrite cargo test --test ui`, then read them).
-
-#[test]
-fn ui() {
-    let cases = trybuild::TestCases::new();
-    cases.compile_fail("tests/ui/*.rs");
-}
