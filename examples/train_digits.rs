@@ -187,7 +187,7 @@ fn make_optimizer(args: &Args, net: &impl Module) -> Box<dyn Optimizer> {
 }
 
 /// Accuracy on `data`, in eval mode and without recording a graph.
-fn evaluate(net: &(impl Module + Block), data: &TensorDataset) -> f64 {
+fn evaluate(net: &impl Block, data: &TensorDataset) -> f64 {
     net.eval();
     let hits = no_grad(|| correct(&net.forward_tensor(data.inputs()), data.labels()));
     net.train();
