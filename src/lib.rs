@@ -119,3 +119,8 @@ pub mod prelude {
 pub mod __private {
     pub use blocks_core::__private::*;
 }
+
+/// The README's examples compile and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExamples;
