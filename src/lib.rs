@@ -86,8 +86,9 @@ pub use blocks_macros::Module;
 /// ```
 pub use blocks_macros::sequential;
 
-/// What a user needs first: tensors, the main `nn` items, the `Module` trait
-/// and derive, `Forward`, `Call`, `sequential!`, `no_grad`, `manual_seed`,
+/// What a user needs first: tensors, the main `nn` items (with `LazyLinear`
+/// and the run-time container `DynSequential`), the `Module` trait and
+/// derive, `Forward`, `Call`, `sequential!`, `no_grad`, `manual_seed`,
 /// and for training the optimizers (with the `Optimizer` and `LrScheduler`
 /// traits their methods need) and the data loader.
 ///
@@ -106,8 +107,8 @@ pub use blocks_macros::sequential;
 pub mod prelude {
     pub use crate::data::{DataLoader, TensorDataset};
     pub use crate::nn::{
-        Batch, Block, Call, DynLinear, Forward, Linear, Module, Parameter, ReLU, Scalar, Sequential,
-        StateDict,
+        Batch, Block, Call, DynLinear, DynSequential, Forward, LazyLinear, Linear, Module, Parameter, ReLU,
+        Scalar, Sequential, StateDict,
     };
     pub use crate::optim::{Adam, AdamConfig, LrScheduler, Optimizer, Sgd, SgdConfig};
     pub use crate::{Module, sequential};
