@@ -120,6 +120,15 @@ fn centered_layer_in_a_typed_chain_centres_the_output() {
 }
 
 #[test]
+fn centered_layer_is_a_block_for_run_time_containers() {
+    let mut net = DynSequential::new();
+    net.add_module("hidden", DynLinear::new(3, 6)).add_module("center", CenteredLayer);
+    let y = net.forward(&Tensor::rand([2, 3]));
+    assert!(y.mean().item().abs() < 1e-6);
+    assert_eq!(net["center"].type_name(), "CenteredLayer");
+}
+
+#[test]
 fn a_generic_width_keeping_layer_registers_its_parameter() {
     let layer =
         Scaled::<u8> { scale: Parameter::new(Tensor::full([1], 2.0)), _inner: std::marker::PhantomData };

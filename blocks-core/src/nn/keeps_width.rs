@@ -28,10 +28,24 @@ mod sealed {
 /// ```
 pub trait TensorKind: sealed::Sealed + Sized {
     /// The tensor inside (a handle).
+    ///
+    /// ```
+    /// use blocks_core::nn::{Scalar, TensorKind};
+    /// let s = Scalar::new(blocks_core::Tensor::scalar(2.0));
+    /// assert!(s.tensor().same(&s));
+    /// ```
     fn tensor(&self) -> &Tensor;
 
     /// `tensor` as this kind, or `None` if it is not one (a `Batch<N>` whose
     /// last dimension is not `N`, a `Scalar` of more than one element).
+    ///
+    /// ```
+    /// use blocks_core::nn::{Scalar, TensorKind};
+    /// use blocks_core::Tensor;
+    /// assert!(Scalar::from_same_kind(Tensor::ones([1])).is_some());
+    /// assert!(Scalar::from_same_kind(Tensor::ones([2])).is_none());
+    /// assert!(Tensor::from_same_kind(Tensor::ones([2])).is_some());
+    /// ```
     fn from_same_kind(tensor: Tensor) -> Option<Self>;
 }
 
@@ -118,6 +132,18 @@ impl TensorKind for Scalar {
 )]
 pub trait KeepsWidth {
     /// Runs the layer; the result must have the width of `x`.
+    ///
+    /// ```
+    /// use blocks_core::nn::KeepsWidth;
+    /// use blocks_core::Tensor;
+    /// struct Negate;
+    /// impl KeepsWidth for Negate {
+    ///     fn forward(&self, x: &Tensor) -> Tensor {
+    ///         -x
+    ///     }
+    /// }
+    /// assert_eq!(Negate.forward(&Tensor::ones([2])).to_vec(), vec![-1.0, -1.0]);
+    /// ```
     fn forward(&self, x: &Tensor) -> Tensor;
 }
 
