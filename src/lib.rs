@@ -65,6 +65,31 @@ pub use blocks_core::*;
 /// assert_eq!(net.named_buffers()[0].0, "scale");
 /// assert!(net.to_string().starts_with("NestMLP(\n  (net): Sequential(\n    (0): Linear(in_features=20"));
 /// ```
+///
+/// `#[module(keeps_width)]` on the struct makes a custom layer whose
+/// forward keeps the width (d2l's `CenteredLayer`): its forward is an
+/// `impl KeepsWidth` on a plain tensor, and the layer takes a `Tensor`, a
+/// `Batch<N>` or a `Scalar` and gives back the same kind, so it fits
+/// anywhere in a `sequential!` chain:
+///
+/// ```
+/// use blocks::prelude::*;
+///
+/// #[derive(Module)]
+/// #[module(keeps_width)]
+/// struct CenteredLayer;
+///
+/// impl KeepsWidth for CenteredLayer {
+///     fn forward(&self, x: &Tensor) -> Tensor {
+///         x - &x.mean()
+///     }
+/// }
+///
+/// let y = CenteredLayer.forward(&Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0], [5]));
+/// assert_eq!(y.to_string(), "tensor([-2., -1.,  0.,  1.,  2.])");
+/// let net = sequential![Linear::<8, 128>::new(), CenteredLayer, Linear::<128, 10>::new()];
+/// assert_eq!(net.forward(&Batch::<8>::rand(4)).shape(), vec![4, 10]);
+/// ```
 pub use blocks_macros::Module;
 
 /// `sequential![a, b, c]`: blocks run in order, like `nn.Sequential(a, b, c)`;
@@ -86,8 +111,9 @@ pub use blocks_macros::Module;
 /// ```
 pub use blocks_macros::sequential;
 
-/// What a user needs first: tensors, the main `nn` items, the `Module` trait
-/// and derive, `Forward`, `Call`, `sequential!`, `no_grad`, `manual_seed`,
+/// What a user needs first: tensors, the main `nn` items (with `LazyLinear`
+/// and the run-time container `DynSequential`), the `Module` trait and
+/// derive, `Forward`, `Call`, `KeepsWidth`, `sequential!`, `no_grad`, `manual_seed`,
 /// and for training the optimizers (with the `Optimizer` and `LrScheduler`
 /// traits their methods need) and the data loader.
 ///
@@ -106,8 +132,8 @@ pub use blocks_macros::sequential;
 pub mod prelude {
     pub use crate::data::{DataLoader, TensorDataset};
     pub use crate::nn::{
-        Batch, Block, Call, DynLinear, Forward, Linear, Module, Parameter, ReLU, Scalar, Sequential,
-        StateDict,
+        Batch, Block, Call, DynLinear, DynSequential, Forward, KeepsWidth, LazyLinear, Linear, Module,
+        Parameter, ReLU, Scalar, Sequential, StateDict,
     };
     pub use crate::optim::{Adam, AdamConfig, LrScheduler, Optimizer, Sgd, SgdConfig};
     pub use crate::{Module, sequential};

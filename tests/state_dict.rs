@@ -135,3 +135,30 @@ fn a_runtime_width_names_the_layer_its_path_and_both_widths() {
     let net = sequential![DynLinear::new(20, 128), ReLU, DynLinear::new(256, 10)];
     net.forward(&Tensor::rand([2, 20]));
 }
+
+#[test]
+fn a_state_dict_prints_as_d2l_shows_it() {
+    // d2l: `net[2].state_dict()` of `nn.Sequential(nn.LazyLinear(8), nn.ReLU(), nn.LazyLinear(1))`.
+    let net = sequential![Linear::<4, 8>::new(), ReLU, Linear::<8, 1>::new()];
+    let layer = &net.0.2;
+    layer.weight().set_data(&Tensor::from_vec(
+        vec![-0.0428, 0.3168, -0.1707, 0.0653, -0.1745, 0.2683, -0.2779, 0.1883],
+        [1, 8],
+    ));
+    layer.bias().unwrap().set_data(&Tensor::from_vec(vec![0.0709], [1]));
+    assert_eq!(
+        layer.state_dict().to_string(),
+        "OrderedDict([('weight', tensor([[-0.0428,  0.3168, -0.1707,  0.0653, -0.1745,  0.2683, -0.2779,  \
+         0.1883]])), ('bias', tensor([0.0709]))])"
+    );
+    assert_eq!(StateDict::new().to_string(), "OrderedDict()");
+}
+
+#[test]
+fn a_lazy_state_dict_prints_its_uninitialized_parameters() {
+    let layer = blocks::nn::LazyLinear::new(2);
+    assert_eq!(
+        layer.state_dict().to_string(),
+        "OrderedDict([('weight', <UninitializedParameter>), ('bias', <UninitializedParameter>)])"
+    );
+}

@@ -19,6 +19,9 @@ pub struct StructAttrs {
     /// `crate = "path::to::blocks"`: where the facade is, for crates that
     /// re-export it.
     pub krate: Option<Path>,
+    /// `keeps_width`: the block's forward is its `KeepsWidth` impl, and it
+    /// takes every tensor kind, giving back the kind it was given.
+    pub keeps_width: Option<Ident>,
 }
 
 /// What `#[module(...)]` on a field says.
@@ -32,7 +35,7 @@ pub struct FieldAttrs {
     pub rename: Option<LitStr>,
 }
 
-const STRUCT_KEYS: &str = "`name = \"...\"` and `crate = \"...\"`";
+const STRUCT_KEYS: &str = "`name = \"...\"`, `keeps_width` and `crate = \"...\"`";
 const FIELD_KEYS: &str = "`skip`, `buffer` and `rename = \"...\"`";
 
 /// One argument: `key` or `key = value`.
@@ -140,6 +143,10 @@ pub fn struct_attrs(attrs: &[Attribute], errors: &mut Errors) -> StructAttrs {
                 });
                 set_once(&mut out.krate, value, &arg.key, errors);
             }
+            "keeps_width" => {
+                let value = flag(&arg, errors);
+                set_once(&mut out.keeps_width, value, &arg.key, errors);
+            }
             "skip" | "buffer" | "rename" => errors.push(Error::new_spanned(
                 &arg.key,
                 format!("`{key}` goes on a field, not on the struct; on the struct #[module(...)] takes {STRUCT_KEYS}"),
@@ -168,7 +175,7 @@ pub fn field_attrs(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                 let value = string(&arg, "fc1", errors);
                 set_once(&mut out.rename, value, &arg.key, errors);
             }
-            "name" | "crate" => errors.push(Error::new_spanned(
+            "name" | "crate" | "keeps_width" => errors.push(Error::new_spanned(
                 &arg.key,
                 format!(
                     "`{key}` goes on the struct, not on a field; on a field #[module(...)] takes {FIELD_KEYS}"

@@ -49,6 +49,7 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
     let type_name = s.type_name();
     let visits: Vec<TokenStream> = s.fields.iter().filter_map(|f| visit_field(f, facade)).collect();
     let visitor = if visits.is_empty() { quote!(_) } else { quote!(__visitor) };
+    let keeps_width = s.attrs.keeps_width.as_ref().map(|flag| keeps_width(s, flag, &where_clause, facade));
     quote! {
         #[automatically_derived]
         impl #impl_generics #facade::nn::Module for #self_ty #where_clause {
@@ -73,6 +74,45 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
         impl #impl_generics ::core::fmt::Display for #self_ty #where_clause {
             fn fmt(&self, __f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 #facade::nn::fmt_module(self, __f)
+            }
+        }
+
+        #keeps_width
+    }
+}
+
+/// `#[module(keeps_width)]`: the block takes every tensor kind and gives back
+/// the kind it was given, running its `KeepsWidth` forward. A missing
+/// `KeepsWidth` impl is reported at the flag: for a plain struct by the
+/// call in the body (spanned there), for a generic one by the impl's bound
+/// `Self: KeepsWidth` when the block is used.
+fn keeps_width(
+    s: &Struct,
+    flag: &Ident,
+    where_clause: &Option<WhereClause>,
+    facade: &TokenStream,
+) -> TokenStream {
+    let ident = s.ident;
+    let (_, ty_generics, _) = s.generics.split_for_impl();
+    let mut generics = s.generics.clone();
+    generics.params.push(syn::parse_quote!(__G: #facade::nn::TensorKind));
+    let (impl_generics, _, _) = generics.split_for_impl();
+    let mut clause = where_clause.clone();
+    if !s.generics.params.is_empty() {
+        clause
+            .get_or_insert_with(|| syn::parse_quote!(where))
+            .predicates
+            .push(syn::parse_quote_spanned!(flag.span()=> Self: #facade::nn::KeepsWidth));
+    }
+    let call = quote_spanned!(flag.span()=> #facade::nn::keep_width(self, __input));
+    quote! {
+        #[automatically_derived]
+        #[diagnostic::do_not_recommend]
+        impl #impl_generics #facade::nn::Call<__G> for #ident #ty_generics #clause {
+            type Out = __G;
+
+            fn call(&self, __input: &__G) -> __G {
+                #call
             }
         }
     }

@@ -31,7 +31,10 @@ use proc_macro::TokenStream;
 /// - `#[module(rename = "fc1")]`: the field's key (no dots, not empty).
 ///
 /// On the struct: `#[module(name = "MLP")]` sets the printed class name (the
-/// struct's name by default); `#[module(crate = "path::to::blocks")]` names
+/// struct's name by default); `#[module(keeps_width)]` makes a layer whose
+/// forward keeps the width (its `impl KeepsWidth`) take every tensor kind and
+/// give back the kind it was given, as `ReLU` does;
+/// `#[module(crate = "path::to::blocks")]` names
 /// the facade's path for crates that re-export it (a dependency renamed in
 /// Cargo.toml is found without it).
 ///

@@ -180,6 +180,69 @@ impl StateDict {
     }
 }
 
+/// PyTorch's printout of `net.state_dict()`, as d2l shows it:
+/// `OrderedDict([('weight', tensor(...)), ('bias', tensor(...))])`, each
+/// tensor printed by its values alone (a state dict's tensors are detached,
+/// so no `requires_grad=True`), an uninitialized parameter as
+/// `<UninitializedParameter>`. (Python 3.12 and later print the same
+/// entries as `OrderedDict({'weight': ..., 'bias': ...})`.)
+///
+/// ```
+/// use blocks_core::nn::{DynLinear, Module};
+/// use blocks_core::Tensor;
+/// let layer = DynLinear::from_tensors(Tensor::from_vec(vec![0.5, -0.25], [1, 2]), Some(Tensor::zeros([1]))).unwrap();
+/// assert_eq!(
+///     layer.state_dict().to_string(),
+///     "OrderedDict([('weight', tensor([[ 0.5000, -0.2500]])), ('bias', tensor([0.]))])"
+/// );
+/// ```
+impl fmt::Display for StateDict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.entries.is_empty() {
+            return f.write_str("OrderedDict()");
+        }
+        f.write_str("OrderedDict([")?;
+        for (index, (key, tensor)) in self.entries.iter().enumerate() {
+            if index > 0 {
+                f.write_str(", ")?;
+            }
+            if self.uninitialized.contains(key) {
+                write!(f, "({}, <UninitializedParameter>)", python_str(key))?;
+            } else {
+                write!(f, "({}, {})", python_str(key), tensor.detach())?;
+            }
+        }
+        f.write_str("])")
+    }
+}
+
+impl fmt::Debug for StateDict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Python's `repr` of a string: single quotes, or double quotes when it
+/// holds a single quote and no double quote; backslashes escaped.
+fn python_str(text: &str) -> String {
+    let quote = if text.contains('\'') && !text.contains('"') { '"' } else { '\'' };
+    let mut out = String::from(quote);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
 /// A key whose tensor has another shape than the model's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShapeMismatch {
