@@ -87,9 +87,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     let loader = DataLoader::new(train, args.batch_size).shuffle(args.seed);
 
     let steps = (args.epochs * loader.len()) as u64;
-    let bar = ProgressBar::new(steps).with_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} steps {per_sec} {msg}")?.progress_chars("=> "),
-    );
+    let style = ProgressStyle::with_template("{bar:24} {pos}/{len} steps, {speed} {msg}")?
+        .with_key("speed", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0}/s", state.per_sec());
+        })
+        .progress_chars("=> ");
+    let bar = ProgressBar::new(steps).with_style(style);
     let started = Instant::now();
     let mut history = Vec::with_capacity(args.epochs);
     for epoch in 0..args.epochs {
@@ -112,7 +115,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             test_accuracy: evaluate(&net, &test),
         };
         bar.set_message(format!(
-            "epoch {}/{} loss {:.4} train {:.1}% test {:.1}%",
+            "| epoch {}/{} loss {:.4} train {:.1}% test {:.1}%",
             epoch + 1,
             args.epochs,
             stats.train_loss,
