@@ -1,9 +1,152 @@
-//! blocks: PyTorch's layers and blocks for Rust.
+//! blocks: PyTorch's layers and blocks for Rust, with the mistakes PyTorch
+//! reports at run time (a layer fed the wrong width, a field that never got
+//! registered) turned into compile errors.
 //!
 //! ```
-//! use blocks::Tensor;
-//! let x = Tensor::ones([2, 3]);
-//! assert_eq!(x.sum().item(), 6.0);
+//! use blocks::prelude::*;
+//!
+//! #[derive(Module)]
+//! #[module(name = "MLP")]
+//! struct Mlp {
+//!     hidden: Linear<20, 256>,
+//!     out: Linear<256, 10>,
+//! }
+//!
+//! impl Forward for Mlp {
+//!     type Input = Batch<20>;
+//!     type Output = Batch<10>;
+//!     fn forward(&self, x: &Batch<20>) -> Batch<10> {
+//!         self.out.forward(&self.hidden.forward(x).relu())
+//!     }
+//! }
+//!
+//! let net = Mlp { hidden: Linear::new(), out: Linear::new() };
+//! assert_eq!(net.forward(&Batch::rand(2)).shape(), vec![2, 10]);
+//! assert_eq!(net.named_parameters()[2].0, "out.weight");
 //! ```
 
+// Generated code names `::blocks::...`; this makes that path work inside
+// the facade too.
+extern crate self as blocks;
+
 pub use blocks_core::*;
+
+/// `#[derive(Module)]`: makes a struct a block, like subclassing `nn.Module`.
+///
+/// Child blocks, `Parameter`s and `Option`s of them are registered by type,
+/// in field order; `Vec<M>` and `[M; N]` are `nn.ModuleList`s; a `Tensor`
+/// saved with the model is `#[module(buffer)]`, plain data `#[module(skip)]`.
+/// `#[module(rename = "...")]` sets a field's key, `#[module(name = "...")]`
+/// the class name printed by the repr.
+///
+/// ```
+/// use blocks::prelude::*;
+///
+/// #[derive(Module)]
+/// #[module(name = "NestMLP")]
+/// struct NestMlp {
+///     net: Sequential<(Linear<20, 64>, ReLU)>,
+///     #[module(rename = "linear")]
+///     out: Linear<64, 16>,
+///     #[module(buffer)]
+///     scale: Tensor,
+///     #[module(skip)]
+///     calls: usize,
+/// }
+///
+/// let net = NestMlp {
+///     net: sequential![Linear::new(), ReLU],
+///     out: Linear::new(),
+///     scale: Tensor::ones([1]),
+///     calls: 0,
+/// };
+/// let names: Vec<String> = net.named_parameters().into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names, ["net.0.weight", "net.0.bias", "linear.weight", "linear.bias"]);
+/// assert_eq!(net.named_buffers()[0].0, "scale");
+/// assert!(net.to_string().starts_with("NestMLP(\n  (net): Sequential(\n    (0): Linear(in_features=20"));
+/// ```
+///
+/// `#[module(keeps_width)]` on the struct makes a custom layer whose
+/// forward keeps the width (d2l's `CenteredLayer`): its forward is an
+/// `impl KeepsWidth` on a plain tensor, and the layer takes a `Tensor`, a
+/// `Batch<N>` or a `Scalar` and gives back the same kind, so it fits
+/// anywhere in a `sequential!` chain:
+///
+/// ```
+/// use blocks::prelude::*;
+///
+/// #[derive(Module)]
+/// #[module(keeps_width)]
+/// struct CenteredLayer;
+///
+/// impl KeepsWidth for CenteredLayer {
+///     fn forward(&self, x: &Tensor) -> Tensor {
+///         x - &x.mean()
+///     }
+/// }
+///
+/// let y = CenteredLayer.forward(&Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0], [5]));
+/// assert_eq!(y.to_string(), "tensor([-2., -1.,  0.,  1.,  2.])");
+/// let net = sequential![Linear::<8, 128>::new(), CenteredLayer, Linear::<128, 10>::new()];
+/// assert_eq!(net.forward(&Batch::<8>::rand(4)).shape(), vec![4, 10]);
+/// ```
+pub use blocks_macros::Module;
+
+/// `sequential![a, b, c]`: blocks run in order, like `nn.Sequential(a, b, c)`;
+/// the compiler checks that each block takes what the one before it gives.
+///
+/// ```
+/// use blocks::prelude::*;
+/// let net = sequential![Linear::<20, 256>::new(), ReLU, Linear::<256, 10>::new()];
+/// let y = net.forward(&Tensor::rand([2, 20]));
+/// assert_eq!(y.shape(), vec![2, 10]);
+/// ```
+///
+/// A block that does not fit is a compile error on that block:
+///
+/// ```compile_fail,E0277
+/// use blocks::prelude::*;
+/// // error: `Linear<128, 10>` takes 128 input features, but the block before it gives 256
+/// let net = sequential![Linear::<20, 256>::new(), ReLU, Linear::<128, 10>::new()];
+/// ```
+pub use blocks_macros::sequential;
+
+/// What a user needs first: tensors, the main `nn` items (with `LazyLinear`
+/// and the run-time container `DynSequential`), the `Module` trait and
+/// derive, `Forward`, `Call`, `KeepsWidth`, `sequential!`, `no_grad`, `manual_seed`,
+/// and for training the optimizers (with the `Optimizer` and `LrScheduler`
+/// traits their methods need) and the data loader.
+///
+/// ```
+/// use blocks::prelude::*;
+/// manual_seed(0);
+/// let layer = Linear::<3, 2>::new();
+/// let y = no_grad(|| layer.forward(&Tensor::ones([1, 3])));
+/// assert!(!y.requires_grad());
+///
+/// let mut opt = Sgd::new(layer.parameters(), SgdConfig { lr: 0.1, ..Default::default() });
+/// opt.zero_grad();
+/// layer.forward(&Tensor::ones([1, 3])).cross_entropy(&[1]).backward();
+/// opt.step();
+/// ```
+pub mod prelude {
+    pub use crate::data::{DataLoader, TensorDataset};
+    pub use crate::nn::{
+        Batch, Block, Call, DynLinear, DynSequential, Forward, KeepsWidth, LazyLinear, Linear, Module,
+        Parameter, ReLU, Scalar, Sequential, StateDict,
+    };
+    pub use crate::optim::{Adam, AdamConfig, LrScheduler, Optimizer, Sgd, SgdConfig};
+    pub use crate::{Module, sequential};
+    pub use crate::{Tensor, Tensor64, manual_seed, no_grad};
+}
+
+/// Support for the macros; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use blocks_core::__private::*;
+}
+
+/// The README's examples compile and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExamples;

@@ -69,6 +69,33 @@ impl<E: Element> TensorBase<E> {
         format!("Parameter containing:\n{}", self.repr())
     }
 
+    /// PyTorch's printout of this mask (the 0/1 result of a comparison) as
+    /// the `torch.bool` tensor that PyTorch's comparison gives: nonzero
+    /// values are `True`, zeros `False`; no dtype or grad suffix, as PyTorch
+    /// prints none for a nonempty bool tensor.
+    ///
+    /// ```
+    /// use blocks_core::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0, 2.0, 3.0], [3]);
+    /// let b = Tensor::from_vec(vec![1.0, 0.0, 3.0], [3]);
+    /// assert_eq!(a.eq(&a).mask_repr(), "tensor([True, True, True])");
+    /// assert_eq!(a.eq(&b).mask_repr(), "tensor([ True, False,  True])");
+    /// ```
+    pub fn mask_repr(&self) -> String {
+        let indent = PREFIX.len();
+        let data = self.data();
+        if data.is_empty() {
+            let mut suffixes = Vec::new();
+            if data.ndim() != 1 {
+                suffixes.push(format!("size={}", python_tuple(data.shape())));
+            }
+            suffixes.push("dtype=torch.bool".to_string());
+            return add_suffixes(format!("{PREFIX}[]"), &suffixes, indent);
+        }
+        let body = tensor_str(data.view(), indent, Style::Bool);
+        add_suffixes(format!("{PREFIX}{body}"), &[], indent)
+    }
+
     /// PyTorch's `_str_intern` for a dense CPU tensor.
     fn repr(&self) -> String {
         let indent = PREFIX.len();
@@ -82,7 +109,7 @@ impl<E: Element> TensorBase<E> {
                 }
                 "[]".to_string()
             } else {
-                tensor_str(data.view(), indent)
+                tensor_str(data.view(), indent, Style::Numbers)
             }
         };
         if E::DTYPE != "float32" {
@@ -97,15 +124,26 @@ impl<E: Element> TensorBase<E> {
     }
 }
 
+/// How the values are written: as numbers, or as a mask's `True`/`False`.
+#[derive(Clone, Copy)]
+enum Style {
+    Numbers,
+    Bool,
+}
+
 /// PyTorch's `_tensor_str`: the bracketed values of a nonempty tensor.
-fn tensor_str<E: Element>(view: ArrayViewD<'_, E>, indent: usize) -> String {
+fn tensor_str<E: Element>(view: ArrayViewD<'_, E>, indent: usize, style: Style) -> String {
     let summarize = view.len() > THRESHOLD;
-    let formatter = if summarize {
+    let values = if summarize {
         let mut values = Vec::new();
         summarized_values(&view, &mut values);
-        Formatter::new(values)
+        values
     } else {
-        Formatter::new(view.iter().map(|v| v.as_f64()))
+        view.iter().map(|v| v.as_f64()).collect()
+    };
+    let formatter = match style {
+        Style::Numbers => Formatter::new(values),
+        Style::Bool => Formatter::booleans(values),
     };
     nested_str(&view, indent, summarize, &formatter)
 }

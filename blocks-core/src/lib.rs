@@ -11,6 +11,7 @@
 //! ```
 
 mod autograd;
+pub mod data;
 mod display;
 mod element;
 mod error;
@@ -18,6 +19,7 @@ mod gradcheck;
 pub mod io;
 pub mod nn;
 mod ops;
+pub mod optim;
 mod random;
 mod tensor;
 
@@ -28,6 +30,14 @@ pub use gradcheck::{GradcheckError, GradcheckOptions, Mismatch, gradcheck, gradc
 pub use ops::{CompareOperand, Indices};
 pub use random::{manual_seed, with_rng};
 pub use tensor::{Tensor, Tensor64, TensorBase};
+
+/// Support for the `blocks` macros (`#[derive(Module)]`, `sequential!`):
+/// not a public API, may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::nn::chain::{GivesTo, block, feed, start};
+    pub use crate::nn::field::{BufferField, Field, PlainTensorField, Probe, ProbeField, ProbeTensor};
+}
 
 /// `ndarray`, re-exported so users build arrays with the version blocks uses.
 pub use ndarray;

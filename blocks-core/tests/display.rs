@@ -376,3 +376,50 @@ fn debug_is_the_same_as_display() {
     let list = vec![Tensor::ones([1]), Tensor::scalar(2.5)];
     assert_eq!(format!("{list:?}"), "[tensor([1.]), tensor(2.5000)]");
 }
+
+// ---- masks printed as torch.bool ----
+
+#[test]
+fn a_mask_prints_as_pytorchs_bool_tensor() {
+    let x = Tensor::from_vec(vec![1.0, 2.0, 3.0], [3]);
+    assert_eq!(x.eq(&x).mask_repr(), "tensor([True, True, True])");
+    assert_eq!(x.gt(1.5).mask_repr(), "tensor([False,  True,  True])");
+    assert_eq!(x.sum().gt(0.0).mask_repr(), "tensor(True)");
+    assert_eq!(x.sum().lt(0.0).mask_repr(), "tensor(False)");
+}
+
+#[test]
+fn a_two_dimensional_mask_aligns_its_rows() {
+    // d2l's `Y_clone == Y` on a (2, 10) output.
+    let y = Tensor::rand([2, 10]);
+    let row = ["True"; 10].join(", ");
+    assert_eq!(y.eq(&y).mask_repr(), format!("tensor([[{row}],\n        [{row}]])"));
+}
+
+#[test]
+fn a_long_mask_wraps_twelve_to_a_line() {
+    // floor((80 - 7) / (4 + 2)) = 12 elements per line, as PyTorch computes.
+    let mask = Tensor::ones([20]).gt(0.0);
+    let first = ["True"; 12].join(", ");
+    let second = ["True"; 8].join(", ");
+    assert_eq!(mask.mask_repr(), format!("tensor([{first},\n        {second}])"));
+}
+
+#[test]
+fn a_mask_over_the_threshold_is_summarized() {
+    let mask = Tensor::ones([2000]).gt(0.0);
+    assert_eq!(mask.mask_repr(), "tensor([True, True, True,  ..., True, True, True])");
+}
+
+#[test]
+fn an_empty_mask_names_its_dtype() {
+    assert_eq!(Tensor::zeros([0]).gt(0.0).mask_repr(), "tensor([], dtype=torch.bool)");
+    assert_eq!(Tensor::zeros([0, 3]).gt(0.0).mask_repr(), "tensor([], size=(0, 3), dtype=torch.bool)");
+}
+
+#[test]
+fn a_mask_of_a_tensor_in_the_graph_has_no_grad_suffix() {
+    let w = Tensor::ones([2]).requires_grad_(true);
+    let mask = w.get(0).eq(w.get(1));
+    assert_eq!(mask.mask_repr(), "tensor(True)");
+}

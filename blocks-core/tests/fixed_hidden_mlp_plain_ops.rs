@@ -41,7 +41,8 @@ fn plain_ops_reproduce_pytorchs_fixed_hidden_mlp() {
     let mut cases = 0;
     for entry in std::fs::read_dir(&dir).expect("conformance folder") {
         let path = entry.expect("entry").path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".io.safetensors"))
+        let Some(name) =
+            path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".io.safetensors"))
         else {
             continue;
         };
@@ -60,11 +61,18 @@ fn plain_ops_reproduce_pytorchs_fixed_hidden_mlp() {
 
         assert_eq!(output.grad_fn(), Some("SumBackward0"));
         assert_close("output", &output, &io.tensor("output").unwrap());
-        let expected_halvings: Vec<usize> =
-            io.metadata()["halvings"].trim_matches(['[', ']']).split(',').map(|h| h.trim().parse().unwrap()).collect();
+        let expected_halvings: Vec<usize> = io.metadata()["halvings"]
+            .trim_matches(['[', ']'])
+            .split(',')
+            .map(|h| h.trim().parse().unwrap())
+            .collect();
         assert_eq!(vec![halvings], expected_halvings, "{name}: halvings");
         assert_close("input_grad", &input.grad().unwrap(), &io.tensor("input_grad").unwrap());
-        assert_close("grad.linear.weight", &weight.grad().unwrap(), &io.tensor("grad.linear.weight").unwrap());
+        assert_close(
+            "grad.linear.weight",
+            &weight.grad().unwrap(),
+            &io.tensor("grad.linear.weight").unwrap(),
+        );
         assert_close("grad.linear.bias", &bias.grad().unwrap(), &io.tensor("grad.linear.bias").unwrap());
         assert!(rand_weight.grad().is_none(), "the constant weight must get no gradient");
         cases += 1;

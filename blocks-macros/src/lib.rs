@@ -1,1 +1,60 @@
-//! Procedural macros for blocks (see the `blocks` crate).
+//! Procedural macros for blocks: `#[derive(Module)]` and `sequential!`.
+//!
+//! Use them through the `blocks` crate (`use blocks::prelude::*`), whose
+//! documentation has runnable examples. Layout: `ast` is the model of a
+//! derive input, `attr` parses `#[module(...)]`, `valid` checks the model,
+//! `expand` emits the impls; `sequential` is the function-like macro.
+
+mod ast;
+mod attr;
+mod errors;
+mod expand;
+mod krate;
+mod sequential;
+mod valid;
+
+use proc_macro::TokenStream;
+
+/// Makes a struct a block, like subclassing `nn.Module`: generates
+/// `impl Module` (parameters, buffers and children reported in field order,
+/// under the field names) and `impl Display` (PyTorch's repr).
+///
+/// Fields are registered by type: a block (anything implementing `Module`,
+/// also `Box<M>`, `Box<dyn Module>`, and `Vec<M>` or `[M; N]` as PyTorch's
+/// `nn.ModuleList`), a `Parameter`, or an `Option` of either (absent when
+/// `None`). Any other field needs an attribute, or it is a compile error on
+/// its type:
+///
+/// - `#[module(buffer)]` on a `Tensor` or `Option<Tensor>`: saved with the
+///   model, never trained (PyTorch's `register_buffer`);
+/// - `#[module(skip)]`: plain data, neither trained nor saved;
+/// - `#[module(rename = "fc1")]`: the field's key (no dots, not empty).
+///
+/// On the struct: `#[module(name = "MLP")]` sets the printed class name (the
+/// struct's name by default); `#[module(keeps_width)]` makes a layer whose
+/// forward keeps the width (its `impl KeepsWidth`) take every tensor kind and
+/// give back the kind it was given, as `ReLU` does;
+/// `#[module(crate = "path::to::blocks")]` names
+/// the facade's path for crates that re-export it (a dependency renamed in
+/// Cargo.toml is found without it).
+///
+/// Examples: see `blocks::Module`.
+#[proc_macro_derive(Module, attributes(module))]
+pub fn derive_module(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    expand::derive(&input).into()
+}
+
+/// `sequential![a, b, c]`: the blocks run in order, like
+/// `nn.Sequential(a, b, c)`, with the compiler checking that each block takes
+/// what the one before it gives (a width mismatch is an error on the block
+/// that does not fit).
+///
+/// One to twelve blocks, a trailing comma allowed; nest a `sequential!` to
+/// hold more (it counts as one block).
+///
+/// Examples: see `blocks::sequential`.
+#[proc_macro]
+pub fn sequential(input: TokenStream) -> TokenStream {
+    sequential::expand(input.into()).into()
+}

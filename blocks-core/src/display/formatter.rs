@@ -10,6 +10,9 @@
 //!   largest over the smallest is over `1000`, or (outside integer mode) when
 //!   the smallest is under `1e-4`: `1.0000e+10`;
 //! - otherwise fixed point with four decimals: `0.1234`.
+//!
+//! A mask printed as PyTorch's `torch.bool` tensor has a fourth style of its
+//! own: `True` and `False`, padded to the longer of the two present.
 
 /// Digits after the point, PyTorch's default `precision=4`.
 pub(super) const PRECISION: usize = 4;
@@ -17,6 +20,8 @@ pub(super) const PRECISION: usize = 4;
 /// The style and common width chosen for the elements of one tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Formatter {
+    /// Values are a mask's 0 and nonzero, written `False` and `True`.
+    bool_mode: bool,
     int_mode: bool,
     sci_mode: bool,
     max_width: usize,
@@ -26,7 +31,7 @@ impl Formatter {
     /// Chooses the style and width for `values` (all elements of the tensor,
     /// or the summarized ones when the tensor is summarized).
     pub(super) fn new(values: impl IntoIterator<Item = f64>) -> Self {
-        let mut formatter = Formatter { int_mode: true, sci_mode: false, max_width: 1 };
+        let mut formatter = Formatter { bool_mode: false, int_mode: true, sci_mode: false, max_width: 1 };
         let nonzero_finite: Vec<f64> = values.into_iter().filter(|v| v.is_finite() && *v != 0.0).collect();
         if nonzero_finite.is_empty() {
             return formatter;
@@ -51,6 +56,19 @@ impl Formatter {
         formatter
     }
 
+    /// The style of a mask shown as `torch.bool`: every value is `True`
+    /// (nonzero) or `False`, padded to the longest one present, as PyTorch
+    /// pads `str(value)` of a bool tensor.
+    pub(super) fn booleans(values: impl IntoIterator<Item = f64>) -> Self {
+        let any_false = values.into_iter().any(|v| v == 0.0);
+        Formatter {
+            bool_mode: true,
+            int_mode: false,
+            sci_mode: false,
+            max_width: if any_false { 5 } else { 4 },
+        }
+    }
+
     /// The width every element is right-aligned to.
     pub(super) fn width(&self) -> usize {
         self.max_width
@@ -59,7 +77,9 @@ impl Formatter {
     /// One element, right-aligned to [`width`](Self::width) (longer strings,
     /// such as `nan` among integers, are left as they are).
     pub(super) fn format(&self, value: f64) -> String {
-        let text = if self.sci_mode {
+        let text = if self.bool_mode {
+            (if value != 0.0 { "True" } else { "False" }).to_string()
+        } else if self.sci_mode {
             scientific(value)
         } else if self.int_mode {
             let mut text = fixed(value, 0);
@@ -135,5 +155,8 @@ mod tests {
         assert_eq!((f.int_mode, f.sci_mode), (true, true));
         let f = Formatter::new([f64::NAN, f64::INFINITY]);
         assert_eq!((f.int_mode, f.sci_mode, f.width()), (true, false, 1));
+        let f = Formatter::booleans([1.0, 0.0]);
+        assert_eq!((f.format(1.0), f.format(0.0)), (" True".to_string(), "False".to_string()));
+        assert_eq!(Formatter::booleans([1.0]).width(), 4);
     }
 }

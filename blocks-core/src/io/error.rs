@@ -42,6 +42,19 @@ pub enum FileError {
         /// What was asked for.
         expected: &'static str,
     },
+    /// A valid file that does not hold what was asked for (a list where one
+    /// tensor was expected, keys that are not "0", "1", ...).
+    Content {
+        /// The file (empty for in-memory bytes).
+        path: PathBuf,
+        /// What was asked for and what the file holds.
+        message: String,
+    },
+    /// Parameters without values (lazy layers that never ran) cannot be saved.
+    Uninitialized {
+        /// Their keys.
+        keys: Vec<String>,
+    },
 }
 
 impl fmt::Display for FileError {
@@ -60,6 +73,14 @@ impl fmt::Display for FileError {
             FileError::Dtype { name, found, expected } => {
                 write!(f, "tensor {name:?} has dtype {found}, which cannot be read as {expected}")
             }
+            FileError::Content { path, message } if path.as_os_str().is_empty() => f.write_str(message),
+            FileError::Content { path, message } => write!(f, "{}: {message}", path.display()),
+            FileError::Uninitialized { keys } => write!(
+                f,
+                "cannot save uninitialized parameter(s) {}: run the model once on a dummy batch (or load a \
+                 checkpoint) so that its lazy layers know their widths",
+                keys.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ")
+            ),
         }
     }
 }

@@ -3,8 +3,10 @@
 
 mod error;
 mod read;
+mod values;
 mod write;
 
 pub use error::FileError;
 pub use read::TensorFile;
+pub use values::{Loadable, NamedTensors, Saveable, load, save};
 pub use write::{save_tensors, serialize_tensors, write_atomically};

@@ -2,6 +2,7 @@
 //! through the `safetensors` crate, which validates the header and offsets.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayD, IxDyn};
@@ -41,18 +42,31 @@ struct Stored {
 }
 
 impl TensorFile {
-    /// Reads and validates the file at `path`.
+    /// Reads and validates the file at `path`. The 8-byte header length is
+    /// checked against the file's size before the rest is read, so a damaged
+    /// length never makes it read or allocate more than the file holds.
     ///
     /// ```
     /// assert!(blocks_core::io::TensorFile::read("missing.safetensors").is_err());
     /// ```
     pub fn read(path: impl AsRef<Path>) -> Result<Self, FileError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| FileError::Io {
-            path: path.to_path_buf(),
-            action: "read",
-            source,
-        })?;
+        let io = |source| FileError::Io { path: path.to_path_buf(), action: "read", source };
+        let format = |message| FileError::Format { path: path.to_path_buf(), message };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let file_len = file.metadata().map_err(io)?.len();
+        let mut prefix = [0u8; 8];
+        if file_len < 8 {
+            return Err(format(too_short(file_len)));
+        }
+        let mut file = file.take(file_len);
+        file.read_exact(&mut prefix).map_err(io)?;
+        check_header_length(u64::from_le_bytes(prefix), file_len).map_err(format)?;
+        let capacity =
+            usize::try_from(file_len).map_err(|_| format("the file is too large to read".into()))?;
+        let mut bytes = Vec::with_capacity(capacity);
+        bytes.extend_from_slice(&prefix);
+        file.read_to_end(&mut bytes).map_err(io)?;
         Self::parse(&bytes, path.to_path_buf())
     }
 
@@ -68,6 +82,12 @@ impl TensorFile {
 
     fn parse(bytes: &[u8], path: PathBuf) -> Result<Self, FileError> {
         let format = |message: String| FileError::Format { path: path.clone(), message };
+        let file_len = bytes.len() as u64;
+        let prefix: [u8; 8] = match bytes.get(..8) {
+            Some(prefix) => prefix.try_into().expect("8 bytes"),
+            None => return Err(format(too_short(file_len))),
+        };
+        check_header_length(u64::from_le_bytes(prefix), file_len).map_err(format)?;
         let parsed = SafeTensors::deserialize(bytes).map_err(|e| format(describe(&e, bytes.len())))?;
         let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| format(describe(&e, bytes.len())))?;
         let metadata = header.metadata().clone().unwrap_or_default().into_iter().collect();
@@ -171,9 +191,15 @@ impl TensorFile {
                 });
             }
         };
-        let array = ArrayD::from_shape_vec(IxDyn(&stored.shape), values).map_err(|_| FileError::Format {
-            path: PathBuf::new(),
-            message: format!("tensor {name:?}: data does not fill shape {:?}", stored.shape),
+        let array = ArrayD::from_shape_vec(IxDyn(&stored.shape), values).map_err(|error| {
+            let problem = match error.kind() {
+                ndarray::ErrorKind::Overflow => "is too large for an array on this machine",
+                _ => "does not match the tensor's data",
+            };
+            FileError::Format {
+                path: PathBuf::new(),
+                message: format!("tensor {name:?}: shape {:?} {problem}", stored.shape),
+            }
         })?;
         Ok(TensorBase::from_array(array))
     }
@@ -221,6 +247,31 @@ impl TensorFile {
     fn stored(&self, name: &str) -> Result<&Stored, FileError> {
         self.tensors.get(name).ok_or_else(|| FileError::MissingTensor { name: name.to_string() })
     }
+}
+
+/// The largest header the safetensors format allows (100 MB), as its readers check.
+const MAX_HEADER: u64 = 100_000_000;
+
+fn too_short(file_len: u64) -> String {
+    format!("the file is {file_len} bytes, too short to hold the 8-byte header length")
+}
+
+/// Checks the header length read from the first 8 bytes against the format's
+/// limit and the file's size, before anything else is read or allocated.
+fn check_header_length(header_len: u64, file_len: u64) -> Result<(), String> {
+    if header_len > MAX_HEADER {
+        return Err(format!(
+            "the header length ({header_len} bytes) is larger than the 100 MB safetensors allows: damaged, \
+             or not a safetensors file"
+        ));
+    }
+    if header_len > file_len - 8 {
+        return Err(format!(
+            "the header length ({header_len} bytes) points past the end of the file ({file_len} bytes): \
+             truncated or damaged"
+        ));
+    }
+    Ok(())
 }
 
 /// The crate's error in words a user can act on.

@@ -46,7 +46,8 @@ fn to_bytes<E: Element>(tensor: &TensorBase<E>) -> Bytes {
     Bytes { dtype, shape: data.shape().to_vec(), data: bytes }
 }
 
-/// The bytes of a safetensors file holding `tensors` and `metadata`.
+/// The bytes of a safetensors file holding `tensors` and `metadata`; the
+/// name `__metadata__` is reserved by the format and refused.
 ///
 /// ```
 /// use blocks_core::io::{serialize_tensors, TensorFile};
@@ -57,6 +58,12 @@ pub fn serialize_tensors<E: Element>(
     tensors: &[(&str, &TensorBase<E>)],
     metadata: &[(&str, &str)],
 ) -> Result<Vec<u8>, FileError> {
+    if let Some((name, _)) = tensors.iter().find(|(name, _)| *name == "__metadata__") {
+        return Err(FileError::Format {
+            path: PathBuf::new(),
+            message: format!("{name:?} is reserved by safetensors for the metadata and cannot name a tensor"),
+        });
+    }
     let bytes: Vec<(String, Bytes)> =
         tensors.iter().map(|(name, t)| (name.to_string(), to_bytes(t))).collect();
     let info: Option<HashMap<String, String>> = (!metadata.is_empty())
@@ -108,7 +115,10 @@ pub fn write_atomically(
         _ => PathBuf::from("."),
     };
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temporary = folder.join(format!(".{name}.{}.tmp", std::process::id()));
+    // Unique per process and per call, so two saves racing to one path never share it.
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temporary = folder.join(format!(".{name}.{}.{count}.tmp", std::process::id()));
     let io_error = |action: &'static str, source| FileError::Io { path: path.to_path_buf(), action, source };
     let result = (|| {
         let mut file =
@@ -116,7 +126,12 @@ pub fn write_atomically(
         write(&mut file).map_err(|e| io_error("write", e))?;
         file.sync_all().map_err(|e| io_error("sync", e))?;
         drop(file);
-        std::fs::rename(&temporary, path).map_err(|e| io_error("replace", e))
+        std::fs::rename(&temporary, path).map_err(|e| io_error("replace", e))?;
+        // Makes the rename itself durable where the system allows syncing a folder.
+        if let Ok(folder) = std::fs::File::open(&folder) {
+            let _ = folder.sync_all();
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&temporary);

@@ -35,6 +35,7 @@ impl ReLU {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl Call<Tensor> for ReLU {
     type Out = Tensor;
     fn call(&self, input: &Tensor) -> Tensor {
@@ -42,6 +43,7 @@ impl Call<Tensor> for ReLU {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<const N: usize> Call<Batch<N>> for ReLU {
     type Out = Batch<N>;
     fn call(&self, input: &Batch<N>) -> Batch<N> {
@@ -49,6 +51,7 @@ impl<const N: usize> Call<Batch<N>> for ReLU {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl Call<Scalar> for ReLU {
     type Out = Scalar;
     fn call(&self, input: &Scalar) -> Scalar {
@@ -56,6 +59,7 @@ impl Call<Scalar> for ReLU {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl Module for ReLU {
     fn type_name(&self) -> String {
         "ReLU".into()

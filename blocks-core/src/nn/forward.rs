@@ -25,6 +25,11 @@ use crate::Tensor;
 /// let y = Double(Linear::new()).forward(&Batch::rand(2));
 /// assert_eq!(y.shape(), vec![2, 3]);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no forward pass",
+    label = "no forward pass",
+    note = "a block gets a forward pass from `impl Forward` (`type Input`, `type Output` and `fn forward`, PyTorch's `def forward(self, X)`)"
+)]
 pub trait Forward {
     /// What the block takes: `Batch<N>`, `Scalar` or `Tensor`.
     type Input;
@@ -98,6 +103,7 @@ where
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<B: ?Sized, const TAKES: usize> FeedsInto<Batch<TAKES>, B> for Tensor {
     fn feed_into(&self) -> Batch<TAKES> {
         let shape = self.shape();
@@ -112,24 +118,28 @@ impl<B: ?Sized, const TAKES: usize> FeedsInto<Batch<TAKES>, B> for Tensor {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Tensor, B> for Tensor {
     fn feed_into(&self) -> Tensor {
         self.clone()
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<B: ?Sized, const GIVES: usize> FeedsInto<Tensor, B> for Batch<GIVES> {
     fn feed_into(&self) -> Tensor {
         self.deref_tensor().clone()
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Scalar, B> for Scalar {
     fn feed_into(&self) -> Scalar {
         self.clone()
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Tensor, B> for Scalar {
     fn feed_into(&self) -> Tensor {
         (**self).clone()

@@ -51,16 +51,34 @@ impl DynLinear {
     /// assert!(layer.bias().is_none());
     /// ```
     pub fn with_bias(in_features: usize, out_features: usize, bias: bool) -> Self {
-        let bound = if in_features > 0 { 1.0 / (in_features as f32).sqrt() } else { 0.0 };
-        let weight = uniform([out_features, in_features], bound);
-        let bias = bias.then(|| Parameter::new(uniform([out_features], bound)));
+        let weight = Parameter::new(Tensor::zeros([out_features, in_features]));
+        let bias = bias.then(|| Parameter::new(Tensor::zeros([out_features])));
+        super::init::reset_linear(&weight, bias.as_ref());
+        Self::from_parameters(weight, bias)
+    }
+
+    /// A layer on existing parameters (shared handles): weight `(out, in)`, bias `(out)`.
+    pub(crate) fn from_parameters(weight: Parameter, bias: Option<Parameter>) -> Self {
+        let shape = weight.shape();
         DynLinear {
-            in_features,
-            out_features,
-            weight: Parameter::new(weight),
+            in_features: shape[1],
+            out_features: shape[0],
+            weight,
             bias,
             training: TrainingFlag::default(),
         }
+    }
+
+    /// Draws new values as PyTorch's `reset_parameters` does (see [`new`](Self::new)).
+    ///
+    /// ```
+    /// let layer = blocks_core::nn::DynLinear::new(4, 2);
+    /// blocks_core::nn::init::zeros_(layer.weight());
+    /// layer.reset_parameters();
+    /// assert!(layer.weight().to_vec().iter().any(|w| *w != 0.0));
+    /// ```
+    pub fn reset_parameters(&self) {
+        super::init::reset_linear(&self.weight, self.bias.as_ref());
     }
 
     /// A layer holding the given weight `(out, in)` and optional bias `(out)`.
@@ -151,12 +169,7 @@ impl DynLinear {
     }
 }
 
-fn uniform(shape: impl AsRef<[usize]>, bound: f32) -> Tensor {
-    let t = Tensor::rand(shape);
-    t.data_mut().mapv_inplace(|u| (2.0 * u - 1.0) * bound);
-    t
-}
-
+#[diagnostic::do_not_recommend]
 impl Forward for DynLinear {
     type Input = Tensor;
     type Output = Tensor;
@@ -166,6 +179,7 @@ impl Forward for DynLinear {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl Module for DynLinear {
     fn type_name(&self) -> String {
         "Linear".into()
@@ -174,6 +188,10 @@ impl Module for DynLinear {
     fn extra_repr(&self) -> String {
         let bias = if self.bias.is_some() { "True" } else { "False" };
         format!("in_features={}, out_features={}, bias={bias}", self.in_features, self.out_features)
+    }
+
+    fn as_linear(&self) -> Option<&DynLinear> {
+        Some(self)
     }
 
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
@@ -279,6 +297,7 @@ impl<const IN: usize, const OUT: usize> Default for Linear<IN, OUT> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<const IN: usize, const OUT: usize> Forward for Linear<IN, OUT> {
     type Input = Batch<IN>;
     type Output = Batch<OUT>;
@@ -288,6 +307,7 @@ impl<const IN: usize, const OUT: usize> Forward for Linear<IN, OUT> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<const IN: usize, const OUT: usize> Module for Linear<IN, OUT> {
     fn type_name(&self) -> String {
         self.layer.type_name()
@@ -299,6 +319,10 @@ impl<const IN: usize, const OUT: usize> Module for Linear<IN, OUT> {
 
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
         self.layer.visit(visitor);
+    }
+
+    fn as_linear(&self) -> Option<&DynLinear> {
+        Some(&self.layer)
     }
 
     fn as_any(&self) -> &dyn Any {

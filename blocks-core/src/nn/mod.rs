@@ -2,10 +2,20 @@
 //! and the typed tensors that let the compiler check widths between blocks.
 
 mod activation;
+mod apply;
 mod block;
+mod boxed;
+pub(crate) mod chain;
+mod dyn_sequential;
+pub(crate) mod field;
 mod forward;
+mod index;
+pub mod init;
+mod keeps_width;
+mod lazy_linear;
 mod linear;
 mod module;
+mod module_list;
 mod parameter;
 pub(crate) mod path;
 mod repr;
@@ -13,10 +23,15 @@ mod sequential;
 mod state_dict;
 mod training;
 mod typed;
+mod uninitialized;
 
 pub use activation::ReLU;
+pub use apply::{apply, apply_to};
 pub use block::Block;
+pub use dyn_sequential::DynSequential;
 pub use forward::{Call, FeedsInto, Forward, SameWidth};
+pub use keeps_width::{KeepsWidth, TensorKind, keep_width};
+pub use lazy_linear::LazyLinear;
 pub use linear::{DynLinear, Linear};
 pub use module::{Member, Module, Visitor};
 pub use parameter::Parameter;
@@ -25,3 +40,4 @@ pub use sequential::Sequential;
 pub use state_dict::{LoadError, LoadReport, ShapeMismatch, StateDict, StateDictError};
 pub use training::TrainingFlag;
 pub use typed::{Batch, Scalar};
+pub use uninitialized::uninitialized_parameters;

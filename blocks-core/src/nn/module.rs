@@ -5,8 +5,8 @@ use std::any::Any;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::Parameter;
 use super::state_dict::{LoadError, LoadReport, StateDict, StateDictError, load_into, state_dict_of};
+use super::{DynLinear, Parameter};
 use crate::Tensor;
 use crate::io::FileError;
 
@@ -69,6 +69,11 @@ impl<'m> Visitor<'m> for Vec<(String, Member<'m>)> {
 /// assert_eq!(names, ["weight", "bias"]);
 /// assert_eq!(layer.num_params(), 20 * 256 + 256);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a block",
+    label = "not a block",
+    note = "a block implements `Module`: put #[derive(Module)] on a struct whose fields are blocks, Parameters or #[module(buffer)] tensors, or write `impl Module` by hand"
+)]
 pub trait Module: Send + Sync + 'static {
     /// PyTorch's class name, as printed: `Linear`, `Sequential`, `MLP`.
     fn type_name(&self) -> String;
@@ -87,6 +92,20 @@ pub trait Module: Send + Sync + 'static {
 
     /// This block as a trait object.
     fn as_dyn(&self) -> &dyn Module;
+
+    /// This block as a fully connected layer, whatever its widths: `Some` for
+    /// `Linear<IN, OUT>`, `DynLinear` and a `LazyLinear` after its first
+    /// forward, `None` for every other block. It is PyTorch's
+    /// `if type(m) == nn.Linear:` in an [`apply`](crate::nn::apply) function.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module, ReLU};
+    /// assert_eq!(Linear::<20, 256>::new().as_linear().unwrap().in_features(), 20);
+    /// assert!(ReLU.as_linear().is_none());
+    /// ```
+    fn as_linear(&self) -> Option<&DynLinear> {
+        None
+    }
 
     /// What this block registers directly, in order.
     ///

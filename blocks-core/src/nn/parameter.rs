@@ -2,7 +2,9 @@
 
 use std::fmt;
 use std::ops::Deref;
+use std::sync::Arc;
 
+use super::uninitialized::Pending;
 use crate::Tensor;
 
 /// A trainable tensor: a leaf that requires grad, registered with the block
@@ -14,6 +16,10 @@ use crate::Tensor;
 /// values are changed outside the graph only through [`Tensor::data_mut`] or
 /// [`Tensor::set_data`]. Cloning shares the tensor (a tied weight).
 ///
+/// A lazy layer's parameters start uninitialized (PyTorch's
+/// `UninitializedParameter`, see [`Parameter::uninitialized`]) until its first
+/// forward or a checkpoint gives them a shape.
+///
 /// ```
 /// use blocks_core::{nn::Parameter, Tensor};
 /// let w = Parameter::new(Tensor::ones([2]));
@@ -24,7 +30,10 @@ use crate::Tensor;
 /// ```
 #[derive(Clone)]
 pub struct Parameter {
-    tensor: Tensor,
+    pub(super) tensor: Tensor,
+    /// For a parameter made uninitialized: what is known of its shape, and
+    /// whether it has been materialized since. `None`: initialized from the start.
+    pub(super) pending: Option<Arc<Pending>>,
 }
 
 impl Parameter {
@@ -37,7 +46,7 @@ impl Parameter {
     pub fn new(tensor: Tensor) -> Self {
         let tensor = if tensor.is_leaf() { tensor } else { tensor.detach() };
         tensor.set_requires_grad(true);
-        Parameter { tensor }
+        Parameter { tensor, pending: None }
     }
 
     /// The underlying tensor handle (shared, not copied).
@@ -65,7 +74,8 @@ impl AsRef<Tensor> for Parameter {
     }
 }
 
-/// PyTorch's printout: `Parameter containing:` and the tensor.
+/// PyTorch's printout: `Parameter containing:` and the tensor, or
+/// `<UninitializedParameter>`.
 ///
 /// ```
 /// use blocks_core::{nn::Parameter, Tensor};
@@ -74,6 +84,9 @@ impl AsRef<Tensor> for Parameter {
 /// ```
 impl fmt::Display for Parameter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.is_initialized() {
+            return f.write_str("<UninitializedParameter>");
+        }
         f.write_str(&self.tensor.parameter_repr())
     }
 }

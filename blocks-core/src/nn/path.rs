@@ -1,33 +1,61 @@
-//! The path of the block that is running (`0.2`), kept per thread by
-//! `Sequential`, so that a run-time width error can say where it happened.
+//! The path of the block that is running (`0.block 1.2`, the prefix of its
+//! keys), kept per thread by the sequential containers, so that a run-time
+//! width error can say where it happened.
 
 use std::cell::RefCell;
+use std::fmt;
+use std::sync::Arc;
 
-thread_local! {
-    static PATH: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+/// One step down the tree: a child of a tuple `Sequential` (by position) or
+/// of a `DynSequential` (by the name it was added under).
+enum Step {
+    Index(usize),
+    Name(Arc<str>),
 }
 
-/// Runs `f` with child `index` appended to the current path.
-pub(crate) fn within<T>(index: usize, f: impl FnOnce() -> T) -> T {
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Index(index) => write!(f, "{index}"),
+            Step::Name(name) => f.write_str(name),
+        }
+    }
+}
+
+thread_local! {
+    static PATH: RefCell<Vec<Step>> = const { RefCell::new(Vec::new()) };
+}
+
+fn push_while<T>(step: Step, f: impl FnOnce() -> T) -> T {
     struct Pop;
     impl Drop for Pop {
         fn drop(&mut self) {
             PATH.with(|p| p.borrow_mut().pop());
         }
     }
-    PATH.with(|p| p.borrow_mut().push(index));
+    PATH.with(|p| p.borrow_mut().push(step));
     let _pop = Pop;
     f()
 }
 
-/// ` (at block 0.2)`, or nothing outside any `Sequential`.
+/// Runs `f` with child `index` appended to the current path.
+pub(crate) fn within<T>(index: usize, f: impl FnOnce() -> T) -> T {
+    push_while(Step::Index(index), f)
+}
+
+/// Runs `f` with the child named `name` appended to the current path.
+pub(crate) fn within_named<T>(name: &Arc<str>, f: impl FnOnce() -> T) -> T {
+    push_while(Step::Name(Arc::clone(name)), f)
+}
+
+/// ` (at block 0.2)`, or nothing outside any sequential container.
 pub(crate) fn describe() -> String {
     PATH.with(|p| {
         let path = p.borrow();
         if path.is_empty() {
             String::new()
         } else {
-            let parts: Vec<String> = path.iter().map(usize::to_string).collect();
+            let parts: Vec<String> = path.iter().map(Step::to_string).collect();
             format!(" (at block {})", parts.join("."))
         }
     })

@@ -55,6 +55,7 @@ impl<T> Sequential<T> {
 
 macro_rules! sequential_tuple {
     ($count:literal; $($block:ident $out:ident $index:tt),+) => {
+        #[diagnostic::do_not_recommend]
         impl<$($block: Module),+> Module for Sequential<($($block,)+)> {
             fn type_name(&self) -> String {
                 "Sequential".into()
@@ -89,6 +90,7 @@ macro_rules! sequential_tuple {
         sequential_tuple!(@impl $last; $($bounds)*);
     };
     (@impl $last:ident; [$first:ident $first_input:ident $first_out:ident $first_index:tt] $([$block:ident $input:ident $out:ident $index:tt])*) => {
+        #[diagnostic::do_not_recommend]
         impl<$first_input, $first, $first_out, $($block, $out),*> Call<$first_input> for Sequential<($first, $($block,)*)>
         where
             $first: Call<$first_input, Out = $first_out>,

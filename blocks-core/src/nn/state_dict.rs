@@ -11,7 +11,9 @@ use crate::io::{FileError, TensorFile, save_tensors};
 /// Named tensors in order, like the `OrderedDict` of `net.state_dict()`.
 ///
 /// The tensors are handles to the model's own parameters and buffers (no
-/// copy); a tied parameter appears under each of its keys.
+/// copy); a tied parameter appears under each of its keys. An uninitialized
+/// parameter (a lazy layer before its first forward) is listed by
+/// [`uninitialized_keys`](Self::uninitialized_keys) and cannot be saved.
 ///
 /// ```
 /// use blocks_core::nn::{Linear, Module, StateDict};
@@ -23,6 +25,8 @@ use crate::io::{FileError, TensorFile, save_tensors};
 #[derive(Clone, Default)]
 pub struct StateDict {
     entries: Vec<(String, Tensor)>,
+    /// Keys whose entry is an uninitialized parameter's empty placeholder.
+    uninitialized: Vec<String>,
 }
 
 impl StateDict {
@@ -44,6 +48,7 @@ impl StateDict {
     /// ```
     pub fn insert(&mut self, key: impl Into<String>, tensor: Tensor) {
         let key = key.into();
+        self.uninitialized.retain(|k| *k != key);
         match self.entries.iter_mut().find(|(k, _)| *k == key) {
             Some(entry) => entry.1 = tensor,
             None => self.entries.push((key, tensor)),
@@ -71,6 +76,20 @@ impl StateDict {
     /// ```
     pub fn keys(&self) -> Vec<&str> {
         self.entries.iter().map(|(k, _)| k.as_str()).collect()
+    }
+
+    /// The keys of uninitialized parameters (lazy layers that have not run
+    /// yet): their entries hold no values, and saving refuses them.
+    ///
+    /// ```
+    /// use blocks_core::nn::{LazyLinear, Module};
+    /// let layer = LazyLinear::new(4);
+    /// assert_eq!(layer.state_dict().uninitialized_keys(), vec!["weight", "bias"]);
+    /// layer.forward(&blocks_core::Tensor::ones([1, 2]));
+    /// assert!(layer.state_dict().uninitialized_keys().is_empty());
+    /// ```
+    pub fn uninitialized_keys(&self) -> Vec<&str> {
+        self.uninitialized.iter().map(String::as_str).collect()
     }
 
     /// The entries in order.
@@ -134,6 +153,7 @@ impl StateDict {
         }
         for (alias, target) in file.metadata() {
             if !file.contains(alias)
+                && alias != "__metadata__"
                 && let Some(tensor) = state.get(target).cloned()
             {
                 state.insert(alias.clone(), tensor);
@@ -152,9 +172,75 @@ impl StateDict {
     /// assert_eq!(StateDict::read(&path).unwrap().keys(), vec!["bias", "weight"]);
     /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), FileError> {
+        if !self.uninitialized.is_empty() {
+            return Err(FileError::Uninitialized { keys: self.uninitialized.clone() });
+        }
         let tensors: Vec<(&str, &Tensor)> = self.iter().collect();
         save_tensors(path, &tensors, &[])
     }
+}
+
+/// PyTorch's printout of `net.state_dict()`, as d2l shows it:
+/// `OrderedDict([('weight', tensor(...)), ('bias', tensor(...))])`, each
+/// tensor printed by its values alone (a state dict's tensors are detached,
+/// so no `requires_grad=True`), an uninitialized parameter as
+/// `<UninitializedParameter>`. (Python 3.12 and later print the same
+/// entries as `OrderedDict({'weight': ..., 'bias': ...})`.)
+///
+/// ```
+/// use blocks_core::nn::{DynLinear, Module};
+/// use blocks_core::Tensor;
+/// let layer = DynLinear::from_tensors(Tensor::from_vec(vec![0.5, -0.25], [1, 2]), Some(Tensor::zeros([1]))).unwrap();
+/// assert_eq!(
+///     layer.state_dict().to_string(),
+///     "OrderedDict([('weight', tensor([[ 0.5000, -0.2500]])), ('bias', tensor([0.]))])"
+/// );
+/// ```
+impl fmt::Display for StateDict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.entries.is_empty() {
+            return f.write_str("OrderedDict()");
+        }
+        f.write_str("OrderedDict([")?;
+        for (index, (key, tensor)) in self.entries.iter().enumerate() {
+            if index > 0 {
+                f.write_str(", ")?;
+            }
+            if self.uninitialized.contains(key) {
+                write!(f, "({}, <UninitializedParameter>)", python_str(key))?;
+            } else {
+                write!(f, "({}, {})", python_str(key), tensor.detach())?;
+            }
+        }
+        f.write_str("])")
+    }
+}
+
+impl fmt::Debug for StateDict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Python's `repr` of a string: single quotes, or double quotes when it
+/// holds a single quote and no double quote; backslashes escaped.
+fn python_str(text: &str) -> String {
+    let quote = if text.contains('\'') && !text.contains('"') { '"' } else { '\'' };
+    let mut out = String::from(quote);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
 }
 
 /// A key whose tensor has another shape than the model's.
@@ -186,6 +272,9 @@ pub struct StateDictError {
     pub unexpected: Vec<String>,
     /// Keys present in both with different shapes.
     pub mismatched: Vec<ShapeMismatch>,
+    /// Keys whose tensor in the state dict is an uninitialized parameter
+    /// (taken from a lazy model that never ran), for an initialized one.
+    pub uninitialized: Vec<String>,
 }
 
 impl fmt::Display for StateDictError {
@@ -197,6 +286,14 @@ impl fmt::Display for StateDictError {
         }
         if !self.unexpected.is_empty() {
             write!(f, "\n\tUnexpected key(s) in state_dict: {}. ", quoted(&self.unexpected))?;
+        }
+        if !self.uninitialized.is_empty() {
+            write!(
+                f,
+                "\n\tUninitialized parameter(s) in state_dict: {}: the model it was taken from has lazy \
+                 layers that never ran a forward pass. ",
+                quoted(&self.uninitialized)
+            )?;
         }
         for m in &self.mismatched {
             write!(
@@ -275,40 +372,81 @@ impl From<StateDictError> for LoadError {
 pub(crate) fn state_dict_of(module: &dyn Module) -> StateDict {
     let mut state = StateDict::new();
     for (key, member) in module.named_members() {
+        let uninitialized = super::uninitialized::is_uninitialized(&member);
         match member {
-            Member::Parameter(p) => state.insert(key, p.tensor().clone()),
-            Member::Buffer(t) => state.insert(key, t.clone()),
+            Member::Parameter(p) => state.insert(key.clone(), p.tensor().clone()),
+            Member::Buffer(t) => state.insert(key.clone(), t.clone()),
             Member::Child(_) => {}
+        }
+        if uninitialized {
+            state.uninitialized.push(key);
         }
     }
     state
 }
 
-/// Checks everything first, then copies: on error nothing has changed.
+/// Checks everything first, then copies: on error nothing has changed. An
+/// uninitialized parameter takes the checkpoint's shape where it fits what
+/// is known of it (PyTorch's lazy modules materialize from the checkpoint).
 pub(crate) fn load_into(
     module: &dyn Module,
     state: &StateDict,
     strict: bool,
 ) -> Result<LoadReport, StateDictError> {
-    let own = state_dict_of(module);
+    let own: Vec<(String, Member<'_>)> =
+        module.named_members().into_iter().filter(|(_, m)| !matches!(m, Member::Child(_))).collect();
+    let has = |key: &str| own.iter().any(|(k, _)| k == key);
     let missing: Vec<String> =
-        own.keys().into_iter().filter(|k| state.get(k).is_none()).map(String::from).collect();
-    let unexpected: Vec<String> =
-        state.keys().into_iter().filter(|k| own.get(k).is_none()).map(String::from).collect();
-    let mismatched: Vec<ShapeMismatch> = own
-        .iter()
-        .filter_map(|(key, target)| {
-            let source = state.get(key)?;
-            let (checkpoint, model) = (source.shape(), target.shape());
-            (checkpoint != model).then(|| ShapeMismatch { key: key.to_string(), checkpoint, model })
-        })
-        .collect();
-    if !mismatched.is_empty() || (strict && (!missing.is_empty() || !unexpected.is_empty())) {
-        return Err(StateDictError { module: module.type_name(), missing, unexpected, mismatched });
+        own.iter().filter(|(k, _)| state.get(k).is_none()).map(|(k, _)| k.clone()).collect();
+    let unexpected: Vec<String> = state.keys().into_iter().filter(|k| !has(k)).map(String::from).collect();
+    let (mut mismatched, mut uninitialized) = (Vec::new(), Vec::new());
+    for (key, member) in &own {
+        let Some(source) = state.get(key) else { continue };
+        let target_pending = super::uninitialized::is_uninitialized(member);
+        if state.uninitialized.contains(key) {
+            if !target_pending {
+                uninitialized.push(key.clone());
+            }
+            continue;
+        }
+        let checkpoint = source.shape();
+        let fits = match member {
+            Member::Parameter(p) => p.fits(&checkpoint),
+            Member::Buffer(t) => t.shape() == checkpoint,
+            Member::Child(_) => true,
+        };
+        if !fits {
+            let model = match member {
+                Member::Parameter(p) => p.expected_shape(),
+                Member::Buffer(t) => t.shape(),
+                Member::Child(_) => Vec::new(),
+            };
+            mismatched.push(ShapeMismatch { key: key.clone(), checkpoint, model });
+        }
     }
-    for (key, target) in own.iter() {
-        if let Some(source) = state.get(key) {
-            target.set_data(source);
+    if !mismatched.is_empty()
+        || !uninitialized.is_empty()
+        || (strict && (!missing.is_empty() || !unexpected.is_empty()))
+    {
+        return Err(StateDictError {
+            module: module.type_name(),
+            missing,
+            unexpected,
+            mismatched,
+            uninitialized,
+        });
+    }
+    for (key, member) in &own {
+        let Some(source) = state.get(key).filter(|_| !state.uninitialized.contains(key)) else { continue };
+        match member {
+            Member::Parameter(p) => {
+                // Materializes an uninitialized parameter; copies into any other.
+                if !p.materialize_with(|| source.clone()).expect("shape checked above") {
+                    p.set_data(source);
+                }
+            }
+            Member::Buffer(t) => t.set_data(source),
+            Member::Child(_) => {}
         }
     }
     Ok(LoadReport { missing_keys: missing, unexpected_keys: unexpected })

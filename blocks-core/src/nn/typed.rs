@@ -133,6 +133,13 @@ impl<const N: usize> From<Batch<N>> for Tensor {
     }
 }
 
+/// Prints as the tensor does (PyTorch's layout).
+impl<const N: usize> fmt::Display for Batch<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.tensor, f)
+    }
+}
+
 impl<const N: usize> fmt::Debug for Batch<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.tensor, f)
@@ -202,6 +209,13 @@ impl Deref for Scalar {
 impl From<Scalar> for Tensor {
     fn from(scalar: Scalar) -> Tensor {
         scalar.tensor
+    }
+}
+
+/// Prints as the tensor does: `tensor(0.1862, grad_fn=<SumBackward0>)`.
+impl fmt::Display for Scalar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.tensor, f)
     }
 }
 

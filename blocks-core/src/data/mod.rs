@@ -1,0 +1,24 @@
+//! Data: datasets of tensors with class labels, a seeded train/test split,
+//! mini-batch loading with reproducible shuffling, and accuracy.
+//!
+//! ```
+//! use blocks_core::data::{accuracy, DataLoader, TensorDataset};
+//! use blocks_core::Tensor;
+//! let data = TensorDataset::new(Tensor::rand([100, 64]), (0..100).map(|i| i % 10).collect());
+//! let (train, test) = data.split(0.2, 42);
+//! let loader = DataLoader::new(train, 32).shuffle(0);
+//! for (x, y) in &loader {
+//!     assert_eq!(x.shape()[0], y.len());
+//! }
+//! let logits = Tensor::zeros([test.len(), 10]);
+//! assert!(accuracy(&logits, test.labels()) <= 1.0);
+//! ```
+
+mod dataset;
+mod loader;
+mod metrics;
+mod shuffle;
+
+pub use dataset::{TensorDataset, train_test_split};
+pub use loader::{Batches, DataLoader};
+pub use metrics::{accuracy, correct, predict};

@@ -1,0 +1,253 @@
+//! `nn.LazyLinear`: a fully connected layer whose input width is found at
+//! its first forward.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::forward::Forward;
+use super::{DynLinear, Module, Parameter, TrainingFlag, Visitor};
+use crate::Tensor;
+
+/// A fully connected layer that learns its input width from the first batch
+/// it sees, like `nn.LazyLinear(out_features)`.
+///
+/// Until then its weight and bias are uninitialized ([`Parameter::is_initialized`]
+/// is false): it prints `LazyLinear(in_features=0, ...)`, saving it or
+/// initializing its parameters is an error, and `load_state_dict` materializes
+/// them from the checkpoint instead. The first forward draws them as
+/// `nn.Linear` does and from then on it is an ordinary `Linear`: it prints as
+/// one and [`Module::as_linear`] gives it. Everything goes through `&self`;
+/// two threads running the first forward at once materialize it once.
+/// A clone shares the parameters (a tied layer).
+///
+/// ```
+/// use blocks_core::nn::{LazyLinear, Module};
+/// use blocks_core::Tensor;
+/// let layer = LazyLinear::new(256);
+/// assert_eq!(layer.to_string(), "LazyLinear(in_features=0, out_features=256, bias=True)");
+/// let y = layer.forward(&Tensor::rand([2, 20])); // the dry run
+/// assert_eq!(y.shape(), vec![2, 256]);
+/// assert_eq!(layer.to_string(), "Linear(in_features=20, out_features=256, bias=True)");
+/// ```
+#[derive(Clone)]
+pub struct LazyLinear {
+    out_features: usize,
+    weight: Parameter,
+    bias: Option<Parameter>,
+    /// The layer once both parameters have values (sharing them).
+    linear: OnceLock<DynLinear>,
+    /// Held by the first forward while it draws the parameters.
+    init_lock: Arc<Mutex<()>>,
+    training: TrainingFlag,
+}
+
+impl LazyLinear {
+    /// A lazy layer with `out_features` outputs and a bias.
+    ///
+    /// ```
+    /// let layer = blocks_core::nn::LazyLinear::new(10);
+    /// assert_eq!((layer.in_features(), layer.out_features()), (0, 10));
+    /// ```
+    pub fn new(out_features: usize) -> Self {
+        Self::with_bias(out_features, true)
+    }
+
+    /// Like [`new`](Self::new), with or without a bias (`bias=False`).
+    ///
+    /// ```
+    /// let layer = blocks_core::nn::LazyLinear::with_bias(10, false);
+    /// assert!(layer.bias().is_none());
+    /// ```
+    pub fn with_bias(out_features: usize, bias: bool) -> Self {
+        LazyLinear {
+            out_features,
+            weight: Parameter::uninitialized(&[Some(out_features), None]),
+            bias: bias.then(|| Parameter::uninitialized(&[Some(out_features)])),
+            linear: OnceLock::new(),
+            init_lock: Arc::new(Mutex::new(())),
+            training: TrainingFlag::default(),
+        }
+    }
+
+    /// The input width: 0 until it is known, as PyTorch reports.
+    ///
+    /// ```
+    /// use blocks_core::{nn::LazyLinear, Tensor};
+    /// let layer = LazyLinear::new(3);
+    /// layer.forward(&Tensor::ones([1, 7]));
+    /// assert_eq!(layer.in_features(), 7);
+    /// ```
+    pub fn in_features(&self) -> usize {
+        if self.weight.is_initialized() { self.weight.shape()[1] } else { 0 }
+    }
+
+    /// The number of outputs.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::LazyLinear::new(3).out_features(), 3);
+    /// ```
+    pub fn out_features(&self) -> usize {
+        self.out_features
+    }
+
+    /// The weight, `(out_features, in_features)` once materialized.
+    ///
+    /// ```
+    /// assert!(!blocks_core::nn::LazyLinear::new(3).weight().is_initialized());
+    /// ```
+    pub fn weight(&self) -> &Parameter {
+        &self.weight
+    }
+
+    /// The bias, `(out_features)`, if the layer has one.
+    ///
+    /// ```
+    /// assert!(blocks_core::nn::LazyLinear::new(3).bias().is_some());
+    /// ```
+    pub fn bias(&self) -> Option<&Parameter> {
+        self.bias.as_ref()
+    }
+
+    /// Whether a parameter is still waiting for its shape, like PyTorch's
+    /// `has_uninitialized_params()`.
+    ///
+    /// ```
+    /// use blocks_core::{nn::LazyLinear, Tensor};
+    /// let layer = LazyLinear::new(3);
+    /// assert!(layer.has_uninitialized_params());
+    /// layer.forward(&Tensor::ones([1, 2]));
+    /// assert!(!layer.has_uninitialized_params());
+    /// ```
+    pub fn has_uninitialized_params(&self) -> bool {
+        !self.weight.is_initialized() || self.bias.as_ref().is_some_and(|b| !b.is_initialized())
+    }
+
+    /// The ordinary `Linear` this layer has become, once its parameters have
+    /// values (from a forward or a checkpoint); `None` before.
+    ///
+    /// ```
+    /// use blocks_core::{nn::LazyLinear, Tensor};
+    /// let layer = LazyLinear::new(3);
+    /// assert!(layer.linear().is_none());
+    /// layer.forward(&Tensor::ones([1, 2]));
+    /// assert_eq!(layer.linear().unwrap().in_features(), 2);
+    /// ```
+    pub fn linear(&self) -> Option<&DynLinear> {
+        if let Some(linear) = self.linear.get() {
+            return Some(linear);
+        }
+        if self.has_uninitialized_params() {
+            return None;
+        }
+        Some(self.linear.get_or_init(|| {
+            let linear = DynLinear::from_parameters(self.weight.clone(), self.bias.clone());
+            linear.set_training(self.training.get());
+            linear
+        }))
+    }
+
+    /// `x Wᵀ + b`; the first call takes `in_features` from the last dimension
+    /// of `x` and draws the parameters as `nn.Linear` does (weight then bias,
+    /// U(-1/√in, 1/√in), from the global generator). A later input of another
+    /// width panics naming both widths.
+    ///
+    /// ```
+    /// use blocks_core::{nn::LazyLinear, Tensor};
+    /// let layer = LazyLinear::new(4);
+    /// assert_eq!(layer.forward(&Tensor::ones([3, 5])).shape(), vec![3, 4]);
+    /// ```
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        if self.has_uninitialized_params() {
+            let shape = x.shape();
+            let Some(&width) = shape.last() else {
+                panic!(
+                    "{self} needs an input whose last dimension holds the features, got a 0-dimensional \
+                     tensor{}",
+                    super::path::describe()
+                );
+            };
+            self.initialize(width);
+        }
+        self.linear().expect("materialized above").forward(x)
+    }
+
+    /// Materializes what is still uninitialized for an input of `width` features.
+    fn initialize(&self, width: usize) {
+        let _guard = self.init_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let fresh_bias = self.bias.as_ref().filter(|b| !b.is_initialized());
+        if !self.weight.is_initialized() {
+            let weight = Tensor::zeros([self.out_features, width]);
+            let bias = fresh_bias.map(|_| Tensor::zeros([self.out_features]));
+            super::init::reset_linear(&weight, bias.as_ref());
+            self.weight.materialize_with(|| weight).expect("the weight is drawn in its own shape");
+            if let (Some(parameter), Some(values)) = (fresh_bias, bias) {
+                parameter.materialize_with(|| values).expect("the bias is drawn in its own shape");
+            }
+        } else if let Some(parameter) = fresh_bias {
+            // The weight came from a checkpoint without the bias: draw the bias alone.
+            let (fan_in, values) = (self.in_features(), Tensor::zeros([self.out_features]));
+            let bound = if fan_in > 0 { 1.0 / (fan_in as f64).sqrt() } else { 0.0 };
+            super::init::uniform_(&values, -bound, bound);
+            parameter.materialize_with(|| values).expect("the bias is drawn in its own shape");
+        }
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl Forward for LazyLinear {
+    type Input = Tensor;
+    type Output = Tensor;
+
+    fn forward(&self, input: &Tensor) -> Tensor {
+        LazyLinear::forward(self, input)
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl Module for LazyLinear {
+    fn type_name(&self) -> String {
+        if self.linear().is_some() { "Linear" } else { "LazyLinear" }.into()
+    }
+
+    fn extra_repr(&self) -> String {
+        let bias = if self.bias.is_some() { "True" } else { "False" };
+        format!("in_features={}, out_features={}, bias={bias}", self.in_features(), self.out_features)
+    }
+
+    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+        visitor.parameter("weight", &self.weight);
+        if let Some(bias) = &self.bias {
+            visitor.parameter("bias", bias);
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_dyn(&self) -> &dyn Module {
+        self
+    }
+
+    fn as_linear(&self) -> Option<&DynLinear> {
+        self.linear()
+    }
+
+    fn set_training(&self, training: bool) {
+        self.training.set(training);
+        if let Some(linear) = self.linear.get() {
+            linear.set_training(training);
+        }
+    }
+
+    fn is_training(&self) -> bool {
+        self.training.get()
+    }
+}
+
+impl fmt::Display for LazyLinear {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        super::repr::fmt_module(self, f)
+    }
+}

@@ -1,0 +1,34 @@
+//! Optimizers and learning-rate schedules: PyTorch's `torch.optim`, with
+//! the same update formulas, defaults, state files and printouts.
+//!
+//! ```
+//! use blocks_core::nn::{DynLinear, Module};
+//! use blocks_core::optim::{Adam, AdamConfig, Optimizer};
+//! use blocks_core::Tensor;
+//! let net = DynLinear::new(3, 1);
+//! let mut opt = Adam::new(net.parameters(), AdamConfig { lr: 1e-2, ..Default::default() });
+//! let (x, y) = (Tensor::rand([8, 3]), Tensor::zeros([8, 1]));
+//! let mut losses = Vec::new();
+//! for _ in 0..20 {
+//!     opt.zero_grad();
+//!     let error = &net.forward(&x) - &y;
+//!     let loss = (&error * &error).mean();
+//!     losses.push(loss.item());
+//!     loss.backward();
+//!     opt.step();
+//! }
+//! assert!(losses[19] < losses[0]);
+//! ```
+
+mod adam;
+mod optimizer;
+mod pyrepr;
+mod scheduler;
+mod sgd;
+mod state;
+
+pub use adam::{Adam, AdamConfig};
+pub use optimizer::{ConfigError, Optimizer};
+pub use scheduler::{CosineAnnealingLR, LrScheduler, SchedulerState, StepLR};
+pub use sgd::{Sgd, SgdConfig};
+pub use state::{LoadStateError, OptimizerState, StateError};

@@ -1,0 +1,298 @@
+//! The `Optimizer` trait, and what every optimizer shares: its parameter
+//! list (deduplicated), configuration errors and the `param_groups` record.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use ndarray::ArrayD;
+use serde_json::{Map, Value};
+
+use super::{LoadStateError, OptimizerState, StateError};
+use crate::Tensor;
+use crate::io::FileError;
+
+/// An optimizer over a list of parameters, like `torch.optim.Optimizer`
+/// with one parameter group.
+///
+/// The training loop is PyTorch's: `zero_grad`, forward, `backward`, `step`.
+/// [`step`](Optimizer::step) changes the parameters in place, outside the
+/// graph; parameters that do not require grad or have no gradient are left
+/// alone.
+///
+/// ```
+/// use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
+/// use blocks_core::Tensor;
+/// let w = Tensor::from_vec(vec![1.0, -2.0], [2]).requires_grad_(true);
+/// let mut opt = Sgd::new([&w], SgdConfig { lr: 0.5, ..Default::default() });
+/// for _ in 0..3 {
+///     opt.zero_grad();
+///     (&w * &w).sum().backward(); // gradient 2w
+///     opt.step(); // w <- w - 0.5 * 2w = 0
+/// }
+/// assert_eq!(w.to_vec(), vec![0.0, 0.0]);
+/// ```
+pub trait Optimizer {
+    /// Updates every parameter that has a gradient, like `optimizer.step()`.
+    ///
+    /// ```
+    /// use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
+    /// let w = blocks_core::Tensor::from_vec(vec![1.0], [1]).requires_grad_(true);
+    /// let mut opt = Sgd::new([&w], SgdConfig { lr: 0.1, ..Default::default() });
+    /// (&w * 3.0).sum().backward();
+    /// opt.step();
+    /// assert!((w.item() - 0.7).abs() < 1e-6);
+    /// ```
+    fn step(&mut self);
+
+    /// The parameters, each once, in the order given.
+    ///
+    /// ```
+    /// use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
+    /// let w = blocks_core::Tensor::ones([1]);
+    /// let opt = Sgd::new([&w, &w], SgdConfig::default()); // a tied weight
+    /// assert_eq!(opt.params().len(), 1);
+    /// ```
+    fn params(&self) -> &[Tensor];
+
+    /// Clears every parameter's gradient (sets it to `None`), like
+    /// `optimizer.zero_grad()`.
+    ///
+    /// ```
+    /// use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
+    /// let w = blocks_core::Tensor::ones([1]).requires_grad_(true);
+    /// w.sum().backward();
+    /// Sgd::new([&w], SgdConfig::default()).zero_grad();
+    /// assert!(w.grad().is_none());
+    /// ```
+    fn zero_grad(&self) {
+        for p in self.params() {
+            p.zero_grad();
+        }
+    }
+
+    /// The learning rate, `param_groups[0]["lr"]`.
+    ///
+    /// ```
+    /// use blocks_core::optim::{Adam, AdamConfig, Optimizer};
+    /// assert_eq!(Adam::new([&blocks_core::Tensor::ones([1])], AdamConfig::default()).lr(), 1e-3);
+    /// ```
+    fn lr(&self) -> f64;
+
+    /// Sets the learning rate (what a scheduler does).
+    ///
+    /// ```
+    /// use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
+    /// let mut opt = Sgd::new([&blocks_core::Tensor::ones([1])], SgdConfig::default());
+    /// opt.set_lr(0.05);
+    /// assert_eq!(opt.lr(), 0.05);
+    /// ```
+    fn set_lr(&mut self, lr: f64);
+
+    /// A copy of the state (per-parameter buffers and step counts) and the
+    /// hyper-parameters, like `optimizer.state_dict()`.
+    ///
+    /// ```
+    /// use blocks_core::optim::{Adam, AdamConfig, Optimizer};
+    /// let w = blocks_core::Tensor::ones([2]).requires_grad_(true);
+    /// let mut opt = Adam::new([&w], AdamConfig::default());
+    /// w.sum().backward();
+    /// opt.step();
+    /// assert_eq!(opt.state_dict().keys(), vec!["state.0.step", "state.0.exp_avg", "state.0.exp_avg_sq"]);
+    /// ```
+    fn state_dict(&self) -> OptimizerState;
+
+    /// Restores a state saved from an optimizer of the same kind over
+    /// parameters of the same shapes, hyper-parameters included, like
+    /// `optimizer.load_state_dict(state)`; nothing changes on error.
+    ///
+    /// ```
+    /// use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
+    /// let w = blocks_core::Tensor::ones([1]);
+    /// let a = Sgd::new([&w], SgdConfig { lr: 0.3, ..Default::default() });
+    /// let mut b = Sgd::new([&w], SgdConfig::default());
+    /// b.load_state_dict(&a.state_dict()).unwrap();
+    /// assert_eq!(b.lr(), 0.3);
+    /// ```
+    fn load_state_dict(&mut self, state: &OptimizerState) -> Result<(), StateError>;
+
+    /// Saves [`state_dict`](Optimizer::state_dict) to a safetensors file (atomically).
+    ///
+    /// ```
+    /// use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
+    /// let path = std::env::temp_dir().join("blocks-doc-optimizer-save-trait.safetensors");
+    /// Sgd::new([&blocks_core::Tensor::ones([1])], SgdConfig::default()).save(&path).unwrap();
+    /// ```
+    fn save(&self, path: impl AsRef<Path>) -> Result<(), FileError>
+    where
+        Self: Sized,
+    {
+        self.state_dict().save(path)
+    }
+
+    /// Loads a file written by [`save`](Optimizer::save).
+    ///
+    /// ```
+    /// use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
+    /// let path = std::env::temp_dir().join("blocks-doc-optimizer-load-trait.safetensors");
+    /// let w = blocks_core::Tensor::ones([1]);
+    /// Sgd::new([&w], SgdConfig { lr: 0.2, ..Default::default() }).save(&path).unwrap();
+    /// let mut opt = Sgd::new([&w], SgdConfig::default());
+    /// opt.load(&path).unwrap();
+    /// assert_eq!(opt.lr(), 0.2);
+    /// ```
+    fn load(&mut self, path: impl AsRef<Path>) -> Result<(), LoadStateError>
+    where
+        Self: Sized,
+    {
+        let state = OptimizerState::read(path)?;
+        Ok(self.load_state_dict(&state)?)
+    }
+}
+
+/// A hyper-parameter PyTorch would refuse (its `ValueError`), with PyTorch's message.
+///
+/// ```
+/// use blocks_core::optim::{Sgd, SgdConfig};
+/// let w = blocks_core::Tensor::ones([1]);
+/// let error = Sgd::try_new([&w], SgdConfig { lr: -1.0, ..Default::default() }).unwrap_err();
+/// assert_eq!(error.to_string(), "Invalid learning rate: -1.0");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        ConfigError { message: message.into() }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The parameter handles, each tensor once (a tied weight listed twice is
+/// updated once), in first-seen order. A tensor made by an operation is
+/// refused, as PyTorch refuses it: it never gets a gradient to step with.
+pub(crate) fn unique_params<P: AsRef<Tensor>>(
+    params: impl IntoIterator<Item = P>,
+) -> Result<Vec<Tensor>, ConfigError> {
+    let mut seen = HashSet::new();
+    let mut unique = Vec::new();
+    for p in params {
+        let tensor = p.as_ref();
+        if !tensor.is_leaf() && !tensor.node.retains_grad.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(ConfigError::new("can't optimize a non-leaf Tensor"));
+        }
+        if seen.insert(Arc::as_ptr(&tensor.node) as usize) {
+            unique.push(tensor.clone());
+        }
+    }
+    Ok(unique)
+}
+
+/// PyTorch's `param_groups` for one group: the hyper-parameters and `params: [0, 1, ...]`.
+pub(crate) fn param_groups_json(mut group: Map<String, Value>, count: usize) -> String {
+    group.insert("params".into(), Value::from((0..count).collect::<Vec<_>>()));
+    Value::Array(vec![Value::Object(group)]).to_string()
+}
+
+/// The single parameter group of a saved state, checked against the
+/// optimizer's class name and number of parameters.
+pub(crate) fn read_group(
+    state: &OptimizerState,
+    expected_class: &[&str],
+    count: usize,
+) -> Result<Map<String, Value>, StateError> {
+    let class =
+        state.metadata("optimizer").ok_or_else(|| StateError::new("no \"optimizer\" in the metadata"))?;
+    if !expected_class.contains(&class) {
+        return Err(StateError::new(format!(
+            "it was saved by {class}, not by {}",
+            expected_class.join(" or ")
+        )));
+    }
+    let groups = state
+        .metadata("param_groups")
+        .ok_or_else(|| StateError::new("no \"param_groups\" in the metadata"))?;
+    let groups: Value = serde_json::from_str(groups)
+        .map_err(|e| StateError::new(format!("\"param_groups\" is not valid JSON: {e}")))?;
+    let [Value::Object(group)] = groups.as_array().map(Vec::as_slice).unwrap_or_default() else {
+        return Err(StateError::new("\"param_groups\" must be a list of exactly one group"));
+    };
+    let params = group.get("params").and_then(Value::as_array).map_or(0, Vec::len);
+    if params != count {
+        return Err(StateError::new(format!(
+            "the saved group has {params} parameters, this optimizer has {count}"
+        )));
+    }
+    Ok(group.clone())
+}
+
+/// A float hyper-parameter of a saved group.
+pub(crate) fn group_f64(group: &Map<String, Value>, key: &str) -> Result<f64, StateError> {
+    group
+        .get(key)
+        .and_then(Value::as_f64)
+        .ok_or_else(|| StateError::new(format!("param_groups: no number {key:?}")))
+}
+
+/// A boolean hyper-parameter of a saved group.
+pub(crate) fn group_bool(group: &Map<String, Value>, key: &str) -> Result<bool, StateError> {
+    group
+        .get(key)
+        .and_then(Value::as_bool)
+        .ok_or_else(|| StateError::new(format!("param_groups: no boolean {key:?}")))
+}
+
+/// Every tensor key of `state` must be `state.{i}.{name}` with `i` below
+/// `count` and `name` one of `names`.
+pub(crate) fn check_keys(state: &OptimizerState, count: usize, names: &[&str]) -> Result<(), StateError> {
+    for key in state.keys() {
+        let known =
+            key.strip_prefix("state.").and_then(|rest| rest.split_once('.')).is_some_and(|(index, name)| {
+                index.parse::<usize>().is_ok_and(|i| i < count) && names.contains(&name)
+            });
+        if !known {
+            return Err(StateError::new(format!("unexpected tensor {key:?}")));
+        }
+    }
+    Ok(())
+}
+
+/// The tensor `state.{index}.{name}` as an array shaped like the parameter, if present.
+pub(crate) fn state_array(
+    state: &OptimizerState,
+    index: usize,
+    name: &str,
+    shape: &[usize],
+) -> Result<Option<ArrayD<f32>>, StateError> {
+    let key = format!("state.{index}.{name}");
+    let Some(tensor) = state.get(&key) else { return Ok(None) };
+    if tensor.shape() != shape {
+        return Err(StateError::new(format!(
+            "{key} has shape {:?}, but parameter {index} has shape {shape:?}",
+            tensor.shape()
+        )));
+    }
+    Ok(Some(tensor.to_array()))
+}
+
+/// Lets optimizers take `&Tensor`s as well as `Parameter`s (`[&w, &b]`).
+impl<E: crate::Element> AsRef<crate::TensorBase<E>> for crate::TensorBase<E> {
+    fn as_ref(&self) -> &crate::TensorBase<E> {
+        self
+    }
+}
+
+/// `x >= 0`, false for NaN (PyTorch's `x < 0.0` check lets a NaN rate through; a NaN is never wanted).
+pub(crate) fn nonnegative(x: f64) -> bool {
+    x >= 0.0
+}

@@ -1,0 +1,127 @@
+//! The model of a `#[derive(Module)]` input: the struct, its attributes and
+//! its fields, each with the kind of member it registers.
+
+use proc_macro2::Span;
+use quote::quote;
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Error, Fields, Generics, Ident, Index, Member, Type};
+
+use crate::attr::{self, FieldAttrs, StructAttrs};
+use crate::errors::Errors;
+
+/// A struct deriving `Module`.
+pub struct Struct<'a> {
+    pub ident: &'a Ident,
+    pub generics: &'a Generics,
+    pub attrs: StructAttrs,
+    pub fields: Vec<Field<'a>>,
+}
+
+/// One field of the struct.
+pub struct Field<'a> {
+    pub attrs: FieldAttrs,
+    pub member: Member,
+    pub ty: &'a Type,
+}
+
+/// What a field registers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A child block or a Parameter (or an `Option` of either).
+    Registered,
+    /// A tensor saved with the block (`#[module(buffer)]`).
+    Buffer,
+    /// Plain data (`#[module(skip)]`).
+    Skip,
+}
+
+impl<'a> Struct<'a> {
+    /// Reads the derive input, refusing enums and unions and collecting
+    /// every attribute mistake.
+    pub fn from_syn(input: &'a DeriveInput) -> syn::Result<Self> {
+        let data = match &input.data {
+            Data::Struct(data) => data,
+            Data::Enum(data) => {
+                let (keyword, ident) = (data.enum_token, input.ident.unraw());
+                return Err(Error::new_spanned(
+                    quote!(#keyword #ident),
+                    format!(
+                        "#[derive(Module)] supports structs (named, tuple or unit), not enums; \
+                         wrap the choice in a struct field (`struct Net {{ body: Box<dyn Module> }}`), \
+                         or write `impl Module for {ident}` by hand"
+                    ),
+                ));
+            }
+            Data::Union(data) => {
+                let (keyword, ident) = (data.union_token, &input.ident);
+                return Err(Error::new_spanned(
+                    quote!(#keyword #ident),
+                    "#[derive(Module)] supports structs (named, tuple or unit), not unions; \
+                     put the block's fields in a struct",
+                ));
+            }
+        };
+        let mut errors = Errors::default();
+        let attrs = attr::struct_attrs(&input.attrs, &mut errors);
+        let fields = fields(&data.fields, &mut errors);
+        errors.finish(Struct { ident: &input.ident, generics: &input.generics, attrs, fields })
+    }
+
+    /// The class name printed by the repr: `name = "..."` or the struct's name.
+    pub fn type_name(&self) -> String {
+        match &self.attrs.name {
+            Some(name) => name.value(),
+            None => self.ident.unraw().to_string(),
+        }
+    }
+}
+
+fn fields<'a>(fields: &'a Fields, errors: &mut Errors) -> Vec<Field<'a>> {
+    fields
+        .iter()
+        .enumerate()
+        .map(|(index, field)| Field {
+            attrs: attr::field_attrs(&field.attrs, errors),
+            member: match &field.ident {
+                Some(ident) => Member::Named(ident.clone()),
+                None => Member::Unnamed(Index { index: index as u32, span: field.ty.span() }),
+            },
+            ty: &field.ty,
+        })
+        .collect()
+}
+
+impl Field<'_> {
+    /// What the field registers.
+    pub fn kind(&self) -> Kind {
+        if self.attrs.skip.is_some() {
+            Kind::Skip
+        } else if self.attrs.buffer.is_some() {
+            Kind::Buffer
+        } else {
+            Kind::Registered
+        }
+    }
+
+    /// The field's key in parameter names and the repr: `rename`, the
+    /// field's name (without `r#`), or its index in a tuple struct.
+    pub fn key(&self) -> String {
+        if let Some(rename) = &self.attrs.rename {
+            return rename.value();
+        }
+        match &self.member {
+            Member::Named(ident) => ident.unraw().to_string(),
+            Member::Unnamed(index) => index.index.to_string(),
+        }
+    }
+
+    /// Where the key comes from, for errors about it.
+    pub fn key_span(&self) -> Span {
+        match (&self.attrs.rename, &self.member) {
+            (Some(rename), _) => rename.span(),
+            (None, Member::Named(ident)) => ident.span(),
+            (None, Member::Unnamed(_)) => self.ty.span(),
+        }
+    }
+}

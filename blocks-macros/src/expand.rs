@@ -1,0 +1,263 @@
+//! Emitting `impl Module` and `impl Display` for a checked [`Struct`].
+//!
+//! Each field's registration is emitted with `quote_spanned!` at the field's
+//! type, so a field that is not a block, a Parameter or a buffer is a
+//! compile error on that type, worded by the `on_unimplemented` messages of
+//! `blocks::__private::Field` and `BufferField`.
+
+use std::collections::HashSet;
+
+use proc_macro2::{TokenStream, TokenTree};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{DeriveInput, GenericArgument, GenericParam, Ident, LitStr, PathArguments, Type, WhereClause};
+
+use crate::ast::{Kind, Struct};
+use crate::attr::{self, StructAttrs};
+use crate::errors::Errors;
+use crate::{krate, valid};
+
+/// `#[derive(Module)]`: the impls, or the user's mistakes as errors (with a
+/// stand-in impl so that the mistakes are all the user sees).
+pub fn derive(input: &DeriveInput) -> TokenStream {
+    let checked = Struct::from_syn(input).and_then(|s| valid::check(&s).map(|()| s));
+    match checked {
+        Ok(s) => expand(&s, &facade(&s.attrs)),
+        Err(error) => {
+            // The struct's own `crate = "..."` still applies, if it parses.
+            let attrs = attr::struct_attrs(&input.attrs, &mut Errors::default());
+            let mut out = error.to_compile_error();
+            out.extend(stand_in(input, &facade(&attrs)));
+            out
+        }
+    }
+}
+
+/// `crate = "..."` if given, else the facade found in Cargo.toml.
+fn facade(attrs: &StructAttrs) -> TokenStream {
+    match &attrs.krate {
+        Some(path) => path.to_token_stream(),
+        None => krate::facade(),
+    }
+}
+
+fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
+    let ident = s.ident;
+    let (impl_generics, ty_generics, _) = s.generics.split_for_impl();
+    let self_ty = quote!(#ident #ty_generics);
+    let where_clause = where_clause(s, &self_ty, facade);
+    let type_name = s.type_name();
+    let visits: Vec<TokenStream> = s.fields.iter().filter_map(|f| visit_field(f, facade)).collect();
+    let visitor = if visits.is_empty() { quote!(_) } else { quote!(__visitor) };
+    let keeps_width = s.attrs.keeps_width.as_ref().map(|flag| keeps_width(s, flag, &where_clause, facade));
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #facade::nn::Module for #self_ty #where_clause {
+            fn type_name(&self) -> ::std::string::String {
+                ::std::string::String::from(#type_name)
+            }
+
+            fn visit<'__m>(&'__m self, #visitor: &mut dyn #facade::nn::Visitor<'__m>) {
+                #(#visits)*
+            }
+
+            fn as_any(&self) -> &dyn ::core::any::Any {
+                self
+            }
+
+            fn as_dyn(&self) -> &dyn #facade::nn::Module {
+                self
+            }
+        }
+
+        #[automatically_derived]
+        impl #impl_generics ::core::fmt::Display for #self_ty #where_clause {
+            fn fmt(&self, __f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                #facade::nn::fmt_module(self, __f)
+            }
+        }
+
+        #keeps_width
+    }
+}
+
+/// `#[module(keeps_width)]`: the block takes every tensor kind and gives back
+/// the kind it was given, running its `KeepsWidth` forward. A missing
+/// `KeepsWidth` impl is reported at the flag: for a plain struct by the
+/// call in the body (spanned there), for a generic one by the impl's bound
+/// `Self: KeepsWidth` when the block is used.
+fn keeps_width(
+    s: &Struct,
+    flag: &Ident,
+    where_clause: &Option<WhereClause>,
+    facade: &TokenStream,
+) -> TokenStream {
+    let ident = s.ident;
+    let (_, ty_generics, _) = s.generics.split_for_impl();
+    let mut generics = s.generics.clone();
+    generics.params.push(syn::parse_quote!(__G: #facade::nn::TensorKind));
+    let (impl_generics, _, _) = generics.split_for_impl();
+    let mut clause = where_clause.clone();
+    if !s.generics.params.is_empty() {
+        clause
+            .get_or_insert_with(|| syn::parse_quote!(where))
+            .predicates
+            .push(syn::parse_quote_spanned!(flag.span()=> Self: #facade::nn::KeepsWidth));
+    }
+    let call = quote_spanned!(flag.span()=> #facade::nn::keep_width(self, __input));
+    quote! {
+        #[automatically_derived]
+        #[diagnostic::do_not_recommend]
+        impl #impl_generics #facade::nn::Call<__G> for #ident #ty_generics #clause {
+            type Out = __G;
+
+            fn call(&self, __input: &__G) -> __G {
+                #call
+            }
+        }
+    }
+}
+
+/// The registration of one field, spanned at its type; nothing for skipped fields.
+fn visit_field(field: &crate::ast::Field, facade: &TokenStream) -> Option<TokenStream> {
+    let member = &field.member;
+    let key = LitStr::new(&field.key(), field.key_span());
+    let ty = field.ty;
+    let span = ty.span();
+    match field.kind() {
+        Kind::Registered => match tensor_ident(ty) {
+            // Written as a tensor type: registered through `Probe`, which
+            // picks `ProbeTensor` for a real tensor, whose error is the
+            // plain-tensor one, reported at the `Tensor` token.
+            Some(tensor) => {
+                let register = Ident::new("register", tensor.span());
+                Some(quote_spanned! {span=>
+                    {
+                        #[allow(unused_imports)]
+                        use #facade::__private::{ProbeField as _, ProbeTensor as _};
+                        (&&#facade::__private::Probe::<#ty, Self>::new()).#register(&self.#member, #key, __visitor);
+                    }
+                })
+            }
+            None => Some(quote_spanned! {span=>
+                <#ty as #facade::__private::Field<Self>>::visit_field(&self.#member, #key, __visitor);
+            }),
+        },
+        Kind::Buffer => Some(quote_spanned! {span=>
+            <#ty as #facade::__private::BufferField>::visit_buffer(&self.#member, #key, __visitor);
+        }),
+        Kind::Skip => None,
+    }
+}
+
+/// The user's where clause, plus for a generic struct: `Self: Send + Sync +
+/// 'static` (what `Module` asks of every block) and a bound per field whose
+/// type mentions a type parameter.
+fn where_clause(s: &Struct, self_ty: &TokenStream, facade: &TokenStream) -> Option<WhereClause> {
+    let mut clause = block_bounds(s.generics, self_ty)?;
+    let params: HashSet<Ident> = s
+        .generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            GenericParam::Type(t) => Some(t.ident.clone()),
+            _ => None,
+        })
+        .collect();
+    for field in &s.fields {
+        let ty = field.ty;
+        if !mentions(ty, &params) {
+            continue;
+        }
+        let span = ty.span();
+        match field.kind() {
+            Kind::Registered if tensor_ident(ty).is_some() => {}
+            Kind::Registered => clause
+                .predicates
+                .push(syn::parse_quote_spanned!(span=> #ty: #facade::__private::Field<#self_ty>)),
+            Kind::Buffer => {
+                clause.predicates.push(syn::parse_quote_spanned!(span=> #ty: #facade::__private::BufferField))
+            }
+            Kind::Skip => {}
+        }
+    }
+    Some(clause)
+}
+
+/// The user's where clause, plus `Self: Send + Sync + 'static` for a generic
+/// struct (a non-generic one gets the plain error if it is not).
+fn block_bounds(generics: &syn::Generics, self_ty: &TokenStream) -> Option<WhereClause> {
+    let mut clause = generics.where_clause.clone();
+    if !generics.params.is_empty() {
+        clause
+            .get_or_insert_with(|| syn::parse_quote!(where))
+            .predicates
+            .push(syn::parse_quote!(#self_ty: ::core::marker::Send + ::core::marker::Sync + 'static));
+    }
+    clause
+}
+
+/// The `Tensor` in a field type written `Tensor`, `Tensor64`,
+/// `TensorBase<..>` or an `Option` of one (any path to them).
+fn tensor_ident(ty: &Type) -> Option<&Ident> {
+    fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
+        match ty {
+            Type::Path(path) => path.path.segments.last(),
+            _ => None,
+        }
+    }
+    fn is_tensor(ident: &Ident) -> bool {
+        ident == "Tensor" || ident == "Tensor64" || ident == "TensorBase"
+    }
+    let last = last_segment(ty)?;
+    if is_tensor(&last.ident) {
+        return Some(&last.ident);
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    match args.args.iter().collect::<Vec<_>>()[..] {
+        [GenericArgument::Type(inner)] if last.ident == "Option" => {
+            last_segment(inner).map(|s| &s.ident).filter(|ident| is_tensor(ident))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `ty` names one of `params` anywhere in it.
+fn mentions(ty: &Type, params: &HashSet<Ident>) -> bool {
+    fn walk(tokens: TokenStream, params: &HashSet<Ident>) -> bool {
+        tokens.into_iter().any(|tt| match tt {
+            TokenTree::Ident(ident) => params.contains(&ident),
+            TokenTree::Group(group) => walk(group.stream(), params),
+            _ => false,
+        })
+    }
+    walk(ty.to_token_stream(), params)
+}
+
+/// An `impl Module` that is never called, emitted beside the errors of a
+/// failed derive so that uses of the type do not pile more errors on them.
+fn stand_in(input: &DeriveInput, facade: &TokenStream) -> TokenStream {
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
+    let where_clause = block_bounds(&input.generics, &quote!(#ident #ty_generics));
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #facade::nn::Module for #ident #ty_generics #where_clause {
+            fn type_name(&self) -> ::std::string::String {
+                ::core::unreachable!()
+            }
+
+            fn visit<'__m>(&'__m self, _: &mut dyn #facade::nn::Visitor<'__m>) {
+                ::core::unreachable!()
+            }
+
+            fn as_any(&self) -> &dyn ::core::any::Any {
+                ::core::unreachable!()
+            }
+
+            fn as_dyn(&self) -> &dyn #facade::nn::Module {
+                ::core::unreachable!()
+            }
+        }
+    }
+}

@@ -1,0 +1,9 @@
+use blocks::prelude::*;
+
+#[derive(Module)]
+struct Norm {
+    #[module(buffer, skip)]
+    running_mean: Tensor,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use blocks::prelude::*;
+
+#[derive(Module)]
+union Raw {
+    bits: u32,
+    value: f32,
+}
+
+fn main() {}

@@ -1,0 +1,5 @@
+use blocks::prelude::*;
+
+fn main() {
+    let _net = sequential![];
+}
