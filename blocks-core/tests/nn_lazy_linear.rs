@@ -249,3 +249,32 @@ fn load_error_from_a_file_names_the_mismatch() {
     let error = LazyLinear::new(4).load(&path).unwrap_err();
     assert!(matches!(error, LoadError::StateDict(ref e) if e.mismatched.len() == 2));
 }
+
+#[test]
+#[should_panic(expected = "SGD.step(): parameter 0 is uninitialized")]
+fn an_optimizer_step_before_the_dry_run_is_a_clear_error() {
+    use blocks_core::nn::Module;
+    use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
+    let layer = blocks_core::nn::LazyLinear::new(4);
+    let mut optimizer = Sgd::new(layer.parameters(), SgdConfig::default());
+    optimizer.step();
+}
+
+#[test]
+fn an_optimizer_made_before_the_dry_run_trains_after_it() {
+    use blocks_core::nn::Module;
+    use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
+    let layer = blocks_core::nn::LazyLinear::new(2);
+    let mut optimizer = Sgd::new(layer.parameters(), SgdConfig { lr: 0.5, ..Default::default() });
+    let x = blocks_core::Tensor::ones([1, 3]);
+    let before = {
+        layer.forward(&x).sum().backward();
+        layer.parameters()[1].to_vec()
+    };
+    optimizer.step();
+    let after = layer.parameters()[1].to_vec();
+    // d sum / d bias = 1, so each bias entry moves by -lr.
+    for (b, a) in before.iter().zip(&after) {
+        assert!((b - 0.5 - a).abs() < 1e-6, "{b} -> {a}");
+    }
+}

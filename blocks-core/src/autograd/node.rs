@@ -78,6 +78,8 @@ pub(crate) struct Node<E: Element> {
     version: AtomicU64,
     /// The backward pass that last visited this node (see `backward.rs`).
     pub(crate) visited_in: AtomicU64,
+    /// Set while the tensor is a lazy layer's parameter without values yet.
+    pub(crate) uninitialized: AtomicBool,
     /// PyTorch's name of the operation that made this tensor (`None` for leaves).
     pub(crate) grad_fn_name: Option<&'static str>,
     /// Taken away when backward frees the graph.
@@ -94,6 +96,7 @@ impl<E: Element> Node<E> {
             retains_grad: AtomicBool::new(false),
             version: AtomicU64::new(0),
             visited_in: AtomicU64::new(0),
+            uninitialized: AtomicBool::new(false),
             grad_fn_name: None,
             grad_fn: Mutex::new(None),
         }

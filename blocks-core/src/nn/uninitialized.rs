@@ -32,6 +32,7 @@ impl Parameter {
     /// ```
     pub fn uninitialized(known: &[Option<usize>]) -> Self {
         let mut parameter = Parameter::new(Tensor::zeros([0]));
+        parameter.tensor.node.uninitialized.store(true, Ordering::Release);
         parameter.pending = Some(Arc::new(Pending {
             known: known.to_vec(),
             initialized: AtomicBool::new(false),
@@ -85,6 +86,7 @@ impl Parameter {
         }
         *self.tensor.data_mut() = values.to_array();
         pending.initialized.store(true, Ordering::Release);
+        self.tensor.node.uninitialized.store(false, Ordering::Release);
         Ok(true)
     }
 

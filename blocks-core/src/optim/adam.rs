@@ -254,6 +254,7 @@ impl Adam {
 
 impl Optimizer for Adam {
     fn step(&mut self) {
+        super::optimizer::check_initialized("Adam", &self.params);
         let c = self.config;
         let (beta1, beta2) = c.betas;
         // Scalars PyTorch hands to float32 kernels, rounded to f32 once.

@@ -181,6 +181,19 @@ impl std::error::Error for ConfigError {}
 /// The parameter handles, each tensor once (a tied weight listed twice is
 /// updated once), in first-seen order. A tensor made by an operation is
 /// refused, as PyTorch refuses it: it never gets a gradient to step with.
+/// Panics with a clear message if a parameter has no values yet (a lazy
+/// layer that has not run its first forward): stepping on it would train nothing.
+pub(crate) fn check_initialized(optimizer: &str, params: &[Tensor]) {
+    if let Some(index) =
+        params.iter().position(|p| p.node.uninitialized.load(std::sync::atomic::Ordering::Acquire))
+    {
+        panic!(
+            "{optimizer}.step(): parameter {index} is uninitialized (a lazy layer such as LazyLinear \
+             that has not run a forward yet); run one forward pass (a dry run) before training"
+        );
+    }
+}
+
 pub(crate) fn unique_params<P: AsRef<Tensor>>(
     params: impl IntoIterator<Item = P>,
 ) -> Result<Vec<Tensor>, ConfigError> {

@@ -196,6 +196,7 @@ impl Sgd {
 
 impl Optimizer for Sgd {
     fn step(&mut self) {
+        super::optimizer::check_initialized("SGD", &self.params);
         let c = self.config;
         // PyTorch passes these to float32 kernels as scalars: rounded to f32 once.
         let weight_decay = c.weight_decay as f32;
