@@ -187,12 +187,20 @@ fn my_linear_output_is_in_the_graph_and_trains_its_parameters() {
 #[test]
 fn an_optimizer_step_moves_my_linear() {
     let linear = MyLinear::<4, 2>::new();
+    // Known values, so every unit is active: relu(1·4·0.1 + 1) > 0.
+    init::constant_(&linear.weight, 0.1);
     init::constant_(&linear.bias, 1.0);
-    let before = linear.weight.to_vec();
     let mut opt = Sgd::new(linear.parameters(), SgdConfig { lr: 0.1, ..Default::default() });
     linear.forward(&Batch::<4>::new(Tensor::ones([3, 4]))).sum().backward();
     opt.step();
-    assert_ne!(linear.weight.to_vec(), before, "the book's `.data` version would leave the weight unchanged");
+    // d sum / d W = Xᵀ · 1 = 3 everywhere, so W = 0.1 - 0.1 · 3; the book's `.data`
+    // version would leave it at 0.1.
+    for w in linear.weight.to_vec() {
+        assert!((w - (-0.2)).abs() < 1e-6, "{w}");
+    }
+    for b in linear.bias.to_vec() {
+        assert!((b - (1.0 - 0.1 * 3.0)).abs() < 1e-6, "{b}");
+    }
 }
 
 #[test]
