@@ -1,23 +1,24 @@
-//! The global random number generator behind `rand`, `randn` and the initializers.
+//! The random number generator behind `rand`, `randn` and the initializers.
 //!
-//! One generator is shared by all threads (behind a mutex), as in PyTorch:
-//! after [`manual_seed`], the same sequence of calls gives the same numbers,
-//! whichever thread makes them.
+//! Each thread has its own stream (the issue allows per-thread streams):
+//! [`manual_seed`] seeds the calling thread's generator, so the same sequence
+//! of calls on that thread gives the same numbers, whatever other threads
+//! draw meanwhile (tests running in parallel cannot disturb each other). A
+//! thread that never calls `manual_seed` starts from the operating system's
+//! entropy.
 
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::cell::RefCell;
 
 use rand::SeedableRng;
 use rand::rngs::{StdRng, SysRng};
 
-fn generator() -> &'static Mutex<StdRng> {
-    static GENERATOR: OnceLock<Mutex<StdRng>> = OnceLock::new();
-    GENERATOR.get_or_init(|| {
-        let rng = StdRng::try_from_rng(&mut SysRng).unwrap_or_else(|_| StdRng::seed_from_u64(0));
-        Mutex::new(rng)
-    })
+thread_local! {
+    static GENERATOR: RefCell<StdRng> = RefCell::new(
+        StdRng::try_from_rng(&mut SysRng).unwrap_or_else(|_| StdRng::seed_from_u64(0)),
+    );
 }
 
-/// Seeds the global generator, like `torch.manual_seed`.
+/// Seeds this thread's generator, like `torch.manual_seed`.
 ///
 /// ```
 /// use blocks_core::{manual_seed, Tensor};
@@ -27,10 +28,10 @@ fn generator() -> &'static Mutex<StdRng> {
 /// assert_eq!(a, Tensor::rand([3]).to_vec());
 /// ```
 pub fn manual_seed(seed: u64) {
-    *lock() = StdRng::seed_from_u64(seed);
+    GENERATOR.with(|generator| *generator.borrow_mut() = StdRng::seed_from_u64(seed));
 }
 
-/// Runs `f` with exclusive use of the global generator.
+/// Runs `f` with this thread's generator.
 ///
 /// ```
 /// use rand::RngExt;
@@ -38,10 +39,5 @@ pub fn manual_seed(seed: u64) {
 /// assert!((0.0..1.0).contains(&x));
 /// ```
 pub fn with_rng<T>(f: impl FnOnce(&mut StdRng) -> T) -> T {
-    f(&mut lock())
-}
-
-fn lock() -> MutexGuard<'static, StdRng> {
-    // A panic while the generator was held leaves it in a valid state.
-    generator().lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    GENERATOR.with(|generator| f(&mut generator.borrow_mut()))
 }

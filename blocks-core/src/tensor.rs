@@ -174,7 +174,7 @@ impl<E: Element> TensorBase<E> {
         Self::from_array(ndarray::Array2::eye(n).into_dyn())
     }
 
-    /// Uniform values in `[0, 1)` from the global generator, like `torch.rand`.
+    /// Uniform values in `[0, 1)` from this thread's generator, like `torch.rand`.
     ///
     /// ```
     /// blocks_core::manual_seed(0);
@@ -187,7 +187,7 @@ impl<E: Element> TensorBase<E> {
         Self::from_array(array)
     }
 
-    /// Standard normal values from the global generator, like `torch.randn`.
+    /// Standard normal values from this thread's generator, like `torch.randn`.
     ///
     /// ```
     /// let x = blocks_core::Tensor::randn([1000]);

@@ -1,6 +1,6 @@
 //! Initialization in place, like `torch.nn.init`: fills a tensor or a
 //! [`Parameter`] outside the graph (nothing is recorded for autograd), drawing
-//! from the global generator, so [`manual_seed`](crate::manual_seed) makes it
+//! from this thread's generator, so [`manual_seed`](crate::manual_seed) makes it
 //! reproducible.
 //!
 //! ```

@@ -149,7 +149,7 @@ impl LazyLinear {
 
     /// `x Wᵀ + b`; the first call takes `in_features` from the last dimension
     /// of `x` and draws the parameters as `nn.Linear` does (weight then bias,
-    /// U(-1/√in, 1/√in), from the global generator). A later input of another
+    /// U(-1/√in, 1/√in), from this thread's generator). A later input of another
     /// width panics naming both widths.
     ///
     /// ```

@@ -34,7 +34,7 @@ pub struct DynLinear {
 
 impl DynLinear {
     /// A layer with PyTorch's default initialization: weight and bias from
-    /// U(-1/√in, 1/√in) (kaiming_uniform with a = √5), from the global generator.
+    /// U(-1/√in, 1/√in) (kaiming_uniform with a = √5), from this thread's generator.
     ///
     /// ```
     /// let layer = blocks_core::nn::DynLinear::new(4, 2);
