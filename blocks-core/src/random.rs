@@ -1,6 +1,6 @@
 //! The random number generator behind `rand`, `randn` and the initializers.
 //!
-//! Each thread has its own stream (the issue allows per-thread streams):
+//! Each thread has its own stream:
 //! [`manual_seed`] seeds the calling thread's generator, so the same sequence
 //! of calls on that thread gives the same numbers, whatever other threads
 //! draw meanwhile (tests running in parallel cannot disturb each other). A
