@@ -208,6 +208,12 @@ impl<E: Element> TensorBase<E> {
         self.node.read().shape().to_vec()
     }
 
+    /// The size of the last dimension (`None` for a 0-d tensor), read without
+    /// allocating: the width check every layer makes on each forward.
+    pub(crate) fn last_dim(&self) -> Option<usize> {
+        self.node.read().shape().last().copied()
+    }
+
     /// The number of dimensions, like `x.dim()`.
     ///
     /// ```

@@ -106,11 +106,11 @@ where
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, const TAKES: usize> FeedsInto<Batch<TAKES>, B> for Tensor {
     fn feed_into(&self) -> Batch<TAKES> {
-        let shape = self.shape();
-        if shape.last() != Some(&TAKES) {
+        if self.last_dim() != Some(TAKES) {
             panic!(
-                "{} takes {TAKES} input features, but got a tensor of shape {shape:?}{}",
+                "{} takes {TAKES} input features, but got a tensor of shape {:?}{}",
                 short_type_name::<B>(),
+                self.shape(),
                 super::path::describe()
             );
         }

@@ -157,11 +157,11 @@ impl DynLinear {
     /// assert_eq!(layer.forward(&blocks_core::Tensor::ones([5, 3])).shape(), vec![5, 1]);
     /// ```
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        let shape = x.shape();
-        if shape.last() != Some(&self.in_features) {
+        if x.last_dim() != Some(self.in_features) {
             panic!(
-                "{self} takes {} input features, but got a tensor of shape {shape:?}{}",
+                "{self} takes {} input features, but got a tensor of shape {:?}{}",
                 self.in_features,
+                x.shape(),
                 super::path::describe()
             );
         }

@@ -46,10 +46,10 @@ impl<const N: usize> Batch<N> {
     /// assert_eq!(error.to_string(), "Batch<20>: expected 20 features in the last dimension, got shape [2, 5]");
     /// ```
     pub fn try_new(tensor: Tensor) -> Result<Self, crate::ShapeError> {
-        let shape = tensor.shape();
-        if shape.last() != Some(&N) {
+        if tensor.last_dim() != Some(N) {
             return Err(crate::ShapeError::new(format!(
-                "Batch<{N}>: expected {N} features in the last dimension, got shape {shape:?}"
+                "Batch<{N}>: expected {N} features in the last dimension, got shape {:?}",
+                tensor.shape()
             )));
         }
         Ok(Batch { tensor })
