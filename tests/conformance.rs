@@ -1,5 +1,5 @@
 //! PyTorch conformance: every `*.io.safetensors` case in the conformance
-//! folder (default `../shared/conformance`, or `BLOCKS_CONFORMANCE_DIR`) is
+//! folder (default `tests/data/conformance`, the repository's copy of `../shared/conformance`, or `BLOCKS_CONFORMANCE_DIR`) is
 //! built from its `arch`, loaded with `NAME.weights.safetensors`, run forward
 //! and backward, and compared with PyTorch's output, input gradient, every
 //! parameter gradient and FixedHiddenMLP's halving count.
@@ -23,7 +23,7 @@ const TRAINING_ARCHS: &[&str] = &["digits_mlp"];
 fn conformance_dir() -> PathBuf {
     match std::env::var_os("BLOCKS_CONFORMANCE_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance"),
     }
 }
 

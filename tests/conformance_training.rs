@@ -1,6 +1,6 @@
 //! Training conformance: every `digits_mlp` case in the conformance folder
-//! (`BLOCKS_CONFORMANCE_DIR`, by default `../shared/conformance` next to the
-//! workspace) is trained here as PyTorch trained it: the model
+//! (`BLOCKS_CONFORMANCE_DIR`, by default `tests/data/conformance`, the
+//! repository's copy of `../shared/conformance`) is trained here as PyTorch trained it: the model
 //! `Sequential(Linear(IN, H), ReLU, Linear(H, C))` with widths read from the
 //! case's weights, full-batch cross-entropy, and the optimizer its metadata
 //! names. Every step's loss must agree within 1e-4 relative, and the final
@@ -19,7 +19,7 @@ const PARAM_TOL: f32 = 1e-4;
 fn conformance_dir() -> PathBuf {
     match std::env::var_os("BLOCKS_CONFORMANCE_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance")),
+        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/conformance")),
     }
 }
 

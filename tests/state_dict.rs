@@ -11,7 +11,7 @@ use blocks::prelude::*;
 fn conformance_dir() -> PathBuf {
     match std::env::var_os("BLOCKS_CONFORMANCE_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance"),
     }
 }
 
