@@ -397,6 +397,20 @@ impl<E: Element> TensorBase<E> {
         f(lock(&self.node.grad).as_ref())
     }
 
+    /// Runs `f` on the gradient slot itself, to write the gradient in place
+    /// or to set it (`x.grad = g` in PyTorch), as a gradient all-reduce does.
+    /// A gradient set here must have the tensor's shape.
+    ///
+    /// ```
+    /// let x = blocks_core::Tensor::ones([2]).requires_grad_(true);
+    /// x.with_grad_mut(|g| *g = Some(ndarray::arr1(&[0.5f32, 2.0]).into_dyn()));
+    /// x.with_grad_mut(|g| g.as_mut().unwrap().mapv_inplace(|v| v * 2.0));
+    /// assert_eq!(x.grad().unwrap().to_vec(), vec![1.0, 4.0]);
+    /// ```
+    pub fn with_grad_mut<T>(&self, f: impl FnOnce(&mut Option<ArrayD<E>>) -> T) -> T {
+        f(&mut lock(&self.node.grad))
+    }
+
     /// Sets the gradient to `None`, like `x.grad = None` (what `zero_grad` does).
     ///
     /// ```
