@@ -13,6 +13,8 @@
 mod autograd;
 pub mod data;
 mod display;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 mod element;
 mod error;
 mod gradcheck;
