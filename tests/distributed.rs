@@ -20,6 +20,7 @@
 //!   `abort_on_error`, in the middle of training while rank 0 waits in an
 //!   all-reduce; the job must end (not hang) with the message.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use blocks::data::{DataLoader, DistributedSampler, TensorDataset};
@@ -28,7 +29,7 @@ use blocks::distributed::{BufferSync, DdpConfig, DistributedDataParallel, World}
 use blocks::prelude::*;
 
 /// The watchdog: a launch that has not ended by then is killed and fails.
-const WATCHDOG_SECONDS: u32 = 120;
+const WATCHDOG_SECONDS: u32 = 300;
 
 /// The global batch of every step; it divides by 2 and by 3.
 const BATCH: usize = 12;
@@ -48,6 +49,12 @@ fn main() {
 /// One launch: `np` ranks running `case`; the job's output.
 fn launch(case: &str, np: usize, oversubscribe: bool) -> Output {
     let me = std::env::current_exe().expect("the test binary's path");
+    run_under_mpirun(&me, &[], np, oversubscribe, case)
+}
+
+/// `timeout ... mpirun [--oversubscribe] -np N program args...`, with
+/// `BLOCKS_DISTRIBUTED_CASE=case` for the ranks.
+fn run_under_mpirun(program: &Path, args: &[&str], np: usize, oversubscribe: bool, case: &str) -> Output {
     let mut command = Command::new("timeout");
     command.args(["--kill-after=10", &WATCHDOG_SECONDS.to_string(), "mpirun", "--allow-run-as-root"]);
     if oversubscribe {
@@ -55,13 +62,16 @@ fn launch(case: &str, np: usize, oversubscribe: bool) -> Output {
     }
     command
         .args(["-np", &np.to_string()])
-        .arg(me)
+        .arg(program)
+        .args(args)
         .env("BLOCKS_DISTRIBUTED_CASE", case)
         // Open MPI in containers: run as root, no shared-memory single-copy
         // mechanism that needs ptrace rights.
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
+        // Waiting ranks yield the core instead of spinning (CI's 2 cores are shared).
+        .env("OMPI_MCA_mpi_yield_when_idle", "1")
         .env("OMPI_MCA_rmaps_base_oversubscribe", if oversubscribe { "1" } else { "0" });
     command.output().expect("mpirun runs (Open MPI installed: apt-get install openmpi-bin libopenmpi-dev)")
 }
@@ -112,11 +122,43 @@ fn check_failure(case: &str, message: &str) -> Result<(), String> {
     }
 }
 
+/// The example binary, built next to this test's directory by
+/// `cargo build --features mpi --example train_digits` (CI does it first).
+fn train_digits_binary() -> PathBuf {
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = test_binary.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    profile_dir.join("examples").join(format!("train_digits{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// `train_digits --distributed` on 2 processes reaches the accuracy one
+/// process reaches (tests/train_digits_example.rs: at least 97%).
+fn check_train_digits() -> Result<(), String> {
+    let binary = train_digits_binary();
+    if !binary.exists() {
+        return Err(format!(
+            "{} is missing: run `cargo build --features mpi --example train_digits` first",
+            binary.display()
+        ));
+    }
+    let output = run_under_mpirun(&binary, &["--distributed"], 2, false, "train_digits");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().find(|l| l.starts_with("test accuracy: ")).unwrap_or_default();
+    let percent: f64 = line.trim_start_matches("test accuracy: ").split('%').next().unwrap().parse().unwrap_or(0.0);
+    let once = stdout.matches("test accuracy: ").count() == 1; // printed by rank 0 alone
+    if output.status.success() && percent >= 97.0 && once && line.ends_with("on 2 processes") {
+        println!("    train_digits --distributed on 2 processes: {line}");
+        Ok(())
+    } else {
+        Err(text(&output))
+    }
+}
+
 fn driver() {
     let cases: Vec<(&str, Box<dyn Fn() -> Result<(), String>>)> = vec![
         ("exactness_2_ranks", Box::new(|| check_exactness(2, false))),
         ("exactness_3_ranks_oversubscribed", Box::new(|| check_exactness(3, true))),
         ("structure_mismatch_fails_on_every_rank", Box::new(check_mismatch)),
+        ("train_digits_distributed_reaches_97_percent", Box::new(check_train_digits)),
         (
             "a_panicking_rank_aborts_the_job",
             Box::new(|| check_failure("panic", "rank 1 of 2 panicked: aborting every rank (MPI_Abort)")),

@@ -212,7 +212,9 @@ impl World {
         let mut len = bytes.len() as u64;
         self.inner.comm.process_at_rank(0).broadcast_into(&mut len);
         bytes.resize(len as usize, 0);
-        self.inner.comm.process_at_rank(0).broadcast_into(&mut bytes[..]);
+        if len > 0 {
+            self.inner.comm.process_at_rank(0).broadcast_into(&mut bytes[..]);
+        }
     }
 
     /// Every rank's `value`, in rank order.
