@@ -90,7 +90,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         #[cfg(feature = "mpi")]
         return distributed::main(&args);
         #[cfg(not(feature = "mpi"))]
-        return Err("--distributed needs MPI: build with `--features mpi` and launch with `mpirun -np N`".into());
+        return Err(
+            "--distributed needs MPI: build with `--features mpi` and launch with `mpirun -np N`".into()
+        );
     }
     manual_seed(args.seed);
     let data = load_digits()?;

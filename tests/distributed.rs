@@ -101,7 +101,8 @@ fn check_mismatch() -> Result<(), String> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let named = "rank 1: DistributedDataParallel: the model differs between ranks (rank 1): entry 0: parameter \
                  `0.weight` of shape [17, 6] on rank 1, but parameter `0.weight` of shape [16, 6] on rank 0";
-    let told = "rank 0: DistributedDataParallel: the model differs between ranks (rank 0): rank(s) [1] differ";
+    let told =
+        "rank 0: DistributedDataParallel: the model differs between ranks (rank 0): rank(s) [1] differ";
     if output.status.success() && stdout.contains(named) && stdout.contains(told) {
         Ok(())
     } else {
@@ -143,7 +144,8 @@ fn check_train_digits() -> Result<(), String> {
     let output = run_under_mpirun(&binary, &["--distributed"], 2, false, "train_digits");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line = stdout.lines().find(|l| l.starts_with("test accuracy: ")).unwrap_or_default();
-    let percent: f64 = line.trim_start_matches("test accuracy: ").split('%').next().unwrap().parse().unwrap_or(0.0);
+    let percent: f64 =
+        line.trim_start_matches("test accuracy: ").split('%').next().unwrap().parse().unwrap_or(0.0);
     let once = stdout.matches("test accuracy: ").count() == 1; // printed by rank 0 alone
     if output.status.success() && percent >= 97.0 && once && line.ends_with("on 2 processes") {
         println!("    train_digits --distributed on 2 processes: {line}");
@@ -153,8 +155,11 @@ fn check_train_digits() -> Result<(), String> {
     }
 }
 
+/// One check of the driver: `Err` carries the job's output.
+type Case = Box<dyn Fn() -> Result<(), String>>;
+
 fn driver() {
-    let cases: Vec<(&str, Box<dyn Fn() -> Result<(), String>>)> = vec![
+    let cases: Vec<(&str, Case)> = vec![
         ("exactness_2_ranks", Box::new(|| check_exactness(2, false))),
         ("exactness_3_ranks_oversubscribed", Box::new(|| check_exactness(3, true))),
         ("structure_mismatch_fails_on_every_rank", Box::new(check_mismatch)),
@@ -166,7 +171,10 @@ fn driver() {
         (
             "an_erring_rank_aborts_the_job",
             Box::new(|| {
-                check_failure("error", "rank 1 of 2: error: shard 1 is unreadable: aborting every rank (MPI_Abort)")
+                check_failure(
+                    "error",
+                    "rank 1 of 2: error: shard 1 is unreadable: aborting every rank (MPI_Abort)",
+                )
             }),
         ),
     ];
@@ -248,9 +256,10 @@ enum Opt {
 
 fn optimizer(kind: Opt, params: Vec<Parameter>) -> Box<dyn Optimizer> {
     match kind {
-        Opt::SgdMomentum => {
-            Box::new(Sgd::new(params, SgdConfig { lr: 0.1, momentum: 0.9, weight_decay: 1e-3, ..Default::default() }))
-        }
+        Opt::SgdMomentum => Box::new(Sgd::new(
+            params,
+            SgdConfig { lr: 0.1, momentum: 0.9, weight_decay: 1e-3, ..Default::default() },
+        )),
         Opt::Adam => Box::new(Adam::new(params, AdamConfig { lr: 1e-2, ..Default::default() })),
     }
 }
@@ -301,7 +310,9 @@ fn close(what: &str, got: &[(String, Tensor)], want: &[(String, Tensor)]) -> Res
             let relative = (*x as f64 - y as f64).abs() / scale;
             worst = worst.max(relative);
             if relative > 1e-6 {
-                return Err(format!("{what}: {name} differs from one process: {x} vs {y} ({relative:e} relative)"));
+                return Err(format!(
+                    "{what}: {name} differs from one process: {x} vs {y} ({relative:e} relative)"
+                ));
             }
         }
     }
@@ -312,7 +323,8 @@ fn exactness(world: &World) {
     let (rank, size) = (world.rank(), world.size());
     let data = data();
     let shard_loader = || {
-        DataLoader::new(data.clone(), BATCH / size).sampler(DistributedSampler::new(SAMPLES, size, rank).shuffle(3))
+        DataLoader::new(data.clone(), BATCH / size)
+            .sampler(DistributedSampler::new(SAMPLES, size, rank).shuffle(3))
     };
     let full_loader = DataLoader::new(data.clone(), BATCH).shuffle(3);
     let mut report = Vec::new();
@@ -326,7 +338,9 @@ fn exactness(world: &World) {
             let (_, bytes) = ddp.gradient_buckets();
             let trainable = 16 * 6 + 4 * 16 + 4;
             if bytes != (trainable + 3) * 4 {
-                return Err(format!("{bytes} bytes per step, want the {trainable} trainable values and 3 counts"));
+                return Err(format!(
+                    "{bytes} bytes per step, want the {trainable} trainable values and 3 counts"
+                ));
             }
             let reference = plain(16);
             reference.0.0.bias().unwrap().set_requires_grad(false);
@@ -349,7 +363,8 @@ fn exactness(world: &World) {
         for buffers in [BufferSync::Average, BufferSync::Broadcast, BufferSync::PerRank] {
             manual_seed(200 + rank as u64);
             let config = DdpConfig { buffers, bucket_cap_mb: 0.0002 }; // 209 bytes: several buckets
-            let ddp = DistributedDataParallel::with_config(centered(), world, config).map_err(|e| e.to_string())?;
+            let ddp =
+                DistributedDataParallel::with_config(centered(), world, config).map_err(|e| e.to_string())?;
             if ddp.gradient_buckets().0 < 2 {
                 return Err("a 209-byte cap should give several buckets".into());
             }
@@ -393,8 +408,11 @@ fn mismatch(world: &World) {
 fn failing(world: &World, case: &str) {
     let data = data();
     let ddp = world.abort_on_error(DistributedDataParallel::new(plain(16), world));
-    let loader = DataLoader::new(data, BATCH / world.size())
-        .sampler(DistributedSampler::new(SAMPLES, world.size(), world.rank()));
+    let loader = DataLoader::new(data, BATCH / world.size()).sampler(DistributedSampler::new(
+        SAMPLES,
+        world.size(),
+        world.rank(),
+    ));
     let mut opt = optimizer(Opt::SgdMomentum, ddp.parameters());
     for (step, (x, y)) in loader.iter().enumerate() {
         if world.rank() == 1 && step == 2 {

@@ -84,7 +84,8 @@ fn train(args: &Args, world: &World) -> Result<(), Box<dyn Error>> {
         }
         world.all_reduce_sum(&mut sums); // over every rank's shard
         let test_accuracy = if world.is_main() { evaluate(net.module(), &test) } else { 0.0 };
-        let stats = EpochStats { train_loss: sums[0] / sums[2], train_accuracy: sums[1] / sums[2], test_accuracy };
+        let stats =
+            EpochStats { train_loss: sums[0] / sums[2], train_accuracy: sums[1] / sums[2], test_accuracy };
         bar.set_message(format!(
             "| epoch {}/{} loss {:.4} train {:.1}% test {:.1}%",
             epoch + 1,

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ndarray::Axis;
 
-use super::{DistributedSampler, TensorDataset};
 use super::shuffle::{epoch_seed, permutation};
+use super::{DistributedSampler, TensorDataset};
 use crate::Tensor;
 
 /// Mini-batches of a [`TensorDataset`], like `torch.utils.data.DataLoader(
@@ -47,7 +47,14 @@ impl DataLoader {
     /// ```
     pub fn new(dataset: TensorDataset, batch_size: usize) -> Self {
         assert!(batch_size > 0, "DataLoader: batch_size must be at least 1");
-        DataLoader { dataset, batch_size, seed: None, sampler: None, drop_last: false, next_epoch: AtomicU64::new(0) }
+        DataLoader {
+            dataset,
+            batch_size,
+            seed: None,
+            sampler: None,
+            drop_last: false,
+            next_epoch: AtomicU64::new(0),
+        }
     }
 
     /// Reshuffles every epoch, in an order fixed by `seed` (`shuffle=True`

@@ -205,7 +205,9 @@ mod tests {
             for drop_last in [false, true] {
                 for epoch in 0..3 {
                     let samplers: Vec<_> = (0..replicas)
-                        .map(|rank| DistributedSampler::new(n, replicas, rank).shuffle(9).drop_last(drop_last))
+                        .map(|rank| {
+                            DistributedSampler::new(n, replicas, rank).shuffle(9).drop_last(drop_last)
+                        })
                         .collect();
                     let shards: Vec<Vec<usize>> = samplers.iter().map(|s| s.indices(epoch)).collect();
                     let len = samplers[0].len();

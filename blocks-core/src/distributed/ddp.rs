@@ -151,7 +151,9 @@ impl<M: Module> DistributedDataParallel<M> {
         let parameters = module.named_parameters();
         let buffers = module.named_buffers();
         let uninitialized = module.state_dict().uninitialized_keys().first().map(|key| {
-            format!("parameter `{key}` has no shape yet (a lazy layer): run one forward before wrapping the model")
+            format!(
+                "parameter `{key}` has no shape yet (a lazy layer): run one forward before wrapping the model"
+            )
         });
         let entries: Vec<Entry> = parameters
             .iter()
@@ -161,8 +163,11 @@ impl<M: Module> DistributedDataParallel<M> {
         check(world, &entries, uninitialized)?;
 
         let cap_bytes = (config.bucket_cap_mb * 1024.0 * 1024.0) as usize;
-        let state: Vec<Tensor> =
-            parameters.iter().map(|(_, p)| p.tensor().clone()).chain(buffers.iter().map(|(_, b)| b.clone())).collect();
+        let state: Vec<Tensor> = parameters
+            .iter()
+            .map(|(_, p)| p.tensor().clone())
+            .chain(buffers.iter().map(|(_, b)| b.clone()))
+            .collect();
         exchange(world, &state, cap_bytes, Exchange::Broadcast);
         let trainable = parameters.iter().filter(|(_, p)| p.requires_grad()).map(|(_, p)| p.tensor().clone());
         let gradients = RefCell::new(GradientBuckets::new(trainable.collect(), cap_bytes));
@@ -245,7 +250,8 @@ impl<M: Module> DistributedDataParallel<M> {
     /// world.abort_on_error(model.save("checkpoint.safetensors"));
     /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), DistributedError> {
-        let outcome = if self.world.is_main() { self.module.state_dict().save(path.as_ref()).err() } else { None };
+        let outcome =
+            if self.world.is_main() { self.module.state_dict().save(path.as_ref()).err() } else { None };
         let mut message = outcome.as_ref().map(|e| e.to_string().into_bytes()).unwrap_or_default();
         self.world.broadcast_bytes(&mut message);
         match outcome {

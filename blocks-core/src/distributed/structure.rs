@@ -21,7 +21,12 @@ pub(crate) struct Entry {
 
 impl Entry {
     pub(crate) fn parameter(name: &str, parameter: &Parameter) -> Entry {
-        Entry { kind: "parameter", name: name.into(), shape: parameter.shape(), trainable: parameter.requires_grad() }
+        Entry {
+            kind: "parameter",
+            name: name.into(),
+            shape: parameter.shape(),
+            trainable: parameter.requires_grad(),
+        }
     }
 
     pub(crate) fn buffer(name: &str, buffer: &Tensor) -> Entry {
@@ -38,7 +43,12 @@ impl Entry {
             "buffer" => "buffer",
             _ => return None,
         };
-        let shape = value.get(2)?.as_array()?.iter().map(|d| d.as_u64().map(|d| d as usize)).collect::<Option<_>>()?;
+        let shape = value
+            .get(2)?
+            .as_array()?
+            .iter()
+            .map(|d| d.as_u64().map(|d| d as usize))
+            .collect::<Option<_>>()?;
         Some(Entry { kind, name: value.get(1)?.as_str()?.into(), shape, trainable: value.get(3)?.as_bool()? })
     }
 
@@ -53,9 +63,14 @@ impl Entry {
 /// `local_problem` is something this rank found wrong on its own (an
 /// uninitialized parameter); it is reported through the same exchange so
 /// that every rank returns an error, never only some.
-pub(crate) fn check(world: &World, entries: &[Entry], local_problem: Option<String>) -> Result<(), DistributedError> {
+pub(crate) fn check(
+    world: &World,
+    entries: &[Entry],
+    local_problem: Option<String>,
+) -> Result<(), DistributedError> {
     let mut bytes = if world.is_main() {
-        serde_json::to_vec(&Value::Array(entries.iter().map(Entry::to_json).collect())).expect("JSON of plain values")
+        serde_json::to_vec(&Value::Array(entries.iter().map(Entry::to_json).collect()))
+            .expect("JSON of plain values")
     } else {
         Vec::new()
     };
@@ -125,7 +140,9 @@ mod tests {
         assert_eq!(first_difference(2, &main[..2], &main).unwrap(), "rank 2 has 0 buffers, rank 0 has 1");
         let mut frozen = main.clone();
         frozen[0].trainable = false;
-        assert!(first_difference(1, &frozen, &main).unwrap().contains("of shape [256, 64] (frozen) on rank 1"));
+        assert!(
+            first_difference(1, &frozen, &main).unwrap().contains("of shape [256, 64] (frozen) on rank 1")
+        );
     }
 
     #[test]

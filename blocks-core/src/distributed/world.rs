@@ -86,9 +86,12 @@ impl World {
     /// assert!(blocks_core::distributed::World::init().is_err()); // once per process
     /// ```
     pub fn init() -> Result<World, DistributedError> {
-        let (universe, provided) = mpi::initialize_with_threading(mpi::Threading::Funneled).ok_or_else(|| {
-            DistributedError::Init("MPI was already initialized in this process (once per process)".into())
-        })?;
+        let (universe, provided) =
+            mpi::initialize_with_threading(mpi::Threading::Funneled).ok_or_else(|| {
+                DistributedError::Init(
+                    "MPI was already initialized in this process (once per process)".into(),
+                )
+            })?;
         if provided < mpi::Threading::Funneled {
             return Err(DistributedError::Init(format!(
                 "the MPI library gives thread support {provided:?}, MPI_THREAD_FUNNELED is needed"
