@@ -194,7 +194,8 @@ impl<M: Module> DistributedDataParallel<M> {
         self.sync_buffers();
     }
 
-    /// Averages the accumulated gradients over the ranks, in buckets. For
+    /// Averages the accumulated gradients over the ranks, in buckets (in a
+    /// world of one process it has nothing to do and returns at once). For
     /// gradient accumulation (PyTorch's `no_sync()`), run several plain
     /// `loss.backward()` calls and this once. Collective.
     ///
@@ -210,6 +211,9 @@ impl<M: Module> DistributedDataParallel<M> {
     /// model.sync_gradients(); // one exchange for the four
     /// ```
     pub fn sync_gradients(&self) {
+        if self.world.size() == 1 {
+            return; // the mean over one rank is its own gradient
+        }
         self.gradients.borrow_mut().all_reduce_mean(&self.world);
     }
 
@@ -225,6 +229,9 @@ impl<M: Module> DistributedDataParallel<M> {
     /// model.sync_buffers();
     /// ```
     pub fn sync_buffers(&self) {
+        if self.world.size() == 1 {
+            return;
+        }
         let cap_bytes = (self.config.bucket_cap_mb * 1024.0 * 1024.0) as usize;
         match self.config.buffers {
             BufferSync::PerRank => {}
