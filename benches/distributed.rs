@@ -65,8 +65,6 @@ fn launch(np: usize) {
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
-        // A waiting rank yields its core rather than spinning (2 shared cores).
-        .env("OMPI_MCA_mpi_yield_when_idle", "1")
         .status()
         .expect("mpirun runs (apt-get install openmpi-bin libopenmpi-dev)");
     assert!(status.success(), "the benchmark on {np} processes failed: {status}");
