@@ -36,7 +36,7 @@ impl Window {
 fn spatial(op: &str, shape: &[usize]) -> Result<(usize, usize, usize), ShapeError> {
     if shape.len() != 3 && shape.len() != 4 {
         return Err(ShapeError::new(format!(
-            "{op}: expected a 3-D (unbatched) or 4-D (batched) input, but got input of shape {shape:?}"
+            "{op}: input {shape:?}: expected a 3-D (unbatched) or 4-D (batched) input"
         )));
     }
     let (h, w) = (shape[shape.len() - 2], shape[shape.len() - 1]);
@@ -225,7 +225,7 @@ impl<E: Element> TensorBase<E> {
     ///
     /// ```
     /// let err = blocks_core::Tensor::zeros([2, 3]).try_avg_pool2d([2, 2], [2, 2], [0, 0], true);
-    /// assert!(err.unwrap_err().to_string().starts_with("avg_pool2d: expected a 3-D"));
+    /// assert!(err.unwrap_err().to_string().starts_with("avg_pool2d: input [2, 3]: expected a 3-D"));
     /// ```
     pub fn try_avg_pool2d(
         &self,
