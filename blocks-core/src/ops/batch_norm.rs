@@ -20,7 +20,7 @@ use crate::{Element, ShapeError, TensorBase};
 /// assert_eq!(stats.var.to_vec(), vec![2.0]); // unbiased: ((1-2)² + (3-2)²) / (2-1)
 /// assert_eq!(stats.count, 2);
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct BatchNormStats<E: Element> {
     /// The batch mean of each channel, `[C]`.
     pub mean: TensorBase<E>,
