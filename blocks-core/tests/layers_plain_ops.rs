@@ -85,7 +85,13 @@ fn conv_options(stride: usize, padding: usize, dilation: usize, groups: usize) -
 }
 
 /// The forward of architecture `arch` on `input`.
-fn forward(arch: &str, p: &mut Params, input: &Tensor, meta: &BTreeMap<String, String>, training: bool) -> Tensor {
+fn forward(
+    arch: &str,
+    p: &mut Params,
+    input: &Tensor,
+    meta: &BTreeMap<String, String>,
+    training: bool,
+) -> Tensor {
     match arch {
         "activations" => {
             let mut x = p.linear(input, "0").sigmoid();
@@ -109,8 +115,14 @@ fn forward(arch: &str, p: &mut Params, input: &Tensor, meta: &BTreeMap<String, S
             p.linear(&x, "3")
         }
         "lenet" => {
-            let x = p.conv(input, "0", conv_options(1, 2, 1, 1)).sigmoid().avg_pool2d([2, 2], [2, 2], [0, 0], true);
-            let x = p.conv(&x, "3", conv_options(1, 0, 1, 1)).sigmoid().avg_pool2d([2, 2], [2, 2], [0, 0], true);
+            let x = p.conv(input, "0", conv_options(1, 2, 1, 1)).sigmoid().avg_pool2d(
+                [2, 2],
+                [2, 2],
+                [0, 0],
+                true,
+            );
+            let x =
+                p.conv(&x, "3", conv_options(1, 0, 1, 1)).sigmoid().avg_pool2d([2, 2], [2, 2], [0, 0], true);
             let x = p.linear(&x.flatten(1, -1), "7").sigmoid();
             let x = p.linear(&x, "9").sigmoid();
             p.linear(&x, "11")
@@ -152,7 +164,8 @@ fn plain_ops_reproduce_pytorchs_layer_cases() {
     let mut checked = Vec::new();
     for entry in std::fs::read_dir(&dir).expect("conformance layers folder") {
         let path = entry.expect("entry").path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".io.safetensors"))
+        let Some(name) =
+            path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".io.safetensors"))
         else {
             continue;
         };
@@ -182,11 +195,19 @@ fn plain_ops_reproduce_pytorchs_layer_cases() {
         } else {
             io.tensor::<f32>("input").unwrap().requires_grad_(true)
         };
-        let output = if arch == "embed_ln" { p.linear(&input, "2") } else { forward(arch, &mut p, &input, &meta, training) };
+        let output = if arch == "embed_ln" {
+            p.linear(&input, "2")
+        } else {
+            forward(arch, &mut p, &input, &meta, training)
+        };
         assert_close(&format!("{name}: output"), &output, &io.tensor("output").unwrap());
         output.sum().backward();
         if io.contains("input_grad") {
-            assert_close(&format!("{name}: input_grad"), &input.grad().unwrap(), &io.tensor("input_grad").unwrap());
+            assert_close(
+                &format!("{name}: input_grad"),
+                &input.grad().unwrap(),
+                &io.tensor("input_grad").unwrap(),
+            );
         }
         for key in io.names().into_iter().filter_map(|n| n.strip_prefix("grad.")) {
             let ours = p.get(key).grad().unwrap_or_else(|| panic!("{name}: no gradient for {key}"));
@@ -194,9 +215,17 @@ fn plain_ops_reproduce_pytorchs_layer_cases() {
         }
         for key in io.names().into_iter().filter_map(|n| n.strip_prefix("after.")) {
             if key.ends_with("num_batches_tracked") {
-                assert_eq!(p.batches[key], io.integers(&format!("after.{key}")).unwrap().0[0], "{name}: {key}");
+                assert_eq!(
+                    p.batches[key],
+                    io.integers(&format!("after.{key}")).unwrap().0[0],
+                    "{name}: {key}"
+                );
             } else {
-                assert_close(&format!("{name}: after.{key}"), p.get(key), &io.tensor(&format!("after.{key}")).unwrap());
+                assert_close(
+                    &format!("{name}: after.{key}"),
+                    p.get(key),
+                    &io.tensor(&format!("after.{key}")).unwrap(),
+                );
             }
         }
         checked.push(name.to_string());

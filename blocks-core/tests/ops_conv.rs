@@ -9,7 +9,12 @@ use proptest::prelude::*;
 use support::check;
 
 /// The convolution written as its definition: a sum over channels of the group and kernel taps.
-fn direct_conv2d(x: &Tensor64, w: &Tensor64, b: Option<&Tensor64>, o: Conv2dOptions) -> (Vec<f64>, Vec<usize>) {
+fn direct_conv2d(
+    x: &Tensor64,
+    w: &Tensor64,
+    b: Option<&Tensor64>,
+    o: Conv2dOptions,
+) -> (Vec<f64>, Vec<usize>) {
     let (xs, ws) = (x.shape(), w.shape());
     let (n, c, h, wd) = (xs[0], xs[1], xs[2], xs[3]);
     let (oc, cg, kh, kw) = (ws[0], ws[1], ws[2], ws[3]);
@@ -29,8 +34,10 @@ fn direct_conv2d(x: &Tensor64, w: &Tensor64, b: Option<&Tensor64>, o: Conv2dOpti
                         let cin = g * cg + ci;
                         for ky in 0..kh {
                             for kx in 0..kw {
-                                let y = (oy * o.stride[0] + ky * o.dilation[0]) as isize - o.padding[0] as isize;
-                                let xx = (ox * o.stride[1] + kx * o.dilation[1]) as isize - o.padding[1] as isize;
+                                let y =
+                                    (oy * o.stride[0] + ky * o.dilation[0]) as isize - o.padding[0] as isize;
+                                let xx =
+                                    (ox * o.stride[1] + kx * o.dilation[1]) as isize - o.padding[1] as isize;
                                 if y < 0 || xx < 0 || y as usize >= h || xx as usize >= wd {
                                     continue;
                                 }
@@ -140,13 +147,16 @@ fn conv_case() -> impl Strategy<Value = (Vec<usize>, Vec<usize>, bool, Conv2dOpt
         ([1usize..=2, 1usize..=2], [0usize..=2, 0usize..=2], [1usize..=2, 1usize..=2]),
         any::<bool>(),
     )
-        .prop_filter_map("kernel larger than the padded input", |((n, groups, cg, og), (h, w, kh, kw), (s, p, d), bias)| {
-            let fits = |size: usize, k: usize, axis: usize| size + 2 * p[axis] > d[axis] * (k - 1);
-            (fits(h, kh, 0) && fits(w, kw, 1)).then(|| {
-                let options = Conv2dOptions { stride: s, padding: p, dilation: d, groups };
-                (vec![n, groups * cg, h, w], vec![groups * og, cg, kh, kw], bias, options)
-            })
-        })
+        .prop_filter_map(
+            "kernel larger than the padded input",
+            |((n, groups, cg, og), (h, w, kh, kw), (s, p, d), bias)| {
+                let fits = |size: usize, k: usize, axis: usize| size + 2 * p[axis] > d[axis] * (k - 1);
+                (fits(h, kh, 0) && fits(w, kw, 1)).then(|| {
+                    let options = Conv2dOptions { stride: s, padding: p, dilation: d, groups };
+                    (vec![n, groups * cg, h, w], vec![groups * og, cg, kh, kw], bias, options)
+                })
+            },
+        )
 }
 
 proptest! {
@@ -187,4 +197,39 @@ proptest! {
         let o = Conv1dOptions { stride: [s], padding: [p], dilation: [d], groups };
         check(|t| t[0].conv1d(&t[1], Some(&t[2]), o), &[x, w, b])?;
     }
+}
+
+/// conv → batch norm → max pool → dropout, with a per-thread seed for the mask.
+fn pipeline(x: &Tensor, w: &Tensor, seed: u64) -> Vec<f32> {
+    blocks_core::manual_seed(seed);
+    let y = x.conv2d(w, None, Conv2dOptions { padding: [1, 1], ..Default::default() });
+    let (y, _) = y.batch_norm_train(None, None, 1e-5);
+    y.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1]).dropout(0.5, true).to_vec()
+}
+
+#[test]
+fn ops_on_shared_tensors_from_many_threads_agree_with_one_thread() {
+    let x = Tensor::randn([2, 3, 6, 6]);
+    let w = Tensor::randn([4, 3, 3, 3]);
+    let expected: Vec<Vec<f32>> = (0..8).map(|seed| pipeline(&x, &w, seed)).collect();
+    let (done, results) = std::sync::mpsc::channel();
+    for seed in 0..8u64 {
+        let (x, w, done) = (x.clone(), w.clone(), done.clone());
+        std::thread::spawn(move || done.send((seed, pipeline(&x, &w, seed))).expect("receiver alive"));
+    }
+    for _ in 0..8 {
+        // Watchdog: a thread that hangs fails the test instead of blocking it.
+        let (seed, got) = results.recv_timeout(std::time::Duration::from_secs(120)).expect("a worker hung");
+        assert_eq!(got, expected[seed as usize], "thread with seed {seed}");
+    }
+}
+
+#[test]
+fn flatten_with_nn_flatten_defaults() {
+    // nn.Flatten() is flatten(start_dim=1, end_dim=-1): ViewBackward0, as PyTorch reports.
+    let x = Tensor::ones([2, 3, 4, 5]).requires_grad_(true);
+    let y = x.flatten(1, -1);
+    assert_eq!((y.shape(), y.grad_fn()), (vec![2, 60], Some("ViewBackward0")));
+    let already_flat = Tensor::ones([2, 7]);
+    assert!(already_flat.flatten(1, -1).same(&already_flat), "nothing to merge: PyTorch returns the input");
 }

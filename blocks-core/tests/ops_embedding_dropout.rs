@@ -28,13 +28,17 @@ fn embedding_reads_pytorchs_int64_indices() {
     let indices = Indices::try_from_i64(&[1, 0, 1], [3]).unwrap();
     let y = Tensor::embedding(&indices, &Tensor::from_vec(vec![1.0, 2.0], [2, 1]));
     assert_eq!(y.to_vec(), vec![2.0, 1.0, 2.0]);
-    assert_eq!(Indices::try_from_i64(&[1, -2], [2]).unwrap_err().to_string(), "indices: negative index -2 at position 1");
+    assert_eq!(
+        Indices::try_from_i64(&[1, -2], [2]).unwrap_err().to_string(),
+        "indices: negative index -2 at position 1"
+    );
     assert!(Indices::try_from_vec(vec![1, 2], [3]).is_err());
 }
 
 #[test]
 fn embedding_out_of_range_names_index_and_table() {
-    let err = Tensor::try_embedding(&Indices::from_vec(vec![0, 50], [2]), &Tensor::zeros([50, 16])).unwrap_err();
+    let err =
+        Tensor::try_embedding(&Indices::from_vec(vec![0, 50], [2]), &Tensor::zeros([50, 16])).unwrap_err();
     assert_eq!(
         err.to_string(),
         "embedding: index 50 (at position 1) is out of range for a table of 50 embeddings (weight [50, 16])"

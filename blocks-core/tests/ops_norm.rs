@@ -24,7 +24,16 @@ fn batch_norm_train_normalizes_each_channel_with_the_biased_variance() {
     let b = Tensor64::from_vec(vec![0.5, -1.0], [2]);
     let (y, stats) = x.batch_norm_train(Some(&w), Some(&b), 0.0);
     let s = 5.0f64.sqrt();
-    let expected = [-3.0 / s * 2.0 + 0.5, -1.0 / s * 2.0 + 0.5, -2.0, 0.0, 1.0 / s * 2.0 + 0.5, 3.0 / s * 2.0 + 0.5, -2.0, 0.0];
+    let expected = [
+        -3.0 / s * 2.0 + 0.5,
+        -1.0 / s * 2.0 + 0.5,
+        -2.0,
+        0.0,
+        1.0 / s * 2.0 + 0.5,
+        3.0 / s * 2.0 + 0.5,
+        -2.0,
+        0.0,
+    ];
     close(&y.to_vec(), &expected, 1e-12);
     assert_eq!(stats.mean.to_vec(), vec![4.0, 1.0]);
     close(&stats.var.to_vec(), &[20.0 / 3.0, 4.0 / 3.0], 1e-12);
@@ -81,7 +90,10 @@ fn batch_norm_train_gradient_hand_computed() {
 #[test]
 fn batch_norm_errors() {
     let err = Tensor::zeros([1, 3]).try_batch_norm_train(None, None, 1e-5).unwrap_err();
-    assert_eq!(err.to_string(), "batch_norm: Expected more than 1 value per channel when training, got input size [1, 3]");
+    assert_eq!(
+        err.to_string(),
+        "batch_norm: Expected more than 1 value per channel when training, got input size [1, 3]"
+    );
     assert!(Tensor::zeros([1, 3, 2]).try_batch_norm_train(None, None, 1e-5).is_ok());
     let err = Tensor::zeros([4, 3]).try_batch_norm_train(Some(&Tensor::ones([4])), None, 1e-5).unwrap_err();
     assert_eq!(err.to_string(), "batch_norm: input [4, 3], weight [4]: expected weight of shape [3]");
@@ -93,7 +105,16 @@ fn layer_norm_hand_computed() {
     let x = Tensor64::from_vec(vec![1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 0.0, 8.0], [2, 2, 2]).requires_grad_(true);
     let y = x.layer_norm(&[2, 2], None, None, 0.0);
     let s = 1.25f64.sqrt();
-    let expected = [-1.5 / s, -0.5 / s, 0.5 / s, 1.5 / s, -1.0 / 3f64.sqrt(), -1.0 / 3f64.sqrt(), -1.0 / 3f64.sqrt(), 3f64.sqrt()];
+    let expected = [
+        -1.5 / s,
+        -0.5 / s,
+        0.5 / s,
+        1.5 / s,
+        -1.0 / 3f64.sqrt(),
+        -1.0 / 3f64.sqrt(),
+        -1.0 / 3f64.sqrt(),
+        3f64.sqrt(),
+    ];
     close(&y.to_vec(), &expected, 1e-12);
     assert_eq!(y.grad_fn(), Some("NativeLayerNormBackward0"));
     let w = Tensor64::from_vec(vec![2.0, 3.0], [2]).requires_grad_(true);

@@ -79,7 +79,10 @@ fn adaptive_avg_pool2d_uses_pytorchs_windows() {
 fn pool_errors_follow_pytorchs_rules() {
     let x = Tensor::zeros([1, 1, 4, 4]);
     let err = x.try_max_pool2d([3, 3], [1, 1], [2, 2], [1, 1]).unwrap_err().to_string();
-    assert!(err.starts_with("max_pool2d: input [1, 1, 4, 4], kernel [3, 3]: pad should be at most half"), "{err}");
+    assert!(
+        err.starts_with("max_pool2d: input [1, 1, 4, 4], kernel [3, 3]: pad should be at most half"),
+        "{err}"
+    );
     assert!(x.try_avg_pool2d([2, 2], [1, 1], [2, 0], true).is_err());
     assert!(x.try_max_pool2d([5, 5], [1, 1], [0, 0], [1, 1]).unwrap_err().to_string().contains("too small"));
     assert!(x.try_max_pool2d([2, 2], [0, 1], [0, 0], [1, 1]).is_err());
@@ -101,9 +104,18 @@ fn distinct(shape: Vec<usize>) -> impl Strategy<Value = Tensor64> {
         .prop_map(move |v| Tensor64::from_vec(v, &shape).requires_grad_(true))
 }
 
-/// Pool settings: (n, c, h, w), kernel, stride, padding (at most half the kernel), with an output of at least 1.
-fn pool_case() -> impl Strategy<Value = ([usize; 4], [usize; 2], [usize; 2], [usize; 2], [usize; 2])> {
-    ([1usize..=2, 1usize..=2, 1usize..=6, 1usize..=6], [1usize..=3, 1usize..=3], [1usize..=3, 1usize..=3], [0usize..=1, 0usize..=1], [1usize..=2, 1usize..=2])
+/// A pooled shape (n, c, h, w), kernel, stride, padding and dilation.
+type PoolCase = ([usize; 4], [usize; 2], [usize; 2], [usize; 2], [usize; 2]);
+
+/// Pool settings with padding at most half the kernel and an output of at least 1.
+fn pool_case() -> impl Strategy<Value = PoolCase> {
+    (
+        [1usize..=2, 1usize..=2, 1usize..=6, 1usize..=6],
+        [1usize..=3, 1usize..=3],
+        [1usize..=3, 1usize..=3],
+        [0usize..=1, 0usize..=1],
+        [1usize..=2, 1usize..=2],
+    )
         .prop_map(|(s, k, st, p, d)| (s, k, st, [p[0].min(k[0] / 2), p[1].min(k[1] / 2)], d))
         .prop_filter("output of at least 1", |(s, k, _, p, d)| {
             s[2] + 2 * p[0] > d[0] * (k[0] - 1) && s[3] + 2 * p[1] > d[1] * (k[1] - 1)

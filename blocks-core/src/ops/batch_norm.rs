@@ -189,7 +189,7 @@ impl<E: Element> TensorBase<E> {
         let x_shape = self.shape();
         let per_channel = [("weight", weight.map(Self::shape)), ("bias", bias.map(Self::shape))];
         let channels = check_channels("batch_norm", &x_shape, &per_channel)?;
-        let count = if channels == 0 { 0 } else { self.numel() / channels };
+        let count = self.numel().checked_div(channels).unwrap_or(0);
         if count <= 1 {
             return Err(ShapeError::new(format!(
                 "batch_norm: Expected more than 1 value per channel when training, got input size {x_shape:?}"
@@ -275,7 +275,7 @@ impl<E: Element> TensorBase<E> {
             let mut y = x.as_standard_layout().into_owned();
             let bias = bias.map(Self::to_vec);
             let (n, c) = (y.shape()[0], y.shape()[1]);
-            let spatial = if n * c == 0 { 0 } else { y.len() / (n * c) };
+            let spatial = y.len().checked_div(n * c).unwrap_or(0);
             for (k, value) in y.iter_mut().enumerate() {
                 let ch = (k / spatial.max(1)) % c.max(1);
                 let mut v = E::of((value.as_f64() - norm.mean[ch]) * norm.invstd[ch]);

@@ -246,7 +246,7 @@ fn conv_geometry(
             w_shape[1] * groups
         )));
     }
-    if out_channels % groups != 0 {
+    if !out_channels.is_multiple_of(groups) {
         return Err(fail(format!("out_channels ({out_channels}) must be divisible by groups ({groups})")));
     }
     if let Some(b) = b_shape
@@ -274,7 +274,7 @@ fn conv_geometry(
 
 /// The weight `[out, in/groups, k...]` seen as the matrix `[out, in/groups · k...]`.
 fn weight_matrix<E: Element>(w: &ArrayD<E>, out_channels: usize) -> Array2<E> {
-    let per_out = if out_channels == 0 { 0 } else { w.len() / out_channels };
+    let per_out = w.len().checked_div(out_channels).unwrap_or(0);
     w.as_standard_layout().to_owned().into_shape_with_order((out_channels, per_out)).expect("weight size")
 }
 

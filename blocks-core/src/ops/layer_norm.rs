@@ -116,8 +116,8 @@ impl<E: Element> TensorBase<E> {
                     dw[j] += g * xhat(j);
                     db[j] += g;
                 }
-                for j in 0..m {
-                    let d = gr[j].as_f64() * wj(j);
+                for (j, g) in gr.iter().enumerate() {
+                    let d = g.as_f64() * wj(j);
                     dx.push(E::of(invstd * (d - sum_d / m as f64 - xhat(j) * sum_d_xhat / m as f64)));
                 }
             }
