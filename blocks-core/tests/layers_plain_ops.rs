@@ -119,17 +119,23 @@ fn forward(
                 [2, 2],
                 [2, 2],
                 [0, 0],
+                false,
                 true,
             );
-            let x =
-                p.conv(&x, "3", conv_options(1, 0, 1, 1)).sigmoid().avg_pool2d([2, 2], [2, 2], [0, 0], true);
+            let x = p.conv(&x, "3", conv_options(1, 0, 1, 1)).sigmoid().avg_pool2d(
+                [2, 2],
+                [2, 2],
+                [0, 0],
+                false,
+                true,
+            );
             let x = p.linear(&x.flatten(1, -1), "7").sigmoid();
             let x = p.linear(&x, "9").sigmoid();
             p.linear(&x, "11")
         }
         "nin_pools" => {
             let x = p.conv(input, "0", conv_options(2, 1, 1, 1)).relu();
-            let x = x.max_pool2d([3, 3], [2, 2], [1, 1], [1, 1]);
+            let x = x.max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false);
             let x = p.conv(&x, "3", conv_options(1, 2, 2, 2)).relu();
             let x = p.conv(&x, "5", conv_options(1, 0, 1, 1)).relu();
             x.adaptive_avg_pool2d([1, 1]).flatten(1, -1)
@@ -149,7 +155,7 @@ fn forward(
         }
         "digits_cnn" => {
             let x = p.conv(input, "0", conv_options(1, 1, 1, 1));
-            let x = p.batch_norm(&x, "1", training).relu().max_pool2d([2, 2], [2, 2], [0, 0], [1, 1]);
+            let x = p.batch_norm(&x, "1", training).relu().max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false);
             let x = p.conv(&x, "4", conv_options(1, 1, 1, 1));
             let x = p.batch_norm(&x, "5", training).relu().adaptive_avg_pool2d([1, 1]).flatten(1, -1);
             p.linear(&x, "9")

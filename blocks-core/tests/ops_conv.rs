@@ -204,7 +204,7 @@ fn pipeline(x: &Tensor, w: &Tensor, seed: u64) -> Vec<f32> {
     blocks_core::manual_seed(seed);
     let y = x.conv2d(w, None, Conv2dOptions { padding: [1, 1], ..Default::default() });
     let (y, _) = y.batch_norm_train(None, None, 1e-5);
-    y.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1]).dropout(0.5, true).to_vec()
+    y.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false).dropout(0.5, true).to_vec()
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! max_pool2d, avg_pool2d and adaptive_avg_pool2d: hand-computed answers with
-//! padding, PyTorch's windows and divisors, errors, grad_fn names, and gradcheck
+//! padding and ceil_mode, PyTorch's windows and divisors, errors, grad_fn names, and gradcheck
 //! on random shapes (max pool on distinct values, so that no window ties).
 
 mod support;
@@ -16,7 +16,7 @@ fn grid(h: usize, w: usize) -> Tensor {
 fn max_pool2d_hand_computed_with_padding_and_dilation() {
     let x = grid(4, 4).requires_grad_(true);
     // Kernel 3, stride 2, padding 1: windows centred on (0,0), (0,2), (2,0), (2,2).
-    let y = x.max_pool2d([3, 3], [2, 2], [1, 1], [1, 1]);
+    let y = x.max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false);
     assert_eq!(y.to_vec(), vec![5.0, 7.0, 13.0, 15.0]);
     assert_eq!(y.grad_fn(), Some("MaxPool2DWithIndicesBackward0"));
     y.sum().backward();
@@ -26,17 +26,17 @@ fn max_pool2d_hand_computed_with_padding_and_dilation() {
     }
     assert_eq!(x.grad().unwrap().to_vec(), expected);
     // Dilation 2, kernel 2: taps (i, j), (i, j+2), (i+2, j), (i+2, j+2).
-    let y = grid(4, 4).max_pool2d([2, 2], [1, 1], [0, 0], [2, 2]);
+    let y = grid(4, 4).max_pool2d([2, 2], [1, 1], [0, 0], [2, 2], false);
     assert_eq!(y.to_vec(), vec![10.0, 11.0, 14.0, 15.0]);
     // Negative values next to the padding: padding is -inf, not 0.
     let neg = Tensor::from_vec(vec![-1.0, -2.0, -3.0, -4.0], [1, 2, 2]);
-    assert_eq!(neg.max_pool2d([2, 2], [2, 2], [1, 1], [1, 1]).to_vec(), vec![-1.0, -2.0, -3.0, -4.0]);
+    assert_eq!(neg.max_pool2d([2, 2], [2, 2], [1, 1], [1, 1], false).to_vec(), vec![-1.0, -2.0, -3.0, -4.0]);
 }
 
 #[test]
 fn max_pool2d_gradient_accumulates_over_overlapping_windows() {
     let x = Tensor::from_vec(vec![0.0, 9.0, 0.0, 0.0, 0.0, 0.0], [1, 1, 2, 3]).requires_grad_(true);
-    let y = x.max_pool2d([2, 2], [1, 1], [0, 0], [1, 1]);
+    let y = x.max_pool2d([2, 2], [1, 1], [0, 0], [1, 1], false);
     assert_eq!(y.to_vec(), vec![9.0, 9.0]);
     y.sum().backward();
     assert_eq!(x.grad().unwrap().to_vec(), vec![0.0, 2.0, 0.0, 0.0, 0.0, 0.0]);
@@ -45,16 +45,34 @@ fn max_pool2d_gradient_accumulates_over_overlapping_windows() {
 #[test]
 fn avg_pool2d_divisors_with_and_without_padding() {
     let x = grid(3, 3).requires_grad_(true);
-    let y = x.avg_pool2d([2, 2], [2, 2], [1, 1], true);
+    let y = x.avg_pool2d([2, 2], [2, 2], [1, 1], false, true);
     // Windows: {0}, {1,2}, {3,6}, {4,5,7,8}, all divided by 4 (padding counts).
     assert_eq!(y.to_vec(), vec![0.0, 0.75, 2.25, 6.0]);
     assert_eq!(y.grad_fn(), Some("AvgPool2DBackward0"));
     y.sum().backward();
     assert_eq!(x.grad().unwrap().to_vec(), vec![0.25; 9]);
-    let y = grid(3, 3).avg_pool2d([2, 2], [2, 2], [1, 1], false);
+    let y = grid(3, 3).avg_pool2d([2, 2], [2, 2], [1, 1], false, false);
     assert_eq!(y.to_vec(), vec![0.0, 1.5, 4.5, 6.0]);
     // LeNet's AvgPool2d(2, 2) on an even image: plain 2x2 means.
-    assert_eq!(grid(2, 4).avg_pool2d([2, 2], [2, 2], [0, 0], true).to_vec(), vec![2.5, 4.5]);
+    assert_eq!(grid(2, 4).avg_pool2d([2, 2], [2, 2], [0, 0], false, true).to_vec(), vec![2.5, 4.5]);
+}
+
+#[test]
+fn ceil_mode_keeps_partial_windows_that_start_inside() {
+    // Kernel 3, stride 2, padding 1 on 4x4: ceil((4 + 2 - 3) / 2) + 1 = 3 windows per axis,
+    // starting at -1, 1, 3 (rows {0, 1}, {1, 2, 3}, {3}).
+    let y = grid(4, 4).max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], true);
+    assert_eq!(y.shape(), vec![1, 1, 3, 3]);
+    assert_eq!(y.to_vec(), vec![5.0, 7.0, 7.0, 13.0, 15.0, 15.0, 13.0, 15.0, 15.0]);
+    // Width 5, kernel 2, stride 2, padding 1: ceil(5 / 2) + 1 = 4, but the 4th window would
+    // start at 5, in the right padding, so PyTorch drops it: 3 windows {0}, {1, 2}, {3, 4}.
+    let row = grid(1, 5);
+    assert_eq!(row.max_pool2d([1, 2], [1, 2], [0, 1], [1, 1], true).to_vec(), vec![0.0, 2.0, 4.0]);
+    assert_eq!(row.max_pool2d([1, 2], [1, 2], [0, 1], [1, 1], false).to_vec(), vec![0.0, 2.0, 4.0]);
+    // avg: a window past the input is divided by its part inside (input + padding) only.
+    let y = grid(3, 3).avg_pool2d([2, 2], [2, 2], [0, 0], true, true);
+    assert_eq!(y.to_vec(), vec![2.0, 3.5, 6.5, 8.0]);
+    assert_eq!(grid(3, 3).avg_pool2d([2, 2], [2, 2], [0, 0], false, true).to_vec(), vec![2.0]);
 }
 
 #[test]
@@ -78,14 +96,19 @@ fn adaptive_avg_pool2d_uses_pytorchs_windows() {
 #[test]
 fn pool_errors_follow_pytorchs_rules() {
     let x = Tensor::zeros([1, 1, 4, 4]);
-    let err = x.try_max_pool2d([3, 3], [1, 1], [2, 2], [1, 1]).unwrap_err().to_string();
+    let err = x.try_max_pool2d([3, 3], [1, 1], [2, 2], [1, 1], false).unwrap_err().to_string();
     assert!(
         err.starts_with("max_pool2d: input [1, 1, 4, 4], kernel [3, 3]: pad should be at most half"),
         "{err}"
     );
-    assert!(x.try_avg_pool2d([2, 2], [1, 1], [2, 0], true).is_err());
-    assert!(x.try_max_pool2d([5, 5], [1, 1], [0, 0], [1, 1]).unwrap_err().to_string().contains("too small"));
-    assert!(x.try_max_pool2d([2, 2], [0, 1], [0, 0], [1, 1]).is_err());
+    assert!(x.try_avg_pool2d([2, 2], [1, 1], [2, 0], false, true).is_err());
+    assert!(
+        x.try_max_pool2d([5, 5], [1, 1], [0, 0], [1, 1], false)
+            .unwrap_err()
+            .to_string()
+            .contains("too small")
+    );
+    assert!(x.try_max_pool2d([2, 2], [0, 1], [0, 0], [1, 1], false).is_err());
     assert!(Tensor::zeros([4, 4]).try_adaptive_avg_pool2d([2, 2]).is_err());
     assert!(x.try_adaptive_avg_pool2d([0, 2]).is_err());
 }
@@ -93,7 +116,7 @@ fn pool_errors_follow_pytorchs_rules() {
 #[test]
 #[should_panic(expected = "avg_pool2d: input [4]")]
 fn pool_panics_name_the_op_and_shape() {
-    Tensor::zeros([4]).avg_pool2d([2, 2], [2, 2], [0, 0], true);
+    Tensor::zeros([4]).avg_pool2d([2, 2], [2, 2], [0, 0], false, true);
 }
 
 /// A float64 leaf of `shape` holding distinct values at least 0.05 apart, shuffled.
@@ -129,13 +152,14 @@ proptest! {
     fn max_pool2d_passes_gradcheck(
         (x, k, s, p, d) in pool_case().prop_flat_map(|(shape, k, s, p, d)| (distinct(shape.to_vec()), Just(k), Just(s), Just(p), Just(d)))
     ) {
-        check(|t| t[0].max_pool2d(k, s, p, d), &[x])?;
+        check(|t| t[0].max_pool2d(k, s, p, d, false), std::slice::from_ref(&x))?;
+        check(|t| t[0].max_pool2d(k, s, p, d, true), &[x])?;
     }
 
     #[test]
-    fn avg_pool2d_passes_gradcheck((shape, k, s, p, _) in pool_case(), include in any::<bool>()) {
+    fn avg_pool2d_passes_gradcheck((shape, k, s, p, _) in pool_case(), include in any::<bool>(), ceil in any::<bool>()) {
         let x = Tensor64::randn(shape).requires_grad_(true);
-        check(|t| t[0].avg_pool2d(k, s, p, include), &[x])?;
+        check(|t| t[0].avg_pool2d(k, s, p, ceil, include), &[x])?;
     }
 
     #[test]

@@ -23,6 +23,8 @@ struct Window {
     stride: [usize; 2],
     padding: [usize; 2],
     dilation: [usize; 2],
+    /// Round the output size up (windows may start in the right/bottom padding's reach).
+    ceil_mode: bool,
 }
 
 impl Window {
@@ -48,10 +50,12 @@ fn spatial(op: &str, shape: &[usize]) -> Result<(usize, usize, usize), ShapeErro
 }
 
 /// Checks a window against the input `shape` and gives the plane sizes, with
-/// PyTorch's rules: positive sizes, padding at most half the kernel, an output of at least 1.
+/// PyTorch's rules: positive sizes, padding at most half the kernel, an output
+/// of at least 1; with `ceil_mode` the size rounds up, but the last window
+/// must start inside the input or its left/top padding.
 fn window_planes(op: &str, shape: &[usize], window: &Window) -> Result<Planes, ShapeError> {
     let (planes, h, w) = spatial(op, shape)?;
-    let Window { kernel, stride, padding, dilation } = *window;
+    let Window { kernel, stride, padding, dilation, ceil_mode } = *window;
     let fail = |why: String| ShapeError::new(format!("{op}: input {shape:?}, kernel {kernel:?}: {why}"));
     if kernel.contains(&0) || stride.contains(&0) || dilation.contains(&0) {
         return Err(fail(format!(
@@ -66,7 +70,12 @@ fn window_planes(op: &str, shape: &[usize], window: &Window) -> Result<Planes, S
     }
     let size = |axis: usize, input: usize| {
         let extent = dilation[axis] * (kernel[axis] - 1) + 1;
-        (input + 2 * padding[axis]).checked_sub(extent).map(|room| room / stride[axis] + 1)
+        let room = (input + 2 * padding[axis]).checked_sub(extent)?;
+        let mut out = if ceil_mode { room.div_ceil(stride[axis]) + 1 } else { room / stride[axis] + 1 };
+        if ceil_mode && (out - 1) * stride[axis] >= input + padding[axis] {
+            out -= 1;
+        }
+        Some(out)
     };
     match (size(0, h), size(1, w)) {
         (Some(oh), Some(ow)) if oh > 0 && ow > 0 => Ok(Planes { planes, h, w, oh, ow }),
@@ -111,7 +120,7 @@ fn taps(p: &Planes, window: &Window, oy: usize, ox: usize, out: &mut Vec<usize>)
 
 impl<E: Element> TensorBase<E> {
     /// The maximum over each window, like `torch.nn.functional.max_pool2d(x,
-    /// kernel_size, stride, padding, dilation)` (MaxPool2DWithIndicesBackward0).
+    /// kernel_size, stride, padding, dilation, ceil_mode)` (MaxPool2DWithIndicesBackward0).
     ///
     /// Padding counts as `-inf`; it may be at most half the kernel, as in
     /// PyTorch. NaN wins the window. The gradient flows to the position of each maximum.
@@ -121,8 +130,10 @@ impl<E: Element> TensorBase<E> {
     ///
     /// ```
     /// let x = blocks_core::Tensor::from_vec((0..16).map(|v| v as f32).collect(), [1, 1, 4, 4]);
-    /// let y = x.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1]);
+    /// let y = x.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false);
     /// assert_eq!(y.to_vec(), vec![5.0, 7.0, 13.0, 15.0]);
+    /// // ceil_mode keeps the partial windows at the right and bottom edges.
+    /// assert_eq!(x.max_pool2d([3, 3], [2, 2], [0, 0], [1, 1], true).to_vec(), vec![10.0, 11.0, 14.0, 15.0]);
     /// ```
     #[track_caller]
     pub fn max_pool2d(
@@ -131,8 +142,9 @@ impl<E: Element> TensorBase<E> {
         stride: [usize; 2],
         padding: [usize; 2],
         dilation: [usize; 2],
+        ceil_mode: bool,
     ) -> Self {
-        or_panic(self.try_max_pool2d(kernel, stride, padding, dilation))
+        or_panic(self.try_max_pool2d(kernel, stride, padding, dilation, ceil_mode))
     }
 
     /// Like [`max_pool2d`](Self::max_pool2d), returning an error on a bad shape or window.
@@ -142,7 +154,7 @@ impl<E: Element> TensorBase<E> {
     /// half the kernel, or an output smaller than 1.
     ///
     /// ```
-    /// let err = blocks_core::Tensor::zeros([1, 1, 4, 4]).try_max_pool2d([2, 2], [2, 2], [2, 2], [1, 1]);
+    /// let err = blocks_core::Tensor::zeros([1, 1, 4, 4]).try_max_pool2d([2, 2], [2, 2], [2, 2], [1, 1], false);
     /// assert!(err.unwrap_err().to_string().contains("pad should be at most half"));
     /// ```
     pub fn try_max_pool2d(
@@ -151,9 +163,10 @@ impl<E: Element> TensorBase<E> {
         stride: [usize; 2],
         padding: [usize; 2],
         dilation: [usize; 2],
+        ceil_mode: bool,
     ) -> Result<Self, ShapeError> {
         let shape = self.shape();
-        let window = Window { kernel, stride, padding, dilation };
+        let window = Window { kernel, stride, padding, dilation, ceil_mode };
         let p = window_planes("max_pool2d", &shape, &window)?;
         let (mut values, mut argmax) = (Vec::with_capacity(p.planes * p.oh * p.ow), Vec::new());
         {
@@ -194,7 +207,7 @@ impl<E: Element> TensorBase<E> {
     }
 
     /// The mean over each window, like `torch.nn.functional.avg_pool2d(x,
-    /// kernel_size, stride, padding, count_include_pad=...)` (AvgPool2DBackward0).
+    /// kernel_size, stride, padding, ceil_mode, count_include_pad)` (AvgPool2DBackward0).
     ///
     /// With `count_include_pad` (PyTorch's default, `true`) the zeros of the
     /// padding count in the divisor; without, only the input positions do.
@@ -204,8 +217,8 @@ impl<E: Element> TensorBase<E> {
     ///
     /// ```
     /// let x = blocks_core::Tensor::ones([1, 1, 2, 2]);
-    /// assert_eq!(x.avg_pool2d([2, 2], [1, 1], [1, 1], true).to_vec()[0], 0.25);
-    /// assert_eq!(x.avg_pool2d([2, 2], [1, 1], [1, 1], false).to_vec()[0], 1.0);
+    /// assert_eq!(x.avg_pool2d([2, 2], [1, 1], [1, 1], false, true).to_vec()[0], 0.25);
+    /// assert_eq!(x.avg_pool2d([2, 2], [1, 1], [1, 1], false, false).to_vec()[0], 1.0);
     /// ```
     #[track_caller]
     pub fn avg_pool2d(
@@ -213,9 +226,10 @@ impl<E: Element> TensorBase<E> {
         kernel: [usize; 2],
         stride: [usize; 2],
         padding: [usize; 2],
+        ceil_mode: bool,
         count_include_pad: bool,
     ) -> Self {
-        or_panic(self.try_avg_pool2d(kernel, stride, padding, count_include_pad))
+        or_panic(self.try_avg_pool2d(kernel, stride, padding, ceil_mode, count_include_pad))
     }
 
     /// Like [`avg_pool2d`](Self::avg_pool2d), returning an error on a bad shape or window.
@@ -224,7 +238,7 @@ impl<E: Element> TensorBase<E> {
     /// A [`ShapeError`] as for [`try_max_pool2d`](Self::try_max_pool2d).
     ///
     /// ```
-    /// let err = blocks_core::Tensor::zeros([2, 3]).try_avg_pool2d([2, 2], [2, 2], [0, 0], true);
+    /// let err = blocks_core::Tensor::zeros([2, 3]).try_avg_pool2d([2, 2], [2, 2], [0, 0], false, true);
     /// assert!(err.unwrap_err().to_string().starts_with("avg_pool2d: input [2, 3]: expected a 3-D"));
     /// ```
     pub fn try_avg_pool2d(
@@ -232,10 +246,11 @@ impl<E: Element> TensorBase<E> {
         kernel: [usize; 2],
         stride: [usize; 2],
         padding: [usize; 2],
+        ceil_mode: bool,
         count_include_pad: bool,
     ) -> Result<Self, ShapeError> {
         let shape = self.shape();
-        let window = Window { kernel, stride, padding, dilation: [1, 1] };
+        let window = Window { kernel, stride, padding, dilation: [1, 1], ceil_mode };
         let p = window_planes("avg_pool2d", &shape, &window)?;
         let divisor = move |padded: usize, inside: usize| {
             E::from_usize(if count_include_pad { padded } else { inside }).expect("a count fits")
