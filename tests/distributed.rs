@@ -13,7 +13,8 @@
 //!   batch, within 1e-6 relative; the replicas are bitwise identical; a frozen
 //!   parameter is skipped; a model with a buffer agrees as [`BufferSync`]
 //!   documents (averaged: equal to one process; broadcast: equal to rank 0's;
-//!   per rank: its own).
+//!   per rank: its own); a BatchNorm model trains exactly in eval mode, and in
+//!   training mode with averaged buffers its running mean is one process's.
 //! - `mismatch`: rank 1 builds a wider layer; construction fails on every
 //!   rank, rank 1 naming the first difference.
 //! - `panic`, `error`: rank 1 panics, or returns an error through
@@ -227,6 +228,46 @@ impl KeepsWidth for RunningCentering {
     }
 }
 
+/// BatchNorm1d from the functional ops (PyTorch's momentum 0.1, eps 1e-5):
+/// with `frozen` it normalizes with its running statistics (a BatchNorm in
+/// eval mode, as when fine-tuning), else with the batch's and updates them.
+#[derive(Module)]
+#[module(keeps_width)]
+struct BatchNorm {
+    weight: Parameter,
+    bias: Parameter,
+    #[module(buffer)]
+    running_mean: Tensor,
+    #[module(buffer)]
+    running_var: Tensor,
+    #[module(skip)]
+    frozen: bool,
+}
+
+impl BatchNorm {
+    fn new(features: usize, frozen: bool) -> Self {
+        BatchNorm {
+            weight: Parameter::new(Tensor::rand([features]) + 0.5),
+            bias: Parameter::new(Tensor::randn([features])),
+            running_mean: Tensor::randn([features]),
+            running_var: Tensor::rand([features]) + 0.5,
+            frozen,
+        }
+    }
+}
+
+impl KeepsWidth for BatchNorm {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let (weight, bias) = (Some(self.weight.tensor()), Some(self.bias.tensor()));
+        if self.frozen {
+            return x.batch_norm_eval(&self.running_mean, &self.running_var, weight, bias, 1e-5);
+        }
+        let (y, stats) = x.batch_norm_train(weight, bias, 1e-5);
+        stats.update_running(&self.running_mean, &self.running_var, Some(0.1), 1);
+        y
+    }
+}
+
 fn data() -> TensorDataset {
     manual_seed(7);
     TensorDataset::new(Tensor::randn([SAMPLES, 6]), (0..SAMPLES).map(|i| (i * 5 + 1) % 4).collect())
@@ -234,6 +275,11 @@ fn data() -> TensorDataset {
 
 type Plain = Sequential<(DynLinear, ReLU, DynLinear)>;
 type Centered = Sequential<(DynLinear, RunningCentering, ReLU, DynLinear)>;
+type Normed = Sequential<(DynLinear, BatchNorm, ReLU, DynLinear)>;
+
+fn normed(frozen: bool) -> Normed {
+    sequential![DynLinear::new(6, 16), BatchNorm::new(16, frozen), ReLU, DynLinear::new(16, 4)]
+}
 
 fn plain(hidden: usize) -> Plain {
     sequential![DynLinear::new(6, hidden), ReLU, DynLinear::new(hidden, 4)]
@@ -389,6 +435,31 @@ fn exactness(world: &World) {
                 }
             }
         }
+        // BatchNorm in eval mode (running statistics, as when fine-tuning):
+        // the forward does not depend on the shard, so training is exact.
+        manual_seed(300 + rank as u64);
+        let ddp = DistributedDataParallel::new(normed(true), world).map_err(|e| e.to_string())?;
+        let reference = normed(true);
+        reference.load_state_dict(&ddp.state_dict()).map_err(|e| e.to_string())?;
+        train(&*ddp, &shard_loader(), Opt::SgdMomentum, |loss| ddp.backward(loss));
+        train(&reference, &full_loader, Opt::SgdMomentum, |loss| loss.backward());
+        close("frozen BatchNorm", &params(&*ddp), &params(&reference))?;
+        close("frozen BatchNorm: buffers", &ddp.named_buffers(), &reference.named_buffers())?;
+        // BatchNorm in training mode normalizes each shard by its own batch
+        // statistics (PyTorch's too, without SyncBatchNorm): after one step
+        // with averaged buffers, the running mean is one process's exactly.
+        manual_seed(400 + rank as u64);
+        let config = DdpConfig { buffers: BufferSync::Average, ..Default::default() };
+        let ddp =
+            DistributedDataParallel::with_config(normed(false), world, config).map_err(|e| e.to_string())?;
+        let reference = normed(false);
+        reference.load_state_dict(&ddp.state_dict()).map_err(|e| e.to_string())?;
+        let (x, y) = shard_loader().iter().next().expect("a batch");
+        ddp.backward(&ddp.forward_tensor(&x).cross_entropy(&y));
+        let (x, y) = full_loader.epoch(0).next().expect("a batch");
+        reference.forward_tensor(&x).cross_entropy(&y).backward();
+        let running_mean = |m: &Normed| vec![("1.running_mean".to_string(), m.0.1.running_mean.clone())];
+        close("BatchNorm running mean, averaged", &running_mean(&ddp), &running_mean(&reference))?;
         Ok(())
     })();
     match outcome {

@@ -15,6 +15,11 @@ use crate::nn::Module;
 /// What happens to the buffers (BatchNorm's running statistics, any
 /// `#[module(buffer)]` tensor) during training. Parameters and buffers are
 /// always broadcast from rank 0 at construction.
+///
+/// A BatchNorm in training mode normalizes each rank's batch by that
+/// batch's own statistics (as under PyTorch's DDP without `SyncBatchNorm`),
+/// so N ranks do not compute what one process does on the whole batch; in
+/// eval mode (running statistics, as when fine-tuning) they do, exactly.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum BufferSync {
     /// Each rank keeps its own buffers, updated from its own shards: the
