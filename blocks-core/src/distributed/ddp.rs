@@ -107,6 +107,18 @@ impl Default for DdpConfig {
 /// }
 /// world.abort_on_error(model.save("model.safetensors")); // written by rank 0
 /// ```
+///
+/// It stays on the thread that initialized MPI (it is neither `Send` nor
+/// `Sync`):
+///
+/// ```compile_fail
+/// use blocks_core::distributed::{DistributedDataParallel, World};
+/// let world = World::init().unwrap();
+/// let model = DistributedDataParallel::new(blocks_core::nn::Linear::<2, 1>::new(), &world).unwrap();
+/// std::thread::scope(|s| {
+///     s.spawn(|| model.sync_gradients());
+/// });
+/// ```
 pub struct DistributedDataParallel<M: Module> {
     module: M,
     world: World,

@@ -49,6 +49,13 @@ static HOOK: Once = Once::new();
 /// world.all_reduce_sum(&mut seen);
 /// assert_eq!(seen[0], world.size() as f64);
 /// ```
+///
+/// A `World` (and a model wrapped with it) cannot move to another thread:
+///
+/// ```compile_fail
+/// let world = blocks_core::distributed::World::init().unwrap();
+/// std::thread::spawn(move || world.barrier());
+/// ```
 #[derive(Clone)]
 pub struct World {
     inner: Rc<Session>,
