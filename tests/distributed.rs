@@ -17,9 +17,10 @@
 //!   training mode with averaged buffers its running mean is one process's.
 //! - `mismatch`: rank 1 builds a wider layer; construction fails on every
 //!   rank, rank 1 naming the first difference.
-//! - `panic`, `error`: rank 1 panics, or returns an error through
-//!   `abort_on_error`, in the middle of training while rank 0 waits in an
-//!   all-reduce; the job must end (not hang) with the message.
+//! - `panic`, `error`, `dies`: rank 1 panics, returns an error through
+//!   `abort_on_error`, or crashes (`abort()`), in the middle of training
+//!   while rank 0 waits in an all-reduce; the job must end (not hang) with
+//!   the rank's message (for the crash, the launcher's).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -169,6 +170,7 @@ fn driver() {
             "a_panicking_rank_aborts_the_job",
             Box::new(|| check_failure("panic", "rank 1 of 2 panicked: aborting every rank (MPI_Abort)")),
         ),
+        ("a_rank_that_dies_ends_the_job", Box::new(|| check_failure("dies", "exited on signal 6 (Aborted)"))),
         (
             "an_erring_rank_aborts_the_job",
             Box::new(|| {
@@ -203,7 +205,7 @@ fn rank_main(case: &str) {
     match case {
         "exactness" => exactness(&world),
         "mismatch" => mismatch(&world),
-        "panic" | "error" => failing(&world, case),
+        "panic" | "error" | "dies" => failing(&world, case),
         other => world.abort_with(format!("unknown case {other}")),
     }
 }
@@ -489,6 +491,7 @@ fn failing(world: &World, case: &str) {
         if world.rank() == 1 && step == 2 {
             match case {
                 "panic" => panic!("deliberate failure in step {step}"),
+                "dies" => std::process::abort(), // a crash: no hook, no MPI call
                 _ => world.abort_on_error(Err::<(), _>("shard 1 is unreadable")),
             }
         }
