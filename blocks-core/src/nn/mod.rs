@@ -1,6 +1,8 @@
 //! Blocks: PyTorch's `torch.nn` — the `Module` trait, layers, `Sequential`,
 //! and the typed tensors that let the compiler check widths between blocks.
 
+#[macro_use]
+mod impl_block;
 mod activation;
 mod apply;
 mod block;
@@ -9,6 +11,7 @@ pub(crate) mod chain;
 mod dyn_sequential;
 pub(crate) mod field;
 mod forward;
+mod images;
 mod index;
 pub mod init;
 mod keeps_width;
@@ -28,12 +31,13 @@ mod uninitialized;
 pub use activation::ReLU;
 pub use apply::{apply, apply_to};
 pub use block::Block;
+pub use images::Images;
 pub use dyn_sequential::DynSequential;
-pub use forward::{Call, FeedsInto, Forward, SameWidth};
+pub use forward::{Call, Feed, FeedsInto, Forward, SameChannels, SameWidth, run};
 pub use keeps_width::{KeepsWidth, TensorKind, keep_width};
 pub use lazy_linear::LazyLinear;
 pub use linear::{DynLinear, Linear};
-pub use module::{Member, Module, Visitor};
+pub use module::{AsModule, Member, Module, Visitor};
 pub use parameter::Parameter;
 pub use repr::{fmt_module, module_repr};
 pub use sequential::Sequential;
