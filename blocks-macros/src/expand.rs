@@ -81,7 +81,10 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
             /// `Forward` input (checked by the compiler), or a plain `Tensor`
             /// for a typed input (checked at run time, naming the block).
             #[allow(dead_code)]
-            pub fn forward<__G>(&self, input: &__G) -> <Self as #facade::nn::Call<__G>>::Out
+            pub fn forward<__G>(
+                &self,
+                input: &__G,
+            ) -> <Self as #facade::nn::Call<__G>>::Out
             where
                 Self: #facade::nn::Call<__G>,
             {
@@ -91,22 +94,16 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
     }
 }
 
-/// The block's `Call` impls: from its `Forward` input, for every value that
-/// feeds into it. A block without `Forward` is reported where it is run.
+/// The block's `Takes` rule: it takes what feeds into its `Forward` input
+/// (which gives it `Call`). A block without `Forward` is reported where it
+/// is run.
 fn call(s: &Struct, where_clause: &Option<WhereClause>, facade: &TokenStream) -> TokenStream {
     let ident = s.ident;
-    let (_, ty_generics, _) = s.generics.split_for_impl();
-    let mut generics = s.generics.clone();
-    generics.params.push(syn::parse_quote!(__G: #facade::nn::Feed<#ident #ty_generics>));
-    let (impl_generics, _, _) = generics.split_for_impl();
+    let (impl_generics, ty_generics, _) = s.generics.split_for_impl();
     quote! {
         #[automatically_derived]
-        impl #impl_generics #facade::nn::Call<__G> for #ident #ty_generics #where_clause {
-            type Out = <__G as #facade::nn::Feed<Self>>::Out;
-
-            fn call(&self, __input: &__G) -> Self::Out {
-                #facade::nn::Feed::feed(__input, self)
-            }
+        impl #impl_generics #facade::nn::Takes for #ident #ty_generics #where_clause {
+            type Rule = #facade::nn::ByInput;
         }
     }
 }
@@ -114,8 +111,8 @@ fn call(s: &Struct, where_clause: &Option<WhereClause>, facade: &TokenStream) ->
 /// `#[module(keeps_width)]`: the block takes every tensor kind and gives back
 /// the kind it was given, running its `Forward` from `Tensor` to `Tensor`. A
 /// missing or other `Forward` is reported at the flag (the `KeepsWidth`
-/// error): for a plain struct by the call in the body (spanned there), for a
-/// generic one by the impl's bound `Self: KeepsWidth` when the block is used.
+/// error) by the impl's bound: where the struct is defined for a plain one,
+/// where the block is used for a generic one.
 fn keeps_width(
     s: &Struct,
     flag: &Ident,
@@ -123,10 +120,7 @@ fn keeps_width(
     facade: &TokenStream,
 ) -> TokenStream {
     let ident = s.ident;
-    let (_, ty_generics, _) = s.generics.split_for_impl();
-    let mut generics = s.generics.clone();
-    generics.params.push(syn::parse_quote!(__G: #facade::nn::TensorKind));
-    let (impl_generics, _, _) = generics.split_for_impl();
+    let (impl_generics, ty_generics, _) = s.generics.split_for_impl();
     let mut clause = where_clause.clone();
     if !s.generics.params.is_empty() {
         clause
@@ -134,15 +128,17 @@ fn keeps_width(
             .predicates
             .push(syn::parse_quote_spanned!(flag.span()=> Self: #facade::nn::KeepsWidth));
     }
-    let call = quote_spanned!(flag.span()=> #facade::nn::keep_width(self, __input));
+    let body = quote_spanned!(flag.span()=> #facade::nn::forward_kept(self, __x));
     quote! {
         #[automatically_derived]
-        #[diagnostic::do_not_recommend]
-        impl #impl_generics #facade::nn::Call<__G> for #ident #ty_generics #clause {
-            type Out = __G;
+        impl #impl_generics #facade::nn::Takes for #ident #ty_generics #where_clause {
+            type Rule = #facade::nn::AnyKind;
+        }
 
-            fn call(&self, __input: &__G) -> __G {
-                #call
+        #[automatically_derived]
+        impl #impl_generics #facade::nn::KeptForward for #ident #ty_generics #clause {
+            fn forward_kept(&self, __x: &#facade::Tensor) -> #facade::Tensor {
+                #body
             }
         }
     }

@@ -15,6 +15,7 @@ use crate::Tensor;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ReLU;
 
+#[diagnostic::do_not_recommend]
 impl Forward for ReLU {
     type Input = Tensor;
     type Output = Tensor;
@@ -24,6 +25,7 @@ impl Forward for ReLU {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl Module for ReLU {
     fn type_name(&self) -> String {
         "ReLU".into()

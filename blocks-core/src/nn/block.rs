@@ -1,7 +1,7 @@
 //! `Block`: any block as a trait object that runs on plain tensors, for
 //! containers whose contents are chosen at run time (d2l's `MySequential`).
 
-use super::{Call, Feed, Forward, Module, run};
+use super::{ByInput, Call, Forward, Module, Takes, run};
 use crate::Tensor;
 
 /// A block that runs on a plain tensor (its sizes checked at run time),
@@ -50,6 +50,7 @@ where
 /// let block: Box<dyn Block> = Box::new(ReLU);
 /// assert_eq!(Forward::forward(&block, &Tensor::from_vec(vec![-1.0, 2.0], [2])).to_vec(), vec![0.0, 2.0]);
 /// ```
+#[diagnostic::do_not_recommend]
 impl Forward for Box<dyn Block> {
     type Input = Tensor;
     type Output = Tensor;
@@ -61,10 +62,7 @@ impl Forward for Box<dyn Block> {
 
 /// A boxed block takes what its `Forward` takes: a `Tensor`, or a typed
 /// tensor as a plain one.
-impl<G: Feed<Box<dyn Block>>> Call<G> for Box<dyn Block> {
-    type Out = G::Out;
-
-    fn call(&self, input: &G) -> G::Out {
-        input.feed(self)
-    }
+#[diagnostic::do_not_recommend]
+impl Takes for Box<dyn Block> {
+    type Rule = ByInput;
 }

@@ -159,6 +159,7 @@ impl DynSequential {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl Forward for DynSequential {
     type Input = Tensor;
     type Output = Tensor;
@@ -199,6 +200,7 @@ impl_block! {
     [] DynSequential
 }
 
+#[diagnostic::do_not_recommend]
 impl Module for DynSequential {
     fn type_name(&self) -> String {
         "Sequential".into()

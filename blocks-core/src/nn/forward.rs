@@ -5,10 +5,10 @@
 //!
 //! A block is its struct, its [`Forward`] (PyTorch's `def forward`) and its
 //! repr. Everything else is generated: `#[derive(Module)]` (or, inside this
-//! crate, `impl_block!`) writes the block's [`Call`] impls and an inherent
+//! crate, `impl_block!`) writes the block's [`Takes`] rule and an inherent
 //! `forward` that takes any tensor kind its input can be fed from, so
 //! `mlp.forward(&tensor)`, `mlp.forward(&batch)` and `sequential![..]` all
-//! run the same `Forward::forward`, through [`run`].
+//! run the same `Forward::forward`, through [`run`] and [`Call`].
 
 use super::images::Images;
 use super::typed::{Batch, Scalar};
@@ -54,13 +54,14 @@ pub trait Forward {
 }
 
 /// Running a block on a `G`: what `sequential!` chains, what a block's
-/// `forward` method and [`run`] call. Never written by hand: it is
-/// `#[derive(Module)]` output (from the block's [`Forward`]), and
-/// `Sequential` implements it for its chain.
+/// `forward` method and [`run`] call. Never written by hand: every block
+/// with a [`Forward`] and a [`Takes`] rule (both from `#[derive(Module)]`
+/// and its `impl Forward`) has it, and `Sequential` implements it for its
+/// chain.
 ///
 /// A block whose `Forward` takes `T` can be called with anything that
-/// [`FeedsInto`] `T`; a width-keeping block (`#[module(keeps_width)]`, `ReLU`)
-/// with every tensor kind, giving back the same kind.
+/// [`FeedsInto`] `T`; a width-keeping block (`#[module(keeps_width)]`,
+/// `ReLU`) with every tensor kind, giving back the same kind.
 ///
 /// ```
 /// use blocks_core::nn::{Call, Linear, ReLU};
@@ -82,6 +83,17 @@ pub trait Call<G> {
     fn call(&self, input: &G) -> Self::Out;
 }
 
+impl<B: Takes + ?Sized, G> Call<G> for B
+where
+    B::Rule: Rule<G, B>,
+{
+    type Out = <B::Rule as Rule<G, B>>::Out;
+
+    fn call(&self, input: &G) -> Self::Out {
+        <B::Rule as Rule<G, B>>::run(self, input)
+    }
+}
+
 /// The one door every block is run through: a block's `forward` method,
 /// each block of a `Sequential`, a `DynSequential` and a `Box<dyn Block>`
 /// all come here (the place for forward hooks).
@@ -96,29 +108,61 @@ pub fn run<B: Call<G> + ?Sized, G>(block: &B, input: &G) -> B::Out {
     block.call(input)
 }
 
-/// `G` given to block `B` through `B`'s [`Forward`]: the body of the
-/// [`Call`] impl that `#[derive(Module)]` writes.
+/// Which values a block takes: its [`Rule`], [`ByInput`] (whatever
+/// [`FeedsInto`] its `Forward` input) or [`AnyKind`] (every tensor kind,
+/// given back as that kind: a width-keeping layer). `#[derive(Module)]`
+/// writes it (`AnyKind` with `#[module(keeps_width)]`); with it and an
+/// `impl Forward`, a block has [`Call`].
 ///
 /// ```
-/// use blocks_core::nn::{Batch, Feed, Linear};
+/// use blocks_core::nn::{AnyKind, ByInput, Linear, ReLU, Takes};
+/// fn rule<B: Takes<Rule = R>, R>(_: &B) {}
+/// rule::<_, ByInput>(&Linear::<2, 2>::new());
+/// rule::<_, AnyKind>(&ReLU);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no forward pass",
+    label = "no forward pass",
+    note = "a block derives `Module` and implements `Forward` (`type Input`, `type Output` and `fn forward`, PyTorch's `def forward(self, X)`)"
+)]
+pub trait Takes {
+    /// [`ByInput`] or [`AnyKind`].
+    type Rule;
+}
+
+/// The [`Takes`] rule of a block that takes what feeds into its `Forward`
+/// input: a `Batch<N>` of its width, `Images<C>` of its channels, or a
+/// plain `Tensor` checked at run time.
+pub enum ByInput {}
+
+/// The [`Takes`] rule of a width-keeping block: its `Forward` goes from
+/// `Tensor` to `Tensor`, and it takes every [`TensorKind`](super::TensorKind),
+/// giving back the same kind.
+pub enum AnyKind {}
+
+/// How a rule runs block `B` on a `G` (see [`Takes`]): `G` converted to
+/// `B`'s input and run through `B`'s forward.
+///
+/// ```
+/// use blocks_core::nn::{Batch, ByInput, Linear, Rule};
 /// use blocks_core::Tensor;
-/// let y: Batch<2> = Tensor::ones([3, 4]).feed(&Linear::<4, 2>::new());
+/// let y: Batch<2> = ByInput::run(&Linear::<4, 2>::new(), &Tensor::ones([3, 4]));
 /// assert_eq!(y.shape(), vec![3, 2]);
 /// ```
-pub trait Feed<B: ?Sized> {
+pub trait Rule<G, B: ?Sized> {
     /// What `B` gives.
     type Out;
 
-    /// Converts `self` to `B`'s input (checking it at run time if it is a
+    /// Converts `input` to `B`'s input (checking it at run time if it is a
     /// plain tensor) and runs `B`'s forward.
-    fn feed(&self, block: &B) -> Self::Out;
+    fn run(block: &B, input: &G) -> Self::Out;
 }
 
-impl<B: Forward + ?Sized, G: FeedsInto<B::Input, B>> Feed<B> for G {
+impl<B: Forward + ?Sized, G: FeedsInto<B::Input, B>> Rule<G, B> for ByInput {
     type Out = B::Output;
 
-    fn feed(&self, block: &B) -> B::Output {
-        block.forward(&self.feed_into())
+    fn run(block: &B, input: &G) -> B::Output {
+        block.forward(&input.feed_into())
     }
 }
 

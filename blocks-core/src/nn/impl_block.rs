@@ -1,6 +1,7 @@
 //! `impl_block!`: what `#[derive(Module)]` writes besides `impl Module`, for
 //! the layers of this crate (which cannot use the derive on themselves):
-//! the [`Call`](super::Call) impls, the inherent `forward` that every caller
+//! the [`Takes`](super::Takes) rule (which gives the block its
+//! [`Call`](super::Call) impls), the inherent `forward` that every caller
 //! uses, and `Display` (PyTorch's repr).
 //!
 //! ```text
@@ -19,23 +20,23 @@
 macro_rules! impl_block {
     ($(#[$doc:meta])* [$($generics:tt)*] $ty:ty, keeps_width) => {
         #[diagnostic::do_not_recommend]
-        impl<__G: $crate::nn::TensorKind, $($generics)*> $crate::nn::Call<__G> for $ty {
-            type Out = __G;
+        impl<$($generics)*> $crate::nn::Takes for $ty {
+            type Rule = $crate::nn::AnyKind;
+        }
 
-            fn call(&self, input: &__G) -> __G {
-                $crate::nn::keep_width(self, input)
+        #[diagnostic::do_not_recommend]
+        impl<$($generics)*> $crate::nn::KeptForward for $ty {
+            fn forward_kept(&self, x: &$crate::Tensor) -> $crate::Tensor {
+                $crate::nn::forward_kept(self, x)
             }
         }
 
         impl_block!(@common $(#[$doc])* [$($generics)*] $ty);
     };
     ($(#[$doc:meta])* [$($generics:tt)*] $ty:ty) => {
-        impl<__G: $crate::nn::Feed<$ty>, $($generics)*> $crate::nn::Call<__G> for $ty {
-            type Out = <__G as $crate::nn::Feed<$ty>>::Out;
-
-            fn call(&self, input: &__G) -> Self::Out {
-                input.feed(self)
-            }
+        #[diagnostic::do_not_recommend]
+        impl<$($generics)*> $crate::nn::Takes for $ty {
+            type Rule = $crate::nn::ByInput;
         }
 
         impl_block!(@common $(#[$doc])* [$($generics)*] $ty);

@@ -4,7 +4,7 @@
 //! layer take every tensor kind and give back the same kind, so it fits
 //! anywhere in a `sequential!` chain.
 
-use super::forward::{Forward, short_type_name};
+use super::forward::{AnyKind, Forward, Rule, short_type_name};
 use super::images::Images;
 use super::typed::{Batch, Scalar};
 use crate::Tensor;
@@ -124,28 +124,26 @@ pub trait KeepsWidth: Forward<Input = Tensor, Output = Tensor> {}
 #[diagnostic::do_not_recommend]
 impl<L: Forward<Input = Tensor, Output = Tensor> + ?Sized> KeepsWidth for L {}
 
-/// Runs `layer` on `input` and gives back the same kind: the body of the
-/// `Call` impl that `#[module(keeps_width)]` writes. Panics if the forward
+/// Runs `layer` on `input` and gives back the same kind: how a block with
+/// the [`AnyKind`] rule (`#[module(keeps_width)]`) runs. Panics if the forward
 /// changed the width (or the channels of `Images`, or made a `Scalar` more
 /// than one element).
 ///
 /// ```
-/// use blocks_core::nn::{keep_width, Batch, Forward};
+/// use blocks_core::nn::{keep_width, Batch, KeptForward};
 /// use blocks_core::Tensor;
 /// struct Double;
-/// impl Forward for Double {
-///     type Input = Tensor;
-///     type Output = Tensor;
-///     fn forward(&self, x: &Tensor) -> Tensor {
+/// impl KeptForward for Double {
+///     fn forward_kept(&self, x: &Tensor) -> Tensor {
 ///         x * 2.0
 ///     }
 /// }
 /// let y: Batch<3> = keep_width(&Double, &Batch::<3>::rand(2));
 /// assert_eq!(y.shape(), vec![2, 3]);
 /// ```
-pub fn keep_width<L: KeepsWidth + ?Sized, G: TensorKind>(layer: &L, input: &G) -> G {
+pub fn keep_width<L: KeptForward + ?Sized, G: TensorKind>(layer: &L, input: &G) -> G {
     let given = input.tensor();
-    let out = layer.forward(given);
+    let out = layer.forward_kept(given);
     let shape = out.shape();
     G::from_same_kind(out).unwrap_or_else(|| {
         panic!(
@@ -156,4 +154,38 @@ pub fn keep_width<L: KeepsWidth + ?Sized, G: TensorKind>(layer: &L, input: &G) -
             super::path::describe()
         )
     })
+}
+
+/// The forward of a block with the [`AnyKind`] rule, on a plain tensor:
+/// what `#[module(keeps_width)]` writes from the block's `Forward` (which
+/// must go from `Tensor` to `Tensor`, see [`KeepsWidth`]).
+///
+/// ```
+/// use blocks_core::nn::{KeptForward, ReLU};
+/// use blocks_core::Tensor;
+/// assert_eq!(ReLU.forward_kept(&Tensor::from_vec(vec![-1.0], [1])).to_vec(), vec![0.0]);
+/// ```
+pub trait KeptForward {
+    /// Runs the block's `Forward` on `x`.
+    fn forward_kept(&self, x: &Tensor) -> Tensor;
+}
+
+/// The body of [`KeptForward::forward_kept`]: `layer`'s forward, which must
+/// go from `Tensor` to `Tensor` (the [`KeepsWidth`] error otherwise).
+///
+/// ```
+/// use blocks_core::nn::{forward_kept, ReLU};
+/// use blocks_core::Tensor;
+/// assert_eq!(forward_kept(&ReLU, &Tensor::from_vec(vec![2.0], [1])).to_vec(), vec![2.0]);
+/// ```
+pub fn forward_kept<L: KeepsWidth + ?Sized>(layer: &L, x: &Tensor) -> Tensor {
+    layer.forward(x)
+}
+
+impl<L: KeptForward + ?Sized, G: TensorKind> Rule<G, L> for AnyKind {
+    type Out = G;
+
+    fn run(layer: &L, input: &G) -> G {
+        keep_width(layer, input)
+    }
 }

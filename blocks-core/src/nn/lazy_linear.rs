@@ -167,6 +167,7 @@ impl LazyLinear {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl Forward for LazyLinear {
     type Input = Tensor;
     type Output = Tensor;
@@ -205,6 +206,7 @@ impl_block! {
     [] LazyLinear
 }
 
+#[diagnostic::do_not_recommend]
 impl Module for LazyLinear {
     fn type_name(&self) -> String {
         if self.linear().is_some() { "Linear" } else { "LazyLinear" }.into()

@@ -149,6 +149,7 @@ impl DynLinear {
 
 }
 
+#[diagnostic::do_not_recommend]
 impl Forward for DynLinear {
     type Input = Tensor;
     type Output = Tensor;
@@ -183,6 +184,7 @@ impl_block! {
     [] DynLinear
 }
 
+#[diagnostic::do_not_recommend]
 impl Module for DynLinear {
     fn type_name(&self) -> String {
         "Linear".into()
@@ -267,6 +269,7 @@ impl<const IN: usize, const OUT: usize> Default for Linear<IN, OUT> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<const IN: usize, const OUT: usize> Forward for Linear<IN, OUT> {
     type Input = Batch<IN>;
     type Output = Batch<OUT>;
@@ -293,6 +296,7 @@ impl_block! {
     [const IN: usize, const OUT: usize] Linear<IN, OUT>
 }
 
+#[diagnostic::do_not_recommend]
 impl<const IN: usize, const OUT: usize> Module for Linear<IN, OUT> {
     fn type_name(&self) -> String {
         self.layer.type_name()
