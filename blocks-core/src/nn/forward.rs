@@ -121,9 +121,9 @@ pub fn run<B: Call<G> + ?Sized, G>(block: &B, input: &G) -> B::Out {
 /// rule::<_, AnyKind>(&ReLU);
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` has no forward pass",
-    label = "no forward pass",
-    note = "a block derives `Module` and implements `Forward` (`type Input`, `type Output` and `fn forward`, PyTorch's `def forward(self, X)`)"
+    message = "`{Self}` cannot run as a block",
+    label = "cannot run as a block",
+    note = "a block derives `Module` and implements `Forward` (`type Input`, `type Output` and `fn forward`, PyTorch's `def forward(self, X)`); a hand-written `impl Module` also writes `impl Takes for {Self} {{ type Rule = ByInput; }}`"
 )]
 pub trait Takes {
     /// [`ByInput`] or [`AnyKind`].
