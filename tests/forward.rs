@@ -81,8 +81,11 @@ impl Forward for MyDropout {
         if !self.training.get() {
             return x.clone();
         }
-        let keep: Vec<f32> =
-            Tensor::rand(x.shape()).to_vec().into_iter().map(|u| if u >= self.p { 1.0 } else { 0.0 }).collect();
+        let keep: Vec<f32> = Tensor::rand(x.shape())
+            .to_vec()
+            .into_iter()
+            .map(|u| if u >= self.p { 1.0 } else { 0.0 })
+            .collect();
         x * &Tensor::from_vec(keep, x.shape()) * (1.0 / (1.0 - self.p))
     }
 }

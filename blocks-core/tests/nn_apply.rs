@@ -50,7 +50,8 @@ impl Module for Tied {
         v.child("4", &self.shared);
         v.child("5", &self.relus.2);
         v.child("6", &self.last);
-    }    fn as_dyn(&self) -> &dyn Module {
+    }
+    fn as_dyn(&self) -> &dyn Module {
         self
     }
 }
@@ -211,7 +212,8 @@ impl Module for MyLinear {
     fn visit<'m>(&'m self, v: &mut dyn Visitor<'m>) {
         v.parameter("weight", &self.weight);
         v.parameter("bias", &self.bias);
-    }    fn as_dyn(&self) -> &dyn Module {
+    }
+    fn as_dyn(&self) -> &dyn Module {
         self
     }
 }

@@ -146,7 +146,6 @@ impl DynLinear {
     pub fn bias(&self) -> Option<&Parameter> {
         self.bias.as_ref()
     }
-
 }
 
 #[diagnostic::do_not_recommend]
