@@ -234,3 +234,33 @@ fn a_hand_written_module_needs_only_its_name_and_members() {
     assert!(list.submodule("0").unwrap().as_any().is::<Scale>());
     assert!(blocks::nn::module_repr(&list).starts_with("ModuleList(\n  (0): Scale()"));
 }
+
+/// A stand-in `Flatten`: `[N, ...]` to `[N, rest]`, sizes known only at run time.
+#[derive(Module)]
+struct Flatten;
+
+impl Forward for Flatten {
+    type Input = Tensor;
+    type Output = Tensor;
+
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let rows = x.shape()[0] as isize;
+        x.reshape(&[rows, -1])
+    }
+}
+
+#[test]
+fn after_a_flatten_the_next_linear_checks_its_width_at_run_time() {
+    let net = sequential![Mix::<1, 6>::new(), Flatten, Linear::<30, 2>::new()];
+    let y: Batch<2> = net.forward(&Images::<1>::new(Tensor::ones([2, 1, 5])));
+    assert_eq!(y.shape(), vec![2, 2]);
+}
+
+#[test]
+#[should_panic(
+    expected = "Linear<31, 2> takes 31 input features, but got a tensor of shape [2, 30] (at block 2)"
+)]
+fn after_a_flatten_a_wrong_width_names_the_linear_and_its_path() {
+    let net = sequential![Mix::<1, 6>::new(), Flatten, Linear::<31, 2>::new()];
+    net.forward(&Images::<1>::new(Tensor::ones([2, 1, 5])));
+}

@@ -18,8 +18,11 @@ use proc_macro::TokenStream;
 /// Makes a struct a block, like subclassing `nn.Module`: generates
 /// `impl Module` (parameters, buffers and children reported in field order,
 /// under the field names), `impl Display` (PyTorch's repr), and from the
-/// block's `impl Forward` its `Call` impl and an inherent `forward` that
-/// takes its input or a plain `Tensor` (checked at run time), like `net(X)`.
+/// block's `impl Forward` its `Takes` rule (which gives it `Call`) and an
+/// inherent `forward` that takes its input or a plain `Tensor` (checked at
+/// run time), like `net(X)`, and runs through `blocks::nn::run`. (So a
+/// derived block's forward is written as `impl Forward`, not as an inherent
+/// `fn forward`.)
 ///
 /// Fields are registered by type: a block (anything implementing `Module`,
 /// also `Box<M>`, `Box<dyn Module>`, and `Vec<M>` or `[M; N]` as PyTorch's
