@@ -63,11 +63,16 @@ pub trait Forward {
 /// [`FeedsInto`] `T`; a width-keeping block (`#[module(keeps_width)]`,
 /// `ReLU`) with every tensor kind, giving back the same kind.
 ///
+/// In generic code it is the bound that says "a block that can take `G`":
+///
 /// ```
-/// use blocks_core::nn::{Call, Linear, ReLU};
+/// use blocks_core::nn::{run, Call, DynLinear, ReLU};
 /// use blocks_core::Tensor;
-/// let y = ReLU.call(&Linear::<4, 2>::new().call(&Tensor::ones([3, 4])));
-/// assert_eq!(y.shape(), vec![3, 2]);
+/// fn twice<B: Call<Tensor, Out = Tensor>>(block: &B, x: &Tensor) -> Tensor {
+///     run(block, &run(block, x))
+/// }
+/// assert_eq!(twice(&ReLU, &Tensor::from_vec(vec![-1.0, 2.0], [2])).to_vec(), vec![0.0, 2.0]);
+/// assert_eq!(twice(&DynLinear::new(3, 3), &Tensor::ones([2, 3])).shape(), vec![2, 3]);
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot take `{G}` from the block before it",
