@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::Tensor;
-use crate::io::{FileError, TensorFile, save_tensors, serialize_tensors};
+use crate::io::{FileError, TensorFile, TensorMap, save_tensors, serialize_tensors};
 
 /// A snapshot of an optimizer's state, like `optimizer.state_dict()`.
 ///
@@ -32,7 +32,7 @@ use crate::io::{FileError, TensorFile, save_tensors, serialize_tensors};
 /// ```
 #[derive(Clone, Default)]
 pub struct OptimizerState {
-    tensors: Vec<(String, Tensor)>,
+    tensors: TensorMap,
     metadata: BTreeMap<String, String>,
 }
 
@@ -46,7 +46,7 @@ impl OptimizerState {
         Self::default()
     }
 
-    /// Adds (or replaces) a tensor under `key`.
+    /// Adds (or replaces) a tensor under `key`; O(1), as every lookup.
     ///
     /// ```
     /// let mut state = blocks_core::optim::OptimizerState::new();
@@ -54,11 +54,7 @@ impl OptimizerState {
     /// assert_eq!(state.get("state.0.step").unwrap().item(), 3.0);
     /// ```
     pub fn insert(&mut self, key: impl Into<String>, tensor: Tensor) {
-        let key = key.into();
-        match self.tensors.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = tensor,
-            None => self.tensors.push((key, tensor)),
-        }
+        self.tensors.insert(key.into(), tensor);
     }
 
     /// The tensor under `key`.
@@ -67,7 +63,7 @@ impl OptimizerState {
     /// assert!(blocks_core::optim::OptimizerState::new().get("state.0.exp_avg").is_none());
     /// ```
     pub fn get(&self, key: &str) -> Option<&Tensor> {
-        self.tensors.iter().find(|(k, _)| k == key).map(|(_, t)| t)
+        self.tensors.get(key)
     }
 
     /// The tensor keys, in insertion order.
@@ -78,7 +74,7 @@ impl OptimizerState {
     /// assert_eq!(state.keys(), vec!["state.1.exp_avg"]);
     /// ```
     pub fn keys(&self) -> Vec<&str> {
-        self.tensors.iter().map(|(k, _)| k.as_str()).collect()
+        self.tensors.keys().map(String::as_str).collect()
     }
 
     /// Sets a metadata entry (string to string), such as a scheduler's state.
@@ -149,8 +145,10 @@ impl OptimizerState {
     }
 
     fn from_file(file: &TensorFile) -> Result<Self, FileError> {
-        let mut state = OptimizerState { tensors: Vec::new(), metadata: file.metadata().clone() };
-        for name in file.names() {
+        let names = file.names();
+        let mut state =
+            OptimizerState { tensors: TensorMap::with_capacity(names.len()), metadata: file.metadata().clone() };
+        for name in names {
             state.insert(name, file.tensor::<f32>(name)?);
         }
         Ok(state)
