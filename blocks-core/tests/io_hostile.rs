@@ -270,7 +270,8 @@ fn a_size_error_names_the_tensor() {
 #[test]
 fn a_dtype_error_names_the_file() {
     let path = temp_path("labels.safetensors");
-    std::fs::write(&path, file(r#"{"y":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, &[0; 8])).unwrap();
+    std::fs::write(&path, file(r#"{"y":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, &[0; 8]))
+        .unwrap();
     let error = StateDict::read(&path).unwrap_err();
     assert!(matches!(&error, FileError::Dtype { path: p, .. } if *p == path), "{error:?}");
     assert_eq!(

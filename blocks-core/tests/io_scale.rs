@@ -68,7 +68,8 @@ fn a_state_dict_of_80000_entries_loads_into_a_model_and_is_refused_by_another() 
 #[test]
 fn an_optimizer_state_of_80000_entries_loads_and_a_damaged_one_is_refused() {
     within_watchdog("an optimizer state of 80,000 entries", || {
-        let params: Vec<Tensor> = (0..ENTRIES).map(|i| Tensor::full([1], i as f32).requires_grad_(true)).collect();
+        let params: Vec<Tensor> =
+            (0..ENTRIES).map(|i| Tensor::full([1], i as f32).requires_grad_(true)).collect();
         let mut opt = Sgd::new(&params, SgdConfig { lr: 0.1, momentum: 0.9, ..Default::default() });
         for p in &params {
             p.sum().backward();

@@ -62,7 +62,8 @@ impl<'a, E: Element> Values<'a, E> {
         // An odometer over the visible indices of every dimension (`...` skipped).
         let cut = |len: usize| len > 2 * EDGE_ITEMS;
         let count = |len: usize| if cut(len) { 2 * EDGE_ITEMS } else { len };
-        let index = |len: usize, j: usize| if cut(len) && j >= EDGE_ITEMS { len - 2 * EDGE_ITEMS + j } else { j };
+        let index =
+            |len: usize, j: usize| if cut(len) && j >= EDGE_ITEMS { len - 2 * EDGE_ITEMS + j } else { j };
         let mut counters = vec![0usize; self.shape.len()];
         let mut offset = 0usize;
         let mut out = Vec::new();
@@ -134,7 +135,13 @@ impl<'a, E: Element> Values<'a, E> {
     }
 
     /// PyTorch's `_vector_str`: the last dimension from `offset`, wrapped to the line width.
-    fn write_row<W: Write>(&self, out: &mut W, offset: usize, indent: usize, formatter: &Formatter) -> fmt::Result {
+    fn write_row<W: Write>(
+        &self,
+        out: &mut W,
+        offset: usize,
+        indent: usize,
+        formatter: &Formatter,
+    ) -> fmt::Result {
         let len = *self.shape.last().expect("a row has a dimension");
         let stride = *self.strides.last().expect("a row has a dimension");
         // Each element takes its width plus ", ".

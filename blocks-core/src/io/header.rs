@@ -60,7 +60,11 @@ pub(super) fn check_declared_size(start: &[u8], file_len: u64) -> Result<(), Str
     let held = file_len - start.len() as u64;
     let declared = metadata.data_len() as u64;
     if declared != held {
-        let problem = if declared > held { "truncated, or sizes that exceed the file" } else { "extra bytes at the end" };
+        let problem = if declared > held {
+            "truncated, or sizes that exceed the file"
+        } else {
+            "extra bytes at the end"
+        };
         return Err(format!(
             "the data section does not match the header: its tensors take {declared} bytes, the file holds \
              {held} after the header ({problem})"
@@ -132,8 +136,7 @@ fn tensor_with_wrong_size(header: &[u8]) -> Option<String> {
         .filter_map(|(name, value)| Some((name, serde_json::from_value::<TensorInfo>(value).ok()?)))
         .filter(|(_, info)| {
             let (start, end) = info.data_offsets;
-            let bits =
-                info.shape.iter().try_fold(info.dtype.bitsize(), |size, &dim| size.checked_mul(dim));
+            let bits = info.shape.iter().try_fold(info.dtype.bitsize(), |size, &dim| size.checked_mul(dim));
             bits.is_none_or(|bits| bits % 8 != 0 || end.checked_sub(start) != Some(bits / 8))
         })
         .min_by_key(|(_, info)| info.data_offsets)

@@ -188,6 +188,10 @@ impl TensorFile {
 
     /// The shape of tensor `name`.
     ///
+    /// # Errors
+    ///
+    /// [`FileError::MissingTensor`] if there is no tensor `name`.
+    ///
     /// ```
     /// # use blocks_core::io::{save_tensors, TensorFile};
     /// # let dir = std::env::temp_dir().join("blocks-doc-shape");
@@ -202,6 +206,12 @@ impl TensorFile {
 
     /// Tensor `name` as a float tensor of element type `E`, converting from
     /// F32 or F64 (as `load_state_dict` copies across dtypes).
+    ///
+    /// # Errors
+    ///
+    /// [`FileError::MissingTensor`] if there is no tensor `name`, [`FileError::Dtype`]
+    /// (naming the file) if it is not F32 or F64, [`FileError::Format`] if its shape
+    /// is too large for an array.
     ///
     /// ```
     /// # use blocks_core::io::{save_tensors, TensorFile};
@@ -249,6 +259,11 @@ impl TensorFile {
     /// Tensor `name` as integers (class labels saved as int64 by PyTorch),
     /// with its shape; accepts I64, I32, U8 and U64 (when it fits in i64).
     ///
+    /// # Errors
+    ///
+    /// [`FileError::MissingTensor`] if there is no tensor `name`, [`FileError::Dtype`]
+    /// (naming the file) for another dtype or a U64 above `i64::MAX`.
+    ///
     /// ```
     /// # use blocks_core::io::TensorFile;
     /// # let header = br#"{"t":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}}"#;
@@ -272,10 +287,9 @@ impl TensorFile {
             Dtype::I64 => {
                 data.chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().expect("8"))).collect()
             }
-            Dtype::I32 => data
-                .chunks_exact(4)
-                .map(|b| i32::from_le_bytes(b.try_into().expect("4")) as i64)
-                .collect(),
+            Dtype::I32 => {
+                data.chunks_exact(4).map(|b| i32::from_le_bytes(b.try_into().expect("4")) as i64).collect()
+            }
             Dtype::U8 => data.iter().map(|&b| b as i64).collect(),
             Dtype::U64 => data
                 .chunks_exact(8)

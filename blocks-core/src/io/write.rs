@@ -174,12 +174,11 @@ fn remove_stale_temporaries(folder: &Path, name: &str, own: &Path) {
     for entry in entries.flatten() {
         let file_name = entry.file_name();
         let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
-        let is_temporary = rest.strip_suffix(".tmp").and_then(|ids| ids.split_once('.')).is_some_and(
-            |(pid, count)| {
+        let is_temporary =
+            rest.strip_suffix(".tmp").and_then(|ids| ids.split_once('.')).is_some_and(|(pid, count)| {
                 let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
                 digits(pid) && digits(count)
-            },
-        );
+            });
         let candidate = entry.path();
         if !is_temporary || candidate == own {
             continue;

@@ -127,6 +127,11 @@ impl StateDict {
     /// of a tied tensor, and the other keys as aliases in the metadata,
     /// `{"4.weight": "2.weight"}`), which this resolves.
     ///
+    /// # Errors
+    ///
+    /// Any [`FileError`] of [`TensorFile::read`], or [`FileError::Dtype`] for a
+    /// tensor that is not F32 or F64.
+    ///
     /// ```
     /// use blocks_core::io::save_tensors;
     /// use blocks_core::{nn::StateDict, Tensor};
@@ -140,6 +145,10 @@ impl StateDict {
     }
 
     /// The float tensors of an already-read file, with aliases resolved (see [`read`](Self::read)).
+    ///
+    /// # Errors
+    ///
+    /// [`FileError::Dtype`] for a tensor that is not F32 or F64.
     ///
     /// ```
     /// use blocks_core::io::{serialize_tensors, TensorFile};
@@ -166,6 +175,11 @@ impl StateDict {
 
     /// Saves every entry to `path` as PyTorch's `save_file(net.state_dict())`
     /// does (atomically; see [`save_tensors`]).
+    ///
+    /// # Errors
+    ///
+    /// [`FileError::Uninitialized`] if some parameter has no values yet,
+    /// [`FileError::Io`] if the file cannot be written.
     ///
     /// ```
     /// use blocks_core::nn::{Linear, Module, StateDict};

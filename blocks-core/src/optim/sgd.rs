@@ -7,8 +7,8 @@ use ndarray::{ArrayD, Zip};
 use serde_json::{Map, Value};
 
 use super::optimizer::{
-    Allowed, ConfigError, check_keys, group_bool, group_f64, nonnegative, param_groups_json, read_group, state_array,
-    unique_params,
+    Allowed, ConfigError, check_keys, group_bool, group_f64, nonnegative, param_groups_json, read_group,
+    state_array, unique_params,
 };
 use super::{Optimizer, OptimizerState, StateError, pyrepr};
 use crate::Tensor;

@@ -101,6 +101,10 @@ impl OptimizerState {
 
     /// Saves to a safetensors file (atomically, see [`save_tensors`]).
     ///
+    /// # Errors
+    ///
+    /// [`FileError::Io`] if the file cannot be written.
+    ///
     /// ```
     /// let path = std::env::temp_dir().join("blocks-doc-optimizer-save.safetensors");
     /// blocks_core::optim::OptimizerState::new().save(&path).unwrap();
@@ -113,6 +117,10 @@ impl OptimizerState {
     }
 
     /// The bytes of the safetensors file [`save`](Self::save) writes.
+    ///
+    /// # Errors
+    ///
+    /// [`FileError::Format`] if a key is `__metadata__`, which safetensors reserves.
     ///
     /// ```
     /// use blocks_core::optim::OptimizerState;
@@ -128,6 +136,11 @@ impl OptimizerState {
 
     /// Reads a file written by [`save`](Self::save).
     ///
+    /// # Errors
+    ///
+    /// Any [`FileError`] of [`TensorFile::read`], or [`FileError::Dtype`] for a
+    /// tensor that is not F32 or F64.
+    ///
     /// ```
     /// assert!(blocks_core::optim::OptimizerState::read("no-such-state.safetensors").is_err());
     /// ```
@@ -136,6 +149,11 @@ impl OptimizerState {
     }
 
     /// Decodes the bytes of a file written by [`save`](Self::save).
+    ///
+    /// # Errors
+    ///
+    /// [`FileError::Format`] if the bytes are not a valid safetensors file,
+    /// [`FileError::Dtype`] for a tensor that is not F32 or F64.
     ///
     /// ```
     /// assert!(blocks_core::optim::OptimizerState::from_bytes(b"junk").is_err());
@@ -146,8 +164,10 @@ impl OptimizerState {
 
     fn from_file(file: &TensorFile) -> Result<Self, FileError> {
         let names = file.names();
-        let mut state =
-            OptimizerState { tensors: TensorMap::with_capacity(names.len()), metadata: file.metadata().clone() };
+        let mut state = OptimizerState {
+            tensors: TensorMap::with_capacity(names.len()),
+            metadata: file.metadata().clone(),
+        };
         for name in names {
             state.insert(name, file.tensor::<f32>(name)?);
         }
