@@ -6,8 +6,12 @@
 //! declares is checked against the file. Only then is the data read, so no
 //! number from the file sizes anything before it is checked against the file.
 
+use std::collections::HashMap;
+use std::fmt;
+
 use safetensors::tensor::{Metadata, TensorInfo};
 use safetensors::{SafeTensorError, SafeTensors};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
 /// The largest header the safetensors format allows (100 MB), as its readers check.
 const MAX_HEADER: u64 = 100_000_000;
@@ -44,13 +48,20 @@ pub(super) fn check_header_length(prefix: [u8; 8], file_len: u64) -> Result<usiz
 
 /// Parses the header (`start` holds the 8-byte length and the header, as
 /// checked by [`check_header_length`]) and checks that the tensor data it
-/// declares is exactly what the file holds after it.
-pub(super) fn check_declared_size(start: &[u8], file_len: u64) -> Result<(), String> {
+/// declares is exactly what the file holds after it. The `safetensors`
+/// crate validates the offsets, shapes and dtypes as it parses, so the
+/// returned header describes a file that is valid once its data is read.
+pub(super) fn parse_header(start: &[u8], file_len: u64) -> Result<Metadata, String> {
     let (prefix, header) = start.split_at(8);
-    let metadata: Metadata = match serde_json::from_slice(header) {
-        Ok(metadata) => metadata,
+    let parsed = serde_json::from_slice::<Header>(header).ok().and_then(|Header { metadata, tensors }| {
+        let mut tensors: Vec<(String, TensorInfo)> = tensors.into_iter().collect();
+        tensors.sort_by_key(|(_, info)| info.data_offsets);
+        Metadata::new(metadata, tensors).ok()
+    });
+    let metadata = match parsed {
+        Some(metadata) => metadata,
         // The crate's own reader gives the typed error for the message.
-        Err(_) => {
+        None => {
             return Err(match SafeTensors::read_metadata(start) {
                 Err(error) => describe(&error, prefix, header),
                 Ok(_) => "the header is not valid JSON for safetensors".into(),
@@ -70,13 +81,13 @@ pub(super) fn check_declared_size(start: &[u8], file_len: u64) -> Result<(), Str
              {held} after the header ({problem})"
         ));
     }
-    Ok(())
+    Ok(metadata)
 }
 
 /// The crate's error in words a user can act on; `prefix` is the file's
 /// first (up to 8) bytes and `rest` what follows, to name a tensor whose
 /// offsets are wrong and to recognize a PyTorch pickle file.
-pub(super) fn describe(error: &SafeTensorError, prefix: &[u8], rest: &[u8]) -> String {
+fn describe(error: &SafeTensorError, prefix: &[u8], rest: &[u8]) -> String {
     use SafeTensorError as E;
     let file_len = prefix.len() + rest.len();
     let header = || {
@@ -141,4 +152,43 @@ fn tensor_with_wrong_size(header: &[u8]) -> Option<String> {
         })
         .min_by_key(|(_, info)| info.data_offsets)
         .map(|(name, _)| name)
+}
+
+/// A header as parsed on the way to the crate's [`Metadata`]: each entry is
+/// read straight into its type. (The crate's own `Deserialize` goes through
+/// `#[serde(flatten)]`, which first buffers the whole header as a generic
+/// tree: 10-20 times the header's size for a file of many small tensors.)
+struct Header {
+    metadata: Option<HashMap<String, String>>,
+    /// Duplicate names keep the last entry, as the crate's map does.
+    tensors: HashMap<String, TensorInfo>,
+}
+
+impl<'de> Deserialize<'de> for Header {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+
+        impl<'de> Visitor<'de> for Entries {
+            type Value = Header;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of tensor names to dtype, shape and data_offsets")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Header, A::Error> {
+                let mut header = Header { metadata: None, tensors: HashMap::new() };
+                while let Some(name) = map.next_key::<String>()? {
+                    if name == "__metadata__" {
+                        header.metadata = map.next_value()?;
+                    } else {
+                        let info = map.next_value()?;
+                        header.tensors.insert(name, info);
+                    }
+                }
+                Ok(header)
+            }
+        }
+
+        deserializer.deserialize_map(Entries)
+    }
 }

@@ -12,10 +12,11 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayD, IxDyn};
-use safetensors::{Dtype, SafeTensors};
+use safetensors::Dtype;
+use safetensors::tensor::Metadata;
 
 use super::FileError;
-use super::header::{check_declared_size, check_header_length, describe, too_short};
+use super::header::{check_header_length, parse_header, too_short};
 use crate::{Element, TensorBase};
 
 /// The contents of a safetensors file: named tensors and string metadata.
@@ -86,7 +87,7 @@ impl TensorFile {
         if bytes.len() != 8 + header_len {
             return Err(format("the file changed while it was read".into()));
         }
-        check_declared_size(&bytes, file_len).map_err(format)?;
+        let header = parse_header(&bytes, file_len).map_err(format)?;
         // Now the file's length is the size its header declares: read it all.
         let total = usize::try_from(file_len).map_err(|_| format("the file is too large to read".into()))?;
         bytes.try_reserve_exact(total - bytes.len()).map_err(|_| {
@@ -96,7 +97,7 @@ impl TensorFile {
         if bytes.len() != total {
             return Err(format("the file changed while it was read".into()));
         }
-        Self::parse(bytes, path.to_path_buf())
+        Ok(Self::index(bytes, header_len, &header, path.to_path_buf()))
     }
 
     /// Validates and decodes a safetensors file held in memory.
@@ -117,31 +118,26 @@ impl TensorFile {
             None => return Err(format(too_short(file_len))),
         };
         let header_len = check_header_length(prefix, file_len).map_err(format)?;
-        check_declared_size(&bytes[..8 + header_len], file_len).map_err(format)?;
-        Self::parse(bytes.to_vec(), PathBuf::new())
+        let header = parse_header(&bytes[..8 + header_len], file_len).map_err(format)?;
+        Ok(Self::index(bytes.to_vec(), header_len, &header, PathBuf::new()))
     }
 
-    /// Full validation by the `safetensors` crate, then the index of the tensors.
-    fn parse(bytes: Vec<u8>, path: PathBuf) -> Result<Self, FileError> {
-        let format = |message: String| FileError::Format { path: path.clone(), message };
-        let (header_len, header) = SafeTensors::read_metadata(&bytes)
-            .map_err(|e| format(describe(&e, &bytes[..bytes.len().min(8)], bytes.get(8..).unwrap_or(&[]))))?;
+    /// The tensors of a file whose `header` (of `header_len` bytes) the
+    /// `safetensors` crate validated against the file's length.
+    fn index(bytes: Vec<u8>, header_len: usize, header: &Metadata, path: PathBuf) -> Self {
         let data_start = 8 + header_len;
         let metadata = header.metadata().clone().unwrap_or_default().into_iter().collect();
         let tensors = header
-            .tensors()
+            .offset_keys()
             .into_iter()
-            .map(|(name, info)| {
+            .filter_map(|name| {
+                let info = header.info(&name)?;
                 let (start, end) = info.data_offsets;
-                let stored = Stored {
-                    dtype: info.dtype,
-                    shape: info.shape.clone(),
-                    bytes: data_start + start..data_start + end,
-                };
-                (name, stored)
+                let bytes = data_start + start..data_start + end;
+                Some((name, Stored { dtype: info.dtype, shape: info.shape.clone(), bytes }))
             })
             .collect();
-        Ok(TensorFile { path, bytes, tensors, metadata })
+        TensorFile { path, bytes, tensors, metadata }
     }
 
     /// The tensor names, sorted.
