@@ -152,17 +152,19 @@ pub fn write_atomically(
 /// per call, so two saves racing to one path never share it.
 fn locked_temporary(folder: &Path, name: &str) -> std::io::Result<(PathBuf, std::fs::File)> {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    loop {
+    // Another save may take a new file for a leftover between its creation
+    // and its lock (it removes only what it could lock): then start again,
+    // a bounded number of times.
+    for _ in 0..16 {
         let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let temporary = folder.join(format!(".{name}.{}.{count}.tmp", std::process::id()));
         let file = std::fs::File::create(&temporary)?;
         file.lock()?;
-        // Another save may have taken it for a leftover between its creation
-        // and the lock (it removes only what it could lock): start again.
         if temporary.exists() {
             return Ok((temporary, file));
         }
     }
+    Err(std::io::Error::other("other saves kept removing the temporary file"))
 }
 
 /// Removes the temporary files `.{name}.{pid}.{count}.tmp` in `folder` that
