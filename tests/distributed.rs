@@ -220,7 +220,10 @@ struct RunningCentering {
     running_mean: Tensor,
 }
 
-impl KeepsWidth for RunningCentering {
+impl Forward for RunningCentering {
+    type Input = Tensor;
+    type Output = Tensor;
+
     fn forward(&self, x: &Tensor) -> Tensor {
         let out = x - &self.running_mean.detach();
         let batch_mean = no_grad(|| x.mean_dim(&[0], false));
@@ -258,7 +261,10 @@ impl BatchNorm {
     }
 }
 
-impl KeepsWidth for BatchNorm {
+impl Forward for BatchNorm {
+    type Input = Tensor;
+    type Output = Tensor;
+
     fn forward(&self, x: &Tensor) -> Tensor {
         let (weight, bias) = (Some(self.weight.tensor()), Some(self.bias.tensor()));
         if self.frozen {
