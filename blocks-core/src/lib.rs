@@ -24,6 +24,7 @@ mod random;
 mod tensor;
 
 pub use autograd::grad_mode::{NoGradGuard, is_grad_enabled, no_grad};
+pub use autograd::storage::{DataMut, Snapshot};
 pub use element::Element;
 pub use error::ShapeError;
 pub use gradcheck::{GradcheckError, GradcheckOptions, Mismatch, gradcheck, gradcheck_with};

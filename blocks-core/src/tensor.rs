@@ -1,10 +1,11 @@
 //! The tensor handle: creation, reading back, and its autograd state.
 
-use std::sync::{Arc, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
 
 use ndarray::{ArrayD, IxDyn};
 
-use crate::autograd::node::{Node, lock};
+use crate::autograd::node::Node;
+use crate::autograd::storage::{DataMut, Snapshot, Storage};
 use crate::{Element, with_rng};
 
 /// An n-dimensional array with define-by-run reverse-mode autograd.
@@ -205,13 +206,13 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(blocks_core::Tensor::zeros([2, 3]).shape(), vec![2, 3]);
     /// ```
     pub fn shape(&self) -> Vec<usize> {
-        self.node.read().shape().to_vec()
+        self.node.storage.read(|data| data.shape().to_vec())
     }
 
     /// The size of the last dimension (`None` for a 0-d tensor), read without
     /// allocating: the width check every layer makes on each forward.
     pub(crate) fn last_dim(&self) -> Option<usize> {
-        self.node.read().shape().last().copied()
+        self.node.storage.read(|data| data.shape().last().copied())
     }
 
     /// The number of dimensions, like `x.dim()`.
@@ -220,7 +221,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(blocks_core::Tensor::zeros([2, 3]).ndim(), 2);
     /// ```
     pub fn ndim(&self) -> usize {
-        self.node.read().ndim()
+        self.node.storage.read(|data| data.ndim())
     }
 
     /// The number of elements, like `x.numel()`.
@@ -229,7 +230,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(blocks_core::Tensor::zeros([2, 3]).numel(), 6);
     /// ```
     pub fn numel(&self) -> usize {
-        self.node.read().len()
+        self.node.storage.read(|data| data.len())
     }
 
     /// The value of a one-element tensor, like `x.item()`.
@@ -240,9 +241,11 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(blocks_core::Tensor::full([1, 1], 2.5).item(), 2.5);
     /// ```
     pub fn item(&self) -> E {
-        let data = self.node.read();
-        assert!(data.len() == 1, "item: a Tensor with {} elements cannot be converted to Scalar", data.len());
-        *data.iter().next().expect("one element")
+        let (len, first) = self.node.storage.read(|data| (data.len(), data.iter().next().copied()));
+        match first {
+            Some(value) if len == 1 => value,
+            _ => panic!("item: a Tensor with {len} elements cannot be converted to Scalar"),
+        }
     }
 
     /// The values in row-major order, like `x.flatten().tolist()`.
@@ -251,17 +254,18 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(blocks_core::Tensor::eye(2).to_vec(), vec![1.0, 0.0, 0.0, 1.0]);
     /// ```
     pub fn to_vec(&self) -> Vec<E> {
-        self.node.read().iter().copied().collect()
+        self.data().iter().copied().collect()
     }
 
-    /// Read access to the values as an ndarray array (held until the guard drops).
+    /// The values as an ndarray array: a [`Snapshot`] of them as they are
+    /// now (no copy, no lock held; later writes to the tensor do not show in it).
     ///
     /// ```
     /// let x = blocks_core::Tensor::eye(2);
     /// assert_eq!(x.data()[[1, 1]], 1.0);
     /// ```
-    pub fn data(&self) -> RwLockReadGuard<'_, ArrayD<E>> {
-        self.node.read()
+    pub fn data(&self) -> Snapshot<E> {
+        self.node.storage.snapshot()
     }
 
     /// A copy of the values as an owned ndarray array.
@@ -271,45 +275,61 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(a.sum(), 2.0);
     /// ```
     pub fn to_array(&self) -> ArrayD<E> {
-        self.node.read().clone()
+        self.data().into_array()
     }
 
     /// Write access to the values, outside the graph, like assigning to `x.data`.
     ///
     /// Writes are not recorded. A value that a recorded operation saved for
     /// backward and that is changed here makes that backward panic, as in PyTorch.
+    /// The guard works on a copy and holds no lock: the tensor shows the new
+    /// values when it is dropped (see [`DataMut`]).
     ///
     /// ```
     /// let w = blocks_core::Tensor::zeros([2, 2]).requires_grad_(true);
     /// w.data_mut()[[0, 0]] = 42.0;
     /// assert_eq!(w.to_vec(), vec![42.0, 0.0, 0.0, 0.0]);
     /// ```
-    pub fn data_mut(&self) -> RwLockWriteGuard<'_, ArrayD<E>> {
-        self.node.write()
+    pub fn data_mut(&self) -> DataMut<'_, E> {
+        DataMut::new(&self.node.storage)
+    }
+
+    /// Updates the values in place under the tensor's short-held lock (see
+    /// `autograd/storage.rs`), bumping the version. `f` must not touch any
+    /// tensor: take snapshots of what it reads first.
+    pub(crate) fn update_data<R>(&self, f: impl FnOnce(&mut ArrayD<E>) -> R) -> R {
+        self.node.storage.update(f)
     }
 
     /// Replaces the values with `values` (same shape), outside the graph.
     ///
-    /// Panics if the shapes differ.
+    /// The two tensors then share storage until either is written to
+    /// (copy-on-write), so this copies nothing.
+    ///
+    /// # Panics
+    ///
+    /// If the shapes differ.
     ///
     /// ```
     /// let w = blocks_core::Tensor::zeros([2]);
     /// w.set_data(&blocks_core::Tensor::ones([2]));
     /// assert_eq!(w.to_vec(), vec![1.0, 1.0]);
     /// ```
+    #[track_caller]
     pub fn set_data(&self, values: &TensorBase<E>) {
         if Arc::ptr_eq(&self.node, &values.node) {
             return;
         }
-        let source = values.node.read();
-        let mut target = self.node.write();
-        assert!(
-            target.shape() == source.shape(),
-            "set_data: cannot copy a tensor of shape {:?} into one of shape {:?}",
-            source.shape(),
-            target.shape()
-        );
-        target.assign(&source);
+        let source = values.data();
+        let target = self.shape();
+        if target != source.shape() {
+            panic!(
+                "set_data: cannot copy a tensor of shape {:?} into one of shape {target:?}",
+                source.shape()
+            );
+        }
+        let source = if source.is_standard_layout() { source.0 } else { Arc::new(source.into_array()) };
+        self.node.storage.replace(source);
     }
 
     /// Whether gradients flow to this tensor.
@@ -383,7 +403,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(x.grad().unwrap().to_vec(), vec![1.0, 1.0]);
     /// ```
     pub fn grad(&self) -> Option<TensorBase<E>> {
-        lock(&self.node.grad).as_ref().map(|grad| TensorBase::from_array(grad.clone()))
+        self.node.grad().map(|grad| TensorBase::from_node(Node::with_storage(Storage::shared(grad), false)))
     }
 
     /// Runs `f` on the accumulated gradient without copying it.
@@ -394,7 +414,8 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(x.with_grad(|g| g.map(|g| g.sum())), Some(2.0));
     /// ```
     pub fn with_grad<T>(&self, f: impl FnOnce(Option<&ArrayD<E>>) -> T) -> T {
-        f(lock(&self.node.grad).as_ref())
+        let grad = self.node.grad();
+        f(grad.as_deref())
     }
 
     /// Sets the gradient to `None`, like `x.grad = None` (what `zero_grad` does).
@@ -406,8 +427,7 @@ impl<E: Element> TensorBase<E> {
     /// assert!(x.grad().is_none());
     /// ```
     pub fn zero_grad(&self) {
-        let old = lock(&self.node.grad).take();
-        if let Some(grad) = old {
+        if let Some(grad) = self.node.take_grad().and_then(Arc::into_inner) {
             crate::autograd::pool::recycle(grad);
         }
     }
@@ -427,7 +447,8 @@ impl<E: Element> TensorBase<E> {
 
     /// A new leaf sharing nothing with the graph, like `x.detach()`.
     ///
-    /// The values are copied, so later writes to either tensor do not show in the other.
+    /// The two share storage until either is written to (copy-on-write), so
+    /// later writes to either tensor do not show in the other.
     ///
     /// ```
     /// let x = blocks_core::Tensor::ones([2]).requires_grad_(true);
@@ -435,7 +456,7 @@ impl<E: Element> TensorBase<E> {
     /// assert!(!y.requires_grad() && y.is_leaf());
     /// ```
     pub fn detach(&self) -> Self {
-        Self::from_array(self.to_array())
+        TensorBase::from_node(Node::with_storage(Storage::shared(self.data().0), false))
     }
 
     /// Whether two handles refer to the same tensor (`a is b` in Python).
@@ -457,6 +478,6 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(y.to_vec(), vec![1.0f64, 1.0]);
     /// ```
     pub fn cast<T: Element>(&self) -> TensorBase<T> {
-        TensorBase::from_array(self.node.read().mapv(|v| T::of(v.as_f64())))
+        TensorBase::from_array(self.data().mapv(|v| T::of(v.as_f64())))
     }
 }

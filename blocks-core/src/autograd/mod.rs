@@ -5,3 +5,4 @@ mod backward;
 pub(crate) mod grad_mode;
 pub(crate) mod node;
 pub(crate) mod pool;
+pub(crate) mod storage;

@@ -220,7 +220,7 @@ impl<E: Element> TensorBase<E> {
 
     /// Applies `f` to the data in place (outside the graph).
     fn update_in_place(&mut self, f: impl FnOnce(&mut ArrayD<E>)) {
-        f(&mut self.data_mut());
+        self.update_data(f);
     }
 }
 
