@@ -35,6 +35,7 @@ impl fmt::Display for ShapeError {
 impl std::error::Error for ShapeError {}
 
 /// Unwraps the result of a `try_*` op, panicking with its message (the op and both shapes).
+#[track_caller]
 pub(crate) fn or_panic<T>(result: Result<T, ShapeError>) -> T {
     match result {
         Ok(value) => value,

@@ -18,6 +18,7 @@ mod error;
 mod gradcheck;
 pub mod io;
 pub mod nn;
+mod numel;
 mod ops;
 pub mod optim;
 mod random;

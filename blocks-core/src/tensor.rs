@@ -6,7 +6,17 @@ use ndarray::{ArrayD, IxDyn};
 
 use crate::autograd::node::Node;
 use crate::autograd::storage::{DataMut, Snapshot, Storage};
+use crate::error::or_panic;
+use crate::numel::checked_numel;
 use crate::{Element, with_rng};
+
+/// `shape` as an ndarray shape, panicking (at the caller's line) with a
+/// message naming `op` when its number of elements overflows.
+#[track_caller]
+fn checked_shape<E: Element>(op: &str, shape: &[usize]) -> IxDyn {
+    or_panic(checked_numel::<E>(op, shape));
+    IxDyn(shape)
+}
 
 /// An n-dimensional array with define-by-run reverse-mode autograd.
 ///
@@ -72,6 +82,7 @@ impl<E: Element> TensorBase<E> {
     /// let t = blocks_core::Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], [2, 2]);
     /// assert_eq!(t.to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
     /// ```
+    #[track_caller]
     pub fn from_vec(values: Vec<E>, shape: impl AsRef<[usize]>) -> Self {
         match Self::try_from_vec(values, shape) {
             Ok(tensor) => tensor,
@@ -81,12 +92,19 @@ impl<E: Element> TensorBase<E> {
 
     /// Like [`from_vec`](Self::from_vec), returning an error on a size mismatch.
     ///
+    /// # Errors
+    ///
+    /// If the number of values is not the product of the shape, or that
+    /// product overflows.
+    ///
     /// ```
-    /// assert!(blocks_core::Tensor::try_from_vec(vec![1.0; 5], [2, 3]).is_err());
+    /// use blocks_core::Tensor;
+    /// assert!(Tensor::try_from_vec(vec![1.0; 5], [2, 3]).is_err());
+    /// assert!(Tensor::try_from_vec(vec![], [1 << 32, 1 << 32]).is_err());
     /// ```
     pub fn try_from_vec(values: Vec<E>, shape: impl AsRef<[usize]>) -> Result<Self, crate::ShapeError> {
         let shape = shape.as_ref();
-        let expected: usize = shape.iter().product();
+        let expected = checked_numel::<E>("from_vec", shape)?;
         if expected != values.len() {
             return Err(crate::ShapeError::new(format!(
                 "from_vec: {} values cannot fill shape {shape:?} ({expected} elements)",
@@ -103,6 +121,7 @@ impl<E: Element> TensorBase<E> {
     /// let t = blocks_core::Tensor::from_slice(&[1.0, 2.0], [2, 1]);
     /// assert_eq!(t.shape(), vec![2, 1]);
     /// ```
+    #[track_caller]
     pub fn from_slice(values: &[E], shape: impl AsRef<[usize]>) -> Self {
         Self::from_vec(values.to_vec(), shape)
     }
@@ -118,11 +137,17 @@ impl<E: Element> TensorBase<E> {
 
     /// A tensor of zeros, like `torch.zeros`.
     ///
+    /// # Panics
+    ///
+    /// If the number of elements of `shape` overflows (as for `ones`, `full`,
+    /// `rand` and `randn`).
+    ///
     /// ```
     /// assert_eq!(blocks_core::Tensor::zeros([2]).to_vec(), vec![0.0, 0.0]);
     /// ```
+    #[track_caller]
     pub fn zeros(shape: impl AsRef<[usize]>) -> Self {
-        Self::full(shape, E::zero())
+        Self::filled("zeros", shape.as_ref(), E::zero())
     }
 
     /// A tensor of ones, like `torch.ones`.
@@ -130,8 +155,9 @@ impl<E: Element> TensorBase<E> {
     /// ```
     /// assert_eq!(blocks_core::Tensor::ones([2]).to_vec(), vec![1.0, 1.0]);
     /// ```
+    #[track_caller]
     pub fn ones(shape: impl AsRef<[usize]>) -> Self {
-        Self::full(shape, E::one())
+        Self::filled("ones", shape.as_ref(), E::one())
     }
 
     /// A tensor filled with `value`, like `torch.full`.
@@ -139,8 +165,14 @@ impl<E: Element> TensorBase<E> {
     /// ```
     /// assert_eq!(blocks_core::Tensor::full([2], 7.0).to_vec(), vec![7.0, 7.0]);
     /// ```
+    #[track_caller]
     pub fn full(shape: impl AsRef<[usize]>, value: E) -> Self {
-        Self::from_array(ArrayD::from_elem(IxDyn(shape.as_ref()), value))
+        Self::filled("full", shape.as_ref(), value)
+    }
+
+    #[track_caller]
+    fn filled(op: &str, shape: &[usize], value: E) -> Self {
+        Self::from_array(ArrayD::from_elem(checked_shape::<E>(op, shape), value))
     }
 
     /// A tensor of zeros with the shape of `self`, like `torch.zeros_like`.
@@ -149,6 +181,7 @@ impl<E: Element> TensorBase<E> {
     /// let x = blocks_core::Tensor::ones([2, 2]);
     /// assert_eq!(x.zeros_like().to_vec(), vec![0.0; 4]);
     /// ```
+    #[track_caller]
     pub fn zeros_like(&self) -> Self {
         Self::zeros(self.shape())
     }
@@ -159,9 +192,13 @@ impl<E: Element> TensorBase<E> {
     /// use blocks_core::Tensor;
     /// assert_eq!(Tensor::arange(0.0, 4.0, 1.0).to_vec(), vec![0.0, 1.0, 2.0, 3.0]);
     /// ```
+    #[track_caller]
     pub fn arange(start: E, end: E, step: E) -> Self {
         assert!(step != E::zero(), "arange: step must be nonzero");
-        let count = ((end - start) / step).ceil().to_usize().unwrap_or(0);
+        let steps = ((end - start) / step).ceil();
+        assert!(steps.is_finite(), "arange: unsupported range: {start} -> {end} by {step}");
+        let count = if steps <= E::zero() { 0 } else { steps.to_usize().unwrap_or(usize::MAX) };
+        let count = checked_shape::<E>("arange", &[count])[0];
         let values = (0..count).map(|i| start + E::from_usize(i).expect("index fits") * step).collect();
         Self::from_vec(values, [count])
     }
@@ -171,7 +208,9 @@ impl<E: Element> TensorBase<E> {
     /// ```
     /// assert_eq!(blocks_core::Tensor::eye(2).to_vec(), vec![1.0, 0.0, 0.0, 1.0]);
     /// ```
+    #[track_caller]
     pub fn eye(n: usize) -> Self {
+        checked_shape::<E>("eye", &[n, n]);
         Self::from_array(ndarray::Array2::eye(n).into_dyn())
     }
 
@@ -182,8 +221,9 @@ impl<E: Element> TensorBase<E> {
     /// let x = blocks_core::Tensor::rand([2, 20]);
     /// assert!(x.to_vec().iter().all(|v| (0.0..1.0).contains(v)));
     /// ```
+    #[track_caller]
     pub fn rand(shape: impl AsRef<[usize]>) -> Self {
-        let shape = IxDyn(shape.as_ref());
+        let shape = checked_shape::<E>("rand", shape.as_ref());
         let array = with_rng(|rng| ArrayD::from_shape_simple_fn(shape, || E::sample_unit(rng)));
         Self::from_array(array)
     }
@@ -194,8 +234,9 @@ impl<E: Element> TensorBase<E> {
     /// let x = blocks_core::Tensor::randn([1000]);
     /// assert!(x.mean().item().abs() < 0.2);
     /// ```
+    #[track_caller]
     pub fn randn(shape: impl AsRef<[usize]>) -> Self {
-        let shape = IxDyn(shape.as_ref());
+        let shape = checked_shape::<E>("randn", shape.as_ref());
         let array = with_rng(|rng| ArrayD::from_shape_simple_fn(shape, || E::sample_normal(rng)));
         Self::from_array(array)
     }
@@ -240,6 +281,7 @@ impl<E: Element> TensorBase<E> {
     /// ```
     /// assert_eq!(blocks_core::Tensor::full([1, 1], 2.5).item(), 2.5);
     /// ```
+    #[track_caller]
     pub fn item(&self) -> E {
         let (len, first) = self.node.storage.read(|data| (data.len(), data.iter().next().copied()));
         match first {
@@ -361,6 +403,7 @@ impl<E: Element> TensorBase<E> {
     /// x.set_requires_grad(true);
     /// assert!(x.requires_grad());
     /// ```
+    #[track_caller]
     pub fn set_requires_grad(&self, requires_grad: bool) {
         if !self.is_leaf() && !requires_grad {
             panic!(

@@ -24,6 +24,7 @@ impl<E: Element> TensorBase<E> {
     /// (&x * &x).sum().backward();
     /// assert_eq!(x.grad().unwrap().to_vec(), vec![6.0]);
     /// ```
+    #[track_caller]
     pub fn backward(&self) {
         self.backward_with_options(None, false);
     }
@@ -38,6 +39,7 @@ impl<E: Element> TensorBase<E> {
     /// y.backward_with(&Tensor::from_vec(vec![1.0, 10.0], [2]));
     /// assert_eq!(x.grad().unwrap().to_vec(), vec![3.0, 30.0]);
     /// ```
+    #[track_caller]
     pub fn backward_with(&self, gradient: &TensorBase<E>) {
         self.backward_with_options(Some(gradient), false);
     }
@@ -52,6 +54,7 @@ impl<E: Element> TensorBase<E> {
     /// y.backward();
     /// assert_eq!(x.grad().unwrap().to_vec(), vec![4.0]);
     /// ```
+    #[track_caller]
     pub fn backward_with_options(&self, gradient: Option<&TensorBase<E>>, retain_graph: bool) {
         assert!(
             self.requires_grad(),
@@ -78,6 +81,7 @@ impl<E: Element> TensorBase<E> {
     }
 }
 
+#[track_caller]
 fn run_backward<E: Element>(root: &TensorBase<E>, seed: ArrayD<E>, retain_graph: bool) {
     if root.is_leaf() {
         root.node.accumulate_grad(seed, "backward");

@@ -156,6 +156,7 @@ impl DynLinear {
     /// let layer = blocks_core::nn::DynLinear::new(3, 1);
     /// assert_eq!(layer.forward(&blocks_core::Tensor::ones([5, 3])).shape(), vec![5, 1]);
     /// ```
+    #[track_caller]
     pub fn forward(&self, x: &Tensor) -> Tensor {
         if x.last_dim() != Some(self.in_features) {
             panic!(
@@ -174,6 +175,7 @@ impl Forward for DynLinear {
     type Input = Tensor;
     type Output = Tensor;
 
+    #[track_caller]
     fn forward(&self, input: &Tensor) -> Tensor {
         DynLinear::forward(self, input)
     }
