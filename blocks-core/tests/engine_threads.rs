@@ -307,3 +307,18 @@ fn a_long_chain_is_walked_and_dropped_without_recursion_while_retained() {
         drop((total, y));
     });
 }
+
+#[test]
+fn materializing_a_parameter_from_inside_its_own_make_finishes() {
+    within_watchdog("re-entrant materialize", || {
+        let w = blocks_core::nn::Parameter::uninitialized(&[Some(3), None]);
+        let outer = w
+            .materialize_with(|| {
+                assert_eq!(w.materialize_with(|| Tensor::ones([3, 5])), Ok(true));
+                Tensor::zeros([3, 5])
+            })
+            .expect("the shapes fit");
+        assert!(!outer, "the inner call materialized it first");
+        assert_eq!(w.to_vec(), vec![1.0; 15]);
+    });
+}

@@ -1,6 +1,8 @@
 //! The backward pass: one walk of the graph in reverse topological order.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -149,8 +151,9 @@ struct Pass<E: Element> {
     /// require grad, each after all of its inputs (post-order); walked from
     /// the end.
     order: Vec<Step<E>>,
-    /// Where each tensor of `order` is, by the address of its node.
-    index: HashMap<usize, usize>,
+    /// Where each tensor of `order` is, by the address of its node
+    /// ([`NOT_YET`] while its inputs are being ordered).
+    index: HashMap<usize, usize, BuildHasherDefault<AddressHasher>>,
     /// The gradient collected so far for each tensor of `order`.
     pending: Vec<Option<ArrayD<E>>>,
     /// Whether this pass took the `grad_fn`s out of the nodes (no `retain_graph`).
@@ -161,6 +164,30 @@ fn address<E: Element>(tensor: &TensorBase<E>) -> usize {
     Arc::as_ptr(&tensor.node) as usize
 }
 
+/// The index of a tensor seen by the walk but not yet placed in the order.
+const NOT_YET: usize = usize::MAX;
+
+/// Hashes node addresses (distinct, aligned `usize`s) with one multiplication
+/// (Fibonacci hashing) instead of SipHash: a pass hashes every edge of the graph.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, address: usize) {
+        self.0 = (address as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 impl<E: Element> Pass<E> {
     /// Orders the graph behind `root` without recursion. A freeing pass takes
     /// each `grad_fn` out of its node (so another pass gets PyTorch's error);
@@ -168,11 +195,10 @@ impl<E: Element> Pass<E> {
     fn walk(root: &TensorBase<E>, retain_graph: bool) -> Self {
         let mut pass = Pass {
             order: Vec::with_capacity(16),
-            index: HashMap::new(),
+            index: HashMap::default(),
             pending: Vec::new(),
             frees: !retain_graph,
         };
-        let mut visited = HashSet::new();
         let mut stack = Vec::with_capacity(16);
         stack.push((root.clone(), None));
         while let Some((tensor, done)) = stack.pop() {
@@ -181,9 +207,10 @@ impl<E: Element> Pass<E> {
                 pass.order.push(Step { tensor, grad_fn });
                 continue;
             }
-            if !visited.insert(address(&tensor)) {
-                continue;
-            }
+            match pass.index.entry(address(&tensor)) {
+                Entry::Occupied(_) => continue,
+                Entry::Vacant(slot) => slot.insert(NOT_YET),
+            };
             let grad_fn = {
                 let mut slot = lock(&tensor.node.grad_fn);
                 if retain_graph { slot.clone() } else { slot.take() }

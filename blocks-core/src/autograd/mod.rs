@@ -1,5 +1,5 @@
-//! Define-by-run reverse-mode autograd: the graph's nodes, the backward pass
-//! and the switch that turns recording off.
+//! Define-by-run reverse-mode autograd: the tensors' storage, the graph's
+//! nodes, the backward pass and the switch that turns recording off.
 
 mod backward;
 pub(crate) mod grad_mode;

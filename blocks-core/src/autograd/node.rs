@@ -1,6 +1,7 @@
 //! A tensor's shared state and the record of the operation that produced it.
 //!
-//! Every tensor handle points at one [`Node`]: its data, its gradient slot and,
+//! Every tensor handle points at one [`Node`]: its data (a [`Storage`], whose
+//! module doc explains why no lock here can deadlock), its gradient slot and,
 //! for results of recorded operations, a [`GradFn`] that holds the inputs and
 //! the closure that maps the output's gradient to the inputs' gradients.
 
@@ -199,12 +200,12 @@ impl<E: Element> Drop for Node<E> {
     /// behind it without recursion, so that dropping the result of a
     /// 10,000-step loop cannot overflow the stack.
     fn drop(&mut self) {
-        let arrays =
-            [Some(self.storage.take()), self.grad.get_mut().unwrap_or_else(|p| p.into_inner()).take()];
-        for array in arrays.into_iter().flatten() {
-            if let Some(array) = Arc::into_inner(array) {
-                pool::recycle(array);
-            }
+        if let Some(values) = self.storage.take_unshared() {
+            pool::recycle(values);
+        }
+        let grad = self.grad.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(grad) = grad.and_then(Arc::into_inner) {
+            pool::recycle(grad);
         }
         let Some(grad_fn) = self.grad_fn.get_mut().unwrap_or_else(|p| p.into_inner()).take() else {
             return;

@@ -107,13 +107,13 @@ impl<E: Element> Storage<E> {
         }
     }
 
-    /// The values, for a node being dropped.
-    pub(crate) fn take(&mut self) -> Arc<ArrayD<E>> {
+    /// The values if no snapshot shares them, for a node being dropped to
+    /// give back to the pool (leaving an empty array, without allocating).
+    pub(crate) fn take_unshared(&mut self) -> Option<ArrayD<E>> {
         let current = self.current.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
-        std::mem::replace(
-            current,
-            Arc::new(ArrayD::from_shape_vec(ndarray::IxDyn(&[0]), Vec::new()).expect("empty")),
-        )
+        let values = Arc::get_mut(current)?;
+        let empty = ArrayD::from_shape_vec(ndarray::IxDyn(&[0]), Vec::new()).expect("an empty array");
+        Some(std::mem::replace(values, empty))
     }
 }
 
