@@ -29,7 +29,9 @@ pub use autograd::storage::{DataMut, Snapshot};
 pub use element::Element;
 pub use error::ShapeError;
 pub use gradcheck::{GradcheckError, GradcheckOptions, Mismatch, gradcheck, gradcheck_with};
-pub use ops::{CompareOperand, Indices};
+pub use ops::{
+    BatchNormStats, CompareOperand, Conv1dOptions, Conv2dOptions, ConvOptions, GeluApproximate, Indices,
+};
 pub use random::{manual_seed, with_rng};
 pub use tensor::{Tensor, Tensor64, TensorBase};
 

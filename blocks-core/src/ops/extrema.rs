@@ -27,6 +27,63 @@ pub struct Indices {
 }
 
 impl Indices {
+    /// Indices with `shape` holding `values` in row-major order, like
+    /// `torch.tensor(values, dtype=torch.int64).reshape(shape)`.
+    ///
+    /// # Panics
+    /// If the number of values does not fill the shape (see [`try_from_vec`](Self::try_from_vec)).
+    ///
+    /// ```
+    /// let i = blocks_core::Indices::from_vec(vec![3, 0, 2, 2], [2, 2]);
+    /// assert_eq!((i.shape(), i.as_slice()), (&[2, 2][..], &[3, 0, 2, 2][..]));
+    /// ```
+    #[track_caller]
+    pub fn from_vec(values: Vec<usize>, shape: impl AsRef<[usize]>) -> Self {
+        crate::error::or_panic(Self::try_from_vec(values, shape))
+    }
+
+    /// Like [`from_vec`](Self::from_vec), returning an error on a size mismatch.
+    ///
+    /// # Errors
+    /// A [`ShapeError`] when `values` does not have as many elements as `shape`.
+    ///
+    /// ```
+    /// assert!(blocks_core::Indices::try_from_vec(vec![1, 2, 3], [2, 2]).is_err());
+    /// ```
+    pub fn try_from_vec(values: Vec<usize>, shape: impl AsRef<[usize]>) -> Result<Self, ShapeError> {
+        let shape = shape.as_ref().to_vec();
+        let expected: usize = shape.iter().product();
+        if expected != values.len() {
+            return Err(ShapeError::new(format!(
+                "indices: {} values cannot fill shape {shape:?} ({expected} elements)",
+                values.len()
+            )));
+        }
+        Ok(Indices { values: values.into(), shape })
+    }
+
+    /// Indices from int64 values (as PyTorch saves index tensors), refusing negative ones.
+    ///
+    /// # Errors
+    /// A [`ShapeError`] naming the first negative value and its position, or a size mismatch.
+    ///
+    /// ```
+    /// use blocks_core::Indices;
+    /// assert_eq!(Indices::try_from_i64(&[4, 1], [2]).unwrap().as_slice(), [4, 1]);
+    /// assert!(Indices::try_from_i64(&[4, -1], [2]).is_err());
+    /// ```
+    pub fn try_from_i64(values: &[i64], shape: impl AsRef<[usize]>) -> Result<Self, ShapeError> {
+        let values = values
+            .iter()
+            .enumerate()
+            .map(|(at, &v)| {
+                usize::try_from(v)
+                    .map_err(|_| ShapeError::new(format!("indices: negative index {v} at position {at}")))
+            })
+            .collect::<Result<Vec<usize>, _>>()?;
+        Self::try_from_vec(values, shape)
+    }
+
     /// The shape, like `indices.shape`.
     ///
     /// ```

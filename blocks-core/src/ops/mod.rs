@@ -1,20 +1,31 @@
 //! Tensor operations, each with its backward. One family per file.
 
 mod activation;
+mod activation_more;
 mod arithmetic;
 pub(crate) mod axes;
+mod batch_norm;
 pub(crate) mod broadcast;
 mod compare;
+mod conv;
+mod dropout;
+mod embedding;
 mod extrema;
+mod im2col;
 mod index;
 mod join;
+mod layer_norm;
 mod linear;
 mod loss;
 pub(crate) mod matmul;
+mod pool;
 mod reduce;
 pub(crate) mod shape;
 mod softmax;
 mod unary;
 
+pub use activation_more::GeluApproximate;
+pub use batch_norm::BatchNormStats;
 pub use compare::CompareOperand;
+pub use conv::{Conv1dOptions, Conv2dOptions, ConvOptions};
 pub use extrema::Indices;

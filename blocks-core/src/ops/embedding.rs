@@ -1,0 +1,81 @@
+//! Embedding look-up: rows of a weight table picked by int64 indices of any
+//! shape, like `torch.nn.functional.embedding` (EmbeddingBackward0).
+
+use ndarray::{ArrayD, Axis, IxDyn};
+
+use crate::error::or_panic;
+use crate::{Element, Indices, ShapeError, TensorBase};
+
+impl<E: Element> TensorBase<E> {
+    /// The rows of `weight` (`[num_embeddings, embedding_dim]`) at `indices`,
+    /// shaped `indices.shape() + [embedding_dim]`, like
+    /// `torch.nn.functional.embedding(indices, weight)` (EmbeddingBackward0).
+    ///
+    /// The gradient of a row is the sum of the gradients of every position that picked it.
+    ///
+    /// # Panics
+    /// On an index not below `num_embeddings`, naming the index and the table
+    /// size, or a weight that is not 2-D (see [`try_embedding`](Self::try_embedding)).
+    ///
+    /// ```
+    /// use blocks_core::{Indices, Tensor};
+    /// let weight = Tensor::from_vec(vec![0.0, 0.5, 1.0, 1.5, 2.0, 2.5], [3, 2]);
+    /// let y = Tensor::embedding(&Indices::from_vec(vec![2, 0], [2]), &weight);
+    /// assert_eq!(y.shape(), vec![2, 2]);
+    /// assert_eq!(y.to_vec(), vec![2.0, 2.5, 0.0, 0.5]);
+    /// ```
+    #[track_caller]
+    pub fn embedding(indices: &Indices, weight: &Self) -> Self {
+        or_panic(Self::try_embedding(indices, weight))
+    }
+
+    /// Like [`embedding`](Self::embedding), returning an error on a bad index or weight.
+    ///
+    /// # Errors
+    /// A [`ShapeError`] for a weight that is not 2-D, or an index out of range
+    /// (naming the index, its position and the table size).
+    ///
+    /// ```
+    /// use blocks_core::{Indices, Tensor};
+    /// let err = Tensor::try_embedding(&Indices::from_vec(vec![7], [1]), &Tensor::zeros([5, 2])).unwrap_err();
+    /// assert_eq!(err.to_string(), "embedding: index 7 (at position 0) is out of range for a table of 5 embeddings (weight [5, 2])");
+    /// ```
+    pub fn try_embedding(indices: &Indices, weight: &Self) -> Result<Self, ShapeError> {
+        let w_shape = weight.shape();
+        if w_shape.len() != 2 {
+            return Err(ShapeError::new(format!(
+                "embedding: the weight must be 2-D (num_embeddings, embedding_dim), got weight {w_shape:?}"
+            )));
+        }
+        let (num, dim) = (w_shape[0], w_shape[1]);
+        if let Some((at, &index)) = indices.as_slice().iter().enumerate().find(|&(_, &i)| i >= num) {
+            return Err(ShapeError::new(format!(
+                "embedding: index {index} (at position {at}) is out of range for a table of {num} embeddings \
+                 (weight {w_shape:?})"
+            )));
+        }
+        let data = {
+            let w = weight.data();
+            let mut values = Vec::with_capacity(indices.numel() * dim);
+            for &i in indices.as_slice() {
+                values.extend(w.index_axis(Axis(0), i).iter().copied());
+            }
+            let mut shape = indices.shape().to_vec();
+            shape.push(dim);
+            ArrayD::from_shape_vec(IxDyn(&shape), values).expect("one row per index")
+        };
+        let picked = indices.clone();
+        Ok(TensorBase::from_op(data, "EmbeddingBackward0", &[weight], move |grad, _| {
+            let grad = grad.as_standard_layout();
+            let mut dw = vec![E::zero(); num * dim];
+            if dim > 0 {
+                for (&i, g) in
+                    picked.as_slice().iter().zip(grad.as_slice().expect("standard layout").chunks_exact(dim))
+                {
+                    dw[i * dim..(i + 1) * dim].iter_mut().zip(g).for_each(|(d, &g)| *d += g);
+                }
+            }
+            vec![Some(ArrayD::from_shape_vec(IxDyn(&[num, dim]), dw).expect("weight size"))]
+        }))
+    }
+}
