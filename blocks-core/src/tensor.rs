@@ -472,7 +472,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(x.grad().unwrap().to_vec(), vec![1.0, 4.0]);
     /// ```
     pub fn with_grad_mut<T>(&self, f: impl FnOnce(&mut Option<ArrayD<E>>) -> T) -> T {
-        f(&mut lock(&self.node.grad))
+        self.node.with_grad_mut(f)
     }
 
     /// Sets the gradient to `None`, like `x.grad = None` (what `zero_grad` does).

@@ -11,6 +11,7 @@
 //! run the same `Forward::forward`, through [`run`] and [`Call`].
 
 use super::images::Images;
+use super::keeps_width::TensorKind;
 use super::typed::{Batch, Scalar};
 use crate::Tensor;
 
@@ -102,7 +103,7 @@ where
 
 /// The one door every block is run through: a block's `forward` method,
 /// each block of a `Sequential`, a `DynSequential` and a `Box<dyn Block>`
-/// all come here (the place for forward hooks).
+/// all come here, and so do its forward hooks ([`ForwardHooks`](super::ForwardHooks)).
 ///
 /// ```
 /// use blocks_core::nn::{run, Linear};
@@ -165,12 +166,18 @@ pub trait Rule<G, B: ?Sized> {
     fn run(block: &B, input: &G) -> Self::Out;
 }
 
-impl<B: Forward + ?Sized, G: FeedsInto<B::Input, B>> Rule<G, B> for ByInput {
+impl<B, G> Rule<G, B> for ByInput
+where
+    B: Forward + ?Sized + 'static,
+    B::Input: TensorKind,
+    B::Output: TensorKind,
+    G: FeedsInto<B::Input, B>,
+{
     type Out = B::Output;
 
     #[track_caller]
     fn run(block: &B, input: &G) -> B::Output {
-        block.forward(&input.feed_into())
+        super::hooks::around(block, &input.feed_into(), |x| block.forward(x))
     }
 }
 

@@ -183,11 +183,11 @@ pub fn forward_kept<L: KeepsWidth + ?Sized>(layer: &L, x: &Tensor) -> Tensor {
     layer.forward(x)
 }
 
-impl<L: KeptForward + ?Sized, G: TensorKind> Rule<G, L> for AnyKind {
+impl<L: KeptForward + ?Sized + 'static, G: TensorKind> Rule<G, L> for AnyKind {
     type Out = G;
 
     #[track_caller]
     fn run(layer: &L, input: &G) -> G {
-        keep_width(layer, input)
+        super::hooks::around(layer, input, |x| keep_width(layer, x))
     }
 }

@@ -1,0 +1,242 @@
+//! Forward hooks, like PyTorch's `register_forward_pre_hook` and
+//! `register_forward_hook`: functions run before and after a block's
+//! forward, that may read and replace its input and output.
+//!
+//! # Where hooks live
+//!
+//! A block may have no storage at all (`ReLU` is a unit struct), so hooks
+//! do not live in the block: they live in one registry, keyed by the
+//! block's address and its type. Every run goes through [`run`](super::run),
+//! which looks the block up only when some hook is registered somewhere (an
+//! atomic counter; with none registered a run costs one atomic load).
+//!
+//! What follows from keying by address:
+//!
+//! - hooks belong to the block at its place in memory: register them once
+//!   the model is where it will run (moving a model, e.g. into a `Box`,
+//!   leaves its hooks behind at the old address);
+//! - remove them with their [`HookHandle`] before the block is dropped, or a
+//!   new block of the same type at the same address inherits them;
+//! - a block of size zero (`ReLU`, `Flatten`, a field-less user block) has
+//!   no address of its own: two of the same type in one struct or
+//!   `sequential!` may share one, and a hook on one then runs for both.
+//!   Hook the parent, or a block with storage, when that matters.
+//!
+//! # Order and removal during a pass (PyTorch's `_call_impl`)
+//!
+//! Hooks run in registration order. Each phase runs over a snapshot of the
+//! block's hooks taken when the phase starts, as PyTorch iterates over
+//! `(*self._forward_pre_hooks.items(),)`: a hook removed by an earlier hook
+//! of the same phase still runs in this pass, and a hook registered during
+//! a phase first runs in the next pass. The forward hooks' snapshot is taken
+//! after the forward, so a pre-hook (or the forward) that registers a
+//! forward hook sees it run in the same pass, and one that removes a
+//! forward hook keeps it from running.
+//!
+//! No lock is held while a hook runs, so a hook may register or remove
+//! hooks (on any block) without deadlock, and a model with hooks can run on
+//! several threads at once.
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use super::forward::short_type_name;
+use super::{Module, TensorKind};
+use crate::Tensor;
+
+type PreHook = Arc<dyn Fn(&Tensor) -> Option<Tensor> + Send + Sync>;
+type PostHook = Arc<dyn Fn(&Tensor, &Tensor) -> Option<Tensor> + Send + Sync>;
+
+/// A block's identity for hooks: its address and its type (a struct and
+/// its first field share an address, not a type).
+type Key = (usize, TypeId);
+
+#[derive(Default)]
+struct Hooks {
+    pre: Vec<(u64, PreHook)>,
+    post: Vec<(u64, PostHook)>,
+}
+
+/// How many hooks are registered, on all blocks: the fast path's test.
+static REGISTERED: AtomicUsize = AtomicUsize::new(0);
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+static REGISTRY: Mutex<Option<HashMap<Key, Hooks>>> = Mutex::new(None);
+
+fn registry() -> MutexGuard<'static, Option<HashMap<Key, Hooks>>> {
+    // Hooks never run under the lock, so a panic cannot poison the map half-written.
+    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn key_of<M: Module + ?Sized>(block: &M) -> Key {
+    let any = block.as_any();
+    (any as *const dyn std::any::Any as *const () as usize, any.type_id())
+}
+
+/// Unregisters the hook it was returned for, like PyTorch's
+/// `RemovableHandle.remove()`. Dropping the handle keeps the hook.
+///
+/// ```
+/// use blocks_core::nn::{ForwardHooks, ReLU};
+/// use blocks_core::Tensor;
+/// let relu = ReLU;
+/// let handle = relu.register_forward_hook(|_, y| Some(y * 2.0));
+/// assert_eq!(relu.forward(&Tensor::from_vec(vec![1.0], [1])).to_vec(), vec![2.0]);
+/// handle.remove();
+/// assert_eq!(relu.forward(&Tensor::from_vec(vec![1.0], [1])).to_vec(), vec![1.0]);
+/// ```
+#[derive(Debug)]
+#[must_use = "a hook stays registered until `remove()` is called on its handle; keep the handle (or `let _ =` to keep the hook for good)"]
+pub struct HookHandle {
+    key: Key,
+    id: u64,
+}
+
+impl HookHandle {
+    /// Unregisters the hook. Removing twice does nothing, as in PyTorch.
+    ///
+    /// ```
+    /// use blocks_core::nn::{ForwardHooks, Linear};
+    /// let layer = Linear::<2, 2>::new();
+    /// let handle = layer.register_forward_pre_hook(|_| None);
+    /// handle.remove();
+    /// handle.remove();
+    /// ```
+    pub fn remove(&self) {
+        let mut guard = registry();
+        let Some(map) = guard.as_mut() else { return };
+        let Some(hooks) = map.get_mut(&self.key) else { return };
+        let before = hooks.pre.len() + hooks.post.len();
+        hooks.pre.retain(|(id, _)| *id != self.id);
+        hooks.post.retain(|(id, _)| *id != self.id);
+        let removed = before - hooks.pre.len() - hooks.post.len();
+        if hooks.pre.is_empty() && hooks.post.is_empty() {
+            map.remove(&self.key);
+        }
+        REGISTERED.fetch_sub(removed, Ordering::AcqRel);
+    }
+}
+
+/// Registering hooks on any block: a layer, a `sequential!`, a derived
+/// block, a `Box<dyn Block>` (the block inside). See the [module
+/// docs](self) for where hooks live and the rules of order and removal.
+///
+/// ```
+/// use blocks_core::nn::{ForwardHooks, Linear};
+/// use blocks_core::Tensor;
+/// let layer = Linear::<4, 2>::new();
+/// let handle = layer.register_forward_hook(|x, y| {
+///     println!("{:?} -> {:?}", x.shape(), y.shape());
+///     None // keep the output
+/// });
+/// layer.forward(&Tensor::ones([3, 4]));
+/// handle.remove();
+/// ```
+pub trait ForwardHooks {
+    /// Runs `hook` on the block's input before every forward, like
+    /// `register_forward_pre_hook`: returning `Some(tensor)` replaces the
+    /// input (it must be of the kind the block takes, or the run panics
+    /// naming the block), `None` keeps it.
+    ///
+    /// ```
+    /// use blocks_core::nn::{ForwardHooks, ReLU};
+    /// use blocks_core::Tensor;
+    /// let relu = ReLU;
+    /// let handle = relu.register_forward_pre_hook(|x| Some(-x));
+    /// assert_eq!(relu.forward(&Tensor::from_vec(vec![-3.0], [1])).to_vec(), vec![3.0]);
+    /// handle.remove();
+    /// ```
+    fn register_forward_pre_hook<F>(&self, hook: F) -> HookHandle
+    where
+        F: Fn(&Tensor) -> Option<Tensor> + Send + Sync + 'static;
+
+    /// Runs `hook` on the block's input and output after every forward,
+    /// like `register_forward_hook`: returning `Some(tensor)` replaces the
+    /// output (of the kind the block gives, or the run panics naming the
+    /// block), `None` keeps it.
+    ///
+    /// ```
+    /// use blocks_core::nn::{ForwardHooks, Linear};
+    /// use blocks_core::Tensor;
+    /// let layer = Linear::<3, 2>::new();
+    /// let handle = layer.register_forward_hook(|_, y| Some(y.zeros_like()));
+    /// assert_eq!(layer.forward(&Tensor::ones([1, 3])).to_vec(), vec![0.0, 0.0]);
+    /// handle.remove();
+    /// ```
+    fn register_forward_hook<F>(&self, hook: F) -> HookHandle
+    where
+        F: Fn(&Tensor, &Tensor) -> Option<Tensor> + Send + Sync + 'static;
+}
+
+impl<M: Module + ?Sized> ForwardHooks for M {
+    fn register_forward_pre_hook<F>(&self, hook: F) -> HookHandle
+    where
+        F: Fn(&Tensor) -> Option<Tensor> + Send + Sync + 'static,
+    {
+        register(key_of(self), |hooks, id| hooks.pre.push((id, Arc::new(hook))))
+    }
+
+    fn register_forward_hook<F>(&self, hook: F) -> HookHandle
+    where
+        F: Fn(&Tensor, &Tensor) -> Option<Tensor> + Send + Sync + 'static,
+    {
+        register(key_of(self), |hooks, id| hooks.post.push((id, Arc::new(hook))))
+    }
+}
+
+fn register(key: Key, add: impl FnOnce(&mut Hooks, u64)) -> HookHandle {
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let mut guard = registry();
+    add(guard.get_or_insert_with(HashMap::new).entry(key).or_default(), id);
+    REGISTERED.fetch_add(1, Ordering::AcqRel);
+    HookHandle { key, id }
+}
+
+fn snapshot<T>(key: Key, pick: impl FnOnce(&Hooks) -> Vec<T>) -> Vec<T> {
+    registry().as_ref().and_then(|map| map.get(&key)).map(pick).unwrap_or_default()
+}
+
+/// Runs `forward` on `input` with `block`'s hooks around it: what
+/// [`run`](super::run) does for every block.
+#[track_caller]
+pub(crate) fn around<B, I, O>(block: &B, input: &I, forward: impl FnOnce(&I) -> O) -> O
+where
+    B: ?Sized + 'static,
+    I: TensorKind,
+    O: TensorKind,
+{
+    if REGISTERED.load(Ordering::Acquire) == 0 {
+        return forward(input);
+    }
+    let key = (block as *const B as *const () as usize, TypeId::of::<B>());
+    let pre: Vec<PreHook> = snapshot(key, |h| h.pre.iter().map(|(_, f)| Arc::clone(f)).collect());
+    let mut replaced_input: Option<I> = None;
+    for hook in pre {
+        if let Some(replaced) = hook(replaced_input.as_ref().unwrap_or(input).tensor()) {
+            replaced_input = Some(replace::<B, I>(replaced, "input", "forward pre-hook"));
+        }
+    }
+    let input = replaced_input.as_ref().unwrap_or(input);
+    let mut output = forward(input);
+    let post: Vec<PostHook> = snapshot(key, |h| h.post.iter().map(|(_, f)| Arc::clone(f)).collect());
+    for hook in post {
+        if let Some(replaced) = hook(input.tensor(), output.tensor()) {
+            output = replace::<B, O>(replaced, "output", "forward hook");
+        }
+    }
+    output
+}
+
+#[track_caller]
+fn replace<B: ?Sized, T: TensorKind>(tensor: Tensor, what: &str, hook: &str) -> T {
+    let shape = tensor.shape();
+    T::from_same_kind(tensor).unwrap_or_else(|| {
+        panic!(
+            "a {hook} on {} replaced its {what} by a tensor of shape {shape:?}, which is not a `{}`{}",
+            short_type_name::<B>(),
+            short_type_name::<T>(),
+            super::path::describe()
+        )
+    })
+}
