@@ -9,12 +9,12 @@
 //! ```
 
 use std::error::Error;
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use blocks::data::{DataLoader, TensorDataset, correct};
-use blocks::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+use blocks::optim::{Adam, AdamConfig, AdamWConfig, Optimizer, Sgd, SgdConfig};
 use blocks::prelude::*;
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -22,9 +22,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// 1,797 8x8 images of digits, 65 integers a row: 64 pixels (0..16), then the label.
 const DIGITS_CSV_GZ: &[u8] = include_bytes!("data/digits.csv.gz");
 
-/// Train an MLP (64 → hidden → ReLU → 10) on the UCI handwritten digits.
+/// Train an MLP (64 → hidden → ReLU → 10) on the UCI handwritten digits
+/// (1,797 8x8 images, embedded in the binary) and report its test accuracy.
+///
+/// On a terminal a progress bar shows the steps; when the output goes to a
+/// file or a pipe, one line per epoch (loss, train and test accuracy) is
+/// printed instead.
 #[derive(Parser, Debug)]
-#[command(about)]
+#[command(name = "train_digits")]
 struct Args {
     /// Passes over the training set.
     #[arg(long, default_value_t = 30)]
@@ -111,7 +116,9 @@ fn main() -> Result<(), Box<dyn Error>> {
             let _ = write!(w, "{:.0}/s", state.per_sec());
         })
         .progress_chars("=> ");
-    let bar = ProgressBar::new(steps).with_style(style);
+    // A bar on a terminal; piped or redirected, one line per epoch instead.
+    let on_terminal = std::io::stdout().is_terminal();
+    let bar = if on_terminal { ProgressBar::new(steps).with_style(style) } else { ProgressBar::hidden() };
     let started = Instant::now();
     let mut history = Vec::with_capacity(args.epochs);
     for epoch in 0..args.epochs {
@@ -133,14 +140,19 @@ fn main() -> Result<(), Box<dyn Error>> {
             train_accuracy: hits as f64 / seen as f64,
             test_accuracy: evaluate(&net, &test),
         };
-        bar.set_message(format!(
-            "| epoch {}/{} loss {:.4} train {:.1}% test {:.1}%",
+        let line = format!(
+            "epoch {}/{} loss {:.4} train {:.1}% test {:.1}%",
             epoch + 1,
             args.epochs,
             stats.train_loss,
             100.0 * stats.train_accuracy,
             100.0 * stats.test_accuracy
-        ));
+        );
+        if on_terminal {
+            bar.set_message(format!("| {line}"));
+        } else {
+            println!("{line}");
+        }
         history.push(stats);
     }
     bar.finish();
@@ -194,7 +206,7 @@ fn make_optimizer(args: &Args, net: &impl Module) -> Box<dyn Optimizer> {
         )),
         OptimizerKind::Adamw => Box::new(Adam::adamw(
             &params,
-            AdamConfig { lr: args.lr, weight_decay: args.weight_decay, ..AdamConfig::adamw() },
+            AdamWConfig { lr: args.lr, weight_decay: args.weight_decay, ..Default::default() },
         )),
         OptimizerKind::Sgd => Box::new(Sgd::new(
             &params,

@@ -139,10 +139,10 @@ pub use blocks_macros::sequential;
 pub mod prelude {
     pub use crate::data::{DataLoader, TensorDataset};
     pub use crate::nn::{
-        Batch, Block, Call, DynLinear, DynSequential, Forward, Images, LazyLinear, Linear, Module, Parameter,
-        ReLU, Scalar, Sequential, StateDict, TrainingFlag,
+        Batch, Block, Call, DeepCopy, DynLinear, DynSequential, Forward, ForwardHooks, Images, LazyLinear,
+        Linear, Module, Parameter, ReLU, Scalar, Sequential, StateDict, TrainingFlag,
     };
-    pub use crate::optim::{Adam, AdamConfig, LrScheduler, Optimizer, Sgd, SgdConfig};
+    pub use crate::optim::{Adam, AdamConfig, AdamWConfig, LrScheduler, Optimizer, Sgd, SgdConfig};
     pub use crate::{Module, sequential};
     pub use crate::{Tensor, Tensor64, manual_seed, no_grad};
 }

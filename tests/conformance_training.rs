@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use blocks::io::TensorFile;
 use blocks::nn::{DynLinear, Module, ReLU, Sequential, StateDict};
-use blocks::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+use blocks::optim::{Adam, AdamConfig, AdamWConfig, Optimizer, Sgd, SgdConfig};
 
 const LOSS_RTOL: f32 = 1e-4;
 const PARAM_TOL: f32 = 1e-4;
@@ -86,7 +86,7 @@ fn optimizer(meta: &Metadata, params: Vec<blocks::nn::Parameter>) -> (Box<dyn Op
         }
         kind @ ("adam" | "adamw") => {
             let adamw = kind == "adamw";
-            let d = if adamw { AdamConfig::adamw() } else { AdamConfig::default() };
+            let d = if adamw { AdamWConfig::default().into() } else { AdamConfig::default() };
             let config = AdamConfig {
                 lr: meta.number("lr", d.lr),
                 betas: meta.pair("betas", d.betas),
@@ -96,7 +96,12 @@ fn optimizer(meta: &Metadata, params: Vec<blocks::nn::Parameter>) -> (Box<dyn Op
                 maximize: meta.flag("maximize"),
                 decoupled_weight_decay: adamw || meta.flag("decoupled_weight_decay"),
             };
-            let opt = if adamw { Adam::adamw(params, config) } else { Adam::new(params, config) };
+            let opt = if adamw {
+                let AdamConfig { lr, betas, eps, weight_decay, amsgrad, maximize, .. } = config;
+                Adam::adamw(params, AdamWConfig { lr, betas, eps, weight_decay, amsgrad, maximize })
+            } else {
+                Adam::new(params, config)
+            };
             let repr = opt.to_string();
             (Box::new(opt), repr)
         }

@@ -43,3 +43,68 @@ fn the_default_run_reaches_97_percent_and_saves_and_plots() {
     assert!(svg.starts_with("<svg") && svg.contains("accuracy"), "an SVG with the curves");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn piped_output_has_one_line_per_epoch_and_no_bar() {
+    let output = Command::new(example_binary())
+        .args(["--epochs", "3", "--hidden", "32"])
+        .output()
+        .expect("the train_digits example runs");
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "train_digits failed:\n{stdout}\n{stderr}");
+    let epochs: Vec<&str> = stdout.lines().filter(|l| l.starts_with("epoch ")).collect();
+    assert_eq!(epochs.len(), 3, "one line per epoch:\n{stdout}");
+    for (i, line) in epochs.iter().enumerate() {
+        // `epoch 1/3 loss 0.1234 train 95.0% test 94.4%`
+        let words: Vec<&str> = line.split(' ').collect();
+        assert_eq!(words.len(), 8, "{line}");
+        assert_eq!(
+            (words[0], words[1], words[2], words[4], words[6]),
+            ("epoch", &*format!("{}/3", i + 1), "loss", "train", "test")
+        );
+        let loss: f64 = words[3].parse().unwrap();
+        assert!(loss.is_finite() && loss > 0.0, "{line}");
+        for percent in [words[5], words[7]] {
+            let value: f64 = percent.strip_suffix('%').unwrap().parse().unwrap();
+            assert!((0.0..=100.0).contains(&value), "{line}");
+        }
+    }
+    assert!(
+        !stdout.contains("steps,") && !stderr.contains("steps,"),
+        "no progress bar when piped:\n{stdout}\n{stderr}"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_terminal_the_bar_shows_and_no_epoch_lines() {
+    // `script` runs the example on a pseudo-terminal (util-linux, on every Linux CI image).
+    let command = format!("{} --epochs 2 --hidden 32", example_binary().display());
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("`script` (util-linux) runs the example on a terminal");
+    let all = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "train_digits on a terminal failed:\n{all}");
+    assert!(
+        all.contains("steps,") && all.contains("| epoch 2/2 loss"),
+        "the bar with its epoch message:\n{all}"
+    );
+    assert!(!all.lines().any(|l| l.trim_start_matches('\r').starts_with("epoch ")), "no epoch lines:\n{all}");
+    assert!(all.contains("test accuracy: "), "{all}");
+}
+
+#[test]
+fn help_describes_the_example_not_the_crate() {
+    let output =
+        Command::new(example_binary()).arg("--help").output().expect("the train_digits example runs");
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{help}");
+    assert!(
+        help.starts_with("Train an MLP (64 → hidden → ReLU → 10) on the UCI handwritten digits"),
+        "{help}"
+    );
+    assert!(help.contains("one line per epoch"), "{help}");
+    assert!(help.contains("Usage: train_digits [OPTIONS]"), "{help}");
+    assert!(!help.contains("PyTorch's layers and blocks"), "the crate's description:\n{help}");
+}

@@ -4,7 +4,7 @@
 //! `tests/reference/optim_reference.py`.
 
 use blocks_core::Tensor;
-use blocks_core::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+use blocks_core::optim::{Adam, AdamConfig, AdamWConfig, Optimizer, Sgd, SgdConfig};
 
 /// The test problem: p0 (2×3), p1 (2), p2 (1), and
 /// loss = Σ a⊙p0⊙p0 + Σ p1⁴ + Σ p1·p2 + Σ p2², bounded below so no run diverges.
@@ -146,7 +146,7 @@ fn adam_amsgrad_long_run() {
 fn adamw_decouples_weight_decay() {
     let problem = Problem::new();
     let mut opt =
-        Adam::adamw(problem.params(), AdamConfig { lr: 0.1, weight_decay: 0.3, ..AdamConfig::adamw() });
+        Adam::adamw(problem.params(), AdamWConfig { lr: 0.1, weight_decay: 0.3, ..Default::default() });
     check("AdamW(weight_decay=0.3)", &problem, &mut opt, &ADAMW);
 }
 
@@ -293,7 +293,7 @@ fn printouts_match_pytorch() {
          decoupled_weight_decay: False\n    differentiable: False\n    eps: 1e-08\n    foreach: None\n    fused: None\n    \
          lr: 0.001\n    maximize: False\n    weight_decay: 0\n)"
     );
-    let adamw = Adam::adamw([&w], AdamConfig { lr: 0.01, amsgrad: true, ..AdamConfig::adamw() });
+    let adamw = Adam::adamw([&w], AdamWConfig { lr: 0.01, amsgrad: true, ..Default::default() });
     assert_eq!(
         adamw.to_string(),
         "AdamW (\nParameter Group 0\n    amsgrad: True\n    betas: (0.9, 0.999)\n    capturable: False\n    \

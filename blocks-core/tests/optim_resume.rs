@@ -3,7 +3,9 @@
 //! and a state that does not fit is refused without changing anything.
 
 use blocks_core::nn::{DynLinear, Module, ReLU, Sequential};
-use blocks_core::optim::{Adam, AdamConfig, LrScheduler, Optimizer, OptimizerState, Sgd, SgdConfig, StepLR};
+use blocks_core::optim::{
+    Adam, AdamConfig, AdamWConfig, LrScheduler, Optimizer, OptimizerState, Sgd, SgdConfig, StepLR,
+};
 use blocks_core::{Tensor, manual_seed};
 
 type Net = Sequential<(DynLinear, ReLU, DynLinear)>;
@@ -86,7 +88,7 @@ fn adam_with_amsgrad_resumes_exactly() {
 #[test]
 fn adamw_resumes_exactly() {
     resumes_exactly("adamw", |net| {
-        Adam::adamw(net.parameters(), AdamConfig { lr: 0.02, ..AdamConfig::adamw() })
+        Adam::adamw(net.parameters(), AdamWConfig { lr: 0.02, ..Default::default() })
     });
 }
 
@@ -162,7 +164,7 @@ fn loading_restores_hyperparameters_and_keeps_adamw_decoupled() {
     );
 
     let plain = Adam::new([&w], AdamConfig { weight_decay: 0.1, ..Default::default() });
-    let mut adamw = Adam::adamw([&w], AdamConfig::adamw());
+    let mut adamw = Adam::adamw([&w], AdamWConfig::default());
     adamw.load_state_dict(&plain.state_dict()).unwrap();
     assert!(adamw.config().decoupled_weight_decay);
     assert_eq!(adamw.config().weight_decay, 0.1);

@@ -14,8 +14,8 @@ use super::{Optimizer, OptimizerState, StateError, pyrepr};
 use crate::Tensor;
 
 /// Adam's hyper-parameters, with `torch.optim.Adam`'s defaults
-/// (`lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0`);
-/// [`AdamConfig::adamw`] gives AdamW's.
+/// (`lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0`); AdamW's
+/// (`weight_decay=1e-2`) are [`AdamWConfig`](super::AdamWConfig)'s.
 ///
 /// ```
 /// use blocks_core::optim::AdamConfig;
@@ -56,16 +56,6 @@ impl Default for AdamConfig {
 }
 
 impl AdamConfig {
-    /// `torch.optim.AdamW`'s defaults: Adam's, with `weight_decay=1e-2`, decoupled.
-    ///
-    /// ```
-    /// let config = blocks_core::optim::AdamConfig::adamw();
-    /// assert_eq!((config.weight_decay, config.decoupled_weight_decay), (1e-2, true));
-    /// ```
-    pub fn adamw() -> Self {
-        AdamConfig { weight_decay: 1e-2, decoupled_weight_decay: true, ..Self::default() }
-    }
-
     /// Checks the values as `torch.optim.Adam` does, with its messages.
     ///
     /// ```
@@ -205,19 +195,21 @@ impl Adam {
         Ok(Adam { params, config, adamw: false, moments })
     }
 
-    /// AdamW, like `torch.optim.AdamW(params, ...)`: `config` with
-    /// `decoupled_weight_decay` forced on; start from [`AdamConfig::adamw`]
-    /// for AdamW's defaults. It prints and saves as `AdamW`.
+    /// AdamW, like `torch.optim.AdamW(params, ...)`, with
+    /// [`AdamWConfig`](super::AdamWConfig)'s defaults (`weight_decay=1e-2`).
+    /// It prints and saves as `AdamW`.
+    ///
+    /// Panics with PyTorch's message on an invalid configuration.
     ///
     /// ```
-    /// use blocks_core::optim::{Adam, AdamConfig};
+    /// use blocks_core::optim::{Adam, AdamWConfig};
     /// let w = blocks_core::Tensor::ones([1]);
-    /// let opt = Adam::adamw([&w], AdamConfig { lr: 1e-2, ..AdamConfig::adamw() });
+    /// let opt = Adam::adamw([&w], AdamWConfig { lr: 1e-2, ..Default::default() });
     /// assert!(opt.config().decoupled_weight_decay && opt.config().weight_decay == 1e-2);
     /// assert!(opt.to_string().starts_with("AdamW ("));
     /// ```
-    pub fn adamw<P: AsRef<Tensor>>(params: impl IntoIterator<Item = P>, config: AdamConfig) -> Self {
-        let mut adam = Self::new(params, AdamConfig { decoupled_weight_decay: true, ..config });
+    pub fn adamw<P: AsRef<Tensor>>(params: impl IntoIterator<Item = P>, config: super::AdamWConfig) -> Self {
+        let mut adam = Self::new(params, config.into());
         adam.adamw = true;
         adam
     }

@@ -21,6 +21,7 @@
 //! ```
 
 mod adam;
+mod adamw;
 mod optimizer;
 mod pyrepr;
 mod scheduler;
@@ -28,6 +29,7 @@ mod sgd;
 mod state;
 
 pub use adam::{Adam, AdamConfig};
+pub use adamw::AdamWConfig;
 pub use optimizer::{ConfigError, Optimizer};
 pub use scheduler::{CosineAnnealingLR, LrScheduler, SchedulerState, StepLR};
 pub use sgd::{Sgd, SgdConfig};

@@ -151,6 +151,15 @@ pub struct StepLR {
 }
 
 impl StepLR {
+    /// PyTorch's default `gamma` (`StepLR(optimizer, step_size, gamma=0.1)`).
+    ///
+    /// ```
+    /// use blocks_core::optim::{Sgd, SgdConfig, StepLR};
+    /// let opt = Sgd::new([&blocks_core::Tensor::ones([1])], SgdConfig::default());
+    /// let schedule = StepLR::new(&opt, 30, StepLR::DEFAULT_GAMMA);
+    /// ```
+    pub const DEFAULT_GAMMA: f64 = 0.1;
+
     /// A schedule starting from `optimizer`'s current rate. Panics if `step_size` is 0.
     ///
     /// ```
@@ -214,6 +223,15 @@ pub struct CosineAnnealingLR {
 }
 
 impl CosineAnnealingLR {
+    /// PyTorch's default `eta_min` (`CosineAnnealingLR(optimizer, T_max, eta_min=0.0)`).
+    ///
+    /// ```
+    /// use blocks_core::optim::{CosineAnnealingLR, Sgd, SgdConfig};
+    /// let opt = Sgd::new([&blocks_core::Tensor::ones([1])], SgdConfig::default());
+    /// let schedule = CosineAnnealingLR::new(&opt, 10, CosineAnnealingLR::DEFAULT_ETA_MIN);
+    /// ```
+    pub const DEFAULT_ETA_MIN: f64 = 0.0;
+
     /// A schedule from `optimizer`'s current rate to `eta_min` over `t_max`
     /// epochs. Panics if `t_max` is 0.
     ///
