@@ -142,6 +142,18 @@ impl TensorDataset {
     }
 }
 
+impl super::Dataset for TensorDataset {
+    type Sample = (Tensor, usize);
+
+    fn len(&self) -> usize {
+        TensorDataset::len(self)
+    }
+
+    fn get(&self, index: usize) -> (Tensor, usize) {
+        TensorDataset::get(self, index)
+    }
+}
+
 /// The sample indices `0..n` shuffled by `seed` and cut into a training and
 /// a test part, like scikit-learn's `train_test_split(..., test_size=f,
 /// random_state=seed)`: the test part has `ceil(f·n)` samples. The order is

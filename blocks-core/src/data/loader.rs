@@ -2,17 +2,22 @@
 //! in an order fixed by a seed.
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ndarray::Axis;
-
 use super::shuffle::{epoch_seed, permutation};
-use super::{DistributedSampler, TensorDataset};
+use super::{Collate, Dataset, DistributedSampler, TensorDataset};
 use crate::Tensor;
 
-/// Mini-batches of a [`TensorDataset`], like `torch.utils.data.DataLoader(
-/// dataset, batch_size, shuffle, drop_last)`: each iteration is one epoch
-/// and yields `(inputs, labels)` with inputs `[B, ...]`.
+type CollateFn<S, B> = Arc<dyn Fn(Vec<S>) -> B + Send + Sync>;
+
+/// Mini-batches of a [`Dataset`], like `torch.utils.data.DataLoader(
+/// dataset, batch_size, shuffle, drop_last, collate_fn)`: each iteration is
+/// one epoch and yields batches `B`. Over a [`TensorDataset`] a batch is
+/// `(inputs, labels)` with inputs `[B, ...]`; over [`Tensors`](super::Tensors)
+/// one stacked tensor per tensor; over your own [`Dataset`] what its
+/// samples' [`Collate`] gives, or what [`with_collate`](Self::with_collate)'s
+/// function makes of them.
 ///
 /// With [`shuffle`](Self::shuffle) every epoch has its own order, fixed by the
 /// seed and the epoch number, so a run is reproducible and can resume in
@@ -26,8 +31,9 @@ use crate::Tensor;
 /// let sizes: Vec<usize> = loader.iter().map(|(x, y)| { assert_eq!(x.shape()[1], 64); y.len() }).collect();
 /// assert_eq!(sizes, vec![4, 4, 2]);
 /// ```
-pub struct DataLoader {
-    dataset: TensorDataset,
+pub struct DataLoader<D: Dataset = TensorDataset, B = (Tensor, Vec<usize>)> {
+    dataset: D,
+    collate: CollateFn<D::Sample, B>,
     batch_size: usize,
     seed: Option<u64>,
     sampler: Option<DistributedSampler>,
@@ -35,9 +41,13 @@ pub struct DataLoader {
     next_epoch: AtomicU64,
 }
 
-impl DataLoader {
+impl<D: Dataset> DataLoader<D, <D::Sample as Collate>::Batch>
+where
+    D::Sample: Collate + 'static,
+{
     /// Batches of `batch_size` samples in dataset order (no shuffling), the
-    /// last one smaller if the size does not divide. Panics if `batch_size` is 0.
+    /// last one smaller if the size does not divide, made by the samples'
+    /// [`Collate`] (PyTorch's `default_collate`). Panics if `batch_size` is 0.
     ///
     /// ```
     /// use blocks_core::data::{DataLoader, TensorDataset};
@@ -45,10 +55,37 @@ impl DataLoader {
     /// let labels: Vec<Vec<usize>> = DataLoader::new(data, 2).iter().map(|(_, y)| y).collect();
     /// assert_eq!(labels, vec![vec![0, 1], vec![2, 3], vec![4]]);
     /// ```
-    pub fn new(dataset: TensorDataset, batch_size: usize) -> Self {
+    #[track_caller]
+    pub fn new(dataset: D, batch_size: usize) -> Self {
+        DataLoader::with_collate(dataset, batch_size, <D::Sample as Collate>::collate)
+    }
+}
+
+impl<D: Dataset, B> DataLoader<D, B> {
+    /// Like [`new`](DataLoader::new), with batches made by `collate` from
+    /// the samples of each batch, in order (`collate_fn=` in PyTorch).
+    /// Panics if `batch_size` is 0.
+    ///
+    /// ```
+    /// use blocks_core::data::{DataLoader, TensorDataset};
+    /// use blocks_core::Tensor;
+    /// let data = TensorDataset::new(Tensor::ones([5, 2]), vec![0, 1, 2, 3, 4]);
+    /// // Keep only the labels' sum of each batch.
+    /// let loader = DataLoader::with_collate(data, 2, |samples: Vec<(Tensor, usize)>| {
+    ///     samples.iter().map(|(_, y)| y).sum::<usize>()
+    /// });
+    /// assert_eq!(loader.iter().collect::<Vec<_>>(), vec![1, 5, 4]);
+    /// ```
+    #[track_caller]
+    pub fn with_collate(
+        dataset: D,
+        batch_size: usize,
+        collate: impl Fn(Vec<D::Sample>) -> B + Send + Sync + 'static,
+    ) -> Self {
         assert!(batch_size > 0, "DataLoader: batch_size must be at least 1");
         DataLoader {
             dataset,
+            collate: Arc::new(collate),
             batch_size,
             seed: None,
             sampler: None,
@@ -153,7 +190,7 @@ impl DataLoader {
     /// let data = TensorDataset::new(blocks_core::Tensor::zeros([3, 1]), vec![0; 3]);
     /// assert_eq!(DataLoader::new(data, 2).dataset().len(), 3);
     /// ```
-    pub fn dataset(&self) -> &TensorDataset {
+    pub fn dataset(&self) -> &D {
         &self.dataset
     }
 
@@ -180,7 +217,7 @@ impl DataLoader {
     /// assert_ne!(first, second);
     /// assert_eq!(loader.epoch(0).next().unwrap().1, first);
     /// ```
-    pub fn iter(&self) -> Batches<'_> {
+    pub fn iter(&self) -> Batches<'_, D, B> {
         self.epoch(self.next_epoch.fetch_add(1, Ordering::Relaxed))
     }
 
@@ -192,7 +229,7 @@ impl DataLoader {
     /// let loader = DataLoader::new(data, 4).shuffle(3);
     /// assert_eq!(loader.epoch(5).next().unwrap().1, loader.epoch(5).next().unwrap().1);
     /// ```
-    pub fn epoch(&self, epoch: u64) -> Batches<'_> {
+    pub fn epoch(&self, epoch: u64) -> Batches<'_, D, B> {
         let n = self.dataset.len();
         let order = match (&self.sampler, self.seed) {
             (Some(sampler), _) => sampler.indices(epoch),
@@ -216,16 +253,16 @@ impl DataLoader {
     }
 }
 
-impl<'a> IntoIterator for &'a DataLoader {
-    type Item = (Tensor, Vec<usize>);
-    type IntoIter = Batches<'a>;
+impl<'a, D: Dataset, B> IntoIterator for &'a DataLoader<D, B> {
+    type Item = B;
+    type IntoIter = Batches<'a, D, B>;
 
-    fn into_iter(self) -> Batches<'a> {
+    fn into_iter(self) -> Batches<'a, D, B> {
         self.iter()
     }
 }
 
-impl fmt::Debug for DataLoader {
+impl<D: Dataset, B> fmt::Debug for DataLoader<D, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DataLoader")
             .field("samples", &self.dataset.len())
@@ -247,14 +284,14 @@ impl fmt::Debug for DataLoader {
 /// let batches = loader.iter();
 /// assert_eq!(batches.len(), 3);
 /// ```
-pub struct Batches<'a> {
-    loader: &'a DataLoader,
+pub struct Batches<'a, D: Dataset = TensorDataset, B = (Tensor, Vec<usize>)> {
+    loader: &'a DataLoader<D, B>,
     order: Vec<usize>,
     position: usize,
 }
 
-impl Iterator for Batches<'_> {
-    type Item = (Tensor, Vec<usize>);
+impl<D: Dataset, B> Iterator for Batches<'_, D, B> {
+    type Item = B;
 
     fn next(&mut self) -> Option<Self::Item> {
         let remaining = self.order.len() - self.position;
@@ -265,9 +302,8 @@ impl Iterator for Batches<'_> {
         let indices = &self.order[self.position..self.position + size];
         self.position += size;
         let dataset = &self.loader.dataset;
-        let inputs = Tensor::from_array(dataset.inputs().data().select(Axis(0), indices));
-        let labels = indices.iter().map(|&i| dataset.labels()[i]).collect();
-        Some((inputs, labels))
+        let samples = indices.iter().map(|&i| dataset.get(i)).collect();
+        Some((self.loader.collate)(samples))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -278,4 +314,4 @@ impl Iterator for Batches<'_> {
     }
 }
 
-impl ExactSizeIterator for Batches<'_> {}
+impl<D: Dataset, B> ExactSizeIterator for Batches<'_, D, B> {}

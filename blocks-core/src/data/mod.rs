@@ -1,4 +1,5 @@
-//! Data: datasets of tensors with class labels, a seeded train/test split,
+//! Data: the [`Dataset`] trait (a user's own data), datasets of tensors
+//! with class labels or any targets ([`Tensors`]), a seeded train/test split,
 //! mini-batch loading with reproducible shuffling, each process its shard in
 //! data-parallel training ([`DistributedSampler`]), and accuracy.
 //!
@@ -16,12 +17,16 @@
 //! ```
 
 mod dataset;
+mod dataset_trait;
 mod loader;
 mod metrics;
 mod sampler;
 mod shuffle;
+mod tensors;
 
 pub use dataset::{TensorDataset, train_test_split};
+pub use dataset_trait::{Collate, Dataset};
 pub use loader::{Batches, DataLoader};
 pub use metrics::{accuracy, correct, predict};
 pub use sampler::DistributedSampler;
+pub use tensors::Tensors;

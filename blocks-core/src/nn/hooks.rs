@@ -14,7 +14,8 @@
 //!
 //! - hooks belong to the block at its place in memory: register them once
 //!   the model is where it will run (moving a model, e.g. into a `Box`,
-//!   leaves its hooks behind at the old address);
+//!   leaves its hooks behind at the old address; moving a `Box` does not
+//!   move the block inside, so a boxed block keeps its hooks);
 //! - remove them with their [`HookHandle`] before the block is dropped, or a
 //!   new block of the same type at the same address inherits them;
 //! - a block of size zero (`ReLU`, `Flatten`, a field-less user block) has

@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::forward::{Call, run};
 use super::path::within;
-use super::{Module, Visitor};
+use super::{Module, TensorKind, Visitor};
 
 /// Blocks run in order, like `nn.Sequential`; usually made with `sequential!`,
 /// which also has the compiler check every width and channel count along the
@@ -85,6 +85,9 @@ macro_rules! sequential_tuple {
         #[diagnostic::do_not_recommend]
         impl<$first_input, $first, $first_out, $($block, $out),*> Call<$first_input> for Sequential<($first, $($block,)*)>
         where
+            Self: 'static,
+            $first_input: TensorKind,
+            $last: TensorKind,
             $first: Call<$first_input, Out = $first_out>,
             $($block: Call<$input, Out = $out>,)*
         {
@@ -93,9 +96,11 @@ macro_rules! sequential_tuple {
             #[allow(non_snake_case)]
             #[track_caller]
             fn call(&self, input: &$first_input) -> $last {
-                let $first_out = within($first_index, || run(&self.0.$first_index, input));
-                $(let $out = within($index, || run(&self.0.$index, &$input));)*
-                $last
+                super::hooks::around(self, input, |input| {
+                    let $first_out = within($first_index, || run(&self.0.$first_index, input));
+                    $(let $out = within($index, || run(&self.0.$index, &$input));)*
+                    $last
+                })
             }
         }
     };
