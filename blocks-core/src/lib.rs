@@ -26,6 +26,7 @@ pub mod optim;
 mod random;
 mod tensor;
 
+pub use autograd::grad_hooks::GradHookHandle;
 pub use autograd::grad_mode::{NoGradGuard, is_grad_enabled, no_grad};
 pub use autograd::storage::{DataMut, Snapshot};
 pub use element::Element;

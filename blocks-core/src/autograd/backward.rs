@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 
 use ndarray::{ArrayD, Dimension};
 
+use super::grad_hooks;
 use super::node::{GradFn, check_grad_shape};
 use super::pool;
 use super::storage::lock;
@@ -86,9 +87,13 @@ impl<E: Element> TensorBase<E> {
 #[track_caller]
 fn run_backward<E: Element>(root: &TensorBase<E>, seed: ArrayD<E>, retain_graph: bool) {
     if root.is_leaf() {
+        let seed = if grad_hooks::has_hooks(&root.node) { grad_hooks::apply(&root.node, seed) } else { seed };
         root.node.accumulate_grad(seed, "backward");
         return;
     }
+    // Leaves with gradient hooks: their gradient summed over the pass, for
+    // the hooks to see once (PyTorch's AccumulateGrad gets one sum per pass).
+    let mut hooked_leaves: Vec<(TensorBase<E>, ArrayD<E>, &'static str)> = Vec::new();
     let mut pass = Pass::walk(root, retain_graph);
     let root_index = pass.order.len() - 1;
     pass.pending[root_index] = Some(seed);
@@ -100,6 +105,7 @@ fn run_backward<E: Element>(root: &TensorBase<E>, seed: ArrayD<E>, retain_graph:
         if let Some(grad) = pass.pending[index].take() {
             let node = &step.tensor.node;
             let name = node.grad_fn_name.expect("only non-leaves are ordered");
+            let grad = if grad_hooks::has_hooks(node) { grad_hooks::apply(node, grad) } else { grad };
             if node.retains_grad.load(Ordering::Relaxed) {
                 node.accumulate_grad(grad.clone(), name);
             }
@@ -117,7 +123,13 @@ fn run_backward<E: Element>(root: &TensorBase<E>, seed: ArrayD<E>, retain_graph:
                 if !input.requires_grad() {
                     continue;
                 }
-                if input.is_leaf() {
+                if input.is_leaf() && grad_hooks::has_hooks(&input.node) {
+                    check_grad_shape(&input.node, &grad, name);
+                    match hooked_leaves.iter_mut().find(|(leaf, _, _)| leaf.same(input)) {
+                        Some((_, sum, _)) => *sum += &grad,
+                        None => hooked_leaves.push((input.clone(), grad, name)),
+                    }
+                } else if input.is_leaf() {
                     input.node.accumulate_grad(grad, name);
                 } else {
                     check_grad_shape(&input.node, &grad, name);
@@ -133,6 +145,10 @@ fn run_backward<E: Element>(root: &TensorBase<E>, seed: ArrayD<E>, retain_graph:
             }
         }
         pass.order.pop();
+    }
+    for (leaf, grad, name) in hooked_leaves {
+        let grad = grad_hooks::apply(&leaf.node, grad);
+        leaf.node.accumulate_grad(grad, name);
     }
 }
 

@@ -2,6 +2,7 @@
 //! nodes, the backward pass and the switch that turns recording off.
 
 mod backward;
+pub(crate) mod grad_hooks;
 pub(crate) mod grad_mode;
 pub(crate) mod node;
 pub(crate) mod pool;

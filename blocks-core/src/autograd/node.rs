@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use ndarray::ArrayD;
 
+use super::grad_hooks::GradHook;
 use super::pool;
 use super::storage::{Snapshot, Storage, lock};
 use crate::{Element, TensorBase};
@@ -88,6 +89,10 @@ pub(crate) struct Node<E: Element> {
     pub(crate) grad_fn_name: Option<&'static str>,
     /// Cloned by a pass that retains the graph, taken by one that frees it.
     pub(crate) grad_fn: Mutex<Option<Arc<GradFn<E>>>>,
+    /// `register_hook`'s hooks, in registration order (`grad_hooks.rs`).
+    pub(crate) grad_hooks: Mutex<Vec<(u64, GradHook<E>)>>,
+    /// Whether `grad_hooks` is non-empty: the backward pass's fast path.
+    pub(crate) has_grad_hooks: AtomicBool,
 }
 
 impl<E: Element> Node<E> {
@@ -104,6 +109,8 @@ impl<E: Element> Node<E> {
             uninitialized: AtomicBool::new(false),
             grad_fn_name: None,
             grad_fn: Mutex::new(None),
+            grad_hooks: Mutex::new(Vec::new()),
+            has_grad_hooks: AtomicBool::new(false),
         }
     }
 
