@@ -127,19 +127,14 @@ impl<E: Element> Node<E> {
         lock(&self.grad).clone()
     }
 
-    /// Runs `f` on the gradient slot as an owned array (copied only if a
-    /// reader still holds the old gradient), under the slot's lock.
-    pub(crate) fn with_grad_mut<T>(&self, f: impl FnOnce(&mut Option<ArrayD<E>>) -> T) -> T {
-        let mut slot = lock(&self.grad);
-        let mut owned = slot.take().map(Arc::unwrap_or_clone);
-        let result = f(&mut owned);
-        *slot = owned.map(Arc::new);
-        result
-    }
-
     /// Takes the accumulated gradient away, leaving `None`.
     pub(crate) fn take_grad(&self) -> Option<Arc<ArrayD<E>>> {
         lock(&self.grad).take()
+    }
+
+    /// Replaces the accumulated gradient.
+    pub(crate) fn set_grad(&self, grad: Option<Arc<ArrayD<E>>>) {
+        *lock(&self.grad) = grad;
     }
 
     /// Adds `grad` into the accumulated gradient, moving it in when there is
