@@ -307,3 +307,68 @@ fn a_model_with_hooks_runs_on_many_threads_and_hooks_may_register_hooks() {
         handle.remove();
     });
 }
+
+#[allow(dead_code)]
+#[path = "../examples/hooks.rs"]
+mod hooks_example;
+
+#[test]
+fn the_example_walks_the_shapes_and_changes_values_with_hooks() {
+    manual_seed(4);
+    let net = sequential![Linear::<20, 256>::new(), ReLU, Linear::<256, 10>::new()];
+    assert_eq!(
+        hooks_example::shape_walk(&net, &Tensor::rand([2, 20])),
+        ["Linear output shape:\t[2, 256]", "ReLU output shape:\t[2, 256]", "Linear output shape:\t[2, 10]"]
+    );
+    let x = Tensor::rand([2, 20]);
+    let (zeros, plain, halved) = hooks_example::inspect_and_change(&x);
+    assert!(zeros > 0.0 && zeros < 1.0, "{zeros}");
+    // Halving the hidden layer's output halves what the ReLU passes on; the last layer adds its bias.
+    manual_seed(0);
+    let net = sequential![Linear::<20, 256>::new(), ReLU, Linear::<256, 10>::new()];
+    let h: Tensor = net.0.0.forward(&x).relu().into();
+    let expected = (&h * 0.5).linear(net.0.2.weight(), net.0.2.bias().map(|b| &**b)).to_vec();
+    assert_eq!(plain, net.forward(&x).to_vec());
+    for (got, want) in halved.iter().zip(&expected) {
+        assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+    }
+    let (seen, grad) = hooks_example::gradient_hook();
+    assert_eq!(seen, vec![4.0, -8.0, 12.0]); // d(h²)/dh = 2h, h = 2x
+    assert_eq!(grad, vec![16.0, -32.0, 48.0]); // 2 · 2 · 2h
+}
+
+#[test]
+fn a_module_hook_runs_for_every_block_before_its_own_hooks_and_tells_the_path() {
+    let net = sequential![Linear::<3, 4>::new(), sequential![ReLU, Linear::<4, 2>::new()]];
+    let order = log();
+    let order_global = Arc::clone(&order);
+    // A global hook sees every thread's blocks (other tests run meanwhile): keep this thread's.
+    let this_thread = std::thread::current().id();
+    let global = blocks::nn::register_module_forward_hook(move |block, _, y| {
+        if std::thread::current().id() == this_thread {
+            push(&order_global, &format!("{} at '{}' {:?}", block.name(), block.path(), y.shape()));
+        }
+        None
+    });
+    let order_own = Arc::clone(&order);
+    let own = net.0.0.register_forward_hook(move |_, _| {
+        push(&order_own, "own hook of 0");
+        None
+    });
+    net.forward(&Tensor::ones([1, 3]));
+    global.remove();
+    own.remove();
+    assert_eq!(
+        taken(&order),
+        [
+            "Linear at '0' [1, 4]",
+            "own hook of 0",
+            "ReLU at '1.0' [1, 4]",
+            "Linear at '1.1' [1, 2]",
+            "Sequential at '1' [1, 2]",
+            "Sequential at '' [1, 2]",
+        ]
+    );
+    net.forward(&Tensor::ones([1, 3]));
+    assert!(taken(&order).is_empty());
+}

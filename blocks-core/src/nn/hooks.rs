@@ -21,7 +21,8 @@
 //! - a block of size zero (`ReLU`, `Flatten`, a field-less user block) has
 //!   no address of its own: two of the same type in one struct or
 //!   `sequential!` may share one, and a hook on one then runs for both.
-//!   Hook the parent, or a block with storage, when that matters.
+//!   Hook them through [`register_module_forward_hook`], which is told
+//!   each block's path, when that matters.
 //!
 //! # Order and removal during a pass (PyTorch's `_call_impl`)
 //!
@@ -33,6 +34,10 @@
 //! after the forward, so a pre-hook (or the forward) that registers a
 //! forward hook sees it run in the same pass, and one that removes a
 //! forward hook keeps it from running.
+//!
+//! Hooks for every block ([`register_module_forward_hook`], PyTorch's global
+//! module hooks) run before each block's own, and are told which block runs
+//! ([`RunningBlock`]): the way to hook blocks of size zero one by one.
 //!
 //! No lock is held while a hook runs, so a hook may register or remove
 //! hooks (on any block) without deadlock, and a model with hooks can run on
@@ -47,12 +52,15 @@ use super::forward::short_type_name;
 use super::{Module, TensorKind};
 use crate::Tensor;
 
-type PreHook = Arc<dyn Fn(&Tensor) -> Option<Tensor> + Send + Sync>;
-type PostHook = Arc<dyn Fn(&Tensor, &Tensor) -> Option<Tensor> + Send + Sync>;
+type PreHook = Arc<dyn Fn(&RunningBlock, &Tensor) -> Option<Tensor> + Send + Sync>;
+type PostHook = Arc<dyn Fn(&RunningBlock, &Tensor, &Tensor) -> Option<Tensor> + Send + Sync>;
 
 /// A block's identity for hooks: its address and its type (a struct and
 /// its first field share an address, not a type).
 type Key = (usize, TypeId);
+
+/// Where the hooks for every block live (no block is at address 0).
+const GLOBAL: Key = (0, TypeId::of::<()>());
 
 #[derive(Default)]
 struct Hooks {
@@ -175,15 +183,112 @@ impl<M: Module + ?Sized> ForwardHooks for M {
     where
         F: Fn(&Tensor) -> Option<Tensor> + Send + Sync + 'static,
     {
-        register(key_of(self), |hooks, id| hooks.pre.push((id, Arc::new(hook))))
+        register(key_of(self), |hooks, id| {
+            hooks.pre.push((id, Arc::new(move |_: &RunningBlock, x: &Tensor| hook(x))))
+        })
     }
 
     fn register_forward_hook<F>(&self, hook: F) -> HookHandle
     where
         F: Fn(&Tensor, &Tensor) -> Option<Tensor> + Send + Sync + 'static,
     {
-        register(key_of(self), |hooks, id| hooks.post.push((id, Arc::new(hook))))
+        register(key_of(self), |hooks, id| {
+            hooks.post.push((id, Arc::new(move |_: &RunningBlock, x: &Tensor, y: &Tensor| hook(x, y))))
+        })
     }
+}
+
+/// The block a global hook runs for: its class name and its path in the
+/// model being run.
+///
+/// ```
+/// use blocks_core::nn::{register_module_forward_hook, Linear, ReLU, Sequential};
+/// use blocks_core::Tensor;
+/// let net = Sequential::new((Linear::<2, 3>::new(), ReLU));
+/// let handle = register_module_forward_hook(|block, _, y| {
+///     if block.path() == "0" {
+///         assert_eq!((block.name(), y.shape()), ("Linear", vec![1, 3]));
+///     }
+///     None
+/// });
+/// net.forward(&Tensor::ones([1, 2]));
+/// handle.remove();
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningBlock {
+    name: String,
+    path: String,
+}
+
+impl RunningBlock {
+    /// The block's class name, without its sizes (`Linear`, `Sequential`), like
+    /// `module.__class__.__name__`.
+    ///
+    /// ```
+    /// # use blocks_core::nn::RunningBlock;
+    /// # fn show(block: &RunningBlock) { println!("{} output shape", block.name()); }
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where it is in the model being run: `0`, `0.2` for a block inside
+    /// `sequential!`s (PyTorch's `named_modules` key), empty for the model
+    /// itself and for blocks that are not in a `sequential!` (a derived
+    /// block's fields run from its own forward).
+    ///
+    /// ```
+    /// # use blocks_core::nn::RunningBlock;
+    /// # fn top_level(block: &RunningBlock) -> bool { !block.path().is_empty() && !block.path().contains('.') }
+    /// ```
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+/// Runs `hook` before the forward of every block, like PyTorch's
+/// `torch.nn.modules.module.register_module_forward_pre_hook`: before each
+/// block's own pre-hooks, with the block it runs for; `Some` replaces the
+/// input. Remove it with its handle.
+///
+/// ```
+/// use blocks_core::nn::{register_module_forward_pre_hook, ReLU};
+/// use blocks_core::Tensor;
+/// let handle = register_module_forward_pre_hook(|block, x| (block.name() == "ReLU").then(|| -x));
+/// assert_eq!(ReLU.forward(&Tensor::from_vec(vec![-1.0], [1])).to_vec(), vec![1.0]);
+/// handle.remove();
+/// ```
+pub fn register_module_forward_pre_hook<F>(hook: F) -> HookHandle
+where
+    F: Fn(&RunningBlock, &Tensor) -> Option<Tensor> + Send + Sync + 'static,
+{
+    register(GLOBAL, |hooks, id| hooks.pre.push((id, Arc::new(hook))))
+}
+
+/// Runs `hook` after the forward of every block, like PyTorch's
+/// `torch.nn.modules.module.register_module_forward_hook`: before each
+/// block's own forward hooks, with the block it runs for, its input and its
+/// output; `Some` replaces the output. Remove it with its handle. It runs
+/// for blocks on every thread (compare `std::thread::current().id()` to
+/// keep one thread's). (d2l's
+/// shape walk: print `block.name()` and the output's shape for each block
+/// whose [`path`](RunningBlock::path) has no dot.)
+///
+/// ```
+/// use blocks_core::nn::{register_module_forward_hook, Linear};
+/// use blocks_core::Tensor;
+/// let handle = register_module_forward_hook(|block, _, y| {
+///     println!("{} output shape: {:?}", block.name(), y.shape());
+///     None
+/// });
+/// Linear::<4, 2>::new().forward(&Tensor::ones([1, 4]));
+/// handle.remove();
+/// ```
+pub fn register_module_forward_hook<F>(hook: F) -> HookHandle
+where
+    F: Fn(&RunningBlock, &Tensor, &Tensor) -> Option<Tensor> + Send + Sync + 'static,
+{
+    register(GLOBAL, |hooks, id| hooks.post.push((id, Arc::new(hook))))
 }
 
 fn register(key: Key, add: impl FnOnce(&mut Hooks, u64)) -> HookHandle {
@@ -194,8 +299,13 @@ fn register(key: Key, add: impl FnOnce(&mut Hooks, u64)) -> HookHandle {
     HookHandle { key, id }
 }
 
-fn snapshot<T>(key: Key, pick: impl FnOnce(&Hooks) -> Vec<T>) -> Vec<T> {
-    registry().as_ref().and_then(|map| map.get(&key)).map(pick).unwrap_or_default()
+/// The global hooks, then the block's, as they are now.
+fn snapshot<T>(key: Key, pick: impl Fn(&Hooks) -> Vec<T>) -> Vec<T> {
+    let guard = registry();
+    let Some(map) = guard.as_ref() else { return Vec::new() };
+    let mut hooks = map.get(&GLOBAL).map(&pick).unwrap_or_default();
+    hooks.extend(map.get(&key).map(&pick).unwrap_or_default());
+    hooks
 }
 
 /// Runs `forward` on `input` with `block`'s hooks around it: what
@@ -211,10 +321,11 @@ where
         return forward(input);
     }
     let key = (block as *const B as *const () as usize, TypeId::of::<B>());
+    let running = RunningBlock { name: class_name::<B>(), path: super::path::current() };
     let pre: Vec<PreHook> = snapshot(key, |h| h.pre.iter().map(|(_, f)| Arc::clone(f)).collect());
     let mut replaced_input: Option<I> = None;
     for hook in pre {
-        if let Some(replaced) = hook(replaced_input.as_ref().unwrap_or(input).tensor()) {
+        if let Some(replaced) = hook(&running, replaced_input.as_ref().unwrap_or(input).tensor()) {
             replaced_input = Some(replace::<B, I>(replaced, "input", "forward pre-hook"));
         }
     }
@@ -222,11 +333,20 @@ where
     let mut output = forward(input);
     let post: Vec<PostHook> = snapshot(key, |h| h.post.iter().map(|(_, f)| Arc::clone(f)).collect());
     for hook in post {
-        if let Some(replaced) = hook(input.tensor(), output.tensor()) {
+        if let Some(replaced) = hook(&running, input.tensor(), output.tensor()) {
             output = replace::<B, O>(replaced, "output", "forward hook");
         }
     }
     output
+}
+
+/// `Linear` for `Linear<4, 2>`, `Sequential` for `Sequential<(..)>`.
+fn class_name<B: ?Sized>() -> String {
+    let name = short_type_name::<B>();
+    match name.find('<') {
+        Some(end) => name[..end].to_string(),
+        None => name,
+    }
 }
 
 #[track_caller]

@@ -135,7 +135,9 @@ pub use block::Block;
 pub use deep_copy::DeepCopy;
 pub use dyn_sequential::DynSequential;
 pub use forward::{AnyKind, ByInput, Call, FeedsInto, Forward, Rule, SameChannels, SameWidth, Takes, run};
-pub use hooks::{ForwardHooks, HookHandle};
+pub use hooks::{
+    ForwardHooks, HookHandle, RunningBlock, register_module_forward_hook, register_module_forward_pre_hook,
+};
 pub use images::Images;
 pub use keeps_width::{KeepsWidth, KeptForward, TensorKind, forward_kept, keep_width};
 pub use lazy_linear::LazyLinear;

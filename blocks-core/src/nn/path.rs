@@ -48,6 +48,11 @@ pub(crate) fn within_named<T>(name: &Arc<str>, f: impl FnOnce() -> T) -> T {
     push_while(Step::Name(Arc::clone(name)), f)
 }
 
+/// `0.2`: the path of the running block, empty outside any sequential container.
+pub(crate) fn current() -> String {
+    PATH.with(|p| p.borrow().iter().map(Step::to_string).collect::<Vec<_>>().join("."))
+}
+
 /// ` (at block 0.2)`, or nothing outside any sequential container.
 pub(crate) fn describe() -> String {
     PATH.with(|p| {
