@@ -28,8 +28,7 @@ pub fn shape_walk<B: Module + Call<Tensor>>(net: &B, x: &Tensor) -> Vec<String> 
     });
     let _ = net.call(x);
     handle.remove();
-    let lines = lines.lock().unwrap().clone();
-    lines
+    lines.lock().unwrap().clone()
 }
 
 /// The hidden activations' fraction of zeros after ReLU, read by a hook on
@@ -66,8 +65,7 @@ pub fn gradient_hook() -> (Vec<f32>, Vec<f32>) {
     });
     (&hidden * &hidden).sum().backward();
     handle.remove();
-    let seen = seen.lock().unwrap().clone();
-    (seen, x.grad().unwrap().to_vec())
+    (seen.lock().unwrap().clone(), x.grad().unwrap().to_vec())
 }
 
 fn main() {

@@ -60,7 +60,9 @@ type PostHook = Arc<dyn Fn(&RunningBlock, &Tensor, &Tensor) -> Option<Tensor> + 
 type Key = (usize, TypeId);
 
 /// Where the hooks for every block live (no block is at address 0).
-const GLOBAL: Key = (0, TypeId::of::<()>());
+fn global() -> Key {
+    (0, TypeId::of::<()>())
+}
 
 #[derive(Default)]
 struct Hooks {
@@ -262,7 +264,7 @@ pub fn register_module_forward_pre_hook<F>(hook: F) -> HookHandle
 where
     F: Fn(&RunningBlock, &Tensor) -> Option<Tensor> + Send + Sync + 'static,
 {
-    register(GLOBAL, |hooks, id| hooks.pre.push((id, Arc::new(hook))))
+    register(global(), |hooks, id| hooks.pre.push((id, Arc::new(hook))))
 }
 
 /// Runs `hook` after the forward of every block, like PyTorch's
@@ -288,7 +290,7 @@ pub fn register_module_forward_hook<F>(hook: F) -> HookHandle
 where
     F: Fn(&RunningBlock, &Tensor, &Tensor) -> Option<Tensor> + Send + Sync + 'static,
 {
-    register(GLOBAL, |hooks, id| hooks.post.push((id, Arc::new(hook))))
+    register(global(), |hooks, id| hooks.post.push((id, Arc::new(hook))))
 }
 
 fn register(key: Key, add: impl FnOnce(&mut Hooks, u64)) -> HookHandle {
@@ -303,7 +305,7 @@ fn register(key: Key, add: impl FnOnce(&mut Hooks, u64)) -> HookHandle {
 fn snapshot<T>(key: Key, pick: impl Fn(&Hooks) -> Vec<T>) -> Vec<T> {
     let guard = registry();
     let Some(map) = guard.as_ref() else { return Vec::new() };
-    let mut hooks = map.get(&GLOBAL).map(&pick).unwrap_or_default();
+    let mut hooks = map.get(&global()).map(&pick).unwrap_or_default();
     hooks.extend(map.get(&key).map(&pick).unwrap_or_default());
     hooks
 }
