@@ -1,7 +1,9 @@
 //! Does `sequential!` or `#[derive(Module)]` cost anything at run time?
 //! The seed net's forward (Linear(20,256)-ReLU-Linear(256,10), batch 2 and
 //! 256) three ways in the same run: the layers called by hand, the same
-//! layers in a `sequential!`, and a derived block with a hand-written forward.
+//! layers in a `sequential!`, and a derived block with a hand-written forward;
+//! then the `sequential!` with a forward hook registered on another block
+//! (the registry's slow path) and with a hook on each layer.
 //!
 //! `cargo bench --bench forward_overhead`
 
@@ -41,6 +43,25 @@ fn forward_overhead(c: &mut Criterion) {
         });
         group.bench_function("sequential!", |b| b.iter(|| black_box(sequential.forward(&x))));
         group.bench_function("derive(Module)", |b| b.iter(|| black_box(derived.forward(&x))));
+        // Hooks: registered on another block (every run looks itself up), and
+        // a forward hook on each of the three layers (returning None).
+        let elsewhere = ReLU;
+        let other = elsewhere.register_forward_hook(|_, _| None);
+        group.bench_function("sequential!, a hook elsewhere", |b| {
+            b.iter(|| black_box(sequential.forward(&x)))
+        });
+        let own = [
+            sequential.0.0.register_forward_hook(|_, _| None),
+            sequential.0.1.register_forward_hook(|_, _| None),
+            sequential.0.2.register_forward_hook(|_, _| None),
+        ];
+        group.bench_function("sequential!, a hook on each layer", |b| {
+            b.iter(|| black_box(sequential.forward(&x)))
+        });
+        other.remove();
+        for handle in own {
+            handle.remove();
+        }
         group.finish();
     }
 }

@@ -107,3 +107,18 @@ fn a_deep_copy_on_one_thread_leaves_clones_on_other_threads_sharing() {
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("deep copies did not finish in 60 s"),
     }
 }
+
+#[test]
+fn a_deep_copy_of_a_lazy_block_initializes_on_its_own() {
+    manual_seed(2);
+    let net = sequential![LazyLinear::new(3), ReLU];
+    let copy = net.deep_copy();
+    assert_eq!(blocks::nn::uninitialized_parameters(&copy).len(), 2);
+    copy.forward(&Tensor::rand([2, 5]));
+    assert!(blocks::nn::uninitialized_parameters(&copy).is_empty());
+    assert_eq!(copy.0.0.weight().shape(), vec![3, 5]);
+    // The original still waits for its own first input, of any width.
+    assert_eq!(blocks::nn::uninitialized_parameters(&net).len(), 2);
+    net.forward(&Tensor::rand([2, 7]));
+    assert_eq!((net.0.0.weight().shape(), copy.0.0.weight().shape()), (vec![3, 7], vec![3, 5]));
+}

@@ -12,6 +12,7 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::Module;
@@ -95,21 +96,42 @@ impl Drop for Copying {
 /// Inside a deep copy on this thread: `tensor`'s copy (made on first
 /// sight, then the same copy); outside one: `None` (`Clone` shares).
 pub(crate) fn copied<E: Element>(tensor: &TensorBase<E>) -> Option<TensorBase<E>> {
-    if COPYING.load(Ordering::Relaxed) == 0 {
-        return None;
-    }
-    let key = std::sync::Arc::as_ptr(&tensor.node) as *const () as usize;
-    MEMO.with(|memo| {
-        let mut memo = memo.borrow_mut();
-        let memo = memo.as_mut()?;
-        if let Some(copy) = memo.get(&key).and_then(|copy| copy.downcast_ref::<TensorBase<E>>()) {
-            return Some(TensorBase { node: std::sync::Arc::clone(&copy.node) });
-        }
+    let share = |t: &TensorBase<E>| TensorBase { node: Arc::clone(&t.node) };
+    memoized(Arc::as_ptr(&tensor.node) as *const () as usize, share, || {
         let copy = TensorBase::from_array(tensor.data().to_owned());
         if tensor.is_leaf() && tensor.requires_grad() {
             copy.set_requires_grad(true);
         }
-        memo.insert(key, Box::new(TensorBase { node: std::sync::Arc::clone(&copy.node) }));
-        Some(copy)
+        copy
     })
+}
+
+/// Inside a deep copy on this thread: the copy of the thing at `address`
+/// (`make` on first sight, then `share` of the same copy, so ties stay
+/// ties); outside one: `None`. `share` must not clone through the memo
+/// (a handle's `Arc::clone`), and `make` runs with the memo free.
+pub(crate) fn memoized<T: 'static>(
+    address: usize,
+    share: impl Fn(&T) -> T,
+    make: impl FnOnce() -> T,
+) -> Option<T> {
+    if COPYING.load(Ordering::Relaxed) == 0 {
+        return None;
+    }
+    let known = MEMO.with(|memo| {
+        let memo = memo.borrow();
+        let memo = memo.as_ref()?;
+        Some(memo.get(&address).and_then(|copy| copy.downcast_ref::<T>()).map(&share))
+    })?;
+    if let Some(copy) = known {
+        return Some(copy);
+    }
+    let copy = make();
+    let kept = share(&copy);
+    MEMO.with(|memo| {
+        if let Some(memo) = memo.borrow_mut().as_mut() {
+            memo.insert(address, Box::new(kept));
+        }
+    });
+    Some(copy)
 }

@@ -39,11 +39,17 @@
 //! module hooks) run before each block's own, and are told which block runs
 //! ([`RunningBlock`]): the way to hook blocks of size zero one by one.
 //!
+//! Hooks run when a block is run the usual way: its `forward` method, a
+//! container, [`run`](super::run). Calling the trait method
+//! `Forward::forward(&block, x)` runs it bare, as `net.forward(x)` skips
+//! the hooks that `net(x)` runs in PyTorch.
+//!
 //! No lock is held while a hook runs, so a hook may register or remove
 //! hooks (on any block) without deadlock, and a model with hooks can run on
 //! several threads at once.
 
 use std::any::TypeId;
+use std::cell::LazyCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -301,6 +307,11 @@ fn register(key: Key, add: impl FnOnce(&mut Hooks, u64)) -> HookHandle {
     HookHandle { key, id }
 }
 
+/// Whether the block at `key` has hooks, or there are global ones.
+fn has_hooks(key: Key) -> bool {
+    registry().as_ref().is_some_and(|map| map.contains_key(&key) || map.contains_key(&global()))
+}
+
 /// The global hooks, then the block's, as they are now.
 fn snapshot<T>(key: Key, pick: impl Fn(&Hooks) -> Vec<T>) -> Vec<T> {
     let guard = registry();
@@ -323,11 +334,15 @@ where
         return forward(input);
     }
     let key = (block as *const B as *const () as usize, TypeId::of::<B>());
-    let running = RunningBlock { name: class_name::<B>(), path: super::path::current() };
+    if !has_hooks(key) {
+        return forward(input);
+    }
+    // Named only if a hook asks (a global hook, or a block's own hook never does).
+    let running = LazyCell::new(|| RunningBlock { name: class_name::<B>(), path: super::path::current() });
     let pre: Vec<PreHook> = snapshot(key, |h| h.pre.iter().map(|(_, f)| Arc::clone(f)).collect());
     let mut replaced_input: Option<I> = None;
     for hook in pre {
-        if let Some(replaced) = hook(&running, replaced_input.as_ref().unwrap_or(input).tensor()) {
+        if let Some(replaced) = hook(&*running, replaced_input.as_ref().unwrap_or(input).tensor()) {
             replaced_input = Some(replace::<B, I>(replaced, "input", "forward pre-hook"));
         }
     }
@@ -335,7 +350,7 @@ where
     let mut output = forward(input);
     let post: Vec<PostHook> = snapshot(key, |h| h.post.iter().map(|(_, f)| Arc::clone(f)).collect());
     for hook in post {
-        if let Some(replaced) = hook(&running, input.tensor(), output.tensor()) {
+        if let Some(replaced) = hook(&*running, input.tensor(), output.tensor()) {
             output = replace::<B, O>(replaced, "output", "forward hook");
         }
     }

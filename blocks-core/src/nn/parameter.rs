@@ -28,7 +28,6 @@ use crate::Tensor;
 /// y.backward();
 /// assert_eq!(w.grad().unwrap().to_vec(), vec![3.0, 3.0]);
 /// ```
-#[derive(Clone)]
 pub struct Parameter {
     pub(super) tensor: Tensor,
     /// For a parameter made uninitialized: what is known of its shape, and
@@ -57,6 +56,19 @@ impl Parameter {
     /// ```
     pub fn tensor(&self) -> &Tensor {
         &self.tensor
+    }
+}
+
+impl Clone for Parameter {
+    /// Shares the tensor (a tied weight); inside
+    /// [`deep_copy`](super::DeepCopy::deep_copy) a copy, with its own
+    /// lazy-initialization state.
+    fn clone(&self) -> Self {
+        let pending = self.pending.as_ref().map(|pending| {
+            super::deep_copy::memoized(Arc::as_ptr(pending) as usize, Arc::clone, || Arc::new(pending.copy()))
+                .unwrap_or_else(|| Arc::clone(pending))
+        });
+        Parameter { tensor: self.tensor.clone(), pending }
     }
 }
 

@@ -16,6 +16,17 @@ pub(crate) struct Pending {
     lock: Mutex<()>,
 }
 
+impl Pending {
+    /// The same state in a new cell (for a deep copy).
+    pub(crate) fn copy(&self) -> Pending {
+        Pending {
+            known: self.known.clone(),
+            initialized: AtomicBool::new(self.initialized.load(Ordering::Acquire)),
+            lock: Mutex::new(()),
+        }
+    }
+}
+
 impl Parameter {
     /// A parameter without values yet, like PyTorch's `UninitializedParameter`:
     /// `known` gives its number of dimensions and the lengths known in advance
