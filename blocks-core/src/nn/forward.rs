@@ -10,8 +10,8 @@
 //! `mlp.forward(&tensor)`, `mlp.forward(&batch)` and `sequential![..]` all
 //! run the same `Forward::forward`, through [`run`] and [`Call`].
 
+use super::hooks::HookValue;
 use super::images::Images;
-use super::keeps_width::TensorKind;
 use super::typed::{Batch, Scalar};
 use crate::Tensor;
 
@@ -169,8 +169,8 @@ pub trait Rule<G, B: ?Sized> {
 impl<B, G> Rule<G, B> for ByInput
 where
     B: Forward + ?Sized + 'static,
-    B::Input: TensorKind,
-    B::Output: TensorKind,
+    B::Input: HookValue,
+    B::Output: HookValue,
     G: FeedsInto<B::Input, B>,
 {
     type Out = B::Output;

@@ -56,7 +56,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::forward::short_type_name;
 use super::{Module, TensorKind};
-use crate::Tensor;
+use crate::{Indices, Tensor};
 
 type PreHook = Arc<dyn Fn(&RunningBlock, &Tensor) -> Option<Tensor> + Send + Sync>;
 type PostHook = Arc<dyn Fn(&RunningBlock, &Tensor, &Tensor) -> Option<Tensor> + Send + Sync>;
@@ -321,14 +321,57 @@ fn snapshot<T>(key: Key, pick: impl Fn(&Hooks) -> Vec<T>) -> Vec<T> {
     hooks
 }
 
+/// What a block takes or gives, as its hooks see it: a `Tensor` (a
+/// [`TensorKind`]: `Tensor`, `Batch<N>`, `Images<C>`, `Scalar`), or
+/// [`Indices`] (an embedding's input), seen as a float tensor of the index
+/// values, as PyTorch's hooks see its `LongTensor`.
+///
+/// ```
+/// use blocks_core::nn::{Batch, HookValue};
+/// use blocks_core::{Indices, Tensor};
+/// let ids = Indices::from_vec(vec![3, 1], [2]);
+/// assert_eq!(ids.to_hook().to_vec(), vec![3.0, 1.0]);
+/// assert!(Indices::from_hook(Tensor::from_vec(vec![0.5], [1])).is_none()); // not an index
+/// assert!(Batch::<3>::from_hook(Tensor::ones([2, 4])).is_none()); // not 3 wide
+/// ```
+pub trait HookValue: Sized {
+    /// The value as a hook is given it (a handle for tensors).
+    fn to_hook(&self) -> Tensor;
+    /// A hook's replacement as this kind, or `None` if it is not one.
+    fn from_hook(tensor: Tensor) -> Option<Self>;
+}
+
+impl<T: TensorKind> HookValue for T {
+    fn to_hook(&self) -> Tensor {
+        self.tensor().clone()
+    }
+
+    fn from_hook(tensor: Tensor) -> Option<Self> {
+        T::from_same_kind(tensor)
+    }
+}
+
+impl HookValue for Indices {
+    fn to_hook(&self) -> Tensor {
+        Tensor::from_vec(self.as_slice().iter().map(|&i| i as f32).collect(), self.shape())
+    }
+
+    fn from_hook(tensor: Tensor) -> Option<Self> {
+        let values = tensor.to_vec();
+        let whole = values.iter().all(|v| v.is_finite() && *v >= 0.0 && v.fract() == 0.0);
+        let values = values.into_iter().map(|v| v as usize).collect();
+        whole.then(|| Indices::try_from_vec(values, tensor.shape()).ok()).flatten()
+    }
+}
+
 /// Runs `forward` on `input` with `block`'s hooks around it: what
 /// [`run`](super::run) does for every block.
 #[track_caller]
 pub(crate) fn around<B, I, O>(block: &B, input: &I, forward: impl FnOnce(&I) -> O) -> O
 where
     B: ?Sized + 'static,
-    I: TensorKind,
-    O: TensorKind,
+    I: HookValue,
+    O: HookValue,
 {
     if REGISTERED.load(Ordering::Acquire) == 0 {
         return forward(input);
@@ -342,7 +385,7 @@ where
     let pre: Vec<PreHook> = snapshot(key, |h| h.pre.iter().map(|(_, f)| Arc::clone(f)).collect());
     let mut replaced_input: Option<I> = None;
     for hook in pre {
-        if let Some(replaced) = hook(&*running, replaced_input.as_ref().unwrap_or(input).tensor()) {
+        if let Some(replaced) = hook(&*running, &replaced_input.as_ref().unwrap_or(input).to_hook()) {
             replaced_input = Some(replace::<B, I>(replaced, "input", "forward pre-hook"));
         }
     }
@@ -350,7 +393,7 @@ where
     let mut output = forward(input);
     let post: Vec<PostHook> = snapshot(key, |h| h.post.iter().map(|(_, f)| Arc::clone(f)).collect());
     for hook in post {
-        if let Some(replaced) = hook(&*running, input.tensor(), output.tensor()) {
+        if let Some(replaced) = hook(&*running, &input.to_hook(), &output.to_hook()) {
             output = replace::<B, O>(replaced, "output", "forward hook");
         }
     }
@@ -367,9 +410,9 @@ fn class_name<B: ?Sized>() -> String {
 }
 
 #[track_caller]
-fn replace<B: ?Sized, T: TensorKind>(tensor: Tensor, what: &str, hook: &str) -> T {
+fn replace<B: ?Sized, T: HookValue>(tensor: Tensor, what: &str, hook: &str) -> T {
     let shape = tensor.shape();
-    T::from_same_kind(tensor).unwrap_or_else(|| {
+    T::from_hook(tensor).unwrap_or_else(|| {
         panic!(
             "a {hook} on {} replaced its {what} by a tensor of shape {shape:?}, which is not a `{}`{}",
             short_type_name::<B>(),

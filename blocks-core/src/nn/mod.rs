@@ -136,7 +136,8 @@ pub use deep_copy::DeepCopy;
 pub use dyn_sequential::DynSequential;
 pub use forward::{AnyKind, ByInput, Call, FeedsInto, Forward, Rule, SameChannels, SameWidth, Takes, run};
 pub use hooks::{
-    ForwardHooks, HookHandle, RunningBlock, register_module_forward_hook, register_module_forward_pre_hook,
+    ForwardHooks, HookHandle, HookValue, RunningBlock, register_module_forward_hook,
+    register_module_forward_pre_hook,
 };
 pub use images::Images;
 pub use keeps_width::{KeepsWidth, KeptForward, TensorKind, forward_kept, keep_width};

@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::forward::{Call, run};
 use super::path::within;
-use super::{Module, TensorKind, Visitor};
+use super::{HookValue, Module, Visitor};
 
 /// Blocks run in order, like `nn.Sequential`; usually made with `sequential!`,
 /// which also has the compiler check every width and channel count along the
@@ -86,8 +86,8 @@ macro_rules! sequential_tuple {
         impl<$first_input, $first, $first_out, $($block, $out),*> Call<$first_input> for Sequential<($first, $($block,)*)>
         where
             Self: 'static,
-            $first_input: TensorKind,
-            $last: TensorKind,
+            $first_input: HookValue,
+            $last: HookValue,
             $first: Call<$first_input, Out = $first_out>,
             $($block: Call<$input, Out = $out>,)*
         {
