@@ -385,7 +385,7 @@ where
     let pre: Vec<PreHook> = snapshot(key, |h| h.pre.iter().map(|(_, f)| Arc::clone(f)).collect());
     let mut replaced_input: Option<I> = None;
     for hook in pre {
-        if let Some(replaced) = hook(&*running, &replaced_input.as_ref().unwrap_or(input).to_hook()) {
+        if let Some(replaced) = hook(&running, &replaced_input.as_ref().unwrap_or(input).to_hook()) {
             replaced_input = Some(replace::<B, I>(replaced, "input", "forward pre-hook"));
         }
     }
@@ -393,7 +393,7 @@ where
     let mut output = forward(input);
     let post: Vec<PostHook> = snapshot(key, |h| h.post.iter().map(|(_, f)| Arc::clone(f)).collect());
     for hook in post {
-        if let Some(replaced) = hook(&*running, &input.to_hook(), &output.to_hook()) {
+        if let Some(replaced) = hook(&running, &input.to_hook(), &output.to_hook()) {
             output = replace::<B, O>(replaced, "output", "forward hook");
         }
     }
