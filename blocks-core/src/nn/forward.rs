@@ -177,7 +177,11 @@ where
 
     #[track_caller]
     fn run(block: &B, input: &G) -> B::Output {
-        super::hooks::around(block, &input.feed_into(), |x| block.forward(x))
+        let input = input.feed_into();
+        match super::hooks::hooked(block, &input) {
+            None => block.forward(&input),
+            Some(run) => run.finish::<B, _>(&input, block.forward(run.input(&input))),
+        }
     }
 }
 

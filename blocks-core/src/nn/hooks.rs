@@ -49,7 +49,6 @@
 //! several threads at once.
 
 use std::any::TypeId;
-use std::cell::LazyCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -364,24 +363,33 @@ impl HookValue for Indices {
     }
 }
 
-/// Runs `forward` on `input` with `block`'s hooks around it: what
-/// [`run`](super::run) does for every block.
+/// A run of a block that has hooks (its own or global ones), between its
+/// pre-hooks and its forward hooks: [`hooked`] starts it, the caller runs
+/// the forward on [`input`](Self::input) and gives the output to
+/// [`finish`](Self::finish). (Split so the forward is called from the
+/// `#[track_caller]` runner itself, keeping the user's line in panics.)
+pub(crate) struct HookedRun<I> {
+    key: Key,
+    running: RunningBlock,
+    replaced_input: Option<I>,
+}
+
+/// Runs `block`'s pre-hooks on `input`: `None` when it has no hooks and
+/// there are no global ones (the caller then runs the forward bare).
 #[track_caller]
-pub(crate) fn around<B, I, O>(block: &B, input: &I, forward: impl FnOnce(&I) -> O) -> O
+pub(crate) fn hooked<B, I>(block: &B, input: &I) -> Option<HookedRun<I>>
 where
     B: ?Sized + 'static,
     I: HookValue,
-    O: HookValue,
 {
     if REGISTERED.load(Ordering::Acquire) == 0 {
-        return forward(input);
+        return None;
     }
     let key = (block as *const B as *const () as usize, TypeId::of::<B>());
     if !has_hooks(key) {
-        return forward(input);
+        return None;
     }
-    // Named only if a hook asks (a global hook, or a block's own hook never does).
-    let running = LazyCell::new(|| RunningBlock { name: class_name::<B>(), path: super::path::current() });
+    let running = RunningBlock { name: class_name::<B>(), path: super::path::current() };
     let pre: Vec<PreHook> = snapshot(key, |h| h.pre.iter().map(|(_, f)| Arc::clone(f)).collect());
     let mut replaced_input: Option<I> = None;
     for hook in pre {
@@ -389,15 +397,29 @@ where
             replaced_input = Some(replace::<B, I>(replaced, "input", "forward pre-hook"));
         }
     }
-    let input = replaced_input.as_ref().unwrap_or(input);
-    let mut output = forward(input);
-    let post: Vec<PostHook> = snapshot(key, |h| h.post.iter().map(|(_, f)| Arc::clone(f)).collect());
-    for hook in post {
-        if let Some(replaced) = hook(&running, &input.to_hook(), &output.to_hook()) {
-            output = replace::<B, O>(replaced, "output", "forward hook");
-        }
+    Some(HookedRun { key, running, replaced_input })
+}
+
+impl<I: HookValue> HookedRun<I> {
+    /// The input the forward runs on: `given`, or a pre-hook's replacement.
+    pub(crate) fn input<'a>(&'a self, given: &'a I) -> &'a I {
+        self.replaced_input.as_ref().unwrap_or(given)
     }
-    output
+
+    /// Runs the forward hooks (a snapshot taken now, after the forward) on
+    /// the input and `output` of block `B`.
+    #[track_caller]
+    pub(crate) fn finish<B: ?Sized, O: HookValue>(&self, given: &I, output: O) -> O {
+        let input = self.input(given).to_hook();
+        let post: Vec<PostHook> = snapshot(self.key, |h| h.post.iter().map(|(_, f)| Arc::clone(f)).collect());
+        let mut output = output;
+        for hook in post {
+            if let Some(replaced) = hook(&self.running, &input, &output.to_hook()) {
+                output = replace::<B, O>(replaced, "output", "forward hook");
+            }
+        }
+        output
+    }
 }
 
 /// `Linear` for `Linear<4, 2>`, `Sequential` for `Sequential<(..)>`.

@@ -188,6 +188,9 @@ impl<L: KeptForward + ?Sized + 'static, G: TensorKind> Rule<G, L> for AnyKind {
 
     #[track_caller]
     fn run(layer: &L, input: &G) -> G {
-        super::hooks::around(layer, input, |x| keep_width(layer, x))
+        match super::hooks::hooked(layer, input) {
+            None => keep_width(layer, input),
+            Some(run) => run.finish::<L, _>(input, keep_width(layer, run.input(input))),
+        }
     }
 }

@@ -96,11 +96,15 @@ macro_rules! sequential_tuple {
             #[allow(non_snake_case)]
             #[track_caller]
             fn call(&self, input: &$first_input) -> $last {
-                super::hooks::around(self, input, |input| {
-                    let $first_out = within($first_index, || run(&self.0.$first_index, input));
-                    $(let $out = within($index, || run(&self.0.$index, &$input));)*
-                    $last
-                })
+                let given = input;
+                let hooked = super::hooks::hooked(self, given);
+                let input = hooked.as_ref().map_or(given, |hooked| hooked.input(given));
+                let $first_out = within($first_index, || run(&self.0.$first_index, input));
+                $(let $out = within($index, || run(&self.0.$index, &$input));)*
+                match hooked {
+                    None => $last,
+                    Some(hooked) => hooked.finish::<Self, _>(given, $last),
+                }
             }
         }
     };
