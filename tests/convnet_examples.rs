@@ -201,7 +201,7 @@ fn digits_cnn_gives_logits_and_follows_the_mode() {
     let net = digits_cnn();
     let x = Tensor::rand([5, 1, 8, 8]);
     assert_eq!(net.forward(&x).shape(), vec![5, 10]);
-    assert_eq!(net.num_params(), 16 * 9 + 2 * 16 + 32 * 16 * 9 + 2 * 32 + 128 * 10 + 10);
+    assert_eq!(net.num_params(), 32 * 9 + 2 * 32 + 64 * 32 * 9 + 2 * 64 + 256 * 10 + 10);
     // Eval: no dropout, running statistics: the same answer twice, and per image.
     net.eval();
     let (a, b) = (net.forward(&x), net.forward(&x));
