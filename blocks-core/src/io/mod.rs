@@ -9,4 +9,5 @@ mod write;
 pub use error::FileError;
 pub use read::TensorFile;
 pub use values::{Loadable, NamedTensors, Saveable, load, save};
+pub(crate) use write::save_tensors_with_integers;
 pub use write::{save_tensors, serialize_tensors, write_atomically};

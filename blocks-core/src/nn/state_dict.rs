@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{Member, Module};
 use crate::Tensor;
-use crate::io::{FileError, TensorFile, save_tensors};
+use crate::io::{FileError, TensorFile, save_tensors, save_tensors_with_integers};
 
 /// Named tensors in order, like the `OrderedDict` of `net.state_dict()`.
 ///
@@ -27,6 +27,9 @@ pub struct StateDict {
     entries: Vec<(String, Tensor)>,
     /// Keys whose entry is an uninitialized parameter's empty placeholder.
     uninitialized: Vec<String>,
+    /// Keys whose entry holds whole numbers, saved as int64 (BatchNorm's
+    /// `num_batches_tracked`, as PyTorch saves it).
+    integers: Vec<String>,
 }
 
 impl StateDict {
@@ -49,6 +52,7 @@ impl StateDict {
     pub fn insert(&mut self, key: impl Into<String>, tensor: Tensor) {
         let key = key.into();
         self.uninitialized.retain(|k| *k != key);
+        self.integers.retain(|k| *k != key);
         match self.entries.iter_mut().find(|(k, _)| *k == key) {
             Some(entry) => entry.1 = tensor,
             None => self.entries.push((key, tensor)),
@@ -149,7 +153,17 @@ impl StateDict {
     pub fn from_file(file: &TensorFile) -> Result<Self, FileError> {
         let mut state = StateDict::new();
         for name in file.names() {
-            state.insert(name, file.tensor::<f32>(name)?);
+            match file.tensor::<f32>(name) {
+                Ok(tensor) => state.insert(name, tensor),
+                // An int64 buffer (num_batches_tracked): kept as whole numbers, saved back as int64.
+                Err(FileError::Dtype { .. }) => {
+                    let (values, shape) = file.integers(name)?;
+                    let values = values.into_iter().map(|v| v as f32).collect();
+                    state.insert(name, Tensor::from_vec(values, shape));
+                    state.integers.push(name.to_string());
+                }
+                Err(error) => return Err(error),
+            }
         }
         for (alias, target) in file.metadata() {
             if !file.contains(alias)
@@ -176,7 +190,11 @@ impl StateDict {
             return Err(FileError::Uninitialized { keys: self.uninitialized.clone() });
         }
         let tensors: Vec<(&str, &Tensor)> = self.iter().collect();
-        save_tensors(path, &tensors, &[])
+        if self.integers.is_empty() {
+            return save_tensors(path, &tensors, &[]);
+        }
+        let integers: Vec<&str> = self.integers.iter().map(String::as_str).collect();
+        save_tensors_with_integers(path, &tensors, &integers)
     }
 }
 
@@ -382,7 +400,35 @@ pub(crate) fn state_dict_of(module: &dyn Module) -> StateDict {
             state.uninitialized.push(key);
         }
     }
+    module.visit(&mut IntegerKeys { prefix: String::new(), out: &mut state.integers });
     state
+}
+
+/// Collects the dotted keys of integer buffers (see [`Visitor::integer_buffer`](super::Visitor::integer_buffer)).
+struct IntegerKeys<'a> {
+    prefix: String,
+    out: &'a mut Vec<String>,
+}
+
+impl IntegerKeys<'_> {
+    fn key(&self, name: &str) -> String {
+        if self.prefix.is_empty() { name.to_string() } else { format!("{}.{name}", self.prefix) }
+    }
+}
+
+impl<'m> super::Visitor<'m> for IntegerKeys<'_> {
+    fn parameter(&mut self, _: &str, _: &'m super::Parameter) {}
+    fn buffer(&mut self, _: &str, _: &'m Tensor) {}
+    fn child(&mut self, name: &str, child: &'m dyn Module) {
+        let prefix = self.key(name);
+        child.visit(&mut IntegerKeys { prefix, out: self.out });
+    }
+    fn integer_buffer(&mut self, name: &str, _: &'m Tensor) {
+        let key = self.key(name);
+        if !self.out.contains(&key) {
+            self.out.push(key);
+        }
+    }
 }
 
 /// Checks everything first, then copies: on error nothing has changed. An
