@@ -208,6 +208,7 @@ impl<const D: usize> DynBatchNorm<D> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<const D: usize> Forward for DynBatchNorm<D> {
     type Input = Tensor;
     type Output = Tensor;
@@ -235,6 +236,7 @@ impl_block! {
     [const D: usize] DynBatchNorm<D>
 }
 
+#[diagnostic::do_not_recommend]
 impl<const D: usize> Module for DynBatchNorm<D> {
     fn type_name(&self) -> String {
         format!("BatchNorm{D}d")
@@ -317,6 +319,7 @@ macro_rules! typed_batch_norm {
             }
         }
 
+        #[diagnostic::do_not_recommend]
         impl<const C: usize> Forward for $name<C> {
             type Input = $kind<C>;
             type Output = $kind<C>;
@@ -345,6 +348,7 @@ macro_rules! typed_batch_norm {
             [const C: usize] $name<C>
         }
 
+        #[diagnostic::do_not_recommend]
         impl<const C: usize> Module for $name<C> {
             fn type_name(&self) -> String {
                 self.layer.type_name()
