@@ -77,8 +77,8 @@ impl<const D: usize> DynConv<D> {
     ) -> Self {
         let groups = options.groups;
         assert!(groups > 0, "Conv{D}d: groups must be a positive integer");
-        assert!(in_channels % groups == 0, "Conv{D}d: in_channels must be divisible by groups");
-        assert!(out_channels % groups == 0, "Conv{D}d: out_channels must be divisible by groups");
+        assert!(in_channels.is_multiple_of(groups), "Conv{D}d: in_channels must be divisible by groups");
+        assert!(out_channels.is_multiple_of(groups), "Conv{D}d: out_channels must be divisible by groups");
         for (what, values) in
             [("kernel_size", kernel_size), ("stride", options.stride), ("dilation", options.dilation)]
         {
@@ -376,7 +376,7 @@ macro_rules! typed_conv {
             ///
             /// ```
             /// let conv = blocks_core::nn::Conv2d::<1, 8, 3>::new().bias(false);
-            /// assert!(conv.bias().is_none());
+            /// assert!(conv.core().bias().is_none());
             /// ```
             pub fn bias(self, bias: bool) -> Self {
                 let options = self.layer.options;
