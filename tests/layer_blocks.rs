@@ -149,3 +149,63 @@ fn after_flatten_the_next_linear_checks_its_width_at_run_time() {
     let net = sequential![Conv2d::<1, 16, 5>::new(), Flatten::default(), Linear::<400, 120>::new()];
     net.forward(&Images::<1>::new(Tensor::rand([1, 1, 8, 8])));
 }
+
+/// Runs `f` on another thread, failing (never hanging) after 60 s.
+fn within_watchdog<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(f());
+    });
+    receiver
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("{what} did not finish within the watchdog's 60 s (or panicked)"))
+}
+
+#[test]
+fn one_cnn_shared_by_many_threads() {
+    let net = std::sync::Arc::new(sequential![
+        Conv2d::<1, 4, 3>::new().padding(1),
+        BatchNorm2d::<4>::new(),
+        ReLU,
+        Dropout::new(0.5),
+        AvgPool2d::new(2),
+        Flatten::default(),
+        Linear::<256, 3>::new(),
+    ]);
+    let x = Tensor::rand([2, 1, 16, 16]);
+    // Eval: every thread sees the same answer as one thread alone.
+    net.eval();
+    let expected = net.forward(&x).to_vec();
+    let (threads, rounds) = (8, 25);
+    let shared = (net.clone(), x.clone());
+    let answers = within_watchdog("eval forwards on 8 threads", move || {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (net, x) = (shared.0.clone(), shared.1.clone());
+                std::thread::spawn(move || (0..rounds).map(|_| net.forward(&x).to_vec()).collect::<Vec<_>>())
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("thread")).collect::<Vec<_>>()
+    });
+    assert_eq!(answers.len(), threads * rounds);
+    assert!(answers.iter().all(|a| *a == expected), "a thread saw another answer in eval mode");
+    // Train: every forward is counted once in num_batches_tracked, and the
+    // running statistics stay finite.
+    net.train();
+    let shared = (net.clone(), x.clone());
+    within_watchdog("train forwards on 8 threads", move || {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (net, x) = (shared.0.clone(), shared.1.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..rounds {
+                        net.forward(&x).sum().backward();
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().for_each(|h| h.join().expect("thread"));
+    });
+    assert_eq!(net.parameter("1.num_batches_tracked").unwrap().item(), (threads * rounds) as f32);
+    assert!(net.parameter("1.running_var").unwrap().to_vec().iter().all(|v| v.is_finite() && *v > 0.0));
+}
