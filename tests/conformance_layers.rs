@@ -288,7 +288,12 @@ fn forward_case(case: &str, io: &TensorFile, meta: &Metadata, model: &dyn CaseMo
             Input::Floats(x) => x.shape(),
             Input::Indices(i) => i.shape().to_vec(),
         };
-        assert_eq!(format!("{given:?}"), shape.replace(' ', "").replace(',', ", "), "{case}: input_shape");
+        let declared: Vec<usize> = shape
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|part| !part.is_empty())
+            .map(|part| part.parse().expect("digits"))
+            .collect();
+        assert_eq!(given, declared, "{case}: the input's shape vs metadata input_shape {shape:?}");
     }
     let output = model.run(&input);
     assert_close(
