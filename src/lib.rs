@@ -140,8 +140,8 @@ pub mod prelude {
     pub use crate::data::{DataLoader, TensorDataset};
     pub use crate::nn::{
         AdaptiveAvgPool2d, AvgPool2d, Batch, BatchNorm1d, BatchNorm2d, Block, Call, Conv1d, Conv2d, Dropout,
-        DynLinear, DynSequential, Flatten, Forward, Identity, Images, LayerNorm, LazyLinear, Linear, MaxPool2d,
-        Module, Parameter, ReLU, Scalar, Sequential, Sigmoid, StateDict, Tanh, TrainingFlag,
+        DynLinear, DynSequential, Flatten, Forward, Identity, Images, LayerNorm, LazyLinear, Linear,
+        MaxPool2d, Module, Parameter, ReLU, Scalar, Sequential, Sigmoid, StateDict, Tanh, TrainingFlag,
     };
     pub use crate::optim::{Adam, AdamConfig, LrScheduler, Optimizer, Sgd, SgdConfig};
     pub use crate::{Module, sequential};

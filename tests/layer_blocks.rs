@@ -61,6 +61,11 @@ fn num_batches_tracked_is_saved_and_loaded_as_int64() {
         bn.forward(&Images::<3>::new(Tensor::rand([2, 3, 4, 4])));
     }
     assert_eq!(bn.parameter("num_batches_tracked").unwrap().item(), 3.0);
+    assert!(
+        bn.state_dict().to_string().ends_with("('num_batches_tracked', tensor(3))])"),
+        "{}",
+        bn.state_dict()
+    );
     let dir = std::env::temp_dir().join(format!("blocks-layer-blocks-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bn.safetensors");

@@ -246,6 +246,9 @@ impl fmt::Display for StateDict {
             }
             if self.uninitialized.contains(key) {
                 write!(f, "({}, <UninitializedParameter>)", python_str(key))?;
+            } else if self.integers.contains(key) && tensor.shape().is_empty() {
+                // An int64 scalar, as PyTorch prints `num_batches_tracked`: `tensor(3)`.
+                write!(f, "({}, tensor({}))", python_str(key), tensor.item() as i64)?;
             } else {
                 write!(f, "({}, {})", python_str(key), tensor.detach())?;
             }
