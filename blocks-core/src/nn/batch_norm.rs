@@ -186,6 +186,7 @@ impl<const D: usize> DynBatchNorm<D> {
     }
 
     /// The forward on a checked tensor.
+    #[track_caller]
     fn normalize(&self, x: &Tensor) -> Tensor {
         let eps = self.options.eps as f32;
         let (weight, bias) = (self.weight.as_deref(), self.bias.as_deref());
@@ -212,6 +213,8 @@ impl<const D: usize> DynBatchNorm<D> {
 impl<const D: usize> Forward for DynBatchNorm<D> {
     type Input = Tensor;
     type Output = Tensor;
+
+    #[track_caller]
 
     fn forward(&self, x: &Tensor) -> Tensor {
         self.check_input(x);
@@ -323,6 +326,8 @@ macro_rules! typed_batch_norm {
         impl<const C: usize> Forward for $name<C> {
             type Input = $kind<C>;
             type Output = $kind<C>;
+
+            #[track_caller]
 
             fn forward(&self, x: &$kind<C>) -> $kind<C> {
                 self.layer.check_input(x);

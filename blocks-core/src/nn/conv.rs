@@ -191,6 +191,8 @@ impl Forward for DynConv<2> {
     type Input = Tensor;
     type Output = Tensor;
 
+    #[track_caller]
+
     fn forward(&self, x: &Tensor) -> Tensor {
         self.check_input(x, true);
         x.conv2d(&self.weight, self.bias.as_deref(), self.options)
@@ -201,6 +203,8 @@ impl Forward for DynConv<2> {
 impl Forward for DynConv<1> {
     type Input = Tensor;
     type Output = Tensor;
+
+    #[track_caller]
 
     fn forward(&self, x: &Tensor) -> Tensor {
         self.check_input(x, true);
@@ -302,6 +306,8 @@ macro_rules! typed_conv {
             pub fn new() -> Self {
                 $name { layer: DynConv::new(I, O, [K; $d]) }
             }
+
+            #[track_caller]
 
             fn with(self, options: ConvOptions<$d>, bias: bool) -> Self {
                 let rebuilt = options.groups != self.layer.options.groups || bias != self.layer.bias.is_some();
@@ -412,6 +418,8 @@ macro_rules! typed_conv {
         impl<const I: usize, const O: usize, const K: usize> Forward for $name<I, O, K> {
             type Input = Images<I>;
             type Output = Images<O>;
+
+            #[track_caller]
 
             fn forward(&self, x: &Images<I>) -> Images<O> {
                 self.layer.check_input(x, false);
