@@ -18,6 +18,8 @@ macro_rules! unit_activation {
             type Input = Tensor;
             type Output = Tensor;
 
+            #[track_caller]
+
             fn forward(&self, $x: &Tensor) -> Tensor {
                 $body
             }

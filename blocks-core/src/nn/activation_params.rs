@@ -184,6 +184,8 @@ macro_rules! activation_block {
             type Input = Tensor;
             type Output = Tensor;
 
+            #[track_caller]
+
             fn forward(&self, $x: &Tensor) -> Tensor {
                 let $layer = self;
                 $body

@@ -186,6 +186,7 @@ impl<const D: usize> DynBatchNorm<D> {
     }
 
     /// The forward on a checked tensor.
+    #[track_caller]
     fn normalize(&self, x: &Tensor) -> Tensor {
         let eps = self.options.eps as f32;
         let (weight, bias) = (self.weight.as_deref(), self.bias.as_deref());
@@ -208,9 +209,12 @@ impl<const D: usize> DynBatchNorm<D> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<const D: usize> Forward for DynBatchNorm<D> {
     type Input = Tensor;
     type Output = Tensor;
+
+    #[track_caller]
 
     fn forward(&self, x: &Tensor) -> Tensor {
         self.check_input(x);
@@ -235,6 +239,7 @@ impl_block! {
     [const D: usize] DynBatchNorm<D>
 }
 
+#[diagnostic::do_not_recommend]
 impl<const D: usize> Module for DynBatchNorm<D> {
     fn type_name(&self) -> String {
         format!("BatchNorm{D}d")
@@ -317,9 +322,12 @@ macro_rules! typed_batch_norm {
             }
         }
 
+        #[diagnostic::do_not_recommend]
         impl<const C: usize> Forward for $name<C> {
             type Input = $kind<C>;
             type Output = $kind<C>;
+
+            #[track_caller]
 
             fn forward(&self, x: &$kind<C>) -> $kind<C> {
                 self.layer.check_input(x);
@@ -345,6 +353,7 @@ macro_rules! typed_batch_norm {
             [const C: usize] $name<C>
         }
 
+        #[diagnostic::do_not_recommend]
         impl<const C: usize> Module for $name<C> {
             fn type_name(&self) -> String {
                 self.layer.type_name()

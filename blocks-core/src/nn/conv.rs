@@ -77,8 +77,8 @@ impl<const D: usize> DynConv<D> {
     ) -> Self {
         let groups = options.groups;
         assert!(groups > 0, "Conv{D}d: groups must be a positive integer");
-        assert!(in_channels % groups == 0, "Conv{D}d: in_channels must be divisible by groups");
-        assert!(out_channels % groups == 0, "Conv{D}d: out_channels must be divisible by groups");
+        assert!(in_channels.is_multiple_of(groups), "Conv{D}d: in_channels must be divisible by groups");
+        assert!(out_channels.is_multiple_of(groups), "Conv{D}d: out_channels must be divisible by groups");
         for (what, values) in
             [("kernel_size", kernel_size), ("stride", options.stride), ("dilation", options.dilation)]
         {
@@ -191,6 +191,8 @@ impl Forward for DynConv<2> {
     type Input = Tensor;
     type Output = Tensor;
 
+    #[track_caller]
+
     fn forward(&self, x: &Tensor) -> Tensor {
         self.check_input(x, true);
         x.conv2d(&self.weight, self.bias.as_deref(), self.options)
@@ -201,6 +203,8 @@ impl Forward for DynConv<2> {
 impl Forward for DynConv<1> {
     type Input = Tensor;
     type Output = Tensor;
+
+    #[track_caller]
 
     fn forward(&self, x: &Tensor) -> Tensor {
         self.check_input(x, true);
@@ -303,6 +307,8 @@ macro_rules! typed_conv {
                 $name { layer: DynConv::new(I, O, [K; $d]) }
             }
 
+            #[track_caller]
+
             fn with(self, options: ConvOptions<$d>, bias: bool) -> Self {
                 let rebuilt = options.groups != self.layer.options.groups || bias != self.layer.bias.is_some();
                 if rebuilt {
@@ -376,7 +382,7 @@ macro_rules! typed_conv {
             ///
             /// ```
             /// let conv = blocks_core::nn::Conv2d::<1, 8, 3>::new().bias(false);
-            /// assert!(conv.bias().is_none());
+            /// assert!(conv.core().bias().is_none());
             /// ```
             pub fn bias(self, bias: bool) -> Self {
                 let options = self.layer.options;
@@ -412,6 +418,8 @@ macro_rules! typed_conv {
         impl<const I: usize, const O: usize, const K: usize> Forward for $name<I, O, K> {
             type Input = Images<I>;
             type Output = Images<O>;
+
+            #[track_caller]
 
             fn forward(&self, x: &Images<I>) -> Images<O> {
                 self.layer.check_input(x, false);

@@ -68,6 +68,8 @@ impl Forward for Dropout {
     type Input = Tensor;
     type Output = Tensor;
 
+    #[track_caller]
+
     fn forward(&self, x: &Tensor) -> Tensor {
         x.dropout(self.p, self.training.get())
     }

@@ -78,6 +78,8 @@ impl Forward for DynEmbedding {
     type Input = Indices;
     type Output = Tensor;
 
+    #[track_caller]
+
     fn forward(&self, indices: &Indices) -> Tensor {
         Tensor::embedding(indices, &self.weight)
     }
@@ -159,6 +161,8 @@ impl<const N: usize, const D: usize> Default for Embedding<N, D> {
 impl<const N: usize, const D: usize> Forward for Embedding<N, D> {
     type Input = Indices;
     type Output = Batch<D>;
+
+    #[track_caller]
 
     fn forward(&self, indices: &Indices) -> Batch<D> {
         Batch::trusted(Forward::forward(&self.layer, indices))

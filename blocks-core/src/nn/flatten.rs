@@ -67,6 +67,8 @@ impl Forward for Flatten {
     type Input = Tensor;
     type Output = Tensor;
 
+    #[track_caller]
+
     fn forward(&self, x: &Tensor) -> Tensor {
         x.flatten(self.start_dim, self.end_dim)
     }

@@ -97,6 +97,8 @@ impl Forward for LayerNorm {
     type Input = Tensor;
     type Output = Tensor;
 
+    #[track_caller]
+
     fn forward(&self, x: &Tensor) -> Tensor {
         x.layer_norm(&self.normalized_shape, self.weight.as_deref(), self.bias.as_deref(), self.eps as f32)
     }

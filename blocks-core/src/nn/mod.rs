@@ -51,8 +51,9 @@
 //!
 //! Then, inside this crate, one `impl_block!` line writes the rest (the
 //! [`Takes`] rule, the inherent `forward` with its doc example, and
-//! `Display`): `impl_block! { /// doc [const I: usize, const O: usize]
-//! Conv2d<I, O> }`, adding `, keeps_width` for a width-keeping layer. A
+//! `Display`): `impl_block! { /// doc [const I: usize, const O: usize,
+//! const K: usize] Conv2d<I, O, K> }`, adding `, keeps_width` for a
+//! width-keeping layer (see `conv.rs`, `pool.rs`, `dropout.rs`). A
 //! user's layer gets the same from `#[derive(Module)]`. Without either, a
 //! hand-written block adds its rule itself:
 //!

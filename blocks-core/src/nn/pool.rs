@@ -266,6 +266,8 @@ macro_rules! pool_block {
             type Input = Tensor;
             type Output = Tensor;
 
+            #[track_caller]
+
             fn forward(&self, $x: &Tensor) -> Tensor {
                 let $p = self;
                 $body

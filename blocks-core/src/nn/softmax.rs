@@ -77,6 +77,8 @@ macro_rules! softmax_block {
             type Input = Tensor;
             type Output = Tensor;
 
+            #[track_caller]
+
             fn forward(&self, x: &Tensor) -> Tensor {
                 x.$op(self.dim)
             }
