@@ -465,6 +465,12 @@ impl<E: Element> TensorBase<E> {
     /// or to set it (`x.grad = g` in PyTorch), as a gradient all-reduce does.
     /// A gradient set here must have the tensor's shape.
     ///
+    /// `f` runs with no lock held: the gradient is taken out of its slot (no
+    /// copy unless a `grad()` handle still shares it), given to `f`, and put
+    /// back, so `f` may touch this or any other tensor. A gradient that a
+    /// concurrent backward adds in the meantime is replaced by what `f`
+    /// leaves, as an assignment to `x.grad` in another thread would be.
+    ///
     /// ```
     /// let x = blocks_core::Tensor::ones([2]).requires_grad_(true);
     /// x.with_grad_mut(|g| *g = Some(ndarray::arr1(&[0.5f32, 2.0]).into_dyn()));
@@ -472,7 +478,16 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(x.grad().unwrap().to_vec(), vec![1.0, 4.0]);
     /// ```
     pub fn with_grad_mut<T>(&self, f: impl FnOnce(&mut Option<ArrayD<E>>) -> T) -> T {
-        f(&mut lock(&self.node.grad))
+        let mut slot = self
+            .node
+            .take_grad()
+            .map(|grad| Arc::try_unwrap(grad).unwrap_or_else(|shared| (*shared).clone()));
+        let result = f(&mut slot);
+        if let Some(grad) = &slot {
+            crate::autograd::node::check_grad_shape(&self.node, grad, "with_grad_mut");
+        }
+        self.node.set_grad(slot.map(Arc::new));
+        result
     }
 
     /// Sets the gradient to `None`, like `x.grad = None` (what `zero_grad` does).

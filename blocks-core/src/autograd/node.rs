@@ -125,6 +125,11 @@ impl<E: Element> Node<E> {
         lock(&self.grad).take()
     }
 
+    /// Replaces the accumulated gradient.
+    pub(crate) fn set_grad(&self, grad: Option<Arc<ArrayD<E>>>) {
+        *lock(&self.grad) = grad;
+    }
+
     /// Adds `grad` into the accumulated gradient, moving it in when there is
     /// none. `name` (the op that produced it) is for the shape check's message.
     pub(crate) fn accumulate_grad(&self, grad: ArrayD<E>, name: &str) {
