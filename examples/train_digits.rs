@@ -45,7 +45,12 @@ struct Args {
     batch_size: usize,
     /// Learning rate [default: 0.005 for the CNN, 0.001 for the MLP] (the defaults suit
     /// Adam; try 0.1 with SGD).
-    #[arg(long, default_value_t = 5e-3, default_value_if("model", "mlp", "0.001"), hide_default_value = true)]
+    #[arg(
+        long,
+        default_value_t = 5e-3,
+        default_value_if("model", "mlp", "0.001"),
+        hide_default_value = true
+    )]
     lr: f64,
     /// How the learning rate changes from epoch to epoch [default: cosine for the CNN,
     /// constant for the MLP].
@@ -211,9 +216,10 @@ fn main() -> Result<(), Box<dyn Error>> {
 fn model(args: &Args, data: TensorDataset) -> Result<(TensorDataset, Box<dyn Block>), Box<dyn Error>> {
     Ok(match args.model {
         // nn.Sequential(nn.Linear(64, H), nn.ReLU(), nn.Linear(H, 10)), H chosen at run time.
-        ModelKind::Mlp => {
-            (data, Box::new(sequential![DynLinear::new(64, args.hidden), ReLU, DynLinear::new(args.hidden, 10)]))
-        }
+        ModelKind::Mlp => (
+            data,
+            Box::new(sequential![DynLinear::new(64, args.hidden), ReLU, DynLinear::new(args.hidden, 10)]),
+        ),
         ModelKind::Cnn => {
             let images = data.inputs().reshape(&[-1, 1, 8, 8]);
             (TensorDataset::try_new(images, data.labels().to_vec())?, Box::new(convnets::digits_cnn()))

@@ -16,8 +16,10 @@ use convnets::{Residual, digits_cnn, lenet, output_shapes, shape_line};
 /// PyTorch's layer cases shipped with the repository.
 fn layer_case(name: &str) -> (StateDict, TensorFile) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance/layers");
-    let weights = StateDict::read(dir.join(format!("{name}.weights.safetensors"))).expect("the case's weights");
-    let io = TensorFile::read(dir.join(format!("{name}.io.safetensors"))).expect("the case's inputs and outputs");
+    let weights =
+        StateDict::read(dir.join(format!("{name}.weights.safetensors"))).expect("the case's weights");
+    let io =
+        TensorFile::read(dir.join(format!("{name}.io.safetensors"))).expect("the case's inputs and outputs");
     (weights, io)
 }
 
@@ -37,7 +39,8 @@ fn example_binary(name: &str) -> PathBuf {
 }
 
 fn run_example(name: &str) -> String {
-    let output = Command::new(example_binary(name)).output().expect("the example runs (cargo test builds it)");
+    let output =
+        Command::new(example_binary(name)).output().expect("the example runs (cargo test builds it)");
     let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
     assert!(output.status.success(), "{name} failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     stdout
@@ -125,7 +128,8 @@ fn resnet_block_example_prints_the_books_shapes() {
 
 #[test]
 fn residual_keys_are_pytorchs() {
-    let keys: Vec<String> = Residual::<3, 6>::with_1x1conv(2).state_dict().keys().into_iter().map(String::from).collect();
+    let keys: Vec<String> =
+        Residual::<3, 6>::with_1x1conv(2).state_dict().keys().into_iter().map(String::from).collect();
     let expected = [
         "conv1.weight",
         "conv1.bias",
@@ -145,7 +149,8 @@ fn residual_keys_are_pytorchs() {
         "bn2.num_batches_tracked",
     ];
     assert_eq!(keys, expected);
-    let without: Vec<String> = Residual::<3, 3>::new().state_dict().keys().into_iter().map(String::from).collect();
+    let without: Vec<String> =
+        Residual::<3, 3>::new().state_dict().keys().into_iter().map(String::from).collect();
     assert!(!without.iter().any(|k| k.starts_with("conv3")));
     assert_eq!(without.len(), expected.len() - 2);
 }
@@ -155,7 +160,8 @@ fn residual_keys_are_pytorchs() {
 fn check_residual<const I: usize, const O: usize>(case: &str, block: Residual<I, O>) {
     let (weights, io) = layer_case(case);
     let meta = io.metadata();
-    let setting = |key: &str| meta.get(key).unwrap_or_else(|| panic!("{case}: no {key} in the metadata")).clone();
+    let setting =
+        |key: &str| meta.get(key).unwrap_or_else(|| panic!("{case}: no {key} in the metadata")).clone();
     assert_eq!(setting("input_channels"), I.to_string(), "{case}: the block built for it");
     assert_eq!(setting("num_channels"), O.to_string(), "{case}: the block built for it");
     assert_eq!(setting("use_1x1conv") == "true", block.conv3.is_some(), "{case}: the block built for it");
@@ -172,7 +178,11 @@ fn check_residual<const I: usize, const O: usize>(case: &str, block: Residual<I,
     assert_close(&format!("{case} input_grad"), &x.grad().unwrap(), &io.tensor("input_grad").unwrap());
     for (key, buffer) in block.named_buffers() {
         if !key.ends_with("num_batches_tracked") {
-            assert_close(&format!("{case} after.{key}"), &buffer, &io.tensor(&format!("after.{key}")).unwrap());
+            assert_close(
+                &format!("{case} after.{key}"),
+                &buffer,
+                &io.tensor(&format!("after.{key}")).unwrap(),
+            );
         }
     }
 }
@@ -212,7 +222,11 @@ fn digits_cnn_gives_logits_and_follows_the_mode() {
     net.train();
     assert_ne!(net.forward(&x).to_vec(), a.to_vec());
     assert_eq!(
-        net.state_dict().keys().into_iter().filter(|k| k.ends_with("num_batches_tracked")).collect::<Vec<_>>(),
+        net.state_dict()
+            .keys()
+            .into_iter()
+            .filter(|k| k.ends_with("num_batches_tracked"))
+            .collect::<Vec<_>>(),
         ["1.num_batches_tracked", "5.num_batches_tracked"]
     );
 }

@@ -16,8 +16,8 @@ use std::error::Error;
 use std::time::Instant;
 
 use blocks::data::{DataLoader, DistributedSampler, correct};
-use blocks::optim::CosineAnnealingLR;
 use blocks::distributed::{DistributedDataParallel, World};
+use blocks::optim::CosineAnnealingLR;
 use blocks::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
 
