@@ -169,8 +169,9 @@ impl StateDict {
             match file.tensor::<f32>(name) {
                 Ok(tensor) => state.insert(name, tensor),
                 // An int64 buffer (num_batches_tracked): kept as whole numbers, saved back as int64.
-                Err(FileError::Dtype { .. }) => {
-                    let (values, shape) = file.integers(name)?;
+                Err(error @ FileError::Dtype { .. }) => {
+                    // Neither float nor integer: the float error says what was expected.
+                    let (values, shape) = file.integers(name).map_err(|_| error)?;
                     let values = values.into_iter().map(|v| v as f32).collect();
                     state.insert(name, Tensor::from_vec(values, shape));
                     state.integers.insert(name.to_string());
