@@ -1,10 +1,10 @@
 //! d2l 7.6: LeNet, with each layer's output shape printed as the book prints
-//! it for `X = torch.rand(size=(1, 1, 28, 28))`:
+//! it for `X = torch.rand(size=(1, 1, 28, 28))` (`\t` is a tab):
 //!
 //! ```text
-//! Conv2d output shape: 	 [1, 6, 28, 28]
-//! Sigmoid output shape: 	 [1, 6, 28, 28]
-//! AvgPool2d output shape: 	 [1, 6, 14, 14]
+//! Conv2d output shape: \t [1, 6, 28, 28]
+//! Sigmoid output shape: \t [1, 6, 28, 28]
+//! AvgPool2d output shape: \t [1, 6, 14, 14]
 //! ...
 //! ```
 //!
