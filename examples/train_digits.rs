@@ -1,10 +1,10 @@
 //! The main job: train a classifier on the UCI handwritten digits (embedded in
-//! the binary) and report its test accuracy: an MLP on the 64 pixels, or a
-//! CNN on the 8x8 images (`--model cnn`).
+//! the binary) and report its test accuracy: a CNN on the 8x8 images (the
+//! default), or an MLP on the 64 pixels (`--model mlp`).
 //!
 //! ```text
 //! cargo run --release --example train_digits
-//! cargo run --release --example train_digits -- --model cnn
+//! cargo run --release --example train_digits -- --model mlp
 //! cargo run --release --example train_digits -- --optimizer sgd --lr 0.1 --plot curves.svg
 //! cargo build --release --features mpi --example train_digits
 //! mpirun -np 2 target/release/examples/train_digits --distributed
@@ -26,7 +26,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// 1,797 8x8 images of digits, 65 integers a row: 64 pixels (0..16), then the label.
 const DIGITS_CSV_GZ: &[u8] = include_bytes!("data/digits.csv.gz");
 
-/// Train an MLP (64 → hidden → ReLU → 10) or a CNN on the UCI handwritten digits.
+/// Train a CNN (the default) or an MLP (64 → hidden → ReLU → 10) on the UCI handwritten digits.
 #[derive(Parser, Debug)]
 #[command(about)]
 struct Args {
