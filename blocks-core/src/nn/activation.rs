@@ -19,7 +19,6 @@ macro_rules! unit_activation {
             type Output = Tensor;
 
             #[track_caller]
-
             fn forward(&self, $x: &Tensor) -> Tensor {
                 $body
             }

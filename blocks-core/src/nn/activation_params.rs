@@ -185,7 +185,6 @@ macro_rules! activation_block {
             type Output = Tensor;
 
             #[track_caller]
-
             fn forward(&self, $x: &Tensor) -> Tensor {
                 let $layer = self;
                 $body

@@ -215,7 +215,6 @@ impl<const D: usize> Forward for DynBatchNorm<D> {
     type Output = Tensor;
 
     #[track_caller]
-
     fn forward(&self, x: &Tensor) -> Tensor {
         self.check_input(x);
         self.normalize(x)
@@ -328,7 +327,6 @@ macro_rules! typed_batch_norm {
             type Output = $kind<C>;
 
             #[track_caller]
-
             fn forward(&self, x: &$kind<C>) -> $kind<C> {
                 self.layer.check_input(x);
                 $kind::trusted(self.layer.normalize(x))

@@ -192,7 +192,6 @@ impl Forward for DynConv<2> {
     type Output = Tensor;
 
     #[track_caller]
-
     fn forward(&self, x: &Tensor) -> Tensor {
         self.check_input(x, true);
         x.conv2d(&self.weight, self.bias.as_deref(), self.options)
@@ -205,7 +204,6 @@ impl Forward for DynConv<1> {
     type Output = Tensor;
 
     #[track_caller]
-
     fn forward(&self, x: &Tensor) -> Tensor {
         self.check_input(x, true);
         x.conv1d(&self.weight, self.bias.as_deref(), self.options)
@@ -308,7 +306,6 @@ macro_rules! typed_conv {
             }
 
             #[track_caller]
-
             fn with(self, options: ConvOptions<$d>, bias: bool) -> Self {
                 let rebuilt = options.groups != self.layer.options.groups || bias != self.layer.bias.is_some();
                 if rebuilt {
@@ -420,7 +417,6 @@ macro_rules! typed_conv {
             type Output = Images<O>;
 
             #[track_caller]
-
             fn forward(&self, x: &Images<I>) -> Images<O> {
                 self.layer.check_input(x, false);
                 Images::trusted(Forward::forward(&self.layer, &**x))

@@ -69,7 +69,6 @@ impl Forward for Dropout {
     type Output = Tensor;
 
     #[track_caller]
-
     fn forward(&self, x: &Tensor) -> Tensor {
         x.dropout(self.p, self.training.get())
     }

@@ -79,7 +79,6 @@ impl Forward for DynEmbedding {
     type Output = Tensor;
 
     #[track_caller]
-
     fn forward(&self, indices: &Indices) -> Tensor {
         Tensor::embedding(indices, &self.weight)
     }
@@ -163,7 +162,6 @@ impl<const N: usize, const D: usize> Forward for Embedding<N, D> {
     type Output = Batch<D>;
 
     #[track_caller]
-
     fn forward(&self, indices: &Indices) -> Batch<D> {
         Batch::trusted(Forward::forward(&self.layer, indices))
     }

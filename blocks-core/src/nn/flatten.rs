@@ -68,7 +68,6 @@ impl Forward for Flatten {
     type Output = Tensor;
 
     #[track_caller]
-
     fn forward(&self, x: &Tensor) -> Tensor {
         x.flatten(self.start_dim, self.end_dim)
     }

@@ -98,7 +98,6 @@ impl Forward for LayerNorm {
     type Output = Tensor;
 
     #[track_caller]
-
     fn forward(&self, x: &Tensor) -> Tensor {
         x.layer_norm(&self.normalized_shape, self.weight.as_deref(), self.bias.as_deref(), self.eps as f32)
     }

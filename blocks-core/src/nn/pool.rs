@@ -267,7 +267,6 @@ macro_rules! pool_block {
             type Output = Tensor;
 
             #[track_caller]
-
             fn forward(&self, $x: &Tensor) -> Tensor {
                 let $p = self;
                 $body

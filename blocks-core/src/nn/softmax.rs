@@ -78,7 +78,6 @@ macro_rules! softmax_block {
             type Output = Tensor;
 
             #[track_caller]
-
             fn forward(&self, x: &Tensor) -> Tensor {
                 x.$op(self.dim)
             }
