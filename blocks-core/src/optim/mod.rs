@@ -23,7 +23,7 @@
 mod adam;
 mod adamw;
 mod optimizer;
-mod pyrepr;
+pub(crate) mod pyrepr;
 mod scheduler;
 mod sgd;
 mod state;
