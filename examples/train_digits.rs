@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use blocks::data::{DataLoader, TensorDataset, correct};
-use blocks::optim::{Adam, AdamConfig, AdamWConfig, CosineAnnealingLR, LrScheduler, Optimizer, Sgd, SgdConfig};
+use blocks::optim::{
+    Adam, AdamConfig, AdamWConfig, CosineAnnealingLR, LrScheduler, Optimizer, Sgd, SgdConfig,
+};
 use blocks::prelude::*;
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};

@@ -139,9 +139,10 @@ pub use blocks_macros::sequential;
 pub mod prelude {
     pub use crate::data::{DataLoader, TensorDataset};
     pub use crate::nn::{
-        AdaptiveAvgPool2d, AvgPool2d, Batch, BatchNorm1d, BatchNorm2d, Block, Call, Conv1d, Conv2d, DeepCopy, Dropout,
-        DynLinear, DynSequential, Flatten, Forward, ForwardHooks, Identity, Images, LayerNorm, LazyLinear, Linear,
-        MaxPool2d, Module, Parameter, ReLU, Scalar, Sequential, Sigmoid, StateDict, Tanh, TrainingFlag,
+        AdaptiveAvgPool2d, AvgPool2d, Batch, BatchNorm1d, BatchNorm2d, Block, Call, Conv1d, Conv2d, DeepCopy,
+        Dropout, DynLinear, DynSequential, Flatten, Forward, ForwardHooks, Identity, Images, LayerNorm,
+        LazyLinear, Linear, MaxPool2d, Module, Parameter, ReLU, Scalar, Sequential, Sigmoid, StateDict, Tanh,
+        TrainingFlag,
     };
     pub use crate::optim::{Adam, AdamConfig, AdamWConfig, LrScheduler, Optimizer, Sgd, SgdConfig};
     pub use crate::{Module, sequential};

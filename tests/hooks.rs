@@ -372,3 +372,31 @@ fn a_module_hook_runs_for_every_block_before_its_own_hooks_and_tells_the_path() 
     net.forward(&Tensor::ones([1, 3]));
     assert!(taken(&order).is_empty());
 }
+
+#[path = "convnets/mod.rs"]
+mod convnets;
+
+#[test]
+fn lenets_shape_walk_by_a_hook_is_the_books_loop() {
+    // Four Sigmoids (blocks of size zero): a hook for every block tells them apart by path.
+    manual_seed(5);
+    let net = convnets::lenet();
+    for batch in [1, 3] {
+        let x = Tensor::rand([batch, 1, 28, 28]);
+        let this_thread = std::thread::current().id();
+        let walked = Arc::new(Mutex::new(Vec::new()));
+        let walked_in_hook = Arc::clone(&walked);
+        let hook = blocks::nn::register_module_forward_hook(move |block, _, y| {
+            let top_level = !block.path().is_empty() && !block.path().contains('.');
+            if top_level && std::thread::current().id() == this_thread {
+                walked_in_hook.lock().unwrap().push((block.name().to_string(), y.shape()));
+            }
+            None
+        });
+        net.forward(&x);
+        hook.remove();
+        let walked = walked.lock().unwrap().clone();
+        assert_eq!(walked, convnets::output_shapes(&net, &x));
+        assert_eq!(walked.len(), 12);
+    }
+}
