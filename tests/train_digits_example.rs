@@ -125,7 +125,9 @@ fn help_describes_the_example_not_the_crate() {
     let help = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{help}");
     assert!(
-        help.starts_with("Train an MLP (64 → hidden → ReLU → 10) on the UCI handwritten digits"),
+        help.starts_with(
+            "Train a CNN (the default) or an MLP (64 → hidden → ReLU → 10) on the UCI handwritten"
+        ),
         "{help}"
     );
     assert!(help.contains("one line per epoch"), "{help}");
