@@ -3,9 +3,8 @@
 //! `nn.Softplus(beta, threshold)`, with PyTorch's defaults and reprs. Each
 //! keeps the kind it is given.
 
-use super::{Forward, Module, Visitor};
+use crate::GeluApproximate;
 use crate::optim::pyrepr::float;
-use crate::{GeluApproximate, Tensor};
 
 /// The Gaussian error linear unit as a block, like `nn.GELU(approximate='none')`
 /// (the exact `x · Φ(x)`) or `nn.GELU(approximate='tanh')`.
@@ -178,34 +177,8 @@ impl Default for Softplus {
 
 /// The forward, repr and generated methods of one activation with settings.
 macro_rules! activation_block {
-    ($name:ident, |$layer:ident, $x:ident| $body:expr, |$s:ident| $repr:expr) => {
-        #[diagnostic::do_not_recommend]
-        impl Forward for $name {
-            type Input = Tensor;
-            type Output = Tensor;
-
-            #[track_caller]
-            fn forward(&self, $x: &Tensor) -> Tensor {
-                let $layer = self;
-                $body
-            }
-        }
-
-        #[diagnostic::do_not_recommend]
-        impl Module for $name {
-            fn type_name(&self) -> String {
-                stringify!($name).into()
-            }
-
-            fn extra_repr(&self) -> String {
-                let $s = self;
-                $repr
-            }
-
-            fn visit<'m>(&'m self, _: &mut dyn Visitor<'m>) {}
-        }
-
-        impl_block! {
+    ($($rest:tt)*) => {
+        settings_block! {
             /// Runs the activation on a `Tensor`, `Batch<N>`, `Images<C>` or
             /// `Scalar`, giving the same kind.
             ///
@@ -218,7 +191,7 @@ macro_rules! activation_block {
             /// let y: Batch<3> = Softplus::default().forward(&x);
             /// assert_eq!(y.shape(), vec![2, 3]);
             /// ```
-            [] $name, keeps_width
+            $($rest)*
         }
     };
 }

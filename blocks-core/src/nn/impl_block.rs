@@ -61,3 +61,43 @@ macro_rules! impl_block {
         }
     };
 }
+
+/// A width-keeping layer whose forward is one call on a `Tensor` and whose
+/// members are only settings (activations with parameters, pools): its
+/// `Forward`, its `Module` (PyTorch's class name and `extra_repr`, no
+/// members) and, through [`impl_block!`], the rest. The doc comments given
+/// first become those of its generated `forward`.
+macro_rules! settings_block {
+    ($(#[$doc:meta])* $name:ident, |$layer:ident, $x:ident| $body:expr, |$s:ident| $repr:expr) => {
+        #[diagnostic::do_not_recommend]
+        impl $crate::nn::Forward for $name {
+            type Input = $crate::Tensor;
+            type Output = $crate::Tensor;
+
+            #[track_caller]
+            fn forward(&self, $x: &$crate::Tensor) -> $crate::Tensor {
+                let $layer = self;
+                $body
+            }
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl $crate::nn::Module for $name {
+            fn type_name(&self) -> String {
+                stringify!($name).into()
+            }
+
+            fn extra_repr(&self) -> String {
+                let $s = self;
+                $repr
+            }
+
+            fn visit<'m>(&'m self, _: &mut dyn $crate::nn::Visitor<'m>) {}
+        }
+
+        impl_block! {
+            $(#[$doc])*
+            [] $name, keeps_width
+        }
+    };
+}

@@ -4,9 +4,6 @@
 
 use std::fmt;
 
-use super::{Forward, Module, Visitor};
-use crate::Tensor;
-
 /// A size over two spatial dims, printed as it was given, as PyTorch
 /// prints its modules: `2` for one number, `(2, 3)` for a pair.
 ///
@@ -260,34 +257,8 @@ impl AdaptiveAvgPool2d {
 
 /// The forward, repr and generated methods of one pool.
 macro_rules! pool_block {
-    ($name:ident, |$p:ident, $x:ident| $body:expr, |$s:ident| $repr:expr) => {
-        #[diagnostic::do_not_recommend]
-        impl Forward for $name {
-            type Input = Tensor;
-            type Output = Tensor;
-
-            #[track_caller]
-            fn forward(&self, $x: &Tensor) -> Tensor {
-                let $p = self;
-                $body
-            }
-        }
-
-        #[diagnostic::do_not_recommend]
-        impl Module for $name {
-            fn type_name(&self) -> String {
-                stringify!($name).into()
-            }
-
-            fn extra_repr(&self) -> String {
-                let $s = self;
-                $repr
-            }
-
-            fn visit<'m>(&'m self, _: &mut dyn Visitor<'m>) {}
-        }
-
-        impl_block! {
+    ($($rest:tt)*) => {
+        settings_block! {
             /// Pools `Images<C>` (giving `Images<C>`) or a plain tensor
             /// `[N, C, H, W]` / `[C, H, W]`.
             ///
@@ -304,7 +275,7 @@ macro_rules! pool_block {
             /// let y: Images<3> = AdaptiveAvgPool2d::new(1).forward(&x);
             /// assert_eq!(y.shape(), vec![1, 3, 1, 1]);
             /// ```
-            [] $name, keeps_width
+            $($rest)*
         }
     };
 }
