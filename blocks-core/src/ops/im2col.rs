@@ -1,11 +1,8 @@
 //! The convolution's lowering to matrix products: `im2col` lays every
 //! receptive field of a batch out as one column, `col2im` adds columns back
-//! into an image, and [`gemm`] is the one place where the products run (a
-//! faster GEMM can replace it without touching the convolution).
+//! into an image; the products run through [`gemm`] (threaded by size).
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2};
-
+pub(crate) use super::gemm::gemm;
 use crate::Element;
 
 /// The sizes of a 2-D convolution (a 1-D one has `h = kh = 1`).
@@ -107,14 +104,4 @@ pub(crate) fn col2im<E: Element>(cols_data: &[E], g: &Geometry) -> Vec<E> {
         }
     }
     out
-}
-
-/// `c = a · b + beta · c`: every matrix product of the convolution goes through here.
-pub(crate) fn gemm<E: Element>(
-    a: &ArrayView2<'_, E>,
-    b: &ArrayView2<'_, E>,
-    beta: E,
-    c: &mut ArrayViewMut2<'_, E>,
-) {
-    general_mat_mul(E::one(), a, b, beta, c);
 }
