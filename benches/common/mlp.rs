@@ -164,7 +164,7 @@ fn mse(y: &Array2<f32>, target: &Array2<f32>, delta: &mut Array2<f32>) -> f32 {
 
 /// The mean over rows of `log Σ exp(y) - y[label]`, computed stably, with its
 /// gradient `(softmax(y) - onehot(label)) / rows` written to `delta`.
-fn cross_entropy(y: &Array2<f32>, labels: &[usize], delta: &mut Array2<f32>) -> f32 {
+pub fn cross_entropy(y: &Array2<f32>, labels: &[usize], delta: &mut Array2<f32>) -> f32 {
     let scale = 1.0 / y.nrows() as f32;
     let mut total = 0.0;
     for ((row, mut d), &label) in y.rows().into_iter().zip(delta.rows_mut()).zip(labels) {

@@ -144,3 +144,4 @@ pub fn bench<O>(
     timings
 }
 pub mod mlp;
+pub mod timing;
