@@ -4,6 +4,7 @@
 
 use ndarray::{Array2, ArrayD, ArrayView2, Axis, IxDyn, s};
 
+use super::gemm::output;
 use super::im2col::{Geometry, col2im, gemm, im2col};
 use crate::error::or_panic;
 use crate::{Element, ShapeError, TensorBase};
@@ -172,7 +173,8 @@ impl<E: Element> TensorBase<E> {
             let cols = im2col(x.as_slice().expect("standard layout"), &geometry);
             let cols =
                 ArrayView2::from_shape((geometry.rows(), geometry.cols()), &cols).expect("im2col size");
-            let mut product = Array2::zeros((out_channels, geometry.cols()));
+            // Written whole by the group products (beta = 0).
+            let mut product = output(out_channels, geometry.cols());
             let (og, rg) = (out_channels / groups, geometry.rows() / groups);
             for g in 0..groups {
                 let a = w2.slice(s![g * og..(g + 1) * og, ..]);
@@ -308,7 +310,7 @@ fn conv_backward<E: Element>(
     let mut grads = Vec::with_capacity(ctx.inputs());
     grads.push(ctx.needs(0).then(|| {
         let w2 = weight_matrix(&ctx.input(1), out_channels);
-        let mut dcols = Array2::zeros((geometry.rows(), geometry.cols()));
+        let mut dcols = output(geometry.rows(), geometry.cols());
         for g in 0..groups {
             let a = w2.slice(s![g * og..(g + 1) * og, ..]);
             let b = dy.slice(s![g * og..(g + 1) * og, ..]);
@@ -322,7 +324,7 @@ fn conv_backward<E: Element>(
         let x = x.as_standard_layout();
         let cols = im2col(x.as_slice().expect("standard layout"), geometry);
         let cols = ArrayView2::from_shape((geometry.rows(), geometry.cols()), &cols).expect("im2col size");
-        let mut dw = Array2::zeros((out_channels, rg));
+        let mut dw = output(out_channels, rg);
         for g in 0..groups {
             let a = dy.slice(s![g * og..(g + 1) * og, ..]);
             let b = cols.slice(s![g * rg..(g + 1) * rg, ..]);

@@ -64,10 +64,15 @@ pub(crate) fn gemm<E: Element>(a: &ArrayView2<'_, E>, b: &ArrayView2<'_, E>, bet
 
 /// `a · b` into new storage (recycled, so not zeroed first: `beta = 0`).
 pub(crate) fn product<E: Element>(a: ArrayView2<'_, E>, b: ArrayView2<'_, E>) -> ArrayD<E> {
-    let (m, n) = (a.nrows(), b.ncols());
-    let mut out = Array2::from_shape_vec((m, n), pool::scratch(m * n)).expect("rows × cols elements");
+    let mut out = output(a.nrows(), b.ncols());
     gemm(&a, &b, E::zero(), &mut out.view_mut());
     out.into_dyn()
+}
+
+/// Storage for a `rows × cols` product that [`gemm`] will write with
+/// `beta = 0`: recycled and not zeroed, since every element is overwritten.
+pub(crate) fn output<E: Element>(rows: usize, cols: usize) -> Array2<E> {
+    Array2::from_shape_vec((rows, cols), pool::scratch(rows * cols)).expect("rows × cols elements")
 }
 
 /// The product without packing, when the layouts allow it; `false` (and
