@@ -59,7 +59,7 @@ thread_local! {
 
 /// The CPU time this thread has used, from `clock_gettime(CLOCK_THREAD_CPUTIME_ID)`.
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
-fn thread_cpu_time() -> Option<Duration> {
+pub fn thread_cpu_time() -> Option<Duration> {
     #[repr(C)]
     struct Timespec {
         tv_sec: i64,
@@ -77,7 +77,7 @@ fn thread_cpu_time() -> Option<Duration> {
 }
 
 #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
-fn thread_cpu_time() -> Option<Duration> {
+pub fn thread_cpu_time() -> Option<Duration> {
     None
 }
 
