@@ -20,7 +20,10 @@ use blocks::prelude::*;
 #[module(keeps_width)]
 pub struct CenteredLayer;
 
-impl KeepsWidth for CenteredLayer {
+impl Forward for CenteredLayer {
+    type Input = Tensor;
+    type Output = Tensor;
+
     fn forward(&self, x: &Tensor) -> Tensor {
         x - &x.mean()
     }

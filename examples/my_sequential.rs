@@ -4,7 +4,6 @@
 //!
 //! Run with `cargo run --example my_sequential`.
 
-use std::any::Any;
 use std::fmt;
 
 use blocks::nn::{Visitor, fmt_module};
@@ -47,14 +46,6 @@ impl Module for MySequential {
         for (index, block) in self.blocks.iter().enumerate() {
             visitor.child(&index.to_string(), block.as_dyn());
         }
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_dyn(&self) -> &dyn Module {
-        self
     }
 }
 

@@ -66,11 +66,15 @@ pub use blocks_core::*;
 /// assert!(net.to_string().starts_with("NestMLP(\n  (net): Sequential(\n    (0): Linear(in_features=20"));
 /// ```
 ///
+/// The derive also gives the block a `forward` method that takes what its
+/// `impl Forward` takes or a plain `Tensor` (its width checked at run time,
+/// the panic naming the block), like PyTorch's `net(X)`.
+///
 /// `#[module(keeps_width)]` on the struct makes a custom layer whose
-/// forward keeps the width (d2l's `CenteredLayer`): its forward is an
-/// `impl KeepsWidth` on a plain tensor, and the layer takes a `Tensor`, a
-/// `Batch<N>` or a `Scalar` and gives back the same kind, so it fits
-/// anywhere in a `sequential!` chain:
+/// forward keeps the width (d2l's `CenteredLayer`): its forward goes from a
+/// plain `Tensor` to a `Tensor`, and the layer takes a `Tensor`, a
+/// `Batch<N>`, `Images<C>` or a `Scalar` and gives back the same kind, so it
+/// fits anywhere in a `sequential!` chain:
 ///
 /// ```
 /// use blocks::prelude::*;
@@ -79,7 +83,9 @@ pub use blocks_core::*;
 /// #[module(keeps_width)]
 /// struct CenteredLayer;
 ///
-/// impl KeepsWidth for CenteredLayer {
+/// impl Forward for CenteredLayer {
+///     type Input = Tensor;
+///     type Output = Tensor;
 ///     fn forward(&self, x: &Tensor) -> Tensor {
 ///         x - &x.mean()
 ///     }
@@ -112,8 +118,9 @@ pub use blocks_macros::Module;
 pub use blocks_macros::sequential;
 
 /// What a user needs first: tensors, the main `nn` items (with `LazyLinear`
-/// and the run-time container `DynSequential`), the `Module` trait and
-/// derive, `Forward`, `Call`, `KeepsWidth`, `sequential!`, `no_grad`, `manual_seed`,
+/// and the run-time container `DynSequential`), the typed tensors `Batch`,
+/// `Images` and `Scalar`, the `Module` trait and derive, `Forward`, `Call`,
+/// `TrainingFlag`, `sequential!`, `no_grad`, `manual_seed`,
 /// and for training the optimizers (with the `Optimizer` and `LrScheduler`
 /// traits their methods need) and the data loader.
 ///
@@ -132,8 +139,8 @@ pub use blocks_macros::sequential;
 pub mod prelude {
     pub use crate::data::{DataLoader, TensorDataset};
     pub use crate::nn::{
-        Batch, Block, Call, DynLinear, DynSequential, Forward, KeepsWidth, LazyLinear, Linear, Module,
-        Parameter, ReLU, Scalar, Sequential, StateDict,
+        Batch, Block, Call, DynLinear, DynSequential, Forward, Images, LazyLinear, Linear, Module, Parameter,
+        ReLU, Scalar, Sequential, StateDict, TrainingFlag,
     };
     pub use crate::optim::{Adam, AdamConfig, LrScheduler, Optimizer, Sgd, SgdConfig};
     pub use crate::{Module, sequential};

@@ -15,7 +15,10 @@ use blocks::prelude::*;
 #[module(keeps_width)]
 struct CenteredLayer;
 
-impl KeepsWidth for CenteredLayer {
+impl Forward for CenteredLayer {
+    type Input = Tensor;
+    type Output = Tensor;
+
     fn forward(&self, x: &Tensor) -> Tensor {
         x - &x.mean()
     }
@@ -65,7 +68,10 @@ struct Scaled<B> {
     _inner: std::marker::PhantomData<B>,
 }
 
-impl<B: Send + Sync + 'static> KeepsWidth for Scaled<B> {
+impl<B: Send + Sync + 'static> Forward for Scaled<B> {
+    type Input = Tensor;
+    type Output = Tensor;
+
     fn forward(&self, x: &Tensor) -> Tensor {
         x * &*self.scale
     }
@@ -76,7 +82,10 @@ impl<B: Send + Sync + 'static> KeepsWidth for Scaled<B> {
 #[module(keeps_width)]
 struct Liar;
 
-impl KeepsWidth for Liar {
+impl Forward for Liar {
+    type Input = Tensor;
+    type Output = Tensor;
+
     fn forward(&self, x: &Tensor) -> Tensor {
         x.sum_dim(&[-1], true)
     }

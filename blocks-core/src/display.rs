@@ -12,14 +12,13 @@
 //! ```
 
 mod formatter;
+mod layout;
 
-use std::fmt;
-use std::iter;
-
-use ndarray::{ArrayViewD, Axis};
+use std::fmt::{self, Write};
 
 use crate::{Element, TensorBase};
 use formatter::Formatter;
+use layout::{Lines, Values};
 
 /// Elements above which a tensor is summarized with `...` (`threshold=1000`).
 const THRESHOLD: usize = 1000;
@@ -31,7 +30,8 @@ const LINE_WIDTH: usize = 80;
 const PREFIX: &str = "tensor(";
 
 /// Prints like PyTorch's `print(t)`, values, `dtype=`, `requires_grad=True`
-/// and `grad_fn=<...>` included.
+/// and `grad_fn=<...>` included. The printout is written straight into the
+/// formatter: memory stays linear in the tensor whatever its rank.
 ///
 /// ```
 /// use blocks_core::{Tensor, Tensor64};
@@ -42,7 +42,7 @@ const PREFIX: &str = "tensor(";
 /// ```
 impl<E: Element> fmt::Display for TensorBase<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.repr())
+        self.write_repr(f)
     }
 }
 
@@ -54,7 +54,7 @@ impl<E: Element> fmt::Display for TensorBase<E> {
 /// ```
 impl<E: Element> fmt::Debug for TensorBase<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.repr())
+        self.write_repr(f)
     }
 }
 
@@ -66,7 +66,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(w.parameter_repr(), "Parameter containing:\ntensor([-0.3457], requires_grad=True)");
     /// ```
     pub fn parameter_repr(&self) -> String {
-        format!("Parameter containing:\n{}", self.repr())
+        format!("Parameter containing:\n{self}")
     }
 
     /// PyTorch's printout of this mask (the 0/1 result of a comparison) as
@@ -82,36 +82,34 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(a.eq(&b).mask_repr(), "tensor([ True, False,  True])");
     /// ```
     pub fn mask_repr(&self) -> String {
-        let indent = PREFIX.len();
+        let mut text = String::new();
+        let mut out = Lines { out: &mut text, last_line: 0 };
         let data = self.data();
+        let mut suffixes = Vec::new();
         if data.is_empty() {
-            let mut suffixes = Vec::new();
             if data.ndim() != 1 {
                 suffixes.push(format!("size={}", python_tuple(data.shape())));
             }
             suffixes.push("dtype=torch.bool".to_string());
-            return add_suffixes(format!("{PREFIX}[]"), &suffixes, indent);
         }
-        let body = tensor_str(data.view(), indent, Style::Bool);
-        add_suffixes(format!("{PREFIX}{body}"), &[], indent)
+        write_body(&mut out, &data, Style::Bool)
+            .and_then(|()| add_suffixes(&mut out, &suffixes))
+            .expect("writing to a String cannot fail");
+        text
     }
 
     /// PyTorch's `_str_intern` for a dense CPU tensor.
-    fn repr(&self) -> String {
-        let indent = PREFIX.len();
+    fn write_repr<W: Write>(&self, out: W) -> fmt::Result {
+        let mut out = Lines { out, last_line: 0 };
         let mut suffixes = Vec::new();
-        let body = {
+        {
             let data = self.data();
-            if data.is_empty() {
-                // Like NumPy, the shape is shown unless it is `(0,)`.
-                if data.ndim() != 1 {
-                    suffixes.push(format!("size={}", python_tuple(data.shape())));
-                }
-                "[]".to_string()
-            } else {
-                tensor_str(data.view(), indent, Style::Numbers)
+            // Like NumPy, an empty tensor's shape is shown unless it is `(0,)`.
+            if data.is_empty() && data.ndim() != 1 {
+                suffixes.push(format!("size={}", python_tuple(data.shape())));
             }
-        };
+            write_body(&mut out, &data, Style::Numbers)?;
+        }
         if E::DTYPE != "float32" {
             suffixes.push(format!("dtype=torch.{}", E::DTYPE));
         }
@@ -120,7 +118,7 @@ impl<E: Element> TensorBase<E> {
         } else if self.requires_grad() {
             suffixes.push("requires_grad=True".to_string());
         }
-        add_suffixes(format!("{PREFIX}{body}"), &suffixes, indent)
+        add_suffixes(&mut out, &suffixes)
     }
 }
 
@@ -131,113 +129,47 @@ enum Style {
     Bool,
 }
 
-/// PyTorch's `_tensor_str`: the bracketed values of a nonempty tensor.
-fn tensor_str<E: Element>(view: ArrayViewD<'_, E>, indent: usize, style: Style) -> String {
-    let summarize = view.len() > THRESHOLD;
-    let values = if summarize {
-        let mut values = Vec::new();
-        summarized_values(&view, &mut values);
-        values
-    } else {
-        view.iter().map(|v| v.as_f64()).collect()
-    };
+/// `tensor(` and PyTorch's `_tensor_str`: the bracketed values, `[]` when empty.
+fn write_body<E: Element, W: Write>(
+    out: &mut Lines<W>,
+    data: &ndarray::ArrayD<E>,
+    style: Style,
+) -> fmt::Result {
+    out.write_str(PREFIX)?;
+    if data.is_empty() {
+        return out.write_str("[]");
+    }
+    let data = data.as_standard_layout();
+    let slice = data.as_slice().expect("a standard-layout array is one slice");
+    let values = Values::new(slice, data.shape(), data.len() > THRESHOLD);
     let formatter = match style {
-        Style::Numbers => Formatter::new(values),
-        Style::Bool => Formatter::booleans(values),
+        Style::Numbers => Formatter::new(values.visible()),
+        Style::Bool => Formatter::booleans(values.visible()),
     };
-    nested_str(&view, indent, summarize, &formatter)
-}
-
-/// PyTorch's `get_summarized_data`: the values that stay visible when the
-/// tensor is summarized, which alone decide the formatting.
-fn summarized_values<E: Element>(view: &ArrayViewD<'_, E>, out: &mut Vec<f64>) {
-    if view.ndim() == 0 {
-        out.extend(view.iter().map(|v| v.as_f64()));
-        return;
-    }
-    for i in shown_indices(view.len_of(Axis(0)), true).into_iter().flatten() {
-        summarized_values(&view.index_axis(Axis(0), i), out);
-    }
-}
-
-/// The indices along a dimension of length `len`, with `None` where PyTorch
-/// puts `...` (only when summarizing a dimension longer than twice the edge items).
-fn shown_indices(len: usize, summarize: bool) -> Vec<Option<usize>> {
-    if summarize && len > 2 * EDGE_ITEMS {
-        (0..EDGE_ITEMS).map(Some).chain(iter::once(None)).chain((len - EDGE_ITEMS..len).map(Some)).collect()
-    } else {
-        (0..len).map(Some).collect()
-    }
-}
-
-/// PyTorch's `_tensor_str_with_formatter`: a scalar, a row, or nested rows
-/// separated by `dim - 1` newlines.
-fn nested_str<E: Element>(
-    view: &ArrayViewD<'_, E>,
-    indent: usize,
-    summarize: bool,
-    formatter: &Formatter,
-) -> String {
-    match view.ndim() {
-        0 => formatter.format(view.iter().next().expect("a 0-d tensor has one value").as_f64()),
-        1 => vector_str(view, indent, summarize, formatter),
-        ndim => {
-            let slices: Vec<String> = shown_indices(view.len_of(Axis(0)), summarize)
-                .into_iter()
-                .map(|index| match index {
-                    Some(i) => nested_str(&view.index_axis(Axis(0), i), indent + 1, summarize, formatter),
-                    None => "...".to_string(),
-                })
-                .collect();
-            let separator = format!(",{}{}", "\n".repeat(ndim - 1), " ".repeat(indent + 1));
-            format!("[{}]", slices.join(&separator))
-        }
-    }
-}
-
-/// PyTorch's `_vector_str`: one row, wrapped to the line width.
-fn vector_str<E: Element>(
-    view: &ArrayViewD<'_, E>,
-    indent: usize,
-    summarize: bool,
-    formatter: &Formatter,
-) -> String {
-    // Each element takes its width plus ", ".
-    let element_length = formatter.width() + 2;
-    let elements_per_line = (LINE_WIDTH.saturating_sub(indent) / element_length).max(1);
-    let data: Vec<String> = shown_indices(view.len(), summarize)
-        .into_iter()
-        .map(|index| match index {
-            Some(i) => formatter.format(view[[i]].as_f64()),
-            None => " ...".to_string(),
-        })
-        .collect();
-    let lines: Vec<String> = data.chunks(elements_per_line).map(|line| line.join(", ")).collect();
-    format!("[{}]", lines.join(&format!(",\n{}", " ".repeat(indent + 1))))
+    values.write(out, PREFIX.len(), &formatter)
 }
 
 /// PyTorch's `_add_suffixes`: `, suffix` after the values, or on a new line
-/// indented under the values when the line would get too long.
-fn add_suffixes(mut text: String, suffixes: &[String], indent: usize) -> String {
+/// indented under the values when the line would get too long; then `)`.
+fn add_suffixes<W: Write>(out: &mut Lines<W>, suffixes: &[String]) -> fmt::Result {
     // PyTorch counts two more than the last line's length (`len - rfind + 1`,
     // with `rfind` giving -1 when there is no newline); the rule depends on it.
-    let mut last_line_len = match text.rfind('\n') {
-        Some(newline) => text.len() - newline + 1,
-        None => text.len() + 2,
-    };
+    let mut last_line_len = out.last_line + 2;
+    let indent = PREFIX.len();
     for suffix in suffixes {
         if last_line_len + suffix.len() + 2 > LINE_WIDTH {
-            text.push_str(",\n");
-            text.push_str(&" ".repeat(indent));
+            out.write_str(",\n")?;
+            for _ in 0..indent {
+                out.write_char(' ')?;
+            }
             last_line_len = indent + suffix.len();
         } else {
-            text.push_str(", ");
+            out.write_str(", ")?;
             last_line_len += suffix.len() + 2;
         }
-        text.push_str(suffix);
+        out.write_str(suffix)?;
     }
-    text.push(')');
-    text
+    out.write_char(')')
 }
 
 /// A shape as Python prints a tuple: `(0, 3)`, `(0,)`, `()`.

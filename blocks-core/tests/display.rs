@@ -423,3 +423,28 @@ fn a_mask_of_a_tensor_in_the_graph_has_no_grad_suffix() {
     let mask = w.get(0).eq(w.get(1));
     assert_eq!(mask.mask_repr(), "tensor(True)");
 }
+
+#[test]
+fn a_summarized_high_rank_tensor_keeps_pytorchs_layout() {
+    // Shape [1, 1, 2000]: summarized, rows indented one more per level.
+    let x = Tensor::from_array(
+        ndarray::ArrayD::from_shape_vec(
+            ndarray::IxDyn(&[1, 1, 2000]),
+            (1000..3000).map(|i| i as f32).collect(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(x.to_string(), "tensor([[[1000., 1001., 1002.,  ..., 2997., 2998., 2999.]]])");
+    // Shape [2, 1, 1, 600]: the separator between the two halves has 3 newlines.
+    let y = Tensor::from_array(
+        ndarray::ArrayD::from_shape_vec(
+            ndarray::IxDyn(&[2, 1, 1, 600]),
+            (0..1200).map(|i| (i % 7) as f32).collect(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        y.to_string(),
+        "tensor([[[[0., 1., 2.,  ..., 2., 3., 4.]]],\n\n\n        [[[5., 6., 0.,  ..., 0., 1., 2.]]]])"
+    );
+}

@@ -249,3 +249,50 @@ fn the_tracker_sees_data_sized_allocations_and_a_valid_file_stays_within_its_siz
     assert!(largest >= 4 * n, "the tracker saw {largest} bytes");
     assert!(largest <= bytes.len(), "allocated {largest} bytes for a {}-byte file", bytes.len());
 }
+
+#[test]
+fn declared_sizes_beyond_the_file_are_refused_before_the_data_is_read() {
+    // A terabyte declared, 8 bytes held.
+    let terabyte = r#"{"a":{"dtype":"F32","shape":[274877906944],"data_offsets":[0,1099511627776]}}"#;
+    assert_refused(&file(terabyte, &[0; 8]), "its tensors take 1099511627776 bytes, the file holds 8");
+    let two = r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F64","shape":[1000],"data_offsets":[8,8008]}}"#;
+    assert_refused(&file(two, &[0; 16]), "sizes that exceed the file");
+}
+
+#[test]
+fn a_size_error_names_the_tensor() {
+    let short = r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"bad.weight":{"dtype":"F32","shape":[3],"data_offsets":[8,16]}}"#;
+    assert_refused(&file(short, &[0; 16]), "tensor \"bad.weight\": a tensor's data offsets do not match");
+    let reversed = r#"{"first":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"gap":{"dtype":"F32","shape":[1],"data_offsets":[12,16]}}"#;
+    assert_refused(&file(reversed, &[0; 16]), "tensor \"gap\" has data offsets");
+}
+
+#[test]
+fn a_dtype_error_names_the_file() {
+    let path = temp_path("labels.safetensors");
+    std::fs::write(&path, file(r#"{"y":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, &[0; 8]))
+        .unwrap();
+    let error = StateDict::read(&path).unwrap_err();
+    assert!(matches!(&error, FileError::Dtype { path: p, .. } if *p == path), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        format!("{}: tensor \"y\" has dtype I64, which cannot be read as float32", path.display())
+    );
+}
+
+#[test]
+fn a_pytorch_pickle_or_zip_file_is_named_as_such() {
+    let advice = "this is a PyTorch pickle file (written by torch.save), which blocks does not read: save it \
+                  with safetensors instead (safetensors.torch.save_file(model.state_dict(), path))";
+    // torch.save since PyTorch 1.6: a zip archive ("PK\x03\x04", then its first entry).
+    let mut zip = b"PK\x03\x04\x00\x00\x08\x08\x00\x00\x00\x00!\x00archive/data.pkl".to_vec();
+    zip.extend_from_slice(&[0x80, 0x02, b'}', b'q', 0x00, b'.']);
+    assert_refused(&zip, advice);
+    // The legacy format: a pickle (protocol 2) of the magic number first.
+    let legacy = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, b'.'];
+    assert_refused(&legacy, advice);
+    // A zip whose forged length fits the file is still named.
+    let mut small_zip = b"PK\x03\x04\x00\x00\x00\x00".to_vec();
+    small_zip.extend(std::iter::repeat_n(b'x', 100));
+    assert_refused(&small_zip, advice);
+}

@@ -2,7 +2,6 @@
 //! `apply_to` for one type, and d2l's parameter-management recipes: its
 //! init functions, direct writes to `.data`, tied weights and freezing.
 
-use std::any::Any;
 use std::fmt;
 
 use blocks_core::nn::{
@@ -51,9 +50,6 @@ impl Module for Tied {
         v.child("4", &self.shared);
         v.child("5", &self.relus.2);
         v.child("6", &self.last);
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
     fn as_dyn(&self) -> &dyn Module {
         self
@@ -216,9 +212,6 @@ impl Module for MyLinear {
     fn visit<'m>(&'m self, v: &mut dyn Visitor<'m>) {
         v.parameter("weight", &self.weight);
         v.parameter("bias", &self.bias);
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
     fn as_dyn(&self) -> &dyn Module {
         self

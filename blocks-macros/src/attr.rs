@@ -19,7 +19,7 @@ pub struct StructAttrs {
     /// `crate = "path::to::blocks"`: where the facade is, for crates that
     /// re-export it.
     pub krate: Option<Path>,
-    /// `keeps_width`: the block's forward is its `KeepsWidth` impl, and it
+    /// `keeps_width`: the block's `Forward` goes from `Tensor` to `Tensor`, and it
     /// takes every tensor kind, giving back the kind it was given.
     pub keeps_width: Option<Ident>,
 }

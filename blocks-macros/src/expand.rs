@@ -1,4 +1,5 @@
-//! Emitting `impl Module` and `impl Display` for a checked [`Struct`].
+//! Emitting `impl Module`, `impl Display`, the `Call` impl and the inherent
+//! `forward` (the door every run goes through) for a checked [`Struct`].
 //!
 //! Each field's registration is emitted with `quote_spanned!` at the field's
 //! type, so a field that is not a block, a Parameter or a buffer is a
@@ -49,7 +50,10 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
     let type_name = s.type_name();
     let visits: Vec<TokenStream> = s.fields.iter().filter_map(|f| visit_field(f, facade)).collect();
     let visitor = if visits.is_empty() { quote!(_) } else { quote!(__visitor) };
-    let keeps_width = s.attrs.keeps_width.as_ref().map(|flag| keeps_width(s, flag, &where_clause, facade));
+    let call = match &s.attrs.keeps_width {
+        Some(flag) => keeps_width(s, flag, &where_clause, facade),
+        None => call(s, &where_clause, facade),
+    };
     quote! {
         #[automatically_derived]
         impl #impl_generics #facade::nn::Module for #self_ty #where_clause {
@@ -60,14 +64,6 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
             fn visit<'__m>(&'__m self, #visitor: &mut dyn #facade::nn::Visitor<'__m>) {
                 #(#visits)*
             }
-
-            fn as_any(&self) -> &dyn ::core::any::Any {
-                self
-            }
-
-            fn as_dyn(&self) -> &dyn #facade::nn::Module {
-                self
-            }
         }
 
         #[automatically_derived]
@@ -77,15 +73,46 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
             }
         }
 
-        #keeps_width
+        #call
+
+        #[automatically_derived]
+        impl #impl_generics #self_ty #where_clause {
+            /// Runs the block on `input`, like PyTorch's `net(X)`: its
+            /// `Forward` input (checked by the compiler), or a plain `Tensor`
+            /// for a typed input (checked at run time, naming the block).
+            #[allow(dead_code)]
+            pub fn forward<__G>(
+                &self,
+                input: &__G,
+            ) -> <Self as #facade::nn::Call<__G>>::Out
+            where
+                Self: #facade::nn::Call<__G>,
+            {
+                #facade::nn::run(self, input)
+            }
+        }
+    }
+}
+
+/// The block's `Takes` rule: it takes what feeds into its `Forward` input
+/// (which gives it `Call`). A block without `Forward` is reported where it
+/// is run.
+fn call(s: &Struct, where_clause: &Option<WhereClause>, facade: &TokenStream) -> TokenStream {
+    let ident = s.ident;
+    let (impl_generics, ty_generics, _) = s.generics.split_for_impl();
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #facade::nn::Takes for #ident #ty_generics #where_clause {
+            type Rule = #facade::nn::ByInput;
+        }
     }
 }
 
 /// `#[module(keeps_width)]`: the block takes every tensor kind and gives back
-/// the kind it was given, running its `KeepsWidth` forward. A missing
-/// `KeepsWidth` impl is reported at the flag: for a plain struct by the
-/// call in the body (spanned there), for a generic one by the impl's bound
-/// `Self: KeepsWidth` when the block is used.
+/// the kind it was given, running its `Forward` from `Tensor` to `Tensor`. A
+/// missing or other `Forward` is reported at the flag (the `KeepsWidth`
+/// error) by the impl's bound: where the struct is defined for a plain one,
+/// where the block is used for a generic one.
 fn keeps_width(
     s: &Struct,
     flag: &Ident,
@@ -93,10 +120,7 @@ fn keeps_width(
     facade: &TokenStream,
 ) -> TokenStream {
     let ident = s.ident;
-    let (_, ty_generics, _) = s.generics.split_for_impl();
-    let mut generics = s.generics.clone();
-    generics.params.push(syn::parse_quote!(__G: #facade::nn::TensorKind));
-    let (impl_generics, _, _) = generics.split_for_impl();
+    let (impl_generics, ty_generics, _) = s.generics.split_for_impl();
     let mut clause = where_clause.clone();
     if !s.generics.params.is_empty() {
         clause
@@ -104,15 +128,17 @@ fn keeps_width(
             .predicates
             .push(syn::parse_quote_spanned!(flag.span()=> Self: #facade::nn::KeepsWidth));
     }
-    let call = quote_spanned!(flag.span()=> #facade::nn::keep_width(self, __input));
+    let body = quote_spanned!(flag.span()=> #facade::nn::forward_kept(self, __x));
     quote! {
         #[automatically_derived]
-        #[diagnostic::do_not_recommend]
-        impl #impl_generics #facade::nn::Call<__G> for #ident #ty_generics #clause {
-            type Out = __G;
+        impl #impl_generics #facade::nn::Takes for #ident #ty_generics #where_clause {
+            type Rule = #facade::nn::AnyKind;
+        }
 
-            fn call(&self, __input: &__G) -> __G {
-                #call
+        #[automatically_derived]
+        impl #impl_generics #facade::nn::KeptForward for #ident #ty_generics #clause {
+            fn forward_kept(&self, __x: &#facade::Tensor) -> #facade::Tensor {
+                #body
             }
         }
     }
@@ -248,14 +274,6 @@ fn stand_in(input: &DeriveInput, facade: &TokenStream) -> TokenStream {
             }
 
             fn visit<'__m>(&'__m self, _: &mut dyn #facade::nn::Visitor<'__m>) {
-                ::core::unreachable!()
-            }
-
-            fn as_any(&self) -> &dyn ::core::any::Any {
-                ::core::unreachable!()
-            }
-
-            fn as_dyn(&self) -> &dyn #facade::nn::Module {
                 ::core::unreachable!()
             }
         }

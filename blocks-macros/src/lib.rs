@@ -17,13 +17,19 @@ use proc_macro::TokenStream;
 
 /// Makes a struct a block, like subclassing `nn.Module`: generates
 /// `impl Module` (parameters, buffers and children reported in field order,
-/// under the field names) and `impl Display` (PyTorch's repr).
+/// under the field names), `impl Display` (PyTorch's repr), and from the
+/// block's `impl Forward` its `Takes` rule (which gives it `Call`) and an
+/// inherent `forward` that takes its input or a plain `Tensor` (checked at
+/// run time), like `net(X)`, and runs through `blocks::nn::run`. (So a
+/// derived block's forward is written as `impl Forward`, not as an inherent
+/// `fn forward`.)
 ///
 /// Fields are registered by type: a block (anything implementing `Module`,
 /// also `Box<M>`, `Box<dyn Module>`, and `Vec<M>` or `[M; N]` as PyTorch's
 /// `nn.ModuleList`), a `Parameter`, or an `Option` of either (absent when
-/// `None`). Any other field needs an attribute, or it is a compile error on
-/// its type:
+/// `None`), and a `TrainingFlag` (the block's own `self.training`, set by
+/// `train()`/`eval()` on any ancestor). Any other field needs an attribute,
+/// or it is a compile error on its type:
 ///
 /// - `#[module(buffer)]` on a `Tensor` or `Option<Tensor>`: saved with the
 ///   model, never trained (PyTorch's `register_buffer`);
@@ -32,8 +38,8 @@ use proc_macro::TokenStream;
 ///
 /// On the struct: `#[module(name = "MLP")]` sets the printed class name (the
 /// struct's name by default); `#[module(keeps_width)]` makes a layer whose
-/// forward keeps the width (its `impl KeepsWidth`) take every tensor kind and
-/// give back the kind it was given, as `ReLU` does;
+/// forward keeps the width (its `impl Forward` from `Tensor` to `Tensor`)
+/// take every tensor kind and give back the kind it was given, as `ReLU` does;
 /// `#[module(crate = "path::to::blocks")]` names
 /// the facade's path for crates that re-export it (a dependency renamed in
 /// Cargo.toml is found without it).

@@ -35,6 +35,8 @@ pub enum FileError {
     },
     /// A tensor has a dtype that cannot be read as asked.
     Dtype {
+        /// The file (empty for in-memory bytes).
+        path: PathBuf,
         /// Its name.
         name: String,
         /// The dtype in the file (`F16`, `I64`, ...).
@@ -70,7 +72,10 @@ impl fmt::Display for FileError {
                 write!(f, "{} is not a valid safetensors file: {message}", path.display())
             }
             FileError::MissingTensor { name } => write!(f, "no tensor named {name:?} in the file"),
-            FileError::Dtype { name, found, expected } => {
+            FileError::Dtype { path, name, found, expected } => {
+                if !path.as_os_str().is_empty() {
+                    write!(f, "{}: ", path.display())?;
+                }
                 write!(f, "tensor {name:?} has dtype {found}, which cannot be read as {expected}")
             }
             FileError::Content { path, message } if path.as_os_str().is_empty() => f.write_str(message),

@@ -2,11 +2,14 @@
 //! with `safetensors.torch`.
 
 mod error;
+mod header;
 mod read;
+mod tensor_map;
 mod values;
 mod write;
 
 pub use error::FileError;
 pub use read::TensorFile;
+pub(crate) use tensor_map::TensorMap;
 pub use values::{Loadable, NamedTensors, Saveable, load, save};
 pub use write::{save_tensors, serialize_tensors, write_atomically};

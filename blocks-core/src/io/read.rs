@@ -1,14 +1,22 @@
 //! Reading safetensors files (as written by `safetensors.torch.save_file`),
 //! through the `safetensors` crate, which validates the header and offsets.
+//!
+//! A read is bounded by the file: the header length is checked against the
+//! file's size, the header (at most 100 MB, at most the file) is parsed and
+//! the data size it declares is checked against the file before the data is
+//! read, in one piece, into the one buffer the tensors are then decoded from.
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayD, IxDyn};
-use safetensors::{Dtype, SafeTensors};
+use safetensors::Dtype;
+use safetensors::tensor::Metadata;
 
 use super::FileError;
+use super::header::{check_header_length, parse_header, too_short};
 use crate::{Element, TensorBase};
 
 /// The contents of a safetensors file: named tensors and string metadata.
@@ -29,22 +37,34 @@ use crate::{Element, TensorBase};
 /// ```
 #[derive(Debug, Clone)]
 pub struct TensorFile {
+    /// The file (empty for in-memory bytes), named by errors.
+    path: PathBuf,
+    /// The whole file, read once; every tensor is a range of it.
+    bytes: Vec<u8>,
     tensors: BTreeMap<String, Stored>,
     metadata: BTreeMap<String, String>,
 }
 
-/// One tensor's dtype, shape and little-endian bytes, as stored.
+/// One tensor's dtype, shape and where its little-endian bytes are in the file.
 #[derive(Debug, Clone)]
 struct Stored {
     dtype: Dtype,
     shape: Vec<usize>,
-    bytes: Vec<u8>,
+    bytes: Range<usize>,
 }
 
 impl TensorFile {
     /// Reads and validates the file at `path`. The 8-byte header length is
-    /// checked against the file's size before the rest is read, so a damaged
-    /// length never makes it read or allocate more than the file holds.
+    /// checked against the file's size, then the header is parsed and the
+    /// data size it declares is checked against the file, before the data
+    /// is read: a damaged or hostile file never makes it read or allocate
+    /// more than the file holds (a sparse file of a terabyte is refused at once).
+    ///
+    /// # Errors
+    ///
+    /// [`FileError::Io`] if the file cannot be read, [`FileError::Format`]
+    /// if it is not a valid safetensors file (a PyTorch pickle or zip file
+    /// written by `torch.save` is named as such).
     ///
     /// ```
     /// assert!(blocks_core::io::TensorFile::read("missing.safetensors").is_err());
@@ -53,53 +73,71 @@ impl TensorFile {
         let path = path.as_ref();
         let io = |source| FileError::Io { path: path.to_path_buf(), action: "read", source };
         let format = |message| FileError::Format { path: path.to_path_buf(), message };
-        let file = std::fs::File::open(path).map_err(io)?;
+        let mut file = std::fs::File::open(path).map_err(io)?;
         let file_len = file.metadata().map_err(io)?.len();
-        let mut prefix = [0u8; 8];
         if file_len < 8 {
             return Err(format(too_short(file_len)));
         }
-        let mut file = file.take(file_len);
+        let mut prefix = [0u8; 8];
         file.read_exact(&mut prefix).map_err(io)?;
-        check_header_length(u64::from_le_bytes(prefix), file_len).map_err(format)?;
-        let capacity =
-            usize::try_from(file_len).map_err(|_| format("the file is too large to read".into()))?;
-        let mut bytes = Vec::with_capacity(capacity);
-        bytes.extend_from_slice(&prefix);
-        file.read_to_end(&mut bytes).map_err(io)?;
-        Self::parse(&bytes, path.to_path_buf())
+        let header_len = check_header_length(prefix, file_len).map_err(format)?;
+        // At most 100 MB and at most the file, as just checked.
+        let mut bytes = prefix.to_vec();
+        (&mut file).take(header_len as u64).read_to_end(&mut bytes).map_err(io)?;
+        if bytes.len() != 8 + header_len {
+            return Err(format("the file changed while it was read".into()));
+        }
+        let header = parse_header(&bytes, file_len).map_err(format)?;
+        // Now the file's length is the size its header declares: read it all.
+        let total = usize::try_from(file_len).map_err(|_| format("the file is too large to read".into()))?;
+        bytes.try_reserve_exact(total - bytes.len()).map_err(|_| {
+            format(format!("there is not enough memory to read the {file_len} bytes of this file"))
+        })?;
+        (&mut file).take(file_len - bytes.len() as u64).read_to_end(&mut bytes).map_err(io)?;
+        if bytes.len() != total {
+            return Err(format("the file changed while it was read".into()));
+        }
+        Ok(Self::index(bytes, header_len, &header, path.to_path_buf()))
     }
 
     /// Validates and decodes a safetensors file held in memory.
+    ///
+    /// # Errors
+    ///
+    /// [`FileError::Format`] if the bytes are not a valid safetensors file.
     ///
     /// ```
     /// let error = blocks_core::io::TensorFile::from_bytes(b"\x10\0\0\0").unwrap_err();
     /// assert!(error.to_string().contains("not a valid safetensors file"));
     /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, FileError> {
-        Self::parse(bytes, PathBuf::new())
-    }
-
-    fn parse(bytes: &[u8], path: PathBuf) -> Result<Self, FileError> {
-        let format = |message: String| FileError::Format { path: path.clone(), message };
+        let format = |message| FileError::Format { path: PathBuf::new(), message };
         let file_len = bytes.len() as u64;
         let prefix: [u8; 8] = match bytes.get(..8) {
             Some(prefix) => prefix.try_into().expect("8 bytes"),
             None => return Err(format(too_short(file_len))),
         };
-        check_header_length(u64::from_le_bytes(prefix), file_len).map_err(format)?;
-        let parsed = SafeTensors::deserialize(bytes).map_err(|e| format(describe(&e, bytes.len())))?;
-        let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| format(describe(&e, bytes.len())))?;
+        let header_len = check_header_length(prefix, file_len).map_err(format)?;
+        let header = parse_header(&bytes[..8 + header_len], file_len).map_err(format)?;
+        Ok(Self::index(bytes.to_vec(), header_len, &header, PathBuf::new()))
+    }
+
+    /// The tensors of a file whose `header` (of `header_len` bytes) the
+    /// `safetensors` crate validated against the file's length.
+    fn index(bytes: Vec<u8>, header_len: usize, header: &Metadata, path: PathBuf) -> Self {
+        let data_start = 8 + header_len;
         let metadata = header.metadata().clone().unwrap_or_default().into_iter().collect();
-        let tensors = parsed
-            .iter()
-            .map(|(name, view)| {
-                let stored =
-                    Stored { dtype: view.dtype(), shape: view.shape().to_vec(), bytes: view.data().to_vec() };
-                (name.to_string(), stored)
+        let tensors = header
+            .offset_keys()
+            .into_iter()
+            .filter_map(|name| {
+                let info = header.info(&name)?;
+                let (start, end) = info.data_offsets;
+                let bytes = data_start + start..data_start + end;
+                Some((name, Stored { dtype: info.dtype, shape: info.shape.clone(), bytes }))
             })
             .collect();
-        Ok(TensorFile { tensors, metadata })
+        TensorFile { path, bytes, tensors, metadata }
     }
 
     /// The tensor names, sorted.
@@ -146,6 +184,10 @@ impl TensorFile {
 
     /// The shape of tensor `name`.
     ///
+    /// # Errors
+    ///
+    /// [`FileError::MissingTensor`] if there is no tensor `name`.
+    ///
     /// ```
     /// # use blocks_core::io::{save_tensors, TensorFile};
     /// # let dir = std::env::temp_dir().join("blocks-doc-shape");
@@ -161,6 +203,12 @@ impl TensorFile {
     /// Tensor `name` as a float tensor of element type `E`, converting from
     /// F32 or F64 (as `load_state_dict` copies across dtypes).
     ///
+    /// # Errors
+    ///
+    /// [`FileError::MissingTensor`] if there is no tensor `name`, [`FileError::Dtype`]
+    /// (naming the file) if it is not F32 or F64, [`FileError::Format`] if its shape
+    /// is too large for an array.
+    ///
     /// ```
     /// # use blocks_core::io::{save_tensors, TensorFile};
     /// # let dir = std::env::temp_dir().join("blocks-doc-tensor");
@@ -172,19 +220,19 @@ impl TensorFile {
     /// ```
     pub fn tensor<E: Element>(&self, name: &str) -> Result<TensorBase<E>, FileError> {
         let stored = self.stored(name)?;
+        let data = &self.bytes[stored.bytes.clone()];
         let values: Vec<E> = match stored.dtype {
-            Dtype::F32 => stored
-                .bytes
+            Dtype::F32 => data
                 .chunks_exact(4)
                 .map(|b| E::of(f32::from_le_bytes(b.try_into().expect("4 bytes")) as f64))
                 .collect(),
-            Dtype::F64 => stored
-                .bytes
+            Dtype::F64 => data
                 .chunks_exact(8)
                 .map(|b| E::of(f64::from_le_bytes(b.try_into().expect("8 bytes"))))
                 .collect(),
             other => {
                 return Err(FileError::Dtype {
+                    path: self.path.clone(),
                     name: name.to_string(),
                     found: format!("{other:?}"),
                     expected: E::DTYPE,
@@ -197,7 +245,7 @@ impl TensorFile {
                 _ => "does not match the tensor's data",
             };
             FileError::Format {
-                path: PathBuf::new(),
+                path: self.path.clone(),
                 message: format!("tensor {name:?}: shape {:?} {problem}", stored.shape),
             }
         })?;
@@ -206,6 +254,11 @@ impl TensorFile {
 
     /// Tensor `name` as integers (class labels saved as int64 by PyTorch),
     /// with its shape; accepts I64, I32, U8 and U64 (when it fits in i64).
+    ///
+    /// # Errors
+    ///
+    /// [`FileError::MissingTensor`] if there is no tensor `name`, [`FileError::Dtype`]
+    /// (naming the file) for another dtype or a U64 above `i64::MAX`.
     ///
     /// ```
     /// # use blocks_core::io::TensorFile;
@@ -219,23 +272,22 @@ impl TensorFile {
     /// ```
     pub fn integers(&self, name: &str) -> Result<(Vec<i64>, Vec<usize>), FileError> {
         let stored = self.stored(name)?;
+        let data = &self.bytes[stored.bytes.clone()];
         let wrong = || FileError::Dtype {
+            path: self.path.clone(),
             name: name.to_string(),
             found: format!("{:?}", stored.dtype),
             expected: "int64",
         };
         let values = match stored.dtype {
             Dtype::I64 => {
-                stored.bytes.chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().expect("8"))).collect()
+                data.chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().expect("8"))).collect()
             }
-            Dtype::I32 => stored
-                .bytes
-                .chunks_exact(4)
-                .map(|b| i32::from_le_bytes(b.try_into().expect("4")) as i64)
-                .collect(),
-            Dtype::U8 => stored.bytes.iter().map(|&b| b as i64).collect(),
-            Dtype::U64 => stored
-                .bytes
+            Dtype::I32 => {
+                data.chunks_exact(4).map(|b| i32::from_le_bytes(b.try_into().expect("4")) as i64).collect()
+            }
+            Dtype::U8 => data.iter().map(|&b| b as i64).collect(),
+            Dtype::U64 => data
                 .chunks_exact(8)
                 .map(|b| i64::try_from(u64::from_le_bytes(b.try_into().expect("8"))).map_err(|_| wrong()))
                 .collect::<Result<Vec<_>, _>>()?,
@@ -244,59 +296,19 @@ impl TensorFile {
         Ok((values, stored.shape.clone()))
     }
 
+    /// The file this was read from (empty for in-memory bytes).
+    ///
+    /// ```
+    /// # use blocks_core::io::{save_tensors, TensorFile};
+    /// let path = std::env::temp_dir().join("blocks-doc-path.safetensors");
+    /// save_tensors(&path, &[("a", &blocks_core::Tensor::ones([1]))], &[]).unwrap();
+    /// assert_eq!(TensorFile::read(&path).unwrap().path(), path);
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     fn stored(&self, name: &str) -> Result<&Stored, FileError> {
         self.tensors.get(name).ok_or_else(|| FileError::MissingTensor { name: name.to_string() })
-    }
-}
-
-/// The largest header the safetensors format allows (100 MB), as its readers check.
-const MAX_HEADER: u64 = 100_000_000;
-
-fn too_short(file_len: u64) -> String {
-    format!("the file is {file_len} bytes, too short to hold the 8-byte header length")
-}
-
-/// Checks the header length read from the first 8 bytes against the format's
-/// limit and the file's size, before anything else is read or allocated.
-fn check_header_length(header_len: u64, file_len: u64) -> Result<(), String> {
-    if header_len > MAX_HEADER {
-        return Err(format!(
-            "the header length ({header_len} bytes) is larger than the 100 MB safetensors allows: damaged, \
-             or not a safetensors file"
-        ));
-    }
-    if header_len > file_len - 8 {
-        return Err(format!(
-            "the header length ({header_len} bytes) points past the end of the file ({file_len} bytes): \
-             truncated or damaged"
-        ));
-    }
-    Ok(())
-}
-
-/// The crate's error in words a user can act on.
-fn describe(error: &safetensors::SafeTensorError, file_len: usize) -> String {
-    use safetensors::SafeTensorError as E;
-    match error {
-        E::HeaderTooSmall => {
-            format!("the file is {file_len} bytes, too short to hold the 8-byte header length")
-        }
-        E::HeaderTooLarge => "the header length is larger than the 100 MB safetensors allows".into(),
-        E::InvalidHeaderLength => {
-            format!(
-                "the header length points past the end of the file ({file_len} bytes): truncated or damaged"
-            )
-        }
-        E::InvalidHeader(e) => format!("the header is not UTF-8: {e}"),
-        E::InvalidHeaderDeserialization(e) => format!("the header is not valid JSON for safetensors: {e}"),
-        E::InvalidOffset(name) => {
-            format!("tensor {name:?} has data offsets that are out of order, overlapping or out of range")
-        }
-        E::ValidationOverflow => "a tensor's shape is so large that its size overflows".into(),
-        E::TensorInvalidInfo => "a tensor's data offsets do not match its shape and dtype".into(),
-        E::MetadataIncompleteBuffer => {
-            "the data section does not match the header (truncated, or extra bytes at the end)".into()
-        }
-        other => other.to_string(),
     }
 }

@@ -56,6 +56,11 @@ pub trait Loadable: Sized {
 /// a tensor, a list of tensors or a map (`{'x': x, 'y': y}`). Atomic (see
 /// [`save_tensors`]); PyTorch reads it with `safetensors.torch.load_file`.
 ///
+/// # Errors
+///
+/// [`FileError::Uninitialized`] for a state dict with uninitialized parameters,
+/// [`FileError::Io`] if the file cannot be written.
+///
 /// ```
 /// use std::collections::BTreeMap;
 /// use blocks_core::io::{load, save};
@@ -85,6 +90,11 @@ pub fn save<T: Saveable + ?Sized>(value: &T, path: impl AsRef<Path>) -> Result<(
 
 /// Loads what [`save`] (or PyTorch's `save_file`) wrote, like `torch.load(path)`;
 /// the type asked for says how to read it.
+///
+/// # Errors
+///
+/// Any [`FileError`] of [`TensorFile::read`], or [`FileError::Content`] when the
+/// file does not hold what `T` asks for.
 ///
 /// ```
 /// use blocks_core::io::{load, save};

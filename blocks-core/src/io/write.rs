@@ -100,6 +100,17 @@ pub fn save_tensors<E: Element>(
 /// renames it over `path`. On any error the temporary file is removed and
 /// `path` is left as it was.
 ///
+/// The temporary file is `.{name}.{process id}.{count}.tmp` and is locked
+/// (an OS file lock, released when its process ends) while it is written.
+/// Each save removes the temporary files of earlier saves of the same
+/// target that no live process holds any more (left by a save that was
+/// killed midway), and never one that is being written.
+///
+/// # Errors
+///
+/// [`FileError::Io`] when the folder or file cannot be created, written,
+/// synced or renamed.
+///
 /// ```
 /// use std::io::Write;
 /// let path = std::env::temp_dir().join("blocks-doc-atomic.txt");
@@ -115,17 +126,14 @@ pub fn write_atomically(
         _ => PathBuf::from("."),
     };
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    // Unique per process and per call, so two saves racing to one path never share it.
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let temporary = folder.join(format!(".{name}.{}.{count}.tmp", std::process::id()));
     let io_error = |action: &'static str, source| FileError::Io { path: path.to_path_buf(), action, source };
+    let (temporary, mut file) =
+        locked_temporary(&folder, &name).map_err(|e| io_error("create a temporary file for", e))?;
+    remove_stale_temporaries(&folder, &name, &temporary);
     let result = (|| {
-        let mut file =
-            std::fs::File::create(&temporary).map_err(|e| io_error("create a temporary file for", e))?;
         write(&mut file).map_err(|e| io_error("write", e))?;
         file.sync_all().map_err(|e| io_error("sync", e))?;
-        drop(file);
+        // Renamed while still locked, so no other save takes it for a leftover.
         std::fs::rename(&temporary, path).map_err(|e| io_error("replace", e))?;
         // Makes the rename itself durable where the system allows syncing a folder.
         if let Ok(folder) = std::fs::File::open(&folder) {
@@ -136,5 +144,50 @@ pub fn write_atomically(
     if result.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
+    drop(file);
     result
+}
+
+/// A new temporary file beside the target, locked. Unique per process and
+/// per call, so two saves racing to one path never share it.
+fn locked_temporary(folder: &Path, name: &str) -> std::io::Result<(PathBuf, std::fs::File)> {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    // Another save may take a new file for a leftover between its creation
+    // and its lock (it removes only what it could lock): then start again,
+    // a bounded number of times.
+    for _ in 0..16 {
+        let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let temporary = folder.join(format!(".{name}.{}.{count}.tmp", std::process::id()));
+        let file = std::fs::File::create(&temporary)?;
+        file.lock()?;
+        if temporary.exists() {
+            return Ok((temporary, file));
+        }
+    }
+    Err(std::io::Error::other("other saves kept removing the temporary file"))
+}
+
+/// Removes the temporary files `.{name}.{pid}.{count}.tmp` in `folder` that
+/// no process holds locked (their save was killed), except `own`. Best
+/// effort: a file that cannot be opened, locked or removed is left alone.
+fn remove_stale_temporaries(folder: &Path, name: &str, own: &Path) {
+    let Ok(entries) = std::fs::read_dir(folder) else { return };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+        let is_temporary =
+            rest.strip_suffix(".tmp").and_then(|ids| ids.split_once('.')).is_some_and(|(pid, count)| {
+                let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+                digits(pid) && digits(count)
+            });
+        let candidate = entry.path();
+        if !is_temporary || candidate == own {
+            continue;
+        }
+        let Ok(file) = std::fs::File::open(&candidate) else { continue };
+        if file.try_lock().is_ok() {
+            let _ = std::fs::remove_file(&candidate);
+        }
+    }
 }

@@ -1,12 +1,13 @@
 //! `Block`: any block as a trait object that runs on plain tensors, for
 //! containers whose contents are chosen at run time (d2l's `MySequential`).
 
-use super::{Call, Module};
+use super::{ByInput, Call, Forward, Module, Takes, run};
 use crate::Tensor;
 
-/// A block that runs on a plain tensor (its widths checked at run time),
+/// A block that runs on a plain tensor (its sizes checked at run time),
 /// usable as `Box<dyn Block>`. Every [`Module`] that can be [`Call`]ed with a
-/// `Tensor` is one.
+/// `Tensor` is one, and a `Box<dyn Block>` is itself a block taking and
+/// giving tensors (so it fits in a `sequential!`).
 ///
 /// ```
 /// use blocks_core::nn::{Block, DynLinear, Linear, ReLU};
@@ -20,7 +21,14 @@ use crate::Tensor;
 /// assert_eq!(x.shape(), vec![2, 10]);
 /// ```
 pub trait Block: Module {
-    /// Runs the block on `input`.
+    /// Runs the block on `input` (through [`run`], as every block runs).
+    ///
+    /// ```
+    /// use blocks_core::nn::{Block, ReLU};
+    /// use blocks_core::Tensor;
+    /// let block: Box<dyn Block> = Box::new(ReLU);
+    /// assert_eq!(block.forward_tensor(&Tensor::from_vec(vec![-1.0], [1])).to_vec(), vec![0.0]);
+    /// ```
     fn forward_tensor(&self, input: &Tensor) -> Tensor;
 }
 
@@ -30,6 +38,31 @@ where
     M::Out: Into<Tensor>,
 {
     fn forward_tensor(&self, input: &Tensor) -> Tensor {
-        self.call(input).into()
+        run(self, input).into()
     }
+}
+
+/// A boxed block runs the block inside on a plain tensor.
+///
+/// ```
+/// use blocks_core::nn::{Block, Forward, ReLU};
+/// use blocks_core::Tensor;
+/// let block: Box<dyn Block> = Box::new(ReLU);
+/// assert_eq!(Forward::forward(&block, &Tensor::from_vec(vec![-1.0, 2.0], [2])).to_vec(), vec![0.0, 2.0]);
+/// ```
+#[diagnostic::do_not_recommend]
+impl Forward for Box<dyn Block> {
+    type Input = Tensor;
+    type Output = Tensor;
+
+    fn forward(&self, input: &Tensor) -> Tensor {
+        (**self).forward_tensor(input)
+    }
+}
+
+/// A boxed block takes what its `Forward` takes: a `Tensor`, or a typed
+/// tensor as a plain one.
+#[diagnostic::do_not_recommend]
+impl Takes for Box<dyn Block> {
+    type Rule = ByInput;
 }

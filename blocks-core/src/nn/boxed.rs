@@ -4,7 +4,9 @@ use std::any::Any;
 
 use super::{Member, Module, Visitor};
 
-/// A boxed block is the block it holds: same name, members and repr.
+/// A boxed block is the block it holds: same name, members, mode and repr;
+/// [`as_any`](Module::as_any) and [`as_dyn`](Module::as_dyn) answer with the
+/// block inside.
 ///
 /// ```
 /// use blocks_core::nn::{Linear, Module, ReLU};

@@ -2,8 +2,6 @@
 //! chosen in code (`add_module`) or under their position (`push`), run in
 //! order on plain tensors.
 
-use std::any::Any;
-use std::fmt;
 use std::ops::Index;
 use std::sync::Arc;
 
@@ -159,9 +157,29 @@ impl DynSequential {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &dyn Block)> {
         self.blocks.iter().map(|(name, block)| (&**name, &**block))
     }
+}
 
-    /// Runs the blocks in order on `input`; each checks the width it is
-    /// given, and a mismatch panics naming the block's path.
+#[diagnostic::do_not_recommend]
+impl Forward for DynSequential {
+    type Input = Tensor;
+    type Output = Tensor;
+
+    fn forward(&self, input: &Tensor) -> Tensor {
+        let mut x = input.clone();
+        for (name, block) in &self.blocks {
+            x = within_named(name, || block.forward_tensor(&x));
+        }
+        x
+    }
+}
+
+impl_block! {
+    /// Runs the blocks in order on `input` (a typed tensor is taken as a
+    /// plain one); each checks the sizes it is given.
+    ///
+    /// # Panics
+    ///
+    /// When a block does not fit what it is given, naming the block's path.
     ///
     /// ```
     /// use blocks_core::nn::{DynLinear, DynSequential, ReLU};
@@ -179,23 +197,7 @@ impl DynSequential {
     /// // panics: Linear(in_features=5, ...) takes 5 input features, but got a tensor of shape [4, 2] (at block out)
     /// net.forward(&Tensor::ones([4, 3]));
     /// ```
-    pub fn forward(&self, input: &Tensor) -> Tensor {
-        let mut x = input.clone();
-        for (name, block) in &self.blocks {
-            x = within_named(name, || block.forward_tensor(&x));
-        }
-        x
-    }
-}
-
-#[diagnostic::do_not_recommend]
-impl Forward for DynSequential {
-    type Input = Tensor;
-    type Output = Tensor;
-
-    fn forward(&self, input: &Tensor) -> Tensor {
-        DynSequential::forward(self, input)
-    }
+    [] DynSequential
 }
 
 #[diagnostic::do_not_recommend]
@@ -208,14 +210,6 @@ impl Module for DynSequential {
         for (name, block) in &self.blocks {
             visitor.child(name, block.as_dyn());
         }
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_dyn(&self) -> &dyn Module {
-        self
     }
 }
 
@@ -274,11 +268,5 @@ impl FromIterator<Box<dyn Block>> for DynSequential {
             net.insert(name, block);
         }
         net
-    }
-}
-
-impl fmt::Display for DynSequential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        super::repr::fmt_module(self, f)
     }
 }

@@ -5,11 +5,12 @@
 
 use std::marker::PhantomData;
 
-use super::{Module, Parameter, Visitor};
+use super::{Module, Parameter, TrainingFlag, Visitor};
 use crate::{Element, Tensor, TensorBase};
 
-/// A field type that a block registers: a child block, a [`Parameter`], or
-/// an `Option` of either (absent when `None`). `Owner` is the block that holds
+/// A field type that a block registers: a child block, a [`Parameter`], the
+/// block's [`TrainingFlag`], or an `Option` of a block or a `Parameter`
+/// (absent when `None`). `Owner` is the block that holds
 /// the field, named in the error for a field that is none of these.
 ///
 /// ```
@@ -36,6 +37,13 @@ pub trait Field<Owner: ?Sized> {
 impl<M: Module, Owner: ?Sized> Field<Owner> for M {
     fn visit_field<'m>(&'m self, name: &str, visitor: &mut dyn Visitor<'m>) {
         visitor.child(name, self.as_dyn());
+    }
+}
+
+/// A block's own training flag: `train()`/`eval()` on any ancestor set it.
+impl<Owner: ?Sized> Field<Owner> for TrainingFlag {
+    fn visit_field<'m>(&'m self, _: &str, visitor: &mut dyn Visitor<'m>) {
+        visitor.training_flag(self);
     }
 }
 

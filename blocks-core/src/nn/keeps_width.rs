@@ -1,10 +1,11 @@
-//! Custom layers that keep the width of what they are given (d2l's
+//! Layers that keep the width of what they are given (`ReLU`, d2l's
 //! `CenteredLayer`, `X - X.mean()`): the forward is written once on a plain
 //! tensor, and `#[derive(Module)]` with `#[module(keeps_width)]` makes the
-//! layer take every tensor kind and give back the same kind, as `ReLU` does,
-//! so it fits anywhere in a `sequential!` chain.
+//! layer take every tensor kind and give back the same kind, so it fits
+//! anywhere in a `sequential!` chain.
 
-use super::forward::short_type_name;
+use super::forward::{AnyKind, Forward, Rule, short_type_name};
+use super::images::Images;
 use super::typed::{Batch, Scalar};
 use crate::Tensor;
 
@@ -12,11 +13,12 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// What a block can be given: a plain [`Tensor`] (widths checked at run
-/// time), a [`Batch<N>`] (width `N` in its type) or a [`Scalar`]. A
-/// width-keeping layer gives back the kind it was given.
+/// What a block can be given: a plain [`Tensor`] (sizes checked at run
+/// time), a [`Batch<N>`] (width `N` in its type), an [`Images<C>`] (`C`
+/// channels in its type) or a [`Scalar`]. A width-keeping layer gives back
+/// the kind it was given.
 ///
-/// Implemented for those three types only.
+/// Implemented for those four types only.
 ///
 /// ```
 /// use blocks_core::nn::{Batch, TensorKind};
@@ -51,6 +53,7 @@ pub trait TensorKind: sealed::Sealed + Sized {
 
 impl sealed::Sealed for Tensor {}
 impl<const N: usize> sealed::Sealed for Batch<N> {}
+impl<const C: usize> sealed::Sealed for Images<C> {}
 impl sealed::Sealed for Scalar {}
 
 impl TensorKind for Tensor {
@@ -73,6 +76,16 @@ impl<const N: usize> TensorKind for Batch<N> {
     }
 }
 
+impl<const C: usize> TensorKind for Images<C> {
+    fn tensor(&self) -> &Tensor {
+        self
+    }
+
+    fn from_same_kind(tensor: Tensor) -> Option<Self> {
+        Images::try_new(tensor).ok()
+    }
+}
+
 impl TensorKind for Scalar {
     fn tensor(&self) -> &Tensor {
         self
@@ -83,89 +96,54 @@ impl TensorKind for Scalar {
     }
 }
 
-/// The forward of a layer that keeps the width of what it is given, like
-/// d2l's `CenteredLayer`. With `#[module(keeps_width)]` on its
-/// `#[derive(Module)]`, the layer takes a `Tensor`, a `Batch<N>` or a
-/// `Scalar` and gives back the same kind, so the compiler still knows the
-/// width after it in a `sequential!` chain (see the `blocks` crate's
-/// `Module` derive); a forward that changes the width panics, naming the
-/// layer and both shapes.
-///
-/// Without the derive, the same takes one generic `Call` impl over
-/// [`TensorKind`] that calls [`keep_width`]:
+/// A block whose [`Forward`] goes from `Tensor` to `Tensor` and keeps the
+/// width: what `#[module(keeps_width)]` asks of the block it marks. Never
+/// implemented by hand; every block with such a `Forward` has it.
 ///
 /// ```
-/// use std::any::Any;
-/// use blocks_core::nn::{keep_width, Batch, Call, KeepsWidth, Module, TensorKind, Visitor};
+/// use blocks_core::nn::{Forward, KeepsWidth};
 /// use blocks_core::Tensor;
-///
-/// struct CenteredLayer;
-///
-/// impl KeepsWidth for CenteredLayer {
+/// struct Negate;
+/// impl Forward for Negate {
+///     type Input = Tensor;
+///     type Output = Tensor;
 ///     fn forward(&self, x: &Tensor) -> Tensor {
-///         x - &x.mean()
+///         -x
 ///     }
 /// }
-///
-/// impl<G: TensorKind> Call<G> for CenteredLayer {
-///     type Out = G;
-///     fn call(&self, input: &G) -> G {
-///         keep_width(self, input)
-///     }
-/// }
-/// # impl Module for CenteredLayer {
-/// #     fn type_name(&self) -> String { "CenteredLayer".into() }
-/// #     fn visit<'m>(&'m self, _: &mut dyn Visitor<'m>) {}
-/// #     fn as_any(&self) -> &dyn Any { self }
-/// #     fn as_dyn(&self) -> &dyn Module { self }
-/// # }
-///
-/// let y = CenteredLayer.forward(&Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0], [5]));
-/// assert_eq!(y.to_string(), "tensor([-2., -1.,  0.,  1.,  2.])");
-/// let kept: Batch<4> = CenteredLayer.call(&Batch::<4>::rand(3));
-/// assert_eq!(kept.shape(), vec![3, 4]);
+/// fn keeps<L: KeepsWidth>(_: &L) {}
+/// keeps(&Negate);
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is marked #[module(keeps_width)], but has no `KeepsWidth` forward",
-    label = "no `impl KeepsWidth for {Self}`",
-    note = "write `impl KeepsWidth for {Self} {{ fn forward(&self, x: &Tensor) -> Tensor {{ ... }} }}`, PyTorch's `def forward(self, X)`"
+    message = "`{Self}` is marked #[module(keeps_width)], but has no forward from `Tensor` to `Tensor`",
+    label = "no `impl Forward for {Self}` from `Tensor` to `Tensor`",
+    note = "write `impl Forward for {Self} {{ type Input = Tensor; type Output = Tensor; fn forward(&self, x: &Tensor) -> Tensor {{ ... }} }}`, PyTorch's `def forward(self, X)`"
 )]
-pub trait KeepsWidth {
-    /// Runs the layer; the result must have the width of `x`.
-    ///
-    /// ```
-    /// use blocks_core::nn::KeepsWidth;
-    /// use blocks_core::Tensor;
-    /// struct Negate;
-    /// impl KeepsWidth for Negate {
-    ///     fn forward(&self, x: &Tensor) -> Tensor {
-    ///         -x
-    ///     }
-    /// }
-    /// assert_eq!(Negate.forward(&Tensor::ones([2])).to_vec(), vec![-1.0, -1.0]);
-    /// ```
-    fn forward(&self, x: &Tensor) -> Tensor;
-}
+pub trait KeepsWidth: Forward<Input = Tensor, Output = Tensor> {}
 
-/// Runs `layer` on `input` and gives back the same kind: the body of the
-/// `Call` impl that `#[module(keeps_width)]` writes. Panics if the forward
-/// changed the width (or made a `Scalar` more than one element).
+#[diagnostic::do_not_recommend]
+impl<L: Forward<Input = Tensor, Output = Tensor> + ?Sized> KeepsWidth for L {}
+
+/// Runs `layer` on `input` and gives back the same kind: how a block with
+/// the [`AnyKind`] rule (`#[module(keeps_width)]`) runs. Panics if the forward
+/// changed the width (or the channels of `Images`, or made a `Scalar` more
+/// than one element).
 ///
 /// ```
-/// use blocks_core::nn::{keep_width, Batch, KeepsWidth};
+/// use blocks_core::nn::{keep_width, Batch, KeptForward};
 /// use blocks_core::Tensor;
 /// struct Double;
-/// impl KeepsWidth for Double {
-///     fn forward(&self, x: &Tensor) -> Tensor {
+/// impl KeptForward for Double {
+///     fn forward_kept(&self, x: &Tensor) -> Tensor {
 ///         x * 2.0
 ///     }
 /// }
 /// let y: Batch<3> = keep_width(&Double, &Batch::<3>::rand(2));
 /// assert_eq!(y.shape(), vec![2, 3]);
 /// ```
-pub fn keep_width<L: KeepsWidth + ?Sized, G: TensorKind>(layer: &L, input: &G) -> G {
+pub fn keep_width<L: KeptForward + ?Sized, G: TensorKind>(layer: &L, input: &G) -> G {
     let given = input.tensor();
-    let out = layer.forward(given);
+    let out = layer.forward_kept(given);
     let shape = out.shape();
     G::from_same_kind(out).unwrap_or_else(|| {
         panic!(
@@ -176,4 +154,38 @@ pub fn keep_width<L: KeepsWidth + ?Sized, G: TensorKind>(layer: &L, input: &G) -
             super::path::describe()
         )
     })
+}
+
+/// The forward of a block with the [`AnyKind`] rule, on a plain tensor:
+/// what `#[module(keeps_width)]` writes from the block's `Forward` (which
+/// must go from `Tensor` to `Tensor`, see [`KeepsWidth`]).
+///
+/// ```
+/// use blocks_core::nn::{KeptForward, ReLU};
+/// use blocks_core::Tensor;
+/// assert_eq!(ReLU.forward_kept(&Tensor::from_vec(vec![-1.0], [1])).to_vec(), vec![0.0]);
+/// ```
+pub trait KeptForward {
+    /// Runs the block's `Forward` on `x`.
+    fn forward_kept(&self, x: &Tensor) -> Tensor;
+}
+
+/// The body of [`KeptForward::forward_kept`]: `layer`'s forward, which must
+/// go from `Tensor` to `Tensor` (the [`KeepsWidth`] error otherwise).
+///
+/// ```
+/// use blocks_core::nn::{forward_kept, ReLU};
+/// use blocks_core::Tensor;
+/// assert_eq!(forward_kept(&ReLU, &Tensor::from_vec(vec![2.0], [1])).to_vec(), vec![2.0]);
+/// ```
+pub fn forward_kept<L: KeepsWidth + ?Sized>(layer: &L, x: &Tensor) -> Tensor {
+    layer.forward(x)
+}
+
+impl<L: KeptForward + ?Sized, G: TensorKind> Rule<G, L> for AnyKind {
+    type Out = G;
+
+    fn run(layer: &L, input: &G) -> G {
+        keep_width(layer, input)
+    }
 }

@@ -1,8 +1,6 @@
 //! `nn.LazyLinear`: a fully connected layer whose input width is found at
 //! its first forward.
 
-use std::any::Any;
-use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::forward::Forward;
@@ -147,31 +145,6 @@ impl LazyLinear {
         }))
     }
 
-    /// `x Wᵀ + b`; the first call takes `in_features` from the last dimension
-    /// of `x` and draws the parameters as `nn.Linear` does (weight then bias,
-    /// U(-1/√in, 1/√in), from this thread's generator). A later input of another
-    /// width panics naming both widths.
-    ///
-    /// ```
-    /// use blocks_core::{nn::LazyLinear, Tensor};
-    /// let layer = LazyLinear::new(4);
-    /// assert_eq!(layer.forward(&Tensor::ones([3, 5])).shape(), vec![3, 4]);
-    /// ```
-    pub fn forward(&self, x: &Tensor) -> Tensor {
-        if self.has_uninitialized_params() {
-            let shape = x.shape();
-            let Some(&width) = shape.last() else {
-                panic!(
-                    "{self} needs an input whose last dimension holds the features, got a 0-dimensional \
-                     tensor{}",
-                    super::path::describe()
-                );
-            };
-            self.initialize(width);
-        }
-        self.linear().expect("materialized above").forward(x)
-    }
-
     /// Materializes what is still uninitialized for an input of `width` features.
     fn initialize(&self, width: usize) {
         let _guard = self.init_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -199,9 +172,38 @@ impl Forward for LazyLinear {
     type Input = Tensor;
     type Output = Tensor;
 
-    fn forward(&self, input: &Tensor) -> Tensor {
-        LazyLinear::forward(self, input)
+    fn forward(&self, x: &Tensor) -> Tensor {
+        if self.has_uninitialized_params() {
+            let shape = x.shape();
+            let Some(&width) = shape.last() else {
+                panic!(
+                    "{self} needs an input whose last dimension holds the features, got a 0-dimensional \
+                     tensor{}",
+                    super::path::describe()
+                );
+            };
+            self.initialize(width);
+        }
+        Forward::forward(self.linear().expect("materialized above"), x)
     }
+}
+
+impl_block! {
+    /// `x Wᵀ + b`; the first call takes `in_features` from the last dimension
+    /// of `x` and draws the parameters as `nn.Linear` does (weight then bias,
+    /// U(-1/√in, 1/√in), from this thread's generator).
+    ///
+    /// # Panics
+    ///
+    /// When a later input has another width (naming both widths), or the
+    /// input is 0-dimensional.
+    ///
+    /// ```
+    /// use blocks_core::{nn::LazyLinear, Tensor};
+    /// let layer = LazyLinear::new(4);
+    /// assert_eq!(layer.forward(&Tensor::ones([3, 5])).shape(), vec![3, 4]);
+    /// ```
+    [] LazyLinear
 }
 
 #[diagnostic::do_not_recommend]
@@ -220,34 +222,18 @@ impl Module for LazyLinear {
         if let Some(bias) = &self.bias {
             visitor.parameter("bias", bias);
         }
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_dyn(&self) -> &dyn Module {
-        self
+        visitor.training_flag(&self.training);
     }
 
     fn as_linear(&self) -> Option<&DynLinear> {
         self.linear()
     }
 
+    /// Sets the mode here and on the `Linear` it became, if it has.
     fn set_training(&self, training: bool) {
         self.training.set(training);
         if let Some(linear) = self.linear.get() {
             linear.set_training(training);
         }
-    }
-
-    fn is_training(&self) -> bool {
-        self.training.get()
-    }
-}
-
-impl fmt::Display for LazyLinear {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        super::repr::fmt_module(self, f)
     }
 }

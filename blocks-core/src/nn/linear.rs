@@ -1,10 +1,7 @@
 //! `nn.Linear`: `Linear<IN, OUT>` with widths in its type, and `DynLinear`
 //! with widths chosen at run time (from a config or a checkpoint).
 
-use std::any::Any;
-use std::fmt;
-
-use super::forward::{FeedsInto, Forward};
+use super::forward::Forward;
 use super::typed::Batch;
 use super::{Module, Parameter, TrainingFlag, Visitor};
 use crate::Tensor;
@@ -149,14 +146,15 @@ impl DynLinear {
     pub fn bias(&self) -> Option<&Parameter> {
         self.bias.as_ref()
     }
+}
+
+#[diagnostic::do_not_recommend]
+impl Forward for DynLinear {
+    type Input = Tensor;
+    type Output = Tensor;
 
     /// `x Wᵀ + b` on a tensor whose last dimension is `in_features`.
-    ///
-    /// ```
-    /// let layer = blocks_core::nn::DynLinear::new(3, 1);
-    /// assert_eq!(layer.forward(&blocks_core::Tensor::ones([5, 3])).shape(), vec![5, 1]);
-    /// ```
-    pub fn forward(&self, x: &Tensor) -> Tensor {
+    fn forward(&self, x: &Tensor) -> Tensor {
         if x.last_dim() != Some(self.in_features) {
             panic!(
                 "{self} takes {} input features, but got a tensor of shape {:?}{}",
@@ -169,14 +167,20 @@ impl DynLinear {
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl Forward for DynLinear {
-    type Input = Tensor;
-    type Output = Tensor;
-
-    fn forward(&self, input: &Tensor) -> Tensor {
-        DynLinear::forward(self, input)
-    }
+impl_block! {
+    /// `x Wᵀ + b` on a tensor whose last dimension is `in_features` (a
+    /// `Batch<N>` or `Images<C>` is taken as a plain tensor).
+    ///
+    /// # Panics
+    ///
+    /// When the last dimension is not `in_features`, naming the layer, the
+    /// shape and where it sits in a `Sequential`.
+    ///
+    /// ```
+    /// let layer = blocks_core::nn::DynLinear::new(3, 1);
+    /// assert_eq!(layer.forward(&blocks_core::Tensor::ones([5, 3])).shape(), vec![5, 1]);
+    /// ```
+    [] DynLinear
 }
 
 #[diagnostic::do_not_recommend]
@@ -199,28 +203,7 @@ impl Module for DynLinear {
         if let Some(bias) = &self.bias {
             visitor.parameter("bias", bias);
         }
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_dyn(&self) -> &dyn Module {
-        self
-    }
-
-    fn set_training(&self, training: bool) {
-        self.training.set(training);
-    }
-
-    fn is_training(&self) -> bool {
-        self.training.get()
-    }
-}
-
-impl fmt::Display for DynLinear {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        super::repr::fmt_module(self, f)
+        visitor.training_flag(&self.training);
     }
 }
 
@@ -277,18 +260,6 @@ impl<const IN: usize, const OUT: usize> Linear<IN, OUT> {
     pub fn bias(&self) -> Option<&Parameter> {
         self.layer.bias()
     }
-
-    /// Runs the layer on a `Batch<IN>` (checked by the compiler) or on a
-    /// plain tensor (checked at run time), giving a `Batch<OUT>`.
-    ///
-    /// ```
-    /// use blocks_core::{nn::Linear, Tensor};
-    /// let y = Linear::<3, 2>::new().forward(&Tensor::ones([4, 3]));
-    /// assert_eq!(y.shape(), vec![4, 2]);
-    /// ```
-    pub fn forward<G: FeedsInto<Batch<IN>, Self>>(&self, input: &G) -> Batch<OUT> {
-        Forward::forward(self, &input.feed_into())
-    }
 }
 
 impl<const IN: usize, const OUT: usize> Default for Linear<IN, OUT> {
@@ -307,6 +278,23 @@ impl<const IN: usize, const OUT: usize> Forward for Linear<IN, OUT> {
     }
 }
 
+impl_block! {
+    /// Runs the layer on a `Batch<IN>` (checked by the compiler) or on a
+    /// plain tensor (checked at run time), giving a `Batch<OUT>`.
+    ///
+    /// # Panics
+    ///
+    /// When a plain tensor's last dimension is not `IN`, naming the layer,
+    /// the shape and where it sits in a `Sequential`.
+    ///
+    /// ```
+    /// use blocks_core::{nn::Linear, Tensor};
+    /// let y = Linear::<3, 2>::new().forward(&Tensor::ones([4, 3]));
+    /// assert_eq!(y.shape(), vec![4, 2]);
+    /// ```
+    [const IN: usize, const OUT: usize] Linear<IN, OUT>
+}
+
 #[diagnostic::do_not_recommend]
 impl<const IN: usize, const OUT: usize> Module for Linear<IN, OUT> {
     fn type_name(&self) -> String {
@@ -323,27 +311,5 @@ impl<const IN: usize, const OUT: usize> Module for Linear<IN, OUT> {
 
     fn as_linear(&self) -> Option<&DynLinear> {
         Some(&self.layer)
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_dyn(&self) -> &dyn Module {
-        self
-    }
-
-    fn set_training(&self, training: bool) {
-        self.layer.set_training(training);
-    }
-
-    fn is_training(&self) -> bool {
-        self.layer.is_training()
-    }
-}
-
-impl<const IN: usize, const OUT: usize> fmt::Display for Linear<IN, OUT> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        super::repr::fmt_module(self, f)
     }
 }

@@ -1,6 +1,107 @@
 //! Blocks: PyTorch's `torch.nn` — the `Module` trait, layers, `Sequential`,
-//! and the typed tensors that let the compiler check widths between blocks.
+//! and the typed tensors that let the compiler check widths and channels
+//! between blocks.
+//!
+//! # How a block runs
+//!
+//! A block implements [`Forward`] (what it takes, what it gives, PyTorch's
+//! `def forward`) and [`Module`] (its name, members and repr). Everything
+//! else is generated: a [`Takes`] rule, and from it [`Call`] (how the block
+//! takes each tensor kind) and an inherent `forward` method that every
+//! caller uses. Every run, from that method, a `Sequential`, a
+//! `DynSequential` or a `Box<dyn Block>`, goes through one door, [`run`].
+//!
+//! The tensor kinds: [`Batch<N>`] (`N` features in the last dimension),
+//! [`Images<C>`] (`C` channels in dimension 1: `[N, C, H, W]`, or
+//! `[N, C, L]` for 1-d signals), [`Scalar`], and a plain `Tensor`. A block
+//! taking `Batch<N>` or `Images<C>`:
+//!
+//! - given the same kind with another size: a compile error on that block,
+//!   in plain words ([`SameWidth`], [`SameChannels`]: "`Conv2d<16, 32, 5>`
+//!   takes 16 input channels, but the block before it gives 6");
+//! - given a plain `Tensor`: checked at run time, the panic naming the block
+//!   and its path in the `Sequential` (`(at block 0.2)`);
+//! - a width-keeping block (`ReLU`, `#[module(keeps_width)]`) gives back the
+//!   kind it was given, so the sizes stay known after it.
+//!
+//! # How to add a layer
+//!
+//! A layer is three things, in one file named after it:
+//!
+//! 1. **The struct**: its [`Parameter`]s, buffers (tensors it reports with
+//!    [`Visitor::buffer`]), its settings, and a [`TrainingFlag`] if it
+//!    behaves differently in training (dropout, batch norm: read it with
+//!    `self.training.get()`; `train()`/`eval()` on any ancestor set it).
+//!    Sizes the compiler should check are const generics (`Conv2d<I, O, K>`);
+//!    give the layer a dynamic form too (sizes from a config, taking
+//!    `Tensor`), one core type with thin typed fronts, as `Linear<IN, OUT>`
+//!    wraps `DynLinear`.
+//! 2. **Its forward**: `impl Forward` with `Input = Batch<IN>` or
+//!    `Images<I>` (the typed form), `Tensor` (the dynamic form), and the
+//!    matching `Output` (`Images<O>`; spatial sizes stay run-time values). A
+//!    layer that keeps the shape's kind (activations, dropout) goes from
+//!    `Tensor` to `Tensor` and is marked `keeps_width` (below). A layer
+//!    that needs a size it does not have in its type (the features after a
+//!    `Flatten`) takes `Tensor` and checks at run time, naming itself (see
+//!    `DynLinear`'s panic).
+//! 3. **Its repr**: `impl Module` with `type_name` (PyTorch's class name),
+//!    `visit` (its members in PyTorch's order, under PyTorch's keys, and
+//!    its `TrainingFlag`) and `extra_repr` (PyTorch's `extra_repr`, e.g.
+//!    `1, 6, kernel_size=(5, 5), stride=(1, 1)`).
+//!
+//! Then, inside this crate, one `impl_block!` line writes the rest (the
+//! [`Takes`] rule, the inherent `forward` with its doc example, and
+//! `Display`): `impl_block! { /// doc [const I: usize, const O: usize]
+//! Conv2d<I, O> }`, adding `, keeps_width` for a width-keeping layer. A
+//! user's layer gets the same from `#[derive(Module)]`. Without either, a
+//! hand-written block adds its rule itself:
+//!
+//! ```
+//! use blocks_core::nn::{run, ByInput, Forward, Images, Module, Parameter, Takes, Visitor};
+//! use blocks_core::Tensor;
+//!
+//! /// Scales each of `C` channels by its own weight.
+//! struct ChannelScale<const C: usize> {
+//!     weight: Parameter,
+//! }
+//!
+//! impl<const C: usize> Forward for ChannelScale<C> {
+//!     type Input = Images<C>;
+//!     type Output = Images<C>;
+//!     fn forward(&self, x: &Images<C>) -> Images<C> {
+//!         Images::new(&**x * &self.weight.reshape(&[1, C as isize, 1, 1]))
+//!     }
+//! }
+//!
+//! impl<const C: usize> Module for ChannelScale<C> {
+//!     fn type_name(&self) -> String {
+//!         "ChannelScale".into()
+//!     }
+//!     fn extra_repr(&self) -> String {
+//!         format!("{C}")
+//!     }
+//!     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+//!         visitor.parameter("weight", &self.weight);
+//!     }
+//! }
+//!
+//! impl<const C: usize> Takes for ChannelScale<C> {
+//!     type Rule = ByInput;
+//! }
+//!
+//! let layer = ChannelScale::<3> { weight: Parameter::new(Tensor::from_vec(vec![1.0, 2.0, 3.0], [3])) };
+//! let y: Images<3> = run(&layer, &Tensor::ones([2, 3, 4, 4])); // a plain tensor, checked at run time
+//! assert_eq!(y.shape(), vec![2, 3, 4, 4]);
+//! assert_eq!(y.to_vec()[16], 2.0);
+//! ```
+//!
+//! Each layer then gets: PyTorch's numbers (a conformance case), its
+//! gradients (`gradcheck` on odd shapes), its repr and `state_dict` keys as
+//! PyTorch prints them, and a trybuild case for each size mismatch it
+//! guards.
 
+#[macro_use]
+mod impl_block;
 mod activation;
 mod apply;
 mod block;
@@ -9,6 +110,7 @@ pub(crate) mod chain;
 mod dyn_sequential;
 pub(crate) mod field;
 mod forward;
+mod images;
 mod index;
 pub mod init;
 mod keeps_width;
@@ -29,11 +131,12 @@ pub use activation::ReLU;
 pub use apply::{apply, apply_to};
 pub use block::Block;
 pub use dyn_sequential::DynSequential;
-pub use forward::{Call, FeedsInto, Forward, SameWidth};
-pub use keeps_width::{KeepsWidth, TensorKind, keep_width};
+pub use forward::{AnyKind, ByInput, Call, FeedsInto, Forward, Rule, SameChannels, SameWidth, Takes, run};
+pub use images::Images;
+pub use keeps_width::{KeepsWidth, KeptForward, TensorKind, forward_kept, keep_width};
 pub use lazy_linear::LazyLinear;
 pub use linear::{DynLinear, Linear};
-pub use module::{Member, Module, Visitor};
+pub use module::{AsModule, Member, Module, Visitor};
 pub use parameter::Parameter;
 pub use repr::{fmt_module, module_repr};
 pub use sequential::Sequential;

@@ -6,11 +6,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::state_dict::{LoadError, LoadReport, StateDict, StateDictError, load_into, state_dict_of};
-use super::{DynLinear, Parameter};
+use super::{DynLinear, Parameter, TrainingFlag};
 use crate::Tensor;
 use crate::io::FileError;
 
-/// Receives what a block registers directly: parameters, buffers and children.
+/// Receives what a block registers directly: parameters, buffers, children
+/// and its training flag.
 ///
 /// `#[derive(Module)]` calls these in field order; hand-written blocks do the
 /// same in their [`Module::visit`].
@@ -21,6 +22,38 @@ pub trait Visitor<'m> {
     fn buffer(&mut self, name: &str, buffer: &'m Tensor);
     /// A child block under `name`.
     fn child(&mut self, name: &str, child: &'m dyn Module);
+    /// The block's own training flag (PyTorch's `self.training`): what
+    /// `train()`/`eval()` set and [`Module::is_training`] reads. Ignored
+    /// unless the visitor asks for it.
+    fn training_flag(&mut self, flag: &'m TrainingFlag) {
+        let _ = flag;
+    }
+}
+
+/// `&dyn Module` and `&dyn Any` from any block, so that [`Module`]'s
+/// provided methods (and `impl Module` for `Box`) can name the block as a
+/// trait object. Implemented for every sized block; never by hand.
+///
+/// ```
+/// use blocks_core::nn::{AsModule, ReLU};
+/// assert!(ReLU.upcast_any().is::<ReLU>());
+/// assert_eq!(ReLU.upcast().type_name(), "ReLU");
+/// ```
+pub trait AsModule {
+    /// This block as `&dyn Module`.
+    fn upcast(&self) -> &dyn Module;
+    /// This block as `&dyn Any`.
+    fn upcast_any(&self) -> &dyn Any;
+}
+
+impl<M: Module> AsModule for M {
+    fn upcast(&self) -> &dyn Module {
+        self
+    }
+
+    fn upcast_any(&self) -> &dyn Any {
+        self
+    }
 }
 
 /// One thing a block registers directly, as reported to a [`Visitor`].
@@ -55,12 +88,27 @@ impl<'m> Visitor<'m> for Vec<(String, Member<'m>)> {
 
 /// A block: PyTorch's `nn.Module`.
 ///
-/// A block implements [`type_name`](Module::type_name),
-/// [`visit`](Module::visit), [`as_any`](Module::as_any) and
-/// [`as_dyn`](Module::as_dyn) (usually through `#[derive(Module)]`), and gets
-/// the rest: PyTorch's parameter names, state dicts, train/eval. Every method
-/// takes `&self`: parameters are shared handles and training flags are
-/// interior, so a model can be shared across threads.
+/// A block implements [`type_name`](Module::type_name) and
+/// [`visit`](Module::visit) (and [`extra_repr`](Module::extra_repr) when it
+/// prints settings), usually through `#[derive(Module)]`, and gets the rest:
+/// PyTorch's parameter names, state dicts, train/eval. Every method takes
+/// `&self`: parameters are shared handles and training flags are interior,
+/// so a model can be shared across threads.
+///
+/// ```
+/// use blocks_core::nn::{Module, Parameter, Visitor};
+/// use blocks_core::Tensor;
+/// struct Scale(Parameter);
+/// impl Module for Scale {
+///     fn type_name(&self) -> String {
+///         "Scale".into()
+///     }
+///     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+///         visitor.parameter("weight", &self.0);
+///     }
+/// }
+/// assert_eq!(Scale(Parameter::new(Tensor::ones([2]))).num_params(), 2);
+/// ```
 ///
 /// ```
 /// use blocks_core::nn::{Linear, Module};
@@ -74,7 +122,7 @@ impl<'m> Visitor<'m> for Vec<(String, Member<'m>)> {
     label = "not a block",
     note = "a block implements `Module`: put #[derive(Module)] on a struct whose fields are blocks, Parameters or #[module(buffer)] tensors, or write `impl Module` by hand"
 )]
-pub trait Module: Send + Sync + 'static {
+pub trait Module: AsModule + Send + Sync + 'static {
     /// PyTorch's class name, as printed: `Linear`, `Sequential`, `MLP`.
     fn type_name(&self) -> String;
 
@@ -87,11 +135,27 @@ pub trait Module: Send + Sync + 'static {
     /// Reports this block's own parameters, buffers and children, in order.
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>);
 
-    /// This block as `Any`, so [`apply`](crate::nn::apply) can act on chosen types.
-    fn as_any(&self) -> &dyn Any;
+    /// This block as `Any`, so [`apply`](crate::nn::apply) can act on chosen
+    /// types (a `Box` answers with the block inside).
+    ///
+    /// ```
+    /// use blocks_core::nn::{Module, ReLU};
+    /// let boxed: Box<dyn Module> = Box::new(ReLU);
+    /// assert!(boxed.as_any().is::<ReLU>());
+    /// ```
+    fn as_any(&self) -> &dyn Any {
+        self.upcast_any()
+    }
 
-    /// This block as a trait object.
-    fn as_dyn(&self) -> &dyn Module;
+    /// This block as a trait object (a `Box` answers with the block inside).
+    ///
+    /// ```
+    /// use blocks_core::nn::{Module, ReLU};
+    /// assert_eq!(ReLU.as_dyn().type_name(), "ReLU");
+    /// ```
+    fn as_dyn(&self) -> &dyn Module {
+        self.upcast()
+    }
 
     /// This block as a fully connected layer, whatever its widths: `Some` for
     /// `Linear<IN, OUT>`, `DynLinear` and a `LazyLinear` after its first
@@ -119,21 +183,31 @@ pub trait Module: Send + Sync + 'static {
         out
     }
 
-    /// Sets training mode on this block and every block below it.
+    /// Sets training mode on this block (its [`TrainingFlag`], if it visits
+    /// one) and every block below it.
     ///
-    /// Blocks whose behaviour depends on the mode keep a flag and override
-    /// this and [`is_training`](Module::is_training), still passing the mode
-    /// on to their children.
+    /// ```
+    /// use blocks_core::nn::{Linear, Module};
+    /// let layer = Linear::<2, 2>::new();
+    /// layer.set_training(false);
+    /// assert!(!layer.is_training());
+    /// ```
     fn set_training(&self, training: bool) {
-        for (_, child) in self.named_children() {
-            child.set_training(training);
-        }
+        self.visit(&mut SetMode(training));
     }
 
-    /// Whether the block is in training mode (PyTorch's `module.training`);
-    /// a block without a flag of its own answers for its first child.
+    /// Whether the block is in training mode (PyTorch's `module.training`):
+    /// its own [`TrainingFlag`]; a block without one answers for its first
+    /// child, and a block with neither is in training mode.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module};
+    /// assert!(Linear::<2, 2>::new().is_training());
+    /// ```
     fn is_training(&self) -> bool {
-        self.named_children().first().is_none_or(|(_, child)| child.is_training())
+        let mut mode = ReadMode::default();
+        self.visit(&mut mode);
+        mode.own.or(mode.first_child).unwrap_or(true)
     }
 
     /// Training mode, like `net.train()`.
@@ -402,6 +476,40 @@ pub trait Module: Send + Sync + 'static {
     {
         let state = StateDict::read(path)?;
         Ok(self.load_state_dict(&state)?)
+    }
+}
+
+/// Sets the mode on a block's own flag and on each child's subtree.
+struct SetMode(bool);
+
+impl<'m> Visitor<'m> for SetMode {
+    fn parameter(&mut self, _: &str, _: &'m Parameter) {}
+    fn buffer(&mut self, _: &str, _: &'m Tensor) {}
+    fn child(&mut self, _: &str, child: &'m dyn Module) {
+        child.set_training(self.0);
+    }
+    fn training_flag(&mut self, flag: &'m TrainingFlag) {
+        flag.set(self.0);
+    }
+}
+
+/// Reads a block's own flag, and its first child's mode.
+#[derive(Default)]
+struct ReadMode {
+    own: Option<bool>,
+    first_child: Option<bool>,
+}
+
+impl<'m> Visitor<'m> for ReadMode {
+    fn parameter(&mut self, _: &str, _: &'m Parameter) {}
+    fn buffer(&mut self, _: &str, _: &'m Tensor) {}
+    fn child(&mut self, _: &str, child: &'m dyn Module) {
+        if self.own.is_none() && self.first_child.is_none() {
+            self.first_child = Some(child.is_training());
+        }
+    }
+    fn training_flag(&mut self, flag: &'m TrainingFlag) {
+        self.own.get_or_insert(flag.get());
     }
 }
 

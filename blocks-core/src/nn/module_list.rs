@@ -1,8 +1,6 @@
 //! `Vec<M>` and `[M; N]` as blocks: PyTorch's `nn.ModuleList`, children
 //! `0`, `1`, ... (so a field `blocks` gives keys `blocks.0.weight`).
 
-use std::any::Any;
-
 use super::{Module, Visitor};
 
 /// A list of blocks, like `nn.ModuleList`: child `i` is element `i`.
@@ -23,14 +21,6 @@ impl<M: Module> Module for Vec<M> {
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
         visit_list(self, visitor);
     }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_dyn(&self) -> &dyn Module {
-        self
-    }
 }
 
 /// A fixed number of blocks, like an `nn.ModuleList` of `N` blocks.
@@ -48,14 +38,6 @@ impl<M: Module, const N: usize> Module for [M; N] {
 
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
         visit_list(self, visitor);
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_dyn(&self) -> &dyn Module {
-        self
     }
 }
 

@@ -1,15 +1,15 @@
 //! `nn.Sequential` over a tuple of blocks: children `0`, `1`, ... run in order,
 //! each fed what the one before it gave.
 
-use std::any::Any;
 use std::fmt;
 
-use super::forward::Call;
+use super::forward::{Call, run};
 use super::path::within;
 use super::{Module, Visitor};
 
 /// Blocks run in order, like `nn.Sequential`; usually made with `sequential!`,
-/// which also has the compiler check every width along the chain.
+/// which also has the compiler check every width and channel count along the
+/// chain. Each block runs through [`run`](super::run).
 ///
 /// The blocks are the tuple in field `0`, so `net.0.2` is the third block,
 /// with its own type (PyTorch's `net[2]`).
@@ -49,7 +49,7 @@ impl<T> Sequential<T> {
     where
         Self: Call<G>,
     {
-        self.call(input)
+        run(self, input)
     }
 }
 
@@ -63,14 +63,6 @@ macro_rules! sequential_tuple {
 
             fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
                 $(visitor.child(stringify!($index), &self.0.$index);)+
-            }
-
-            fn as_any(&self) -> &dyn Any {
-                self
-            }
-
-            fn as_dyn(&self) -> &dyn Module {
-                self
             }
         }
 
@@ -100,8 +92,8 @@ macro_rules! sequential_tuple {
 
             #[allow(non_snake_case)]
             fn call(&self, input: &$first_input) -> $last {
-                let $first_out = within($first_index, || self.0.$first_index.call(input));
-                $(let $out = within($index, || self.0.$index.call(&$input));)*
+                let $first_out = within($first_index, || run(&self.0.$first_index, input));
+                $(let $out = within($index, || run(&self.0.$index, &$input));)*
                 $last
             }
         }

@@ -1,12 +1,13 @@
 //! State dicts: every parameter and buffer under PyTorch's key, to save,
 //! load and compare with PyTorch's `state_dict()`.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
 
 use super::{Member, Module};
 use crate::Tensor;
-use crate::io::{FileError, TensorFile, save_tensors};
+use crate::io::{FileError, TensorFile, TensorMap, save_tensors};
 
 /// Named tensors in order, like the `OrderedDict` of `net.state_dict()`.
 ///
@@ -24,9 +25,9 @@ use crate::io::{FileError, TensorFile, save_tensors};
 /// ```
 #[derive(Clone, Default)]
 pub struct StateDict {
-    entries: Vec<(String, Tensor)>,
+    entries: TensorMap,
     /// Keys whose entry is an uninitialized parameter's empty placeholder.
-    uninitialized: Vec<String>,
+    uninitialized: HashSet<String>,
 }
 
 impl StateDict {
@@ -39,7 +40,8 @@ impl StateDict {
         Self::default()
     }
 
-    /// Adds (or replaces) the tensor under `key`, keeping first-insertion order.
+    /// Adds (or replaces) the tensor under `key`, keeping first-insertion
+    /// order; O(1), as every lookup.
     ///
     /// ```
     /// let mut state = blocks_core::nn::StateDict::new();
@@ -48,11 +50,10 @@ impl StateDict {
     /// ```
     pub fn insert(&mut self, key: impl Into<String>, tensor: Tensor) {
         let key = key.into();
-        self.uninitialized.retain(|k| *k != key);
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = tensor,
-            None => self.entries.push((key, tensor)),
+        if !self.uninitialized.is_empty() {
+            self.uninitialized.remove(&key);
         }
+        self.entries.insert(key, tensor);
     }
 
     /// The tensor under `key`.
@@ -63,7 +64,7 @@ impl StateDict {
     /// assert!(state.get("w").is_some() && state.get("v").is_none());
     /// ```
     pub fn get(&self, key: &str) -> Option<&Tensor> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, t)| t)
+        self.entries.get(key)
     }
 
     /// The keys in order.
@@ -75,7 +76,7 @@ impl StateDict {
     /// assert_eq!(state.keys(), vec!["b", "a"]);
     /// ```
     pub fn keys(&self) -> Vec<&str> {
-        self.entries.iter().map(|(k, _)| k.as_str()).collect()
+        self.entries.keys().map(String::as_str).collect()
     }
 
     /// The keys of uninitialized parameters (lazy layers that have not run
@@ -89,7 +90,7 @@ impl StateDict {
     /// assert!(layer.state_dict().uninitialized_keys().is_empty());
     /// ```
     pub fn uninitialized_keys(&self) -> Vec<&str> {
-        self.uninitialized.iter().map(String::as_str).collect()
+        self.entries.keys().filter(|k| self.uninitialized.contains(*k)).map(String::as_str).collect()
     }
 
     /// The entries in order.
@@ -126,6 +127,11 @@ impl StateDict {
     /// of a tied tensor, and the other keys as aliases in the metadata,
     /// `{"4.weight": "2.weight"}`), which this resolves.
     ///
+    /// # Errors
+    ///
+    /// Any [`FileError`] of [`TensorFile::read`], or [`FileError::Dtype`] for a
+    /// tensor that is not F32 or F64.
+    ///
     /// ```
     /// use blocks_core::io::save_tensors;
     /// use blocks_core::{nn::StateDict, Tensor};
@@ -140,6 +146,10 @@ impl StateDict {
 
     /// The float tensors of an already-read file, with aliases resolved (see [`read`](Self::read)).
     ///
+    /// # Errors
+    ///
+    /// [`FileError::Dtype`] for a tensor that is not F32 or F64.
+    ///
     /// ```
     /// use blocks_core::io::{serialize_tensors, TensorFile};
     /// let bytes = serialize_tensors(&[("w", &blocks_core::Tensor::ones([1]))], &[]).unwrap();
@@ -147,8 +157,9 @@ impl StateDict {
     /// assert_eq!(blocks_core::nn::StateDict::from_file(&file).unwrap().len(), 1);
     /// ```
     pub fn from_file(file: &TensorFile) -> Result<Self, FileError> {
-        let mut state = StateDict::new();
-        for name in file.names() {
+        let names = file.names();
+        let mut state = StateDict { entries: TensorMap::with_capacity(names.len()), ..Self::default() };
+        for name in names {
             state.insert(name, file.tensor::<f32>(name)?);
         }
         for (alias, target) in file.metadata() {
@@ -165,6 +176,11 @@ impl StateDict {
     /// Saves every entry to `path` as PyTorch's `save_file(net.state_dict())`
     /// does (atomically; see [`save_tensors`]).
     ///
+    /// # Errors
+    ///
+    /// [`FileError::Uninitialized`] if some parameter has no values yet,
+    /// [`FileError::Io`] if the file cannot be written.
+    ///
     /// ```
     /// use blocks_core::nn::{Linear, Module, StateDict};
     /// let path = std::env::temp_dir().join("blocks-doc-state.safetensors");
@@ -173,7 +189,9 @@ impl StateDict {
     /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), FileError> {
         if !self.uninitialized.is_empty() {
-            return Err(FileError::Uninitialized { keys: self.uninitialized.clone() });
+            return Err(FileError::Uninitialized {
+                keys: self.uninitialized_keys().into_iter().map(String::from).collect(),
+            });
         }
         let tensors: Vec<(&str, &Tensor)> = self.iter().collect();
         save_tensors(path, &tensors, &[])
@@ -379,7 +397,7 @@ pub(crate) fn state_dict_of(module: &dyn Module) -> StateDict {
             Member::Child(_) => {}
         }
         if uninitialized {
-            state.uninitialized.push(key);
+            state.uninitialized.insert(key);
         }
     }
     state
@@ -395,7 +413,8 @@ pub(crate) fn load_into(
 ) -> Result<LoadReport, StateDictError> {
     let own: Vec<(String, Member<'_>)> =
         module.named_members().into_iter().filter(|(_, m)| !matches!(m, Member::Child(_))).collect();
-    let has = |key: &str| own.iter().any(|(k, _)| k == key);
+    let own_keys: HashSet<&str> = own.iter().map(|(k, _)| k.as_str()).collect();
+    let has = |key: &str| own_keys.contains(key);
     let missing: Vec<String> =
         own.iter().filter(|(k, _)| state.get(k).is_none()).map(|(k, _)| k.clone()).collect();
     let unexpected: Vec<String> = state.keys().into_iter().filter(|k| !has(k)).map(String::from).collect();

@@ -1,11 +1,20 @@
-//! A block's own training flag, for blocks that keep one.
+//! A block's own training flag: PyTorch's `self.training`, for blocks that
+//! behave differently in training (dropout, batch norm).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Training mode of one block (PyTorch's `module.training`), set through `&self`.
+/// Training mode of one block (PyTorch's `self.training`), set through `&self`.
+///
+/// A block that behaves differently in training holds one as a field; with
+/// `#[derive(Module)]` that is all it takes: `train()` and `eval()` on the
+/// block or on any block above it set the flag, and the forward reads it
+/// with [`get`](Self::get) (or `self.is_training()`). A hand-written
+/// `impl Module` reports it with [`Visitor::training_flag`](super::Visitor::training_flag).
+/// Blocks start in training mode, as in PyTorch.
 ///
 /// ```
-/// let flag = blocks_core::nn::TrainingFlag::default();
+/// use blocks_core::nn::TrainingFlag;
+/// let flag = TrainingFlag::default();
 /// assert!(flag.get());
 /// flag.set(false);
 /// assert!(!flag.get());
@@ -14,12 +23,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub struct TrainingFlag(AtomicBool);
 
 impl TrainingFlag {
-    /// The current mode.
+    /// The current mode: `true` in training.
+    ///
+    /// ```
+    /// assert!(blocks_core::nn::TrainingFlag::default().get());
+    /// ```
     pub fn get(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
 
     /// Sets the mode.
+    ///
+    /// ```
+    /// let flag = blocks_core::nn::TrainingFlag::default();
+    /// flag.set(false);
+    /// assert!(!flag.get());
+    /// ```
     pub fn set(&self, training: bool) {
         self.0.store(training, Ordering::Relaxed);
     }

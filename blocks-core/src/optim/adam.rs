@@ -7,8 +7,8 @@ use ndarray::{ArrayD, Zip};
 use serde_json::{Map, Value};
 
 use super::optimizer::{
-    ConfigError, check_keys, group_bool, group_f64, nonnegative, param_groups_json, read_group, state_array,
-    unique_params,
+    Allowed, ConfigError, check_keys, group_bool, group_f64, nonnegative, param_groups_json, read_group,
+    state_array, state_step, unique_params,
 };
 use super::{Optimizer, OptimizerState, StateError, pyrepr};
 use crate::Tensor;
@@ -363,14 +363,15 @@ impl Optimizer for Adam {
         let mut moments = Vec::with_capacity(self.params.len());
         for (index, param) in self.params.iter().enumerate() {
             let shape = param.shape();
-            let step = state.get(&format!("state.{index}.step"));
-            let exp_avg = state_array(state, index, "exp_avg", &shape)?;
-            let exp_avg_sq = state_array(state, index, "exp_avg_sq", &shape)?;
-            let max_exp_avg_sq = state_array(state, index, "max_exp_avg_sq", &shape)?;
+            let step = state_step(state, index)?;
+            let exp_avg = state_array(state, index, "exp_avg", &shape, Allowed::Finite)?;
+            let exp_avg_sq = state_array(state, index, "exp_avg_sq", &shape, Allowed::FiniteNonNegative)?;
+            let max_exp_avg_sq =
+                state_array(state, index, "max_exp_avg_sq", &shape, Allowed::FiniteNonNegative)?;
             moments.push(match (step, exp_avg, exp_avg_sq) {
                 (None, None, None) if max_exp_avg_sq.is_none() => None,
-                (Some(step), Some(exp_avg), Some(exp_avg_sq)) if step.numel() == 1 => {
-                    Some(Moments { step: step.item(), exp_avg, exp_avg_sq, max_exp_avg_sq })
+                (Some(step), Some(exp_avg), Some(exp_avg_sq)) => {
+                    Some(Moments { step, exp_avg, exp_avg_sq, max_exp_avg_sq })
                 }
                 _ => {
                     return Err(StateError::new(format!(

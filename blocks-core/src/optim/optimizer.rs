@@ -280,22 +280,66 @@ pub(crate) fn check_keys(state: &OptimizerState, count: usize, names: &[&str]) -
     Ok(())
 }
 
-/// The tensor `state.{index}.{name}` as an array shaped like the parameter, if present.
+/// What the values of a loaded state tensor must be for the step's math to
+/// stay finite (a negative second moment would put a NaN into every weight).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Allowed {
+    /// Finite numbers (`exp_avg`, `momentum_buffer`).
+    Finite,
+    /// Finite numbers >= 0 (`exp_avg_sq`, `max_exp_avg_sq`).
+    FiniteNonNegative,
+}
+
+/// The tensor `state.{index}.{name}` as an array shaped like the parameter,
+/// if present, its values checked; the error names the parameter and the field.
 pub(crate) fn state_array(
     state: &OptimizerState,
     index: usize,
     name: &str,
     shape: &[usize],
+    allowed: Allowed,
 ) -> Result<Option<ArrayD<f32>>, StateError> {
     let key = format!("state.{index}.{name}");
     let Some(tensor) = state.get(&key) else { return Ok(None) };
     if tensor.shape() != shape {
         return Err(StateError::new(format!(
-            "{key} has shape {:?}, but parameter {index} has shape {shape:?}",
+            "parameter {index}: {key} has shape {:?}, but parameter {index} has shape {shape:?}",
             tensor.shape()
         )));
     }
-    Ok(Some(tensor.to_array()))
+    let array = tensor.to_array();
+    let fits = |v: f32| v.is_finite() && (allowed == Allowed::Finite || v >= 0.0);
+    if let Some((position, value)) = array.indexed_iter().find(|(_, v)| !fits(**v)) {
+        let rule = match allowed {
+            Allowed::Finite => "finite",
+            Allowed::FiniteNonNegative => "finite and >= 0",
+        };
+        return Err(StateError::new(format!(
+            "parameter {index}: {key} holds {value} at index {:?}, but it must be {rule}",
+            ndarray::Dimension::slice(&position)
+        )));
+    }
+    Ok(Some(array))
+}
+
+/// The step count `state.{index}.{name}`, if present: one number, whole,
+/// finite and >= 0; the error names the parameter and the field.
+pub(crate) fn state_step(state: &OptimizerState, index: usize) -> Result<Option<f32>, StateError> {
+    let key = format!("state.{index}.step");
+    let Some(tensor) = state.get(&key) else { return Ok(None) };
+    if tensor.numel() != 1 {
+        return Err(StateError::new(format!(
+            "parameter {index}: {key} must hold one number, but has shape {:?}",
+            tensor.shape()
+        )));
+    }
+    let step = tensor.item();
+    if !(step.is_finite() && step >= 0.0 && step.fract() == 0.0) {
+        return Err(StateError::new(format!(
+            "parameter {index}: {key} is {step}, but a step count must be a whole number >= 0"
+        )));
+    }
+    Ok(Some(step))
 }
 
 /// Lets optimizers take `&Tensor`s as well as `Parameter`s (`[&w, &b]`).

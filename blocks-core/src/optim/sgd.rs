@@ -7,8 +7,8 @@ use ndarray::{ArrayD, Zip};
 use serde_json::{Map, Value};
 
 use super::optimizer::{
-    ConfigError, check_keys, group_bool, group_f64, nonnegative, param_groups_json, read_group, state_array,
-    unique_params,
+    Allowed, ConfigError, check_keys, group_bool, group_f64, nonnegative, param_groups_json, read_group,
+    state_array, unique_params,
 };
 use super::{Optimizer, OptimizerState, StateError, pyrepr};
 use crate::Tensor;
@@ -262,7 +262,7 @@ impl Optimizer for Sgd {
             .params
             .iter()
             .enumerate()
-            .map(|(index, p)| state_array(state, index, "momentum_buffer", &p.shape()))
+            .map(|(index, p)| state_array(state, index, "momentum_buffer", &p.shape(), Allowed::Finite))
             .collect::<Result<Vec<_>, _>>()?;
         self.config = config;
         self.momentum_buffers = buffers;

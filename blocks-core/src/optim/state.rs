@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::Tensor;
-use crate::io::{FileError, TensorFile, save_tensors, serialize_tensors};
+use crate::io::{FileError, TensorFile, TensorMap, save_tensors, serialize_tensors};
 
 /// A snapshot of an optimizer's state, like `optimizer.state_dict()`.
 ///
@@ -32,7 +32,7 @@ use crate::io::{FileError, TensorFile, save_tensors, serialize_tensors};
 /// ```
 #[derive(Clone, Default)]
 pub struct OptimizerState {
-    tensors: Vec<(String, Tensor)>,
+    tensors: TensorMap,
     metadata: BTreeMap<String, String>,
 }
 
@@ -46,7 +46,7 @@ impl OptimizerState {
         Self::default()
     }
 
-    /// Adds (or replaces) a tensor under `key`.
+    /// Adds (or replaces) a tensor under `key`; O(1), as every lookup.
     ///
     /// ```
     /// let mut state = blocks_core::optim::OptimizerState::new();
@@ -54,11 +54,7 @@ impl OptimizerState {
     /// assert_eq!(state.get("state.0.step").unwrap().item(), 3.0);
     /// ```
     pub fn insert(&mut self, key: impl Into<String>, tensor: Tensor) {
-        let key = key.into();
-        match self.tensors.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = tensor,
-            None => self.tensors.push((key, tensor)),
-        }
+        self.tensors.insert(key.into(), tensor);
     }
 
     /// The tensor under `key`.
@@ -67,7 +63,7 @@ impl OptimizerState {
     /// assert!(blocks_core::optim::OptimizerState::new().get("state.0.exp_avg").is_none());
     /// ```
     pub fn get(&self, key: &str) -> Option<&Tensor> {
-        self.tensors.iter().find(|(k, _)| k == key).map(|(_, t)| t)
+        self.tensors.get(key)
     }
 
     /// The tensor keys, in insertion order.
@@ -78,7 +74,7 @@ impl OptimizerState {
     /// assert_eq!(state.keys(), vec!["state.1.exp_avg"]);
     /// ```
     pub fn keys(&self) -> Vec<&str> {
-        self.tensors.iter().map(|(k, _)| k.as_str()).collect()
+        self.tensors.keys().map(String::as_str).collect()
     }
 
     /// Sets a metadata entry (string to string), such as a scheduler's state.
@@ -105,6 +101,10 @@ impl OptimizerState {
 
     /// Saves to a safetensors file (atomically, see [`save_tensors`]).
     ///
+    /// # Errors
+    ///
+    /// [`FileError::Io`] if the file cannot be written.
+    ///
     /// ```
     /// let path = std::env::temp_dir().join("blocks-doc-optimizer-save.safetensors");
     /// blocks_core::optim::OptimizerState::new().save(&path).unwrap();
@@ -117,6 +117,10 @@ impl OptimizerState {
     }
 
     /// The bytes of the safetensors file [`save`](Self::save) writes.
+    ///
+    /// # Errors
+    ///
+    /// [`FileError::Format`] if a key is `__metadata__`, which safetensors reserves.
     ///
     /// ```
     /// use blocks_core::optim::OptimizerState;
@@ -132,6 +136,11 @@ impl OptimizerState {
 
     /// Reads a file written by [`save`](Self::save).
     ///
+    /// # Errors
+    ///
+    /// Any [`FileError`] of [`TensorFile::read`], or [`FileError::Dtype`] for a
+    /// tensor that is not F32 or F64.
+    ///
     /// ```
     /// assert!(blocks_core::optim::OptimizerState::read("no-such-state.safetensors").is_err());
     /// ```
@@ -141,6 +150,11 @@ impl OptimizerState {
 
     /// Decodes the bytes of a file written by [`save`](Self::save).
     ///
+    /// # Errors
+    ///
+    /// [`FileError::Format`] if the bytes are not a valid safetensors file,
+    /// [`FileError::Dtype`] for a tensor that is not F32 or F64.
+    ///
     /// ```
     /// assert!(blocks_core::optim::OptimizerState::from_bytes(b"junk").is_err());
     /// ```
@@ -149,8 +163,12 @@ impl OptimizerState {
     }
 
     fn from_file(file: &TensorFile) -> Result<Self, FileError> {
-        let mut state = OptimizerState { tensors: Vec::new(), metadata: file.metadata().clone() };
-        for name in file.names() {
+        let names = file.names();
+        let mut state = OptimizerState {
+            tensors: TensorMap::with_capacity(names.len()),
+            metadata: file.metadata().clone(),
+        };
+        for name in names {
             state.insert(name, file.tensor::<f32>(name)?);
         }
         Ok(state)

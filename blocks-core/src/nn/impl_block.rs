@@ -1,0 +1,61 @@
+//! `impl_block!`: what `#[derive(Module)]` writes besides `impl Module`, for
+//! the layers of this crate (which cannot use the derive on themselves):
+//! the [`Takes`](super::Takes) rule (which gives the block its
+//! [`Call`](super::Call) impls), the inherent `forward` that every caller
+//! uses, and `Display` (PyTorch's repr).
+//!
+//! ```text
+//! impl_block! {
+//!     /// doc comment of the generated `forward`, with an example
+//!     [const IN: usize, const OUT: usize] Linear<IN, OUT>
+//! }
+//! impl_block! { /// ... \n [] ReLU, keeps_width }
+//! ```
+//!
+//! The generics go in brackets (empty for none); `keeps_width` makes the
+//! block take every tensor kind and give back the same kind, as
+//! `#[module(keeps_width)]` does.
+
+/// See the module documentation.
+macro_rules! impl_block {
+    ($(#[$doc:meta])* [$($generics:tt)*] $ty:ty, keeps_width) => {
+        #[diagnostic::do_not_recommend]
+        impl<$($generics)*> $crate::nn::Takes for $ty {
+            type Rule = $crate::nn::AnyKind;
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl<$($generics)*> $crate::nn::KeptForward for $ty {
+            fn forward_kept(&self, x: &$crate::Tensor) -> $crate::Tensor {
+                $crate::nn::forward_kept(self, x)
+            }
+        }
+
+        impl_block!(@common $(#[$doc])* [$($generics)*] $ty);
+    };
+    ($(#[$doc:meta])* [$($generics:tt)*] $ty:ty) => {
+        #[diagnostic::do_not_recommend]
+        impl<$($generics)*> $crate::nn::Takes for $ty {
+            type Rule = $crate::nn::ByInput;
+        }
+
+        impl_block!(@common $(#[$doc])* [$($generics)*] $ty);
+    };
+    (@common $(#[$doc:meta])* [$($generics:tt)*] $ty:ty) => {
+        impl<$($generics)*> $ty {
+            $(#[$doc])*
+            pub fn forward<G>(&self, input: &G) -> <Self as $crate::nn::Call<G>>::Out
+            where
+                Self: $crate::nn::Call<G>,
+            {
+                $crate::nn::run(self, input)
+            }
+        }
+
+        impl<$($generics)*> ::std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                $crate::nn::fmt_module(self, f)
+            }
+        }
+    };
+}
