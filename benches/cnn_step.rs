@@ -77,7 +77,8 @@ struct PlainOps {
 impl PlainOps {
     fn new(problem: &Problem) -> Self {
         let param = |t: &Tensor| Tensor::from_array(t.to_array()).requires_grad_(true);
-        let affine = |c: usize| (Tensor::ones([c]).requires_grad_(true), Tensor::zeros([c]).requires_grad_(true));
+        let affine =
+            |c: usize| (Tensor::ones([c]).requires_grad_(true), Tensor::zeros([c]).requires_grad_(true));
         PlainOps {
             conv1: param(&problem.conv1),
             bn1: affine(WIDTHS[1]),
@@ -102,7 +103,16 @@ impl Cnn for PlainOps {
 
     fn parameters(&self) -> Vec<Tensor> {
         let (c1, c2) = (self.conv1.clone(), self.conv2.clone());
-        vec![c1, self.bn1.0.clone(), self.bn1.1.clone(), c2, self.bn2.0.clone(), self.bn2.1.clone(), self.fc.0.clone(), self.fc.1.clone()]
+        vec![
+            c1,
+            self.bn1.0.clone(),
+            self.bn1.1.clone(),
+            c2,
+            self.bn2.0.clone(),
+            self.bn2.1.clone(),
+            self.fc.0.clone(),
+            self.fc.1.clone(),
+        ]
     }
 }
 
@@ -173,7 +183,9 @@ impl HandNorm {
     /// Backward through ReLU (`out` is the forward output) and the
     /// normalization: `dy` becomes the gradient of the convolution output.
     fn backward_relu(&mut self, dy: &mut Array2<f32>, out: &Array2<f32>) {
-        for (c, ((mut dy, out), xhat)) in dy.rows_mut().into_iter().zip(out.rows()).zip(self.normalized.rows()).enumerate() {
+        for (c, ((mut dy, out), xhat)) in
+            dy.rows_mut().into_iter().zip(out.rows()).zip(self.normalized.rows()).enumerate()
+        {
             let dy = dy.as_slice_mut().expect("contiguous");
             let (out, xhat) = (out.as_slice().expect("contiguous"), xhat.as_slice().expect("contiguous"));
             let (mut sum_dy, mut sum_dy_xhat) = (0.0, 0.0);
@@ -362,7 +374,8 @@ impl HandCnn {
         self.grad_fc_bias.assign(&self.delta.sum_axis(Axis(0)));
         hand_mm(&self.delta.view(), &self.fc_weight.view(), 0.0, &mut self.grad_features.view_mut(), 1);
         for (c, mut g) in self.grad_a2.rows_mut().into_iter().enumerate() {
-            for (img, values) in g.as_slice_mut().expect("contiguous").chunks_exact_mut(positions).enumerate() {
+            for (img, values) in g.as_slice_mut().expect("contiguous").chunks_exact_mut(positions).enumerate()
+            {
                 values.fill(self.grad_features[[img, c]] / positions as f32);
             }
         }
@@ -410,7 +423,10 @@ fn main() {
     let mut blocks = BlocksSide::new(PlainOps::new(&problem), &problem);
     for step in 0..3 {
         let (h, b) = (hand.step(), blocks.step());
-        assert!((h - b).abs() <= 1e-4 * h.abs().max(1.0), "step {step}: hand-written loss {h}, blocks loss {b}");
+        assert!(
+            (h - b).abs() <= 1e-4 * h.abs().max(1.0),
+            "step {step}: hand-written loss {h}, blocks loss {b}"
+        );
     }
     let samples = 50;
     let mut group = c.benchmark_group("digits_cnn_batch64");
@@ -418,7 +434,9 @@ fn main() {
     let hand_timings = bench_step(&mut group, "hand_written", clock, || hand.step());
     let blocks_timings = bench_step(&mut group, "blocks", clock, || blocks.step());
     group.finish();
-    let (Some(h), Some(b)) = (median(&hand_timings, samples), median(&blocks_timings, samples)) else { return };
+    let (Some(h), Some(b)) = (median(&hand_timings, samples), median(&blocks_timings, samples)) else {
+        return;
+    };
     println!("digits_cnn_batch64: median hand_written {h:.2?}, blocks {b:.2?} ({})", clock.name());
     let steps = (PAIRED_HALF_ROUND.as_secs_f64() / h.as_secs_f64()).ceil().max(1.0) as usize;
     let paired = paired(&mut || hand.step(), &mut || blocks.step(), clock, steps);

@@ -48,14 +48,24 @@ const CASES: [Case; 11] = [
     Case { name: "seed_batch2_gt_x", dims: (256, 2, 20), a_transposed: true, b_transposed: false },
 ];
 
-fn matrix<T: LinalgScalar + From<f32>>(rows: usize, cols: usize, column_major: bool, seed: usize) -> Array2<T> {
+fn matrix<T: LinalgScalar + From<f32>>(
+    rows: usize,
+    cols: usize,
+    column_major: bool,
+    seed: usize,
+) -> Array2<T> {
     let values = (0..rows * cols).map(|i| T::from(((i * 7919 + seed) % 1000) as f32 / 500.0 - 1.0)).collect();
     let shape = if column_major { (rows, cols).f() } else { (rows, cols).into_shape_with_order() };
     Array2::from_shape_vec(shape, values).expect("rows × cols")
 }
 
 /// `c = a · b` by the gemm crate, on `threads` threads of rayon's pool.
-fn gemm_crate<T: 'static + LinalgScalar>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>, c: &mut ArrayViewMut2<'_, T>, threads: usize) {
+fn gemm_crate<T: 'static + LinalgScalar>(
+    a: &ArrayView2<'_, T>,
+    b: &ArrayView2<'_, T>,
+    c: &mut ArrayViewMut2<'_, T>,
+    threads: usize,
+) {
     let ((m, k), n) = (a.dim(), b.ncols());
     let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
     let (a_s, b_s, c_s) = (a.strides().to_vec(), b.strides().to_vec(), c.strides().to_vec());
@@ -91,7 +101,8 @@ const SAMPLES: usize = 20;
 fn report(peak: Option<&Peak>, group: &str, id: &str, flops: f64, threads: usize, time: Option<Duration>) {
     let Some(time) = time else { return };
     let gflops = flops / time.as_secs_f64() / 1e9;
-    let fraction = peak.map(|p| format!(", {:.0}% of the {threads}-thread peak", 100.0 * gflops / p.of(threads)));
+    let fraction =
+        peak.map(|p| format!(", {:.0}% of the {threads}-thread peak", 100.0 * gflops / p.of(threads)));
     println!("{group}/{id}: {time:.2?}, {gflops:.1} GFLOP/s{}", fraction.unwrap_or_default());
 }
 
@@ -104,8 +115,12 @@ fn kernels<T: 'static + LinalgScalar + From<f32>>(c: &mut Criterion, peak: Optio
         let mut out = Array2::<T>::zeros((m, n));
         let name = format!("{}_{dtype}", case.name);
         let mut group = c.benchmark_group(&name);
-        group.sample_size(SAMPLES).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(1));
-        let mm = bench(&mut group, "matrixmultiply", || general_mat_mul(T::one(), &a, &b, T::zero(), &mut out));
+        group
+            .sample_size(SAMPLES)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_secs(1));
+        let mm =
+            bench(&mut group, "matrixmultiply", || general_mat_mul(T::one(), &a, &b, T::zero(), &mut out));
         let gc = bench(&mut group, "gemm_crate", || gemm_crate(&a.view(), &b.view(), &mut out.view_mut(), 1));
         group.finish();
         report(peak, &name, "matrixmultiply", flops, 1, median(&mm, SAMPLES));
@@ -123,19 +138,27 @@ fn threads(c: &mut Criterion, peak: Option<&Peak>) {
     let (a2, b2) = (matrix::<f32>(512, 512, false, 1), matrix::<f32>(512, 512, false, 2));
     let mut out = Array2::<f32>::zeros((512, 512));
     let mut group = c.benchmark_group("square_512_threads");
-    group.sample_size(SAMPLES).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+    group
+        .sample_size(SAMPLES)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
     set_num_threads(1);
     let one = bench(&mut group, "blocks_1_thread", || a.matmul(&b));
     set_num_threads(2);
     let two = bench(&mut group, "blocks_2_threads", || a.matmul(&b));
-    let gc = bench(&mut group, "gemm_crate_2_threads", || gemm_crate(&a2.view(), &b2.view(), &mut out.view_mut(), 2));
+    let gc = bench(&mut group, "gemm_crate_2_threads", || {
+        gemm_crate(&a2.view(), &b2.view(), &mut out.view_mut(), 2)
+    });
     group.finish();
     let (one, two) = (median(&one, SAMPLES), median(&two, SAMPLES));
     report(peak, "square_512_threads", "blocks_1_thread", flops, 1, one);
     report(peak, "square_512_threads", "blocks_2_threads", flops, 2, two);
     report(peak, "square_512_threads", "gemm_crate_2_threads", flops, 2, median(&gc, SAMPLES));
     if let (Some(one), Some(two)) = (one, two) {
-        println!("square_512_threads: 2 threads are {:.2}x the speed of 1\n", one.as_secs_f64() / two.as_secs_f64());
+        println!(
+            "square_512_threads: 2 threads are {:.2}x the speed of 1\n",
+            one.as_secs_f64() / two.as_secs_f64()
+        );
     }
 }
 
@@ -145,14 +168,25 @@ fn threads(c: &mut Criterion, peak: Option<&Peak>) {
 /// comparing 1 thread with 2 only above that size, and by printing the
 /// 1-thread time next to a 2-way split by hand below it.
 fn threshold(c: &mut Criterion) {
-    let shapes = [(256, 20, 256), (256, 256, 20), (128, 128, 128), (160, 160, 160), (256, 64, 256), (192, 192, 192), (256, 256, 256)];
+    let shapes = [
+        (256, 20, 256),
+        (256, 256, 20),
+        (128, 128, 128),
+        (160, 160, 160),
+        (256, 64, 256),
+        (192, 192, 192),
+        (256, 256, 256),
+    ];
     for (m, k, n) in shapes {
         let name = format!("threshold_{m}x{k}x{n}");
         let a = matrix::<f32>(m, k, false, 1);
         let b = matrix::<f32>(k, n, false, 2);
         let mut out = Array2::<f32>::zeros((m, n));
         let mut group = c.benchmark_group(&name);
-        group.sample_size(SAMPLES).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(1));
+        group
+            .sample_size(SAMPLES)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_secs(1));
         let one = bench(&mut group, "1_thread", || general_mat_mul(1.0, &a, &b, 0.0, &mut out));
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("a pool");
         let two = bench(&mut group, "2_threads_split_rows", || {

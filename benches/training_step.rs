@@ -23,7 +23,6 @@
 //! clock, for machines shared with other work (see [`Clock`]); it leaves out
 //! the work of other threads, so use it for the 1-thread workloads only.
 
-
 mod common;
 
 use std::time::Duration;
@@ -67,6 +66,9 @@ impl Workload {
     }
 }
 
+/// One side of a workload: a call to time, returning a value to keep.
+type Side = Box<dyn FnMut() -> f32>;
+
 /// The paired medians of a workload, kept to compare thread counts.
 struct Measured {
     name: &'static str,
@@ -86,13 +88,12 @@ fn run(c: &mut Criterion, workload: &Workload, clock: Clock, peak: Option<&Peak>
         "{}: the two sides disagree: hand-written loss {hand_loss}, blocks loss {blocks_loss}",
         workload.name
     );
-    let (mut hand_side, mut blocks_side): (Box<dyn FnMut() -> f32>, Box<dyn FnMut() -> f32>) = match workload.kind {
+    let (mut hand_side, mut blocks_side): (Side, Side) = match workload.kind {
         Kind::Step => (Box::new(move || hand.step()), Box::new(move || blocks.step())),
         Kind::Forward => (Box::new(move || hand.forward()), Box::new(move || blocks.forward().to_vec()[0])),
-        Kind::ForwardNoGrad => (
-            Box::new(move || hand.forward()),
-            Box::new(move || no_grad(|| blocks.forward().to_vec()[0])),
-        ),
+        Kind::ForwardNoGrad => {
+            (Box::new(move || hand.forward()), Box::new(move || no_grad(|| blocks.forward().to_vec()[0])))
+        }
     };
     let mut group = c.benchmark_group(workload.name);
     group.sample_size(workload.samples);
@@ -135,7 +136,12 @@ fn run(c: &mut Criterion, workload: &Workload, clock: Clock, peak: Option<&Peak>
         );
     }
     println!();
-    Some(Measured { name: workload.name, threads: workload.threads, hand: paired.hand, blocks: paired.blocks })
+    Some(Measured {
+        name: workload.name,
+        threads: workload.threads,
+        hand: paired.hand,
+        blocks: paired.blocks,
+    })
 }
 
 const SEED: &[usize] = &[20, 256, 10];
@@ -152,7 +158,11 @@ const WORKLOADS: [Workload; 7] = [
     Workload { kind: Kind::ForwardNoGrad, ..workload("seed_net_batch2_forward_no_grad", SEED, 2, Loss::Mse) },
     workload("seed_net_batch256", SEED, 256, Loss::Mse),
     Workload { threads: 2, ..workload("seed_net_batch256_2_threads", SEED, 256, Loss::Mse) },
-    Workload { samples: 30, flat: true, ..workload("mlp_784_512_512_10_batch128", MLP, 128, Loss::CrossEntropy) },
+    Workload {
+        samples: 30,
+        flat: true,
+        ..workload("mlp_784_512_512_10_batch128", MLP, 128, Loss::CrossEntropy)
+    },
     Workload {
         threads: 2,
         samples: 30,

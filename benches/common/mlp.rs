@@ -233,7 +233,6 @@ impl BlocksNet {
     }
 }
 
-
 /// Rows (or inner sizes) up to this many are multiplied by the floor without packing.
 const UNPACKED_MAX: usize = 4;
 /// Products with at least this many multiply-adds are split across threads.
@@ -244,7 +243,13 @@ const PARALLEL_MIN: usize = 1 << 21;
 /// row updates (`G · W`, `Gᵀ · X`), since packing costs more than it saves
 /// there; large products cut into `threads` blocks of rows on rayon's
 /// global pool; otherwise one `general_mat_mul`.
-pub fn hand_mm(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, c: &mut ArrayViewMut2<'_, f32>, threads: usize) {
+pub fn hand_mm(
+    a: &ArrayView2<'_, f32>,
+    b: &ArrayView2<'_, f32>,
+    beta: f32,
+    c: &mut ArrayViewMut2<'_, f32>,
+    threads: usize,
+) {
     let (m, k) = a.dim();
     let bt = b.t();
     if m <= UNPACKED_MAX && a.is_standard_layout() && bt.is_standard_layout() {
@@ -272,11 +277,15 @@ pub fn hand_mm(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, c: &
         let chunk = size.div_ceil(threads);
         rayon::scope(|scope| {
             if by_rows {
-                for (a, mut c) in a.axis_chunks_iter(Axis(0), chunk).zip(c.axis_chunks_iter_mut(Axis(0), chunk)) {
+                for (a, mut c) in
+                    a.axis_chunks_iter(Axis(0), chunk).zip(c.axis_chunks_iter_mut(Axis(0), chunk))
+                {
                     scope.spawn(move |_| general_mat_mul(1.0, &a, b, beta, &mut c));
                 }
             } else {
-                for (b, mut c) in b.axis_chunks_iter(Axis(1), chunk).zip(c.axis_chunks_iter_mut(Axis(1), chunk)) {
+                for (b, mut c) in
+                    b.axis_chunks_iter(Axis(1), chunk).zip(c.axis_chunks_iter_mut(Axis(1), chunk))
+                {
                     scope.spawn(move |_| general_mat_mul(1.0, a, &b, beta, &mut c));
                 }
             }

@@ -124,7 +124,12 @@ pub struct Paired {
 /// the other, seconds apart; on a shared machine the load can change in
 /// between, and pairing each blocks round with the hand-written round next
 /// to it cancels that.
-pub fn paired(hand: &mut dyn FnMut() -> f32, blocks: &mut dyn FnMut() -> f32, clock: Clock, steps: usize) -> Paired {
+pub fn paired(
+    hand: &mut dyn FnMut() -> f32,
+    blocks: &mut dyn FnMut() -> f32,
+    clock: Clock,
+    steps: usize,
+) -> Paired {
     let time = |run: &mut dyn FnMut() -> f32| {
         let start = clock.now();
         for _ in 0..steps {
@@ -154,4 +159,3 @@ pub fn paired(hand: &mut dyn FnMut() -> f32, blocks: &mut dyn FnMut() -> f32, cl
         ratio: [0.25, 0.5, 0.75].map(|q| quantile(ratios.clone(), q)),
     }
 }
-

@@ -39,7 +39,12 @@ const PARALLEL_MIN: usize = 1 << 21;
 /// # Panics
 ///
 /// If the shapes do not chain (`a` is `m × k`, `b` is `k × n`, `c` is `m × n`).
-pub(crate) fn gemm<E: Element>(a: &ArrayView2<'_, E>, b: &ArrayView2<'_, E>, beta: E, c: &mut ArrayViewMut2<'_, E>) {
+pub(crate) fn gemm<E: Element>(
+    a: &ArrayView2<'_, E>,
+    b: &ArrayView2<'_, E>,
+    beta: E,
+    c: &mut ArrayViewMut2<'_, E>,
+) {
     let ((m, k), (k_b, n)) = (a.dim(), b.dim());
     assert!(
         k == k_b && c.dim() == (m, n),
@@ -77,7 +82,12 @@ pub(crate) fn output<E: Element>(rows: usize, cols: usize) -> Array2<E> {
 
 /// The product without packing, when the layouts allow it; `false` (and
 /// nothing written) when they do not.
-fn unpacked<E: Element>(a: &ArrayView2<'_, E>, b: &ArrayView2<'_, E>, beta: E, c: &mut ArrayViewMut2<'_, E>) -> bool {
+fn unpacked<E: Element>(
+    a: &ArrayView2<'_, E>,
+    b: &ArrayView2<'_, E>,
+    beta: E,
+    c: &mut ArrayViewMut2<'_, E>,
+) -> bool {
     let bt = b.t();
     if a.nrows() <= UNPACKED_MAX && a.as_slice().is_some() && bt.as_slice().is_some() {
         // c_ij = a_i · (bᵀ)_j: dot products of contiguous rows.
@@ -196,7 +206,18 @@ mod tests {
     /// layout, with `beta = 0` over NaN and `beta = 1` and `0.5` over values.
     #[test]
     fn every_path_matches_the_triple_loop() {
-        let shapes = [(2, 20, 256), (256, 2, 20), (2, 256, 10), (3, 5, 1), (1, 7, 4), (9, 3, 11), (300, 90, 100), (90, 300, 100), (0, 3, 2), (2, 0, 3)];
+        let shapes = [
+            (2, 20, 256),
+            (256, 2, 20),
+            (2, 256, 10),
+            (3, 5, 1),
+            (1, 7, 4),
+            (9, 3, 11),
+            (300, 90, 100),
+            (90, 300, 100),
+            (0, 3, 2),
+            (2, 0, 3),
+        ];
         let before = get_num_threads();
         for threads in [1, 2, 3] {
             crate::set_num_threads(threads);
@@ -209,7 +230,10 @@ mod tests {
                         let mut c = if beta == 0.0 { Array2::from_elem((m, n), f64::NAN) } else { start };
                         gemm(&a.view(), &b.view(), beta, &mut c.view_mut());
                         for (got, want) in c.iter().zip(&expected) {
-                            assert!((got - want).abs() <= 1e-12 * k as f64, "{m}x{k}x{n} {a_cm} {b_cm} {beta}: {got} vs {want}");
+                            assert!(
+                                (got - want).abs() <= 1e-12 * k as f64,
+                                "{m}x{k}x{n} {a_cm} {b_cm} {beta}: {got} vs {want}"
+                            );
                         }
                     }
                 }

@@ -87,7 +87,8 @@ pub(crate) fn im2col<E: Element>(x: &[E], g: &Geometry) -> Vec<E> {
                         if g.stride[1] == 1 {
                             inside.copy_from_slice(&source[ix_lo..ix_lo + inside.len()]);
                         } else {
-                            for (o, &v) in inside.iter_mut().zip(source[ix_lo..].iter().step_by(g.stride[1])) {
+                            for (o, &v) in inside.iter_mut().zip(source[ix_lo..].iter().step_by(g.stride[1]))
+                            {
                                 *o = v;
                             }
                         }
@@ -168,9 +169,12 @@ mod tests {
                     for img in 0..g.n {
                         for oy in 0..g.oh {
                             for ox in 0..g.ow {
-                                let iy = (oy * g.stride[0] + ki * g.dilation[0]) as isize - g.padding[0] as isize;
-                                let ix = (ox * g.stride[1] + kj * g.dilation[1]) as isize - g.padding[1] as isize;
-                                let inside = (0..g.h as isize).contains(&iy) && (0..g.w as isize).contains(&ix);
+                                let iy =
+                                    (oy * g.stride[0] + ki * g.dilation[0]) as isize - g.padding[0] as isize;
+                                let ix =
+                                    (ox * g.stride[1] + kj * g.dilation[1]) as isize - g.padding[1] as isize;
+                                let inside =
+                                    (0..g.h as isize).contains(&iy) && (0..g.w as isize).contains(&ix);
                                 let row = (c * g.kh + ki) * g.kw + kj;
                                 let col = img * g.positions() + oy * g.ow + ox;
                                 out[row * g.cols() + col] = if inside {

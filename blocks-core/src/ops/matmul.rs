@@ -2,8 +2,8 @@
 
 use ndarray::{ArrayD, ArrayView2, Axis, Ix2, IxDyn};
 
-use super::gemm::{gemm, product};
 use super::broadcast::{broadcast_shape, sum_to_shape};
+use super::gemm::{gemm, product};
 use crate::error::or_panic;
 use crate::{Element, ShapeError, TensorBase};
 
