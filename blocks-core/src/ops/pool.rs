@@ -168,7 +168,8 @@ impl<E: Element> TensorBase<E> {
         let shape = self.shape();
         let window = Window { kernel, stride, padding, dilation, ceil_mode };
         let p = window_planes("max_pool2d", &shape, &window)?;
-        let (mut values, mut argmax) = (Vec::with_capacity(p.planes * p.oh * p.ow), Vec::new());
+        let outputs = p.planes * p.oh * p.ow;
+        let (mut values, mut argmax) = (Vec::with_capacity(outputs), Vec::with_capacity(outputs));
         {
             let x = self.data();
             let x = x.as_standard_layout();
@@ -190,9 +191,10 @@ impl<E: Element> TensorBase<E> {
                                 for kx in 0..kernel[1] {
                                     let i = base + ky * dilation[0] * p.w + kx * dilation[1];
                                     let (v, b) = (plane[i], plane[best]);
-                                    if v > b || v.is_nan() && !b.is_nan() {
-                                        best = i;
-                                    }
+                                    // Branch-free (the winner is data): taps come in
+                                    // increasing order, so `i >= best`.
+                                    let better = (v > b) | (v.is_nan() & !b.is_nan());
+                                    best += (i - best) * usize::from(better);
                                 }
                             }
                             values.push(plane[best]);
