@@ -327,16 +327,50 @@ fn channel_stats<E: Element>(x: ArrayView3<'_, E>) -> (Vec<f64>, Vec<f64>) {
     let (n, c, s) = x.dim();
     let count = (n * s) as f64;
     let x = x.as_slice().expect("standard layout");
-    // The planes of channel `ch`, image after image.
-    let planes = |ch: usize| (0..n).flat_map(move |img| &x[(img * c + ch) * s..][..s]);
+    let plane = |img: usize, ch: usize| &x[(img * c + ch) * s..][..s];
     let mut mean = vec![0.0; c];
     let mut var = vec![0.0; c];
     for ch in 0..c {
-        let m = planes(ch).map(|v| v.as_f64()).sum::<f64>() / count;
+        let m = (0..n).map(|img| sum_f64(plane(img, ch), |v| v)).sum::<f64>() / count;
         mean[ch] = m;
-        var[ch] = planes(ch).map(|v| (v.as_f64() - m).powi(2)).sum::<f64>() / count;
+        var[ch] = (0..n).map(|img| sum_f64(plane(img, ch), |v| (v - m) * (v - m))).sum::<f64>() / count;
     }
     (mean, var)
+}
+
+/// `Σ f(v)` over `values` in float64, in four interleaved partial sums so
+/// that the additions do not wait on one another.
+fn sum_f64<E: Element>(values: &[E], f: impl Fn(f64) -> f64) -> f64 {
+    let mut sums = [0.0; 4];
+    let chunks = values.chunks_exact(4);
+    let tail: f64 = chunks.remainder().iter().map(|v| f(v.as_f64())).sum();
+    for chunk in chunks {
+        for (sum, v) in sums.iter_mut().zip(chunk) {
+            *sum += f(v.as_f64());
+        }
+    }
+    (sums[0] + sums[1]) + (sums[2] + sums[3]) + tail
+}
+
+/// `(Σ g, Σ g · x)` over two slices of the same length, in float64, in four
+/// interleaved partial sums each.
+fn sums_of_products<E: Element>(x: &[E], g: &[E], f: impl Fn(f64) -> f64) -> (f64, f64) {
+    let (mut sum_g, mut sum_gx) = ([0.0; 4], [0.0; 4]);
+    let (x_chunks, g_chunks) = (x.chunks_exact(4), g.chunks_exact(4));
+    let (mut tail_g, mut tail_gx) = (0.0, 0.0);
+    for (&xv, &gv) in x_chunks.remainder().iter().zip(g_chunks.remainder()) {
+        tail_g += gv.as_f64();
+        tail_gx += gv.as_f64() * f(xv.as_f64());
+    }
+    for (xs, gs) in x_chunks.zip(g_chunks) {
+        for lane in 0..4 {
+            let gv = gs[lane].as_f64();
+            sum_g[lane] += gv;
+            sum_gx[lane] += gv * f(xs[lane].as_f64());
+        }
+    }
+    let total = |s: [f64; 4]| (s[0] + s[1]) + (s[2] + s[3]);
+    (total(sum_g) + tail_g, total(sum_gx) + tail_gx)
 }
 
 /// The gradients of input, weight and bias, in float64 per channel:
@@ -359,11 +393,9 @@ fn batch_norm_backward<E: Element>(
         let w = norm.weight.as_ref().map_or(1.0, |w| w[ch].as_f64());
         let (mut sum_g, mut sum_g_xhat) = (0.0, 0.0);
         for img in 0..n {
-            for (&xv, &gv) in x[plane(img, ch)].iter().zip(&g[plane(img, ch)]) {
-                let (xv, gv) = (xv.as_f64(), gv.as_f64());
-                sum_g += gv;
-                sum_g_xhat += gv * (xv - mean) * invstd;
-            }
+            let (sg, sgx) = sums_of_products(&x[plane(img, ch)], &g[plane(img, ch)], |xv| (xv - mean) * invstd);
+            sum_g += sg;
+            sum_g_xhat += sgx;
         }
         dw[ch] = E::of(sum_g_xhat);
         db[ch] = E::of(sum_g);
