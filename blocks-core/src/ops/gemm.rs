@@ -241,4 +241,37 @@ mod tests {
         }
         crate::set_num_threads(before);
     }
+
+    /// Many threads multiplying large matrices at once while others change
+    /// the thread count: every product is still right, and all finish (a
+    /// watchdog fails the test instead of hanging).
+    #[test]
+    fn concurrent_products_while_the_thread_count_changes() {
+        let (a, b) = (matrix(160, 130, 4, false), matrix(130, 150, 5, true));
+        let expected = reference(&a, &b, 0.0, &Array2::zeros((160, 150)));
+        let before = get_num_threads();
+        let (done, finished) = std::sync::mpsc::channel();
+        for worker in 0..8 {
+            let (a, b, expected, done) = (a.clone(), b.clone(), expected.clone(), done.clone());
+            std::thread::spawn(move || {
+                for round in 0..3 {
+                    if worker % 4 == 0 {
+                        crate::set_num_threads(1 + (worker + round) % 3);
+                    }
+                    let mut c = Array2::from_elem((160, 150), f64::NAN);
+                    gemm(&a.view(), &b.view(), 0.0, &mut c.view_mut());
+                    let worst = c.iter().zip(&expected).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+                    assert!(worst <= 1e-10, "worker {worker} round {round}: off by {worst}");
+                }
+                done.send(()).expect("the test is waiting");
+            });
+        }
+        drop(done);
+        for _ in 0..8 {
+            finished
+                .recv_timeout(std::time::Duration::from_secs(120))
+                .expect("every worker finishes (a panic or a hang ends up here)");
+        }
+        crate::set_num_threads(before);
+    }
 }

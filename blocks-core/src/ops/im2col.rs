@@ -53,7 +53,9 @@ impl Geometry {
         // The first o with o·stride + offset ≥ pad, and the first with o·stride + offset ≥ pad + size.
         let lo = pad.saturating_sub(offset).div_ceil(stride).min(outputs);
         let hi = (pad + size).saturating_sub(offset).div_ceil(stride).clamp(lo, outputs);
-        (lo, hi, (lo * stride + offset).saturating_sub(pad))
+        // Where no output reads the input, the coordinate is never used (0).
+        let first = if hi > lo { lo * stride + offset - pad } else { 0 };
+        (lo, hi, first)
     }
 }
 
@@ -143,10 +145,10 @@ mod tests {
     /// put taps in the padding on both sides, or past the input altogether.
     fn geometries() -> Vec<Geometry> {
         let mut all = Vec::new();
-        for (h, w, kh, kw) in [(5, 7, 3, 2), (4, 4, 1, 3), (3, 6, 3, 3), (1, 9, 1, 4)] {
+        for (h, w, kh, kw) in [(5, 7, 3, 2), (4, 4, 1, 3), (3, 6, 3, 3), (1, 9, 1, 4), (1, 1, 3, 3), (2, 1, 1, 2)] {
             for stride in [[1, 1], [2, 3], [3, 1]] {
                 for dilation in [[1, 1], [2, 1], [1, 3]] {
-                    for padding in [[0, 0], [1, 2], [2, 1]] {
+                    for padding in [[0, 0], [1, 2], [2, 1], [2, 2]] {
                         let out = |size: usize, k: usize, axis: usize| {
                             let span = dilation[axis] * (k - 1) + 1;
                             (size + 2 * padding[axis]).checked_sub(span).map(|room| room / stride[axis] + 1)
