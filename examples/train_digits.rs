@@ -4,6 +4,8 @@
 //! ```text
 //! cargo run --release --example train_digits
 //! cargo run --release --example train_digits -- --optimizer sgd --lr 0.1 --plot curves.svg
+//! cargo build --release --features mpi --example train_digits
+//! mpirun -np 2 target/release/examples/train_digits --distributed
 //! ```
 
 use std::error::Error;
@@ -57,7 +59,16 @@ struct Args {
     /// Draw loss and accuracy per epoch into this SVG file.
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// Train data-parallel on the processes `mpirun -np N` started
+    /// (build with `--features mpi`); `--batch-size` is the global batch.
+    #[arg(long)]
+    distributed: bool,
 }
+
+/// Data-parallel training over MPI (`--distributed`).
+#[cfg(feature = "mpi")]
+#[path = "distributed/train_digits_ddp.rs"]
+mod distributed;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum OptimizerKind {
@@ -75,6 +86,14 @@ struct EpochStats {
 
 fn main() -> Result<(), Box<dyn Error>> {
     let args = Args::parse();
+    if args.distributed {
+        #[cfg(feature = "mpi")]
+        return distributed::main(&args);
+        #[cfg(not(feature = "mpi"))]
+        return Err(
+            "--distributed needs MPI: build with `--features mpi` and launch with `mpirun -np N`".into()
+        );
+    }
     manual_seed(args.seed);
     let data = load_digits()?;
     let (train, test) = data.split(args.test_fraction, args.seed);

@@ -13,11 +13,14 @@
 mod autograd;
 pub mod data;
 mod display;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 mod element;
 mod error;
 mod gradcheck;
 pub mod io;
 pub mod nn;
+mod numel;
 mod ops;
 pub mod optim;
 mod random;
@@ -25,6 +28,7 @@ mod tensor;
 mod threading;
 
 pub use autograd::grad_mode::{NoGradGuard, is_grad_enabled, no_grad};
+pub use autograd::storage::{DataMut, Snapshot};
 pub use element::Element;
 pub use error::ShapeError;
 pub use gradcheck::{GradcheckError, GradcheckOptions, Mismatch, gradcheck, gradcheck_with};

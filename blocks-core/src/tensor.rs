@@ -1,11 +1,22 @@
 //! The tensor handle: creation, reading back, and its autograd state.
 
-use std::sync::{Arc, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
 
 use ndarray::{ArrayD, IxDyn};
 
-use crate::autograd::node::{Node, lock};
+use crate::autograd::node::Node;
+use crate::autograd::storage::{DataMut, Snapshot, Storage};
+use crate::error::or_panic;
+use crate::numel::checked_numel;
 use crate::{Element, with_rng};
+
+/// `shape` as an ndarray shape, panicking (at the caller's line) with a
+/// message naming `op` when its number of elements overflows.
+#[track_caller]
+fn checked_shape<E: Element>(op: &str, shape: &[usize]) -> IxDyn {
+    or_panic(checked_numel::<E>(op, shape));
+    IxDyn(shape)
+}
 
 /// An n-dimensional array with define-by-run reverse-mode autograd.
 ///
@@ -71,6 +82,7 @@ impl<E: Element> TensorBase<E> {
     /// let t = blocks_core::Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], [2, 2]);
     /// assert_eq!(t.to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
     /// ```
+    #[track_caller]
     pub fn from_vec(values: Vec<E>, shape: impl AsRef<[usize]>) -> Self {
         match Self::try_from_vec(values, shape) {
             Ok(tensor) => tensor,
@@ -80,12 +92,19 @@ impl<E: Element> TensorBase<E> {
 
     /// Like [`from_vec`](Self::from_vec), returning an error on a size mismatch.
     ///
+    /// # Errors
+    ///
+    /// If the number of values is not the product of the shape, or that
+    /// product overflows.
+    ///
     /// ```
-    /// assert!(blocks_core::Tensor::try_from_vec(vec![1.0; 5], [2, 3]).is_err());
+    /// use blocks_core::Tensor;
+    /// assert!(Tensor::try_from_vec(vec![1.0; 5], [2, 3]).is_err());
+    /// assert!(Tensor::try_from_vec(vec![], [1 << 32, 1 << 32]).is_err());
     /// ```
     pub fn try_from_vec(values: Vec<E>, shape: impl AsRef<[usize]>) -> Result<Self, crate::ShapeError> {
         let shape = shape.as_ref();
-        let expected: usize = shape.iter().product();
+        let expected = checked_numel::<E>("from_vec", shape)?;
         if expected != values.len() {
             return Err(crate::ShapeError::new(format!(
                 "from_vec: {} values cannot fill shape {shape:?} ({expected} elements)",
@@ -102,6 +121,7 @@ impl<E: Element> TensorBase<E> {
     /// let t = blocks_core::Tensor::from_slice(&[1.0, 2.0], [2, 1]);
     /// assert_eq!(t.shape(), vec![2, 1]);
     /// ```
+    #[track_caller]
     pub fn from_slice(values: &[E], shape: impl AsRef<[usize]>) -> Self {
         Self::from_vec(values.to_vec(), shape)
     }
@@ -117,11 +137,17 @@ impl<E: Element> TensorBase<E> {
 
     /// A tensor of zeros, like `torch.zeros`.
     ///
+    /// # Panics
+    ///
+    /// If the number of elements of `shape` overflows (as for `ones`, `full`,
+    /// `rand` and `randn`).
+    ///
     /// ```
     /// assert_eq!(blocks_core::Tensor::zeros([2]).to_vec(), vec![0.0, 0.0]);
     /// ```
+    #[track_caller]
     pub fn zeros(shape: impl AsRef<[usize]>) -> Self {
-        Self::full(shape, E::zero())
+        Self::filled("zeros", shape.as_ref(), E::zero())
     }
 
     /// A tensor of ones, like `torch.ones`.
@@ -129,8 +155,9 @@ impl<E: Element> TensorBase<E> {
     /// ```
     /// assert_eq!(blocks_core::Tensor::ones([2]).to_vec(), vec![1.0, 1.0]);
     /// ```
+    #[track_caller]
     pub fn ones(shape: impl AsRef<[usize]>) -> Self {
-        Self::full(shape, E::one())
+        Self::filled("ones", shape.as_ref(), E::one())
     }
 
     /// A tensor filled with `value`, like `torch.full`.
@@ -138,8 +165,14 @@ impl<E: Element> TensorBase<E> {
     /// ```
     /// assert_eq!(blocks_core::Tensor::full([2], 7.0).to_vec(), vec![7.0, 7.0]);
     /// ```
+    #[track_caller]
     pub fn full(shape: impl AsRef<[usize]>, value: E) -> Self {
-        Self::from_array(ArrayD::from_elem(IxDyn(shape.as_ref()), value))
+        Self::filled("full", shape.as_ref(), value)
+    }
+
+    #[track_caller]
+    fn filled(op: &str, shape: &[usize], value: E) -> Self {
+        Self::from_array(ArrayD::from_elem(checked_shape::<E>(op, shape), value))
     }
 
     /// A tensor of zeros with the shape of `self`, like `torch.zeros_like`.
@@ -148,6 +181,7 @@ impl<E: Element> TensorBase<E> {
     /// let x = blocks_core::Tensor::ones([2, 2]);
     /// assert_eq!(x.zeros_like().to_vec(), vec![0.0; 4]);
     /// ```
+    #[track_caller]
     pub fn zeros_like(&self) -> Self {
         Self::zeros(self.shape())
     }
@@ -158,9 +192,13 @@ impl<E: Element> TensorBase<E> {
     /// use blocks_core::Tensor;
     /// assert_eq!(Tensor::arange(0.0, 4.0, 1.0).to_vec(), vec![0.0, 1.0, 2.0, 3.0]);
     /// ```
+    #[track_caller]
     pub fn arange(start: E, end: E, step: E) -> Self {
         assert!(step != E::zero(), "arange: step must be nonzero");
-        let count = ((end - start) / step).ceil().to_usize().unwrap_or(0);
+        let steps = ((end - start) / step).ceil();
+        assert!(steps.is_finite(), "arange: unsupported range: {start} -> {end} by {step}");
+        let count = if steps <= E::zero() { 0 } else { steps.to_usize().unwrap_or(usize::MAX) };
+        let count = checked_shape::<E>("arange", &[count])[0];
         let values = (0..count).map(|i| start + E::from_usize(i).expect("index fits") * step).collect();
         Self::from_vec(values, [count])
     }
@@ -170,7 +208,9 @@ impl<E: Element> TensorBase<E> {
     /// ```
     /// assert_eq!(blocks_core::Tensor::eye(2).to_vec(), vec![1.0, 0.0, 0.0, 1.0]);
     /// ```
+    #[track_caller]
     pub fn eye(n: usize) -> Self {
+        checked_shape::<E>("eye", &[n, n]);
         Self::from_array(ndarray::Array2::eye(n).into_dyn())
     }
 
@@ -181,8 +221,9 @@ impl<E: Element> TensorBase<E> {
     /// let x = blocks_core::Tensor::rand([2, 20]);
     /// assert!(x.to_vec().iter().all(|v| (0.0..1.0).contains(v)));
     /// ```
+    #[track_caller]
     pub fn rand(shape: impl AsRef<[usize]>) -> Self {
-        let shape = IxDyn(shape.as_ref());
+        let shape = checked_shape::<E>("rand", shape.as_ref());
         let array = with_rng(|rng| ArrayD::from_shape_simple_fn(shape, || E::sample_unit(rng)));
         Self::from_array(array)
     }
@@ -193,8 +234,9 @@ impl<E: Element> TensorBase<E> {
     /// let x = blocks_core::Tensor::randn([1000]);
     /// assert!(x.mean().item().abs() < 0.2);
     /// ```
+    #[track_caller]
     pub fn randn(shape: impl AsRef<[usize]>) -> Self {
-        let shape = IxDyn(shape.as_ref());
+        let shape = checked_shape::<E>("randn", shape.as_ref());
         let array = with_rng(|rng| ArrayD::from_shape_simple_fn(shape, || E::sample_normal(rng)));
         Self::from_array(array)
     }
@@ -205,13 +247,13 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(blocks_core::Tensor::zeros([2, 3]).shape(), vec![2, 3]);
     /// ```
     pub fn shape(&self) -> Vec<usize> {
-        self.node.read().shape().to_vec()
+        self.node.storage.read(|data| data.shape().to_vec())
     }
 
     /// The size of the last dimension (`None` for a 0-d tensor), read without
     /// allocating: the width check every layer makes on each forward.
     pub(crate) fn last_dim(&self) -> Option<usize> {
-        self.node.read().shape().last().copied()
+        self.node.storage.read(|data| data.shape().last().copied())
     }
 
     /// The number of dimensions, like `x.dim()`.
@@ -220,7 +262,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(blocks_core::Tensor::zeros([2, 3]).ndim(), 2);
     /// ```
     pub fn ndim(&self) -> usize {
-        self.node.read().ndim()
+        self.node.storage.read(|data| data.ndim())
     }
 
     /// The number of elements, like `x.numel()`.
@@ -229,7 +271,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(blocks_core::Tensor::zeros([2, 3]).numel(), 6);
     /// ```
     pub fn numel(&self) -> usize {
-        self.node.read().len()
+        self.node.storage.read(|data| data.len())
     }
 
     /// The value of a one-element tensor, like `x.item()`.
@@ -239,10 +281,13 @@ impl<E: Element> TensorBase<E> {
     /// ```
     /// assert_eq!(blocks_core::Tensor::full([1, 1], 2.5).item(), 2.5);
     /// ```
+    #[track_caller]
     pub fn item(&self) -> E {
-        let data = self.node.read();
-        assert!(data.len() == 1, "item: a Tensor with {} elements cannot be converted to Scalar", data.len());
-        *data.iter().next().expect("one element")
+        let (len, first) = self.node.storage.read(|data| (data.len(), data.iter().next().copied()));
+        match first {
+            Some(value) if len == 1 => value,
+            _ => panic!("item: a Tensor with {len} elements cannot be converted to Scalar"),
+        }
     }
 
     /// The values in row-major order, like `x.flatten().tolist()`.
@@ -251,17 +296,18 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(blocks_core::Tensor::eye(2).to_vec(), vec![1.0, 0.0, 0.0, 1.0]);
     /// ```
     pub fn to_vec(&self) -> Vec<E> {
-        self.node.read().iter().copied().collect()
+        self.data().iter().copied().collect()
     }
 
-    /// Read access to the values as an ndarray array (held until the guard drops).
+    /// The values as an ndarray array: a [`Snapshot`] of them as they are
+    /// now (no copy, no lock held; later writes to the tensor do not show in it).
     ///
     /// ```
     /// let x = blocks_core::Tensor::eye(2);
     /// assert_eq!(x.data()[[1, 1]], 1.0);
     /// ```
-    pub fn data(&self) -> RwLockReadGuard<'_, ArrayD<E>> {
-        self.node.read()
+    pub fn data(&self) -> Snapshot<E> {
+        self.node.storage.snapshot()
     }
 
     /// A copy of the values as an owned ndarray array.
@@ -271,45 +317,61 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(a.sum(), 2.0);
     /// ```
     pub fn to_array(&self) -> ArrayD<E> {
-        self.node.read().clone()
+        self.data().into_array()
     }
 
     /// Write access to the values, outside the graph, like assigning to `x.data`.
     ///
     /// Writes are not recorded. A value that a recorded operation saved for
     /// backward and that is changed here makes that backward panic, as in PyTorch.
+    /// The guard works on a copy and holds no lock: the tensor shows the new
+    /// values when it is dropped (see [`DataMut`]).
     ///
     /// ```
     /// let w = blocks_core::Tensor::zeros([2, 2]).requires_grad_(true);
     /// w.data_mut()[[0, 0]] = 42.0;
     /// assert_eq!(w.to_vec(), vec![42.0, 0.0, 0.0, 0.0]);
     /// ```
-    pub fn data_mut(&self) -> RwLockWriteGuard<'_, ArrayD<E>> {
-        self.node.write()
+    pub fn data_mut(&self) -> DataMut<'_, E> {
+        DataMut::new(&self.node.storage)
+    }
+
+    /// Updates the values in place under the tensor's short-held lock (see
+    /// `autograd/storage.rs`), bumping the version. `f` must not touch any
+    /// tensor: take snapshots of what it reads first.
+    pub(crate) fn update_data<R>(&self, f: impl FnOnce(&mut ArrayD<E>) -> R) -> R {
+        self.node.storage.update(f)
     }
 
     /// Replaces the values with `values` (same shape), outside the graph.
     ///
-    /// Panics if the shapes differ.
+    /// The two tensors then share storage until either is written to
+    /// (copy-on-write), so this copies nothing.
+    ///
+    /// # Panics
+    ///
+    /// If the shapes differ.
     ///
     /// ```
     /// let w = blocks_core::Tensor::zeros([2]);
     /// w.set_data(&blocks_core::Tensor::ones([2]));
     /// assert_eq!(w.to_vec(), vec![1.0, 1.0]);
     /// ```
+    #[track_caller]
     pub fn set_data(&self, values: &TensorBase<E>) {
         if Arc::ptr_eq(&self.node, &values.node) {
             return;
         }
-        let source = values.node.read();
-        let mut target = self.node.write();
-        assert!(
-            target.shape() == source.shape(),
-            "set_data: cannot copy a tensor of shape {:?} into one of shape {:?}",
-            source.shape(),
-            target.shape()
-        );
-        target.assign(&source);
+        let source = values.data();
+        let target = self.shape();
+        if target != source.shape() {
+            panic!(
+                "set_data: cannot copy a tensor of shape {:?} into one of shape {target:?}",
+                source.shape()
+            );
+        }
+        let source = if source.is_standard_layout() { source.0 } else { Arc::new(source.into_array()) };
+        self.node.storage.replace(source);
     }
 
     /// Whether gradients flow to this tensor.
@@ -341,6 +403,7 @@ impl<E: Element> TensorBase<E> {
     /// x.set_requires_grad(true);
     /// assert!(x.requires_grad());
     /// ```
+    #[track_caller]
     pub fn set_requires_grad(&self, requires_grad: bool) {
         if !self.is_leaf() && !requires_grad {
             panic!(
@@ -383,7 +446,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(x.grad().unwrap().to_vec(), vec![1.0, 1.0]);
     /// ```
     pub fn grad(&self) -> Option<TensorBase<E>> {
-        lock(&self.node.grad).as_ref().map(|grad| TensorBase::from_array(grad.clone()))
+        self.node.grad().map(|grad| TensorBase::from_node(Node::with_storage(Storage::shared(grad), false)))
     }
 
     /// Runs `f` on the accumulated gradient without copying it.
@@ -394,7 +457,37 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(x.with_grad(|g| g.map(|g| g.sum())), Some(2.0));
     /// ```
     pub fn with_grad<T>(&self, f: impl FnOnce(Option<&ArrayD<E>>) -> T) -> T {
-        f(lock(&self.node.grad).as_ref())
+        let grad = self.node.grad();
+        f(grad.as_deref())
+    }
+
+    /// Runs `f` on the gradient slot itself, to write the gradient in place
+    /// or to set it (`x.grad = g` in PyTorch), as a gradient all-reduce does.
+    /// A gradient set here must have the tensor's shape.
+    ///
+    /// `f` runs with no lock held: the gradient is taken out of its slot (no
+    /// copy unless a `grad()` handle still shares it), given to `f`, and put
+    /// back, so `f` may touch this or any other tensor. A gradient that a
+    /// concurrent backward adds in the meantime is replaced by what `f`
+    /// leaves, as an assignment to `x.grad` in another thread would be.
+    ///
+    /// ```
+    /// let x = blocks_core::Tensor::ones([2]).requires_grad_(true);
+    /// x.with_grad_mut(|g| *g = Some(ndarray::arr1(&[0.5f32, 2.0]).into_dyn()));
+    /// x.with_grad_mut(|g| g.as_mut().unwrap().mapv_inplace(|v| v * 2.0));
+    /// assert_eq!(x.grad().unwrap().to_vec(), vec![1.0, 4.0]);
+    /// ```
+    pub fn with_grad_mut<T>(&self, f: impl FnOnce(&mut Option<ArrayD<E>>) -> T) -> T {
+        let mut slot = self
+            .node
+            .take_grad()
+            .map(|grad| Arc::try_unwrap(grad).unwrap_or_else(|shared| (*shared).clone()));
+        let result = f(&mut slot);
+        if let Some(grad) = &slot {
+            crate::autograd::node::check_grad_shape(&self.node, grad, "with_grad_mut");
+        }
+        self.node.set_grad(slot.map(Arc::new));
+        result
     }
 
     /// Sets the gradient to `None`, like `x.grad = None` (what `zero_grad` does).
@@ -406,8 +499,7 @@ impl<E: Element> TensorBase<E> {
     /// assert!(x.grad().is_none());
     /// ```
     pub fn zero_grad(&self) {
-        let old = lock(&self.node.grad).take();
-        if let Some(grad) = old {
+        if let Some(grad) = self.node.take_grad().and_then(Arc::into_inner) {
             crate::autograd::pool::recycle(grad);
         }
     }
@@ -427,7 +519,8 @@ impl<E: Element> TensorBase<E> {
 
     /// A new leaf sharing nothing with the graph, like `x.detach()`.
     ///
-    /// The values are copied, so later writes to either tensor do not show in the other.
+    /// The two share storage until either is written to (copy-on-write), so
+    /// later writes to either tensor do not show in the other.
     ///
     /// ```
     /// let x = blocks_core::Tensor::ones([2]).requires_grad_(true);
@@ -435,7 +528,7 @@ impl<E: Element> TensorBase<E> {
     /// assert!(!y.requires_grad() && y.is_leaf());
     /// ```
     pub fn detach(&self) -> Self {
-        Self::from_array(self.to_array())
+        TensorBase::from_node(Node::with_storage(Storage::shared(self.data().0), false))
     }
 
     /// Whether two handles refer to the same tensor (`a is b` in Python).
@@ -457,6 +550,6 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(y.to_vec(), vec![1.0f64, 1.0]);
     /// ```
     pub fn cast<T: Element>(&self) -> TensorBase<T> {
-        TensorBase::from_array(self.node.read().mapv(|v| T::of(v.as_f64())))
+        TensorBase::from_array(self.data().mapv(|v| T::of(v.as_f64())))
     }
 }

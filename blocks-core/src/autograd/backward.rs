@@ -1,16 +1,17 @@
 //! The backward pass: one walk of the graph in reverse topological order.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
-use ndarray::ArrayD;
+use ndarray::{ArrayD, Dimension};
 
-use super::node::{Node, lock};
+use super::node::{GradFn, check_grad_shape};
 use super::pool;
+use super::storage::lock;
 use crate::{Element, TensorBase};
-
-/// Numbers the backward passes, so a node knows whether this pass has seen it.
-static PASS: AtomicU64 = AtomicU64::new(1);
 
 impl<E: Element> TensorBase<E> {
     /// Computes the gradient of this scalar with respect to every leaf that
@@ -25,6 +26,7 @@ impl<E: Element> TensorBase<E> {
     /// (&x * &x).sum().backward();
     /// assert_eq!(x.grad().unwrap().to_vec(), vec![6.0]);
     /// ```
+    #[track_caller]
     pub fn backward(&self) {
         self.backward_with_options(None, false);
     }
@@ -39,6 +41,7 @@ impl<E: Element> TensorBase<E> {
     /// y.backward_with(&Tensor::from_vec(vec![1.0, 10.0], [2]));
     /// assert_eq!(x.grad().unwrap().to_vec(), vec![3.0, 30.0]);
     /// ```
+    #[track_caller]
     pub fn backward_with(&self, gradient: &TensorBase<E>) {
         self.backward_with_options(Some(gradient), false);
     }
@@ -53,6 +56,7 @@ impl<E: Element> TensorBase<E> {
     /// y.backward();
     /// assert_eq!(x.grad().unwrap().to_vec(), vec![4.0]);
     /// ```
+    #[track_caller]
     pub fn backward_with_options(&self, gradient: Option<&TensorBase<E>>, retain_graph: bool) {
         assert!(
             self.requires_grad(),
@@ -61,7 +65,7 @@ impl<E: Element> TensorBase<E> {
         let seed = match gradient {
             Some(gradient) => {
                 let gradient = gradient.to_array();
-                let shape = self.node.read().shape().to_vec();
+                let shape = self.shape();
                 assert!(
                     gradient.shape() == shape.as_slice(),
                     "backward: Mismatch in shape: grad_output[0] has a shape of {:?} and output[0] has a shape of {shape:?}.",
@@ -70,109 +74,173 @@ impl<E: Element> TensorBase<E> {
                 gradient
             }
             None => {
-                let data = self.node.read();
-                assert!(data.len() == 1, "grad can be implicitly created only for scalar outputs");
-                ArrayD::from_elem(data.raw_dim(), E::one())
+                let shape = self.node.storage.read(|data| data.raw_dim());
+                assert!(shape.size() == 1, "grad can be implicitly created only for scalar outputs");
+                ArrayD::from_elem(shape, E::one())
             }
         };
         run_backward(self, seed, retain_graph);
     }
 }
 
+#[track_caller]
 fn run_backward<E: Element>(root: &TensorBase<E>, seed: ArrayD<E>, retain_graph: bool) {
     if root.is_leaf() {
-        accumulate(&root.node, &root.node.grad, seed, "backward");
+        root.node.accumulate_grad(seed, "backward");
         return;
     }
-    let order = topological_order(root);
-    *lock(&root.node.pending) = Some(seed);
+    let mut pass = Pass::walk(root, retain_graph);
+    let root_index = pass.order.len() - 1;
+    pass.pending[root_index] = Some(seed);
     // Each tensor is let go once its gradient has been passed on: an
     // intermediate nobody else holds is freed (its storage returns to the
     // pool) during the pass rather than after it.
-    for tensor in order.into_iter().rev() {
-        let node = &tensor.node;
-        let name = node.grad_fn_name.expect("only non-leaves are ordered");
-        let Some(grad) = lock(&node.pending).take() else {
-            continue;
-        };
-        if node.retains_grad.load(Ordering::Relaxed) {
-            accumulate(node, &node.grad, grad.clone(), name);
+    while let Some(step) = pass.order.last() {
+        let index = pass.order.len() - 1;
+        if let Some(grad) = pass.pending[index].take() {
+            let node = &step.tensor.node;
+            let name = node.grad_fn_name.expect("only non-leaves are ordered");
+            if node.retains_grad.load(Ordering::Relaxed) {
+                node.accumulate_grad(grad.clone(), name);
+            }
+            let Some(grad_fn) = &step.grad_fn else {
+                panic!(
+                    "Trying to backward through the graph a second time (or directly access saved \
+                     tensors after they have already been freed). Saved intermediate values of the \
+                     graph are freed when you call .backward(). Specify retain_graph=True if you need \
+                     to backward through the graph a second time."
+                );
+            };
+            let grads = grad_fn.call(node, name, grad);
+            for ((input, _), grad) in grad_fn.inputs.iter().zip(grads) {
+                let Some(grad) = grad else { continue };
+                if !input.requires_grad() {
+                    continue;
+                }
+                if input.is_leaf() {
+                    input.node.accumulate_grad(grad, name);
+                } else {
+                    check_grad_shape(&input.node, &grad, name);
+                    let slot = &mut pass.pending[pass.index[&address(input)]];
+                    match slot {
+                        Some(existing) => {
+                            *existing += &grad;
+                            pool::recycle(grad);
+                        }
+                        None => *slot = Some(grad),
+                    }
+                }
+            }
         }
-        let Some(grad_fn) = lock(&node.grad_fn).take() else {
-            panic!(
-                "Trying to backward through the graph a second time (or directly access saved \
-                 tensors after they have already been freed). Saved intermediate values of the \
-                 graph are freed when you call .backward(). Specify retain_graph=True if you need \
-                 to backward through the graph a second time."
-            );
+        pass.order.pop();
+    }
+}
+
+/// One step of a pass: a non-leaf tensor and the record of the op that made
+/// it (`None` if an earlier pass freed it).
+struct Step<E: Element> {
+    tensor: TensorBase<E>,
+    grad_fn: Option<Arc<GradFn<E>>>,
+}
+
+/// The bookkeeping of one backward pass, kept here rather than on the shared
+/// nodes (as candle's `GradStore` does), so that passes through one graph from
+/// several threads do not see each other's partial sums.
+struct Pass<E: Element> {
+    /// The non-leaf tensors reachable from the root through tensors that
+    /// require grad, each after all of its inputs (post-order); walked from
+    /// the end.
+    order: Vec<Step<E>>,
+    /// Where each tensor of `order` is, by the address of its node
+    /// ([`NOT_YET`] while its inputs are being ordered).
+    index: HashMap<usize, usize, BuildHasherDefault<AddressHasher>>,
+    /// The gradient collected so far for each tensor of `order`.
+    pending: Vec<Option<ArrayD<E>>>,
+    /// Whether this pass took the `grad_fn`s out of the nodes (no `retain_graph`).
+    frees: bool,
+}
+
+fn address<E: Element>(tensor: &TensorBase<E>) -> usize {
+    Arc::as_ptr(&tensor.node) as usize
+}
+
+/// The index of a tensor seen by the walk but not yet placed in the order.
+const NOT_YET: usize = usize::MAX;
+
+/// Hashes node addresses (distinct, aligned `usize`s) with one multiplication
+/// (Fibonacci hashing) instead of SipHash: a pass hashes every edge of the graph.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, address: usize) {
+        self.0 = (address as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+impl<E: Element> Pass<E> {
+    /// Orders the graph behind `root` without recursion. A freeing pass takes
+    /// each `grad_fn` out of its node (so another pass gets PyTorch's error);
+    /// a retaining one clones the `Arc`.
+    fn walk(root: &TensorBase<E>, retain_graph: bool) -> Self {
+        let mut pass = Pass {
+            order: Vec::with_capacity(16),
+            index: HashMap::default(),
+            pending: Vec::new(),
+            frees: !retain_graph,
         };
-        let grads = grad_fn.call(node, name, grad);
-        for ((input, _), grad) in grad_fn.inputs.iter().zip(grads) {
-            let Some(grad) = grad else { continue };
-            if !input.requires_grad() {
+        let mut stack = Vec::with_capacity(16);
+        stack.push((root.clone(), None));
+        while let Some((tensor, done)) = stack.pop() {
+            if let Some(grad_fn) = done {
+                pass.index.insert(address(&tensor), pass.order.len());
+                pass.order.push(Step { tensor, grad_fn });
                 continue;
             }
-            let target = if input.is_leaf() { &input.node.grad } else { &input.node.pending };
-            accumulate(&input.node, target, grad, name);
+            match pass.index.entry(address(&tensor)) {
+                Entry::Occupied(_) => continue,
+                Entry::Vacant(slot) => slot.insert(NOT_YET),
+            };
+            let grad_fn = {
+                let mut slot = lock(&tensor.node.grad_fn);
+                if retain_graph { slot.clone() } else { slot.take() }
+            };
+            if let Some(grad_fn) = &grad_fn {
+                let inputs = grad_fn.inputs.iter().map(|(input, _)| input);
+                let inputs = inputs.filter(|input| !input.is_leaf() && input.requires_grad());
+                stack.push((tensor, Some(Some(Arc::clone(grad_fn)))));
+                stack.extend(inputs.map(|input| (input.clone(), None)));
+            } else {
+                stack.push((tensor, Some(None)));
+            }
         }
-        if retain_graph {
-            *lock(&node.grad_fn) = Some(grad_fn);
-        }
+        pass.pending = (0..pass.order.len()).map(|_| None).collect();
+        pass
     }
 }
 
-/// The non-leaf tensors reachable from `root` through tensors that require
-/// grad, each after all of its inputs (post-order), found without recursion.
-fn topological_order<E: Element>(root: &TensorBase<E>) -> Vec<TensorBase<E>> {
-    let pass = PASS.fetch_add(1, Ordering::Relaxed);
-    let mut order = Vec::with_capacity(16);
-    let mut stack = Vec::with_capacity(16);
-    stack.push((root.clone(), false));
-    while let Some((tensor, inputs_done)) = stack.pop() {
-        if inputs_done {
-            order.push(tensor);
-            continue;
+impl<E: Element> Drop for Pass<E> {
+    /// A freeing pass that stops early (a panic in a backward closure) puts
+    /// back the `grad_fn`s it took and did not use, so the graph is not left
+    /// half freed. A finished pass has nothing left.
+    fn drop(&mut self) {
+        if !self.frees {
+            return;
         }
-        if tensor.node.visited_in.swap(pass, Ordering::Relaxed) == pass {
-            continue;
+        for step in self.order.drain(..) {
+            if let Some(grad_fn) = step.grad_fn {
+                *lock(&step.tensor.node.grad_fn) = Some(grad_fn);
+            }
         }
-        let node = Arc::clone(&tensor.node);
-        stack.push((tensor, true));
-        if let Some(grad_fn) = lock(&node.grad_fn).as_ref() {
-            let inputs = grad_fn.inputs.iter().map(|(input, _)| input);
-            stack.extend(
-                inputs
-                    .filter(|input| !input.is_leaf() && input.requires_grad())
-                    .map(|input| (input.clone(), false)),
-            );
-        }
-    }
-    order
-}
-
-/// Adds `grad` into `slot`, moving it in when the slot is empty.
-fn accumulate<E: Element>(
-    node: &Node<E>,
-    slot: &std::sync::Mutex<Option<ArrayD<E>>>,
-    grad: ArrayD<E>,
-    name: &str,
-) {
-    {
-        let data = node.read();
-        assert!(
-            grad.shape() == data.shape(),
-            "{name} returned a gradient of shape {:?} for an input of shape {:?}",
-            grad.shape(),
-            data.shape()
-        );
-    }
-    let mut slot = lock(slot);
-    match slot.as_mut() {
-        Some(existing) => {
-            *existing += &grad;
-            drop(slot);
-            pool::recycle(grad);
-        }
-        None => *slot = Some(grad),
     }
 }

@@ -1,7 +1,8 @@
-//! Define-by-run reverse-mode autograd: the graph's nodes, the backward pass
-//! and the switch that turns recording off.
+//! Define-by-run reverse-mode autograd: the tensors' storage, the graph's
+//! nodes, the backward pass and the switch that turns recording off.
 
 mod backward;
 pub(crate) mod grad_mode;
 pub(crate) mod node;
 pub(crate) mod pool;
+pub(crate) mod storage;

@@ -1,15 +1,17 @@
 //! A tensor's shared state and the record of the operation that produced it.
 //!
-//! Every tensor handle points at one [`Node`]: its data, its gradient slot and,
+//! Every tensor handle points at one [`Node`]: its data (a [`Storage`], whose
+//! module doc explains why no lock here can deadlock), its gradient slot and,
 //! for results of recorded operations, a [`GradFn`] that holds the inputs and
 //! the closure that maps the output's gradient to the inputs' gradients.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::ArrayD;
 
 use super::pool;
+use super::storage::{Snapshot, Storage, lock};
 use crate::{Element, TensorBase};
 
 /// The gradients a backward closure returns: one entry per input, `None` where
@@ -42,17 +44,17 @@ impl<E: Element> BackwardContext<'_, E> {
     /// The value of input `i` as it was when the operation ran.
     ///
     /// Panics with PyTorch's message if it was modified in place since.
-    pub fn input(&self, i: usize) -> RwLockReadGuard<'_, ArrayD<E>> {
+    pub fn input(&self, i: usize) -> Snapshot<E> {
         let (input, version) = &self.grad_fn.inputs[i];
-        if input.node.version() != *version {
+        let (values, now) = input.node.storage.snapshot_with_version();
+        if now != *version {
             panic!(
                 "one of the variables needed for gradient computation has been modified by an \
-                 inplace operation: input {i} of {} is at version {}; expected version {version} instead",
+                 inplace operation: input {i} of {} is at version {now}; expected version {version} instead",
                 self.name,
-                input.node.version(),
             );
         }
-        input.node.read()
+        values
     }
 
     /// How many inputs the operation recorded.
@@ -61,69 +63,102 @@ impl<E: Element> BackwardContext<'_, E> {
     }
 
     /// The value the operation produced.
-    pub fn output(&self) -> RwLockReadGuard<'_, ArrayD<E>> {
-        self.output.read()
+    pub fn output(&self) -> Snapshot<E> {
+        self.output.storage.snapshot()
     }
 }
 
 /// The shared state behind a tensor handle.
+///
+/// Every field is either atomic or behind its own short-held lock (see
+/// `storage.rs` for why no two are ever held at once). Nothing here belongs to
+/// one backward pass: passes keep their bookkeeping to themselves
+/// (`backward.rs`), so several can run through one graph at the same time.
 pub(crate) struct Node<E: Element> {
-    data: RwLock<ArrayD<E>>,
-    /// The accumulated gradient a user sees (`.grad()`).
-    pub(crate) grad: Mutex<Option<ArrayD<E>>>,
-    /// Gradient collected for a non-leaf during one backward pass.
-    pub(crate) pending: Mutex<Option<ArrayD<E>>>,
+    /// The values and their version counter.
+    pub(crate) storage: Storage<E>,
+    /// The accumulated gradient a user sees (`.grad()`), shared with the
+    /// snapshots handed out (copy-on-write when backward adds to it).
+    grad: Mutex<Option<Arc<ArrayD<E>>>>,
     pub(crate) requires_grad: AtomicBool,
     pub(crate) retains_grad: AtomicBool,
-    version: AtomicU64,
-    /// The backward pass that last visited this node (see `backward.rs`).
-    pub(crate) visited_in: AtomicU64,
     /// Set while the tensor is a lazy layer's parameter without values yet.
     pub(crate) uninitialized: AtomicBool,
     /// PyTorch's name of the operation that made this tensor (`None` for leaves).
     pub(crate) grad_fn_name: Option<&'static str>,
-    /// Taken away when backward frees the graph.
-    pub(crate) grad_fn: Mutex<Option<GradFn<E>>>,
+    /// Cloned by a pass that retains the graph, taken by one that frees it.
+    pub(crate) grad_fn: Mutex<Option<Arc<GradFn<E>>>>,
 }
 
 impl<E: Element> Node<E> {
     pub(crate) fn leaf(data: ArrayD<E>, requires_grad: bool) -> Self {
+        Self::with_storage(Storage::new(data), requires_grad)
+    }
+
+    pub(crate) fn with_storage(storage: Storage<E>, requires_grad: bool) -> Self {
         Node {
-            data: RwLock::new(data),
+            storage,
             grad: Mutex::new(None),
-            pending: Mutex::new(None),
             requires_grad: AtomicBool::new(requires_grad),
             retains_grad: AtomicBool::new(false),
-            version: AtomicU64::new(0),
-            visited_in: AtomicU64::new(0),
             uninitialized: AtomicBool::new(false),
             grad_fn_name: None,
             grad_fn: Mutex::new(None),
         }
     }
 
-    pub(crate) fn read(&self) -> RwLockReadGuard<'_, ArrayD<E>> {
-        self.data.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Write access to the data; bumps the version so stale saved values are detected.
-    pub(crate) fn write(&self) -> std::sync::RwLockWriteGuard<'_, ArrayD<E>> {
-        self.version.fetch_add(1, Ordering::Relaxed);
-        self.data.write().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     pub(crate) fn version(&self) -> u64 {
-        self.version.load(Ordering::Relaxed)
+        self.storage.version()
     }
 
     pub(crate) fn is_leaf(&self) -> bool {
         self.grad_fn_name.is_none()
     }
+
+    /// The accumulated gradient (an `Arc` clone; no copy).
+    pub(crate) fn grad(&self) -> Option<Arc<ArrayD<E>>> {
+        lock(&self.grad).clone()
+    }
+
+    /// Takes the accumulated gradient away, leaving `None`.
+    pub(crate) fn take_grad(&self) -> Option<Arc<ArrayD<E>>> {
+        lock(&self.grad).take()
+    }
+
+    /// Replaces the accumulated gradient.
+    pub(crate) fn set_grad(&self, grad: Option<Arc<ArrayD<E>>>) {
+        *lock(&self.grad) = grad;
+    }
+
+    /// Adds `grad` into the accumulated gradient, moving it in when there is
+    /// none. `name` (the op that produced it) is for the shape check's message.
+    pub(crate) fn accumulate_grad(&self, grad: ArrayD<E>, name: &str) {
+        check_grad_shape(self, &grad, name);
+        let mut slot = lock(&self.grad);
+        match slot.as_mut() {
+            Some(existing) => {
+                match Arc::get_mut(existing) {
+                    Some(existing) => *existing += &grad,
+                    None => *existing = Arc::new(&**existing + &grad),
+                }
+                drop(slot);
+                pool::recycle(grad);
+            }
+            None => *slot = Some(Arc::new(grad)),
+        }
+    }
 }
 
-/// Locks a mutex, ignoring poisoning (the slots hold plain data that stays valid).
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// Panics unless `grad` has the shape of the node's values.
+pub(crate) fn check_grad_shape<E: Element>(node: &Node<E>, grad: &ArrayD<E>, name: &str) {
+    node.storage.read(|data| {
+        assert!(
+            grad.shape() == data.shape(),
+            "{name} returned a gradient of shape {:?} for an input of shape {:?}",
+            grad.shape(),
+            data.shape()
+        );
+    });
 }
 
 impl<E: Element> GradFn<E> {
@@ -160,7 +195,7 @@ impl<E: Element> TensorBase<E> {
         };
         let mut node = Node::leaf(data, true);
         node.grad_fn_name = Some(name);
-        node.grad_fn = Mutex::new(Some(grad_fn));
+        node.grad_fn = Mutex::new(Some(Arc::new(grad_fn)));
         TensorBase::from_node(node)
     }
 }
@@ -170,20 +205,24 @@ impl<E: Element> Drop for Node<E> {
     /// behind it without recursion, so that dropping the result of a
     /// 10,000-step loop cannot overflow the stack.
     fn drop(&mut self) {
-        let empty = || ArrayD::from_shape_vec(IxDyn(&[0]), Vec::new()).expect("an empty array");
-        pool::recycle(std::mem::replace(self.data.get_mut().unwrap_or_else(|p| p.into_inner()), empty()));
-        for slot in [&mut self.grad, &mut self.pending] {
-            if let Some(array) = slot.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
-                pool::recycle(array);
-            }
+        if let Some(values) = self.storage.take_unshared() {
+            pool::recycle(values);
+        }
+        let grad = self.grad.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(grad) = grad.and_then(Arc::into_inner) {
+            pool::recycle(grad);
         }
         let Some(grad_fn) = self.grad_fn.get_mut().unwrap_or_else(|p| p.into_inner()).take() else {
             return;
         };
+        // A grad_fn still held elsewhere (by a backward pass running now)
+        // is let go by its last holder.
+        let Some(grad_fn) = Arc::into_inner(grad_fn) else { return };
         let mut pending = grad_fn.inputs;
         while let Some((tensor, _)) = pending.pop() {
             if let Some(mut node) = Arc::into_inner(tensor.node)
                 && let Some(inner) = node.grad_fn.get_mut().unwrap_or_else(|p| p.into_inner()).take()
+                && let Some(inner) = Arc::into_inner(inner)
             {
                 pending.extend(inner.inputs);
             }

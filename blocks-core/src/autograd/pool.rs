@@ -129,6 +129,18 @@ pub(crate) fn zip_map<E: Element>(x: &ArrayD<E>, y: &ArrayD<E>, f: impl Fn(E, E)
     Some(ArrayD::from_shape_vec(x.raw_dim(), out).expect("same length"))
 }
 
+/// A copy of `x` in row-major layout, on recycled storage when possible.
+pub(crate) fn copy<E: Element>(x: &ArrayD<E>) -> ArrayD<E> {
+    match x.as_slice() {
+        Some(values) => {
+            let mut out = scratch(values.len());
+            out.copy_from_slice(values);
+            ArrayD::from_shape_vec(x.raw_dim(), out).expect("same length")
+        }
+        None => x.to_owned(),
+    }
+}
+
 /// Gives the storage of `array`, no longer needed, back for reuse.
 pub(crate) fn recycle<E: Element>(array: ArrayD<E>) {
     if array.len() >= MIN_LEN {

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ndarray::Axis;
 
-use super::TensorDataset;
 use super::shuffle::{epoch_seed, permutation};
+use super::{DistributedSampler, TensorDataset};
 use crate::Tensor;
 
 /// Mini-batches of a [`TensorDataset`], like `torch.utils.data.DataLoader(
@@ -30,6 +30,7 @@ pub struct DataLoader {
     dataset: TensorDataset,
     batch_size: usize,
     seed: Option<u64>,
+    sampler: Option<DistributedSampler>,
     drop_last: bool,
     next_epoch: AtomicU64,
 }
@@ -46,7 +47,14 @@ impl DataLoader {
     /// ```
     pub fn new(dataset: TensorDataset, batch_size: usize) -> Self {
         assert!(batch_size > 0, "DataLoader: batch_size must be at least 1");
-        DataLoader { dataset, batch_size, seed: None, drop_last: false, next_epoch: AtomicU64::new(0) }
+        DataLoader {
+            dataset,
+            batch_size,
+            seed: None,
+            sampler: None,
+            drop_last: false,
+            next_epoch: AtomicU64::new(0),
+        }
     }
 
     /// Reshuffles every epoch, in an order fixed by `seed` (`shuffle=True`
@@ -59,8 +67,46 @@ impl DataLoader {
     /// let b = DataLoader::new(data, 6).shuffle(7);
     /// assert_eq!(a.iter().next().unwrap().1, b.iter().next().unwrap().1);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the loader has a [`sampler`](Self::sampler) (shuffle the sampler instead).
+    #[track_caller]
     pub fn shuffle(mut self, seed: u64) -> Self {
+        assert!(self.sampler.is_none(), "DataLoader: sampler option is mutually exclusive with shuffle");
         self.seed = Some(seed);
+        self
+    }
+
+    /// Reads only the samples `sampler` picks, in its order (`sampler=` in
+    /// PyTorch): with a [`DistributedSampler`], each process of a
+    /// data-parallel run its own shard. `batch_size` is then per process.
+    /// The loader's epoch goes to the sampler, so [`set_epoch`](Self::set_epoch)
+    /// is PyTorch's `sampler.set_epoch`.
+    ///
+    /// ```
+    /// use blocks_core::data::{DataLoader, DistributedSampler, TensorDataset};
+    /// let data = TensorDataset::new(blocks_core::Tensor::zeros([10, 1]), (0..10).collect());
+    /// let loader = DataLoader::new(data, 2).sampler(DistributedSampler::new(10, 3, 1));
+    /// let labels: Vec<Vec<usize>> = loader.iter().map(|(_, y)| y).collect();
+    /// assert_eq!(labels, [vec![1, 4], vec![7, 0]]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the sampler was made for a data set of another length, or the
+    /// loader shuffles already (shuffle the sampler instead).
+    #[track_caller]
+    pub fn sampler(mut self, sampler: DistributedSampler) -> Self {
+        assert!(self.seed.is_none(), "DataLoader: sampler option is mutually exclusive with shuffle");
+        assert_eq!(
+            sampler.dataset_len(),
+            self.dataset.len(),
+            "DataLoader: the sampler was made for {} samples but the dataset has {}",
+            sampler.dataset_len(),
+            self.dataset.len()
+        );
+        self.sampler = Some(sampler);
         self
     }
 
@@ -85,7 +131,7 @@ impl DataLoader {
     /// assert_eq!(DataLoader::new(data, 32).drop_last(true).len(), 44);
     /// ```
     pub fn len(&self) -> usize {
-        let n = self.dataset.len();
+        let n = self.sampler.as_ref().map_or(self.dataset.len(), DistributedSampler::len);
         if self.drop_last { n / self.batch_size } else { n.div_ceil(self.batch_size) }
     }
 
@@ -148,9 +194,10 @@ impl DataLoader {
     /// ```
     pub fn epoch(&self, epoch: u64) -> Batches<'_> {
         let n = self.dataset.len();
-        let order = match self.seed {
-            Some(seed) => permutation(n, epoch_seed(seed, epoch)),
-            None => (0..n).collect(),
+        let order = match (&self.sampler, self.seed) {
+            (Some(sampler), _) => sampler.indices(epoch),
+            (None, Some(seed)) => permutation(n, epoch_seed(seed, epoch)),
+            (None, None) => (0..n).collect(),
         };
         Batches { loader: self, order, position: 0 }
     }
@@ -184,6 +231,7 @@ impl fmt::Debug for DataLoader {
             .field("samples", &self.dataset.len())
             .field("batch_size", &self.batch_size)
             .field("shuffle_seed", &self.seed)
+            .field("sampler", &self.sampler)
             .field("drop_last", &self.drop_last)
             .finish()
     }

@@ -1,5 +1,6 @@
 //! Data: datasets of tensors with class labels, a seeded train/test split,
-//! mini-batch loading with reproducible shuffling, and accuracy.
+//! mini-batch loading with reproducible shuffling, each process its shard in
+//! data-parallel training ([`DistributedSampler`]), and accuracy.
 //!
 //! ```
 //! use blocks_core::data::{accuracy, DataLoader, TensorDataset};
@@ -17,8 +18,10 @@
 mod dataset;
 mod loader;
 mod metrics;
+mod sampler;
 mod shuffle;
 
 pub use dataset::{TensorDataset, train_test_split};
 pub use loader::{Batches, DataLoader};
 pub use metrics::{accuracy, correct, predict};
+pub use sampler::DistributedSampler;

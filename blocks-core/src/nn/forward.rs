@@ -94,6 +94,7 @@ where
 {
     type Out = <B::Rule as Rule<G, B>>::Out;
 
+    #[track_caller]
     fn call(&self, input: &G) -> Self::Out {
         <B::Rule as Rule<G, B>>::run(self, input)
     }
@@ -109,6 +110,7 @@ where
 /// let y = run(&Linear::<4, 2>::new(), &Tensor::ones([3, 4]));
 /// assert_eq!(y.shape(), vec![3, 2]);
 /// ```
+#[track_caller]
 pub fn run<B: Call<G> + ?Sized, G>(block: &B, input: &G) -> B::Out {
     block.call(input)
 }
@@ -166,6 +168,7 @@ pub trait Rule<G, B: ?Sized> {
 impl<B: Forward + ?Sized, G: FeedsInto<B::Input, B>> Rule<G, B> for ByInput {
     type Out = B::Output;
 
+    #[track_caller]
     fn run(block: &B, input: &G) -> B::Output {
         block.forward(&input.feed_into())
     }
@@ -204,6 +207,7 @@ impl<B: ?Sized, const GIVES: usize, const TAKES: usize> FeedsInto<Batch<TAKES>, 
 where
     B: SameWidth<TAKES, GIVES>,
 {
+    #[track_caller]
     fn feed_into(&self) -> Batch<TAKES> {
         Batch::trusted(Tensor::clone(self))
     }
@@ -213,6 +217,7 @@ impl<B: ?Sized, const GIVES: usize, const TAKES: usize> FeedsInto<Images<TAKES>,
 where
     B: SameChannels<TAKES, GIVES>,
 {
+    #[track_caller]
     fn feed_into(&self) -> Images<TAKES> {
         Images::trusted(Tensor::clone(self))
     }
@@ -220,6 +225,7 @@ where
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, const TAKES: usize> FeedsInto<Batch<TAKES>, B> for Tensor {
+    #[track_caller]
     fn feed_into(&self) -> Batch<TAKES> {
         if self.last_dim() != Some(TAKES) {
             panic!(
@@ -235,6 +241,7 @@ impl<B: ?Sized, const TAKES: usize> FeedsInto<Batch<TAKES>, B> for Tensor {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, const TAKES: usize> FeedsInto<Images<TAKES>, B> for Tensor {
+    #[track_caller]
     fn feed_into(&self) -> Images<TAKES> {
         if !Images::<TAKES>::fits(self) {
             panic!(
@@ -251,6 +258,7 @@ impl<B: ?Sized, const TAKES: usize> FeedsInto<Images<TAKES>, B> for Tensor {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Tensor, B> for Tensor {
+    #[track_caller]
     fn feed_into(&self) -> Tensor {
         self.clone()
     }
@@ -258,6 +266,7 @@ impl<B: ?Sized> FeedsInto<Tensor, B> for Tensor {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, const GIVES: usize> FeedsInto<Tensor, B> for Batch<GIVES> {
+    #[track_caller]
     fn feed_into(&self) -> Tensor {
         Tensor::clone(self)
     }
@@ -265,6 +274,7 @@ impl<B: ?Sized, const GIVES: usize> FeedsInto<Tensor, B> for Batch<GIVES> {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, const GIVES: usize> FeedsInto<Tensor, B> for Images<GIVES> {
+    #[track_caller]
     fn feed_into(&self) -> Tensor {
         Tensor::clone(self)
     }
@@ -272,6 +282,7 @@ impl<B: ?Sized, const GIVES: usize> FeedsInto<Tensor, B> for Images<GIVES> {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Scalar, B> for Scalar {
+    #[track_caller]
     fn feed_into(&self) -> Scalar {
         self.clone()
     }
@@ -279,6 +290,7 @@ impl<B: ?Sized> FeedsInto<Scalar, B> for Scalar {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Tensor, B> for Scalar {
+    #[track_caller]
     fn feed_into(&self) -> Tensor {
         (**self).clone()
     }

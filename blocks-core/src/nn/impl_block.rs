@@ -26,6 +26,7 @@ macro_rules! impl_block {
 
         #[diagnostic::do_not_recommend]
         impl<$($generics)*> $crate::nn::KeptForward for $ty {
+            #[track_caller]
             fn forward_kept(&self, x: &$crate::Tensor) -> $crate::Tensor {
                 $crate::nn::forward_kept(self, x)
             }
@@ -44,6 +45,7 @@ macro_rules! impl_block {
     (@common $(#[$doc:meta])* [$($generics:tt)*] $ty:ty) => {
         impl<$($generics)*> $ty {
             $(#[$doc])*
+            #[track_caller]
             pub fn forward<G>(&self, input: &G) -> <Self as $crate::nn::Call<G>>::Out
             where
                 Self: $crate::nn::Call<G>,

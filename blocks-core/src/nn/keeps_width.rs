@@ -178,6 +178,7 @@ pub trait KeptForward {
 /// use blocks_core::Tensor;
 /// assert_eq!(forward_kept(&ReLU, &Tensor::from_vec(vec![2.0], [1])).to_vec(), vec![2.0]);
 /// ```
+#[track_caller]
 pub fn forward_kept<L: KeepsWidth + ?Sized>(layer: &L, x: &Tensor) -> Tensor {
     layer.forward(x)
 }
@@ -185,6 +186,7 @@ pub fn forward_kept<L: KeepsWidth + ?Sized>(layer: &L, x: &Tensor) -> Tensor {
 impl<L: KeptForward + ?Sized, G: TensorKind> Rule<G, L> for AnyKind {
     type Out = G;
 
+    #[track_caller]
     fn run(layer: &L, input: &G) -> G {
         keep_width(layer, input)
     }

@@ -154,6 +154,7 @@ impl Forward for DynLinear {
     type Output = Tensor;
 
     /// `x Wᵀ + b` on a tensor whose last dimension is `in_features`.
+    #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         if x.last_dim() != Some(self.in_features) {
             panic!(

@@ -91,6 +91,7 @@ macro_rules! sequential_tuple {
             type Out = $last;
 
             #[allow(non_snake_case)]
+            #[track_caller]
             fn call(&self, input: &$first_input) -> $last {
                 let $first_out = within($first_index, || run(&self.0.$first_index, input));
                 $(let $out = within($index, || run(&self.0.$index, &$input));)*

@@ -12,7 +12,7 @@ pub(crate) struct Pending {
     /// The dimensions known in advance (`Some(256)`), and those not (`None`).
     known: Vec<Option<usize>>,
     initialized: AtomicBool,
-    /// Held while materializing, so that exactly one caller does it.
+    /// Held while deciding and swapping in the values, so that exactly one caller materializes.
     lock: Mutex<()>,
 }
 
@@ -56,9 +56,11 @@ impl Parameter {
 
     /// Gives an uninitialized parameter the values `make()` returns (a copy),
     /// keeping the handle, so every clone of it (a tied weight, an optimizer's
-    /// list) sees them. Thread-safe: of several callers exactly one runs
-    /// `make`. Returns `Ok(true)` if this call materialized it, `Ok(false)` if
-    /// it already had values (`make` is not run), and an error, leaving it
+    /// list) sees them. Thread-safe: of several callers racing, exactly one
+    /// materializes it and the others get `Ok(false)`. `make` runs with no
+    /// lock held (so it may itself use the parameter). Returns `Ok(true)` if
+    /// this call materialized it, `Ok(false)` if it already had values (`make`
+    /// is not run when that is known beforehand), and an error, leaving it
     /// uninitialized, when the values' shape contradicts what was known.
     ///
     /// ```
@@ -72,11 +74,15 @@ impl Parameter {
     /// ```
     pub fn materialize_with(&self, make: impl FnOnce() -> Tensor) -> Result<bool, ShapeError> {
         let Some(pending) = &self.pending else { return Ok(false) };
-        let _guard = pending.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if pending.initialized.load(Ordering::Acquire) {
             return Ok(false);
         }
         let values = make();
+        // Held only to decide and swap in; no user code runs under it.
+        let _guard = pending.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if pending.initialized.load(Ordering::Acquire) {
+            return Ok(false);
+        }
         let shape = values.shape();
         if !self.fits(&shape) {
             return Err(ShapeError::new(format!(

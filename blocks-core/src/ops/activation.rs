@@ -6,14 +6,17 @@ use crate::autograd::pool;
 use crate::{Element, TensorBase};
 
 impl<E: Element> TensorBase<E> {
-    /// `max(x, 0)` elementwise, like `torch.relu` (ReluBackward0).
+    /// `max(x, 0)` elementwise, like `torch.relu` (ReluBackward0). NaN stays
+    /// NaN, as in PyTorch, so a diverged model does not look healthy.
     ///
     /// ```
-    /// let x = blocks_core::Tensor::from_vec(vec![-1.0, 2.0], [2]);
-    /// assert_eq!(x.relu().to_vec(), vec![0.0, 2.0]);
+    /// let x = blocks_core::Tensor::from_vec(vec![-1.0, 2.0, f32::NAN], [3]);
+    /// let y = x.relu().to_vec();
+    /// assert_eq!(y[..2], [0.0, 2.0]);
+    /// assert!(y[2].is_nan());
     /// ```
     pub fn relu(&self) -> Self {
-        let data = pool::map(&self.data(), |x| if x > E::zero() { x } else { E::zero() });
+        let data = pool::map(&self.data(), |x| if x > E::zero() || x.is_nan() { x } else { E::zero() });
         TensorBase::from_op(data, "ReluBackward0", &[self], |mut grad, ctx| {
             // A select rather than a branch: the sign pattern is data, and a
             // mispredicted branch per element costs more than the whole pass.

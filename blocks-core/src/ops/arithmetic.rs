@@ -210,6 +210,7 @@ impl<E: Element> TensorBase<E> {
 
     /// Whether `op` applied in place to `self` must be recorded in the graph.
     /// Panics with PyTorch's message when `self` is a leaf that requires grad.
+    #[track_caller]
     fn in_place_records(&self, other_requires_grad: bool) -> bool {
         let records = crate::is_grad_enabled() && (self.requires_grad() || other_requires_grad);
         if records && self.is_leaf() && self.requires_grad() {
@@ -220,7 +221,7 @@ impl<E: Element> TensorBase<E> {
 
     /// Applies `f` to the data in place (outside the graph).
     fn update_in_place(&mut self, f: impl FnOnce(&mut ArrayD<E>)) {
-        f(&mut self.data_mut());
+        self.update_data(f);
     }
 }
 
@@ -228,24 +229,28 @@ macro_rules! binary_operators {
     ($trait:ident, $method:ident, $try:ident, $scalar:ident, $assign_trait:ident, $assign:ident) => {
         impl<E: Element> std::ops::$trait<&TensorBase<E>> for &TensorBase<E> {
             type Output = TensorBase<E>;
+            #[track_caller]
             fn $method(self, rhs: &TensorBase<E>) -> TensorBase<E> {
                 or_panic(self.$try(rhs))
             }
         }
         impl<E: Element> std::ops::$trait<TensorBase<E>> for &TensorBase<E> {
             type Output = TensorBase<E>;
+            #[track_caller]
             fn $method(self, rhs: TensorBase<E>) -> TensorBase<E> {
                 or_panic(self.$try(&rhs))
             }
         }
         impl<E: Element> std::ops::$trait<&TensorBase<E>> for TensorBase<E> {
             type Output = TensorBase<E>;
+            #[track_caller]
             fn $method(self, rhs: &TensorBase<E>) -> TensorBase<E> {
                 or_panic(self.$try(rhs))
             }
         }
         impl<E: Element> std::ops::$trait<TensorBase<E>> for TensorBase<E> {
             type Output = TensorBase<E>;
+            #[track_caller]
             fn $method(self, rhs: TensorBase<E>) -> TensorBase<E> {
                 or_panic(self.$try(&rhs))
             }
@@ -267,6 +272,7 @@ macro_rules! binary_operators {
         /// (PyTorch's gradient for `x /= 2` on a non-leaf). On a leaf that
         /// requires grad, with recording on, it panics with PyTorch's message.
         impl<E: Element> std::ops::$assign_trait<&TensorBase<E>> for TensorBase<E> {
+            #[track_caller]
             fn $assign(&mut self, rhs: &TensorBase<E>) {
                 if self.in_place_records(rhs.requires_grad()) || self.same(rhs) {
                     *self = or_panic(self.$try(rhs));
@@ -288,11 +294,13 @@ macro_rules! binary_operators {
             }
         }
         impl<E: Element> std::ops::$assign_trait<TensorBase<E>> for TensorBase<E> {
+            #[track_caller]
             fn $assign(&mut self, rhs: TensorBase<E>) {
                 std::ops::$assign_trait::$assign(self, &rhs)
             }
         }
         impl<E: Element> std::ops::$assign_trait<E> for TensorBase<E> {
+            #[track_caller]
             fn $assign(&mut self, rhs: E) {
                 if self.in_place_records(false) {
                     *self = self.$scalar(rhs);

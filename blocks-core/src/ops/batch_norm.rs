@@ -90,11 +90,12 @@ impl<E: Element> BatchNormStats<E> {
             None => 1.0 / num_batches_tracked.max(1) as f64,
         });
         for (running, batch) in [(running_mean, &self.mean), (running_var, &self.var)] {
-            let batch = batch.to_array();
-            let mut running = running.data_mut();
-            ndarray::Zip::from(&mut *running)
-                .and(&batch)
-                .for_each(|r, &b| *r = factor * b + (E::one() - factor) * *r);
+            let batch = batch.data();
+            running.update_data(|running| {
+                ndarray::Zip::from(running)
+                    .and(&*batch)
+                    .for_each(|r, &b| *r = factor * b + (E::one() - factor) * *r)
+            });
         }
         Ok(())
     }

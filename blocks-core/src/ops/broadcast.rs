@@ -24,6 +24,9 @@ pub(crate) fn broadcast_shape(op: &str, a: &[usize], b: &[usize]) -> Result<Vec<
             }
         };
     }
+    // Checked as for the widest element type, so no caller sizes an array by an overflowed count.
+    crate::numel::checked_numel::<f64>(op, &shape)
+        .map_err(|error| ShapeError::new(format!("{error}, broadcasting {a:?} and {b:?}")))?;
     Ok(shape)
 }
 

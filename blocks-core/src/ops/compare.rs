@@ -103,6 +103,7 @@ macro_rules! comparisons {
                 /// let y = Tensor::from_vec(vec![2.0, 2.0, 2.0], [3]);
                 #[doc = concat!("assert_eq!(x.", stringify!($name), "(&y).to_vec(), vec!", $example, ");")]
                 /// ```
+                #[track_caller]
                 pub fn $name(&self, other: impl CompareOperand<E>) -> Self {
                     or_panic(self.$try_name(other))
                 }
@@ -151,6 +152,7 @@ impl<E: Element> TensorBase<E> {
     /// let y = Tensor::where_(&x.gt(0.0), &x, &Tensor::zeros([1]));
     /// assert_eq!(y.to_vec(), vec![0.0, 2.0, 0.0]);
     /// ```
+    #[track_caller]
     pub fn where_(mask: &Self, a: &Self, b: &Self) -> Self {
         or_panic(Self::try_where(mask, a, b))
     }
@@ -223,6 +225,7 @@ impl<E: Element> TensorBase<E> {
     /// let masked = scores.masked_fill(&causal, f32::NEG_INFINITY);
     /// assert_eq!(masked.to_vec(), vec![1.0, f32::NEG_INFINITY, 3.0, 4.0]);
     /// ```
+    #[track_caller]
     pub fn masked_fill(&self, mask: &Self, value: E) -> Self {
         or_panic(self.try_masked_fill(mask, value))
     }
@@ -272,6 +275,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(x.grad().unwrap().to_vec(), vec![0.0, 1.0, 0.0]);
     /// assert_eq!(x.clamp(None, Some(0.0)).to_vec(), vec![-2.0, 0.0, 0.0]);
     /// ```
+    #[track_caller]
     pub fn clamp(&self, min: Option<E>, max: Option<E>) -> Self {
         assert!(min.is_some() || max.is_some(), "clamp: At least one of 'min' or 'max' must not be None");
         let data = self.data().mapv(|x| {

@@ -129,6 +129,7 @@ impl Indices {
     /// let x = blocks_core::Tensor::from_vec(vec![1.0, 5.0, 2.0], [3]);
     /// assert_eq!(x.argmax(0, false).item(), 1);
     /// ```
+    #[track_caller]
     pub fn item(&self) -> usize {
         assert!(
             self.values.len() == 1,
@@ -145,6 +146,7 @@ impl Indices {
     /// let i: blocks_core::Tensor = x.argmax(1, false).to_tensor();
     /// assert_eq!(i.to_vec(), vec![1.0, 0.0]);
     /// ```
+    #[track_caller]
     pub fn to_tensor<E: Element>(&self) -> TensorBase<E> {
         let values = self.values.iter().map(|&i| E::from_usize(i).expect("an index fits")).collect();
         TensorBase::from_vec(values, &self.shape)
@@ -251,6 +253,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(values.to_vec(), vec![7.0, 4.0]);
     /// assert_eq!(indices.as_slice(), [1, 0]);
     /// ```
+    #[track_caller]
     pub fn max_dim(&self, dim: isize, keepdim: bool) -> (Self, Indices) {
         or_panic(self.try_max_dim(dim, keepdim))
     }
@@ -277,6 +280,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(values.to_vec(), vec![1.0, 2.0]);
     /// assert_eq!(indices.as_slice(), [0, 1]);
     /// ```
+    #[track_caller]
     pub fn min_dim(&self, dim: isize, keepdim: bool) -> (Self, Indices) {
         or_panic(self.try_min_dim(dim, keepdim))
     }
@@ -299,6 +303,7 @@ impl<E: Element> TensorBase<E> {
     /// let logits = Tensor::from_vec(vec![0.1, 2.0, -1.0, 3.0, 0.0, 0.5], [2, 3]);
     /// assert_eq!(logits.argmax(1, false).to_vec(), vec![1, 0]);
     /// ```
+    #[track_caller]
     pub fn argmax(&self, dim: isize, keepdim: bool) -> Indices {
         or_panic(self.try_argmax(dim, keepdim))
     }
@@ -322,6 +327,7 @@ impl<E: Element> TensorBase<E> {
     /// let x = Tensor::from_vec(vec![3.0, 1.0, 1.0], [3]);
     /// assert_eq!(x.argmin(0, false).item(), 1);
     /// ```
+    #[track_caller]
     pub fn argmin(&self, dim: isize, keepdim: bool) -> Indices {
         or_panic(self.try_argmin(dim, keepdim))
     }
@@ -385,6 +391,7 @@ impl<E: Element> TensorBase<E> {
     /// m.backward();
     /// assert_eq!(x.grad().unwrap().to_vec(), vec![0.0, 0.5, 0.5, 0.0]);
     /// ```
+    #[track_caller]
     pub fn max(&self) -> Self {
         self.extremum(Extremum::Max, "MaxBackward1")
     }
@@ -398,10 +405,12 @@ impl<E: Element> TensorBase<E> {
     /// let x = blocks_core::Tensor::from_vec(vec![4.0, -1.0, 2.0], [3]);
     /// assert_eq!(x.min().item(), -1.0);
     /// ```
+    #[track_caller]
     pub fn min(&self) -> Self {
         self.extremum(Extremum::Min, "MinBackward1")
     }
 
+    #[track_caller]
     fn extremum(&self, which: Extremum, name: &'static str) -> Self {
         let value = {
             let x = self.data();

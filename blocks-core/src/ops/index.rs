@@ -18,6 +18,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(x.narrow(1, 1, 2).to_vec(), vec![1.0, 2.0, 4.0, 5.0]);
     /// assert_eq!(x.narrow(-1, -1, 1).to_vec(), vec![2.0, 5.0]);
     /// ```
+    #[track_caller]
     pub fn narrow(&self, dim: isize, start: isize, length: usize) -> Self {
         let shape = self.shape();
         assert!(!shape.is_empty(), "narrow: cannot be applied to a 0-dim tensor");
@@ -49,6 +50,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(x.slice(0, 1, isize::MAX, 2).to_vec(), vec![1.0, 3.0, 5.0]);
     /// assert_eq!(x.slice(-1, -3, -1, 1).to_vec(), vec![3.0, 4.0]);
     /// ```
+    #[track_caller]
     pub fn slice(&self, dim: isize, start: isize, end: isize, step: usize) -> Self {
         let shape = self.shape();
         assert!(!shape.is_empty(), "slice: cannot be applied to a 0-dim tensor");
@@ -80,6 +82,7 @@ impl<E: Element> TensorBase<E> {
     /// let x = blocks_core::Tensor::arange(0.0, 6.0, 1.0).reshape(&[2, 3]);
     /// assert_eq!(x.select(1, -1).to_vec(), vec![2.0, 5.0]);
     /// ```
+    #[track_caller]
     pub fn select(&self, dim: isize, index: isize) -> Self {
         let shape = self.shape();
         assert!(!shape.is_empty(), "select: cannot be applied to a 0-dim tensor");
@@ -106,6 +109,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(x.get(1).to_vec(), vec![2.0, 3.0]);
     /// assert_eq!(x.get(-1).to_vec(), vec![4.0, 5.0]);
     /// ```
+    #[track_caller]
     pub fn get(&self, index: isize) -> Self {
         self.select(0, index)
     }
@@ -119,6 +123,7 @@ impl<E: Element> TensorBase<E> {
     /// let x = blocks_core::Tensor::arange(0.0, 6.0, 1.0).reshape(&[3, 2]);
     /// assert_eq!(x.index_select(0, &[2, 0, 2]).to_vec(), vec![4.0, 5.0, 0.0, 1.0, 4.0, 5.0]);
     /// ```
+    #[track_caller]
     pub fn index_select(&self, dim: isize, indices: &[usize]) -> Self {
         or_panic(self.try_index_select(dim, indices))
     }
@@ -152,6 +157,7 @@ impl<E: Element> TensorBase<E> {
         }
         let mut out_shape = work_shape.clone();
         out_shape[axis] = indices.len();
+        crate::numel::checked_numel::<E>("index_select", &out_shape)?;
         let mut out = ArrayD::zeros(IxDyn(&out_shape));
         {
             let x = self.data();

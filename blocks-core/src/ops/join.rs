@@ -19,6 +19,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(Tensor::cat(&[&a, &b], 0).shape(), vec![3, 2]);
     /// assert_eq!(Tensor::cat(&[&a, &a], -1).to_vec(), vec![1.0, 2.0, 1.0, 2.0]);
     /// ```
+    #[track_caller]
     pub fn cat(tensors: &[&Self], dim: isize) -> Self {
         or_panic(Self::try_cat(tensors, dim))
     }
@@ -36,7 +37,10 @@ impl<E: Element> TensorBase<E> {
     /// );
     /// ```
     pub fn try_cat(tensors: &[&Self], dim: isize) -> Result<Self, ShapeError> {
-        let shapes: Vec<Vec<usize>> = tensors.iter().map(|t| t.shape()).collect();
+        // One snapshot per input (the same tensor may appear twice), taken
+        // once, so that shapes and values agree even while others write.
+        let values: Vec<_> = tensors.iter().map(|t| t.data()).collect();
+        let shapes: Vec<Vec<usize>> = values.iter().map(|v| v.shape().to_vec()).collect();
         let Some(first) = shapes.first() else {
             return Err(ShapeError::new("cat: expected a non-empty list of tensors"));
         };
@@ -59,13 +63,14 @@ impl<E: Element> TensorBase<E> {
         }
         let lengths: Vec<usize> = shapes.iter().map(|shape| shape[axis]).collect();
         let mut out_shape = first.clone();
-        out_shape[axis] = lengths.iter().sum();
+        let total = lengths.iter().try_fold(0usize, |sum, &length| sum.checked_add(length));
+        out_shape[axis] = total.unwrap_or(usize::MAX);
+        crate::numel::checked_numel::<E>("cat", &out_shape)?;
         let mut out = ArrayD::zeros(IxDyn(&out_shape));
         let mut offset = 0;
-        for (tensor, &length) in tensors.iter().zip(&lengths) {
-            // One input locked at a time, so the same tensor may appear twice.
+        for (value, &length) in values.iter().zip(&lengths) {
             let range = Slice::from(offset..offset + length);
-            out.slice_axis_mut(Axis(axis), range).assign(&*tensor.data());
+            out.slice_axis_mut(Axis(axis), range).assign(&**value);
             offset += length;
         }
         Ok(TensorBase::from_op(out, "CatBackward0", tensors, move |grad, ctx| {
@@ -92,6 +97,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(Tensor::stack(&[&a, &b], 0).to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
     /// assert_eq!(Tensor::stack(&[&a, &b], -1).to_vec(), vec![1.0, 3.0, 2.0, 4.0]);
     /// ```
+    #[track_caller]
     pub fn stack(tensors: &[&Self], dim: isize) -> Self {
         or_panic(Self::try_stack(tensors, dim))
     }
@@ -109,7 +115,8 @@ impl<E: Element> TensorBase<E> {
     /// );
     /// ```
     pub fn try_stack(tensors: &[&Self], dim: isize) -> Result<Self, ShapeError> {
-        let shapes: Vec<Vec<usize>> = tensors.iter().map(|t| t.shape()).collect();
+        let values: Vec<_> = tensors.iter().map(|t| t.data()).collect();
+        let shapes: Vec<Vec<usize>> = values.iter().map(|v| v.shape().to_vec()).collect();
         let Some(first) = shapes.first() else {
             return Err(ShapeError::new("stack: expected a non-empty list of tensors"));
         };
@@ -122,9 +129,10 @@ impl<E: Element> TensorBase<E> {
         }
         let mut out_shape = first.clone();
         out_shape.insert(axis, tensors.len());
+        crate::numel::checked_numel::<E>("stack", &out_shape)?;
         let mut out = ArrayD::zeros(IxDyn(&out_shape));
-        for (i, tensor) in tensors.iter().enumerate() {
-            out.index_axis_mut(Axis(axis), i).assign(&*tensor.data());
+        for (i, value) in values.iter().enumerate() {
+            out.index_axis_mut(Axis(axis), i).assign(&**value);
         }
         let count = tensors.len();
         Ok(TensorBase::from_op(out, "StackBackward0", tensors, move |grad, ctx| {

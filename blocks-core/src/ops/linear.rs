@@ -24,6 +24,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(y.shape(), vec![2, 4]);
     /// assert_eq!(y.to_vec()[0], 3.5);
     /// ```
+    #[track_caller]
     pub fn linear(&self, weight: &Self, bias: Option<&Self>) -> Self {
         or_panic(self.try_linear(weight, bias))
     }
@@ -55,6 +56,9 @@ impl<E: Element> TensorBase<E> {
         {
             return Err(fail(format!("the bias must have shape [{out_features}]")));
         }
+        let mut out_shape = x_shape.to_vec();
+        *out_shape.last_mut().expect("checked non-empty above") = out_features;
+        crate::numel::checked_numel::<E>("linear", &out_shape).map_err(|error| fail(error.to_string()))?;
         if x_shape.len() == 2 {
             return Ok(self.addmm(weight, bias));
         }

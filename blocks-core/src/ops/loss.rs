@@ -95,6 +95,7 @@ impl<E: Element> TensorBase<E> {
     /// let target = Tensor::from_vec(vec![1.0, 0.0, 0.0], [3]);
     /// assert_eq!(prediction.mse_loss(&target).item(), 13.0 / 3.0);
     /// ```
+    #[track_caller]
     pub fn mse_loss(&self, target: &Self) -> Self {
         or_panic(self.try_mse_loss(target))
     }
@@ -146,6 +147,7 @@ impl<E: Element> TensorBase<E> {
     /// let loss = logits.cross_entropy(&[0, 3, 9, 3]);
     /// assert!((loss.item() - 10f32.ln()).abs() < 1e-6);
     /// ```
+    #[track_caller]
     pub fn cross_entropy(&self, targets: &[usize]) -> Self {
         or_panic(self.try_cross_entropy(targets))
     }
@@ -206,6 +208,7 @@ impl<E: Element> TensorBase<E> {
     /// let log_probs = Tensor::from_vec(vec![-0.5, -1.0, -2.0, -0.25], [2, 2]);
     /// assert_eq!(log_probs.nll_loss(&[1, 1]).item(), (1.0 + 0.25) / 2.0);
     /// ```
+    #[track_caller]
     pub fn nll_loss(&self, targets: &[usize]) -> Self {
         or_panic(self.try_nll_loss(targets))
     }
@@ -255,6 +258,7 @@ impl<E: Element> TensorBase<E> {
     /// let soft = Tensor::full([2, 4], 0.25);
     /// assert!((logits.cross_entropy_probs(&soft).item() - 4f32.ln()).abs() < 1e-6);
     /// ```
+    #[track_caller]
     pub fn cross_entropy_probs(&self, target: &Self) -> Self {
         or_panic(self.try_cross_entropy_probs(target))
     }

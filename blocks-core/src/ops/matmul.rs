@@ -35,6 +35,7 @@ impl<E: Element> TensorBase<E> {
     /// let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], [2, 2]);
     /// assert_eq!(a.matmul(&Tensor::eye(2)).to_vec(), a.to_vec());
     /// ```
+    #[track_caller]
     pub fn matmul(&self, other: &Self) -> Self {
         or_panic(self.try_matmul(other))
     }
@@ -48,6 +49,10 @@ impl<E: Element> TensorBase<E> {
     /// ```
     pub fn try_matmul(&self, other: &Self) -> Result<Self, ShapeError> {
         let (a_shape, b_shape) = (self.shape(), other.shape());
+        // The rows of one times the columns of the other (batch dims are checked where they broadcast).
+        let rows = if a_shape.len() >= 2 { a_shape[a_shape.len() - 2] } else { 1 };
+        let cols = if b_shape.len() >= 2 { b_shape[b_shape.len() - 1] } else { 1 };
+        crate::numel::checked_numel::<E>("matmul", &[rows, cols])?;
         match (a_shape.len(), b_shape.len()) {
             (0, _) | (_, 0) => Err(ShapeError::new(format!(
                 "matmul: both arguments need at least 1 dimension, but got {a_shape:?} and {b_shape:?}"
@@ -125,6 +130,7 @@ impl<E: Element> TensorBase<E> {
             return Err(mismatch(&a_shape, &b_shape, k, k_b));
         }
         let batch = broadcast_shape("matmul", &a_full[..a_full.len() - 2], &b_full[..b_full.len() - 2])?;
+        crate::numel::checked_numel::<E>("matmul", &[&batch[..], &[n, m]].concat())?;
         let mut out_shape = batch.clone();
         out_shape.extend([n, m]);
         let data = {

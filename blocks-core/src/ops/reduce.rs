@@ -49,6 +49,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(x.sum_dim(&[1], false).to_vec(), vec![3.0, 3.0]);
     /// assert_eq!(x.sum_dim(&[-1], true).shape(), vec![2, 1]);
     /// ```
+    #[track_caller]
     pub fn sum_dim(&self, dims: &[isize], keepdim: bool) -> Self {
         or_panic(self.try_reduce_dims("sum", "SumBackward1", dims, keepdim, false))
     }
@@ -68,6 +69,7 @@ impl<E: Element> TensorBase<E> {
     /// let x = blocks_core::Tensor::from_vec(vec![1.0, 3.0, 5.0, 7.0], [2, 2]);
     /// assert_eq!(x.mean_dim(&[0], false).to_vec(), vec![3.0, 5.0]);
     /// ```
+    #[track_caller]
     pub fn mean_dim(&self, dims: &[isize], keepdim: bool) -> Self {
         or_panic(self.try_reduce_dims("mean", "MeanBackward1", dims, keepdim, true))
     }

@@ -19,6 +19,7 @@ impl<E: Element> TensorBase<E> {
     /// let x = blocks_core::Tensor::arange(0.0, 6.0, 1.0);
     /// assert_eq!(x.reshape(&[2, -1]).shape(), vec![2, 3]);
     /// ```
+    #[track_caller]
     pub fn reshape(&self, shape: &[isize]) -> Self {
         or_panic(self.try_reshape(shape))
     }
@@ -39,6 +40,7 @@ impl<E: Element> TensorBase<E> {
     /// let x = blocks_core::Tensor::arange(0.0, 6.0, 1.0);
     /// assert_eq!(x.view(&[-1, 2]).shape(), vec![3, 2]);
     /// ```
+    #[track_caller]
     pub fn view(&self, shape: &[isize]) -> Self {
         or_panic(self.try_view(shape))
     }
@@ -57,6 +59,7 @@ impl<E: Element> TensorBase<E> {
         let old_shape = self.shape();
         let numel: usize = old_shape.iter().product();
         let new_shape = infer_shape(op, shape, &old_shape, numel)?;
+        crate::numel::checked_numel::<E>(op, &new_shape)?;
         Ok(self.relabel(old_shape, new_shape, "ViewBackward0"))
     }
 
@@ -76,6 +79,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(x.flatten(1, 2).shape(), vec![2, 12, 5]);
     /// assert_eq!(x.flatten(-2, -1).shape(), vec![2, 3, 20]);
     /// ```
+    #[track_caller]
     pub fn flatten(&self, start_dim: isize, end_dim: isize) -> Self {
         let shape = self.shape();
         let start = or_panic(axis_for("flatten", start_dim, shape.len(), &shape));
@@ -104,6 +108,7 @@ impl<E: Element> TensorBase<E> {
     /// let x = blocks_core::Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], [2, 2]);
     /// assert_eq!(x.flatten_all().shape(), vec![4]);
     /// ```
+    #[track_caller]
     pub fn flatten_all(&self) -> Self {
         self.flatten(0, -1)
     }
@@ -116,6 +121,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(x.unsqueeze(0).shape(), vec![1, 2, 3]);
     /// assert_eq!(x.unsqueeze(-1).shape(), vec![2, 3, 1]);
     /// ```
+    #[track_caller]
     pub fn unsqueeze(&self, dim: isize) -> Self {
         let shape = self.shape();
         let axis = or_panic(axis_for("unsqueeze", dim, shape.len() + 1, &shape));
@@ -144,6 +150,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(x.squeeze_dim(-1).shape(), vec![2]);
     /// assert_eq!(x.squeeze_dim(0).shape(), vec![2, 1]);
     /// ```
+    #[track_caller]
     pub fn squeeze_dim(&self, dim: isize) -> Self {
         let shape = self.shape();
         let axis = or_panic(axis_for("squeeze", dim, shape.len(), &shape));
@@ -163,6 +170,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(y.shape(), vec![3, 2]);
     /// assert_eq!(y.to_vec(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
     /// ```
+    #[track_caller]
     pub fn transpose(&self, dim0: isize, dim1: isize) -> Self {
         let shape = self.shape();
         let a = or_panic(axis_for("transpose", dim0, shape.len(), &shape));
@@ -177,6 +185,7 @@ impl<E: Element> TensorBase<E> {
     /// let x = blocks_core::Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], [2, 2]);
     /// assert_eq!(x.t().to_vec(), vec![1.0, 3.0, 2.0, 4.0]);
     /// ```
+    #[track_caller]
     pub fn t(&self) -> Self {
         let shape = self.shape();
         assert!(
@@ -190,6 +199,7 @@ impl<E: Element> TensorBase<E> {
         self.swapped(0, 1, "TBackward0")
     }
 
+    #[track_caller]
     fn swapped(&self, a: usize, b: usize, name: &'static str) -> Self {
         let data = {
             let x = self.data();
@@ -216,6 +226,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(x.permute(&[2, 0, 1]).shape(), vec![4, 2, 3]);
     /// assert_eq!(x.permute(&[-1, -2, -3]).shape(), vec![4, 3, 2]);
     /// ```
+    #[track_caller]
     pub fn permute(&self, dims: &[isize]) -> Self {
         or_panic(self.try_permute(dims))
     }
@@ -268,6 +279,7 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(y.shape(), vec![3, 2, 2]);
     /// assert_eq!(y.to_vec()[..4], [1.0, 1.0, 2.0, 2.0]);
     /// ```
+    #[track_caller]
     pub fn expand(&self, sizes: &[isize]) -> Self {
         or_panic(self.try_expand(sizes))
     }
@@ -285,6 +297,7 @@ impl<E: Element> TensorBase<E> {
     pub fn try_expand(&self, sizes: &[isize]) -> Result<Self, ShapeError> {
         let shape = self.shape();
         let target = expand_shape(sizes, &shape)?;
+        crate::numel::checked_numel::<E>("expand", &target)?;
         let data = {
             let x = self.data();
             contiguous(x.broadcast(IxDyn(&target)).expect("expand_shape checked the sizes"))
@@ -301,6 +314,7 @@ impl<E: Element> TensorBase<E> {
     /// let x = Tensor::ones([3]);
     /// assert_eq!(x.expand_as(&Tensor::zeros([2, 3])).shape(), vec![2, 3]);
     /// ```
+    #[track_caller]
     pub fn expand_as(&self, other: &Self) -> Self {
         let sizes: Vec<isize> = other.shape().iter().map(|&size| size as isize).collect();
         self.expand(&sizes)
@@ -312,6 +326,7 @@ impl<E: Element> TensorBase<E> {
     /// let x = blocks_core::Tensor::from_vec(vec![1.0, 2.0], [2]);
     /// assert_eq!(x.broadcast_to(&[2, 2]).to_vec(), vec![1.0, 2.0, 1.0, 2.0]);
     /// ```
+    #[track_caller]
     pub fn broadcast_to(&self, shape: &[isize]) -> Self {
         self.expand(shape)
     }
@@ -409,7 +424,7 @@ pub(crate) fn infer_shape(
     for (i, &size) in requested.iter().enumerate() {
         match size {
             -1 if inferred.is_none() => inferred = Some(i),
-            size if size >= 0 => known *= size as usize,
+            size if size >= 0 => known = known.checked_mul(size as usize).ok_or_else(fail)?,
             _ => return Err(fail()),
         }
     }

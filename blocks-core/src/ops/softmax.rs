@@ -49,6 +49,7 @@ impl<E: Element> TensorBase<E> {
     /// let rounded: Vec<f32> = p.to_vec().iter().map(|v| (v * 1e4).round() / 1e4).collect();
     /// assert_eq!(rounded, vec![0.09, 0.2447, 0.6652]);
     /// ```
+    #[track_caller]
     pub fn softmax(&self, dim: isize) -> Self {
         or_panic(self.try_softmax(dim))
     }
@@ -89,6 +90,7 @@ impl<E: Element> TensorBase<E> {
     /// let y = Tensor64::from_vec(vec![1000.0, 1000.0], [1, 2]).log_softmax(-1);
     /// assert_eq!(y.to_vec(), vec![-std::f64::consts::LN_2; 2]);
     /// ```
+    #[track_caller]
     pub fn log_softmax(&self, dim: isize) -> Self {
         or_panic(self.try_log_softmax(dim))
     }

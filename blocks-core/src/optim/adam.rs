@@ -307,21 +307,20 @@ impl Optimizer for Adam {
                     let denom = second.sqrt() / bias_correction2_sqrt + eps;
                     *p += neg_step_size * (*m / denom);
                 };
-                let mut data = param.data_mut();
                 let (m, v) = (&mut moments.exp_avg, &mut moments.exp_avg_sq);
-                match (&mut moments.max_exp_avg_sq, c.amsgrad) {
-                    (Some(v_max), true) => Zip::from(&mut *data)
+                param.update_data(|data| match (&mut moments.max_exp_avg_sq, c.amsgrad) {
+                    (Some(v_max), true) => Zip::from(data)
                         .and(grad)
                         .and(m)
                         .and(v)
                         .and(v_max)
                         .for_each(|p, &g, m, v, v_max| update(p, g, m, v, Some(v_max))),
-                    _ => Zip::from(&mut *data)
+                    _ => Zip::from(data)
                         .and(grad)
                         .and(m)
                         .and(v)
                         .for_each(|p, &g, m, v| update(p, g, m, v, None)),
-                }
+                });
             });
         }
     }

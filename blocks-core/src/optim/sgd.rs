@@ -213,18 +213,19 @@ impl Optimizer for Sgd {
             }
             param.with_grad(|grad| {
                 let Some(grad) = grad else { return };
-                let mut data = param.data_mut();
-                if c.momentum == 0.0 {
-                    Zip::from(&mut *data).and(grad).for_each(|p, &g| *p += neg_lr * gradient(g, *p));
-                    return;
-                }
-                let first = buffer.is_none();
-                let buffer = buffer.get_or_insert_with(|| ArrayD::zeros(grad.raw_dim()));
-                Zip::from(&mut *data).and(grad).and(buffer).for_each(|p, &g, b| {
-                    let g = gradient(g, *p);
-                    *b = if first { g } else { *b * momentum + keep * g };
-                    let direction = if c.nesterov { g + momentum * *b } else { *b };
-                    *p += neg_lr * direction;
+                param.update_data(|data| {
+                    if c.momentum == 0.0 {
+                        Zip::from(data).and(grad).for_each(|p, &g| *p += neg_lr * gradient(g, *p));
+                        return;
+                    }
+                    let first = buffer.is_none();
+                    let buffer = buffer.get_or_insert_with(|| ArrayD::zeros(grad.raw_dim()));
+                    Zip::from(data).and(grad).and(buffer).for_each(|p, &g, b| {
+                        let g = gradient(g, *p);
+                        *b = if first { g } else { *b * momentum + keep * g };
+                        let direction = if c.nesterov { g + momentum * *b } else { *b };
+                        *p += neg_lr * direction;
+                    });
                 });
             });
         }

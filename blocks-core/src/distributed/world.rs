@@ -1,0 +1,263 @@
+//! `World`: this process's place among the processes an MPI launcher
+//! started (`mpirun -np N`), and the few collective operations training
+//! needs beyond gradients.
+
+use std::fmt::Display;
+use std::rc::Rc;
+use std::sync::Once;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use mpi::collective::SystemOperation;
+use mpi::environment::Universe;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::{Communicator, CommunicatorCollectives, Root};
+
+use super::DistributedError;
+
+/// Whether MPI is up (between `World::init` and the last handle's drop):
+/// the panic hook aborts the job only then.
+static MPI_ALIVE: AtomicBool = AtomicBool::new(false);
+/// This process's rank and the world size, for the panic hook's message.
+static RANK: AtomicUsize = AtomicUsize::new(0);
+static SIZE: AtomicUsize = AtomicUsize::new(1);
+static HOOK: Once = Once::new();
+
+/// This process's place in the job (`torch.distributed` after
+/// `init_process_group`): its rank, the world size, and collectives over
+/// `MPI_COMM_WORLD`.
+///
+/// [`World::init`] reads the launcher's environment, so the same program
+/// runs as one process (`cargo run`) or as N (`mpirun -np N`). A `World` is
+/// a cheap handle (clones share the one MPI session, which ends when the
+/// last handle drops). It is neither `Send` nor `Sync`: MPI is initialized
+/// with `MPI_THREAD_FUNNELED`, so every MPI call stays on the thread that
+/// initialized it, and the types make that so.
+///
+/// **Failure behaviour.** `init` installs a panic hook: a panic on any rank
+/// prints its message, then `rank R of N panicked: aborting every rank
+/// (MPI_Abort)`, and ends the whole job with `MPI_Abort`, so no rank waits
+/// forever in a collective for a peer that is gone. An error a rank returns
+/// should end the job the same way: [`abort_on_error`](Self::abort_on_error)
+/// or [`abort_with`](Self::abort_with). A rank that dies (killed, crashed) is
+/// noticed by the launcher, which ends the others (Open MPI's `mpirun` does).
+///
+/// ```no_run
+/// use blocks_core::distributed::World;
+/// let world = World::init().expect("MPI starts");
+/// println!("rank {} of {}", world.rank(), world.size());
+/// let mut seen = [1.0];
+/// world.all_reduce_sum(&mut seen);
+/// assert_eq!(seen[0], world.size() as f64);
+/// ```
+///
+/// A `World` (and a model wrapped with it) cannot move to another thread:
+///
+/// ```compile_fail
+/// let world = blocks_core::distributed::World::init().unwrap();
+/// std::thread::spawn(move || world.barrier());
+/// ```
+#[derive(Clone)]
+pub struct World {
+    inner: Rc<Session>,
+}
+
+/// The MPI session: finalized when dropped.
+struct Session {
+    comm: SimpleCommunicator,
+    rank: usize,
+    size: usize,
+    /// Dropped last: `MPI_Finalize`.
+    _universe: Universe,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        MPI_ALIVE.store(false, Ordering::SeqCst);
+    }
+}
+
+impl World {
+    /// Initializes MPI from the launcher's environment (`MPI_Init_thread`
+    /// with `MPI_THREAD_FUNNELED`) and installs the abort-on-panic hook.
+    /// Without a launcher, Open MPI and MPICH start a world of one process.
+    ///
+    /// # Errors
+    ///
+    /// [`DistributedError::Init`] if MPI was initialized before in this
+    /// process (MPI allows it once), or does not give the thread support
+    /// asked for.
+    ///
+    /// ```no_run
+    /// let world = blocks_core::distributed::World::init().unwrap();
+    /// assert!(world.rank() < world.size());
+    /// assert!(blocks_core::distributed::World::init().is_err()); // once per process
+    /// ```
+    pub fn init() -> Result<World, DistributedError> {
+        let (universe, provided) =
+            mpi::initialize_with_threading(mpi::Threading::Funneled).ok_or_else(|| {
+                DistributedError::Init(
+                    "MPI was already initialized in this process (once per process)".into(),
+                )
+            })?;
+        if provided < mpi::Threading::Funneled {
+            return Err(DistributedError::Init(format!(
+                "the MPI library gives thread support {provided:?}, MPI_THREAD_FUNNELED is needed"
+            )));
+        }
+        let comm = universe.world();
+        let (rank, size) = (comm.rank() as usize, comm.size() as usize);
+        RANK.store(rank, Ordering::SeqCst);
+        SIZE.store(size, Ordering::SeqCst);
+        MPI_ALIVE.store(true, Ordering::SeqCst);
+        install_abort_on_panic();
+        Ok(World { inner: Rc::new(Session { comm, rank, size, _universe: universe }) })
+    }
+
+    /// This process's rank, `0..size()` (`dist.get_rank()`).
+    ///
+    /// ```no_run
+    /// let world = blocks_core::distributed::World::init().unwrap();
+    /// assert!(world.rank() < world.size());
+    /// ```
+    pub fn rank(&self) -> usize {
+        self.inner.rank
+    }
+
+    /// The number of processes (`dist.get_world_size()`).
+    ///
+    /// ```no_run
+    /// let world = blocks_core::distributed::World::init().unwrap();
+    /// assert!(world.size() >= 1);
+    /// ```
+    pub fn size(&self) -> usize {
+        self.inner.size
+    }
+
+    /// Whether this is rank 0, the process that does the side effects that
+    /// must happen once: printing progress, saving checkpoints.
+    ///
+    /// ```no_run
+    /// let world = blocks_core::distributed::World::init().unwrap();
+    /// if world.is_main() {
+    ///     println!("training on {} processes", world.size());
+    /// }
+    /// ```
+    pub fn is_main(&self) -> bool {
+        self.inner.rank == 0
+    }
+
+    /// Waits until every rank has called it (`dist.barrier()`).
+    ///
+    /// ```no_run
+    /// let world = blocks_core::distributed::World::init().unwrap();
+    /// world.barrier();
+    /// ```
+    pub fn barrier(&self) {
+        self.inner.comm.barrier();
+    }
+
+    /// Sums `values` element-wise over all ranks, in place on every rank
+    /// (`dist.all_reduce(t, op=SUM)`), for metrics such as a loss summed
+    /// over the shards. Every rank must pass the same number of values.
+    ///
+    /// ```no_run
+    /// let world = blocks_core::distributed::World::init().unwrap();
+    /// let mut counts = [world.rank() as f64, 1.0];
+    /// world.all_reduce_sum(&mut counts);
+    /// assert_eq!(counts[1], world.size() as f64);
+    /// ```
+    pub fn all_reduce_sum(&self, values: &mut [f64]) {
+        let send = values.to_vec();
+        self.inner.comm.all_reduce_into(&send[..], values, SystemOperation::sum());
+    }
+
+    /// Ends the whole job now, on every rank, with exit code `code`
+    /// (`MPI_Abort`), after printing `message` with this rank's number.
+    ///
+    /// ```no_run
+    /// let world = blocks_core::distributed::World::init().unwrap();
+    /// if std::path::Path::new("missing.csv").exists() == false {
+    ///     world.abort_with("missing.csv: no such file");
+    /// }
+    /// ```
+    pub fn abort_with(&self, message: impl Display) -> ! {
+        eprintln!("rank {} of {}: {message}: aborting every rank (MPI_Abort)", self.rank(), self.size());
+        self.inner.comm.abort(1)
+    }
+
+    /// The value of `result`, or, for an error, [`abort_with`](Self::abort_with)
+    /// that error: a rank that fails ends the job instead of leaving the
+    /// others waiting.
+    ///
+    /// ```no_run
+    /// let world = blocks_core::distributed::World::init().unwrap();
+    /// let text = world.abort_on_error(std::fs::read_to_string("config.toml"));
+    /// ```
+    pub fn abort_on_error<T, E: Display>(&self, result: Result<T, E>) -> T {
+        match result {
+            Ok(value) => value,
+            Err(error) => self.abort_with(format_args!("error: {error}")),
+        }
+    }
+
+    /// The MPI communicator (`MPI_COMM_WORLD`) for what this module does
+    /// not wrap; see the [`mpi`](crate::distributed::mpi) crate.
+    ///
+    /// ```no_run
+    /// use blocks_core::distributed::mpi::traits::Communicator;
+    /// let world = blocks_core::distributed::World::init().unwrap();
+    /// assert_eq!(world.communicator().size() as usize, world.size());
+    /// ```
+    pub fn communicator(&self) -> &SimpleCommunicator {
+        &self.inner.comm
+    }
+
+    /// Sends rank 0's `values` to every rank, in place.
+    pub(crate) fn broadcast_f32(&self, values: &mut [f32]) {
+        self.inner.comm.process_at_rank(0).broadcast_into(values);
+    }
+
+    /// Sends rank 0's bytes to every rank: the other ranks' `bytes` are replaced.
+    pub(crate) fn broadcast_bytes(&self, bytes: &mut Vec<u8>) {
+        let mut len = bytes.len() as u64;
+        self.inner.comm.process_at_rank(0).broadcast_into(&mut len);
+        bytes.resize(len as usize, 0);
+        if len > 0 {
+            self.inner.comm.process_at_rank(0).broadcast_into(&mut bytes[..]);
+        }
+    }
+
+    /// Every rank's `value`, in rank order.
+    pub(crate) fn all_gather_i32(&self, value: i32) -> Vec<i32> {
+        let mut all = vec![0; self.size()];
+        self.inner.comm.all_gather_into(&value, &mut all[..]);
+        all
+    }
+
+    /// Sums `send` over all ranks into `receive` (same length).
+    pub(crate) fn all_reduce_sum_f32(&self, send: &[f32], receive: &mut [f32]) {
+        self.inner.comm.all_reduce_into(send, receive, SystemOperation::sum());
+    }
+}
+
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("World").field("rank", &self.rank()).field("size", &self.size()).finish()
+    }
+}
+
+/// After the usual panic message, a panic on any rank ends the job with
+/// `MPI_Abort` while MPI is up, so no other rank waits forever for it.
+fn install_abort_on_panic() {
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            previous(info);
+            if MPI_ALIVE.swap(false, Ordering::SeqCst) {
+                let (rank, size) = (RANK.load(Ordering::SeqCst), SIZE.load(Ordering::SeqCst));
+                eprintln!("rank {rank} of {size} panicked: aborting every rank (MPI_Abort)");
+                SimpleCommunicator::world().abort(101);
+            }
+        }));
+    });
+}
