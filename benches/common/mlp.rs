@@ -3,7 +3,8 @@
 
 #![allow(dead_code)] // each bench uses part of this module
 
-use blocks::{Tensor, manual_seed, no_grad};
+use blocks::optim::{Optimizer, Sgd, SgdConfig};
+use blocks::{Tensor, manual_seed};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis, Ix1, Ix2, Zip};
 
@@ -178,9 +179,12 @@ pub fn cross_entropy(y: &Array2<f32>, labels: &[usize], delta: &mut Array2<f32>)
 }
 
 /// The same network in blocks: leaf tensors that require grad, a recorded
-/// forward pass, `backward`, and an SGD update through the public API.
+/// forward pass, `backward`, then `optim::Sgd`'s `step` and `zero_grad`, as a
+/// PyTorch training loop does.
 pub struct BlocksNet {
     layers: Vec<(Tensor, Tensor)>,
+    /// `torch.optim.SGD` over the layers' parameters, without momentum.
+    optimizer: Sgd,
     x: Tensor,
     target: Tensor,
     labels: Vec<usize>,
@@ -190,10 +194,16 @@ pub struct BlocksNet {
 impl BlocksNet {
     pub fn new(problem: &Problem) -> Self {
         let param = |a: ndarray::ArrayD<f32>| Tensor::from_array(a).requires_grad_(true);
+        let layers: Vec<(Tensor, Tensor)> = (problem.layers.iter())
+            .map(|(w, b)| (param(w.clone().into_dyn()), param(b.clone().into_dyn())))
+            .collect();
+        let params = layers.iter().flat_map(|(w, b)| [w.clone(), b.clone()]);
         BlocksNet {
-            layers: (problem.layers.iter())
-                .map(|(w, b)| (param(w.clone().into_dyn()), param(b.clone().into_dyn())))
-                .collect(),
+            optimizer: Sgd::new(
+                params.collect::<Vec<_>>(),
+                SgdConfig { lr: LR as f64, ..Default::default() },
+            ),
+            layers,
             x: Tensor::from_array(problem.x.clone().into_dyn()),
             target: Tensor::from_array(problem.target.clone().into_dyn()),
             labels: problem.labels.clone(),
@@ -221,14 +231,8 @@ impl BlocksNet {
             Loss::CrossEntropy => h.cross_entropy(&self.labels),
         };
         loss.backward();
-        no_grad(|| {
-            for param in self.layers.iter().flat_map(|(w, b)| [w, b]) {
-                param.with_grad(|grad| {
-                    param.data_mut().scaled_add(-LR, grad.expect("every parameter has a gradient"));
-                });
-                param.zero_grad();
-            }
-        });
+        self.optimizer.step();
+        self.optimizer.zero_grad();
         loss.item()
     }
 }

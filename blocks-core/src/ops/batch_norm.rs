@@ -394,7 +394,8 @@ fn batch_norm_backward<E: Element>(
         let w = norm.weight.as_ref().map_or(1.0, |w| w[ch].as_f64());
         let (mut sum_g, mut sum_g_xhat) = (0.0, 0.0);
         for img in 0..n {
-            let (sg, sgx) = sums_of_products(&x[plane(img, ch)], &g[plane(img, ch)], |xv| (xv - mean) * invstd);
+            let (sg, sgx) =
+                sums_of_products(&x[plane(img, ch)], &g[plane(img, ch)], |xv| (xv - mean) * invstd);
             sum_g += sg;
             sum_g_xhat += sgx;
         }

@@ -145,7 +145,9 @@ mod tests {
     /// put taps in the padding on both sides, or past the input altogether.
     fn geometries() -> Vec<Geometry> {
         let mut all = Vec::new();
-        for (h, w, kh, kw) in [(5, 7, 3, 2), (4, 4, 1, 3), (3, 6, 3, 3), (1, 9, 1, 4), (1, 1, 3, 3), (2, 1, 1, 2)] {
+        for (h, w, kh, kw) in
+            [(5, 7, 3, 2), (4, 4, 1, 3), (3, 6, 3, 3), (1, 9, 1, 4), (1, 1, 3, 3), (2, 1, 1, 2)]
+        {
             for stride in [[1, 1], [2, 3], [3, 1]] {
                 for dilation in [[1, 1], [2, 1], [1, 3]] {
                     for padding in [[0, 0], [1, 2], [2, 1], [2, 2]] {
