@@ -1,12 +1,16 @@
-//! The main job: train an MLP on the UCI handwritten digits (embedded in the
-//! binary) and report its test accuracy.
+//! The main job: train a classifier on the UCI handwritten digits (embedded in
+//! the binary) and report its test accuracy: a CNN on the 8x8 images (the
+//! default), or an MLP on the 64 pixels (`--model mlp`).
 //!
 //! ```text
 //! cargo run --release --example train_digits
+//! cargo run --release --example train_digits -- --model mlp
 //! cargo run --release --example train_digits -- --optimizer sgd --lr 0.1 --plot curves.svg
 //! cargo build --release --features mpi --example train_digits
 //! mpirun -np 2 target/release/examples/train_digits --distributed
 //! ```
+
+mod convnets;
 
 use std::error::Error;
 use std::io::Read;
@@ -14,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use blocks::data::{DataLoader, TensorDataset, correct};
-use blocks::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+use blocks::optim::{Adam, AdamConfig, CosineAnnealingLR, LrScheduler, Optimizer, Sgd, SgdConfig};
 use blocks::prelude::*;
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -22,20 +26,43 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// 1,797 8x8 images of digits, 65 integers a row: 64 pixels (0..16), then the label.
 const DIGITS_CSV_GZ: &[u8] = include_bytes!("data/digits.csv.gz");
 
-/// Train an MLP (64 → hidden → ReLU → 10) on the UCI handwritten digits.
+/// Train a CNN (the default) or an MLP (64 → hidden → ReLU → 10) on the UCI handwritten digits.
 #[derive(Parser, Debug)]
 #[command(about)]
 struct Args {
-    /// Passes over the training set.
-    #[arg(long, default_value_t = 30)]
+    /// The network: a CNN on the 8x8 images (conv, BatchNorm, ReLU, max pooling, twice,
+    /// then Dropout and Linear), or an MLP on the 64 pixels. The CNN makes a third of the
+    /// MLP's mistakes (about 99.3% against 97.5-98% on the test set) in a second or two of
+    /// training (the MLP: a fraction of a second); the defaults of --epochs, --lr and
+    /// --schedule depend on it.
+    #[arg(long, value_enum, default_value_t = ModelKind::Cnn)]
+    model: ModelKind,
+    /// Passes over the training set [default: 6 for the CNN, 30 for the MLP].
+    #[arg(long, default_value_t = 6, default_value_if("model", "mlp", "30"), hide_default_value = true)]
     epochs: usize,
     /// Samples per step.
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
-    /// Learning rate (the default suits Adam; try 0.1 with SGD).
-    #[arg(long, default_value_t = 1e-3)]
+    /// Learning rate [default: 0.005 for the CNN, 0.001 for the MLP] (the defaults suit
+    /// Adam; try 0.1 with SGD).
+    #[arg(
+        long,
+        default_value_t = 5e-3,
+        default_value_if("model", "mlp", "0.001"),
+        hide_default_value = true
+    )]
     lr: f64,
-    /// Width of the hidden layer.
+    /// How the learning rate changes from epoch to epoch [default: cosine for the CNN,
+    /// constant for the MLP].
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = Schedule::Cosine,
+        default_value_if("model", "mlp", "constant"),
+        hide_default_value = true
+    )]
+    schedule: Schedule,
+    /// Width of the MLP's hidden layer.
     #[arg(long, default_value_t = 256)]
     hidden: usize,
     /// The optimizer.
@@ -71,6 +98,23 @@ struct Args {
 mod distributed;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
+enum ModelKind {
+    /// nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10)).
+    Mlp,
+    /// Conv2d(1, 32, 3) + BatchNorm2d + ReLU + MaxPool2d(2), Conv2d(32, 64, 3) + BatchNorm2d +
+    /// ReLU + MaxPool2d(2), Flatten, Dropout(0.25), Linear(256, 10).
+    Cnn,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Schedule {
+    /// The same rate every epoch.
+    Constant,
+    /// From --lr down to 0 along a half cosine over the epochs (CosineAnnealingLR(T_max=epochs)).
+    Cosine,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
 enum OptimizerKind {
     Adam,
     Adamw,
@@ -96,13 +140,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     manual_seed(args.seed);
     let data = load_digits()?;
+    let (data, net) = model(&args, data)?;
     let (train, test) = data.split(args.test_fraction, args.seed);
     println!("digits: {} training and {} test images, 64 pixels each", train.len(), test.len());
-
-    // nn.Sequential(nn.Linear(64, H), nn.ReLU(), nn.Linear(H, 10)), H chosen at run time.
-    let net = sequential![DynLinear::new(64, args.hidden), ReLU, DynLinear::new(args.hidden, 10)];
-    println!("{net}");
+    println!("{}", blocks::nn::module_repr(&*net));
     let mut optimizer = make_optimizer(&args, &net);
+    let mut schedule = CosineAnnealingLR::new(&*optimizer, args.epochs.max(1), 0.0);
     let loader = DataLoader::new(train, args.batch_size).shuffle(args.seed);
 
     let steps = (args.epochs * loader.len()) as u64;
@@ -118,7 +161,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         net.train();
         let (mut loss_sum, mut hits, mut seen) = (0.0, 0, 0);
         for (inputs, labels) in loader.epoch(epoch as u64) {
-            let logits = net.forward(&inputs);
+            let logits = net.forward_tensor(&inputs);
             let loss = logits.cross_entropy(&labels);
             optimizer.zero_grad();
             loss.backward();
@@ -127,6 +170,9 @@ fn main() -> Result<(), Box<dyn Error>> {
             hits += correct(&logits, &labels);
             seen += labels.len();
             bar.inc(1);
+        }
+        if args.schedule == Schedule::Cosine {
+            schedule.step(&mut *optimizer);
         }
         let stats = EpochStats {
             train_loss: loss_sum / seen as f64,
@@ -163,6 +209,22 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("drew the curves in {}", path.display());
     }
     Ok(())
+}
+
+/// The network `args.model` names, and the data shaped as it takes it:
+/// rows of 64 pixels for the MLP, `[N, 1, 8, 8]` images for the CNN.
+fn model(args: &Args, data: TensorDataset) -> Result<(TensorDataset, Box<dyn Block>), Box<dyn Error>> {
+    Ok(match args.model {
+        // nn.Sequential(nn.Linear(64, H), nn.ReLU(), nn.Linear(H, 10)), H chosen at run time.
+        ModelKind::Mlp => (
+            data,
+            Box::new(sequential![DynLinear::new(64, args.hidden), ReLU, DynLinear::new(args.hidden, 10)]),
+        ),
+        ModelKind::Cnn => {
+            let images = data.inputs().reshape(&[-1, 1, 8, 8]);
+            (TensorDataset::try_new(images, data.labels().to_vec())?, Box::new(convnets::digits_cnn()))
+        }
+    })
 }
 
 /// Decompresses and parses the embedded CSV: pixels scaled to [0, 1], labels 0..9.

@@ -139,8 +139,9 @@ pub use blocks_macros::sequential;
 pub mod prelude {
     pub use crate::data::{DataLoader, TensorDataset};
     pub use crate::nn::{
-        Batch, Block, Call, DynLinear, DynSequential, Forward, Images, LazyLinear, Linear, Module, Parameter,
-        ReLU, Scalar, Sequential, StateDict, TrainingFlag,
+        AdaptiveAvgPool2d, AvgPool2d, Batch, BatchNorm1d, BatchNorm2d, Block, Call, Conv1d, Conv2d, Dropout,
+        DynLinear, DynSequential, Flatten, Forward, Identity, Images, LayerNorm, LazyLinear, Linear,
+        MaxPool2d, Module, Parameter, ReLU, Scalar, Sequential, Sigmoid, StateDict, Tanh, TrainingFlag,
     };
     pub use crate::optim::{Adam, AdamConfig, LrScheduler, Optimizer, Sgd, SgdConfig};
     pub use crate::{Module, sequential};

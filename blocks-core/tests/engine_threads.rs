@@ -140,14 +140,19 @@ fn readers_of_x_plus_y_and_y_plus_x_run_alongside_writers_of_both() {
     within_watchdog("readers and writers", || {
         let x = Tensor::zeros([32, 32]);
         let y = Tensor::full([32, 32], 1000.0);
+        // Replaced wholesale by `set_data` while the others are read and incremented.
+        let z = Tensor::full([32, 32], 500.0);
         let mut bodies: Vec<Box<dyn FnOnce() + Send>> = Vec::new();
         for flip in [false, true] {
-            let (x, y) = (x.clone(), y.clone());
+            let (x, y, z) = (x.clone(), y.clone(), z.clone());
             bodies.push(Box::new(move || {
                 for _ in 0..WRITES {
                     let sum = if flip { &y + &x } else { &x + &y };
                     let value = uniform(&sum);
                     assert!((1000.0..=1000.0 + 2.0 * WRITES as f32).contains(&value), "{value}");
+                    assert_eq!(value.fract(), 0.0);
+                    let value = uniform(&(if flip { &z + &x } else { &x + &z }));
+                    assert!((500.0..=501.0 + WRITES as f32).contains(&value), "{value}");
                     assert_eq!(value.fract(), 0.0);
                 }
             }));
@@ -161,18 +166,19 @@ fn readers_of_x_plus_y_and_y_plus_x_run_alongside_writers_of_both() {
             }));
         }
         {
-            let x = x.clone();
+            let z = z.clone();
             bodies.push(Box::new(move || {
-                for _ in 0..WRITES {
-                    // A write that replaces the values wholesale, with the values they already have.
-                    let now = x.detach();
-                    x.set_data(&now);
+                for i in 0..WRITES {
+                    // A write that replaces the values wholesale.
+                    z.set_data(&Tensor::full([32, 32], 500.0 + (i % 2) as f32));
                 }
             }));
         }
         together(bodies);
+        // In-place increments are never lost, whatever the interleaving.
         assert_eq!(x.to_vec(), vec![WRITES as f32; 32 * 32]);
         assert_eq!(y.to_vec(), vec![1000.0 + WRITES as f32; 32 * 32]);
+        assert_eq!(z.to_vec(), vec![500.0 + ((WRITES - 1) % 2) as f32; 32 * 32]);
     });
 }
 

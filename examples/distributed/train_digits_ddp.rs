@@ -17,10 +17,11 @@ use std::time::Instant;
 
 use blocks::data::{DataLoader, DistributedSampler, correct};
 use blocks::distributed::{DistributedDataParallel, World};
+use blocks::optim::CosineAnnealingLR;
 use blocks::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{Args, EpochStats, evaluate, load_digits, make_optimizer, plot};
+use super::{Args, EpochStats, Schedule, evaluate, load_digits, make_optimizer, model, plot};
 
 /// Initializes MPI, trains, and ends the job on every rank if any rank fails.
 pub fn main(args: &Args) -> Result<(), Box<dyn Error>> {
@@ -33,7 +34,7 @@ pub fn main(args: &Args) -> Result<(), Box<dyn Error>> {
 fn train(args: &Args, world: &World) -> Result<(), Box<dyn Error>> {
     let (rank, size) = (world.rank(), world.size());
     manual_seed(args.seed);
-    let data = load_digits()?;
+    let (data, module) = model(args, load_digits()?)?;
     let (train, test) = data.split(args.test_fraction, args.seed);
     let per_rank = (args.batch_size / size).max(1);
     if world.is_main() {
@@ -44,14 +45,12 @@ fn train(args: &Args, world: &World) -> Result<(), Box<dyn Error>> {
         );
     }
 
-    let net = DistributedDataParallel::new(
-        sequential![DynLinear::new(64, args.hidden), ReLU, DynLinear::new(args.hidden, 10)],
-        world,
-    )?;
+    let net = DistributedDataParallel::new(module, world)?;
     if world.is_main() {
-        println!("{}", net.module());
+        println!("{}", blocks::nn::module_repr(&**net.module()));
     }
     let mut optimizer = make_optimizer(args, net.module());
+    let mut schedule = CosineAnnealingLR::new(&*optimizer, args.epochs.max(1), 0.0);
     let sampler = DistributedSampler::new(train.len(), size, rank).shuffle(args.seed);
     let loader = DataLoader::new(train, per_rank).sampler(sampler);
 
@@ -72,7 +71,7 @@ fn train(args: &Args, world: &World) -> Result<(), Box<dyn Error>> {
         loader.set_epoch(epoch as u64); // the same shuffle on every rank
         let mut sums = [0.0; 3]; // loss × samples, hits, samples
         for (inputs, labels) in &loader {
-            let logits = net.forward(&inputs);
+            let logits = net.forward_tensor(&inputs);
             let loss = logits.cross_entropy(&labels);
             optimizer.zero_grad();
             net.backward(&loss); // gradients averaged over the ranks
@@ -81,6 +80,9 @@ fn train(args: &Args, world: &World) -> Result<(), Box<dyn Error>> {
             sums[1] += correct(&logits, &labels) as f64;
             sums[2] += labels.len() as f64;
             bar.inc(1);
+        }
+        if args.schedule == Schedule::Cosine {
+            schedule.step(&mut *optimizer);
         }
         world.all_reduce_sum(&mut sums); // over every rank's shard
         let test_accuracy = if world.is_main() { evaluate(net.module(), &test) } else { 0.0 };

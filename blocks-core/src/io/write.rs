@@ -96,6 +96,33 @@ pub fn save_tensors<E: Element>(
     write_atomically(path.as_ref(), |file| file.write_all(&bytes))
 }
 
+/// Like [`save_tensors`], writing the tensors named in `integers` as int64
+/// (their values rounded), as PyTorch saves integer buffers such as
+/// BatchNorm's `num_batches_tracked`.
+pub(crate) fn save_tensors_with_integers<E: Element>(
+    path: impl AsRef<Path>,
+    tensors: &[(&str, &TensorBase<E>)],
+    integers: &[&str],
+) -> Result<(), FileError> {
+    let bytes: Vec<(String, Bytes)> = tensors
+        .iter()
+        .map(|(name, t)| {
+            let bytes = if integers.contains(name) {
+                let data = t.data();
+                let data: Vec<u8> =
+                    data.iter().flat_map(|v| (v.as_f64().round() as i64).to_le_bytes()).collect();
+                Bytes { dtype: Dtype::I64, shape: t.shape(), data }
+            } else {
+                to_bytes(t)
+            };
+            (name.to_string(), bytes)
+        })
+        .collect();
+    let serialized = safetensors::serialize(bytes.iter().map(|(name, b)| (name.as_str(), b)), None)
+        .map_err(|e| FileError::Format { path: PathBuf::new(), message: e.to_string() })?;
+    write_atomically(path.as_ref(), |file| file.write_all(&serialized))
+}
+
 /// Writes through `write` into a temporary file next to `path`, syncs it and
 /// renames it over `path`. On any error the temporary file is removed and
 /// `path` is left as it was.

@@ -51,8 +51,9 @@
 //!
 //! Then, inside this crate, one `impl_block!` line writes the rest (the
 //! [`Takes`] rule, the inherent `forward` with its doc example, and
-//! `Display`): `impl_block! { /// doc [const I: usize, const O: usize]
-//! Conv2d<I, O> }`, adding `, keeps_width` for a width-keeping layer. A
+//! `Display`): `impl_block! { /// doc [const I: usize, const O: usize,
+//! const K: usize] Conv2d<I, O, K> }`, adding `, keeps_width` for a
+//! width-keeping layer (see `conv.rs`, `pool.rs`, `dropout.rs`). A
 //! user's layer gets the same from `#[derive(Module)]`. Without either, a
 //! hand-written block adds its rule itself:
 //!
@@ -103,43 +104,63 @@
 #[macro_use]
 mod impl_block;
 mod activation;
+mod activation_params;
 mod apply;
+mod batch_norm;
 mod block;
 mod boxed;
 pub(crate) mod chain;
+mod conv;
+mod dropout;
 mod dyn_sequential;
+mod embedding;
 pub(crate) mod field;
+mod flatten;
 mod forward;
 mod images;
 mod index;
 pub mod init;
 mod keeps_width;
+mod layer_norm;
 mod lazy_linear;
 mod linear;
 mod module;
 mod module_list;
 mod parameter;
 pub(crate) mod path;
+mod pool;
 mod repr;
 mod sequential;
+mod softmax;
 mod state_dict;
 mod training;
 mod typed;
 mod uninitialized;
 
-pub use activation::ReLU;
+pub use activation::{Identity, ReLU, SiLU, Sigmoid, Tanh};
+pub use activation_params::{ELU, GELU, LeakyReLU, Softplus};
 pub use apply::{apply, apply_to};
+pub use batch_norm::{
+    BatchNorm1d, BatchNorm2d, BatchNormOptions, DynBatchNorm, DynBatchNorm1d, DynBatchNorm2d,
+};
 pub use block::Block;
+pub use conv::{Conv1d, Conv2d, DynConv, DynConv1d, DynConv2d};
+pub use dropout::Dropout;
 pub use dyn_sequential::DynSequential;
+pub use embedding::{DynEmbedding, Embedding};
+pub use flatten::Flatten;
 pub use forward::{AnyKind, ByInput, Call, FeedsInto, Forward, Rule, SameChannels, SameWidth, Takes, run};
 pub use images::Images;
 pub use keeps_width::{KeepsWidth, KeptForward, TensorKind, forward_kept, keep_width};
+pub use layer_norm::LayerNorm;
 pub use lazy_linear::LazyLinear;
 pub use linear::{DynLinear, Linear};
 pub use module::{AsModule, Member, Module, Visitor};
 pub use parameter::Parameter;
+pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Size2};
 pub use repr::{fmt_module, module_repr};
 pub use sequential::Sequential;
+pub use softmax::{LogSoftmax, Softmax};
 pub use state_dict::{LoadError, LoadReport, ShapeMismatch, StateDict, StateDictError};
 pub use training::TrainingFlag;
 pub use typed::{Batch, Scalar};

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::state_dict::{LoadError, LoadReport, StateDict, StateDictError, load_into, state_dict_of};
-use super::{DynLinear, Parameter, TrainingFlag};
+use super::{DynConv1d, DynConv2d, DynLinear, Parameter, TrainingFlag};
 use crate::Tensor;
 use crate::io::FileError;
 
@@ -22,6 +22,11 @@ pub trait Visitor<'m> {
     fn buffer(&mut self, name: &str, buffer: &'m Tensor);
     /// A child block under `name`.
     fn child(&mut self, name: &str, child: &'m dyn Module);
+    /// A buffer holding whole numbers (BatchNorm's `num_batches_tracked`),
+    /// saved as int64 as PyTorch has it. A buffer for every other visitor.
+    fn integer_buffer(&mut self, name: &str, buffer: &'m Tensor) {
+        self.buffer(name, buffer);
+    }
     /// The block's own training flag (PyTorch's `self.training`): what
     /// `train()`/`eval()` set and [`Module::is_training`] reads. Ignored
     /// unless the visitor asks for it.
@@ -168,6 +173,31 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// assert!(ReLU.as_linear().is_none());
     /// ```
     fn as_linear(&self) -> Option<&DynLinear> {
+        None
+    }
+
+    /// This block as a 2-d convolution, whatever its channels: `Some` for
+    /// `Conv2d<I, O, K>` and `DynConv2d`, `None` for every other block;
+    /// PyTorch's `if type(m) == nn.Conv2d:`.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Conv2d, Module, ReLU};
+    /// assert_eq!(Conv2d::<1, 6, 5>::new().as_conv2d().unwrap().out_channels(), 6);
+    /// assert!(ReLU.as_conv2d().is_none());
+    /// ```
+    fn as_conv2d(&self) -> Option<&DynConv2d> {
+        None
+    }
+
+    /// This block as a 1-d convolution: `Some` for `Conv1d<I, O, K>` and
+    /// `DynConv1d`; PyTorch's `if type(m) == nn.Conv1d:`.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Conv1d, Conv2d, Module};
+    /// assert!(Conv1d::<1, 2, 3>::new().as_conv1d().is_some());
+    /// assert!(Conv2d::<1, 2, 3>::new().as_conv1d().is_none());
+    /// ```
+    fn as_conv1d(&self) -> Option<&DynConv1d> {
         None
     }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::{Member, Module};
 use crate::Tensor;
-use crate::io::{FileError, TensorFile, TensorMap, save_tensors};
+use crate::io::{FileError, TensorFile, TensorMap, save_tensors, save_tensors_with_integers};
 
 /// Named tensors in order, like the `OrderedDict` of `net.state_dict()`.
 ///
@@ -28,6 +28,9 @@ pub struct StateDict {
     entries: TensorMap,
     /// Keys whose entry is an uninitialized parameter's empty placeholder.
     uninitialized: HashSet<String>,
+    /// Keys whose entry holds whole numbers, saved as int64 (BatchNorm's
+    /// `num_batches_tracked`, as PyTorch saves it).
+    integers: HashSet<String>,
 }
 
 impl StateDict {
@@ -52,6 +55,9 @@ impl StateDict {
         let key = key.into();
         if !self.uninitialized.is_empty() {
             self.uninitialized.remove(&key);
+        }
+        if !self.integers.is_empty() {
+            self.integers.remove(&key);
         }
         self.entries.insert(key, tensor);
     }
@@ -130,7 +136,7 @@ impl StateDict {
     /// # Errors
     ///
     /// Any [`FileError`] of [`TensorFile::read`], or [`FileError::Dtype`] for a
-    /// tensor that is not F32 or F64.
+    /// tensor that is neither a float nor an integer (integers, such as `num_batches_tracked`, are kept as whole numbers and saved back as int64).
     ///
     /// ```
     /// use blocks_core::io::save_tensors;
@@ -148,7 +154,7 @@ impl StateDict {
     ///
     /// # Errors
     ///
-    /// [`FileError::Dtype`] for a tensor that is not F32 or F64.
+    /// [`FileError::Dtype`] for a tensor that is neither a float nor an integer (integers, such as `num_batches_tracked`, are kept as whole numbers and saved back as int64).
     ///
     /// ```
     /// use blocks_core::io::{serialize_tensors, TensorFile};
@@ -160,7 +166,18 @@ impl StateDict {
         let names = file.names();
         let mut state = StateDict { entries: TensorMap::with_capacity(names.len()), ..Self::default() };
         for name in names {
-            state.insert(name, file.tensor::<f32>(name)?);
+            match file.tensor::<f32>(name) {
+                Ok(tensor) => state.insert(name, tensor),
+                // An int64 buffer (num_batches_tracked): kept as whole numbers, saved back as int64.
+                Err(error @ FileError::Dtype { .. }) => {
+                    // Neither float nor integer: the float error says what was expected.
+                    let (values, shape) = file.integers(name).map_err(|_| error)?;
+                    let values = values.into_iter().map(|v| v as f32).collect();
+                    state.insert(name, Tensor::from_vec(values, shape));
+                    state.integers.insert(name.to_string());
+                }
+                Err(error) => return Err(error),
+            }
         }
         for (alias, target) in file.metadata() {
             if !file.contains(alias)
@@ -194,7 +211,11 @@ impl StateDict {
             });
         }
         let tensors: Vec<(&str, &Tensor)> = self.iter().collect();
-        save_tensors(path, &tensors, &[])
+        if self.integers.is_empty() {
+            return save_tensors(path, &tensors, &[]);
+        }
+        let integers: Vec<&str> = self.integers.iter().map(String::as_str).collect();
+        save_tensors_with_integers(path, &tensors, &integers)
     }
 }
 
@@ -226,6 +247,9 @@ impl fmt::Display for StateDict {
             }
             if self.uninitialized.contains(key) {
                 write!(f, "({}, <UninitializedParameter>)", python_str(key))?;
+            } else if self.integers.contains(key) && tensor.shape().is_empty() {
+                // An int64 scalar, as PyTorch prints `num_batches_tracked`: `tensor(3)`.
+                write!(f, "({}, tensor({}))", python_str(key), tensor.item() as i64)?;
             } else {
                 write!(f, "({}, {})", python_str(key), tensor.detach())?;
             }
@@ -400,7 +424,32 @@ pub(crate) fn state_dict_of(module: &dyn Module) -> StateDict {
             state.uninitialized.insert(key);
         }
     }
+    module.visit(&mut IntegerKeys { prefix: String::new(), out: &mut state.integers });
     state
+}
+
+/// Collects the dotted keys of integer buffers (see [`Visitor::integer_buffer`](super::Visitor::integer_buffer)).
+struct IntegerKeys<'a> {
+    prefix: String,
+    out: &'a mut HashSet<String>,
+}
+
+impl IntegerKeys<'_> {
+    fn key(&self, name: &str) -> String {
+        if self.prefix.is_empty() { name.to_string() } else { format!("{}.{name}", self.prefix) }
+    }
+}
+
+impl<'m> super::Visitor<'m> for IntegerKeys<'_> {
+    fn parameter(&mut self, _: &str, _: &'m super::Parameter) {}
+    fn buffer(&mut self, _: &str, _: &'m Tensor) {}
+    fn child(&mut self, name: &str, child: &'m dyn Module) {
+        let prefix = self.key(name);
+        child.visit(&mut IntegerKeys { prefix, out: self.out });
+    }
+    fn integer_buffer(&mut self, name: &str, _: &'m Tensor) {
+        self.out.insert(self.key(name));
+    }
 }
 
 /// Checks everything first, then copies: on error nothing has changed. An

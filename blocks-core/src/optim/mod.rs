@@ -22,7 +22,7 @@
 
 mod adam;
 mod optimizer;
-mod pyrepr;
+pub(crate) mod pyrepr;
 mod scheduler;
 mod sgd;
 mod state;

@@ -1,0 +1,197 @@
+//! `nn.Embedding(num_embeddings, embedding_dim)`: [`DynEmbedding`] (sizes
+//! from a config, giving a plain tensor) and [`Embedding<N, D>`] (sizes in
+//! its type, giving `Batch<D>`), both taking int64 [`Indices`] of any shape.
+
+use super::forward::{FeedsInto, Forward};
+use super::typed::Batch;
+use super::{Module, Parameter, TrainingFlag, Visitor};
+use crate::{Indices, Tensor};
+
+/// A table of `num_embeddings` rows of `embedding_dim` values, looked up
+/// by indices of any shape (`indices.shape() + [embedding_dim]`), like
+/// `nn.Embedding(num_embeddings, embedding_dim)`; rows start from N(0, 1).
+///
+/// ```
+/// use blocks_core::nn::{DynEmbedding, Module};
+/// use blocks_core::Indices;
+/// let embed = DynEmbedding::new(50, 16);
+/// assert_eq!(embed.to_string(), "Embedding(50, 16)");
+/// let y = embed.forward(&Indices::from_vec(vec![3, 1, 4, 1, 5, 9], [2, 3]));
+/// assert_eq!(y.shape(), vec![2, 3, 16]);
+/// ```
+#[derive(Clone)]
+pub struct DynEmbedding {
+    weight: Parameter,
+    training: TrainingFlag,
+}
+
+impl DynEmbedding {
+    /// A table with rows drawn from N(0, 1) (PyTorch's default), from this thread's generator.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::DynEmbedding::new(10, 3).weight().shape(), vec![10, 3]);
+    /// ```
+    pub fn new(num_embeddings: usize, embedding_dim: usize) -> Self {
+        let weight = Parameter::new(Tensor::zeros([num_embeddings, embedding_dim]));
+        super::init::normal_(&weight, 0.0, 1.0);
+        DynEmbedding { weight, training: TrainingFlag::default() }
+    }
+
+    /// The number of rows.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::DynEmbedding::new(10, 3).num_embeddings(), 10);
+    /// ```
+    pub fn num_embeddings(&self) -> usize {
+        self.weight.shape()[0]
+    }
+
+    /// The length of each row.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::DynEmbedding::new(10, 3).embedding_dim(), 3);
+    /// ```
+    pub fn embedding_dim(&self) -> usize {
+        self.weight.shape()[1]
+    }
+
+    /// The table, `[num_embeddings, embedding_dim]`.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::DynEmbedding::new(4, 2).weight().numel(), 8);
+    /// ```
+    pub fn weight(&self) -> &Parameter {
+        &self.weight
+    }
+}
+
+/// Indices reach an embedding as they are (a handle, not a copy).
+#[diagnostic::do_not_recommend]
+impl<B: ?Sized> FeedsInto<Indices, B> for Indices {
+    fn feed_into(&self) -> Indices {
+        self.clone()
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl Forward for DynEmbedding {
+    type Input = Indices;
+    type Output = Tensor;
+
+    #[track_caller]
+    fn forward(&self, indices: &Indices) -> Tensor {
+        Tensor::embedding(indices, &self.weight)
+    }
+}
+
+impl_block! {
+    /// The rows at `indices`, shaped `indices.shape() + [embedding_dim]`.
+    ///
+    /// # Panics
+    ///
+    /// On an index not below `num_embeddings`, naming it and the table size.
+    ///
+    /// ```
+    /// let embed = blocks_core::nn::DynEmbedding::new(5, 2);
+    /// assert_eq!(embed.forward(&blocks_core::Indices::from_vec(vec![4], [1])).shape(), vec![1, 2]);
+    /// ```
+    [] DynEmbedding
+}
+
+#[diagnostic::do_not_recommend]
+impl Module for DynEmbedding {
+    fn type_name(&self) -> String {
+        "Embedding".into()
+    }
+
+    fn extra_repr(&self) -> String {
+        format!("{}, {}", self.num_embeddings(), self.embedding_dim())
+    }
+
+    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+        visitor.parameter("weight", &self.weight);
+        visitor.training_flag(&self.training);
+    }
+}
+
+/// An embedding table with its sizes in its type, like
+/// `nn.Embedding(N, D)`: it gives `Batch<D>`, so the compiler checks the
+/// width of the block after it.
+///
+/// ```
+/// use blocks_core::nn::{Batch, Embedding, Linear};
+/// use blocks_core::Indices;
+/// let embed = Embedding::<50, 16>::new();
+/// let x: Batch<16> = embed.forward(&Indices::from_vec(vec![1, 2, 3], [3]));
+/// assert_eq!(Linear::<16, 4>::new().forward(&x).shape(), vec![3, 4]);
+/// ```
+#[derive(Clone)]
+pub struct Embedding<const N: usize, const D: usize> {
+    layer: DynEmbedding,
+}
+
+impl<const N: usize, const D: usize> Embedding<N, D> {
+    /// A table with rows drawn from N(0, 1).
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::Embedding::<10, 3>::new().weight().shape(), vec![10, 3]);
+    /// ```
+    pub fn new() -> Self {
+        Embedding { layer: DynEmbedding::new(N, D) }
+    }
+
+    /// The table, `[N, D]`.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::Embedding::<4, 2>::new().weight().numel(), 8);
+    /// ```
+    pub fn weight(&self) -> &Parameter {
+        self.layer.weight()
+    }
+}
+
+impl<const N: usize, const D: usize> Default for Embedding<N, D> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<const N: usize, const D: usize> Forward for Embedding<N, D> {
+    type Input = Indices;
+    type Output = Batch<D>;
+
+    #[track_caller]
+    fn forward(&self, indices: &Indices) -> Batch<D> {
+        Batch::trusted(Forward::forward(&self.layer, indices))
+    }
+}
+
+impl_block! {
+    /// The rows at `indices`, as `Batch<D>` shaped `indices.shape() + [D]`.
+    ///
+    /// # Panics
+    ///
+    /// On an index not below `N`, naming it and the table size.
+    ///
+    /// ```
+    /// let y = blocks_core::nn::Embedding::<5, 2>::new().forward(&blocks_core::Indices::from_vec(vec![0, 4], [2]));
+    /// assert_eq!(y.shape(), vec![2, 2]);
+    /// ```
+    [const N: usize, const D: usize] Embedding<N, D>
+}
+
+#[diagnostic::do_not_recommend]
+impl<const N: usize, const D: usize> Module for Embedding<N, D> {
+    fn type_name(&self) -> String {
+        self.layer.type_name()
+    }
+
+    fn extra_repr(&self) -> String {
+        self.layer.extra_repr()
+    }
+
+    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+        self.layer.visit(visitor);
+    }
+}

@@ -1,0 +1,148 @@
+//! `nn.LayerNorm(normalized_shape, eps, elementwise_affine)`.
+
+use super::{Forward, Module, Parameter, TrainingFlag, Visitor};
+use crate::Tensor;
+use crate::optim::pyrepr::{boolean, float};
+
+/// Normalizes over the trailing dims `normalized_shape` (mean 0, biased
+/// variance 1, then `· weight + bias`), like
+/// `nn.LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True, bias=True)`.
+/// It keeps the kind it is given.
+///
+/// ```
+/// use blocks_core::nn::{Batch, LayerNorm, Module};
+/// let ln = LayerNorm::new([16]);
+/// assert_eq!(ln.to_string(), "LayerNorm((16,), eps=1e-05, elementwise_affine=True, bias=True)");
+/// let y: Batch<16> = ln.forward(&Batch::<16>::rand(3));
+/// assert!(y.mean_dim(&[1], false).to_vec().iter().all(|m| m.abs() < 1e-5));
+/// ```
+#[derive(Clone)]
+pub struct LayerNorm {
+    normalized_shape: Vec<usize>,
+    eps: f64,
+    weight: Option<Parameter>,
+    bias: Option<Parameter>,
+    bias_requested: bool,
+    training: TrainingFlag,
+}
+
+impl LayerNorm {
+    /// A layer over the trailing dims `normalized_shape`, with eps `1e-5`,
+    /// weight 1 and bias 0.
+    ///
+    /// ```
+    /// let ln = blocks_core::nn::LayerNorm::new([2, 3]);
+    /// assert_eq!(ln.weight().unwrap().shape(), vec![2, 3]);
+    /// ```
+    pub fn new(normalized_shape: impl AsRef<[usize]>) -> Self {
+        Self::with_options(normalized_shape, 1e-5, true, true)
+    }
+
+    /// A layer with the given `eps`, with or without the learnable
+    /// `weight` (`elementwise_affine`) and `bias`.
+    ///
+    /// ```
+    /// let ln = blocks_core::nn::LayerNorm::with_options([4], 1e-6, false, true);
+    /// assert!(ln.weight().is_none() && ln.bias().is_none());
+    /// assert_eq!(ln.to_string(), "LayerNorm((4,), eps=1e-06, elementwise_affine=False, bias=True)");
+    /// ```
+    pub fn with_options(
+        normalized_shape: impl AsRef<[usize]>,
+        eps: f64,
+        elementwise_affine: bool,
+        bias: bool,
+    ) -> Self {
+        let normalized_shape = normalized_shape.as_ref().to_vec();
+        LayerNorm {
+            weight: elementwise_affine.then(|| Parameter::new(Tensor::ones(normalized_shape.clone()))),
+            bias: (elementwise_affine && bias)
+                .then(|| Parameter::new(Tensor::zeros(normalized_shape.clone()))),
+            normalized_shape,
+            eps,
+            bias_requested: bias,
+            training: TrainingFlag::default(),
+        }
+    }
+
+    /// The trailing dims it normalizes over.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::LayerNorm::new([16]).normalized_shape(), [16]);
+    /// ```
+    pub fn normalized_shape(&self) -> &[usize] {
+        &self.normalized_shape
+    }
+
+    /// The learnable scale, if any.
+    ///
+    /// ```
+    /// assert!(blocks_core::nn::LayerNorm::new([3]).weight().is_some());
+    /// ```
+    pub fn weight(&self) -> Option<&Parameter> {
+        self.weight.as_ref()
+    }
+
+    /// The learnable shift, if any.
+    ///
+    /// ```
+    /// assert!(blocks_core::nn::LayerNorm::new([3]).bias().is_some());
+    /// ```
+    pub fn bias(&self) -> Option<&Parameter> {
+        self.bias.as_ref()
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl Forward for LayerNorm {
+    type Input = Tensor;
+    type Output = Tensor;
+
+    #[track_caller]
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.layer_norm(&self.normalized_shape, self.weight.as_deref(), self.bias.as_deref(), self.eps as f32)
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl Module for LayerNorm {
+    fn type_name(&self) -> String {
+        "LayerNorm".into()
+    }
+
+    fn extra_repr(&self) -> String {
+        let dims: Vec<String> = self.normalized_shape.iter().map(usize::to_string).collect();
+        let shape =
+            if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+        format!(
+            "{shape}, eps={}, elementwise_affine={}, bias={}",
+            float(self.eps),
+            boolean(self.weight.is_some()),
+            boolean(self.bias_requested)
+        )
+    }
+
+    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+        if let Some(weight) = &self.weight {
+            visitor.parameter("weight", weight);
+        }
+        if let Some(bias) = &self.bias {
+            visitor.parameter("bias", bias);
+        }
+        visitor.training_flag(&self.training);
+    }
+}
+
+impl_block! {
+    /// Normalizes a `Tensor`, `Batch<N>` or `Images<C>` whose trailing
+    /// dims are `normalized_shape`, giving the same kind.
+    ///
+    /// # Panics
+    ///
+    /// When the trailing dims are not `normalized_shape`, naming the op and both shapes.
+    ///
+    /// ```
+    /// let y = blocks_core::nn::LayerNorm::new([4]).forward(&blocks_core::Tensor::rand([2, 3, 4]));
+    /// assert_eq!(y.shape(), vec![2, 3, 4]);
+    /// ```
+    [] LayerNorm, keeps_width
+}
