@@ -25,6 +25,7 @@ mod ops;
 pub mod optim;
 mod random;
 mod tensor;
+mod threading;
 
 pub use autograd::grad_hooks::GradHookHandle;
 pub use autograd::grad_mode::{NoGradGuard, is_grad_enabled, no_grad};
@@ -37,6 +38,7 @@ pub use ops::{
 };
 pub use random::{manual_seed, with_rng};
 pub use tensor::{Tensor, Tensor64, TensorBase};
+pub use threading::{get_num_threads, set_num_threads};
 
 /// Support for the `blocks` macros (`#[derive(Module)]`, `sequential!`):
 /// not a public API, may change in any release.

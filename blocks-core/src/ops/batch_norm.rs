@@ -277,16 +277,24 @@ impl<E: Element> TensorBase<E> {
             let bias = bias.map(Self::to_vec);
             let (n, c) = (y.shape()[0], y.shape()[1]);
             let spatial = y.len().checked_div(n * c).unwrap_or(0);
-            for (k, value) in y.iter_mut().enumerate() {
-                let ch = (k / spatial.max(1)) % c.max(1);
-                let mut v = E::of((value.as_f64() - norm.mean[ch]) * norm.invstd[ch]);
-                if let Some(w) = &norm.weight {
-                    v *= w[ch];
+            if spatial > 0 {
+                // One plane (image, channel) at a time: the channel is fixed within it.
+                let values = y.as_slice_mut().expect("standard layout");
+                for (plane, chunk) in values.chunks_exact_mut(spatial).enumerate() {
+                    let ch = plane % c;
+                    let (mean, invstd) = (norm.mean[ch], norm.invstd[ch]);
+                    let (w, b) = (norm.weight.as_ref().map(|w| w[ch]), bias.as_ref().map(|b| b[ch]));
+                    for value in chunk {
+                        let mut v = E::of((value.as_f64() - mean) * invstd);
+                        if let Some(w) = w {
+                            v *= w;
+                        }
+                        if let Some(b) = b {
+                            v += b;
+                        }
+                        *value = v;
+                    }
                 }
-                if let Some(b) = &bias {
-                    v += b[ch];
-                }
-                *value = v;
             }
             y
         };
@@ -319,15 +327,51 @@ impl<E: Element> TensorBase<E> {
 fn channel_stats<E: Element>(x: ArrayView3<'_, E>) -> (Vec<f64>, Vec<f64>) {
     let (n, c, s) = x.dim();
     let count = (n * s) as f64;
+    let x = x.as_slice().expect("standard layout");
+    let plane = |img: usize, ch: usize| &x[(img * c + ch) * s..][..s];
     let mut mean = vec![0.0; c];
     let mut var = vec![0.0; c];
     for ch in 0..c {
-        let lane = x.slice(ndarray::s![.., ch, ..]);
-        let m = lane.iter().map(|v| v.as_f64()).sum::<f64>() / count;
+        let m = (0..n).map(|img| sum_f64(plane(img, ch), |v| v)).sum::<f64>() / count;
         mean[ch] = m;
-        var[ch] = lane.iter().map(|v| (v.as_f64() - m).powi(2)).sum::<f64>() / count;
+        var[ch] = (0..n).map(|img| sum_f64(plane(img, ch), |v| (v - m) * (v - m))).sum::<f64>() / count;
     }
     (mean, var)
+}
+
+/// `Σ f(v)` over `values` in float64, in four interleaved partial sums so
+/// that the additions do not wait on one another.
+fn sum_f64<E: Element>(values: &[E], f: impl Fn(f64) -> f64) -> f64 {
+    let mut sums = [0.0; 4];
+    let chunks = values.chunks_exact(4);
+    let tail: f64 = chunks.remainder().iter().map(|v| f(v.as_f64())).sum();
+    for chunk in chunks {
+        for (sum, v) in sums.iter_mut().zip(chunk) {
+            *sum += f(v.as_f64());
+        }
+    }
+    (sums[0] + sums[1]) + (sums[2] + sums[3]) + tail
+}
+
+/// `(Σ g, Σ g · x)` over two slices of the same length, in float64, in four
+/// interleaved partial sums each.
+fn sums_of_products<E: Element>(x: &[E], g: &[E], f: impl Fn(f64) -> f64) -> (f64, f64) {
+    let (mut sum_g, mut sum_gx) = ([0.0; 4], [0.0; 4]);
+    let (x_chunks, g_chunks) = (x.chunks_exact(4), g.chunks_exact(4));
+    let (mut tail_g, mut tail_gx) = (0.0, 0.0);
+    for (&xv, &gv) in x_chunks.remainder().iter().zip(g_chunks.remainder()) {
+        tail_g += gv.as_f64();
+        tail_gx += gv.as_f64() * f(xv.as_f64());
+    }
+    for (xs, gs) in x_chunks.zip(g_chunks) {
+        for lane in 0..4 {
+            let gv = gs[lane].as_f64();
+            sum_g[lane] += gv;
+            sum_gx[lane] += gv * f(xs[lane].as_f64());
+        }
+    }
+    let total = |s: [f64; 4]| (s[0] + s[1]) + (s[2] + s[3]);
+    (total(sum_g) + tail_g, total(sum_gx) + tail_gx)
 }
 
 /// The gradients of input, weight and bias, in float64 per channel:
@@ -342,29 +386,32 @@ fn batch_norm_backward<E: Element>(
     let count = (n * s) as f64;
     let mut dx = vec![E::zero(); n * c * s];
     let (mut dw, mut db) = (vec![E::zero(); c], vec![E::zero(); c]);
+    let (x, g) = (x.as_slice().expect("standard layout"), g.as_slice().expect("standard layout"));
+    // The plane of image `img` and channel `ch` within a `[N, C, S]` slice.
+    let plane = |img: usize, ch: usize| (img * c + ch) * s..(img * c + ch + 1) * s;
     for ch in 0..c {
         let (mean, invstd) = (norm.mean[ch], norm.invstd[ch]);
         let w = norm.weight.as_ref().map_or(1.0, |w| w[ch].as_f64());
         let (mut sum_g, mut sum_g_xhat) = (0.0, 0.0);
         for img in 0..n {
-            for k in 0..s {
-                let (xv, gv) = (x[[img, ch, k]].as_f64(), g[[img, ch, k]].as_f64());
-                sum_g += gv;
-                sum_g_xhat += gv * (xv - mean) * invstd;
-            }
+            let (sg, sgx) =
+                sums_of_products(&x[plane(img, ch)], &g[plane(img, ch)], |xv| (xv - mean) * invstd);
+            sum_g += sg;
+            sum_g_xhat += sgx;
         }
         dw[ch] = E::of(sum_g_xhat);
         db[ch] = E::of(sum_g);
         for img in 0..n {
-            for k in 0..s {
-                let gv = g[[img, ch, k]].as_f64();
+            let values = x[plane(img, ch)].iter().zip(&g[plane(img, ch)]);
+            for (out, (&xv, &gv)) in dx[plane(img, ch)].iter_mut().zip(values) {
+                let gv = gv.as_f64();
                 let value = if norm.training {
-                    let xhat = (x[[img, ch, k]].as_f64() - mean) * invstd;
+                    let xhat = (xv.as_f64() - mean) * invstd;
                     w * invstd * (gv - sum_g / count - xhat * sum_g_xhat / count)
                 } else {
                     w * invstd * gv
                 };
-                dx[(img * c + ch) * s + k] = E::of(value);
+                *out = E::of(value);
             }
         }
     }

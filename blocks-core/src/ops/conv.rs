@@ -4,6 +4,7 @@
 
 use ndarray::{Array2, ArrayD, ArrayView2, Axis, IxDyn, s};
 
+use super::gemm::output;
 use super::im2col::{Geometry, col2im, gemm, im2col};
 use crate::error::or_panic;
 use crate::{Element, ShapeError, TensorBase};
@@ -164,15 +165,20 @@ impl<E: Element> TensorBase<E> {
         let geometry = conv_geometry(op, spatial, &x_shape, &w_shape, b_shape.as_deref(), options)?;
         let groups = options.groups;
         let out_channels = w_shape[0];
+        // The column matrix is kept for the weight's gradient when one will be
+        // needed, as the hand-written im2col path does (PyTorch keeps the input).
+        let keep_cols = crate::is_grad_enabled() && weight.requires_grad();
+        let mut saved_cols = None;
         let data = {
             let x = self.data();
             let x = x.as_standard_layout();
             let w = weight.data();
             let w2 = weight_matrix(&w, out_channels);
-            let cols = im2col(x.as_slice().expect("standard layout"), &geometry);
+            let cols_data = im2col(x.as_slice().expect("standard layout"), &geometry);
             let cols =
-                ArrayView2::from_shape((geometry.rows(), geometry.cols()), &cols).expect("im2col size");
-            let mut product = Array2::zeros((out_channels, geometry.cols()));
+                ArrayView2::from_shape((geometry.rows(), geometry.cols()), &cols_data).expect("im2col size");
+            // Written whole by the group products (beta = 0).
+            let mut product = output(out_channels, geometry.cols());
             let (og, rg) = (out_channels / groups, geometry.rows() / groups);
             for g in 0..groups {
                 let a = w2.slice(s![g * og..(g + 1) * og, ..]);
@@ -193,11 +199,14 @@ impl<E: Element> TensorBase<E> {
                 out_shape.push(geometry.oh);
             }
             out_shape.push(geometry.ow);
+            if keep_cols {
+                saved_cols = Some(cols_data);
+            }
             out.into_shape_with_order(IxDyn(&out_shape)).expect("output size")
         };
         let inputs: Vec<&Self> = [Some(self), Some(weight), bias].into_iter().flatten().collect();
         Ok(TensorBase::from_op(data, "ConvolutionBackward0", &inputs, move |grad, ctx| {
-            conv_backward(grad, ctx, &geometry, groups, &x_shape, &w_shape)
+            conv_backward(grad, ctx, &geometry, groups, &x_shape, &w_shape, saved_cols.as_deref())
         }))
     }
 }
@@ -301,6 +310,7 @@ fn conv_backward<E: Element>(
     groups: usize,
     x_shape: &[usize],
     w_shape: &[usize],
+    saved_cols: Option<&[E]>,
 ) -> Vec<Option<ArrayD<E>>> {
     let out_channels = w_shape[0];
     let (og, rg) = (out_channels / groups, geometry.rows() / groups);
@@ -308,7 +318,7 @@ fn conv_backward<E: Element>(
     let mut grads = Vec::with_capacity(ctx.inputs());
     grads.push(ctx.needs(0).then(|| {
         let w2 = weight_matrix(&ctx.input(1), out_channels);
-        let mut dcols = Array2::zeros((geometry.rows(), geometry.cols()));
+        let mut dcols = output(geometry.rows(), geometry.cols());
         for g in 0..groups {
             let a = w2.slice(s![g * og..(g + 1) * og, ..]);
             let b = dy.slice(s![g * og..(g + 1) * og, ..]);
@@ -318,11 +328,23 @@ fn conv_backward<E: Element>(
         ArrayD::from_shape_vec(IxDyn(x_shape), dx).expect("input size")
     }));
     grads.push(ctx.needs(1).then(|| {
-        let x = ctx.input(0);
-        let x = x.as_standard_layout();
-        let cols = im2col(x.as_slice().expect("standard layout"), geometry);
-        let cols = ArrayView2::from_shape((geometry.rows(), geometry.cols()), &cols).expect("im2col size");
-        let mut dw = Array2::zeros((out_channels, rg));
+        let computed;
+        let cols = match saved_cols {
+            Some(cols) => {
+                // Still checks that the input was not modified in place since
+                // (PyTorch saves the input and raises then).
+                drop(ctx.input(0));
+                cols
+            }
+            None => {
+                let x = ctx.input(0);
+                let x = x.as_standard_layout();
+                computed = im2col(x.as_slice().expect("standard layout"), geometry);
+                &computed
+            }
+        };
+        let cols = ArrayView2::from_shape((geometry.rows(), geometry.cols()), cols).expect("im2col size");
+        let mut dw = output(out_channels, rg);
         for g in 0..groups {
             let a = dy.slice(s![g * og..(g + 1) * og, ..]);
             let b = cols.slice(s![g * rg..(g + 1) * rg, ..]);

@@ -1,12 +1,10 @@
 //! The convolution's lowering to matrix products: `im2col` lays every
 //! receptive field of a batch out as one column, `col2im` adds columns back
-//! into an image, and [`gemm`] is the one place where the products run (a
-//! faster GEMM can replace it without touching the convolution).
+//! into an image; the products run through [`gemm`] (threaded by size).
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2};
-
+pub(crate) use super::gemm::gemm;
 use crate::Element;
+use crate::autograd::pool;
 
 /// The sizes of a 2-D convolution (a 1-D one has `h = kh = 1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,32 +43,55 @@ impl Geometry {
         self.n * self.positions()
     }
 
-    /// The input coordinate read by output index `o` at kernel offset `k` along
-    /// axis `axis` (0 = height, 1 = width), or `None` where it falls into padding.
-    fn source(&self, axis: usize, o: usize, k: usize, size: usize) -> Option<usize> {
-        let at = (o * self.stride[axis] + k * self.dilation[axis]).checked_sub(self.padding[axis])?;
-        (at < size).then_some(at)
+    /// The output indices `lo..hi` along `axis` (0 = height, 1 = width) whose
+    /// input coordinate at kernel offset `k` falls inside `0..size` (outside
+    /// it is padding), and the input coordinate of `lo`.
+    fn inside(&self, axis: usize, k: usize, size: usize) -> (usize, usize, usize) {
+        let (stride, pad) = (self.stride[axis], self.padding[axis]);
+        let offset = k * self.dilation[axis];
+        let outputs = if axis == 0 { self.oh } else { self.ow };
+        // The first o with o·stride + offset ≥ pad, and the first with o·stride + offset ≥ pad + size.
+        let lo = pad.saturating_sub(offset).div_ceil(stride).min(outputs);
+        let hi = (pad + size).saturating_sub(offset).div_ceil(stride).clamp(lo, outputs);
+        // Where no output reads the input, the coordinate is never used (0).
+        let first = if hi > lo { lo * stride + offset - pad } else { 0 };
+        (lo, hi, first)
     }
 }
 
 /// The column matrix `[c·kh·kw, n·oh·ow]` of the batch `x` (`[n, c, h, w]`,
 /// row-major): column `(img, y, x)` holds the receptive field of that output.
+/// Each output row is copied as one slice where the stride is 1, with the
+/// padding's zeros written around it.
 pub(crate) fn im2col<E: Element>(x: &[E], g: &Geometry) -> Vec<E> {
     let (positions, cols) = (g.positions(), g.cols());
-    let mut out = vec![E::zero(); g.rows() * cols];
+    // Every element is written below (values or padding zeros).
+    let mut out = pool::scratch(g.rows() * cols);
     for c in 0..g.c {
         for ki in 0..g.kh {
+            let (y_lo, y_hi, iy_lo) = g.inside(0, ki, g.h);
             for kj in 0..g.kw {
+                let (x_lo, x_hi, ix_lo) = g.inside(1, kj, g.w);
                 let row = (c * g.kh + ki) * g.kw + kj;
                 let row = &mut out[row * cols..(row + 1) * cols];
                 for img in 0..g.n {
                     let plane = &x[(img * g.c + c) * g.h * g.w..][..g.h * g.w];
                     let row = &mut row[img * positions..][..positions];
-                    for oy in 0..g.oh {
-                        let Some(iy) = g.source(0, oy, ki, g.h) else { continue };
-                        for ox in 0..g.ow {
-                            if let Some(ix) = g.source(1, ox, kj, g.w) {
-                                row[oy * g.ow + ox] = plane[iy * g.w + ix];
+                    row[..y_lo * g.ow].fill(E::zero());
+                    row[y_hi * g.ow..].fill(E::zero());
+                    for (step, oy) in (y_lo..y_hi).enumerate() {
+                        let iy = iy_lo + step * g.stride[0];
+                        let source = &plane[iy * g.w..][..g.w];
+                        let out_row = &mut row[oy * g.ow..][..g.ow];
+                        out_row[..x_lo].fill(E::zero());
+                        out_row[x_hi..].fill(E::zero());
+                        let inside = &mut out_row[x_lo..x_hi];
+                        if g.stride[1] == 1 {
+                            inside.copy_from_slice(&source[ix_lo..ix_lo + inside.len()]);
+                        } else {
+                            for (o, &v) in inside.iter_mut().zip(source[ix_lo..].iter().step_by(g.stride[1]))
+                            {
+                                *o = v;
                             }
                         }
                     }
@@ -88,17 +109,24 @@ pub(crate) fn col2im<E: Element>(cols_data: &[E], g: &Geometry) -> Vec<E> {
     let mut out = vec![E::zero(); g.n * g.c * g.h * g.w];
     for c in 0..g.c {
         for ki in 0..g.kh {
+            let (y_lo, y_hi, iy_lo) = g.inside(0, ki, g.h);
             for kj in 0..g.kw {
+                let (x_lo, x_hi, ix_lo) = g.inside(1, kj, g.w);
                 let row = (c * g.kh + ki) * g.kw + kj;
                 let row = &cols_data[row * cols..(row + 1) * cols];
                 for img in 0..g.n {
                     let plane = &mut out[(img * g.c + c) * g.h * g.w..][..g.h * g.w];
                     let row = &row[img * positions..][..positions];
-                    for oy in 0..g.oh {
-                        let Some(iy) = g.source(0, oy, ki, g.h) else { continue };
-                        for ox in 0..g.ow {
-                            if let Some(ix) = g.source(1, ox, kj, g.w) {
-                                plane[iy * g.w + ix] += row[oy * g.ow + ox];
+                    for (step, oy) in (y_lo..y_hi).enumerate() {
+                        let iy = iy_lo + step * g.stride[0];
+                        let target = &mut plane[iy * g.w..][..g.w];
+                        let inside = &row[oy * g.ow + x_lo..oy * g.ow + x_hi];
+                        if g.stride[1] == 1 {
+                            let target = &mut target[ix_lo..ix_lo + inside.len()];
+                            target.iter_mut().zip(inside).for_each(|(t, &v)| *t += v);
+                        } else {
+                            for (t, &v) in target[ix_lo..].iter_mut().step_by(g.stride[1]).zip(inside) {
+                                *t += v;
                             }
                         }
                     }
@@ -109,12 +137,77 @@ pub(crate) fn col2im<E: Element>(cols_data: &[E], g: &Geometry) -> Vec<E> {
     out
 }
 
-/// `c = a · b + beta · c`: every matrix product of the convolution goes through here.
-pub(crate) fn gemm<E: Element>(
-    a: &ArrayView2<'_, E>,
-    b: &ArrayView2<'_, E>,
-    beta: E,
-    c: &mut ArrayViewMut2<'_, E>,
-) {
-    general_mat_mul(E::one(), a, b, beta, c);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every geometry of small sizes: strides, dilations and paddings that
+    /// put taps in the padding on both sides, or past the input altogether.
+    fn geometries() -> Vec<Geometry> {
+        let mut all = Vec::new();
+        for (h, w, kh, kw) in
+            [(5, 7, 3, 2), (4, 4, 1, 3), (3, 6, 3, 3), (1, 9, 1, 4), (1, 1, 3, 3), (2, 1, 1, 2)]
+        {
+            for stride in [[1, 1], [2, 3], [3, 1]] {
+                for dilation in [[1, 1], [2, 1], [1, 3]] {
+                    for padding in [[0, 0], [1, 2], [2, 1], [2, 2]] {
+                        let out = |size: usize, k: usize, axis: usize| {
+                            let span = dilation[axis] * (k - 1) + 1;
+                            (size + 2 * padding[axis]).checked_sub(span).map(|room| room / stride[axis] + 1)
+                        };
+                        let (Some(oh), Some(ow)) = (out(h, kh, 0), out(w, kw, 1)) else { continue };
+                        all.push(Geometry { n: 2, c: 2, h, w, kh, kw, stride, padding, dilation, oh, ow });
+                    }
+                }
+            }
+        }
+        all
+    }
+
+    /// The column matrix entry by entry, from the definition.
+    fn reference(x: &[f64], g: &Geometry) -> Vec<f64> {
+        let mut out = vec![0.0; g.rows() * g.cols()];
+        for c in 0..g.c {
+            for ki in 0..g.kh {
+                for kj in 0..g.kw {
+                    for img in 0..g.n {
+                        for oy in 0..g.oh {
+                            for ox in 0..g.ow {
+                                let iy =
+                                    (oy * g.stride[0] + ki * g.dilation[0]) as isize - g.padding[0] as isize;
+                                let ix =
+                                    (ox * g.stride[1] + kj * g.dilation[1]) as isize - g.padding[1] as isize;
+                                let inside =
+                                    (0..g.h as isize).contains(&iy) && (0..g.w as isize).contains(&ix);
+                                let row = (c * g.kh + ki) * g.kw + kj;
+                                let col = img * g.positions() + oy * g.ow + ox;
+                                out[row * g.cols() + col] = if inside {
+                                    x[((img * g.c + c) * g.h + iy as usize) * g.w + ix as usize]
+                                } else {
+                                    0.0
+                                };
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn im2col_matches_the_definition_and_col2im_is_its_adjoint() {
+        let geometries = geometries();
+        assert!(geometries.len() > 50);
+        for g in geometries {
+            let x: Vec<f64> = (0..g.n * g.c * g.h * g.w).map(|i| (i * 37 % 101) as f64 - 50.0).collect();
+            let cols = im2col(&x, &g);
+            assert_eq!(cols, reference(&x, &g), "{g:?}");
+            // <im2col(x), y> = <x, col2im(y)> for any y.
+            let y: Vec<f64> = (0..cols.len()).map(|i| (i * 53 % 97) as f64 - 48.0).collect();
+            let left: f64 = cols.iter().zip(&y).map(|(a, b)| a * b).sum();
+            let right: f64 = x.iter().zip(col2im(&y, &g)).map(|(a, b)| a * b).sum();
+            assert_eq!(left, right, "{g:?}");
+        }
+    }
 }

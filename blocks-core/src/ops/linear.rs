@@ -1,8 +1,8 @@
 //! The fused affine map of `nn.Linear`: `x · Wᵀ + b`, with PyTorch's (out, in) weight layout.
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayD, ArrayView2, Dimension, IxDyn};
 
+use super::gemm::{gemm, product};
 use super::matmul::view2;
 use crate::autograd::pool;
 use crate::error::or_panic;
@@ -86,7 +86,7 @@ impl<E: Element> TensorBase<E> {
                 None => E::zero(),
             };
             let mut out = Array2::from_shape_vec((rows, out_features), out).expect("rows × out elements");
-            general_mat_mul(E::one(), &x, &w.t(), beta, &mut out);
+            gemm(&x, &w.t(), beta, &mut out.view_mut());
             out.into_dyn()
         };
         let (name, inputs): (_, &[&Self]) = match bias {
@@ -106,14 +106,6 @@ impl<E: Element> TensorBase<E> {
             grads
         })
     }
-}
-
-/// `a · b` into recycled storage (no zeroing: `beta = 0` never reads it).
-fn product<E: Element>(a: ArrayView2<'_, E>, b: ArrayView2<'_, E>) -> ArrayD<E> {
-    let mut out = Array2::from_shape_vec((a.nrows(), b.ncols()), pool::scratch(a.nrows() * b.ncols()))
-        .expect("rows × cols elements");
-    general_mat_mul(E::one(), &a, &b, E::zero(), &mut out);
-    out.into_dyn()
 }
 
 /// Copies the 1-D `bias` into every row of the row-major `out`.

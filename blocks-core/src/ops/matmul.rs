@@ -1,9 +1,9 @@
 //! Matrix products: `matmul` with PyTorch's rules for 1-D, 2-D and batched operands.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayD, ArrayView2, Axis, Ix2, IxDyn};
+use ndarray::{ArrayD, ArrayView2, Axis, Ix2, IxDyn};
 
 use super::broadcast::{broadcast_shape, sum_to_shape};
+use super::gemm::{gemm, product};
 use crate::error::or_panic;
 use crate::{Element, ShapeError, TensorBase};
 
@@ -13,10 +13,8 @@ pub(crate) fn view2<E: Element>(array: &ArrayD<E>) -> ArrayView2<'_, E> {
 }
 
 /// `a · b` for 2-D views, into a new array.
-pub(crate) fn mm<E: Element>(a: ArrayView2<'_, E>, b: ArrayView2<'_, E>) -> Array2<E> {
-    let mut out = Array2::zeros((a.nrows(), b.ncols()));
-    general_mat_mul(E::one(), &a, &b, E::zero(), &mut out);
-    out
+pub(crate) fn mm<E: Element>(a: ArrayView2<'_, E>, b: ArrayView2<'_, E>) -> ArrayD<E> {
+    product(a, b)
 }
 
 fn mismatch(a: &[usize], b: &[usize], k_a: usize, k_b: usize) -> ShapeError {
@@ -109,12 +107,12 @@ impl<E: Element> TensorBase<E> {
     }
 
     fn mm_named(&self, other: &Self, name: &'static str) -> Self {
-        let data = mm(view2(&self.data()), view2(&other.data())).into_dyn();
+        let data = mm(view2(&self.data()), view2(&other.data()));
         TensorBase::from_op(data, name, &[self, other], |grad, ctx| {
             let g = view2(&grad);
             vec![
-                ctx.needs(0).then(|| mm(g, view2(&ctx.input(1)).t()).into_dyn()),
-                ctx.needs(1).then(|| mm(view2(&ctx.input(0)).t(), g).into_dyn()),
+                ctx.needs(0).then(|| mm(g, view2(&ctx.input(1)).t())),
+                ctx.needs(1).then(|| mm(view2(&ctx.input(0)).t(), g)),
             ]
         })
     }
@@ -141,13 +139,7 @@ impl<E: Element> TensorBase<E> {
             let y = broadcast_batch(&y, &batch, k, m);
             let mut out = ndarray::Array3::<E>::zeros((x.len_of(Axis(0)), n, m));
             for (i, mut o) in out.outer_iter_mut().enumerate() {
-                general_mat_mul(
-                    E::one(),
-                    &x.index_axis(Axis(0), i),
-                    &y.index_axis(Axis(0), i),
-                    E::zero(),
-                    &mut o,
-                );
+                gemm(&x.index_axis(Axis(0), i), &y.index_axis(Axis(0), i), E::zero(), &mut o);
             }
             out.into_shape_with_order(IxDyn(&out_shape)).expect("same element count")
         };
@@ -163,7 +155,7 @@ impl<E: Element> TensorBase<E> {
                 let mut out = ndarray::Array3::<E>::zeros((count, n, k));
                 for (i, mut o) in out.outer_iter_mut().enumerate() {
                     let yi = y.index_axis(Axis(0), i);
-                    general_mat_mul(E::one(), &g.index_axis(Axis(0), i), &yi.t(), E::zero(), &mut o);
+                    gemm(&g.index_axis(Axis(0), i), &yi.t(), E::zero(), &mut o);
                 }
                 let mut full = batch.clone();
                 full.extend([n, k]);
@@ -173,7 +165,7 @@ impl<E: Element> TensorBase<E> {
                 let mut out = ndarray::Array3::<E>::zeros((count, k, m));
                 for (i, mut o) in out.outer_iter_mut().enumerate() {
                     let xi = x.index_axis(Axis(0), i);
-                    general_mat_mul(E::one(), &xi.t(), &g.index_axis(Axis(0), i), E::zero(), &mut o);
+                    gemm(&xi.t(), &g.index_axis(Axis(0), i), E::zero(), &mut o);
                 }
                 let mut full = batch.clone();
                 full.extend([k, m]);

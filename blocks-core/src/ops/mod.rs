@@ -11,6 +11,7 @@ mod conv;
 mod dropout;
 mod embedding;
 mod extrema;
+pub(crate) mod gemm;
 mod im2col;
 mod index;
 mod join;
