@@ -10,15 +10,18 @@
 //! BLOCKS_BENCH_CLOCK=thread-cpu cargo bench --bench cnn_step
 //! ```
 //!
-//! The blocks side is written against [`Cnn`], so that the network built
-//! from plain tensor ops can be swapped for the layer structs (`Conv2d`,
-//! `BatchNorm2d`, ...) without touching the measurement.
+//! The blocks side is written against [`Cnn`] and measured twice: the
+//! network built from plain tensor ops, and the same network from the layer
+//! structs (`Conv2d`, `BatchNorm2d`, ... in a typed `sequential!`), which also
+//! update BatchNorm's running statistics as PyTorch's do.
 
 mod common;
 
 use std::time::Duration;
 
+use blocks::nn::{AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, Images, MaxPool2d};
 use blocks::optim::{Optimizer, Sgd, SgdConfig};
+use blocks::prelude::*;
 use blocks::{Conv2dOptions, Tensor, manual_seed, set_num_threads};
 use common::mlp::{cross_entropy, hand_mm};
 use common::timing::{Clock, PAIRED_HALF_ROUND, PAIRED_ROUNDS, bench_step, paired};
@@ -113,6 +116,62 @@ impl Cnn for PlainOps {
             self.fc.0.clone(),
             self.fc.1.clone(),
         ]
+    }
+}
+
+/// The digits CNN from the layer structs, as a user writes it.
+type LayerNet = Sequential<(
+    Conv2d<1, 8, 3>,
+    BatchNorm2d<8>,
+    ReLU,
+    MaxPool2d,
+    Conv2d<8, 16, 3>,
+    BatchNorm2d<16>,
+    ReLU,
+    AdaptiveAvgPool2d,
+    Flatten,
+    Linear<16, 10>,
+)>;
+
+/// The layer structs' network, with the problem's weights.
+struct Layers(LayerNet);
+
+impl Layers {
+    fn new(problem: &Problem) -> Self {
+        let net = sequential![
+            Conv2d::<1, 8, 3>::new().padding(1).bias(false),
+            BatchNorm2d::<8>::new(),
+            ReLU,
+            MaxPool2d::new(2),
+            Conv2d::<8, 16, 3>::new().padding(1).bias(false),
+            BatchNorm2d::<16>::new(),
+            ReLU,
+            AdaptiveAvgPool2d::new(1),
+            Flatten::default(),
+            Linear::<16, 10>::new(),
+        ];
+        let weights = [
+            ("0.weight", &problem.conv1),
+            ("4.weight", &problem.conv2),
+            ("9.weight", &problem.fc_weight),
+            ("9.bias", &problem.fc_bias),
+        ];
+        for (name, parameter) in net.named_parameters() {
+            if let Some((_, value)) = weights.iter().find(|(key, _)| *key == name) {
+                parameter.set_data(value);
+            }
+        }
+        Layers(net)
+    }
+}
+
+impl Cnn for Layers {
+    fn loss(&self, x: &Tensor, labels: &[usize]) -> Tensor {
+        self.0.forward(&Images::<1>::new(x.clone())).cross_entropy(labels)
+    }
+
+    fn parameters(&self) -> Vec<Tensor> {
+        self.0.parameters().into_iter().map(|p| (*p).clone()).collect()
     }
 }
 
@@ -421,11 +480,12 @@ fn main() {
     let problem = Problem::new();
     let mut hand = HandCnn::new(&problem);
     let mut blocks = BlocksSide::new(PlainOps::new(&problem), &problem);
+    let mut layers = BlocksSide::new(Layers::new(&problem), &problem);
     for step in 0..3 {
-        let (h, b) = (hand.step(), blocks.step());
+        let (h, b, l) = (hand.step(), blocks.step(), layers.step());
         assert!(
-            (h - b).abs() <= 1e-4 * h.abs().max(1.0),
-            "step {step}: hand-written loss {h}, blocks loss {b}"
+            (h - b).abs() <= 1e-4 * h.abs().max(1.0) && (h - l).abs() <= 1e-4 * h.abs().max(1.0),
+            "step {step}: hand-written loss {h}, blocks loss {b}, layer structs' loss {l}"
         );
     }
     let samples = 50;
@@ -433,6 +493,7 @@ fn main() {
     group.sample_size(samples);
     let hand_timings = bench_step(&mut group, "hand_written", clock, || hand.step());
     let blocks_timings = bench_step(&mut group, "blocks", clock, || blocks.step());
+    bench_step(&mut group, "blocks_layers", clock, || layers.step());
     group.finish();
     let (Some(h), Some(b)) = (median(&hand_timings, samples), median(&blocks_timings, samples)) else {
         return;
@@ -446,6 +507,14 @@ fn main() {
          {mid:.3} (quartiles {low:.3}..{high:.3}; {PAIRED_ROUNDS} rounds of {steps} steps), target 1.2",
         Duration::from_secs_f64(paired.hand),
         Duration::from_secs_f64(paired.blocks),
+    );
+    let paired_layers = common::timing::paired(&mut || hand.step(), &mut || layers.step(), clock, steps);
+    let [low, mid, high] = paired_layers.ratio;
+    println!(
+        "digits_cnn_batch64: paired: hand_written {:.2?}, blocks_layers {:.2?} per step, ratio \
+         blocks_layers/hand_written {mid:.3} (quartiles {low:.3}..{high:.3}; {PAIRED_ROUNDS} rounds of {steps} steps), target 1.2",
+        Duration::from_secs_f64(paired_layers.hand),
+        Duration::from_secs_f64(paired_layers.blocks),
     );
     if let Some(peak) = peak {
         let rate = |t: f64| flops() / t / 1e9;
