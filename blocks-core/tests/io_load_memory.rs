@@ -3,55 +3,18 @@
 //! A counting allocator measures the bytes live at the peak of each load,
 //! above those live before it; the tests run one at a time under a lock.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+mod counting;
 
 use blocks_core::Tensor;
 use blocks_core::io::save_tensors;
 use blocks_core::nn::StateDict;
 use blocks_core::optim::OptimizerState;
+use counting::peak_of;
 
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// The loads are measured one at a time: another test's allocations would count.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn grew(size: usize) {
-    let live = LIVE.fetch_add(size, Ordering::SeqCst) + size;
-    PEAK.fetch_max(live, Ordering::SeqCst);
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grew(layout.size());
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if new_size >= layout.size() {
-            grew(new_size - layout.size());
-        } else {
-            LIVE.fetch_sub(layout.size() - new_size, Ordering::SeqCst);
-        }
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// The bytes live at the peak of `f`, above those live when it started.
-fn peak_of<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let before = LIVE.load(Ordering::SeqCst);
-    PEAK.store(before, Ordering::SeqCst);
-    let value = f();
-    (value, PEAK.load(Ordering::SeqCst) - before)
-}
 
 fn saved(name: &str, tensors: &[(String, Tensor)], metadata: &[(&str, &str)]) -> (std::path::PathBuf, usize) {
     let path = std::env::temp_dir().join(format!("blocks-load-memory-{}-{name}", std::process::id()));
