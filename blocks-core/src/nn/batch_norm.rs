@@ -196,11 +196,12 @@ impl<const D: usize> DynBatchNorm<D> {
             running => {
                 let (y, stats) = x.batch_norm_train(weight, bias, eps);
                 if let Some(running) = running.as_ref().filter(|_| training) {
-                    let count = {
-                        let mut tracked = running.num_batches_tracked.data_mut();
+                    // One in-place update under the tensor's lock, so forwards
+                    // in several threads each count once.
+                    let count = running.num_batches_tracked.update_data(|tracked| {
                         tracked.map_inplace(|n| *n += 1.0);
                         tracked.iter().next().copied().unwrap_or(1.0)
-                    };
+                    });
                     stats.update_running(&running.mean, &running.var, self.options.momentum, count as u64);
                 }
                 y
