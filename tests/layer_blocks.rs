@@ -3,12 +3,17 @@
 //! `None`, layers without running statistics, the typed LeNet's printout,
 //! and `apply` seeing convolutions as PyTorch's `type(m) == nn.Conv2d`.
 
+/// The examples' networks (LeNet here); the rest is used by other tests.
+#[allow(dead_code)]
+mod convnets;
+
 use blocks::io::TensorFile;
 use blocks::nn::{
     AvgPool2d, BatchNorm2d, BatchNormOptions, Conv2d, Dropout, DynBatchNorm1d, Flatten, Images, Linear,
-    Module, ReLU, Sigmoid, apply,
+    Module, ReLU, apply,
 };
 use blocks::{Tensor, manual_seed, sequential};
+use convnets::lenet;
 
 #[test]
 fn dropout_in_training_zeroes_about_p_and_scales_the_rest() {
@@ -115,20 +120,7 @@ fn without_running_stats_batch_norm_uses_the_batch_in_eval_too() {
 /// d2l's LeNet, typed, prints as PyTorch prints it (the `lenet` case's `module_repr`).
 #[test]
 fn typed_lenet_prints_as_pytorch() {
-    let net = sequential![
-        Conv2d::<1, 6, 5>::new().padding(2),
-        Sigmoid,
-        AvgPool2d::new(2).stride(2),
-        Conv2d::<6, 16, 5>::new(),
-        Sigmoid,
-        AvgPool2d::new(2).stride(2),
-        Flatten::default(),
-        Linear::<400, 120>::new(),
-        Sigmoid,
-        Linear::<120, 84>::new(),
-        Sigmoid,
-        Linear::<84, 10>::new(),
-    ];
+    let net = lenet();
     let case = TensorFile::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/data/conformance/layers/lenet.io.safetensors"
