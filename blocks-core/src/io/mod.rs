@@ -1,6 +1,7 @@
 //! Files: safetensors reading and writing, as PyTorch users save and load
 //! with `safetensors.torch`.
 
+mod cast;
 mod error;
 mod header;
 mod read;

@@ -135,8 +135,12 @@ impl StateDict {
     ///
     /// # Errors
     ///
-    /// Any [`FileError`] of [`TensorFile::read`], or [`FileError::Dtype`] for a
-    /// tensor that is neither a float nor an integer (integers, such as `num_batches_tracked`, are kept as whole numbers and saved back as int64).
+    /// Any [`FileError`] of [`TensorFile::read`], or [`FileError::Dtype`] (naming
+    /// the tensor) for a dtype PyTorch's files may hold but that is not
+    /// converted: the 8-bit and smaller floats, complex. Floats of every other
+    /// width (F16, BF16, F32, F64) are converted to float32 as `load_state_dict`
+    /// does (see [`TensorFile::tensor`]); integers and bool (such as
+    /// `num_batches_tracked`) are kept as whole numbers and saved back as int64.
     ///
     /// ```
     /// use blocks_core::io::save_tensors;
@@ -154,7 +158,7 @@ impl StateDict {
     ///
     /// # Errors
     ///
-    /// [`FileError::Dtype`] for a tensor that is neither a float nor an integer (integers, such as `num_batches_tracked`, are kept as whole numbers and saved back as int64).
+    /// [`FileError::Dtype`] for a dtype that is not converted (see [`read`](Self::read)).
     ///
     /// ```
     /// use blocks_core::io::{serialize_tensors, TensorFile};
@@ -166,17 +170,15 @@ impl StateDict {
         let names = file.names();
         let mut state = StateDict { entries: TensorMap::with_capacity(names.len()), ..Self::default() };
         for name in names {
-            match file.tensor::<f32>(name) {
-                Ok(tensor) => state.insert(name, tensor),
+            if file.holds_integers(name) {
                 // An int64 buffer (num_batches_tracked): kept as whole numbers, saved back as int64.
-                Err(error @ FileError::Dtype { .. }) => {
-                    // Neither float nor integer: the float error says what was expected.
-                    let (values, shape) = file.integers(name).map_err(|_| error)?;
-                    let values = values.into_iter().map(|v| v as f32).collect();
-                    state.insert(name, Tensor::from_vec(values, shape));
-                    state.integers.insert(name.to_string());
-                }
-                Err(error) => return Err(error),
+                let (values, shape) = file.integers(name)?;
+                let values = values.into_iter().map(|v| v as f32).collect();
+                state.insert(name, Tensor::from_vec(values, shape));
+                state.integers.insert(name.to_string());
+            } else {
+                // Floats of any width, converted as `load_state_dict`'s `copy_` does.
+                state.insert(name, file.tensor::<f32>(name)?);
             }
         }
         for (alias, target) in file.metadata() {
