@@ -296,6 +296,11 @@ impl TensorFile {
         self.tensors.get(name).is_some_and(|stored| super::cast::is_integer(stored.dtype))
     }
 
+    /// Whether tensor `name` is F64 (a state dict keeps it in float64).
+    pub(crate) fn holds_float64(&self, name: &str) -> bool {
+        self.tensors.get(name).is_some_and(|stored| stored.dtype == Dtype::F64)
+    }
+
     fn stored(&self, name: &str) -> Result<&Stored, FileError> {
         self.tensors.get(name).ok_or_else(|| FileError::MissingTensor { name: name.to_string() })
     }

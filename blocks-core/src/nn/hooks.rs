@@ -55,7 +55,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::forward::short_type_name;
 use super::{Module, TensorKind};
-use crate::{Indices, Tensor};
+use crate::{AnyTensor, Element, Indices, Tensor};
 
 type PreHook = Arc<dyn Fn(&RunningBlock, &Tensor) -> Option<Tensor> + Send + Sync>;
 type PostHook = Arc<dyn Fn(&RunningBlock, &Tensor, &Tensor) -> Option<Tensor> + Send + Sync>;
@@ -334,6 +334,10 @@ fn snapshot<T>(key: Key, pick: impl Fn(&Hooks) -> Vec<T>) -> Vec<T> {
 /// assert!(Batch::<3>::from_hook(Tensor::ones([2, 4])).is_none()); // not 3 wide
 /// ```
 pub trait HookValue: Sized {
+    /// Whether hooks run on this value: float32 values only (hooks take and
+    /// give `Tensor`s); a block run on float64 values runs without its hooks.
+    #[doc(hidden)]
+    const RUNS_HOOKS: bool = true;
     /// The value as a hook is given it (a handle for tensors).
     fn to_hook(&self) -> Tensor;
     /// A hook's replacement as this kind, or `None` if it is not one.
@@ -341,12 +345,14 @@ pub trait HookValue: Sized {
 }
 
 impl<T: TensorKind> HookValue for T {
+    const RUNS_HOOKS: bool = <T::Elem as Element>::IS_FLOAT32;
+
     fn to_hook(&self) -> Tensor {
-        self.tensor().clone()
+        AnyTensor::from(self.tensor().clone()).cast()
     }
 
     fn from_hook(tensor: Tensor) -> Option<Self> {
-        T::from_same_kind(tensor)
+        T::from_same_kind(AnyTensor::from(tensor).cast())
     }
 }
 
@@ -382,7 +388,7 @@ where
     B: ?Sized + 'static,
     I: HookValue,
 {
-    if REGISTERED.load(Ordering::Acquire) == 0 {
+    if REGISTERED.load(Ordering::Acquire) == 0 || !I::RUNS_HOOKS {
         return None;
     }
     let key = (block as *const B as *const () as usize, TypeId::of::<B>());

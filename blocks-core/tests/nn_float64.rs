@@ -1,0 +1,182 @@
+//! Models in float64 (PyTorch's `net.double()`): `to_f64` converts values
+//! exactly and keeps ties, the whole model gradchecks in float64 with
+//! respect to its input and every parameter (an MLP, and a conv net with
+//! BatchNorm in training mode), and the Module API (names, counts, state
+//! dicts, files, casts on load) covers float64 parameters and buffers.
+
+use blocks_core::io::TensorFile;
+use blocks_core::nn::{
+    BatchNorm2d, Conv2d, DeepCopy, Flatten, Linear, MaxPool2d, Member, Module, ReLU, Sequential, StateDict,
+    ToElement,
+};
+use blocks_core::{Tensor, Tensor64, gradcheck_module, manual_seed};
+
+fn mlp() -> Sequential<(Linear<4, 5>, ReLU, Linear<5, 3>)> {
+    Sequential::new((Linear::new(), ReLU, Linear::new()))
+}
+
+type ConvNet = Sequential<(Conv2d<1, 2, 3>, BatchNorm2d<2>, ReLU, MaxPool2d, Flatten, Linear<8, 3>)>;
+
+fn conv_net() -> ConvNet {
+    Sequential::new((Conv2d::new(), BatchNorm2d::new(), ReLU, MaxPool2d::new(2), Flatten::default(), Linear::new()))
+}
+
+fn folder(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("blocks-f64-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn to_f64_converts_every_value_exactly_and_keeps_names_and_printout() {
+    manual_seed(1);
+    let net = conv_net();
+    let double = net.to_f64();
+    let singles = net.state_dict();
+    let doubles = double.state_dict();
+    assert_eq!(singles.keys(), doubles.keys());
+    for (key, single) in singles.iter() {
+        let exact: Vec<f64> = single.to_vec().into_iter().map(f64::from).collect();
+        let (value, dtype) = match doubles.entry(key).unwrap() {
+            blocks_core::AnyTensor::F64(t) => (t.to_vec(), "float64"),
+            // num_batches_tracked stays a whole number, as PyTorch's int64 does.
+            blocks_core::AnyTensor::F32(t) => (t.to_vec().into_iter().map(f64::from).collect(), "float32"),
+        };
+        assert_eq!(value, exact, "{key}");
+        assert_eq!(dtype == "float32", key.ends_with("num_batches_tracked"), "{key}");
+    }
+    assert_eq!(net.to_string(), double.to_string());
+    assert_eq!(double.num_params(), net.num_params());
+    assert!(double.named_parameters().is_empty());
+    let names: Vec<String> = double.named_parameters_f64().into_iter().map(|(n, _)| n).collect();
+    let expected: Vec<String> = net.named_parameters().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, expected);
+    assert_eq!(double.named_buffers_f64().len(), 2);
+    // Back to float32: the same values, bit for bit.
+    let back = double.to_f32();
+    for ((key, a), (_, b)) in net.state_dict().iter().zip(back.state_dict().iter()) {
+        assert_eq!(a.to_vec(), b.to_vec(), "{key}");
+        assert!(!a.same(b), "{key}: a conversion is a new model");
+    }
+}
+
+#[test]
+fn ties_stay_tied_and_nothing_is_shared_with_the_original() {
+    let shared = Linear::<3, 3>::new();
+    let net = Sequential::new((shared.clone(), ReLU, shared.clone()));
+    let double = net.to_f64();
+    assert!(double.0.0.weight().same(double.0.2.weight()), "a tied weight stays tied");
+    assert_eq!(double.parameters_f64().len(), 2);
+    assert_eq!(double.num_params(), 12);
+    double.0.0.weight().data_mut().fill(0.0);
+    assert!(net.0.0.weight().to_vec().iter().any(|&w| w != 0.0), "the original is untouched");
+    // requires_grad is kept, and a frozen model stays frozen.
+    net.requires_grad_(false);
+    assert!(!net.to_f64().0.0.weight().requires_grad());
+    // A deep copy of a float64 model copies its float64 parameters.
+    let copy = double.deep_copy();
+    assert!(!copy.0.0.weight().same(double.0.0.weight()));
+    assert!(copy.0.0.weight().same(copy.0.2.weight()));
+}
+
+#[test]
+fn an_mlp_gradchecks_in_float64_with_respect_to_input_and_every_parameter() {
+    manual_seed(2);
+    let net = mlp().to_f64();
+    let x = Tensor64::randn([3, 4]).requires_grad_(true);
+    let target = Tensor64::randn([3, 3]);
+    gradcheck_module(&net, |xs| net.forward(&xs[0]).mse_loss(&target), &[x.clone()]).unwrap();
+    // Every output element, not just a scalar loss.
+    gradcheck_module(&net, |xs| net.forward(&xs[0]).into_tensor(), &[x]).unwrap();
+}
+
+#[test]
+fn a_conv_net_with_batch_norm_in_training_mode_gradchecks_in_float64() {
+    manual_seed(3);
+    let net = conv_net().to_f64();
+    assert!(net.is_training());
+    let x = Tensor64::randn([2, 1, 6, 6]).requires_grad_(true);
+    let labels = [0usize, 2];
+    gradcheck_module(&net, |xs| net.forward(&xs[0]).cross_entropy(&labels), &[x]).unwrap();
+    // The running statistics were updated in float64 along the way.
+    let state = net.state_dict();
+    assert!(state.get_f64("1.running_mean").unwrap().to_vec().iter().any(|&m| m != 0.0));
+    assert!(state.get("1.num_batches_tracked").unwrap().item() > 0.0);
+}
+
+#[test]
+fn a_wrong_gradient_is_caught_for_a_parameter() {
+    // The check itself can fail: a forward that hides a parameter from the
+    // graph (detach) gives a zero analytical gradient where the numerical
+    // one is not.
+    let net = Linear::<2, 1>::new().to_f64();
+    let x = Tensor64::randn([3, 2]);
+    let error = gradcheck_module(
+        &net,
+        |xs| xs[0].linear(&net.weight().detach(), net.bias().map(|b| &**b)).sum(),
+        &[x],
+    )
+    .unwrap_err();
+    assert!(error.mismatches.iter().all(|m| m.input == 1), "{error}");
+    assert_eq!(error.mismatches.len(), 2, "{error}");
+}
+
+#[test]
+fn a_float64_state_dict_saves_as_f64_and_loads_back_bit_for_bit() {
+    manual_seed(4);
+    let dir = folder("save");
+    let net = conv_net().to_f64();
+    net.forward(&Tensor64::randn([2, 1, 6, 6]));
+    net.save(dir.join("net.safetensors")).unwrap();
+    let file = TensorFile::read(dir.join("net.safetensors")).unwrap();
+    assert_eq!(file.integers("1.num_batches_tracked").unwrap(), (vec![1], vec![]));
+    let other = conv_net().to_f64();
+    other.load(dir.join("net.safetensors")).unwrap();
+    for (key, value) in net.state_dict().iter_f64() {
+        assert_eq!(other.state_dict().get_f64(key).unwrap().to_vec(), value.to_vec(), "{key}");
+    }
+    let read = StateDict::read(dir.join("net.safetensors")).unwrap();
+    assert_eq!(read.entry("0.weight").unwrap().dtype(), "float64");
+}
+
+#[test]
+fn load_state_dict_casts_to_each_parameters_dtype() {
+    let dir = folder("casts");
+    // float32 file into a float64 model: exact.
+    let single = Linear::<2, 2>::new();
+    single.weight().set_data(&Tensor::from_vec(vec![0.1, -0.2, 0.3, 1e-40], [2, 2]));
+    single.save(dir.join("single.safetensors")).unwrap();
+    let double = Linear::<2, 2>::new().to_f64();
+    double.load(dir.join("single.safetensors")).unwrap();
+    let widened: Vec<f64> = single.weight().to_vec().into_iter().map(f64::from).collect();
+    assert_eq!(double.weight().to_vec(), widened);
+    // float64 file into a float32 model: round to nearest, ties to even.
+    let u = 2f64.powi(-24);
+    double.weight().set_data(&Tensor64::from_vec(vec![1.0 + u, 1.0 + 3.0 * u, 0.1, -1e-46], [2, 2]));
+    double.save(dir.join("double.safetensors")).unwrap();
+    single.load(dir.join("double.safetensors")).unwrap();
+    let step = 2f32.powi(-23);
+    let bits: Vec<u32> = single.weight().to_vec().iter().map(|v| v.to_bits()).collect();
+    assert_eq!(bits, [1.0, 1.0 + 2.0 * step, 0.1f32, -0.0].map(f32::to_bits));
+    // A state dict in memory casts the same way, either direction.
+    single.load_state_dict(&double.state_dict()).unwrap();
+    double.load_state_dict(&single.state_dict()).unwrap();
+    assert_eq!(double.weight().to_vec()[1], f64::from(1.0 + 2.0 * step));
+    // Shapes are still checked strictly.
+    let wide = Linear::<3, 2>::new().to_f64();
+    let error = wide.load(dir.join("double.safetensors")).unwrap_err();
+    assert!(error.to_string().contains("size mismatch for weight"), "{error}");
+}
+
+#[test]
+fn zero_grad_and_requires_grad_reach_float64_parameters() {
+    let net = mlp().to_f64();
+    net.forward(&Tensor64::randn([2, 4])).sum().backward();
+    assert!(net.0.0.weight().grad().is_some());
+    net.zero_grad();
+    assert!(net.parameters_f64().iter().all(|p| p.grad().is_none()));
+    net.requires_grad_(false);
+    assert!(net.parameters_f64().iter().all(|p| !p.requires_grad()));
+    assert!(matches!(net.0.0.members()[0].1, Member::ParameterF64(_)));
+}
