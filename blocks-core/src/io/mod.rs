@@ -13,5 +13,5 @@ pub use error::FileError;
 pub use read::TensorFile;
 pub(crate) use tensor_map::TensorMap;
 pub use values::{Loadable, NamedTensors, Saveable, load, save};
-pub(crate) use write::save_entries;
+pub(crate) use write::{save_entries, serialize_entries};
 pub use write::{save_tensors, serialize_tensors, write_atomically};

@@ -105,6 +105,12 @@ pub(crate) fn save_entries(
     tensors: &[(&str, &AnyTensor)],
     integers: &[&str],
 ) -> Result<(), FileError> {
+    let serialized = serialize_entries(tensors, integers)?;
+    write_atomically(path.as_ref(), |file| file.write_all(&serialized))
+}
+
+/// The bytes [`save_entries`] writes.
+pub(crate) fn serialize_entries(tensors: &[(&str, &AnyTensor)], integers: &[&str]) -> Result<Vec<u8>, FileError> {
     let bytes: Vec<(String, Bytes)> = tensors
         .iter()
         .map(|(name, t)| {
@@ -117,9 +123,8 @@ pub(crate) fn save_entries(
             (name.to_string(), bytes)
         })
         .collect();
-    let serialized = safetensors::serialize(bytes.iter().map(|(name, b)| (name.as_str(), b)), None)
-        .map_err(|e| FileError::Format { path: PathBuf::new(), message: e.to_string() })?;
-    write_atomically(path.as_ref(), |file| file.write_all(&serialized))
+    safetensors::serialize(bytes.iter().map(|(name, b)| (name.as_str(), b)), None)
+        .map_err(|e| FileError::Format { path: PathBuf::new(), message: e.to_string() })
 }
 
 fn to_integer_bytes<E: Element>(tensor: &TensorBase<E>) -> Bytes {

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use indexmap::IndexMap;
 
-use crate::io::{FileError, TensorFile, save_entries};
+use crate::io::{FileError, TensorFile, save_entries, serialize_entries};
 use crate::{AnyTensor, Element, Tensor, Tensor64, TensorBase};
 
 /// Named tensors in order, like the `OrderedDict` of `net.state_dict()`.
@@ -282,6 +282,30 @@ impl StateDict {
         let tensors: Vec<(&str, &AnyTensor)> = self.entries().collect();
         let integers: Vec<&str> = self.integers.iter().map(String::as_str).collect();
         save_entries(path, &tensors, &integers)
+    }
+
+    /// The bytes [`save`](Self::save) writes (a safetensors file in memory).
+    ///
+    /// # Errors
+    ///
+    /// [`FileError::Uninitialized`] if some parameter has no values yet.
+    ///
+    /// ```
+    /// use blocks_core::io::TensorFile;
+    /// use blocks_core::nn::{Linear, Module, StateDict, ToElement};
+    /// let bytes = Linear::<2, 1>::new().to_f64().state_dict().serialize().unwrap();
+    /// let state = StateDict::from_file(&TensorFile::from_bytes(&bytes).unwrap()).unwrap();
+    /// assert_eq!(state.entry("weight").unwrap().dtype(), "float64");
+    /// ```
+    pub fn serialize(&self) -> Result<Vec<u8>, FileError> {
+        if !self.uninitialized.is_empty() {
+            return Err(FileError::Uninitialized {
+                keys: self.uninitialized_keys().into_iter().map(String::from).collect(),
+            });
+        }
+        let tensors: Vec<(&str, &AnyTensor)> = self.entries().collect();
+        let integers: Vec<&str> = self.integers.iter().map(String::as_str).collect();
+        serialize_entries(&tensors, &integers)
     }
 }
 

@@ -19,10 +19,10 @@ use crate::{Element, Tensor, TensorBase};
 /// let x = Batch::<20>::new(Tensor::rand([2, 20]));
 /// assert_eq!(x.shape(), vec![2, 20]);
 /// assert!(Batch::<20>::try_new(Tensor::rand([2, 19])).is_err());
+/// ```
 ///
 /// The element type is `f32` unless said otherwise: a model in float64
 /// takes and gives `Batch<N, f64>`.
-/// ```
 pub struct Batch<const N: usize, E: Element = f32> {
     tensor: TensorBase<E>,
 }
