@@ -180,3 +180,88 @@ fn zero_grad_and_requires_grad_reach_float64_parameters() {
     assert!(net.parameters_f64().iter().all(|p| !p.requires_grad()));
     assert!(matches!(net.0.0.members()[0].1, Member::ParameterF64(_)));
 }
+
+/// Trains `net` (float32) and its float64 copy `steps` steps side by side
+/// with the optimizers `make32` and `make64` make, on the same data; returns
+/// the largest difference between their parameters afterwards, and the
+/// largest change of a float32 parameter (so the comparison says something).
+fn train_side_by_side<O32, O64>(
+    steps: usize,
+    make32: impl Fn(Vec<blocks_core::nn::Parameter>) -> O32,
+    make64: impl Fn(Vec<blocks_core::nn::Parameter<f64>>) -> O64,
+) -> (f64, f64)
+where
+    O32: blocks_core::optim::Optimizer,
+    O64: blocks_core::optim::Optimizer<f64>,
+{
+    manual_seed(5);
+    let net = mlp();
+    let double = net.to_f64();
+    let (mut opt32, mut opt64) = (make32(net.parameters()), make64(double.parameters_f64()));
+    let before: Vec<f32> = net.parameters().into_iter().flat_map(|p| p.to_vec()).collect();
+    let x = Tensor::randn([8, 4]);
+    let target = Tensor::randn([8, 3]);
+    let (x64, target64): (Tensor64, Tensor64) = (x.cast(), target.cast());
+    for _ in 0..steps {
+        opt32.zero_grad();
+        net.forward(&x).mse_loss(&target).backward();
+        opt32.step();
+        opt64.zero_grad();
+        double.forward(&x64).mse_loss(&target64).backward();
+        opt64.step();
+    }
+    let singles: Vec<f32> = net.parameters().into_iter().flat_map(|p| p.to_vec()).collect();
+    let doubles = double.parameters_f64().into_iter().flat_map(|p| p.to_vec());
+    let gap = singles.iter().zip(doubles).map(|(&a, b)| (f64::from(a) - b).abs()).fold(0.0, f64::max);
+    let moved = singles.iter().zip(before).map(|(&a, b)| f64::from((a - b).abs())).fold(0.0, f64::max);
+    (gap, moved)
+}
+
+#[test]
+fn sgd_and_adam_train_a_float64_model_as_they_train_the_float32_one() {
+    use blocks_core::optim::{Adam, AdamConfig, Sgd, SgdConfig};
+    let sgd = SgdConfig { lr: 0.05, momentum: 0.9, weight_decay: 1e-3, ..Default::default() };
+    let (gap, moved) = train_side_by_side(10, |p| Sgd::new(p, sgd), |p| Sgd::new(p, sgd));
+    assert!(gap < 1e-5, "SGD: float64 and float32 parameters differ by {gap}");
+    assert!(moved > 1e-2, "SGD moved the parameters by {moved} only");
+    let adam = AdamConfig { lr: 0.01, ..Default::default() };
+    let (gap, moved) = train_side_by_side(10, |p| Adam::new(p, adam), |p| Adam::new(p, adam));
+    assert!(gap < 1e-5, "Adam: float64 and float32 parameters differ by {gap}");
+    assert!(moved > 1e-2, "Adam moved the parameters by {moved} only");
+}
+
+#[test]
+fn a_float64_optimizer_state_saves_as_f64_and_resumes_exactly() {
+    use blocks_core::optim::{Adam, AdamConfig, Optimizer, OptimizerState};
+    manual_seed(6);
+    let dir = folder("optim");
+    let config = AdamConfig { lr: 0.01, amsgrad: true, ..Default::default() };
+    let x = Tensor64::randn([4, 4]);
+    let step = |net: &Sequential<(Linear<4, 5, f64>, ReLU, Linear<5, 3, f64>)>, opt: &mut Adam<f64>| {
+        opt.zero_grad();
+        net.forward(&x).powf(2.0).sum().backward();
+        opt.step();
+    };
+    let straight = mlp().to_f64();
+    let resumed = straight.deep_copy();
+    let mut opt = Adam::new(straight.parameters_f64(), config);
+    step(&straight, &mut opt);
+    opt.save(dir.join("adam.safetensors")).unwrap();
+    let file = TensorFile::read(dir.join("adam.safetensors")).unwrap();
+    assert_eq!(file.dtype("state.0.exp_avg").unwrap(), "F64");
+    assert_eq!(file.dtype("state.0.step").unwrap(), "F32", "the step count stays float32, as PyTorch's");
+    step(&straight, &mut opt);
+
+    let mut again = Adam::new(resumed.parameters_f64(), config);
+    step(&resumed, &mut again);
+    again.load(dir.join("adam.safetensors")).unwrap();
+    step(&resumed, &mut again);
+    for (a, b) in straight.parameters_f64().iter().zip(resumed.parameters_f64()) {
+        assert_eq!(a.to_vec(), b.to_vec());
+    }
+    // A float64 state loads into a float32 optimizer (cast, as PyTorch does).
+    let single = mlp();
+    let mut single_opt = Adam::new(single.parameters(), config);
+    single_opt.load_state_dict(&OptimizerState::read(dir.join("adam.safetensors")).unwrap()).unwrap();
+    assert_eq!(single_opt.step_count(0), 1);
+}

@@ -200,6 +200,22 @@ impl TensorFile {
         Ok(self.stored(name)?.shape.clone())
     }
 
+    /// The dtype of tensor `name` as the file names it: `"F32"`, `"F64"`,
+    /// `"BF16"`, `"I64"`, ...
+    ///
+    /// # Errors
+    ///
+    /// [`FileError::MissingTensor`] if there is no tensor `name`.
+    ///
+    /// ```
+    /// use blocks_core::io::{serialize_tensors, TensorFile};
+    /// let bytes = serialize_tensors(&[("x", &blocks_core::Tensor64::ones([1]))], &[]).unwrap();
+    /// assert_eq!(TensorFile::from_bytes(&bytes).unwrap().dtype("x").unwrap(), "F64");
+    /// ```
+    pub fn dtype(&self, name: &str) -> Result<String, FileError> {
+        Ok(format!("{:?}", self.stored(name)?.dtype))
+    }
+
     /// Tensor `name` as a float tensor of element type `E`, converting from
     /// the file's dtype as PyTorch's `copy_` (and so `load_state_dict`) does:
     /// F16 and BF16 exactly, F64 into `f32` rounded to nearest (ties to even),

@@ -105,12 +105,22 @@ pub(crate) fn save_entries(
     tensors: &[(&str, &AnyTensor)],
     integers: &[&str],
 ) -> Result<(), FileError> {
-    let serialized = serialize_entries(tensors, integers)?;
+    let serialized = serialize_entries(tensors, integers, &[])?;
     write_atomically(path.as_ref(), |file| file.write_all(&serialized))
 }
 
 /// The bytes [`save_entries`] writes.
-pub(crate) fn serialize_entries(tensors: &[(&str, &AnyTensor)], integers: &[&str]) -> Result<Vec<u8>, FileError> {
+pub(crate) fn serialize_entries(
+    tensors: &[(&str, &AnyTensor)],
+    integers: &[&str],
+    metadata: &[(&str, &str)],
+) -> Result<Vec<u8>, FileError> {
+    if let Some((name, _)) = tensors.iter().find(|(name, _)| *name == "__metadata__") {
+        return Err(FileError::Format {
+            path: PathBuf::new(),
+            message: format!("{name:?} is reserved by safetensors for the metadata and cannot name a tensor"),
+        });
+    }
     let bytes: Vec<(String, Bytes)> = tensors
         .iter()
         .map(|(name, t)| {
@@ -123,7 +133,9 @@ pub(crate) fn serialize_entries(tensors: &[(&str, &AnyTensor)], integers: &[&str
             (name.to_string(), bytes)
         })
         .collect();
-    safetensors::serialize(bytes.iter().map(|(name, b)| (name.as_str(), b)), None)
+    let info: Option<HashMap<String, String>> = (!metadata.is_empty())
+        .then(|| metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+    safetensors::serialize(bytes.iter().map(|(name, b)| (name.as_str(), b)), info)
         .map_err(|e| FileError::Format { path: PathBuf::new(), message: e.to_string() })
 }
 

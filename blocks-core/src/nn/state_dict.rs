@@ -5,9 +5,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
 
-use indexmap::IndexMap;
-
-use crate::io::{FileError, TensorFile, save_entries, serialize_entries};
+use crate::io::{FileError, TensorFile, TensorMap, save_entries, serialize_entries};
 use crate::{AnyTensor, Element, Tensor, Tensor64, TensorBase};
 
 /// Named tensors in order, like the `OrderedDict` of `net.state_dict()`.
@@ -32,8 +30,7 @@ use crate::{AnyTensor, Element, Tensor, Tensor64, TensorBase};
 /// ```
 #[derive(Clone, Default)]
 pub struct StateDict {
-    /// Ordered with an index (`indexmap`, as `TensorMap`): O(1) insert and lookup.
-    pub(super) entries: IndexMap<String, AnyTensor>,
+    pub(super) entries: TensorMap,
     /// Keys whose entry is an uninitialized parameter's empty placeholder.
     pub(super) uninitialized: HashSet<String>,
     /// Keys whose entry holds whole numbers, saved as int64 (BatchNorm's
@@ -231,7 +228,7 @@ impl StateDict {
     /// ```
     pub fn from_file(file: &TensorFile) -> Result<Self, FileError> {
         let names = file.names();
-        let mut state = StateDict { entries: IndexMap::with_capacity(names.len()), ..Self::default() };
+        let mut state = StateDict { entries: TensorMap::with_capacity(names.len()), ..Self::default() };
         for name in names {
             if file.holds_integers(name) {
                 // An int64 buffer (num_batches_tracked): kept as whole numbers, saved back as int64.
@@ -305,7 +302,7 @@ impl StateDict {
         }
         let tensors: Vec<(&str, &AnyTensor)> = self.entries().collect();
         let integers: Vec<&str> = self.integers.iter().map(String::as_str).collect();
-        serialize_entries(&tensors, &integers)
+        serialize_entries(&tensors, &integers, &[])
     }
 }
 
