@@ -3,8 +3,8 @@
 //! parameters, buffers), clones the rest, keeps names and ties, and the
 //! converted block runs, trains and gradchecks in float64.
 
-use blocks::nn::{Batch, BatchNorm1d, Forward, Linear, Module, Parameter, ReLU, ToElement, TrainingFlag};
-use blocks::{Element, Tensor64, TensorBase, gradcheck_module, manual_seed};
+use blocks::prelude::*;
+use blocks::{TensorBase, gradcheck_module};
 
 /// d2l's MLP with a learned scale, a buffer and plain data, in either element type.
 #[derive(Module, Clone)]
@@ -42,7 +42,7 @@ impl<E: Element> Forward for Mlp<E> {
 
     fn forward(&self, x: &Batch<4, E>) -> Batch<2, E> {
         let h = self.act.forward(&self.norm.forward(&self.hidden.forward(x)));
-        self.out.forward(&h).map(|y| &(y * &**self.scale) + &self.offset)
+        self.out.forward(&h).map(|y| &(y * &*self.scale) + &self.offset)
     }
 }
 
@@ -56,10 +56,11 @@ fn a_derived_generic_block_converts_to_float64_and_back() {
     assert!(!double.is_training(), "the mode is kept");
     assert_eq!(net.to_string(), double.to_string());
     assert_eq!(net.state_dict().keys(), double.state_dict().keys());
+    // A block's own tensors first, then its children's, as PyTorch lists them.
     assert_eq!(double.named_buffers_f64().iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), [
+        "offset",
         "norm.running_mean",
-        "norm.running_var",
-        "offset"
+        "norm.running_var"
     ]);
     assert_eq!(double.scale.to_vec(), [1.5]);
     let x = blocks::Tensor::randn([3, 4]);
