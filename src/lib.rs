@@ -145,8 +145,8 @@ pub mod prelude {
         ToElement, TrainingFlag,
     };
     pub use crate::optim::{Adam, AdamConfig, AdamWConfig, LrScheduler, Optimizer, Sgd, SgdConfig};
-    pub use crate::{Module, sequential};
     pub use crate::{Element, Tensor, Tensor64, manual_seed, no_grad};
+    pub use crate::{Module, sequential};
 }
 
 /// Support for the macros; not a public API.

@@ -101,7 +101,11 @@ macro_rules! impl_element {
                 StandardNormal.sample(rng)
             }
 
-            fn visit_parameter<'m>(visitor: &mut dyn Visitor<'m>, name: &str, parameter: &'m Parameter<Self>) {
+            fn visit_parameter<'m>(
+                visitor: &mut dyn Visitor<'m>,
+                name: &str,
+                parameter: &'m Parameter<Self>,
+            ) {
                 visitor.$parameter(name, parameter);
             }
 

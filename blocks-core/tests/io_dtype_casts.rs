@@ -61,7 +61,10 @@ fn a_float64_file_rounds_to_nearest_even_into_float32() {
     let path = folder("double").join("double.safetensors");
     let u = 2f64.powi(-24); // half a float32 step at 1.0
     let weight = [1.0 + u, 1.0 + 3.0 * u, 1.0 + u + 2f64.powi(-45), 0.1, -1e-46, 1e39];
-    write(&path, &[("weight", Dtype::F64, vec![3, 2], le64(&weight)), ("bias", Dtype::F64, vec![3], le64(&[0.5; 3]))]);
+    write(
+        &path,
+        &[("weight", Dtype::F64, vec![3, 2], le64(&weight)), ("bias", Dtype::F64, vec![3], le64(&[0.5; 3]))],
+    );
     let layer = Linear::<2, 3>::new();
     layer.load(&path).unwrap();
     let step = 2f32.powi(-23);
@@ -88,8 +91,8 @@ fn num_batches_tracked_in_int64_and_statistics_in_float16_load_into_batch_norm()
     write(
         &path,
         &[
-            ("weight", Dtype::F16, vec![2], half([0x3C00, 0x4000])),   // 1, 2
-            ("bias", Dtype::BF16, vec![2], half([0x3F00, 0xBF00])),    // 0.5, -0.5
+            ("weight", Dtype::F16, vec![2], half([0x3C00, 0x4000])), // 1, 2
+            ("bias", Dtype::BF16, vec![2], half([0x3F00, 0xBF00])),  // 0.5, -0.5
             ("running_mean", Dtype::F16, vec![2], half([0x3800, 0x0000])), // 0.5, 0
             ("running_var", Dtype::F64, vec![2], le64(&[4.0, 0.25])),
             ("num_batches_tracked", Dtype::I64, vec![], 7i64.to_le_bytes().to_vec()),
@@ -116,24 +119,44 @@ fn shapes_stay_strictly_checked_whatever_the_dtype() {
     let path = folder("shape").join("shape.safetensors");
     write(
         &path,
-        &[("weight", Dtype::BF16, vec![2, 1], le16(&[0x3F80, 0x3F80])), ("bias", Dtype::BF16, vec![1], le16(&[0]))],
+        &[
+            ("weight", Dtype::BF16, vec![2, 1], le16(&[0x3F80, 0x3F80])),
+            ("bias", Dtype::BF16, vec![1], le16(&[0])),
+        ],
     );
     let layer = Linear::<2, 1>::new();
     let before = layer.weight().to_vec();
-    let Err(LoadError::StateDict(error)) = layer.load(&path) else { panic!("a [2, 1] weight loaded into [1, 2]") };
+    let Err(LoadError::StateDict(error)) = layer.load(&path) else {
+        panic!("a [2, 1] weight loaded into [1, 2]")
+    };
     assert_eq!(error.mismatched[0].key, "weight");
-    assert_eq!((error.mismatched[0].checkpoint.clone(), error.mismatched[0].model.clone()), (vec![2, 1], vec![1, 2]));
+    assert_eq!(
+        (error.mismatched[0].checkpoint.clone(), error.mismatched[0].model.clone()),
+        (vec![2, 1], vec![1, 2])
+    );
     assert_eq!(layer.weight().to_vec(), before, "nothing changes on error");
 }
 
 #[test]
 fn eight_bit_floats_are_refused_naming_the_tensor() {
     let path = folder("fp8").join("fp8.safetensors");
-    write(&path, &[("weight", Dtype::F8_E4M3, vec![1, 2], vec![0x38, 0x38]), ("bias", Dtype::F32, vec![1], vec![0; 4])]);
+    write(
+        &path,
+        &[
+            ("weight", Dtype::F8_E4M3, vec![1, 2], vec![0x38, 0x38]),
+            ("bias", Dtype::F32, vec![1], vec![0; 4]),
+        ],
+    );
     let error = Linear::<2, 1>::new().load(&path).unwrap_err();
     let message = error.to_string();
-    assert!(matches!(error, LoadError::File(FileError::Dtype { ref name, .. }) if name == "weight"), "{message}");
-    assert!(message.contains("tensor \"weight\" has dtype F8_E4M3, which cannot be read as float32"), "{message}");
+    assert!(
+        matches!(error, LoadError::File(FileError::Dtype { ref name, .. }) if name == "weight"),
+        "{message}"
+    );
+    assert!(
+        message.contains("tensor \"weight\" has dtype F8_E4M3, which cannot be read as float32"),
+        "{message}"
+    );
     assert!(message.contains("fp8.safetensors"), "{message}");
 }
 
@@ -145,7 +168,10 @@ fn typed_loaders_convert_to_the_element_type_asked_for() {
     assert_eq!(x.to_vec(), [171.0 / 512.0, -3.140625]);
     let x64: Tensor64 = load(dir.join("one")).unwrap();
     assert_eq!(x64.to_vec(), [171.0 / 512.0, -3.140625]);
-    write(&dir.join("list"), &[("0", Dtype::F16, vec![1], le16(&[0x3555])), ("1", Dtype::F64, vec![1], le64(&[0.1]))]);
+    write(
+        &dir.join("list"),
+        &[("0", Dtype::F16, vec![1], le16(&[0x3555])), ("1", Dtype::F64, vec![1], le64(&[0.1]))],
+    );
     let [a, b]: [Tensor64; 2] = load(dir.join("list")).unwrap();
     assert_eq!((a.to_vec(), b.to_vec()), (vec![1365.0 / 4096.0], vec![0.1]));
     let [_, b32]: [Tensor; 2] = load(dir.join("list")).unwrap();

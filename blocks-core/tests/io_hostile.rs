@@ -202,7 +202,10 @@ fn dtypes_that_are_unknown_or_not_converted() {
     assert_eq!(parsed.tensor::<f32>("a").unwrap().to_vec(), vec![7.0]);
     assert_eq!(StateDict::from_file(&parsed).unwrap().get("a").unwrap().to_vec(), vec![7.0]);
     let bools = file(r#"{"a":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}}"#, &[0, 1]);
-    assert_eq!(StateDict::from_file(&TensorFile::from_bytes(&bools).unwrap()).unwrap().get("a").unwrap().to_vec(), [0.0, 1.0]);
+    assert_eq!(
+        StateDict::from_file(&TensorFile::from_bytes(&bools).unwrap()).unwrap().get("a").unwrap().to_vec(),
+        [0.0, 1.0]
+    );
     // 8-bit floats and complex numbers are not converted.
     let complex = file(r#"{"a":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}"#, &[0; 8]);
     let error = StateDict::from_file(&TensorFile::from_bytes(&complex).unwrap()).unwrap_err();

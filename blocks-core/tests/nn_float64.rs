@@ -18,7 +18,14 @@ fn mlp() -> Sequential<(Linear<4, 5>, ReLU, Linear<5, 3>)> {
 type ConvNet = Sequential<(Conv2d<1, 2, 3>, BatchNorm2d<2>, ReLU, MaxPool2d, Flatten, Linear<8, 3>)>;
 
 fn conv_net() -> ConvNet {
-    Sequential::new((Conv2d::new(), BatchNorm2d::new(), ReLU, MaxPool2d::new(2), Flatten::default(), Linear::new()))
+    Sequential::new((
+        Conv2d::new(),
+        BatchNorm2d::new(),
+        ReLU,
+        MaxPool2d::new(2),
+        Flatten::default(),
+        Linear::new(),
+    ))
 }
 
 fn folder(test: &str) -> std::path::PathBuf {
@@ -86,7 +93,7 @@ fn an_mlp_gradchecks_in_float64_with_respect_to_input_and_every_parameter() {
     let net = mlp().to_f64();
     let x = Tensor64::randn([3, 4]).requires_grad_(true);
     let target = Tensor64::randn([3, 3]);
-    gradcheck_module(&net, |xs| net.forward(&xs[0]).mse_loss(&target), &[x.clone()]).unwrap();
+    gradcheck_module(&net, |xs| net.forward(&xs[0]).mse_loss(&target), std::slice::from_ref(&x)).unwrap();
     // Every output element, not just a scalar loss.
     gradcheck_module(&net, |xs| net.forward(&xs[0]).into_tensor(), &[x]).unwrap();
 }

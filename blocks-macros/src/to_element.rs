@@ -44,9 +44,11 @@ pub fn to_element(s: &Struct, facade: &TokenStream) -> TokenStream {
         let member = &field.member;
         let ty = field.ty;
         let value = match field.kind() {
-            Kind::Registered | Kind::Buffer if crate::expand::mentions(ty, &params) => quote_spanned! {ty.span()=>
-                <#ty as #facade::nn::ToElement>::convert::<#target>(&self.#member)
-            },
+            Kind::Registered | Kind::Buffer if crate::expand::mentions(ty, &params) => {
+                quote_spanned! {ty.span()=>
+                    <#ty as #facade::nn::ToElement>::convert::<#target>(&self.#member)
+                }
+            }
             Kind::Skip if crate::expand::mentions(ty, &params) => quote_spanned! {ty.span()=>
                 ::core::default::Default::default()
             },

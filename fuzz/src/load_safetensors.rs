@@ -2,9 +2,9 @@
 //! test `blocks-core/tests/fuzz_seeds.rs` so that it builds and runs on stable.
 
 use blocks_core::io::TensorFile;
-use blocks_core::{AnyTensor, Tensor};
 use blocks_core::nn::StateDict;
 use blocks_core::optim::{Adam, AdamConfig, Optimizer, OptimizerState, Sgd, SgdConfig};
+use blocks_core::{AnyTensor, Tensor};
 
 /// [`load_safetensors`], after reading `data` from a file on disk as well
 /// (`TensorFile::read`, which checks the header against the file's length

@@ -108,7 +108,8 @@ mod tests {
     #[test]
     fn half_and_bfloat16_widen_exactly() {
         // 0x3C01: 1 + 2^-10 in float16; 0x3F81: 1 + 2^-7 in bfloat16; 0x0001: the smallest subnormal.
-        let half: Vec<f32> = decode(Dtype::F16, &bytes([0x3C01u16, 0x0001, 0xFC00].map(u16::to_le_bytes))).unwrap();
+        let half: Vec<f32> =
+            decode(Dtype::F16, &bytes([0x3C01u16, 0x0001, 0xFC00].map(u16::to_le_bytes))).unwrap();
         assert_eq!(half, [1.0 + 2f32.powi(-10), 2f32.powi(-24), f32::NEG_INFINITY]);
         let brain: Vec<f64> = decode(Dtype::BF16, &bytes([0x3F81u16, 0xC2F7].map(u16::to_le_bytes))).unwrap();
         assert_eq!(brain, [1.0 + 2f64.powi(-7), -123.5]);
@@ -133,7 +134,10 @@ mod tests {
     #[test]
     fn integer_buffers_read_every_integer_dtype() {
         assert_eq!(decode_integers(Dtype::I16, &bytes([(-7i16).to_le_bytes()])), Some(vec![-7]));
-        assert_eq!(decode_integers(Dtype::U32, &bytes([u32::MAX.to_le_bytes()])), Some(vec![u32::MAX.into()]));
+        assert_eq!(
+            decode_integers(Dtype::U32, &bytes([u32::MAX.to_le_bytes()])),
+            Some(vec![u32::MAX.into()])
+        );
         assert_eq!(decode_integers(Dtype::BOOL, &[0, 3]), Some(vec![0, 1]));
         assert_eq!(decode_integers(Dtype::U64, &bytes([u64::MAX.to_le_bytes()])), None);
         assert_eq!(decode_integers(Dtype::F32, &[0; 4]), None);

@@ -7,8 +7,8 @@ use super::forward::Forward;
 use super::images::Images;
 use super::typed::Batch;
 use super::{Module, Parameter, ToElement, TrainingFlag, Visitor, register_buffer, register_parameter};
-use crate::{Element, Tensor, TensorBase};
 use crate::optim::pyrepr::{boolean, float};
+use crate::{Element, Tensor, TensorBase};
 
 /// The settings of a batch norm layer, with PyTorch's defaults:
 /// `eps=1e-5, momentum=0.1, affine=True, bias=True, track_running_stats=True`.

@@ -214,7 +214,8 @@ pub trait SameChannels<const TAKES: usize, const GIVES: usize> {}
 
 impl<B: ?Sized, const C: usize> SameChannels<C, C> for B {}
 
-impl<B: ?Sized, const GIVES: usize, const TAKES: usize, E: Element> FeedsInto<Batch<TAKES, E>, B> for Batch<GIVES, E>
+impl<B: ?Sized, const GIVES: usize, const TAKES: usize, E: Element> FeedsInto<Batch<TAKES, E>, B>
+    for Batch<GIVES, E>
 where
     B: SameWidth<TAKES, GIVES>,
 {

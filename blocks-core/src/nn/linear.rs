@@ -56,7 +56,6 @@ impl DynLinear {
         Self::from_parameters(weight, bias)
     }
 
-
     /// Draws new values as PyTorch's `reset_parameters` does (see [`new`](Self::new)).
     ///
     /// ```
@@ -91,7 +90,10 @@ impl<E: Element> DynLinear<E> {
     /// assert_eq!(layer.out_features(), 3);
     /// assert!(DynLinear::from_tensors(Tensor::ones([3, 2]), Some(Tensor::zeros([2]))).is_err());
     /// ```
-    pub fn from_tensors(weight: TensorBase<E>, bias: Option<TensorBase<E>>) -> Result<Self, crate::ShapeError> {
+    pub fn from_tensors(
+        weight: TensorBase<E>,
+        bias: Option<TensorBase<E>>,
+    ) -> Result<Self, crate::ShapeError> {
         let shape = weight.shape();
         if shape.len() != 2 {
             return Err(crate::ShapeError::new(format!(

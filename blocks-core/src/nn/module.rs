@@ -8,8 +8,8 @@ use std::sync::Arc;
 use super::load_state::{load_into, state_dict_of};
 use super::state_dict::{LoadError, LoadReport, StateDict, StateDictError};
 use super::{DynConv1d, DynConv2d, DynLinear, Member, Parameter, TrainingFlag, Visitor};
-use crate::{Element, Tensor, Tensor64, TensorBase};
 use crate::io::FileError;
+use crate::{Element, Tensor, Tensor64, TensorBase};
 
 /// `&dyn Module` and `&dyn Any` from any block, so that [`Module`]'s
 /// provided methods (and `impl Module` for `Box`) can name the block as a
@@ -553,5 +553,9 @@ fn named_parameters_of<E: Element>(module: &dyn Module) -> Vec<(String, Paramete
 
 /// The buffers of element type `E` under their dotted names.
 fn named_buffers_of<E: Element>(module: &dyn Module) -> Vec<(String, TensorBase<E>)> {
-    module.named_members().into_iter().filter_map(|(name, m)| Some((name, m.buffer::<E>()?.clone()))).collect()
+    module
+        .named_members()
+        .into_iter()
+        .filter_map(|(name, m)| Some((name, m.buffer::<E>()?.clone())))
+        .collect()
 }

@@ -499,4 +499,3 @@ impl From<StateDictError> for LoadError {
         LoadError::StateDict(error)
     }
 }
-

@@ -101,8 +101,7 @@ impl<E: Element> ToElement for TensorBase<E> {
 
     fn convert<F: Element>(&self) -> TensorBase<F> {
         let make = || TensorBase::<F>::from_array(self.data().mapv(|v| F::of(v.as_f64())));
-        memoized(Arc::as_ptr(&self.node) as *const () as usize | 1, shared, make)
-            .unwrap_or_else(make)
+        memoized(Arc::as_ptr(&self.node) as *const () as usize | 1, shared, make).unwrap_or_else(make)
     }
 }
 

@@ -51,7 +51,6 @@ impl Parameter {
         }));
         parameter
     }
-
 }
 
 impl<E: Element> Parameter<E> {

@@ -158,7 +158,11 @@ impl<'m> Member<'m> {
 /// register_parameter(&mut seen, "weight", &p);
 /// assert!(matches!(seen[0].1, Member::ParameterF64(_)));
 /// ```
-pub fn register_parameter<'m, E: Element>(visitor: &mut dyn Visitor<'m>, name: &str, parameter: &'m Parameter<E>) {
+pub fn register_parameter<'m, E: Element>(
+    visitor: &mut dyn Visitor<'m>,
+    name: &str,
+    parameter: &'m Parameter<E>,
+) {
     E::visit_parameter(visitor, name, parameter);
 }
 
@@ -175,4 +179,3 @@ pub fn register_parameter<'m, E: Element>(visitor: &mut dyn Visitor<'m>, name: &
 pub fn register_buffer<'m, E: Element>(visitor: &mut dyn Visitor<'m>, name: &str, buffer: &'m TensorBase<E>) {
     E::visit_buffer(visitor, name, buffer);
 }
-

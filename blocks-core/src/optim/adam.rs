@@ -209,7 +209,10 @@ impl<E: Element> Adam<E> {
     /// assert!(opt.config().decoupled_weight_decay && opt.config().weight_decay == 1e-2);
     /// assert!(opt.to_string().starts_with("AdamW ("));
     /// ```
-    pub fn adamw<P: AsRef<TensorBase<E>>>(params: impl IntoIterator<Item = P>, config: super::AdamWConfig) -> Self {
+    pub fn adamw<P: AsRef<TensorBase<E>>>(
+        params: impl IntoIterator<Item = P>,
+        config: super::AdamWConfig,
+    ) -> Self {
         let mut adam = Self::new(params, config.into());
         adam.adamw = true;
         adam

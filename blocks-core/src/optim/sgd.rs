@@ -249,7 +249,8 @@ impl<E: Element> Optimizer<E> for Sgd<E> {
         let mut state = OptimizerState::new();
         for (index, buffer) in self.momentum_buffers.iter().enumerate() {
             if let Some(buffer) = buffer {
-                state.insert(format!("state.{index}.momentum_buffer"), TensorBase::from_array(buffer.clone()));
+                state
+                    .insert(format!("state.{index}.momentum_buffer"), TensorBase::from_array(buffer.clone()));
             }
         }
         state.set_metadata("optimizer", "SGD");
