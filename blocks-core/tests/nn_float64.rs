@@ -290,3 +290,39 @@ fn embedding_and_layer_norm_convert_and_gradcheck_in_float64() {
     let message = *caught.unwrap_err().downcast::<String>().unwrap();
     assert!(message.starts_with("LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=True) holds float64 parameters, but got a float32 tensor of shape [2, 4]"), "{message}");
 }
+
+#[test]
+fn initializers_fill_float64_parameters() {
+    use blocks_core::nn::init;
+    manual_seed(10);
+    let layer = Linear::<64, 32>::new().to_f64();
+    init::xavier_uniform_(layer.weight(), 1.0);
+    let bound = (6.0f64 / 96.0).sqrt();
+    let values = layer.weight().to_vec();
+    assert!(values.iter().all(|w| w.abs() <= bound) && values.iter().any(|w| w.abs() > bound / 2.0));
+    init::constant_(layer.bias().unwrap(), 0.1);
+    assert_eq!(layer.bias().unwrap().to_vec(), vec![0.1f64; 32], "0.1 in float64, not float32's 0.1");
+}
+
+#[test]
+fn hooks_run_on_float32_values_and_a_float64_block_runs_without_them() {
+    use blocks_core::nn::ForwardHooks;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let layer = Linear::<2, 2>::new();
+    let double = layer.to_f64();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (seen, seen64) = (Arc::clone(&calls), Arc::clone(&calls));
+    let _h = layer.register_forward_hook(move |_, _| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        None
+    });
+    let _h64 = double.register_forward_hook(move |_, _| {
+        seen64.fetch_add(100, Ordering::SeqCst);
+        None
+    });
+    layer.forward(&Tensor::ones([1, 2]));
+    let y = double.forward(&Tensor64::ones([1, 2]));
+    assert_eq!(y.shape(), vec![1, 2]);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}

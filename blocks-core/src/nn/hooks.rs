@@ -44,6 +44,9 @@
 //! `Forward::forward(&block, x)` runs it bare, as `net.forward(x)` skips
 //! the hooks that `net(x)` runs in PyTorch.
 //!
+//! Hooks take and give float32 `Tensor`s: a block run on float64 values (a
+//! model after [`to_f64`](super::ToElement::to_f64)) runs without its hooks.
+//!
 //! No lock is held while a hook runs, so a hook may register or remove
 //! hooks (on any block) without deadlock, and a model with hooks can run on
 //! several threads at once.
@@ -416,6 +419,10 @@ impl<I: HookValue> HookedRun<I> {
     /// the input and `output` of block `B`.
     #[track_caller]
     pub(crate) fn finish<B: ?Sized, O: HookValue>(&self, given: &I, output: O) -> O {
+        if !O::RUNS_HOOKS {
+            // A float64 output (an embedding of a float64 model): no hooks, as on float64 inputs.
+            return output;
+        }
         let input = self.input(given).to_hook();
         let post: Vec<PostHook> = snapshot(self.key, |h| h.post.iter().map(|(_, f)| Arc::clone(f)).collect());
         let mut output = output;
