@@ -326,3 +326,24 @@ fn hooks_run_on_float32_values_and_a_float64_block_runs_without_them() {
     assert_eq!(y.shape(), vec![1, 2]);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn a_lazy_layer_converts_before_or_after_its_first_forward() {
+    use blocks_core::nn::{LazyLinear, uninitialized_parameters};
+    manual_seed(11);
+    // Before: still uninitialized, and the first float64 forward draws it in float64.
+    let lazy = LazyLinear::new(3).to_f64();
+    assert_eq!(uninitialized_parameters(&lazy), ["weight", "bias"]);
+    assert_eq!(lazy.forward(&Tensor64::ones([2, 5])).shape(), vec![2, 3]);
+    assert_eq!(lazy.weight().shape(), vec![3, 5]);
+    assert!(lazy.weight().to_vec().iter().all(|w| w.abs() <= 1.0 / 5f64.sqrt()));
+    assert_eq!(lazy.to_string(), "Linear(in_features=5, out_features=3, bias=True)");
+    // After: the values, converted.
+    let single = LazyLinear::new(2);
+    single.forward(&Tensor::ones([1, 4]));
+    let double = single.to_f64();
+    let widened: Vec<f64> = single.weight().to_vec().into_iter().map(f64::from).collect();
+    assert_eq!(double.weight().to_vec(), widened);
+    assert_eq!(double.as_linear().map(|l| l.in_features()), None, "as_linear is float32's");
+    assert_eq!(double.linear().unwrap().in_features(), 4);
+}

@@ -146,7 +146,11 @@ impl<E: Element> Parameter<E> {
 /// assert!(uninitialized_parameters(&net).is_empty());
 /// ```
 pub fn uninitialized_parameters<M: Module + ?Sized>(module: &M) -> Vec<String> {
-    module.named_parameters().into_iter().filter(|(_, p)| !p.is_initialized()).map(|(name, _)| name).collect()
+    let singles =
+        module.named_parameters().into_iter().filter(|(_, p)| !p.is_initialized()).map(|(name, _)| name);
+    let doubles =
+        module.named_parameters_f64().into_iter().filter(|(_, p)| !p.is_initialized()).map(|(n, _)| n);
+    singles.chain(doubles).collect()
 }
 
 /// Whether `member` is a parameter without values.
