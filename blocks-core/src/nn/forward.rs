@@ -192,6 +192,12 @@ where
     label = "cannot take `{Self}`"
 )]
 pub trait FeedsInto<T, B: ?Sized> {
+    /// `()` once the sizes are known to fit (the width or channel check's
+    /// [`SameWidth::Checked`]): what `sequential!`'s chain check goes
+    /// through, so that a mismatch leaves the next type unknown instead of
+    /// being reported again further on.
+    type Checked;
+
     /// The value as `B`'s input (a handle, not a copy).
     fn feed_into(&self) -> T;
 }
@@ -201,23 +207,35 @@ pub trait FeedsInto<T, B: ?Sized> {
     message = "`{Self}` takes {TAKES} input features, but the block before it gives {GIVES}",
     label = "takes {TAKES} input features, but the block before it gives {GIVES}"
 )]
-pub trait SameWidth<const TAKES: usize, const GIVES: usize> {}
+pub trait SameWidth<const TAKES: usize, const GIVES: usize> {
+    /// `()`: the check as a type (see [`FeedsInto::Checked`]).
+    type Checked;
+}
 
-impl<B: ?Sized, const N: usize> SameWidth<N, N> for B {}
+impl<B: ?Sized, const N: usize> SameWidth<N, N> for B {
+    type Checked = ();
+}
 
 /// The channel check: implemented only when `TAKES == GIVES`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` takes {TAKES} input channels, but the block before it gives {GIVES}",
     label = "takes {TAKES} input channels, but the block before it gives {GIVES}"
 )]
-pub trait SameChannels<const TAKES: usize, const GIVES: usize> {}
+pub trait SameChannels<const TAKES: usize, const GIVES: usize> {
+    /// `()`: the check as a type (see [`FeedsInto::Checked`]).
+    type Checked;
+}
 
-impl<B: ?Sized, const C: usize> SameChannels<C, C> for B {}
+impl<B: ?Sized, const C: usize> SameChannels<C, C> for B {
+    type Checked = ();
+}
 
 impl<B: ?Sized, const GIVES: usize, const TAKES: usize> FeedsInto<Batch<TAKES>, B> for Batch<GIVES>
 where
     B: SameWidth<TAKES, GIVES>,
 {
+    type Checked = <B as SameWidth<TAKES, GIVES>>::Checked;
+
     #[track_caller]
     fn feed_into(&self) -> Batch<TAKES> {
         Batch::trusted(Tensor::clone(self))
@@ -228,6 +246,8 @@ impl<B: ?Sized, const GIVES: usize, const TAKES: usize> FeedsInto<Images<TAKES>,
 where
     B: SameChannels<TAKES, GIVES>,
 {
+    type Checked = <B as SameChannels<TAKES, GIVES>>::Checked;
+
     #[track_caller]
     fn feed_into(&self) -> Images<TAKES> {
         Images::trusted(Tensor::clone(self))
@@ -236,6 +256,8 @@ where
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, const TAKES: usize> FeedsInto<Batch<TAKES>, B> for Tensor {
+    type Checked = ();
+
     #[track_caller]
     fn feed_into(&self) -> Batch<TAKES> {
         if self.last_dim() != Some(TAKES) {
@@ -252,6 +274,8 @@ impl<B: ?Sized, const TAKES: usize> FeedsInto<Batch<TAKES>, B> for Tensor {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, const TAKES: usize> FeedsInto<Images<TAKES>, B> for Tensor {
+    type Checked = ();
+
     #[track_caller]
     fn feed_into(&self) -> Images<TAKES> {
         if !Images::<TAKES>::fits(self) {
@@ -269,6 +293,8 @@ impl<B: ?Sized, const TAKES: usize> FeedsInto<Images<TAKES>, B> for Tensor {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Tensor, B> for Tensor {
+    type Checked = ();
+
     #[track_caller]
     fn feed_into(&self) -> Tensor {
         self.clone()
@@ -277,6 +303,8 @@ impl<B: ?Sized> FeedsInto<Tensor, B> for Tensor {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, const GIVES: usize> FeedsInto<Tensor, B> for Batch<GIVES> {
+    type Checked = ();
+
     #[track_caller]
     fn feed_into(&self) -> Tensor {
         Tensor::clone(self)
@@ -285,6 +313,8 @@ impl<B: ?Sized, const GIVES: usize> FeedsInto<Tensor, B> for Batch<GIVES> {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, const GIVES: usize> FeedsInto<Tensor, B> for Images<GIVES> {
+    type Checked = ();
+
     #[track_caller]
     fn feed_into(&self) -> Tensor {
         Tensor::clone(self)
@@ -293,6 +323,8 @@ impl<B: ?Sized, const GIVES: usize> FeedsInto<Tensor, B> for Images<GIVES> {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Scalar, B> for Scalar {
+    type Checked = ();
+
     #[track_caller]
     fn feed_into(&self) -> Scalar {
         self.clone()
@@ -301,6 +333,8 @@ impl<B: ?Sized> FeedsInto<Scalar, B> for Scalar {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Tensor, B> for Scalar {
+    type Checked = ();
+
     #[track_caller]
     fn feed_into(&self) -> Tensor {
         (**self).clone()
