@@ -13,8 +13,8 @@
 
 use std::marker::PhantomData;
 
-use super::forward::{AnyKind, ByInput, Call, FeedsInto, Forward, Takes};
-use super::{KeptForward, Module, Sequential, TensorKind};
+use super::Module;
+use super::forward::Call;
 use crate::Tensor;
 
 /// `Self` (what the blocks so far give) can be fed to block `B`, which then
@@ -36,49 +36,8 @@ pub trait GivesTo<B: ?Sized> {
     type Out;
 }
 
-impl<G, B: Step<G> + ?Sized> GivesTo<B> for G {
-    type Out = B::Out;
-}
-
-/// Block `Self` fed a `G` gives `Out` (see [`GivesTo`]).
-pub trait Step<G> {
-    /// What the block gives.
-    type Out;
-}
-
-impl<G, B: Takes + ?Sized> Step<G> for B
-where
-    B::Rule: RuleStep<G, B>,
-{
-    type Out = <B::Rule as RuleStep<G, B>>::Out;
-}
-
-/// A `Sequential` inside a chain gives what its own chain gives (its blocks
-/// were checked where it was made).
-#[diagnostic::do_not_recommend]
-impl<G, T> Step<G> for Sequential<T>
-where
-    Sequential<T>: Call<G>,
-{
-    type Out = <Sequential<T> as Call<G>>::Out;
-}
-
-/// What a rule's block gives for `G`, as the chain check sees it.
-pub trait RuleStep<G, B: ?Sized> {
-    /// What the block gives, through its input check.
-    type Out;
-}
-
-impl<G, B> RuleStep<G, B> for ByInput
-where
-    B: Forward + ?Sized,
-    G: FeedsInto<B::Input, B>,
-{
-    type Out = <<G as FeedsInto<B::Input, B>>::Checked as Then<B::Output>>::Out;
-}
-
-impl<G: TensorKind, B: KeptForward + ?Sized> RuleStep<G, B> for AnyKind {
-    type Out = G;
+impl<G, B: Call<G> + ?Sized> GivesTo<B> for G {
+    type Out = B::Checked;
 }
 
 /// A check that held (`Self`, once known), then `T`.

@@ -10,6 +10,7 @@
 //! `mlp.forward(&tensor)`, `mlp.forward(&batch)` and `sequential![..]` all
 //! run the same `Forward::forward`, through [`run`] and [`Call`].
 
+use super::chain::Then;
 use super::hooks::HookValue;
 use super::images::Images;
 use super::typed::{Batch, Scalar};
@@ -84,6 +85,11 @@ pub trait Call<G> {
     /// What the block gives for `G`.
     type Out;
 
+    /// `Out` as `sequential!`'s chain check sees it: worked out through the
+    /// width and channel checks ([`FeedsInto::Checked`]), so that it is
+    /// unknown, and not reported again further on, when they fail.
+    type Checked;
+
     /// Runs the block on `input`, without going through [`run`]: call
     /// [`run`] (or the block's `forward`) instead.
     fn call(&self, input: &G) -> Self::Out;
@@ -94,6 +100,7 @@ where
     B::Rule: Rule<G, B>,
 {
     type Out = <B::Rule as Rule<G, B>>::Out;
+    type Checked = <B::Rule as Rule<G, B>>::Checked;
 
     #[track_caller]
     fn call(&self, input: &G) -> Self::Out {
@@ -161,6 +168,9 @@ pub trait Rule<G, B: ?Sized> {
     /// What `B` gives.
     type Out;
 
+    /// `Out` through the input check (see [`Call::Checked`]).
+    type Checked;
+
     /// Converts `input` to `B`'s input (checking it at run time if it is a
     /// plain tensor) and runs `B`'s forward.
     fn run(block: &B, input: &G) -> Self::Out;
@@ -174,6 +184,7 @@ where
     G: FeedsInto<B::Input, B>,
 {
     type Out = B::Output;
+    type Checked = <<G as FeedsInto<B::Input, B>>::Checked as Then<B::Output>>::Out;
 
     #[track_caller]
     fn run(block: &B, input: &G) -> B::Output {

@@ -114,6 +114,7 @@ where
     T::Out: HookValue,
 {
     type Out = T::Out;
+    type Checked = T::Out;
 
     #[track_caller]
     fn call(&self, given: &G) -> T::Out {
