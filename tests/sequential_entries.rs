@@ -64,9 +64,21 @@ fn thirty_blocks_give_the_hand_computed_output() {
     // Block k with its own type: `.1` per full chunk of twelve before it,
     // `.0` if chunks follow its own, then its place in the chunk.
     let linears: [&Linear<2, 2>; 15] = [
-        &net.0.0.0, &net.0.0.2, &net.0.0.4, &net.0.0.6, &net.0.0.8, &net.0.0.10,
-        &net.0.1.0.0, &net.0.1.0.2, &net.0.1.0.4, &net.0.1.0.6, &net.0.1.0.8, &net.0.1.0.10,
-        &net.0.1.1.0, &net.0.1.1.2, &net.0.1.1.4,
+        &net.0.0.0,
+        &net.0.0.2,
+        &net.0.0.4,
+        &net.0.0.6,
+        &net.0.0.8,
+        &net.0.0.10,
+        &net.0.1.0.0,
+        &net.0.1.0.2,
+        &net.0.1.0.4,
+        &net.0.1.0.6,
+        &net.0.1.0.8,
+        &net.0.1.0.10,
+        &net.0.1.1.0,
+        &net.0.1.1.2,
+        &net.0.1.1.4,
     ];
     let _tanh: &Tanh = &net.0.1.1.5;
     let x = [[0.3f32, -0.7], [1.0, 2.0]];
@@ -74,13 +86,15 @@ fn thirty_blocks_give_the_hand_computed_output() {
     for (j, layer) in linears.iter().enumerate() {
         let (w, b) = set(layer, j);
         for row in &mut rows {
-            let out = [row[0] * w[0][0] + row[1] * w[0][1] + b[0], row[0] * w[1][0] + row[1] * w[1][1] + b[1]];
+            let out =
+                [row[0] * w[0][0] + row[1] * w[0][1] + b[0], row[0] * w[1][0] + row[1] * w[1][1] + b[1]];
             *row = if j == 14 { out.map(f32::tanh) } else { out.map(|v| v.max(0.0)) };
         }
     }
     let expected: Vec<f32> = rows.iter().flatten().copied().collect();
     assert!(expected.iter().any(|&v| v != 0.0), "the hand computation is not all zeros: {expected:?}");
-    let y: Batch<2> = net.forward(&Batch::<2>::new(Tensor::from_vec(x.iter().flatten().copied().collect(), [2, 2])));
+    let y: Batch<2> =
+        net.forward(&Batch::<2>::new(Tensor::from_vec(x.iter().flatten().copied().collect(), [2, 2])));
     for (got, want) in y.to_vec().iter().zip(&expected) {
         assert!((got - want).abs() <= 1e-5 * want.abs().max(1.0), "{:?} != {expected:?}", y.to_vec());
     }

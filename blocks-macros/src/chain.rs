@@ -38,9 +38,14 @@ pub fn chain_check(facade: &TokenStream, links: &[Link]) -> TokenStream {
     let given = format_ident!("__given", span = Span::mixed_site());
     let steps = links.iter().map(|link| {
         let block = &link.block;
-        let is_block =
-            spanned_call(quote!(#facade::__private::block), quote!(#block, #facade::__private::of(#block)), link.first, link.last);
-        let feed = spanned_call(quote!(#facade::__private::feed), quote!(#block, #given), link.first, link.last);
+        let is_block = spanned_call(
+            quote!(#facade::__private::block),
+            quote!(#block, #facade::__private::of(#block)),
+            link.first,
+            link.last,
+        );
+        let feed =
+            spanned_call(quote!(#facade::__private::feed), quote!(#block, #given), link.first, link.last);
         quote! {
             #is_block;
             let #given = #feed;

@@ -137,7 +137,11 @@ fn emit(entries: &[Entry], facade: &TokenStream, nested: bool) -> TokenStream {
         let paths: Vec<TokenStream> = names.iter().map(|name| quote!(.#name)).collect();
         (items, value, paths)
     } else {
-        (TokenStream::new(), by_position(&blocks, facade), (0..blocks.len()).map(|k| position_path(k, blocks.len())).collect())
+        (
+            TokenStream::new(),
+            by_position(&blocks, facade),
+            (0..blocks.len()).map(|k| position_path(k, blocks.len())).collect(),
+        )
     };
     let links: Vec<Link> = entries
         .iter()
@@ -206,10 +210,13 @@ fn position_path(k: usize, len: usize) -> TokenStream {
 /// under its name), and the value of it holding `blocks`.
 fn named(names: &[&Ident], blocks: &[TokenStream], facade: &TokenStream) -> (TokenStream, TokenStream) {
     let ty = Ident::new("Named", Span::mixed_site());
-    let params: Vec<Ident> = (0..names.len()).map(|i| format_ident!("__B{}", i, span = Span::mixed_site())).collect();
-    let outs: Vec<Ident> = (0..names.len()).map(|i| format_ident!("__O{}", i, span = Span::mixed_site())).collect();
+    let params: Vec<Ident> =
+        (0..names.len()).map(|i| format_ident!("__B{}", i, span = Span::mixed_site())).collect();
+    let outs: Vec<Ident> =
+        (0..names.len()).map(|i| format_ident!("__O{}", i, span = Span::mixed_site())).collect();
     let input = format_ident!("__G", span = Span::mixed_site());
-    let keys: Vec<String> = names.iter().map(|name| name.to_string().trim_start_matches("r#").to_string()).collect();
+    let keys: Vec<String> =
+        names.iter().map(|name| name.to_string().trim_start_matches("r#").to_string()).collect();
     let len = names.len();
     let last = &outs[len - 1];
     let givens: Vec<TokenStream> =
