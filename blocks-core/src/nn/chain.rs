@@ -13,17 +13,20 @@
 
 use std::marker::PhantomData;
 
-use super::Module;
-use super::forward::Call;
-use crate::Tensor;
+use super::forward::{AnyKind, ByInput, Call, Forward, Takes};
+use super::typed::{Batch, Scalar};
+use super::{Images, KeptForward, Module, SameChannels, SameWidth, Sequential, TensorKind};
+use crate::{Indices, Tensor};
 
 /// `Self` (what the blocks so far give) can be fed to block `B`, which then
 /// gives `Out`.
 ///
 /// Its self type is the given value, not the block, so that the compiler
 /// reports the deeper reason in the block's terms: `SameWidth`'s "takes 128
-/// input features, but the block before it gives 256", or `FeedsInto`'s
-/// "takes `Batch<20>`, but the block before it gives `Scalar`".
+/// input features, but the block before it gives 256", or `FeedsInChain`'s
+/// "takes `Batch<20>`, but the block before it gives `Scalar`". (A call
+/// `block.forward(&x)` goes through `Call` and `FeedsInto` instead, whose
+/// size checks speak of the argument.)
 ///
 /// ```
 /// use blocks_core::__private::GivesTo;
@@ -36,8 +39,111 @@ pub trait GivesTo<B: ?Sized> {
     type Out;
 }
 
-impl<G, B: Call<G> + ?Sized> GivesTo<B> for G {
-    type Out = B::Checked;
+impl<G, B: ChainStep<G> + ?Sized> GivesTo<B> for G {
+    type Out = <B::Check as Then<B::Out>>::Out;
+}
+
+/// Block `Self` fed a `G` in a chain (`sequential!`): what it gives, and
+/// the width or channel check on its input as a type (`()` once it holds).
+/// Every block with a [`Takes`] rule has it, and `Sequential`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot take `{G}` from the block before it",
+    label = "cannot take `{G}`",
+    note = "a block derives `Module` and implements `Forward` (`type Input`, `type Output` and `fn forward`, PyTorch's `def forward(self, X)`)"
+)]
+pub trait ChainStep<G> {
+    /// The check on the input: `()` once it holds.
+    type Check;
+    /// What the block gives.
+    type Out;
+}
+
+impl<G, B: Takes + ?Sized> ChainStep<G> for B
+where
+    B::Rule: ChainRule<G, B>,
+{
+    type Check = <B::Rule as ChainRule<G, B>>::Check;
+    type Out = <B::Rule as ChainRule<G, B>>::Out;
+}
+
+/// A `Sequential` inside a chain gives what its own chain gives (its blocks
+/// were checked where it was made).
+#[diagnostic::do_not_recommend]
+impl<G, T> ChainStep<G> for Sequential<T>
+where
+    Sequential<T>: Call<G>,
+{
+    type Check = ();
+    type Out = <Sequential<T> as Call<G>>::Out;
+}
+
+/// What a block with this rule ([`ByInput`], [`AnyKind`]) gives for `G` in
+/// a chain (see [`ChainStep`]).
+pub trait ChainRule<G, B: ?Sized> {
+    /// The check on the input.
+    type Check;
+    /// What the block gives.
+    type Out;
+}
+
+impl<G, B> ChainRule<G, B> for ByInput
+where
+    B: Forward + ?Sized,
+    G: FeedsInChain<B::Input, B>,
+{
+    type Check = <G as FeedsInChain<B::Input, B>>::Check;
+    type Out = B::Output;
+}
+
+impl<G: TensorKind, B: KeptForward + ?Sized> ChainRule<G, B> for AnyKind {
+    type Check = ();
+    type Out = G;
+}
+
+/// A value that block `B`, taking `T`, can be fed in a chain: [`FeedsInto`](super::FeedsInto)'s
+/// table (which a call `block.forward(&x)` goes through) with the size checks
+/// in a chain's words, [`SameWidth`] and [`SameChannels`].
+#[diagnostic::on_unimplemented(
+    message = "`{B}` takes `{T}`, but the block before it gives `{Self}`",
+    label = "cannot take `{Self}`"
+)]
+pub trait FeedsInChain<T, B: ?Sized> {
+    /// The size check as a type: `()` once it holds.
+    type Check;
+}
+
+impl<B, const GIVES: usize, const TAKES: usize> FeedsInChain<Batch<TAKES>, B> for Batch<GIVES>
+where
+    B: SameWidth<TAKES, GIVES> + ?Sized,
+{
+    type Check = <B as SameWidth<TAKES, GIVES>>::Checked;
+}
+
+impl<B, const GIVES: usize, const TAKES: usize> FeedsInChain<Images<TAKES>, B> for Images<GIVES>
+where
+    B: SameChannels<TAKES, GIVES> + ?Sized,
+{
+    type Check = <B as SameChannels<TAKES, GIVES>>::Checked;
+}
+
+macro_rules! feeds_unchecked {
+    ($([$($generics:tt)*] $given:ty => $taken:ty;)*) => {$(
+        #[diagnostic::do_not_recommend]
+        impl<B: ?Sized, $($generics)*> FeedsInChain<$taken, B> for $given {
+            type Check = ();
+        }
+    )*};
+}
+
+feeds_unchecked! {
+    [const TAKES: usize] Tensor => Batch<TAKES>;
+    [const TAKES: usize] Tensor => Images<TAKES>;
+    [] Tensor => Tensor;
+    [const GIVES: usize] Batch<GIVES> => Tensor;
+    [const GIVES: usize] Images<GIVES> => Tensor;
+    [] Scalar => Scalar;
+    [] Scalar => Tensor;
+    [] Indices => Indices;
 }
 
 /// A check that held (`Self`, once known), then `T`.

@@ -68,8 +68,6 @@ impl DynEmbedding {
 /// Indices reach an embedding as they are (a handle, not a copy).
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Indices, B> for Indices {
-    type Checked = ();
-
     fn feed_into(&self) -> Indices {
         self.clone()
     }

@@ -10,7 +10,6 @@
 //! `mlp.forward(&tensor)`, `mlp.forward(&batch)` and `sequential![..]` all
 //! run the same `Forward::forward`, through [`run`] and [`Call`].
 
-use super::chain::Then;
 use super::hooks::HookValue;
 use super::images::Images;
 use super::typed::{Batch, Scalar};
@@ -85,11 +84,6 @@ pub trait Call<G> {
     /// What the block gives for `G`.
     type Out;
 
-    /// `Out` as `sequential!`'s chain check sees it: worked out through the
-    /// width and channel checks ([`FeedsInto::Checked`]), so that it is
-    /// unknown, and not reported again further on, when they fail.
-    type Checked;
-
     /// Runs the block on `input`, without going through [`run`]: call
     /// [`run`] (or the block's `forward`) instead.
     fn call(&self, input: &G) -> Self::Out;
@@ -100,7 +94,6 @@ where
     B::Rule: Rule<G, B>,
 {
     type Out = <B::Rule as Rule<G, B>>::Out;
-    type Checked = <B::Rule as Rule<G, B>>::Checked;
 
     #[track_caller]
     fn call(&self, input: &G) -> Self::Out {
@@ -168,9 +161,6 @@ pub trait Rule<G, B: ?Sized> {
     /// What `B` gives.
     type Out;
 
-    /// `Out` through the input check (see [`Call::Checked`]).
-    type Checked;
-
     /// Converts `input` to `B`'s input (checking it at run time if it is a
     /// plain tensor) and runs `B`'s forward.
     fn run(block: &B, input: &G) -> Self::Out;
@@ -184,7 +174,6 @@ where
     G: FeedsInto<B::Input, B>,
 {
     type Out = B::Output;
-    type Checked = <<G as FeedsInto<B::Input, B>>::Checked as Then<B::Output>>::Out;
 
     #[track_caller]
     fn run(block: &B, input: &G) -> B::Output {
@@ -203,23 +192,29 @@ where
     label = "cannot take `{Self}`"
 )]
 pub trait FeedsInto<T, B: ?Sized> {
-    /// `()` once the sizes are known to fit (the width or channel check's
-    /// [`SameWidth::Checked`]): what `sequential!`'s chain check goes
-    /// through, so that a mismatch leaves the next type unknown instead of
-    /// being reported again further on.
-    type Checked;
-
     /// The value as `B`'s input (a handle, not a copy).
     fn feed_into(&self) -> T;
 }
 
-/// The width check: implemented only when `TAKES == GIVES`.
+/// The width check where a block is called (`block.forward(&x)`, `x` its
+/// argument): implemented only when `TAKES == GIVES`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` takes {TAKES} input features, but its argument has {GIVES}",
+    label = "takes {TAKES} input features, but the argument has {GIVES}"
+)]
+pub trait ArgumentWidth<const TAKES: usize, const GIVES: usize> {}
+
+impl<B: ?Sized, const N: usize> ArgumentWidth<N, N> for B {}
+
+/// The width check between the blocks of a chain (`sequential!`):
+/// implemented only when `TAKES == GIVES`. It implies [`ArgumentWidth`], so
+/// a chain's mismatch is reported once, in these words.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` takes {TAKES} input features, but the block before it gives {GIVES}",
     label = "takes {TAKES} input features, but the block before it gives {GIVES}"
 )]
-pub trait SameWidth<const TAKES: usize, const GIVES: usize> {
-    /// `()`: the check as a type (see [`FeedsInto::Checked`]).
+pub trait SameWidth<const TAKES: usize, const GIVES: usize>: ArgumentWidth<TAKES, GIVES> {
+    /// `()`: the check as a type, which the chain check goes through.
     type Checked;
 }
 
@@ -227,13 +222,24 @@ impl<B: ?Sized, const N: usize> SameWidth<N, N> for B {
     type Checked = ();
 }
 
-/// The channel check: implemented only when `TAKES == GIVES`.
+/// The channel check where a block is called: implemented only when
+/// `TAKES == GIVES`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` takes {TAKES} input channels, but its argument has {GIVES}",
+    label = "takes {TAKES} input channels, but the argument has {GIVES}"
+)]
+pub trait ArgumentChannels<const TAKES: usize, const GIVES: usize> {}
+
+impl<B: ?Sized, const C: usize> ArgumentChannels<C, C> for B {}
+
+/// The channel check between the blocks of a chain: implemented only when
+/// `TAKES == GIVES`; implies [`ArgumentChannels`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` takes {TAKES} input channels, but the block before it gives {GIVES}",
     label = "takes {TAKES} input channels, but the block before it gives {GIVES}"
 )]
-pub trait SameChannels<const TAKES: usize, const GIVES: usize> {
-    /// `()`: the check as a type (see [`FeedsInto::Checked`]).
+pub trait SameChannels<const TAKES: usize, const GIVES: usize>: ArgumentChannels<TAKES, GIVES> {
+    /// `()`: the check as a type, which the chain check goes through.
     type Checked;
 }
 
@@ -243,10 +249,8 @@ impl<B: ?Sized, const C: usize> SameChannels<C, C> for B {
 
 impl<B: ?Sized, const GIVES: usize, const TAKES: usize> FeedsInto<Batch<TAKES>, B> for Batch<GIVES>
 where
-    B: SameWidth<TAKES, GIVES>,
+    B: ArgumentWidth<TAKES, GIVES>,
 {
-    type Checked = <B as SameWidth<TAKES, GIVES>>::Checked;
-
     #[track_caller]
     fn feed_into(&self) -> Batch<TAKES> {
         Batch::trusted(Tensor::clone(self))
@@ -255,10 +259,8 @@ where
 
 impl<B: ?Sized, const GIVES: usize, const TAKES: usize> FeedsInto<Images<TAKES>, B> for Images<GIVES>
 where
-    B: SameChannels<TAKES, GIVES>,
+    B: ArgumentChannels<TAKES, GIVES>,
 {
-    type Checked = <B as SameChannels<TAKES, GIVES>>::Checked;
-
     #[track_caller]
     fn feed_into(&self) -> Images<TAKES> {
         Images::trusted(Tensor::clone(self))
@@ -267,8 +269,6 @@ where
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, const TAKES: usize> FeedsInto<Batch<TAKES>, B> for Tensor {
-    type Checked = ();
-
     #[track_caller]
     fn feed_into(&self) -> Batch<TAKES> {
         if self.last_dim() != Some(TAKES) {
@@ -285,8 +285,6 @@ impl<B: ?Sized, const TAKES: usize> FeedsInto<Batch<TAKES>, B> for Tensor {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, const TAKES: usize> FeedsInto<Images<TAKES>, B> for Tensor {
-    type Checked = ();
-
     #[track_caller]
     fn feed_into(&self) -> Images<TAKES> {
         if !Images::<TAKES>::fits(self) {
@@ -304,8 +302,6 @@ impl<B: ?Sized, const TAKES: usize> FeedsInto<Images<TAKES>, B> for Tensor {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Tensor, B> for Tensor {
-    type Checked = ();
-
     #[track_caller]
     fn feed_into(&self) -> Tensor {
         self.clone()
@@ -314,8 +310,6 @@ impl<B: ?Sized> FeedsInto<Tensor, B> for Tensor {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, const GIVES: usize> FeedsInto<Tensor, B> for Batch<GIVES> {
-    type Checked = ();
-
     #[track_caller]
     fn feed_into(&self) -> Tensor {
         Tensor::clone(self)
@@ -324,8 +318,6 @@ impl<B: ?Sized, const GIVES: usize> FeedsInto<Tensor, B> for Batch<GIVES> {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, const GIVES: usize> FeedsInto<Tensor, B> for Images<GIVES> {
-    type Checked = ();
-
     #[track_caller]
     fn feed_into(&self) -> Tensor {
         Tensor::clone(self)
@@ -334,8 +326,6 @@ impl<B: ?Sized, const GIVES: usize> FeedsInto<Tensor, B> for Images<GIVES> {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Scalar, B> for Scalar {
-    type Checked = ();
-
     #[track_caller]
     fn feed_into(&self) -> Scalar {
         self.clone()
@@ -344,8 +334,6 @@ impl<B: ?Sized> FeedsInto<Scalar, B> for Scalar {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Tensor, B> for Scalar {
-    type Checked = ();
-
     #[track_caller]
     fn feed_into(&self) -> Tensor {
         (**self).clone()

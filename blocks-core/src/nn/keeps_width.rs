@@ -185,7 +185,6 @@ pub fn forward_kept<L: KeepsWidth + ?Sized>(layer: &L, x: &Tensor) -> Tensor {
 
 impl<L: KeptForward + ?Sized + 'static, G: TensorKind> Rule<G, L> for AnyKind {
     type Out = G;
-    type Checked = G;
 
     #[track_caller]
     fn run(layer: &L, input: &G) -> G {

@@ -105,7 +105,6 @@ impl<T: Entries> fmt::Display for Sequential<T> {
     }
 }
 
-#[diagnostic::do_not_recommend]
 impl<T, G> Call<G> for Sequential<T>
 where
     Self: 'static,
@@ -114,7 +113,6 @@ where
     T::Out: HookValue,
 {
     type Out = T::Out;
-    type Checked = T::Out;
 
     #[track_caller]
     fn call(&self, given: &G) -> T::Out {
