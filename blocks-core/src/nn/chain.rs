@@ -3,13 +3,20 @@
 //! it gives. The macro emits one [`feed`] per block, spanned at that block,
 //! so the compiler's error points at the block that does not fit.
 //!
+//! The check has its own table of what feeds what ([`FeedsInChain`],
+//! through [`ChainStep`] and [`ChainRule`]), with the size checks in a
+//! chain's words ([`SameWidth`]: "the block before it gives 256"); a call
+//! `block.forward(&x)` goes through `Call` and `FeedsInto`, whose size
+//! checks speak of the argument.
+//!
 //! A failed check must be reported once. So the type a block gives, as the
-//! check sees it ([`GivesTo::Out`]), is computed through the width check
-//! itself (`SameWidth::Checked`): when a block does not fit, that type
-//! cannot be worked out, the compiler reports the mismatch there, and every
-//! later step (the next blocks, an outer chain holding this one as a
-//! nested `sequential!`, its `forward` call) depends on an unknown type,
-//! which the compiler does not report again after an error.
+//! check sees it ([`GivesTo::Out`]), is worked out through the size check
+//! itself (`SameWidth::Checked`, then [`Then`]): when a block does not fit,
+//! that type cannot be worked out, the compiler reports the mismatch there,
+//! and every later step (the next blocks, an outer chain holding this one
+//! as a nested `sequential!`, which is built through [`nested`], and a
+//! `forward` call on it) depends on an unknown type, which the compiler
+//! does not report again after an error.
 
 use std::marker::PhantomData;
 

@@ -73,8 +73,9 @@ pub trait Entries: Send + Sync + 'static {
 }
 
 /// Running the entries in order on a `G`: each block fed what the one
-/// before it gave (the compile-time side of the chain check). Implemented
-/// with [`Entries`]; never by hand.
+/// before it gave, which the compiler checks where the Sequential is run
+/// (`sequential!` checks it where it is made, in the chain's words).
+/// Implemented with [`Entries`]; never by hand.
 pub trait Chain<G> {
     /// What the last block gives.
     type Out;
