@@ -20,7 +20,7 @@
 
 use std::marker::PhantomData;
 
-use super::forward::{AnyKind, ByInput, Call, Forward, Takes};
+use super::forward::{AnyKind, ByInput, Forward, Takes};
 use super::typed::{Batch, Scalar};
 use super::{Images, KeptForward, Module, SameChannels, SameWidth, Sequential, TensorKind};
 use crate::{Indices, Tensor};
@@ -73,15 +73,59 @@ where
     type Out = <B::Rule as ChainRule<G, B>>::Out;
 }
 
-/// A `Sequential` inside a chain gives what its own chain gives (its blocks
-/// were checked where it was made).
+/// A `Sequential` inside a chain: its first block must take `G`; it gives
+/// what its own chain gives, worked out without checking that chain again
+/// (it was checked where it was made, and running it is checked by `Call`),
+/// so a mistake inside it is not reported a second time here.
 #[diagnostic::do_not_recommend]
 impl<G, T> ChainStep<G> for Sequential<T>
 where
-    Sequential<T>: Call<G>,
+    T: ChainHead<G>,
 {
-    type Check = ();
-    type Out = <Sequential<T> as Call<G>>::Out;
+    type Check = T::Check;
+    type Out = T::Out;
+}
+
+/// The entries of a `Sequential` inside a chain: the check on their first
+/// block's input, and what the last gives ([`StepOut`] block by block).
+/// Implemented with [`Entries`](super::Entries); never by hand.
+pub trait ChainHead<G> {
+    /// The first block's check on `G`.
+    type Check;
+    /// What the last block gives.
+    type Out;
+}
+
+/// What block `Self` gives for `G`, by its kinds alone (no size check): the
+/// output a chain goes on with (see [`ChainHead`]).
+pub trait StepOut<G> {
+    /// What the block gives.
+    type Out;
+}
+
+impl<G, B: Takes + ?Sized> StepOut<G> for B
+where
+    B::Rule: RuleOut<G, B>,
+{
+    type Out = <B::Rule as RuleOut<G, B>>::Out;
+}
+
+impl<G, T: ChainHead<G>> StepOut<G> for Sequential<T> {
+    type Out = T::Out;
+}
+
+/// What a block with this rule gives for `G`, by kinds alone (see [`StepOut`]).
+pub trait RuleOut<G, B: ?Sized> {
+    /// What the block gives.
+    type Out;
+}
+
+impl<G, B: Forward + ?Sized> RuleOut<G, B> for ByInput {
+    type Out = B::Output;
+}
+
+impl<G, B: ?Sized> RuleOut<G, B> for AnyKind {
+    type Out = G;
 }
 
 /// What a block with this rule ([`ByInput`], [`AnyKind`]) gives for `G` in

@@ -76,9 +76,9 @@ pub trait Forward {
 /// assert_eq!(twice(&DynLinear::new(3, 3), &Tensor::ones([2, 3])).shape(), vec![2, 3]);
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot take `{G}` from the block before it",
+    message = "`{Self}` cannot take `{G}`",
     label = "cannot take `{G}`",
-    note = "a block is a type that implements `Forward` and derives `Module`"
+    note = "a block is a type that implements `Forward` and derives `Module`; a `Sequential` runs when each of its blocks takes what the one before it gives"
 )]
 pub trait Call<G> {
     /// What the block gives for `G`.

@@ -149,7 +149,7 @@ pub use batch_norm::{
     BatchNorm1d, BatchNorm2d, BatchNormOptions, DynBatchNorm, DynBatchNorm1d, DynBatchNorm2d,
 };
 pub use block::Block;
-pub use chain::{ChainRule, ChainStep, FeedsInChain};
+pub use chain::{ChainHead, ChainRule, ChainStep, FeedsInChain, RuleOut, StepOut};
 pub use conv::{Conv1d, Conv2d, DynConv, DynConv1d, DynConv2d};
 pub use deep_copy::DeepCopy;
 pub use dropout::Dropout;
