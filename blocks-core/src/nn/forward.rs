@@ -198,6 +198,11 @@ pub trait FeedsInto<T, B: ?Sized> {
 
 /// The width check where a block is called (`block.forward(&x)`, `x` its
 /// argument): implemented only when `TAKES == GIVES`.
+///
+/// ```
+/// fn fits<B: blocks_core::nn::ArgumentWidth<4, 4>>() {}
+/// fits::<blocks_core::nn::Linear<4, 2>>();
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` takes {TAKES} input features, but its argument has {GIVES}",
     label = "takes {TAKES} input features, but the argument has {GIVES}"
@@ -224,6 +229,11 @@ impl<B: ?Sized, const N: usize> SameWidth<N, N> for B {
 
 /// The channel check where a block is called: implemented only when
 /// `TAKES == GIVES`.
+///
+/// ```
+/// fn fits<B: blocks_core::nn::ArgumentChannels<3, 3>>() {}
+/// fits::<blocks_core::nn::Conv2d<3, 6, 5>>();
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` takes {TAKES} input channels, but its argument has {GIVES}",
     label = "takes {TAKES} input channels, but the argument has {GIVES}"
