@@ -204,7 +204,7 @@ pub trait FeedsInto<T, B: ?Sized> {
 /// fits::<blocks_core::nn::Linear<4, 2>>();
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` takes {TAKES} input features, but its argument has {GIVES}",
+    message = "`{Self}` takes {TAKES} input features, but the argument has {GIVES}",
     label = "takes {TAKES} input features, but the argument has {GIVES}"
 )]
 pub trait ArgumentWidth<const TAKES: usize, const GIVES: usize> {}
@@ -235,7 +235,7 @@ impl<B: ?Sized, const N: usize> SameWidth<N, N> for B {
 /// fits::<blocks_core::nn::Conv2d<3, 6, 5>>();
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` takes {TAKES} input channels, but its argument has {GIVES}",
+    message = "`{Self}` takes {TAKES} input channels, but the argument has {GIVES}",
     label = "takes {TAKES} input channels, but the argument has {GIVES}"
 )]
 pub trait ArgumentChannels<const TAKES: usize, const GIVES: usize> {}
