@@ -7,6 +7,7 @@
 
 mod ast;
 mod attr;
+mod chain;
 mod errors;
 mod expand;
 mod krate;
@@ -63,8 +64,10 @@ pub fn derive_module(input: TokenStream) -> TokenStream {
 /// what the one before it gives (a width mismatch is an error on the block
 /// that does not fit).
 ///
-/// One to twelve blocks, a trailing comma allowed; nest a `sequential!` to
-/// hold more (it counts as one block).
+/// Any number of blocks, a trailing comma allowed. Named entries
+/// (`sequential![hidden: a, act: b]`, PyTorch's `OrderedDict` form) key the
+/// blocks by name and reach them as `net.hidden`; name every block or none,
+/// each name once.
 ///
 /// Examples: see `blocks::sequential`.
 #[proc_macro]
