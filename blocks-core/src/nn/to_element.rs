@@ -20,6 +20,13 @@ use crate::{Element, TensorBase};
 /// that exists in every element type: [`to_f64`](Self::to_f64) gives it in
 /// float64 (PyTorch's `net.double()`), [`to_f32`](Self::to_f32) in float32.
 ///
+/// PyTorch converts in place; here the element type is part of the
+/// model's type, so the conversion returns a new model: values converted
+/// (float32 to float64 exactly, float64 to float32 rounded to nearest even),
+/// `requires_grad` and training flags kept, gradients not copied, and
+/// parameters tied within the model still tied in the result, as
+/// [`deep_copy`](super::DeepCopy::deep_copy) keeps them.
+///
 /// Implemented by every layer, `Sequential`, `Option`, `Vec`, `Box` and
 /// arrays of them, and by `#[derive(Module)]` for a struct generic over one
 /// element type (`struct Net<E: Element = f32> { hidden: Linear<20, 256, E>, .. }`);
@@ -46,8 +53,8 @@ pub trait ToElement {
     #[doc(hidden)]
     fn convert<F: Element>(&self) -> Self::As<F>;
 
-    /// This block in float64, like `net.double()` (a new model; see the
-    /// [module documentation](self)).
+    /// This block in float64, like `net.double()`: a new model (see
+    /// [`ToElement`]), values converted exactly.
     ///
     /// ```
     /// use blocks_core::nn::{Linear, ToElement};

@@ -111,7 +111,8 @@ impl OptimizerState {
         self.metadata.get(key).map(String::as_str)
     }
 
-    /// Saves to a safetensors file (atomically, see [`save_tensors`]).
+    /// Saves to a safetensors file, each tensor in its dtype (atomically, see
+    /// [`save_tensors`](crate::io::save_tensors)).
     ///
     /// # Errors
     ///
