@@ -7,6 +7,7 @@
 
 mod ast;
 mod attr;
+mod chain;
 mod errors;
 mod expand;
 mod krate;

@@ -92,7 +92,7 @@ fn ends(expr: &Expr) -> (Span, Span) {
 }
 
 /// `path(args)` spanning from `first` to `last`.
-fn spanned_call(path: TokenStream, args: TokenStream, first: Span, last: Span) -> TokenStream {
+pub(crate) fn spanned_call(path: TokenStream, args: TokenStream, first: Span, last: Span) -> TokenStream {
     let mut args = Group::new(Delimiter::Parenthesis, args);
     args.set_span(last);
     let mut call = respan(path, first);
