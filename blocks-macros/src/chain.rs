@@ -47,15 +47,18 @@ pub fn forward(
         });
         given = quote_spanned!(span=> <#ty as #facade::__private::Gives<#given>>::Out);
     }
-    let impl_token = quote_spanned!(chain.span()=> impl);
+    // The header at `chain`, so that a hand-written `impl Forward` is
+    // reported as conflicting with the flag; the signature names the types
+    // themselves, not `Self::Input`, which that conflict makes ambiguous.
+    let header = quote_spanned!(chain.span()=> impl #impl_generics #facade::nn::Forward for #ident #ty_generics);
     quote! {
         #[automatically_derived]
-        #impl_token #impl_generics #facade::nn::Forward for #ident #ty_generics #where_clause {
+        #header #where_clause {
             type Input = #input;
             type Output = #given;
 
             #[track_caller]
-            fn forward(&self, __input: &Self::Input) -> Self::Output {
+            fn forward(&self, __input: &#input) -> #given {
                 #(#steps)*
                 __x
             }

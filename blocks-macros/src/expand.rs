@@ -86,14 +86,15 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
             /// `Forward` input (checked by the compiler), or a plain `Tensor`
             /// for a typed input (checked at run time, naming the block).
             #[allow(dead_code)]
+            #[track_caller]
             pub fn forward<__G>(
                 &self,
                 input: &__G,
-            ) -> <Self as #facade::nn::Call<__G>>::Out
+            ) -> <__G as #facade::nn::ArgumentFor<Self>>::Out
             where
-                Self: #facade::nn::Call<__G>,
+                __G: #facade::nn::ArgumentFor<Self>,
             {
-                #facade::nn::run(self, input)
+                #facade::nn::ArgumentFor::run_with(input, self)
             }
         }
     }

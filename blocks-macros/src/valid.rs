@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use syn::Error;
-use syn::spanned::Spanned;
 
 use crate::ast::{Kind, Struct};
 use crate::errors::Errors;
@@ -145,16 +144,16 @@ fn check_chain(input: &Struct, errors: &mut Errors) {
             ));
         } else if field.kind() != Kind::Registered || field.type_is("TrainingFlag") {
         } else if field.type_is("Parameter") {
-            errors.push(Error::new(
-                field.ty.span(),
+            errors.push(Error::new_spanned(
+                field.ty,
                 format!(
                     "a #[module(chain)] block's fields are the blocks it runs in order, so the Parameter {} would never be used; write `impl Forward` by hand (without `chain`) to use it",
                     field.shown()
                 ),
             ));
         } else if field.type_is("Option") {
-            errors.push(Error::new(
-                field.ty.span(),
+            errors.push(Error::new_spanned(
+                field.ty,
                 format!(
                     "a #[module(chain)] block runs every block field, so {} cannot be optional; use `Identity` for a block that does nothing, or write `impl Forward` by hand (without `chain`)",
                     field.shown()

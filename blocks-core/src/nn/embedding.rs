@@ -2,6 +2,7 @@
 //! from a config, giving a plain tensor) and [`Embedding<N, D>`] (sizes in
 //! its type, giving `Batch<D>`), both taking int64 [`Indices`] of any shape.
 
+use super::argument::IntoArgument;
 use super::forward::{FeedsInto, Forward};
 use super::typed::Batch;
 use super::{Module, Parameter, TrainingFlag, Visitor};
@@ -69,6 +70,14 @@ impl DynEmbedding {
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Indices, B> for Indices {
     fn feed_into(&self) -> Indices {
+        self.clone()
+    }
+}
+
+/// Indices reach an embedding's `forward` as they are.
+#[diagnostic::do_not_recommend]
+impl<B: ?Sized> IntoArgument<Indices, B> for Indices {
+    fn into_argument(&self) -> Indices {
         self.clone()
     }
 }

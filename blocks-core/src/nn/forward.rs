@@ -6,7 +6,8 @@
 //! A block is its struct, its [`Forward`] (PyTorch's `def forward`) and its
 //! repr. Everything else is generated: `#[derive(Module)]` (or, inside this
 //! crate, `impl_block!`) writes the block's [`Takes`] rule and an inherent
-//! `forward` that takes any tensor kind its input can be fed from, so
+//! `forward` that takes any tensor kind its input can be fed from (checked
+//! as the caller's argument, [`ArgumentFor`](super::ArgumentFor)), so
 //! `mlp.forward(&tensor)`, `mlp.forward(&batch)` and `sequential![..]` all
 //! run the same `Forward::forward`, through [`run`] and [`Call`].
 
@@ -54,8 +55,8 @@ pub trait Forward {
     fn forward(&self, input: &Self::Input) -> Self::Output;
 }
 
-/// Running a block on a `G`: what `sequential!` chains, what a block's
-/// `forward` method and [`run`] call. Never written by hand: every block
+/// Running a block on a `G`: what `sequential!` chains, what [`run`] calls
+/// (and a block's `forward` method, once its argument is converted). Never written by hand: every block
 /// with a [`Forward`] and a [`Takes`] rule (both from `#[derive(Module)]`
 /// and its `impl Forward`) has it, and `Sequential` implements it for its
 /// chain.

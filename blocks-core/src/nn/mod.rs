@@ -18,7 +18,9 @@
 //!
 //! - given the same kind with another size: a compile error on that block,
 //!   in plain words ([`SameWidth`], [`SameChannels`]: "`Conv2d<16, 32, 5>`
-//!   takes 16 input channels, but the block before it gives 6");
+//!   takes 16 input channels, but the block before it gives 6"; at a call
+//!   `conv.forward(&x)`, [`ArgumentWidth`], [`ArgumentChannels`]: "... but
+//!   the argument has 6");
 //! - given a plain `Tensor`: checked at run time, the panic naming the block
 //!   and its path in the `Sequential` (`(at block 0.2)`);
 //! - a width-keeping block (`ReLU`, `#[module(keeps_width)]`) gives back the
@@ -106,6 +108,7 @@ mod impl_block;
 mod activation;
 mod activation_params;
 mod apply;
+mod argument;
 mod batch_norm;
 mod block;
 mod boxed;
@@ -142,6 +145,7 @@ mod uninitialized;
 pub use activation::{Identity, ReLU, SiLU, Sigmoid, Tanh};
 pub use activation_params::{ELU, GELU, LeakyReLU, Softplus};
 pub use apply::{apply, apply_to};
+pub use argument::{ArgumentChannels, ArgumentFor, ArgumentRule, ArgumentWidth, IntoArgument};
 pub use batch_norm::{
     BatchNorm1d, BatchNorm2d, BatchNormOptions, DynBatchNorm, DynBatchNorm1d, DynBatchNorm2d,
 };
