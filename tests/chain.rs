@@ -191,3 +191,31 @@ fn plain_tensor_of_the_wrong_width_names_the_block() {
     let message = panic.downcast_ref::<String>().unwrap();
     assert_eq!(message, "Mlp takes 20 input features, but got a tensor of shape [2, 19]");
 }
+
+/// A width panic points at the caller's line (`#[track_caller]` through the
+/// derived `forward`), for a chained block and for a layer alike.
+#[test]
+fn a_width_panic_points_at_the_callers_line() {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<(String, u32)>>> = Arc::default();
+    let record = Arc::clone(&seen);
+    let this_thread = std::thread::current().id();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == this_thread
+            && let Some(location) = info.location()
+        {
+            record.lock().unwrap().push((location.file().to_string(), location.line()));
+        }
+    }));
+    let net = Mlp::new();
+    let wrong = Tensor::rand([2, 19]);
+    let chained_line = line!() + 1;
+    let chained = std::panic::catch_unwind(|| net.forward(&wrong));
+    let layer_line = line!() + 1;
+    let layer = std::panic::catch_unwind(|| Linear::<20, 2>::new().forward(&wrong));
+    std::panic::set_hook(previous);
+    assert!(chained.is_err() && layer.is_err());
+    let file = file!().to_string();
+    assert_eq!(*seen.lock().unwrap(), [(file.clone(), chained_line), (file, layer_line)]);
+}
