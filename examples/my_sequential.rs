@@ -28,7 +28,7 @@ pub struct MySequential {
 
 impl MySequential {
     /// Appends `block` (PyTorch's `add_module(str(idx), module)`).
-    pub fn add(mut self, block: impl Block) -> Self {
+    fn add(mut self, block: impl Block) -> Self {
         self.blocks.push(Box::new(block));
         self
     }

@@ -176,13 +176,21 @@ fn const_generic_chain() {
 
 #[test]
 fn run_time_mismatch_names_the_field() {
-    let good = Convnet { conv: blocks::nn::Conv2d::new(), flatten: Flatten::default(), out: DynLinear::new(2 * 4 * 4, 3) };
+    let good = Convnet {
+        conv: blocks::nn::Conv2d::new(),
+        flatten: Flatten::default(),
+        out: DynLinear::new(2 * 4 * 4, 3),
+    };
     let x = Images::<1>::new(Tensor::rand([2, 1, 6, 6]));
     assert_eq!(good.forward(&x).shape(), vec![2, 3]);
-    let bad = Convnet { conv: blocks::nn::Conv2d::new(), flatten: Flatten::default(), out: DynLinear::new(20, 3) };
+    let bad =
+        Convnet { conv: blocks::nn::Conv2d::new(), flatten: Flatten::default(), out: DynLinear::new(20, 3) };
     let panic = std::panic::catch_unwind(|| bad.forward(&x)).unwrap_err();
     let message = panic.downcast_ref::<String>().unwrap();
-    assert!(message.ends_with("takes 20 input features, but got a tensor of shape [2, 32] (at block out)"), "{message}");
+    assert!(
+        message.ends_with("takes 20 input features, but got a tensor of shape [2, 32] (at block out)"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -218,4 +226,27 @@ fn a_width_panic_points_at_the_callers_line() {
     assert!(chained.is_err() && layer.is_err());
     let file = file!().to_string();
     assert_eq!(*seen.lock().unwrap(), [(file.clone(), chained_line), (file, layer_line)]);
+}
+
+/// Global hooks are told each step's path: the field's key, under the
+/// position of the chained block in a `sequential!`.
+#[test]
+fn hooks_see_each_step_under_its_key() {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let record = Arc::clone(&seen);
+    let this_thread = std::thread::current().id();
+    let handle = blocks::nn::register_module_forward_hook(move |block, _, _| {
+        if std::thread::current().id() == this_thread {
+            record.lock().unwrap().push(format!("{} {}", block.path(), block.name()));
+        }
+        None
+    });
+    let net = sequential![Linear::<4, 20>::new(), Mlp::new()];
+    net.forward(&Tensor::rand([2, 4]));
+    handle.remove();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["0 Linear", "1.hidden Linear", "1.act ReLU", "1.out Linear", "1 Mlp", " Sequential"]
+    );
 }

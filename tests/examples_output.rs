@@ -288,7 +288,9 @@ fn my_sequential_has_pytorchs_keys_printout_and_output() {
         net.to_string(),
         "MySequential(\n  (0): Linear(in_features=20, out_features=256, bias=True)\n  (1): ReLU()\n  (2): Linear(in_features=256, out_features=10, bias=True)\n)"
     );
-    let report = net.load_state_dict(&StateDict::read(dir.join("sequential_mlp.weights.safetensors")).unwrap()).unwrap();
+    let report = net
+        .load_state_dict(&StateDict::read(dir.join("sequential_mlp.weights.safetensors")).unwrap())
+        .unwrap();
     assert!(report.missing_keys.is_empty() && report.unexpected_keys.is_empty());
     let output = net.forward(&io.tensor::<f32>("input").unwrap());
     let expected = io.tensor::<f32>("output").unwrap();
@@ -311,7 +313,10 @@ fn flattened_lists_sit_beside_named_fields() {
     let net = Stack { layers: [Linear::new(), Linear::new()], head: Linear::new() };
     let keys: Vec<String> = net.state_dict().keys().into_iter().map(String::from).collect();
     assert_eq!(keys, ["0.weight", "0.bias", "1.weight", "1.bias", "head.weight", "head.bias"]);
-    assert!(net.to_string().starts_with("Stack(\n  (0): Linear(in_features=4, out_features=4, bias=True)\n  (1): Linear("));
+    assert!(
+        net.to_string()
+            .starts_with("Stack(\n  (0): Linear(in_features=4, out_features=4, bias=True)\n  (1): Linear(")
+    );
 
     #[derive(Module)]
     #[module(name = "Net")]

@@ -74,9 +74,9 @@ impl<'a> Struct<'a> {
     /// The fields a `#[module(chain)]` block runs, in order: its blocks (not
     /// its buffers, plain data, `TrainingFlag` or Parameters).
     pub fn chained(&self) -> impl Iterator<Item = &Field<'a>> {
-        self.fields.iter().filter(|f| {
-            f.kind() == Kind::Registered && !f.type_is("TrainingFlag") && !f.type_is("Parameter")
-        })
+        self.fields
+            .iter()
+            .filter(|f| f.kind() == Kind::Registered && !f.type_is("TrainingFlag") && !f.type_is("Parameter"))
     }
 
     /// The class name printed by the repr: `name = "..."` or the struct's name.

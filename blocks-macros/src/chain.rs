@@ -41,7 +41,8 @@ pub fn forward(
         let key = LitStr::new(&field.key(), field.key_span());
         let arg = if index == 0 { quote!(__input) } else { quote!(&__x) };
         let (first_token, last_token) = ends(ty);
-        let run = spanned_call(quote!(#facade::nn::run), quote!(&self.#member, #arg), first_token, last_token);
+        let run =
+            spanned_call(quote!(#facade::nn::run), quote!(&self.#member, #arg), first_token, last_token);
         steps.push(quote_spanned! {span=>
             let __x = #facade::__private::within_field(#key, || #run);
         });
@@ -50,7 +51,8 @@ pub fn forward(
     // The header at `chain`, so that a hand-written `impl Forward` is
     // reported as conflicting with the flag; the signature names the types
     // themselves, not `Self::Input`, which that conflict makes ambiguous.
-    let header = quote_spanned!(chain.span()=> impl #impl_generics #facade::nn::Forward for #ident #ty_generics);
+    let header =
+        quote_spanned!(chain.span()=> impl #impl_generics #facade::nn::Forward for #ident #ty_generics);
     quote! {
         #[automatically_derived]
         #header #where_clause {

@@ -205,9 +205,9 @@ fn where_clause(s: &Struct, self_ty: &TokenStream, facade: &TokenStream) -> Opti
             Kind::Buffer => {
                 clause.predicates.push(syn::parse_quote_spanned!(span=> #ty: #facade::__private::BufferField))
             }
-            Kind::Flatten => {
-                clause.predicates.push(syn::parse_quote_spanned!(span=> #ty: #facade::__private::FlattenField))
-            }
+            Kind::Flatten => clause
+                .predicates
+                .push(syn::parse_quote_spanned!(span=> #ty: #facade::__private::FlattenField)),
             Kind::Skip => {}
         }
     }

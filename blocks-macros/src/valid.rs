@@ -142,8 +142,7 @@ fn check_chain(input: &Struct, errors: &mut Errors) {
                 flatten,
                 "a #[module(chain)] block runs its block fields in order, and a #[module(flatten)] list has no forward of its own; write `impl Forward` by hand (without `chain`) to run the list",
             ));
-        } else if field.kind() != Kind::Registered || field.type_is("TrainingFlag") {
-        } else if field.type_is("Parameter") {
+        } else if field.kind() == Kind::Registered && field.type_is("Parameter") {
             errors.push(Error::new_spanned(
                 field.ty,
                 format!(
@@ -151,7 +150,7 @@ fn check_chain(input: &Struct, errors: &mut Errors) {
                     field.shown()
                 ),
             ));
-        } else if field.type_is("Option") {
+        } else if field.kind() == Kind::Registered && field.type_is("Option") {
             errors.push(Error::new_spanned(
                 field.ty,
                 format!(

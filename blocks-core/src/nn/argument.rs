@@ -3,7 +3,7 @@
 //! A call `net.forward(&x)` is checked like a step of a chain, with the
 //! compiler's error worded for the caller's argument ("`Net` takes 4 input
 //! features, but the argument has 5"), not for a block before it. The
-//! argument is converted to the block's input ([`IntoArgument`]) and run
+//! argument is converted to the block's input ([`ToArgument`]) and run
 //! through [`run`], the door every run goes through.
 
 use super::forward::{AnyKind, ByInput, Call, FeedsInto, Forward, Rule, Takes, run};
@@ -61,13 +61,13 @@ pub trait ArgumentRule<G, B: ?Sized> {
 impl<G, B> ArgumentRule<G, B> for ByInput
 where
     B: Forward + Call<<B as Forward>::Input> + ?Sized,
-    G: IntoArgument<B::Input, B>,
+    G: ToArgument<B::Input, B>,
 {
     type Out = <B as Call<B::Input>>::Out;
 
     #[track_caller]
     fn run_with(block: &B, input: &G) -> Self::Out {
-        run(block, &input.into_argument())
+        run(block, &input.to_argument())
     }
 }
 
@@ -87,10 +87,13 @@ where
 /// compile-time width and channel checks at a call site, worded for the
 /// argument ([`ArgumentWidth`], [`ArgumentChannels`]), and the run-time check
 /// of a plain tensor.
-#[diagnostic::on_unimplemented(message = "`{B}` takes `{T}`, but the argument is `{Self}`", label = "not `{T}`")]
-pub trait IntoArgument<T, B: ?Sized> {
+#[diagnostic::on_unimplemented(
+    message = "`{B}` takes `{T}`, but the argument is `{Self}`",
+    label = "not `{T}`"
+)]
+pub trait ToArgument<T, B: ?Sized> {
     /// The argument as `B`'s input (a handle, not a copy).
-    fn into_argument(&self) -> T;
+    fn to_argument(&self) -> T;
 }
 
 /// The width check at a call site: implemented only when `TAKES == GIVES`.
@@ -111,61 +114,61 @@ pub trait ArgumentChannels<const TAKES: usize, const GIVES: usize> {}
 
 impl<B: ?Sized, const C: usize> ArgumentChannels<C, C> for B {}
 
-impl<B: ?Sized, const GIVES: usize, const TAKES: usize> IntoArgument<Batch<TAKES>, B> for Batch<GIVES>
+impl<B: ?Sized, const GIVES: usize, const TAKES: usize> ToArgument<Batch<TAKES>, B> for Batch<GIVES>
 where
     B: ArgumentWidth<TAKES, GIVES>,
 {
-    fn into_argument(&self) -> Batch<TAKES> {
+    fn to_argument(&self) -> Batch<TAKES> {
         Batch::trusted(Tensor::clone(self))
     }
 }
 
-impl<B: ?Sized, const GIVES: usize, const TAKES: usize> IntoArgument<Images<TAKES>, B> for Images<GIVES>
+impl<B: ?Sized, const GIVES: usize, const TAKES: usize> ToArgument<Images<TAKES>, B> for Images<GIVES>
 where
     B: ArgumentChannels<TAKES, GIVES>,
 {
-    fn into_argument(&self) -> Images<TAKES> {
+    fn to_argument(&self) -> Images<TAKES> {
         Images::trusted(Tensor::clone(self))
     }
 }
 
 /// A plain tensor, checked at run time as in a chain.
 #[diagnostic::do_not_recommend]
-impl<T, B: ?Sized> IntoArgument<T, B> for Tensor
+impl<T, B: ?Sized> ToArgument<T, B> for Tensor
 where
     Tensor: FeedsInto<T, B>,
 {
     #[track_caller]
-    fn into_argument(&self) -> T {
+    fn to_argument(&self) -> T {
         self.feed_into()
     }
 }
 
 /// Any kind into a block taking a plain tensor, as in a chain.
 #[diagnostic::do_not_recommend]
-impl<B: ?Sized, const GIVES: usize> IntoArgument<Tensor, B> for Batch<GIVES> {
-    fn into_argument(&self) -> Tensor {
+impl<B: ?Sized, const GIVES: usize> ToArgument<Tensor, B> for Batch<GIVES> {
+    fn to_argument(&self) -> Tensor {
         Tensor::clone(self)
     }
 }
 
 #[diagnostic::do_not_recommend]
-impl<B: ?Sized, const GIVES: usize> IntoArgument<Tensor, B> for Images<GIVES> {
-    fn into_argument(&self) -> Tensor {
+impl<B: ?Sized, const GIVES: usize> ToArgument<Tensor, B> for Images<GIVES> {
+    fn to_argument(&self) -> Tensor {
         Tensor::clone(self)
     }
 }
 
 #[diagnostic::do_not_recommend]
-impl<B: ?Sized> IntoArgument<Tensor, B> for Scalar {
-    fn into_argument(&self) -> Tensor {
+impl<B: ?Sized> ToArgument<Tensor, B> for Scalar {
+    fn to_argument(&self) -> Tensor {
         (**self).clone()
     }
 }
 
 #[diagnostic::do_not_recommend]
-impl<B: ?Sized> IntoArgument<Scalar, B> for Scalar {
-    fn into_argument(&self) -> Scalar {
+impl<B: ?Sized> ToArgument<Scalar, B> for Scalar {
+    fn to_argument(&self) -> Scalar {
         self.clone()
     }
 }

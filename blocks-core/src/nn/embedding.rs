@@ -2,7 +2,7 @@
 //! from a config, giving a plain tensor) and [`Embedding<N, D>`] (sizes in
 //! its type, giving `Batch<D>`), both taking int64 [`Indices`] of any shape.
 
-use super::argument::IntoArgument;
+use super::argument::ToArgument;
 use super::forward::{FeedsInto, Forward};
 use super::typed::Batch;
 use super::{Module, Parameter, TrainingFlag, Visitor};
@@ -76,8 +76,8 @@ impl<B: ?Sized> FeedsInto<Indices, B> for Indices {
 
 /// Indices reach an embedding's `forward` as they are.
 #[diagnostic::do_not_recommend]
-impl<B: ?Sized> IntoArgument<Indices, B> for Indices {
-    fn into_argument(&self) -> Indices {
+impl<B: ?Sized> ToArgument<Indices, B> for Indices {
+    fn to_argument(&self) -> Indices {
         self.clone()
     }
 }

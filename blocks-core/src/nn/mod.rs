@@ -145,7 +145,7 @@ mod uninitialized;
 pub use activation::{Identity, ReLU, SiLU, Sigmoid, Tanh};
 pub use activation_params::{ELU, GELU, LeakyReLU, Softplus};
 pub use apply::{apply, apply_to};
-pub use argument::{ArgumentChannels, ArgumentFor, ArgumentRule, ArgumentWidth, IntoArgument};
+pub use argument::{ArgumentChannels, ArgumentFor, ArgumentRule, ArgumentWidth, ToArgument};
 pub use batch_norm::{
     BatchNorm1d, BatchNorm2d, BatchNormOptions, DynBatchNorm, DynBatchNorm1d, DynBatchNorm2d,
 };
