@@ -16,7 +16,7 @@ use syn::{DeriveInput, GenericArgument, GenericParam, Ident, LitStr, PathArgumen
 use crate::ast::{Kind, Struct};
 use crate::attr::{self, StructAttrs};
 use crate::errors::Errors;
-use crate::{chain, krate, valid};
+use crate::{chained, krate, valid};
 
 /// `#[derive(Module)]`: the impls, or the user's mistakes as errors (with a
 /// stand-in impl so that the mistakes are all the user sees).
@@ -53,7 +53,7 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
     let call = match (&s.attrs.keeps_width, &s.attrs.chain) {
         (Some(flag), _) => keeps_width(s, flag, &where_clause, facade),
         (None, Some(flag)) => {
-            let mut out = chain::forward(s, flag, &where_clause, facade);
+            let mut out = chained::forward(s, flag, &where_clause, facade);
             out.extend(call(s, &where_clause, facade));
             out
         }

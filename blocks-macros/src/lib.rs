@@ -7,7 +7,7 @@
 
 mod ast;
 mod attr;
-mod chain;
+mod chained;
 mod errors;
 mod expand;
 mod krate;

@@ -6,13 +6,12 @@ use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
-/// One step down the tree: a child of a tuple `Sequential` (by position), of
-/// a `DynSequential` (by the name it was added under) or of a
-/// `#[module(chain)]` block (by its field's key).
+/// One step down the tree: a child of a tuple `Sequential` (by position) or
+/// of a `DynSequential` (by the name it was added under).
 enum Step {
     Index(usize),
     Name(Arc<str>),
-    Field(&'static str),
+    Key(&'static str),
 }
 
 impl fmt::Display for Step {
@@ -20,7 +19,7 @@ impl fmt::Display for Step {
         match self {
             Step::Index(index) => write!(f, "{index}"),
             Step::Name(name) => f.write_str(name),
-            Step::Field(key) => f.write_str(key),
+            Step::Key(key) => f.write_str(key),
         }
     }
 }
@@ -51,15 +50,10 @@ pub(crate) fn within_named<T>(name: &Arc<str>, f: impl FnOnce() -> T) -> T {
     push_while(Step::Name(Arc::clone(name)), f)
 }
 
-/// Runs `f` with the field keyed `key` appended to the current path: each
-/// step of a `#[module(chain)]` block's forward.
-///
-/// ```
-/// let y = blocks_core::__private::within_field("hidden", || 1 + 1);
-/// assert_eq!(y, 2);
-/// ```
-pub fn within_field<T>(key: &'static str, f: impl FnOnce() -> T) -> T {
-    push_while(Step::Field(key), f)
+/// Runs `f` with the entry named `key` (of `sequential![key: ..]`) appended
+/// to the current path.
+pub(crate) fn within_key<T>(key: &'static str, f: impl FnOnce() -> T) -> T {
+    push_while(Step::Key(key), f)
 }
 
 /// `0.2`: the path of the running block, empty outside any sequential container.
