@@ -50,6 +50,12 @@ where
 
 /// How a block with [`Takes`] rule `Self` is run on its caller's argument
 /// `G` (see [`ArgumentFor`]).
+///
+/// ```
+/// use blocks_core::nn::{ArgumentRule, Batch, ByInput, Linear};
+/// let y: Batch<2> = ByInput::run_with(&Linear::<4, 2>::new(), &Batch::<4>::rand(3));
+/// assert_eq!(y.shape(), vec![3, 2]);
+/// ```
 pub trait ArgumentRule<G, B: ?Sized> {
     /// What `B` gives.
     type Out;
@@ -97,6 +103,12 @@ pub trait ToArgument<T, B: ?Sized> {
 }
 
 /// The width check at a call site: implemented only when `TAKES == GIVES`.
+///
+/// ```compile_fail,E0277
+/// fn fits<B: blocks_core::nn::ArgumentWidth<4, 5>>() {}
+/// // error: `Linear<4, 2>` takes 4 input features, but the argument has 5
+/// fits::<blocks_core::nn::Linear<4, 2>>();
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` takes {TAKES} input features, but the argument has {GIVES}",
     label = "takes {TAKES} input features, but the argument has {GIVES}"
@@ -106,6 +118,11 @@ pub trait ArgumentWidth<const TAKES: usize, const GIVES: usize> {}
 impl<B: ?Sized, const N: usize> ArgumentWidth<N, N> for B {}
 
 /// The channel check at a call site: implemented only when `TAKES == GIVES`.
+///
+/// ```
+/// fn fits<B: blocks_core::nn::ArgumentChannels<3, 3>>() {}
+/// fits::<blocks_core::nn::Conv2d<3, 6, 5>>();
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` takes {TAKES} input channels, but the argument has {GIVES}",
     label = "takes {TAKES} input channels, but the argument has {GIVES}"

@@ -84,6 +84,14 @@ impl<T> Entry for Sequential<T> {
 
 /// What a block with [`Takes`] rule `Self` takes ([`Entry`]) and gives for
 /// `G` ([`Gives`]).
+///
+/// ```
+/// use blocks_core::__private::RuleGives;
+/// use blocks_core::nn::{AnyKind, Batch, ReLU};
+/// use blocks_core::Tensor;
+/// fn rule<R: RuleGives<Batch<3>, ReLU, Input = Tensor, Out = Batch<3>>>() {}
+/// rule::<AnyKind>();
+/// ```
 pub trait RuleGives<G, B: ?Sized> {
     /// What the block takes.
     type Input;
