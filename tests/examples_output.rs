@@ -328,3 +328,18 @@ fn flattened_lists_sit_beside_named_fields() {
     assert_eq!(empty.to_string(), "Net()");
     assert!(empty.state_dict().keys().is_empty());
 }
+
+/// A tuple struct's flattened list beside its training flag (which has no
+/// key): the list's blocks are `0`, `1`, and the flag is the block's mode.
+#[test]
+fn a_flattened_list_beside_a_training_flag() {
+    #[derive(Module)]
+    struct Blocks(#[module(flatten)] Vec<Box<dyn Block>>, TrainingFlag);
+    let net =
+        Blocks(vec![Box::new(Linear::<2, 2>::new()), Box::new(Dropout::new(0.5))], TrainingFlag::default());
+    let keys: Vec<String> = net.state_dict().keys().into_iter().map(String::from).collect();
+    assert_eq!(keys, ["0.weight", "0.bias"]);
+    net.eval();
+    assert!(!net.1.get());
+    assert!(!net.is_training());
+}

@@ -4,8 +4,8 @@
 //! Each step is emitted at the field's type, so a field that cannot take what
 //! the field before it gives is a compile error on that field (the width
 //! message of `SameWidth`, the channel message of `SameChannels`). `Input`
-//! is what the first field's `Forward` takes, `Output` what the last field
-//! gives for it.
+//! is what the first field takes (`Entry`), `Output` what the last field
+//! gives (`Gives`).
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
@@ -16,9 +16,7 @@ use crate::ast::Struct;
 use crate::sequential::spanned_call;
 
 /// `impl Forward` for a chained struct (at least one chained field and no
-/// type parameters, checked by `valid`; const parameters are fine). The impl's `impl` token is spanned at `chain`, so a
-/// hand-written `impl Forward` beside it is reported as conflicting with
-/// the flag.
+/// type parameters, checked by `valid`; const parameters are fine).
 pub fn forward(
     s: &Struct,
     chain: &Ident,

@@ -108,7 +108,8 @@ fn check_flatten(input: &Struct, errors: &mut Errors) {
     let Some(list) = flattened else { return };
     for field in &input.fields {
         let numeric = !field.key().is_empty() && field.key().bytes().all(|b| b.is_ascii_digit());
-        if numeric && matches!(field.kind(), Kind::Registered | Kind::Buffer) {
+        let keyed = matches!(field.kind(), Kind::Registered | Kind::Buffer) && !field.type_is("TrainingFlag");
+        if numeric && keyed {
             errors.push(Error::new(
                 field.key_span(),
                 format!(
