@@ -250,3 +250,26 @@ fn hooks_see_each_step_under_its_key() {
         ["0 Linear", "1.hidden Linear", "1.act ReLU", "1.out Linear", "1 Mlp", " Sequential"]
     );
 }
+
+/// Run-time blocks chain too: a `Box<dyn Block>` first (the chain then
+/// takes a plain tensor), a `DynSequential`, then a typed layer whose width
+/// is checked when it runs.
+#[derive(Module)]
+#[module(chain)]
+struct Mixed {
+    first: Box<dyn Block>,
+    body: blocks::nn::DynSequential,
+    head: Linear<3, 1>,
+}
+
+#[test]
+fn run_time_blocks_in_a_chain() {
+    let mut body = blocks::nn::DynSequential::new();
+    body.push(ReLU);
+    let net = Mixed { first: Box::new(DynLinear::new(4, 3)), body, head: Linear::new() };
+    let x = Tensor::rand([2, 4]);
+    let y: Batch<1> = net.forward(&x);
+    let by_hand = net.head.forward(&net.first.forward_tensor(&x).relu());
+    assert_eq!(y.to_vec(), by_hand.to_vec());
+    assert_eq!(keys(&net), ["first.weight", "first.bias", "head.weight", "head.bias"]);
+}
