@@ -172,7 +172,26 @@ pub use blocks_macros::Module;
 /// assert_eq!(y.shape(), vec![2, 10]);
 /// ```
 ///
-/// A block that does not fit is a compile error on that block:
+/// Any number of blocks; past twelve, block `k` with its own type is at a
+/// longer field path (see `blocks::nn::Chunks`), and the keys still count
+/// straight through (`13.weight`).
+///
+/// Named entries, like `nn.Sequential(OrderedDict([("hidden", ..), ..]))`:
+/// the keys are the names, and `net.hidden` is the block with its type.
+/// Name every block or none.
+///
+/// ```
+/// use blocks::prelude::*;
+/// let net = sequential![hidden: Linear::<20, 256>::new(), act: ReLU, out: Linear::<256, 10>::new()];
+/// assert_eq!(net.state_dict().keys(), ["hidden.weight", "hidden.bias", "out.weight", "out.bias"]);
+/// assert!(net.to_string().starts_with("Sequential(\n  (hidden): Linear(in_features=20"));
+/// assert_eq!(net.out.weight().shape(), vec![10, 256]);
+/// assert_eq!(net.forward(&Batch::<20>::rand(2)).shape(), vec![2, 10]);
+/// ```
+///
+/// A block that does not fit is a compile error on that block (also inside
+/// a nested `sequential!`, reported once, and in a struct literal whose
+/// field type fixes the widths):
 ///
 /// ```compile_fail,E0277
 /// use blocks::prelude::*;

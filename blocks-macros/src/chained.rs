@@ -1,19 +1,22 @@
 //! `#[module(chain)]`: the block's `Forward` is its block fields run in
 //! declaration order, like an `nn.Sequential` whose keys are the field names.
 //!
-//! Each step is emitted at the field's type, so a field that cannot take what
-//! the field before it gives is a compile error on that field (the width
-//! message of `SameWidth`, the channel message of `SameChannels`). `Input`
-//! is what the first field takes (`Entry`), `Output` what the last field
-//! gives (`Gives`).
+//! The fields are checked by `sequential!`'s chain check ([`chain_check`],
+//! one link per field, spanned at the field's type), so a field that cannot
+//! take what the field before it gives is one compile error on that field,
+//! in a chain's words ("but the block before it gives 256"). The steps that
+//! run go through `__private::nested`, whose type is known only once the
+//! check holds, so they add no second error. `Input` is what the first field
+//! takes (`Entry`), `Output` what the last field gives (`Gives`, named
+//! without the check, so the impl's types add none either).
 
-use proc_macro2::{Span, TokenStream, TokenTree};
-use quote::{ToTokens, quote, quote_spanned};
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Ident, LitStr, Type, WhereClause};
+use syn::{Ident, LitStr, WhereClause};
 
 use crate::ast::Struct;
-use crate::sequential::spanned_call;
+use crate::chain::{Link, chain_check};
 
 /// `impl Forward` for a chained struct (at least one chained field and no
 /// type parameters, checked by `valid`; const parameters are fine).
@@ -29,26 +32,28 @@ pub fn forward(
     let Some(first) = fields.first() else { return TokenStream::new() };
     let first_ty = first.ty;
     let input = quote_spanned!(first_ty.span()=> <#first_ty as #facade::__private::Entry>::Input);
-    // The output is named through `Gives`, which holds whether or not a
-    // field fits, so that the only error is the step's, at the field.
+    let links: Vec<Link> = fields
+        .iter()
+        .map(|field| {
+            let member = &field.member;
+            Link::new(field.ty, quote!(&__net.#member))
+        })
+        .collect();
+    let check = chain_check(facade, &links);
     let mut given = input.clone();
     let mut steps = Vec::new();
     for (index, field) in fields.iter().enumerate() {
         let (ty, member) = (field.ty, &field.member);
-        let span = ty.span();
         let key = LitStr::new(&field.key(), field.key_span());
         let arg = if index == 0 { quote!(__input) } else { quote!(&__x) };
-        let (first_token, last_token) = ends(ty);
-        let run =
-            spanned_call(quote!(#facade::nn::run), quote!(&self.#member, #arg), first_token, last_token);
-        steps.push(quote_spanned! {span=>
-            let __x = #facade::__private::within_field(#key, || #run);
+        steps.push(quote! {
+            let __x = #facade::__private::within_field(#key, || #facade::nn::run(&__net.#member, #arg));
         });
-        given = quote_spanned!(span=> <#ty as #facade::__private::Gives<#given>>::Out);
+        given = quote_spanned!(ty.span()=> <#ty as #facade::__private::Gives<#given>>::Out);
     }
-    // The header at `chain`, so that a hand-written `impl Forward` is
-    // reported as conflicting with the flag; the signature names the types
-    // themselves, not `Self::Input`, which that conflict makes ambiguous.
+    // The header at `chain`; the signature names the types themselves, not
+    // `Self::Input`, which a hand-written `impl Forward` beside this one
+    // (a conflicting impl, reported once) would make ambiguous.
     let header =
         quote_spanned!(chain.span()=> impl #impl_generics #facade::nn::Forward for #ident #ty_generics);
     quote! {
@@ -59,21 +64,10 @@ pub fn forward(
 
             #[track_caller]
             fn forward(&self, __input: &#input) -> #given {
+                let __net = #facade::__private::nested(self, |__net| #check);
                 #(#steps)*
                 __x
             }
         }
     }
-}
-
-/// The spans of the first and last tokens of `ty`.
-fn ends(ty: &Type) -> (Span, Span) {
-    let tokens: Vec<TokenTree> = ty.to_token_stream().into_iter().collect();
-    let first = tokens.first().map_or_else(|| ty.span(), TokenTree::span);
-    let last = match tokens.last() {
-        Some(TokenTree::Group(group)) => group.span_close(),
-        Some(other) => other.span(),
-        None => first,
-    };
-    (first, last)
 }

@@ -90,11 +90,11 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
             pub fn forward<__G>(
                 &self,
                 input: &__G,
-            ) -> <__G as #facade::nn::ArgumentFor<Self>>::Out
+            ) -> <Self as #facade::nn::Call<__G>>::Out
             where
-                __G: #facade::nn::ArgumentFor<Self>,
+                Self: #facade::nn::Call<__G>,
             {
-                #facade::nn::ArgumentFor::run_with(input, self)
+                #facade::nn::run(self, input)
             }
         }
     }

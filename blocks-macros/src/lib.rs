@@ -7,6 +7,7 @@
 
 mod ast;
 mod attr;
+mod chain;
 mod chained;
 mod errors;
 mod expand;
@@ -23,7 +24,7 @@ use proc_macro::TokenStream;
 /// inherent `forward` that takes its input or a plain `Tensor` (checked at
 /// run time), like `net(X)`, and runs through `blocks::nn::run` (a typed
 /// argument of the wrong size is a compile error at the call: "`Net` takes 4
-/// input features, but the argument has 5"). (So a
+/// input features, but its argument has 5"). (So a
 /// derived block's forward is written as `impl Forward`, not as an inherent
 /// `fn forward`.)
 ///
@@ -65,8 +66,10 @@ pub fn derive_module(input: TokenStream) -> TokenStream {
 /// what the one before it gives (a width mismatch is an error on the block
 /// that does not fit).
 ///
-/// One to twelve blocks, a trailing comma allowed; nest a `sequential!` to
-/// hold more (it counts as one block).
+/// Any number of blocks, a trailing comma allowed. Named entries
+/// (`sequential![hidden: a, act: b]`, PyTorch's `OrderedDict` form) key the
+/// blocks by name and reach them as `net.hidden`; name every block or none,
+/// each name once.
 ///
 /// Examples: see `blocks::sequential`.
 #[proc_macro]

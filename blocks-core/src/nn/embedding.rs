@@ -2,7 +2,6 @@
 //! from a config, giving a plain tensor) and [`Embedding<N, D>`] (sizes in
 //! its type, giving `Batch<D>`), both taking int64 [`Indices`] of any shape.
 
-use super::argument::ToArgument;
 use super::forward::{FeedsInto, Forward};
 use super::typed::Batch;
 use super::{Module, Parameter, TrainingFlag, Visitor};
@@ -70,14 +69,6 @@ impl DynEmbedding {
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Indices, B> for Indices {
     fn feed_into(&self) -> Indices {
-        self.clone()
-    }
-}
-
-/// Indices reach an embedding's `forward` as they are.
-#[diagnostic::do_not_recommend]
-impl<B: ?Sized> ToArgument<Indices, B> for Indices {
-    fn to_argument(&self) -> Indices {
         self.clone()
     }
 }

@@ -6,8 +6,7 @@
 //! A block is its struct, its [`Forward`] (PyTorch's `def forward`) and its
 //! repr. Everything else is generated: `#[derive(Module)]` (or, inside this
 //! crate, `impl_block!`) writes the block's [`Takes`] rule and an inherent
-//! `forward` that takes any tensor kind its input can be fed from (checked
-//! as the caller's argument, [`ArgumentFor`](super::ArgumentFor)), so
+//! `forward` that takes any tensor kind its input can be fed from, so
 //! `mlp.forward(&tensor)`, `mlp.forward(&batch)` and `sequential![..]` all
 //! run the same `Forward::forward`, through [`run`] and [`Call`].
 
@@ -55,8 +54,8 @@ pub trait Forward {
     fn forward(&self, input: &Self::Input) -> Self::Output;
 }
 
-/// Running a block on a `G`: what `sequential!` chains, what [`run`] calls
-/// (and a block's `forward` method, once its argument is converted). Never written by hand: every block
+/// Running a block on a `G`: what `sequential!` chains, what a block's
+/// `forward` method and [`run`] call. Never written by hand: every block
 /// with a [`Forward`] and a [`Takes`] rule (both from `#[derive(Module)]`
 /// and its `impl Forward`) has it, and `Sequential` implements it for its
 /// chain.
@@ -197,27 +196,60 @@ pub trait FeedsInto<T, B: ?Sized> {
     fn feed_into(&self) -> T;
 }
 
-/// The width check: implemented only when `TAKES == GIVES`.
+/// The width check where a block is called (`block.forward(&x)`, `x` its
+/// argument): implemented only when `TAKES == GIVES`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` takes {TAKES} input features, but its argument has {GIVES}",
+    label = "takes {TAKES} input features, but the argument has {GIVES}"
+)]
+pub trait ArgumentWidth<const TAKES: usize, const GIVES: usize> {}
+
+impl<B: ?Sized, const N: usize> ArgumentWidth<N, N> for B {}
+
+/// The width check between the blocks of a chain (`sequential!`):
+/// implemented only when `TAKES == GIVES`. It implies [`ArgumentWidth`], so
+/// a chain's mismatch is reported once, in these words.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` takes {TAKES} input features, but the block before it gives {GIVES}",
     label = "takes {TAKES} input features, but the block before it gives {GIVES}"
 )]
-pub trait SameWidth<const TAKES: usize, const GIVES: usize> {}
+pub trait SameWidth<const TAKES: usize, const GIVES: usize>: ArgumentWidth<TAKES, GIVES> {
+    /// `()`: the check as a type, which the chain check goes through.
+    type Checked;
+}
 
-impl<B: ?Sized, const N: usize> SameWidth<N, N> for B {}
+impl<B: ?Sized, const N: usize> SameWidth<N, N> for B {
+    type Checked = ();
+}
 
-/// The channel check: implemented only when `TAKES == GIVES`.
+/// The channel check where a block is called: implemented only when
+/// `TAKES == GIVES`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` takes {TAKES} input channels, but its argument has {GIVES}",
+    label = "takes {TAKES} input channels, but the argument has {GIVES}"
+)]
+pub trait ArgumentChannels<const TAKES: usize, const GIVES: usize> {}
+
+impl<B: ?Sized, const C: usize> ArgumentChannels<C, C> for B {}
+
+/// The channel check between the blocks of a chain: implemented only when
+/// `TAKES == GIVES`; implies [`ArgumentChannels`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` takes {TAKES} input channels, but the block before it gives {GIVES}",
     label = "takes {TAKES} input channels, but the block before it gives {GIVES}"
 )]
-pub trait SameChannels<const TAKES: usize, const GIVES: usize> {}
+pub trait SameChannels<const TAKES: usize, const GIVES: usize>: ArgumentChannels<TAKES, GIVES> {
+    /// `()`: the check as a type, which the chain check goes through.
+    type Checked;
+}
 
-impl<B: ?Sized, const C: usize> SameChannels<C, C> for B {}
+impl<B: ?Sized, const C: usize> SameChannels<C, C> for B {
+    type Checked = ();
+}
 
 impl<B: ?Sized, const GIVES: usize, const TAKES: usize> FeedsInto<Batch<TAKES>, B> for Batch<GIVES>
 where
-    B: SameWidth<TAKES, GIVES>,
+    B: ArgumentWidth<TAKES, GIVES>,
 {
     #[track_caller]
     fn feed_into(&self) -> Batch<TAKES> {
@@ -227,7 +259,7 @@ where
 
 impl<B: ?Sized, const GIVES: usize, const TAKES: usize> FeedsInto<Images<TAKES>, B> for Images<GIVES>
 where
-    B: SameChannels<TAKES, GIVES>,
+    B: ArgumentChannels<TAKES, GIVES>,
 {
     #[track_caller]
     fn feed_into(&self) -> Images<TAKES> {

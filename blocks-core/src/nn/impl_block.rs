@@ -46,11 +46,11 @@ macro_rules! impl_block {
         impl<$($generics)*> $ty {
             $(#[$doc])*
             #[track_caller]
-            pub fn forward<G>(&self, input: &G) -> <G as $crate::nn::ArgumentFor<Self>>::Out
+            pub fn forward<G>(&self, input: &G) -> <Self as $crate::nn::Call<G>>::Out
             where
-                G: $crate::nn::ArgumentFor<Self>,
+                Self: $crate::nn::Call<G>,
             {
-                $crate::nn::ArgumentFor::run_with(input, self)
+                $crate::nn::run(self, input)
             }
         }
 
