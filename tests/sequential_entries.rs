@@ -177,3 +177,28 @@ fn a_named_sequential_loads_a_state_dict_by_name() {
     assert_eq!(target.out.weight().to_vec(), source.out.weight().to_vec());
     assert_eq!(target.hidden.bias().unwrap().to_vec(), source.hidden.bias().unwrap().to_vec());
 }
+
+#[test]
+fn a_sequential_held_in_a_variable_is_a_block_of_another() {
+    // The outer chain goes on with what the inner one gives: Batch<8> after
+    // its ReLU, which keeps the kind; the named one gives Batch<3>.
+    let inner = sequential![Linear::<5, 8>::new(), ReLU];
+    let named = sequential![hidden: Linear::<8, 3>::new(), act: ReLU];
+    let outer = sequential![Linear::<4, 5>::new(), inner, named, Linear::<3, 2>::new()];
+    let y: Batch<2> = outer.forward(&Batch::<4>::rand(6));
+    assert_eq!(y.shape(), vec![6, 2]);
+    let keys: Vec<String> = outer.state_dict().keys().into_iter().map(String::from).collect();
+    assert_eq!(
+        keys,
+        [
+            "0.weight",
+            "0.bias",
+            "1.0.weight",
+            "1.0.bias",
+            "2.hidden.weight",
+            "2.hidden.bias",
+            "3.weight",
+            "3.bias"
+        ]
+    );
+}

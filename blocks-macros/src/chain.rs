@@ -3,11 +3,17 @@
 //! before it gives, and the compiler's error lands on the block that does
 //! not fit.
 //!
-//! [`chain_check`] emits one `feed(&block, given)` per [`Link`], the call
-//! spanned from the link's first token to its last (the compiler blames a
-//! whole call, so the error underlines exactly the user's block or field).
-//! The type each step gives goes through the width check itself (see
-//! `blocks_core::nn::chain`), so a mismatch is reported once.
+//! [`chain_check`] emits per [`Link`] a `block(&block, ..)` (the block is a
+//! `Module`) and a `feed(&block, given)` (it takes what it is given), each
+//! call spanned from the link's first token to its last (the compiler
+//! blames a whole call, so the error underlines exactly the user's block or
+//! field). The type each step gives goes through the width check itself
+//! (see `blocks_core::nn::chain`), so a mismatch is reported once.
+//!
+//! `sequential!` puts the check in a closure over the built Sequential
+//! (`checked(net, |net| check)`, links `&net.0.2`); a derived chain can put
+//! it in a function over `&self` (links `&self.hidden`, blamed on the
+//! fields).
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote};

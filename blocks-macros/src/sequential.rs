@@ -206,8 +206,9 @@ fn position_path(k: usize, len: usize) -> TokenStream {
 }
 
 /// A struct with one field per name (so `net.hidden` is the block with its
-/// type), its `Entries` (keys: the names) and its `Chain` (each block run
-/// under its name), and the value of it holding `blocks`.
+/// type), its `Entries` (keys: the names), its `Chain` (each block run
+/// under its name) and `ChainHead` (as a block of an outer chain), and the
+/// value of it holding `blocks`.
 fn named(names: &[&Ident], blocks: &[TokenStream], facade: &TokenStream) -> (TokenStream, TokenStream) {
     let ty = Ident::new("Named", Span::mixed_site());
     let params: Vec<Ident> =
@@ -219,6 +220,7 @@ fn named(names: &[&Ident], blocks: &[TokenStream], facade: &TokenStream) -> (Tok
         names.iter().map(|name| name.to_string().trim_start_matches("r#").to_string()).collect();
     let len = names.len();
     let last = &outs[len - 1];
+    let first_param = &params[0];
     let givens: Vec<TokenStream> =
         std::iter::once(quote!(#input)).chain(outs[..len - 1].iter().map(|out| quote!(#out))).collect();
     let args: Vec<TokenStream> =
@@ -238,6 +240,15 @@ fn named(names: &[&Ident], blocks: &[TokenStream], facade: &TokenStream) -> (Tok
         }
 
         impl<#(#params: #facade::nn::Module),*> #facade::nn::NamedEntries for #ty<#(#params),*> {}
+
+        impl<#input, #(#params, #outs),*> #facade::nn::ChainHead<#input> for #ty<#(#params),*>
+        where
+            #first_param: #facade::nn::ChainStep<#input>,
+            #(#params: #facade::nn::StepOut<#givens, Out = #outs>,)*
+        {
+            type Check = <#first_param as #facade::nn::ChainStep<#input>>::Check;
+            type Out = #last;
+        }
 
         impl<#input, #(#params, #outs),*> #facade::nn::Chain<#input> for #ty<#(#params),*>
         where

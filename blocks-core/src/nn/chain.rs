@@ -20,7 +20,7 @@
 
 use std::marker::PhantomData;
 
-use super::forward::{AnyKind, ByInput, Call, Forward, Takes};
+use super::forward::{AnyKind, ByInput, Forward, Takes};
 use super::typed::{Batch, Scalar};
 use super::{Images, KeptForward, Module, SameChannels, SameWidth, Sequential, TensorKind};
 use crate::{Indices, Tensor};
@@ -53,6 +53,13 @@ impl<G, B: ChainStep<G> + ?Sized> GivesTo<B> for G {
 /// Block `Self` fed a `G` in a chain (`sequential!`): what it gives, and
 /// the width or channel check on its input as a type (`()` once it holds).
 /// Every block with a [`Takes`] rule has it, and `Sequential`.
+///
+/// ```
+/// use blocks_core::nn::{Batch, ChainStep, Linear, ReLU};
+/// fn gives<B: ChainStep<G, Out = O>, G, O>() {}
+/// gives::<Linear<4, 2>, Batch<4>, Batch<2>>();
+/// gives::<ReLU, Batch<3>, Batch<3>>();
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot take `{G}` from the block before it",
     label = "cannot take `{G}`",
@@ -73,19 +80,87 @@ where
     type Out = <B::Rule as ChainRule<G, B>>::Out;
 }
 
-/// A `Sequential` inside a chain gives what its own chain gives (its blocks
-/// were checked where it was made).
+/// A `Sequential` inside a chain: its first block must take `G`; it gives
+/// what its own chain gives, worked out without checking that chain again
+/// (it was checked where it was made, and running it is checked by `Call`),
+/// so a mistake inside it is not reported a second time here.
 #[diagnostic::do_not_recommend]
 impl<G, T> ChainStep<G> for Sequential<T>
 where
-    Sequential<T>: Call<G>,
+    T: ChainHead<G>,
 {
-    type Check = ();
-    type Out = <Sequential<T> as Call<G>>::Out;
+    type Check = T::Check;
+    type Out = T::Out;
+}
+
+/// The entries of a `Sequential` inside a chain: the check on their first
+/// block's input, and what the last gives ([`StepOut`] block by block).
+/// Implemented with [`Entries`](super::Entries); never by hand.
+///
+/// ```
+/// use blocks_core::nn::{Batch, ChainHead, Linear, ReLU};
+/// fn gives<T: ChainHead<G, Out = O>, G, O>() {}
+/// gives::<(Linear<4, 8>, ReLU), Batch<4>, Batch<8>>();
+/// ```
+pub trait ChainHead<G> {
+    /// The first block's check on `G`.
+    type Check;
+    /// What the last block gives.
+    type Out;
+}
+
+/// What block `Self` gives for `G`, by its kinds alone (no size check): the
+/// output a chain goes on with (see [`ChainHead`]).
+///
+/// ```
+/// use blocks_core::nn::{Batch, Linear, StepOut};
+/// fn gives<B: StepOut<G, Out = O>, G, O>() {}
+/// gives::<Linear<4, 2>, Batch<5>, Batch<2>>(); // sizes are not looked at
+/// ```
+pub trait StepOut<G> {
+    /// What the block gives.
+    type Out;
+}
+
+impl<G, B: Takes + ?Sized> StepOut<G> for B
+where
+    B::Rule: RuleOut<G, B>,
+{
+    type Out = <B::Rule as RuleOut<G, B>>::Out;
+}
+
+impl<G, T: ChainHead<G>> StepOut<G> for Sequential<T> {
+    type Out = T::Out;
+}
+
+/// What a block with this rule gives for `G`, by kinds alone (see [`StepOut`]).
+///
+/// ```
+/// use blocks_core::nn::{AnyKind, Batch, Linear, ReLU, RuleOut};
+/// fn gives<R: RuleOut<G, B, Out = O>, G, B, O>() {}
+/// gives::<AnyKind, Batch<3>, ReLU, Batch<3>>();
+/// ```
+pub trait RuleOut<G, B: ?Sized> {
+    /// What the block gives.
+    type Out;
+}
+
+impl<G, B: Forward + ?Sized> RuleOut<G, B> for ByInput {
+    type Out = B::Output;
+}
+
+impl<G, B: ?Sized> RuleOut<G, B> for AnyKind {
+    type Out = G;
 }
 
 /// What a block with this rule ([`ByInput`], [`AnyKind`]) gives for `G` in
 /// a chain (see [`ChainStep`]).
+///
+/// ```
+/// use blocks_core::nn::{Batch, ByInput, ChainRule, Linear};
+/// fn gives<R: ChainRule<G, B, Out = O>, G, B, O>() {}
+/// gives::<ByInput, Batch<4>, Linear<4, 2>, Batch<2>>();
+/// ```
 pub trait ChainRule<G, B: ?Sized> {
     /// The check on the input.
     type Check;
@@ -110,6 +185,14 @@ impl<G: TensorKind, B: KeptForward + ?Sized> ChainRule<G, B> for AnyKind {
 /// A value that block `B`, taking `T`, can be fed in a chain: [`FeedsInto`](super::FeedsInto)'s
 /// table (which a call `block.forward(&x)` goes through) with the size checks
 /// in a chain's words, [`SameWidth`] and [`SameChannels`].
+///
+/// ```
+/// use blocks_core::nn::{Batch, FeedsInChain, Linear};
+/// use blocks_core::Tensor;
+/// fn feeds<G: FeedsInChain<T, B>, T, B>() {}
+/// feeds::<Batch<4>, Batch<4>, Linear<4, 2>>();
+/// feeds::<Tensor, Batch<4>, Linear<4, 2>>(); // checked at run time
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{B}` takes `{T}`, but the block before it gives `{Self}`",
     label = "cannot take `{Self}`"
@@ -154,6 +237,11 @@ feeds_unchecked! {
 }
 
 /// A check that held (`Self`, once known), then `T`.
+///
+/// ```
+/// fn then<C: blocks_core::__private::Then<T, Out = T>, T>() {}
+/// then::<(), f32>();
+/// ```
 pub trait Then<T> {
     /// `T`.
     type Out;
@@ -233,6 +321,11 @@ pub fn nested<S, O>(net: S, check: impl FnOnce(&S) -> PhantomData<O>) -> <O as K
 }
 
 /// `S` once `Self`, the chain's output, is known (see [`nested`]).
+///
+/// ```
+/// fn known<O: blocks_core::__private::Known<S, Net = S>, S>() {}
+/// known::<(), f32>();
+/// ```
 pub trait Known<S> {
     /// `S`.
     type Net;

@@ -76,9 +76,9 @@ pub trait Forward {
 /// assert_eq!(twice(&DynLinear::new(3, 3), &Tensor::ones([2, 3])).shape(), vec![2, 3]);
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot take `{G}` from the block before it",
+    message = "`{Self}` cannot take `{G}`",
     label = "cannot take `{G}`",
-    note = "a block is a type that implements `Forward` and derives `Module`"
+    note = "a block is a type that implements `Forward` and derives `Module`; a `Sequential` runs when each of its blocks takes what the one before it gives"
 )]
 pub trait Call<G> {
     /// What the block gives for `G`.
@@ -198,8 +198,13 @@ pub trait FeedsInto<T, B: ?Sized> {
 
 /// The width check where a block is called (`block.forward(&x)`, `x` its
 /// argument): implemented only when `TAKES == GIVES`.
+///
+/// ```
+/// fn fits<B: blocks_core::nn::ArgumentWidth<4, 4>>() {}
+/// fits::<blocks_core::nn::Linear<4, 2>>();
+/// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` takes {TAKES} input features, but its argument has {GIVES}",
+    message = "`{Self}` takes {TAKES} input features, but the argument has {GIVES}",
     label = "takes {TAKES} input features, but the argument has {GIVES}"
 )]
 pub trait ArgumentWidth<const TAKES: usize, const GIVES: usize> {}
@@ -224,8 +229,13 @@ impl<B: ?Sized, const N: usize> SameWidth<N, N> for B {
 
 /// The channel check where a block is called: implemented only when
 /// `TAKES == GIVES`.
+///
+/// ```
+/// fn fits<B: blocks_core::nn::ArgumentChannels<3, 3>>() {}
+/// fits::<blocks_core::nn::Conv2d<3, 6, 5>>();
+/// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` takes {TAKES} input channels, but its argument has {GIVES}",
+    message = "`{Self}` takes {TAKES} input channels, but the argument has {GIVES}",
     label = "takes {TAKES} input channels, but the argument has {GIVES}"
 )]
 pub trait ArgumentChannels<const TAKES: usize, const GIVES: usize> {}

@@ -20,7 +20,7 @@
 //!   in plain words: in a chain ([`SameWidth`], [`SameChannels`]:
 //!   "`Conv2d<16, 32, 5>` takes 16 input channels, but the block before it
 //!   gives 6"), at a call ([`ArgumentWidth`], [`ArgumentChannels`]:
-//!   "`Linear<4, 8>` takes 4 input features, but its argument has 5");
+//!   "`Linear<4, 8>` takes 4 input features, but the argument has 5");
 //! - given a plain `Tensor`: checked at run time, the panic naming the block
 //!   and its path in the `Sequential` (`(at block 0.2)`);
 //! - a width-keeping block (`ReLU`, `#[module(keeps_width)]`) gives back the
@@ -150,7 +150,7 @@ pub use batch_norm::{
     BatchNorm1d, BatchNorm2d, BatchNormOptions, DynBatchNorm, DynBatchNorm1d, DynBatchNorm2d,
 };
 pub use block::Block;
-pub use chain::{ChainRule, ChainStep, FeedsInChain};
+pub use chain::{ChainHead, ChainRule, ChainStep, FeedsInChain, RuleOut, StepOut};
 pub use conv::{Conv1d, Conv2d, DynConv, DynConv1d, DynConv2d};
 pub use deep_copy::DeepCopy;
 pub use dropout::Dropout;

@@ -63,6 +63,11 @@ impl<T> Sequential<T> {
 /// What a `Sequential` holds: blocks reported as its children, in order.
 /// Implemented for tuples of 1 to 12 blocks, for [`Chunks`], and by
 /// `sequential![name: block, ..]` for its named entries; never by hand.
+///
+/// ```
+/// use blocks_core::nn::{Entries, Linear, ReLU};
+/// assert_eq!(<(Linear<2, 2>, ReLU) as Entries>::LEN, 2);
+/// ```
 pub trait Entries: Send + Sync + 'static {
     /// How many blocks.
     const LEN: usize;
@@ -76,6 +81,12 @@ pub trait Entries: Send + Sync + 'static {
 /// before it gave, which the compiler checks where the Sequential is run
 /// (`sequential!` checks it where it is made, in the chain's words).
 /// Implemented with [`Entries`]; never by hand.
+///
+/// ```
+/// use blocks_core::nn::{Batch, Chain, Linear, ReLU};
+/// let y = (Linear::<2, 3>::new(), ReLU).run_from(0, &Batch::<2>::rand(4));
+/// assert_eq!(y.shape(), vec![4, 3]);
+/// ```
 pub trait Chain<G> {
     /// What the last block gives.
     type Out;
@@ -86,7 +97,8 @@ pub trait Chain<G> {
 }
 
 /// Entries reached by name (`net.hidden`): the entries of
-/// `sequential![hidden: .., out: ..]`.
+/// `sequential![hidden: .., out: ..]`, the only maker of them (examples in
+/// `blocks::sequential`).
 pub trait NamedEntries: Entries {}
 
 #[diagnostic::do_not_recommend]

@@ -2,6 +2,7 @@
 //! [`Chunks`] of them for more (the tuple impls of the standard library,
 //! `Debug` and `Default`, stop at twelve).
 
+use super::chain::{ChainHead, ChainStep, StepOut};
 use super::forward::{Call, run};
 use super::path::within;
 use super::sequential::{Chain, Entries};
@@ -38,6 +39,15 @@ impl<F: Entries, R: Entries> Entries for Chunks<F, R> {
     }
 }
 
+impl<G, F, R> ChainHead<G> for Chunks<F, R>
+where
+    F: ChainHead<G>,
+    R: ChainHead<F::Out>,
+{
+    type Check = F::Check;
+    type Out = R::Out;
+}
+
 impl<G, F, R> Chain<G> for Chunks<F, R>
 where
     F: Chain<G> + Entries,
@@ -72,6 +82,15 @@ macro_rules! entries_tuple {
         entries_tuple!(@impl $last; $($bounds)*);
     };
     (@impl $last:ident; [$first:ident $first_input:ident $first_out:ident $first_index:tt] $([$block:ident $input:ident $out:ident $index:tt])*) => {
+        impl<$first_input, $first, $first_out, $($block, $out),*> ChainHead<$first_input> for ($first, $($block,)*)
+        where
+            $first: ChainStep<$first_input> + StepOut<$first_input, Out = $first_out>,
+            $($block: StepOut<$input, Out = $out>,)*
+        {
+            type Check = $first::Check;
+            type Out = $last;
+        }
+
         impl<$first_input, $first, $first_out, $($block, $out),*> Chain<$first_input> for ($first, $($block,)*)
         where
             $first: Call<$first_input, Out = $first_out>,
