@@ -7,8 +7,8 @@
 //! in a chain's words ("but the block before it gives 256"). The steps that
 //! run go through `__private::nested`, whose type is known only once the
 //! check holds, so they add no second error. `Input` is what the first field
-//! takes (`Entry`), `Output` what the last field gives (`Gives`, named
-//! without the check, so the impl's types add none either).
+//! takes (`Entry`), `Output` what the last field gives (`StepOut`, by kinds
+//! alone, without the check, so the impl's types add none either).
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -49,7 +49,7 @@ pub fn forward(
         steps.push(quote! {
             let __x = #facade::__private::within_field(#key, || #facade::nn::run(&__net.#member, #arg));
         });
-        given = quote_spanned!(ty.span()=> <#ty as #facade::__private::Gives<#given>>::Out);
+        given = quote_spanned!(ty.span()=> <#ty as #facade::nn::StepOut<#given>>::Out);
     }
     // The header at `chain`; the signature names the types themselves, not
     // `Self::Input`, which a hand-written `impl Forward` beside this one
