@@ -24,7 +24,7 @@ use proc_macro::TokenStream;
 /// inherent `forward` that takes its input or a plain `Tensor` (checked at
 /// run time), like `net(X)`, and runs through `blocks::nn::run` (a typed
 /// argument of the wrong size is a compile error at the call: "`Net` takes 4
-/// input features, but its argument has 5"). (So a
+/// input features, but the argument has 5"). (So a
 /// derived block's forward is written as `impl Forward`, not as an inherent
 /// `fn forward`.)
 ///
