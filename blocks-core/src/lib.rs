@@ -49,7 +49,10 @@ pub use threading::{get_num_threads, set_num_threads};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::nn::chain::{GivesTo, Known, Then, block, checked, feed, nested, of, start};
-    pub use crate::nn::field::{BufferField, Field, PlainTensorField, Probe, ProbeField, ProbeTensor};
+    pub use crate::nn::chained::{Entry, EntryRule, within_field};
+    pub use crate::nn::field::{
+        BufferField, Field, FlattenField, PlainTensorField, Probe, ProbeField, ProbeTensor,
+    };
     pub use crate::nn::sequential::run_entry;
 }
 

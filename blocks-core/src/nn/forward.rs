@@ -186,9 +186,10 @@ where
 }
 
 /// A value that block `B`, taking `T`, can be fed: the compiler's side of
-/// the width and channel checks (and the run-time check for plain tensors).
+/// the width and channel checks at a call (and the run-time check for plain
+/// tensors), worded for the caller's argument.
 #[diagnostic::on_unimplemented(
-    message = "`{B}` takes `{T}`, but the block before it gives `{Self}`",
+    message = "`{B}` takes `{T}`, but the argument is `{Self}`",
     label = "cannot take `{Self}`"
 )]
 pub trait FeedsInto<T, B: ?Sized> {

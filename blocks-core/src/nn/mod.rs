@@ -112,6 +112,7 @@ mod batch_norm;
 mod block;
 mod boxed;
 pub(crate) mod chain;
+pub(crate) mod chained;
 mod conv;
 pub(crate) mod deep_copy;
 mod dropout;
