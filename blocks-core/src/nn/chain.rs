@@ -23,7 +23,7 @@ use std::marker::PhantomData;
 use super::forward::{AnyKind, ByInput, Forward, Takes};
 use super::typed::{Batch, Scalar};
 use super::{Images, KeptForward, Module, SameChannels, SameWidth, Sequential, TensorKind, ToPlain};
-use crate::{Indices, Tensor, TensorBase};
+use crate::{Element, Indices, Tensor, TensorBase};
 
 /// `Self` (what the blocks so far give) can be fed to block `B`, which then
 /// gives `Out`.
@@ -157,6 +157,12 @@ impl<G: TensorKind, B: ?Sized> RuleOut<G, B> for ToPlain {
     type Out = TensorBase<G::Elem>;
 }
 
+/// A block flattening what the chain was first given gives a plain tensor
+/// of the same, unknown, element type.
+impl<B: ?Sized> RuleOut<AnyTensor, B> for ToPlain {
+    type Out = AnyTensor;
+}
+
 /// What a block with this rule ([`ByInput`], [`AnyKind`]) gives for `G` in
 /// a chain (see [`ChainStep`]).
 ///
@@ -191,6 +197,19 @@ impl<G: TensorKind, B: KeptForward + ?Sized> ChainRule<G, B> for ToPlain {
     type Out = TensorBase<G::Elem>;
 }
 
+/// A width-keeping block first in a chain gives back what it was given.
+impl<B: KeptForward + ?Sized> ChainRule<AnyTensor, B> for AnyKind {
+    type Check = ();
+    type Out = AnyTensor;
+}
+
+/// A flattening block first in a chain gives a plain tensor of the element
+/// type it was given, not known yet.
+impl<B: KeptForward + ?Sized> ChainRule<AnyTensor, B> for ToPlain {
+    type Check = ();
+    type Out = AnyTensor;
+}
+
 /// A value that block `B`, taking `T`, can be fed in a chain: [`FeedsInto`](super::FeedsInto)'s
 /// table (which a call `block.forward(&x)` goes through) with the size checks
 /// in a chain's words, [`SameWidth`] and [`SameChannels`].
@@ -211,14 +230,16 @@ pub trait FeedsInChain<T, B: ?Sized> {
     type Check;
 }
 
-impl<B, const GIVES: usize, const TAKES: usize> FeedsInChain<Batch<TAKES>, B> for Batch<GIVES>
+impl<B, const GIVES: usize, const TAKES: usize, E: Element> FeedsInChain<Batch<TAKES, E>, B>
+    for Batch<GIVES, E>
 where
     B: SameWidth<TAKES, GIVES> + ?Sized,
 {
     type Check = <B as SameWidth<TAKES, GIVES>>::Checked;
 }
 
-impl<B, const GIVES: usize, const TAKES: usize> FeedsInChain<Images<TAKES>, B> for Images<GIVES>
+impl<B, const GIVES: usize, const TAKES: usize, E: Element> FeedsInChain<Images<TAKES, E>, B>
+    for Images<GIVES, E>
 where
     B: SameChannels<TAKES, GIVES> + ?Sized,
 {
@@ -235,11 +256,14 @@ macro_rules! feeds_unchecked {
 }
 
 feeds_unchecked! {
-    [const TAKES: usize] Tensor => Batch<TAKES>;
-    [const TAKES: usize] Tensor => Images<TAKES>;
-    [] Tensor => Tensor;
-    [const GIVES: usize] Batch<GIVES> => Tensor;
-    [const GIVES: usize] Images<GIVES> => Tensor;
+    [E: Element, const TAKES: usize] AnyTensor => Batch<TAKES, E>;
+    [E: Element, const TAKES: usize] AnyTensor => Images<TAKES, E>;
+    [E: Element] AnyTensor => TensorBase<E>;
+    [E: Element, const TAKES: usize] TensorBase<E> => Batch<TAKES, E>;
+    [E: Element, const TAKES: usize] TensorBase<E> => Images<TAKES, E>;
+    [E: Element] TensorBase<E> => TensorBase<E>;
+    [E: Element, const GIVES: usize] Batch<GIVES, E> => TensorBase<E>;
+    [E: Element, const GIVES: usize] Images<GIVES, E> => TensorBase<E>;
     [] Scalar => Scalar;
     [] Scalar => Tensor;
     [] Indices => Indices;
@@ -260,12 +284,27 @@ impl<C, T> Then<T> for C {
     type Out = T;
 }
 
-/// What a `Sequential` is first given: a plain tensor, which every block takes.
+/// What a chain is first given: a tensor of any element type, whose kind
+/// is not known (a plain tensor, a `Batch` or `Images` of any width, sizes
+/// checked when the chain runs). Every block taking a tensor of one element
+/// type takes it, so a chain of float64 blocks is checked as one of float32
+/// blocks; a width-keeping block gives it back as it came.
+///
+/// ```
+/// use blocks_core::__private::{AnyTensor, feed, start};
+/// use blocks_core::nn::{Batch, Linear, ReLU, ToElement};
+/// let given: std::marker::PhantomData<AnyTensor> = feed(&ReLU, start());
+/// let _: std::marker::PhantomData<Batch<2, f64>> = feed(&Linear::<4, 2>::new().to_f64(), given);
+/// ```
+pub struct AnyTensor(());
+
+/// What a `Sequential` is first given: [`AnyTensor`], which every block
+/// taking a tensor takes, whatever its element type.
 ///
 /// ```
 /// let _given = blocks_core::__private::start();
 /// ```
-pub fn start() -> PhantomData<Tensor> {
+pub fn start() -> PhantomData<AnyTensor> {
     PhantomData
 }
 
