@@ -55,3 +55,59 @@ fn a_float64_sequential_nests_and_starts_with_a_width_keeping_block() {
     let x = Tensor64::randn([2, 3]).requires_grad_(true);
     gradcheck_module(&net, |xs| net.forward(&xs[0]).sum(), &[x]).unwrap();
 }
+
+/// d2l's MLP as a chained block generic over its element type.
+#[derive(Module, Clone)]
+#[module(chain)]
+struct Mlp<E: Element = f32> {
+    hidden: Linear<4, 8, E>,
+    act: ReLU,
+    out: Linear<8, 2, E>,
+}
+
+/// A chained block whose first field keeps the width: it takes a plain
+/// tensor of its element type.
+#[derive(Module, Clone)]
+#[module(chain)]
+struct Head<E: Element> {
+    act: Tanh,
+    mlp: Mlp<E>,
+    squash: Sigmoid,
+}
+
+#[test]
+fn a_generic_chained_block_converts_to_float64_runs_and_gradchecks() {
+    manual_seed(11);
+    let net = Mlp { hidden: Linear::new(), act: ReLU, out: Linear::new() };
+    let x = Batch::<4>::new(blocks::Tensor::randn([3, 4]));
+    let single: Batch<2> = net.forward(&x);
+
+    let double: Mlp<f64> = net.to_f64();
+    assert_eq!(double.state_dict().keys(), net.state_dict().keys());
+    let y: Batch<2, f64> = double.forward(&Batch::new(x.to_f64()));
+    let by_hand = double.out.forward(&double.hidden.forward(&Batch::new(x.to_f64())).relu());
+    assert_eq!(y.to_vec(), by_hand.to_vec());
+    for (a, b) in single.to_vec().iter().zip(y.to_vec()) {
+        assert!((f64::from(*a) - b).abs() < 1e-5, "float32 {a} and float64 {b} agree");
+    }
+
+    let x = Tensor64::randn([3, 4]).requires_grad_(true);
+    gradcheck_module(&double, |xs| double.forward(&xs[0]).tanh().sum(), &[x]).unwrap();
+}
+
+#[test]
+fn a_generic_chained_block_starting_with_a_width_keeping_block_takes_its_element_type() {
+    let net = Head {
+        act: Tanh,
+        mlp: Mlp { hidden: Linear::new(), act: ReLU, out: Linear::new() },
+        squash: Sigmoid,
+    };
+    let _: Batch<2> = net.forward(&blocks::Tensor::ones([1, 4]));
+    let double: Head<f64> = net.to_f64();
+    assert_eq!(
+        double.state_dict().keys(),
+        ["mlp.hidden.weight", "mlp.hidden.bias", "mlp.out.weight", "mlp.out.bias"]
+    );
+    let x = Tensor64::randn([2, 4]).requires_grad_(true);
+    gradcheck_module(&double, |xs| double.forward(&xs[0]).sum(), &[x]).unwrap();
+}

@@ -48,7 +48,7 @@ pub use threading::{get_num_threads, set_num_threads};
 /// not a public API, may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::nn::chain::{AnyTensor, GivesTo, Known, Then, block, checked, feed, nested, of, start};
+    pub use crate::nn::chain::{FirstInput, GivesTo, Known, Then, block, checked, feed, nested, of, start};
     pub use crate::nn::chained::{Entry, EntryRule, within_field};
     pub use crate::nn::field::{
         BufferField, Field, FlattenField, PlainTensorField, Probe, ProbeField, ProbeTensor,

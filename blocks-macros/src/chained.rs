@@ -19,7 +19,10 @@ use crate::ast::Struct;
 use crate::chain::{Link, chain_check};
 
 /// `impl Forward` for a chained struct (at least one chained field and no
-/// type parameters, checked by `valid`; const parameters are fine).
+/// type parameter but one element type `E: Element`, checked by `valid`;
+/// const parameters are fine). The check and the steps are written over
+/// `E` itself: every block of either element type takes what its element
+/// type gives.
 pub fn forward(
     s: &Struct,
     chain: &Ident,
@@ -31,7 +34,13 @@ pub fn forward(
     let fields: Vec<_> = s.chained().collect();
     let Some(first) = fields.first() else { return TokenStream::new() };
     let first_ty = first.ty;
-    let input = quote_spanned!(first_ty.span()=> <#first_ty as #facade::__private::Entry>::Input);
+    // A block generic over its element type `E` takes a plain tensor of `E`
+    // when its first field takes every kind.
+    let element = match crate::to_element::element_param(s.generics) {
+        Some(element) => quote!(#element),
+        None => quote!(f32),
+    };
+    let input = quote_spanned!(first_ty.span()=> <#first_ty as #facade::__private::Entry<#element>>::Input);
     let links: Vec<Link> = fields
         .iter()
         .map(|field| {

@@ -70,7 +70,7 @@ pub fn to_element(s: &Struct, facade: &TokenStream) -> TokenStream {
 
 /// The struct's one type parameter, if it is bounded by `Element` (any path
 /// ending in `Element`) and there is no other type parameter.
-fn element_param(generics: &syn::Generics) -> Option<&Ident> {
+pub fn element_param(generics: &syn::Generics) -> Option<&Ident> {
     let mut types = generics.type_params();
     let param = types.next()?;
     if types.next().is_some() {

@@ -122,7 +122,8 @@ fn check_flatten(input: &Struct, errors: &mut Errors) {
 }
 
 /// `#[module(chain)]`: a struct with blocks to chain, none of them a
-/// Parameter, an `Option` or a flattened list, and no `keeps_width`.
+/// Parameter, an `Option` or a flattened list, no `keeps_width`, and no type
+/// parameter but one element type.
 fn check_chain(input: &Struct, errors: &mut Errors) {
     let Some(chain) = &input.attrs.chain else { return };
     if let Some(keeps) = &input.attrs.keeps_width {
@@ -131,10 +132,11 @@ fn check_chain(input: &Struct, errors: &mut Errors) {
             "`keeps_width` is for a block whose `impl Forward` is written by hand; a #[module(chain)] block's forward is its fields in order, so keep one of the two",
         ));
     }
-    if let Some(param) = input.generics.type_params().next() {
+    let element = crate::to_element::element_param(input.generics);
+    if let Some(param) = input.generics.type_params().find(|param| Some(&param.ident) != element) {
         errors.push(Error::new_spanned(
             &param.ident,
-            "a #[module(chain)] block cannot have type parameters (const parameters are fine: `Linear<20, H>`); write `impl Forward` by hand (without `chain`) for a block generic over its fields' types",
+            "a #[module(chain)] block cannot have type parameters other than one element type (`E: Element`; const parameters are fine: `Linear<20, H, E>`); write `impl Forward` by hand (without `chain`) for a block generic over its fields' types",
         ));
     }
     for field in &input.fields {

@@ -159,8 +159,8 @@ impl<G: TensorKind, B: ?Sized> RuleOut<G, B> for ToPlain {
 
 /// A block flattening what the chain was first given gives a plain tensor
 /// of the same, unknown, element type.
-impl<B: ?Sized> RuleOut<AnyTensor, B> for ToPlain {
-    type Out = AnyTensor;
+impl<B: ?Sized> RuleOut<FirstInput, B> for ToPlain {
+    type Out = FirstInput;
 }
 
 /// What a block with this rule ([`ByInput`], [`AnyKind`]) gives for `G` in
@@ -198,16 +198,16 @@ impl<G: TensorKind, B: KeptForward + ?Sized> ChainRule<G, B> for ToPlain {
 }
 
 /// A width-keeping block first in a chain gives back what it was given.
-impl<B: KeptForward + ?Sized> ChainRule<AnyTensor, B> for AnyKind {
+impl<B: KeptForward + ?Sized> ChainRule<FirstInput, B> for AnyKind {
     type Check = ();
-    type Out = AnyTensor;
+    type Out = FirstInput;
 }
 
 /// A flattening block first in a chain gives a plain tensor of the element
 /// type it was given, not known yet.
-impl<B: KeptForward + ?Sized> ChainRule<AnyTensor, B> for ToPlain {
+impl<B: KeptForward + ?Sized> ChainRule<FirstInput, B> for ToPlain {
     type Check = ();
-    type Out = AnyTensor;
+    type Out = FirstInput;
 }
 
 /// A value that block `B`, taking `T`, can be fed in a chain: [`FeedsInto`](super::FeedsInto)'s
@@ -256,9 +256,9 @@ macro_rules! feeds_unchecked {
 }
 
 feeds_unchecked! {
-    [E: Element, const TAKES: usize] AnyTensor => Batch<TAKES, E>;
-    [E: Element, const TAKES: usize] AnyTensor => Images<TAKES, E>;
-    [E: Element] AnyTensor => TensorBase<E>;
+    [E: Element, const TAKES: usize] FirstInput => Batch<TAKES, E>;
+    [E: Element, const TAKES: usize] FirstInput => Images<TAKES, E>;
+    [E: Element] FirstInput => TensorBase<E>;
     [E: Element, const TAKES: usize] TensorBase<E> => Batch<TAKES, E>;
     [E: Element, const TAKES: usize] TensorBase<E> => Images<TAKES, E>;
     [E: Element] TensorBase<E> => TensorBase<E>;
@@ -291,20 +291,20 @@ impl<C, T> Then<T> for C {
 /// blocks; a width-keeping block gives it back as it came.
 ///
 /// ```
-/// use blocks_core::__private::{AnyTensor, feed, start};
+/// use blocks_core::__private::{FirstInput, feed, start};
 /// use blocks_core::nn::{Batch, Linear, ReLU, ToElement};
-/// let given: std::marker::PhantomData<AnyTensor> = feed(&ReLU, start());
+/// let given: std::marker::PhantomData<FirstInput> = feed(&ReLU, start());
 /// let _: std::marker::PhantomData<Batch<2, f64>> = feed(&Linear::<4, 2>::new().to_f64(), given);
 /// ```
-pub struct AnyTensor(());
+pub struct FirstInput(());
 
-/// What a `Sequential` is first given: [`AnyTensor`], which every block
+/// What a `Sequential` is first given: [`FirstInput`], which every block
 /// taking a tensor takes, whatever its element type.
 ///
 /// ```
 /// let _given = blocks_core::__private::start();
 /// ```
-pub fn start() -> PhantomData<AnyTensor> {
+pub fn start() -> PhantomData<FirstInput> {
     PhantomData
 }
 
