@@ -10,7 +10,7 @@
 //! `mlp.forward(&tensor)`, `mlp.forward(&batch)` and `sequential![..]` all
 //! run the same `Forward::forward`, through [`run`] and [`Call`].
 
-use super::hooks::HookValue;
+use super::hook_value::HookValue;
 use super::images::Images;
 use super::typed::{Batch, Scalar};
 use crate::{Element, Tensor, TensorBase};

@@ -44,8 +44,17 @@
 //! `Forward::forward(&block, x)` runs it bare, as `net.forward(x)` skips
 //! the hooks that `net(x)` runs in PyTorch.
 //!
-//! Hooks take and give float32 `Tensor`s: a block run on float64 values (a
-//! model after [`to_f64`](super::ToElement::to_f64)) runs without its hooks.
+//! # Element types
+//!
+//! Hooks run whatever the element type of the values. A hook is registered
+//! for one element type: `register_forward_hook` and the others for float32
+//! (`|x, y|` on `Tensor`s), `register_forward_hook_f64` and the others for
+//! float64 (on `Tensor64`s, for a model after
+//! [`to_f64`](super::ToElement::to_f64)). A hook sees values of its own type
+//! as they are, and may replace them; it sees values of the other type cast
+//! to its own (float64 rounded to float32, a copy outside the autograd
+//! graph), to read them (shapes, statistics), and replacing those panics,
+//! naming the registration that can replace them.
 //!
 //! No lock is held while a hook runs, so a hook may register or remove
 //! hooks (on any block) without deadlock, and a model with hooks can run on
@@ -57,11 +66,26 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::forward::short_type_name;
-use super::{Module, TensorKind};
-use crate::{AnyTensor, Element, Indices, Tensor};
+use super::{HookValue, Module};
+use crate::{AnyTensor, Element, Tensor, Tensor64, TensorBase};
 
-type PreHook = Arc<dyn Fn(&RunningBlock, &Tensor) -> Option<Tensor> + Send + Sync>;
-type PostHook = Arc<dyn Fn(&RunningBlock, &Tensor, &Tensor) -> Option<Tensor> + Send + Sync>;
+type PreHook = Arc<dyn Fn(&RunningBlock, &AnyTensor) -> Option<AnyTensor> + Send + Sync>;
+type PostHook = Arc<dyn Fn(&RunningBlock, &AnyTensor, &AnyTensor) -> Option<AnyTensor> + Send + Sync>;
+
+/// A pre-hook written for element type `E`, run on values of either type
+/// (cast to `E`, a handle when they are `E` already).
+fn pre_hook<E: Element>(
+    hook: impl Fn(&RunningBlock, &TensorBase<E>) -> Option<TensorBase<E>> + Send + Sync + 'static,
+) -> PreHook {
+    Arc::new(move |block, x| hook(block, &x.cast()).map(AnyTensor::from))
+}
+
+/// A forward hook written for element type `E` (see [`pre_hook`]).
+fn post_hook<E: Element>(
+    hook: impl Fn(&RunningBlock, &TensorBase<E>, &TensorBase<E>) -> Option<TensorBase<E>> + Send + Sync + 'static,
+) -> PostHook {
+    Arc::new(move |block, x, y| hook(block, &x.cast(), &y.cast()).map(AnyTensor::from))
+}
 
 /// A block's identity for hooks: its address and its type (a struct and
 /// its first field share an address, not a type).
@@ -186,6 +210,39 @@ pub trait ForwardHooks {
     fn register_forward_hook<F>(&self, hook: F) -> HookHandle
     where
         F: Fn(&Tensor, &Tensor) -> Option<Tensor> + Send + Sync + 'static;
+
+    /// [`register_forward_pre_hook`](Self::register_forward_pre_hook) for a
+    /// float64 model: `hook` sees float64 inputs as they are and may replace
+    /// them (float32 ones widened, to read).
+    ///
+    /// ```
+    /// use blocks_core::nn::{ForwardHooks, Linear, ToElement};
+    /// use blocks_core::Tensor64;
+    /// let layer = Linear::<2, 1>::new().to_f64();
+    /// let handle = layer.register_forward_pre_hook_f64(|x| Some(x.zeros_like()));
+    /// let y = layer.forward(&Tensor64::ones([1, 2]));
+    /// assert_eq!(y.to_vec(), layer.bias.as_ref().unwrap().to_vec());
+    /// handle.remove();
+    /// ```
+    fn register_forward_pre_hook_f64<F>(&self, hook: F) -> HookHandle
+    where
+        F: Fn(&Tensor64) -> Option<Tensor64> + Send + Sync + 'static;
+
+    /// [`register_forward_hook`](Self::register_forward_hook) for a float64
+    /// model: `hook` sees float64 inputs and outputs as they are and may
+    /// replace the output (float32 ones widened, to read).
+    ///
+    /// ```
+    /// use blocks_core::nn::{ForwardHooks, ReLU};
+    /// use blocks_core::Tensor64;
+    /// let relu = ReLU;
+    /// let handle = relu.register_forward_hook_f64(|_, y| Some(y * 2.0));
+    /// assert_eq!(relu.forward(&Tensor64::from_vec(vec![0.1], [1])).to_vec(), vec![0.2]);
+    /// handle.remove();
+    /// ```
+    fn register_forward_hook_f64<F>(&self, hook: F) -> HookHandle
+    where
+        F: Fn(&Tensor64, &Tensor64) -> Option<Tensor64> + Send + Sync + 'static;
 }
 
 impl<M: Module + ?Sized> ForwardHooks for M {
@@ -193,18 +250,32 @@ impl<M: Module + ?Sized> ForwardHooks for M {
     where
         F: Fn(&Tensor) -> Option<Tensor> + Send + Sync + 'static,
     {
-        register(key_of(self), |hooks, id| {
-            hooks.pre.push((id, Arc::new(move |_: &RunningBlock, x: &Tensor| hook(x))))
-        })
+        let hook = pre_hook(move |_, x: &Tensor| hook(x));
+        register(key_of(self), |hooks, id| hooks.pre.push((id, hook)))
     }
 
     fn register_forward_hook<F>(&self, hook: F) -> HookHandle
     where
         F: Fn(&Tensor, &Tensor) -> Option<Tensor> + Send + Sync + 'static,
     {
-        register(key_of(self), |hooks, id| {
-            hooks.post.push((id, Arc::new(move |_: &RunningBlock, x: &Tensor, y: &Tensor| hook(x, y))))
-        })
+        let hook = post_hook(move |_, x: &Tensor, y: &Tensor| hook(x, y));
+        register(key_of(self), |hooks, id| hooks.post.push((id, hook)))
+    }
+
+    fn register_forward_pre_hook_f64<F>(&self, hook: F) -> HookHandle
+    where
+        F: Fn(&Tensor64) -> Option<Tensor64> + Send + Sync + 'static,
+    {
+        let hook = pre_hook(move |_, x: &Tensor64| hook(x));
+        register(key_of(self), |hooks, id| hooks.pre.push((id, hook)))
+    }
+
+    fn register_forward_hook_f64<F>(&self, hook: F) -> HookHandle
+    where
+        F: Fn(&Tensor64, &Tensor64) -> Option<Tensor64> + Send + Sync + 'static,
+    {
+        let hook = post_hook(move |_, x: &Tensor64, y: &Tensor64| hook(x, y));
+        register(key_of(self), |hooks, id| hooks.post.push((id, hook)))
     }
 }
 
@@ -273,7 +344,25 @@ pub fn register_module_forward_pre_hook<F>(hook: F) -> HookHandle
 where
     F: Fn(&RunningBlock, &Tensor) -> Option<Tensor> + Send + Sync + 'static,
 {
-    register(global(), |hooks, id| hooks.pre.push((id, Arc::new(hook))))
+    register(global(), |hooks, id| hooks.pre.push((id, pre_hook(hook))))
+}
+
+/// [`register_module_forward_pre_hook`] for float64 models: `hook` sees
+/// float64 inputs as they are and may replace them (float32 ones widened,
+/// to read).
+///
+/// ```
+/// use blocks_core::nn::{register_module_forward_pre_hook_f64, ReLU};
+/// use blocks_core::Tensor64;
+/// let handle = register_module_forward_pre_hook_f64(|block, x| (block.name() == "ReLU").then(|| -x));
+/// assert_eq!(ReLU.forward(&Tensor64::from_vec(vec![-0.1], [1])).to_vec(), vec![0.1]);
+/// handle.remove();
+/// ```
+pub fn register_module_forward_pre_hook_f64<F>(hook: F) -> HookHandle
+where
+    F: Fn(&RunningBlock, &Tensor64) -> Option<Tensor64> + Send + Sync + 'static,
+{
+    register(global(), |hooks, id| hooks.pre.push((id, pre_hook(hook))))
 }
 
 /// Runs `hook` after the forward of every block, like PyTorch's
@@ -299,7 +388,28 @@ pub fn register_module_forward_hook<F>(hook: F) -> HookHandle
 where
     F: Fn(&RunningBlock, &Tensor, &Tensor) -> Option<Tensor> + Send + Sync + 'static,
 {
-    register(global(), |hooks, id| hooks.post.push((id, Arc::new(hook))))
+    register(global(), |hooks, id| hooks.post.push((id, post_hook(hook))))
+}
+
+/// [`register_module_forward_hook`] for float64 models: `hook` sees
+/// float64 inputs and outputs as they are and may replace the output
+/// (float32 ones widened, to read).
+///
+/// ```
+/// use blocks_core::nn::{register_module_forward_hook_f64, Linear, ToElement};
+/// use blocks_core::Tensor64;
+/// let handle = register_module_forward_hook_f64(|block, _, y| {
+///     println!("{} output: {:?} float64", block.name(), y.shape());
+///     None
+/// });
+/// Linear::<4, 2>::new().to_f64().forward(&Tensor64::ones([1, 4]));
+/// handle.remove();
+/// ```
+pub fn register_module_forward_hook_f64<F>(hook: F) -> HookHandle
+where
+    F: Fn(&RunningBlock, &Tensor64, &Tensor64) -> Option<Tensor64> + Send + Sync + 'static,
+{
+    register(global(), |hooks, id| hooks.post.push((id, post_hook(hook))))
 }
 
 fn register(key: Key, add: impl FnOnce(&mut Hooks, u64)) -> HookHandle {
@@ -324,55 +434,6 @@ fn snapshot<T>(key: Key, pick: impl Fn(&Hooks) -> Vec<T>) -> Vec<T> {
     hooks
 }
 
-/// What a block takes or gives, as its hooks see it: a `Tensor` (a
-/// [`TensorKind`]: `Tensor`, `Batch<N>`, `Images<C>`, `Scalar`), or
-/// [`Indices`] (an embedding's input), seen as a float tensor of the index
-/// values, as PyTorch's hooks see its `LongTensor`.
-///
-/// ```
-/// use blocks_core::nn::{Batch, HookValue};
-/// use blocks_core::{Indices, Tensor};
-/// let ids = Indices::from_vec(vec![3, 1], [2]);
-/// assert_eq!(ids.to_hook().to_vec(), vec![3.0, 1.0]);
-/// assert!(Indices::from_hook(Tensor::from_vec(vec![0.5], [1])).is_none()); // not an index
-/// assert!(Batch::<3>::from_hook(Tensor::ones([2, 4])).is_none()); // not 3 wide
-/// ```
-pub trait HookValue: Sized {
-    /// Whether hooks run on this value: float32 values only (hooks take and
-    /// give `Tensor`s); a block run on float64 values runs without its hooks.
-    #[doc(hidden)]
-    const RUNS_HOOKS: bool = true;
-    /// The value as a hook is given it (a handle for tensors).
-    fn to_hook(&self) -> Tensor;
-    /// A hook's replacement as this kind, or `None` if it is not one.
-    fn from_hook(tensor: Tensor) -> Option<Self>;
-}
-
-impl<T: TensorKind> HookValue for T {
-    const RUNS_HOOKS: bool = <T::Elem as Element>::IS_FLOAT32;
-
-    fn to_hook(&self) -> Tensor {
-        AnyTensor::from(self.tensor().clone()).cast()
-    }
-
-    fn from_hook(tensor: Tensor) -> Option<Self> {
-        T::from_same_kind(AnyTensor::from(tensor).cast())
-    }
-}
-
-impl HookValue for Indices {
-    fn to_hook(&self) -> Tensor {
-        Tensor::from_vec(self.as_slice().iter().map(|&i| i as f32).collect(), self.shape())
-    }
-
-    fn from_hook(tensor: Tensor) -> Option<Self> {
-        let values = tensor.to_vec();
-        let whole = values.iter().all(|v| v.is_finite() && *v >= 0.0 && v.fract() == 0.0);
-        let values = values.into_iter().map(|v| v as usize).collect();
-        whole.then(|| Indices::try_from_vec(values, tensor.shape()).ok()).flatten()
-    }
-}
-
 /// A run of a block that has hooks (its own or global ones), between its
 /// pre-hooks and its forward hooks: [`hooked`] starts it, the caller runs
 /// the forward on [`input`](Self::input) and gives the output to
@@ -392,7 +453,7 @@ where
     B: ?Sized + 'static,
     I: HookValue,
 {
-    if REGISTERED.load(Ordering::Acquire) == 0 || !I::RUNS_HOOKS {
+    if REGISTERED.load(Ordering::Acquire) == 0 {
         return None;
     }
     let key = (block as *const B as *const () as usize, TypeId::of::<B>());
@@ -403,7 +464,7 @@ where
     let pre: Vec<PreHook> = snapshot(key, |h| h.pre.iter().map(|(_, f)| Arc::clone(f)).collect());
     let mut replaced_input: Option<I> = None;
     for hook in pre {
-        if let Some(replaced) = hook(&running, &replaced_input.as_ref().unwrap_or(input).to_hook()) {
+        if let Some(replaced) = hook(&running, &replaced_input.as_ref().unwrap_or(input).to_any_hook()) {
             replaced_input = Some(replace::<B, I>(replaced, "input", "forward pre-hook"));
         }
     }
@@ -420,15 +481,11 @@ impl<I: HookValue> HookedRun<I> {
     /// the input and `output` of block `B`.
     #[track_caller]
     pub(crate) fn finish<B: ?Sized, O: HookValue>(&self, given: &I, output: O) -> O {
-        if !O::RUNS_HOOKS {
-            // A float64 output (an embedding of a float64 model): no hooks, as on float64 inputs.
-            return output;
-        }
-        let input = self.input(given).to_hook();
+        let input = self.input(given).to_any_hook();
         let post: Vec<PostHook> = snapshot(self.key, |h| h.post.iter().map(|(_, f)| Arc::clone(f)).collect());
         let mut output = output;
         for hook in post {
-            if let Some(replaced) = hook(&self.running, &input, &output.to_hook()) {
+            if let Some(replaced) = hook(&self.running, &input, &output.to_any_hook()) {
                 output = replace::<B, O>(replaced, "output", "forward hook");
             }
         }
@@ -445,10 +502,25 @@ fn class_name<B: ?Sized>() -> String {
     }
 }
 
+/// A hook's replacement as `T`; panics naming the block and the hook if it
+/// is not one, or if the hook was registered for the other element type.
 #[track_caller]
-fn replace<B: ?Sized, T: HookValue>(tensor: Tensor, what: &str, hook: &str) -> T {
+fn replace<B: ?Sized, T: HookValue>(tensor: AnyTensor, what: &str, hook: &str) -> T {
+    if tensor.dtype() != T::DTYPE {
+        let register = if T::DTYPE == <f64 as Element>::DTYPE { "_f64" } else { "" };
+        let registered = hook.replace("forward ", "forward_").replace('-', "_");
+        panic!(
+            "a {hook} on {} registered for {} replaced its {} {what}: a hook reads values of the other \
+             element type and replaces only its own; register it with `register_{registered}{register}` \
+             (`register_module_{registered}{register}` for a hook on every block){}",
+            short_type_name::<B>(),
+            tensor.dtype(),
+            T::DTYPE,
+            super::path::describe()
+        );
+    }
     let shape = tensor.shape();
-    T::from_hook(tensor).unwrap_or_else(|| {
+    T::from_any_hook(tensor).unwrap_or_else(|| {
         panic!(
             "a {hook} on {} replaced its {what} by a tensor of shape {shape:?}, which is not a `{}`{}",
             short_type_name::<B>(),

@@ -121,6 +121,7 @@ mod embedding;
 pub(crate) mod field;
 mod flatten;
 mod forward;
+mod hook_value;
 mod hooks;
 mod images;
 mod index;
@@ -164,9 +165,10 @@ pub use forward::{
     AnyKind, ArgumentChannels, ArgumentWidth, ByInput, Call, FeedsInto, Forward, Rule, SameChannels,
     SameWidth, Takes, run,
 };
+pub use hook_value::HookValue;
 pub use hooks::{
-    ForwardHooks, HookHandle, HookValue, RunningBlock, register_module_forward_hook,
-    register_module_forward_pre_hook,
+    ForwardHooks, HookHandle, RunningBlock, register_module_forward_hook, register_module_forward_hook_f64,
+    register_module_forward_pre_hook, register_module_forward_pre_hook_f64,
 };
 pub use images::Images;
 pub use keeps_width::{KeepsWidth, KeptForward, TensorKind, ToPlain, forward_kept, keep_width};
