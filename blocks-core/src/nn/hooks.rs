@@ -221,7 +221,7 @@ pub trait ForwardHooks {
     /// let layer = Linear::<2, 1>::new().to_f64();
     /// let handle = layer.register_forward_pre_hook_f64(|x| Some(x.zeros_like()));
     /// let y = layer.forward(&Tensor64::ones([1, 2]));
-    /// assert_eq!(y.to_vec(), layer.bias.as_ref().unwrap().to_vec());
+    /// assert_eq!(y.to_vec(), layer.bias().unwrap().to_vec());
     /// handle.remove();
     /// ```
     fn register_forward_pre_hook_f64<F>(&self, hook: F) -> HookHandle
