@@ -39,7 +39,7 @@ pub trait Element:
     /// PyTorch's name of the dtype, as printed in `dtype=torch.float64`.
     const DTYPE: &'static str;
 
-    /// Whether this is `f32` (hooks run on float32 values only).
+    /// Whether this is `f32`.
     #[doc(hidden)]
     const IS_FLOAT32: bool;
 

@@ -1,7 +1,7 @@
 //! The compile-time chain check, shared by `sequential!` and a derived
-//! chain: starting from a plain tensor, each block must take what the block
-//! before it gives, and the compiler's error lands on the block that does
-//! not fit.
+//! chain: starting from a tensor of any kind and element type, each block
+//! must take what the block before it gives, and the compiler's error lands
+//! on the block that does not fit.
 //!
 //! [`chain_check`] emits per [`Link`] a `block(&block, ..)` (the block is a
 //! `Module`) and a `feed(&block, given)` (it takes what it is given), each

@@ -1,6 +1,6 @@
 //! The compile-time chain check behind `sequential!` (and a derived chain):
-//! starting from a plain tensor, each block must take what the block before
-//! it gives. The macro emits one [`feed`] per block, spanned at that block,
+//! starting from a tensor of any kind and element type ([`FirstInput`]),
+//! each block must take what the block before it gives. The macro emits one [`feed`] per block, spanned at that block,
 //! so the compiler's error points at the block that does not fit.
 //!
 //! The check has its own table of what feeds what ([`FeedsInChain`],
