@@ -1,7 +1,8 @@
-//! Matrix products side by side: ndarray's `matrixmultiply` (what blocks
-//! calls) against the `gemm` crate (what candle uses), f32 and f64, in the
-//! layouts blocks really multiplies, plus blocks' own `matmul` on 1 and 2
-//! threads. Every median is printed as GFLOP/s and as a fraction of the
+//! Matrix products side by side: faer (what blocks calls), ndarray's
+//! `matrixmultiply` (what it called before) and the `gemm` crate (what
+//! candle uses), f32 and f64, in the layouts blocks really multiplies, plus
+//! blocks' own `matmul` on 1 and 2 threads and where a 2-way split starts to
+//! pay. Every median is printed as GFLOP/s and as a fraction of the
 //! machine's peak FMA throughput, measured in the same run.
 //!
 //! ```text
@@ -59,6 +60,24 @@ fn matrix<T: LinalgScalar + From<f32>>(
     Array2::from_shape_vec(shape, values).expect("rows × cols")
 }
 
+/// `a` as a faer matrix (row- or column-major, contiguous).
+fn faer_ref<'a, T>(a: &'a Array2<T>) -> faer::MatRef<'a, T> {
+    let (rows, cols) = a.dim();
+    match a.as_slice() {
+        Some(slice) => faer::MatRef::from_row_major_slice(slice, rows, cols),
+        None => faer::MatRef::from_column_major_slice(a.t().to_slice().expect("contiguous"), rows, cols),
+    }
+}
+
+/// `c = a · b` by faer on the calling thread (`c` row-major).
+fn faer_kernel<T: faer::traits::ComplexField + LinalgScalar>(
+    a: faer::MatRef<'_, T>,
+    b: faer::MatRef<'_, T>,
+    c: faer::MatMut<'_, T>,
+) {
+    faer::linalg::matmul::matmul(c, faer::Accum::Replace, a, b, T::one(), faer::Par::Seq);
+}
+
 /// `c = a · b` by the gemm crate, on `threads` threads of rayon's pool.
 fn gemm_crate<T: 'static + LinalgScalar>(
     a: &ArrayView2<'_, T>,
@@ -106,7 +125,11 @@ fn report(peak: Option<&Peak>, group: &str, id: &str, flops: f64, threads: usize
     println!("{group}/{id}: {time:.2?}, {gflops:.1} GFLOP/s{}", fraction.unwrap_or_default());
 }
 
-fn kernels<T: 'static + LinalgScalar + From<f32>>(c: &mut Criterion, peak: Option<&Peak>, dtype: &str) {
+fn kernels<T: 'static + LinalgScalar + From<f32> + faer::traits::ComplexField>(
+    c: &mut Criterion,
+    peak: Option<&Peak>,
+    dtype: &str,
+) {
     for case in &CASES {
         let (m, k, n) = case.dims;
         let flops = 2.0 * (m * k * n) as f64;
@@ -122,9 +145,14 @@ fn kernels<T: 'static + LinalgScalar + From<f32>>(c: &mut Criterion, peak: Optio
         let mm =
             bench(&mut group, "matrixmultiply", || general_mat_mul(T::one(), &a, &b, T::zero(), &mut out));
         let gc = bench(&mut group, "gemm_crate", || gemm_crate(&a.view(), &b.view(), &mut out.view_mut(), 1));
+        let fa = bench(&mut group, "faer", || {
+            let c = faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("row-major"), m, n);
+            faer_kernel(faer_ref(&a), faer_ref(&b), c)
+        });
         group.finish();
         report(peak, &name, "matrixmultiply", flops, 1, median(&mm, SAMPLES));
         report(peak, &name, "gemm_crate", flops, 1, median(&gc, SAMPLES));
+        report(peak, &name, "faer", flops, 1, median(&fa, SAMPLES));
         println!();
     }
 }
@@ -162,11 +190,10 @@ fn threads(c: &mut Criterion, peak: Option<&Peak>) {
     }
 }
 
-/// Where threading starts to pay: products through `Tensor::matmul` on 1 and
-/// 2 threads, from the seed net's batch-256 shapes up to 256³. `gemm` uses 2
-/// threads from `PARALLEL_MIN` multiply-adds on; it is forced here by
-/// comparing 1 thread with 2 only above that size, and by printing the
-/// 1-thread time next to a 2-way split by hand below it.
+/// Where threading starts to pay: faer's product on 1 thread against the
+/// same product split in two halves of rows on a 2-thread pool (what blocks'
+/// `gemm` does from `PARALLEL_MIN` multiply-adds on), from the seed net's
+/// batch-256 shapes up to 256³.
 fn threshold(c: &mut Criterion) {
     let shapes = [
         (256, 20, 256),
@@ -187,16 +214,18 @@ fn threshold(c: &mut Criterion) {
             .sample_size(SAMPLES)
             .warm_up_time(Duration::from_millis(300))
             .measurement_time(Duration::from_secs(1));
-        let one = bench(&mut group, "1_thread", || general_mat_mul(1.0, &a, &b, 0.0, &mut out));
+        let one = bench(&mut group, "1_thread", || {
+            let c = faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("row-major"), m, n);
+            faer_kernel(faer_ref(&a), faer_ref(&b), c)
+        });
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("a pool");
         let two = bench(&mut group, "2_threads_split_rows", || {
+            let c = faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("row-major"), m, n);
+            let (a_top, a_bottom) = faer_ref(&a).split_at_row(m / 2);
+            let (c_top, c_bottom) = c.split_at_row_mut(m / 2);
+            let b = faer_ref(&b);
             pool.install(|| {
-                let (a_top, a_bottom) = a.view().split_at(ndarray::Axis(0), m / 2);
-                let (mut c_top, mut c_bottom) = out.view_mut().split_at(ndarray::Axis(0), m / 2);
-                rayon::join(
-                    || general_mat_mul(1.0, &a_top, &b, 0.0, &mut c_top),
-                    || general_mat_mul(1.0, &a_bottom, &b, 0.0, &mut c_bottom),
-                )
+                rayon::join(|| faer_kernel(a_top, b, c_top), || faer_kernel(a_bottom, b, c_bottom))
             })
         });
         group.finish();
