@@ -8,13 +8,19 @@
 //! ```text
 //! cargo bench --bench gemm
 //! cargo bench --bench gemm -- square     # one group
+//! BLOCKS_BENCH_CLOCK=thread-cpu cargo bench --bench gemm   # kernels by CPU time
 //! ```
+//!
+//! With `BLOCKS_BENCH_CLOCK=thread-cpu` the single-threaded kernel groups
+//! time the benchmark thread's CPU time (for a machine shared with other
+//! work); the groups that compare thread counts always use the wall clock.
 
 mod common;
 
 use std::time::Duration;
 
 use blocks::{Tensor, set_num_threads};
+use common::timing::Clock;
 use common::{Peak, bench, median};
 use criterion::Criterion;
 use ndarray::linalg::general_mat_mul;
@@ -129,6 +135,7 @@ fn kernels<T: 'static + LinalgScalar + From<f32> + faer::traits::ComplexField>(
     c: &mut Criterion,
     peak: Option<&Peak>,
     dtype: &str,
+    clock: Clock,
 ) {
     for case in &CASES {
         let (m, k, n) = case.dims;
@@ -142,10 +149,13 @@ fn kernels<T: 'static + LinalgScalar + From<f32> + faer::traits::ComplexField>(
             .sample_size(SAMPLES)
             .warm_up_time(Duration::from_millis(300))
             .measurement_time(Duration::from_secs(1));
-        let mm =
-            bench(&mut group, "matrixmultiply", || general_mat_mul(T::one(), &a, &b, T::zero(), &mut out));
-        let gc = bench(&mut group, "gemm_crate", || gemm_crate(&a.view(), &b.view(), &mut out.view_mut(), 1));
-        let fa = bench(&mut group, "faer", || {
+        let mm = bench(&mut group, "matrixmultiply", clock, || {
+            general_mat_mul(T::one(), &a, &b, T::zero(), &mut out)
+        });
+        let gc = bench(&mut group, "gemm_crate", clock, || {
+            gemm_crate(&a.view(), &b.view(), &mut out.view_mut(), 1)
+        });
+        let fa = bench(&mut group, "faer", clock, || {
             let c = faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("row-major"), m, n);
             faer_kernel(faer_ref(&a), faer_ref(&b), c)
         });
@@ -171,10 +181,10 @@ fn threads(c: &mut Criterion, peak: Option<&Peak>) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
     set_num_threads(1);
-    let one = bench(&mut group, "blocks_1_thread", || a.matmul(&b));
+    let one = bench(&mut group, "blocks_1_thread", Clock::Wall, || a.matmul(&b));
     set_num_threads(2);
-    let two = bench(&mut group, "blocks_2_threads", || a.matmul(&b));
-    let gc = bench(&mut group, "gemm_crate_2_threads", || {
+    let two = bench(&mut group, "blocks_2_threads", Clock::Wall, || a.matmul(&b));
+    let gc = bench(&mut group, "gemm_crate_2_threads", Clock::Wall, || {
         gemm_crate(&a2.view(), &b2.view(), &mut out.view_mut(), 2)
     });
     group.finish();
@@ -214,12 +224,12 @@ fn threshold(c: &mut Criterion) {
             .sample_size(SAMPLES)
             .warm_up_time(Duration::from_millis(300))
             .measurement_time(Duration::from_secs(1));
-        let one = bench(&mut group, "1_thread", || {
+        let one = bench(&mut group, "1_thread", Clock::Wall, || {
             let c = faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("row-major"), m, n);
             faer_kernel(faer_ref(&a), faer_ref(&b), c)
         });
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("a pool");
-        let two = bench(&mut group, "2_threads_split_rows", || {
+        let two = bench(&mut group, "2_threads_split_rows", Clock::Wall, || {
             let c = faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("row-major"), m, n);
             let (a_top, a_bottom) = faer_ref(&a).split_at_row(m / 2);
             let (c_top, c_bottom) = c.split_at_row_mut(m / 2);
@@ -245,7 +255,9 @@ fn main() {
     threads(&mut c, peak.as_ref());
     threshold(&mut c);
     set_num_threads(1);
-    kernels::<f32>(&mut c, peak.as_ref(), "f32");
-    kernels::<f64>(&mut c, peak.as_ref(), "f64");
+    let clock = Clock::from_env();
+    println!("kernel groups timed by the {}\n", clock.name());
+    kernels::<f32>(&mut c, peak.as_ref(), "f32", clock);
+    kernels::<f64>(&mut c, peak.as_ref(), "f64", clock);
     c.final_summary();
 }

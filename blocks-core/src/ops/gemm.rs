@@ -232,12 +232,12 @@ mod tests {
             Layout::RowMajor => exact.mapv(E::of),
             Layout::ColumnMajor => {
                 let mut m = Array2::from_elem((rows, cols).f(), E::zero());
-                m.zip_mut_with(&exact, |x, &v| *x = E::of(v));
+                m.zip_mut_with(exact, |x, &v| *x = E::of(v));
                 m
             }
             Layout::Strided => {
                 let mut m = Array2::from_elem((2 * rows, cols), E::nan());
-                m.slice_mut(s![..;2, ..]).zip_mut_with(&exact, |x, &v| *x = E::of(v));
+                m.slice_mut(s![..;2, ..]).zip_mut_with(exact, |x, &v| *x = E::of(v));
                 m
             }
         };

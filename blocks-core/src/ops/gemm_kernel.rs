@@ -65,7 +65,7 @@ fn mat_ref<'a, T>(view: &ArrayView2<'a, T>) -> Option<MatRef<'a, T>> {
     if let Some(slice) = view.to_slice() {
         return Some(MatRef::from_row_major_slice(slice, rows, cols));
     }
-    let slice = view.clone().reversed_axes().to_slice()?;
+    let slice = (*view).reversed_axes().to_slice()?;
     Some(MatRef::from_column_major_slice(slice, rows, cols))
 }
 
