@@ -48,7 +48,7 @@ pub trait Element:
     /// Draws a value from the standard normal distribution.
     fn sample_normal<R: Rng + ?Sized>(rng: &mut R) -> Self;
 
-    /// `c = a · b + beta · c` by this type's fastest packing kernel, on
+    /// `c = a · b + beta · c` by this type's fastest kernel, on
     /// `threads` threads; `false` (and nothing written) when it has none for
     /// these layouts, and blocks multiplies with ndarray's. The default has
     /// none; `f32` and `f64` use faer's. Called by blocks' one product
@@ -59,11 +59,11 @@ pub trait Element:
     /// use ndarray::{Array2, array};
     /// let (a, b) = (array![[1.0f32, 2.0]], array![[3.0f32], [4.0]]);
     /// let mut c = Array2::zeros((1, 1));
-    /// assert!(f32::packed_gemm(&a.view(), &b.view(), 0.0, &mut c.view_mut(), 1));
+    /// assert!(f32::fast_gemm(&a.view(), &b.view(), 0.0, &mut c.view_mut(), 1));
     /// assert_eq!(c[[0, 0]], 11.0);
     /// ```
     #[doc(hidden)]
-    fn packed_gemm(
+    fn fast_gemm(
         a: &ArrayView2<'_, Self>,
         b: &ArrayView2<'_, Self>,
         beta: Self,
@@ -96,7 +96,7 @@ macro_rules! impl_element {
                 StandardNormal.sample(rng)
             }
 
-            fn packed_gemm(
+            fn fast_gemm(
                 a: &ArrayView2<'_, Self>,
                 b: &ArrayView2<'_, Self>,
                 beta: Self,
