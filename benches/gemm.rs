@@ -75,13 +75,19 @@ fn faer_ref<'a, T>(a: &'a Array2<T>) -> faer::MatRef<'a, T> {
     }
 }
 
-/// `c = a · b` by faer on the calling thread (`c` row-major).
+/// `c = a · b` by faer on the calling thread, then `vzeroupper` as blocks
+/// does (faer's kernels leave the vector registers' upper halves dirty,
+/// which slows down the SSE code of the other kernels measured after it).
 fn faer_kernel<T: faer::traits::ComplexField + LinalgScalar>(
     a: faer::MatRef<'_, T>,
     b: faer::MatRef<'_, T>,
     c: faer::MatMut<'_, T>,
 ) {
     faer::linalg::matmul::matmul(c, faer::Accum::Replace, a, b, T::one(), faer::Par::Seq);
+    #[cfg(target_arch = "x86_64")]
+    if let Some(avx) = pulp::core_arch::x86::Avx::try_new() {
+        avx._mm256_zeroupper();
+    }
 }
 
 /// `c = a · b` by the gemm crate, on `threads` threads of rayon's pool.
