@@ -1,12 +1,12 @@
 //! d2l 6.1.2: `MySequential`, a container written by the user that appends
 //! blocks and runs them in order. Its contents are chosen at run time, so it
 //! holds `Box<dyn Block>` and widths are checked when it runs.
+//! `#[module(flatten)]` registers the blocks at `MySequential`'s own level,
+//! as PyTorch's `add_module(str(idx), module)` does: keys `0.weight`,
+//! `2.bias`, printed as `(0): Linear(...)`.
 //!
 //! Run with `cargo run --example my_sequential`.
 
-use std::fmt;
-
-use blocks::nn::{Visitor, fmt_module};
 use blocks::prelude::*;
 
 /// ```python
@@ -20,44 +20,37 @@ use blocks::prelude::*;
 ///             X = module(X)
 ///         return X
 /// ```
-#[derive(Default)]
-struct MySequential {
+#[derive(Module, Default)]
+pub struct MySequential {
+    #[module(flatten)]
     blocks: Vec<Box<dyn Block>>,
 }
 
 impl MySequential {
+    /// Appends `block` (PyTorch's `add_module(str(idx), module)`).
     fn add(mut self, block: impl Block) -> Self {
         self.blocks.push(Box::new(block));
         self
     }
+}
+
+impl Forward for MySequential {
+    type Input = Tensor;
+    type Output = Tensor;
 
     fn forward(&self, x: &Tensor) -> Tensor {
         self.blocks.iter().fold(x.clone(), |x, block| block.forward_tensor(&x))
     }
 }
 
-/// Registers the blocks as children `0`, `1`, ... (PyTorch's `add_module(str(idx), module)`).
-impl Module for MySequential {
-    fn type_name(&self) -> String {
-        "MySequential".into()
-    }
-
-    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-        for (index, block) in self.blocks.iter().enumerate() {
-            visitor.child(&index.to_string(), block.as_dyn());
-        }
-    }
-}
-
-impl fmt::Display for MySequential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt_module(self, f)
-    }
+/// d2l's `net = MySequential(nn.Linear(20, 256), nn.ReLU(), nn.Linear(256, 10))`.
+pub fn my_sequential() -> MySequential {
+    MySequential::default().add(Linear::<20, 256>::new()).add(ReLU).add(Linear::<256, 10>::new())
 }
 
 fn main() {
     manual_seed(2);
-    let net = MySequential::default().add(Linear::<20, 256>::new()).add(ReLU).add(Linear::<256, 10>::new());
+    let net = my_sequential();
     let x = Tensor::rand([2, 20]);
     println!("{}", net.forward(&x));
     println!("{net}");

@@ -96,6 +96,70 @@ pub use blocks_core::*;
 /// let net = sequential![Linear::<8, 128>::new(), CenteredLayer, Linear::<128, 10>::new()];
 /// assert_eq!(net.forward(&Batch::<8>::rand(4)).shape(), vec![4, 10]);
 /// ```
+///
+/// `#[module(chain)]` on the struct writes its `Forward`: its block fields
+/// run in declaration order, like `nn.Sequential(OrderedDict(...))` with
+/// the field names as keys (a tuple struct's keys are `0`, `1`, ..., as
+/// `nn.Sequential`'s). Buffers, `#[module(skip)]` data and the
+/// `TrainingFlag` are not steps; a `Parameter`, an `Option` or a
+/// `#[module(flatten)]` field, type parameters (const ones are fine) and a
+/// struct without blocks are compile errors. `Input` is what the first field
+/// takes (a plain `Tensor` for a `Sequential` or a width-keeping block),
+/// `Output` what the last one gives, and a field that does not take what
+/// the one before it gives is a compile error on that field:
+///
+/// ```
+/// use blocks::prelude::*;
+///
+/// #[derive(Module)]
+/// #[module(chain, name = "MLP")]
+/// struct Mlp {
+///     hidden: Linear<20, 256>,
+///     act: ReLU,
+///     out: Linear<256, 10>,
+/// }
+///
+/// let net = Mlp { hidden: Linear::new(), act: ReLU, out: Linear::new() };
+/// let y: Batch<10> = net.forward(&Tensor::rand([2, 20]));
+/// assert_eq!(net.named_parameters()[2].0, "out.weight");
+/// assert_eq!(
+///     net.to_string(),
+///     "MLP(\n  (hidden): Linear(in_features=20, out_features=256, bias=True)\n  (act): ReLU()\n  (out): Linear(in_features=256, out_features=10, bias=True)\n)"
+/// );
+/// ```
+///
+/// ```compile_fail,E0277
+/// use blocks::prelude::*;
+///
+/// #[derive(Module)]
+/// #[module(chain)]
+/// struct Mlp {
+///     hidden: Linear<20, 256>,
+///     // error: `Linear<128, 10>` takes 128 input features, but the block before it gives 256
+///     out: Linear<128, 10>,
+/// }
+/// ```
+///
+/// `#[module(flatten)]` on a `Vec` or an array of blocks registers its
+/// blocks at the struct's own level, keyed `0`, `1`, ..., as PyTorch's
+/// `self.add_module(str(idx), module)` does in d2l's `MySequential` (without
+/// it, a field `blocks` is an `nn.ModuleList` and its keys are
+/// `blocks.0.weight`). One such field per struct, and no other field keyed
+/// by a number, so keys never collide:
+///
+/// ```
+/// use blocks::prelude::*;
+///
+/// #[derive(Module, Default)]
+/// struct MySequential {
+///     #[module(flatten)]
+///     blocks: Vec<Box<dyn Block>>,
+/// }
+///
+/// let net = MySequential { blocks: vec![Box::new(Linear::<20, 256>::new()), Box::new(ReLU)] };
+/// assert_eq!(net.named_parameters()[1].0, "0.bias");
+/// assert!(net.to_string().starts_with("MySequential(\n  (0): Linear("));
+/// ```
 pub use blocks_macros::Module;
 
 /// `sequential![a, b, c]`: blocks run in order, like `nn.Sequential(a, b, c)`;
@@ -108,7 +172,26 @@ pub use blocks_macros::Module;
 /// assert_eq!(y.shape(), vec![2, 10]);
 /// ```
 ///
-/// A block that does not fit is a compile error on that block:
+/// Any number of blocks; past twelve, block `k` with its own type is at a
+/// longer field path (see `blocks::nn::Chunks`), and the keys still count
+/// straight through (`13.weight`).
+///
+/// Named entries, like `nn.Sequential(OrderedDict([("hidden", ..), ..]))`:
+/// the keys are the names, and `net.hidden` is the block with its type.
+/// Name every block or none.
+///
+/// ```
+/// use blocks::prelude::*;
+/// let net = sequential![hidden: Linear::<20, 256>::new(), act: ReLU, out: Linear::<256, 10>::new()];
+/// assert_eq!(net.state_dict().keys(), ["hidden.weight", "hidden.bias", "out.weight", "out.bias"]);
+/// assert!(net.to_string().starts_with("Sequential(\n  (hidden): Linear(in_features=20"));
+/// assert_eq!(net.out.weight().shape(), vec![10, 256]);
+/// assert_eq!(net.forward(&Batch::<20>::rand(2)).shape(), vec![2, 10]);
+/// ```
+///
+/// A block that does not fit is a compile error on that block (also inside
+/// a nested `sequential!`, reported once, and in a struct literal whose
+/// field type fixes the widths):
 ///
 /// ```compile_fail,E0277
 /// use blocks::prelude::*;

@@ -1,7 +1,8 @@
 //! The chapter's examples stay true: each example's functions are compiled
 //! here as a module and checked for the values its `main` prints (d2l's
 //! "Parameter Management", "Parameter Initialization", "Lazy
-//! Initialization", "Custom Layers" and "File I/O").
+//! Initialization", "Custom Layers" and "File I/O", and "Layers and
+//! Modules"' `MySequential`).
 
 #[allow(dead_code)]
 #[path = "../examples/custom_layers.rs"]
@@ -15,6 +16,9 @@ mod init;
 #[allow(dead_code)]
 #[path = "../examples/lazy.rs"]
 mod lazy;
+#[allow(dead_code)]
+#[path = "../examples/my_sequential.rs"]
+mod my_sequential;
 #[allow(dead_code)]
 #[path = "../examples/parameters.rs"]
 mod parameters;
@@ -263,4 +267,79 @@ fn file_io_a_clone_loaded_from_the_file_computes_the_same() {
     keys.sort_unstable();
     assert_eq!(keys, ["hidden.bias", "hidden.weight", "output.bias", "output.weight"]);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// ---- MySequential ----
+
+/// d2l's `MySequential` derives with `#[module(flatten)]`: PyTorch's keys
+/// and printout for the same three blocks, and with the weights of
+/// PyTorch's `sequential_mlp` case (the same blocks in an `nn.Sequential`,
+/// whose keys `add_module(str(idx), ...)` gives too) PyTorch's output.
+#[test]
+fn my_sequential_has_pytorchs_keys_printout_and_output() {
+    let net = my_sequential::my_sequential();
+    let keys: Vec<String> = net.state_dict().keys().into_iter().map(String::from).collect();
+    assert_eq!(keys, ["0.weight", "0.bias", "2.weight", "2.bias"]);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance");
+    let io = blocks::io::TensorFile::read(dir.join("sequential_mlp.io.safetensors")).unwrap();
+    let pytorch = io.metadata()["module_repr"].replacen("Sequential", "MySequential", 1);
+    assert_eq!(net.to_string(), pytorch);
+    assert_eq!(
+        net.to_string(),
+        "MySequential(\n  (0): Linear(in_features=20, out_features=256, bias=True)\n  (1): ReLU()\n  (2): Linear(in_features=256, out_features=10, bias=True)\n)"
+    );
+    let report = net
+        .load_state_dict(&StateDict::read(dir.join("sequential_mlp.weights.safetensors")).unwrap())
+        .unwrap();
+    assert!(report.missing_keys.is_empty() && report.unexpected_keys.is_empty());
+    let output = net.forward(&io.tensor::<f32>("input").unwrap());
+    let expected = io.tensor::<f32>("output").unwrap();
+    assert_eq!(output.shape(), expected.shape());
+    for (ours, theirs) in output.to_vec().into_iter().zip(expected.to_vec()) {
+        assert!((ours - theirs).abs() <= 1e-5 + 1e-4 * theirs.abs(), "ours {ours}, PyTorch {theirs}");
+    }
+}
+
+/// The blocks of a flattened array and a flattened `Vec` of typed blocks are
+/// keyed by position at the parent's level, beside its named fields.
+#[test]
+fn flattened_lists_sit_beside_named_fields() {
+    #[derive(Module)]
+    struct Stack {
+        #[module(flatten)]
+        layers: [Linear<4, 4>; 2],
+        head: Linear<4, 1>,
+    }
+    let net = Stack { layers: [Linear::new(), Linear::new()], head: Linear::new() };
+    let keys: Vec<String> = net.state_dict().keys().into_iter().map(String::from).collect();
+    assert_eq!(keys, ["0.weight", "0.bias", "1.weight", "1.bias", "head.weight", "head.bias"]);
+    assert!(
+        net.to_string()
+            .starts_with("Stack(\n  (0): Linear(in_features=4, out_features=4, bias=True)\n  (1): Linear(")
+    );
+
+    #[derive(Module)]
+    #[module(name = "Net")]
+    struct Listed {
+        #[module(flatten)]
+        layers: Vec<Linear<4, 4>>,
+    }
+    let empty = Listed { layers: Vec::new() };
+    assert_eq!(empty.to_string(), "Net()");
+    assert!(empty.state_dict().keys().is_empty());
+}
+
+/// A tuple struct's flattened list beside its training flag (which has no
+/// key): the list's blocks are `0`, `1`, and the flag is the block's mode.
+#[test]
+fn a_flattened_list_beside_a_training_flag() {
+    #[derive(Module)]
+    struct Blocks(#[module(flatten)] Vec<Box<dyn Block>>, TrainingFlag);
+    let net =
+        Blocks(vec![Box::new(Linear::<2, 2>::new()), Box::new(Dropout::new(0.5))], TrainingFlag::default());
+    let keys: Vec<String> = net.state_dict().keys().into_iter().map(String::from).collect();
+    assert_eq!(keys, ["0.weight", "0.bias"]);
+    net.eval();
+    assert!(!net.1.get());
+    assert!(!net.is_training());
 }

@@ -44,8 +44,12 @@ pub use threading::{get_num_threads, set_num_threads};
 /// not a public API, may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::nn::chain::{GivesTo, block, feed, start};
-    pub use crate::nn::field::{BufferField, Field, PlainTensorField, Probe, ProbeField, ProbeTensor};
+    pub use crate::nn::chain::{GivesTo, Known, Then, block, checked, feed, nested, of, start};
+    pub use crate::nn::chained::{Entry, EntryRule, within_field};
+    pub use crate::nn::field::{
+        BufferField, Field, FlattenField, PlainTensorField, Probe, ProbeField, ProbeTensor,
+    };
+    pub use crate::nn::sequential::run_entry;
 }
 
 /// `ndarray`, re-exported so users build arrays with the version blocks uses.

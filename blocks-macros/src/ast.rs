@@ -34,6 +34,9 @@ pub enum Kind {
     Buffer,
     /// Plain data (`#[module(skip)]`).
     Skip,
+    /// A list of blocks whose items are registered at the block's own level
+    /// (`#[module(flatten)]`).
+    Flatten,
 }
 
 impl<'a> Struct<'a> {
@@ -68,6 +71,14 @@ impl<'a> Struct<'a> {
         errors.finish(Struct { ident: &input.ident, generics: &input.generics, attrs, fields })
     }
 
+    /// The fields a `#[module(chain)]` block runs, in order: its blocks (not
+    /// its buffers, plain data, `TrainingFlag` or Parameters).
+    pub fn chained(&self) -> impl Iterator<Item = &Field<'a>> {
+        self.fields
+            .iter()
+            .filter(|f| f.kind() == Kind::Registered && !f.type_is("TrainingFlag") && !f.type_is("Parameter"))
+    }
+
     /// The class name printed by the repr: `name = "..."` or the struct's name.
     pub fn type_name(&self) -> String {
         match &self.attrs.name {
@@ -99,6 +110,8 @@ impl Field<'_> {
             Kind::Skip
         } else if self.attrs.buffer.is_some() {
             Kind::Buffer
+        } else if self.attrs.flatten.is_some() {
+            Kind::Flatten
         } else {
             Kind::Registered
         }
@@ -113,6 +126,23 @@ impl Field<'_> {
         match &self.member {
             Member::Named(ident) => ident.unraw().to_string(),
             Member::Unnamed(index) => index.index.to_string(),
+        }
+    }
+
+    /// Whether the field's type is written as `name` or `path::to::name`
+    /// (`Parameter`, `TrainingFlag`, `Option<...>`), whatever its arguments.
+    pub fn type_is(&self, name: &str) -> bool {
+        match self.ty {
+            Type::Path(path) => path.path.segments.last().is_some_and(|s| s.ident == name),
+            _ => false,
+        }
+    }
+
+    /// The field as the user wrote it, for messages: `` `hidden` `` or `field 0`.
+    pub fn shown(&self) -> String {
+        match &self.member {
+            Member::Named(ident) => format!("`{}`", ident.unraw()),
+            Member::Unnamed(index) => format!("field {}", index.index),
         }
     }
 

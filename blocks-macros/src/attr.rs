@@ -22,6 +22,9 @@ pub struct StructAttrs {
     /// `keeps_width`: the block's `Forward` goes from `Tensor` to `Tensor`, and it
     /// takes every tensor kind, giving back the kind it was given.
     pub keeps_width: Option<Ident>,
+    /// `chain`: the block's forward runs its block fields in declaration
+    /// order (the derive writes its `Forward`).
+    pub chain: Option<Ident>,
 }
 
 /// What `#[module(...)]` on a field says.
@@ -33,10 +36,13 @@ pub struct FieldAttrs {
     pub buffer: Option<Ident>,
     /// `rename = "fc1"`: the key in parameter names and the repr.
     pub rename: Option<LitStr>,
+    /// `flatten`: the items of a `Vec` or array of blocks are registered at
+    /// the block's own level (keys `0.weight`, not `blocks.0.weight`).
+    pub flatten: Option<Ident>,
 }
 
-const STRUCT_KEYS: &str = "`name = \"...\"`, `keeps_width` and `crate = \"...\"`";
-const FIELD_KEYS: &str = "`skip`, `buffer` and `rename = \"...\"`";
+const STRUCT_KEYS: &str = "`name = \"...\"`, `chain`, `keeps_width` and `crate = \"...\"`";
+const FIELD_KEYS: &str = "`skip`, `buffer`, `flatten` and `rename = \"...\"`";
 
 /// One argument: `key` or `key = value`.
 struct Arg {
@@ -147,7 +153,11 @@ pub fn struct_attrs(attrs: &[Attribute], errors: &mut Errors) -> StructAttrs {
                 let value = flag(&arg, errors);
                 set_once(&mut out.keeps_width, value, &arg.key, errors);
             }
-            "skip" | "buffer" | "rename" => errors.push(Error::new_spanned(
+            "chain" => {
+                let value = flag(&arg, errors);
+                set_once(&mut out.chain, value, &arg.key, errors);
+            }
+            "skip" | "buffer" | "rename" | "flatten" => errors.push(Error::new_spanned(
                 &arg.key,
                 format!("`{key}` goes on a field, not on the struct; on the struct #[module(...)] takes {STRUCT_KEYS}"),
             )),
@@ -175,7 +185,11 @@ pub fn field_attrs(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                 let value = string(&arg, "fc1", errors);
                 set_once(&mut out.rename, value, &arg.key, errors);
             }
-            "name" | "crate" | "keeps_width" => errors.push(Error::new_spanned(
+            "flatten" => {
+                let value = flag(&arg, errors);
+                set_once(&mut out.flatten, value, &arg.key, errors);
+            }
+            "name" | "crate" | "keeps_width" | "chain" => errors.push(Error::new_spanned(
                 &arg.key,
                 format!(
                     "`{key}` goes on the struct, not on a field; on a field #[module(...)] takes {FIELD_KEYS}"

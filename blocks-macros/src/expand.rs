@@ -16,7 +16,7 @@ use syn::{DeriveInput, GenericArgument, GenericParam, Ident, LitStr, PathArgumen
 use crate::ast::{Kind, Struct};
 use crate::attr::{self, StructAttrs};
 use crate::errors::Errors;
-use crate::{krate, valid};
+use crate::{chained, krate, valid};
 
 /// `#[derive(Module)]`: the impls, or the user's mistakes as errors (with a
 /// stand-in impl so that the mistakes are all the user sees).
@@ -50,9 +50,14 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
     let type_name = s.type_name();
     let visits: Vec<TokenStream> = s.fields.iter().filter_map(|f| visit_field(f, facade)).collect();
     let visitor = if visits.is_empty() { quote!(_) } else { quote!(__visitor) };
-    let call = match &s.attrs.keeps_width {
-        Some(flag) => keeps_width(s, flag, &where_clause, facade),
-        None => call(s, &where_clause, facade),
+    let call = match (&s.attrs.keeps_width, &s.attrs.chain) {
+        (Some(flag), _) => keeps_width(s, flag, &where_clause, facade),
+        (None, Some(flag)) => {
+            let mut out = chained::forward(s, flag, &where_clause, facade);
+            out.extend(call(s, &where_clause, facade));
+            out
+        }
+        (None, None) => call(s, &where_clause, facade),
     };
     quote! {
         #[automatically_derived]
@@ -81,6 +86,7 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
             /// `Forward` input (checked by the compiler), or a plain `Tensor`
             /// for a typed input (checked at run time, naming the block).
             #[allow(dead_code)]
+            #[track_caller]
             pub fn forward<__G>(
                 &self,
                 input: &__G,
@@ -172,6 +178,9 @@ fn visit_field(field: &crate::ast::Field, facade: &TokenStream) -> Option<TokenS
         Kind::Buffer => Some(quote_spanned! {span=>
             <#ty as #facade::__private::BufferField>::visit_buffer(&self.#member, #key, __visitor);
         }),
+        Kind::Flatten => Some(quote_spanned! {span=>
+            <#ty as #facade::__private::FlattenField>::visit_items(&self.#member, __visitor);
+        }),
         Kind::Skip => None,
     }
 }
@@ -181,15 +190,7 @@ fn visit_field(field: &crate::ast::Field, facade: &TokenStream) -> Option<TokenS
 /// type mentions a type parameter.
 fn where_clause(s: &Struct, self_ty: &TokenStream, facade: &TokenStream) -> Option<WhereClause> {
     let mut clause = block_bounds(s.generics, self_ty)?;
-    let params: HashSet<Ident> = s
-        .generics
-        .params
-        .iter()
-        .filter_map(|p| match p {
-            GenericParam::Type(t) => Some(t.ident.clone()),
-            _ => None,
-        })
-        .collect();
+    let params = type_params(s.generics);
     for field in &s.fields {
         let ty = field.ty;
         if !mentions(ty, &params) {
@@ -204,6 +205,9 @@ fn where_clause(s: &Struct, self_ty: &TokenStream, facade: &TokenStream) -> Opti
             Kind::Buffer => {
                 clause.predicates.push(syn::parse_quote_spanned!(span=> #ty: #facade::__private::BufferField))
             }
+            Kind::Flatten => clause
+                .predicates
+                .push(syn::parse_quote_spanned!(span=> #ty: #facade::__private::FlattenField)),
             Kind::Skip => {}
         }
     }
@@ -246,6 +250,18 @@ fn tensor_ident(ty: &Type) -> Option<&Ident> {
         }
         _ => None,
     }
+}
+
+/// The struct's type parameters.
+fn type_params(generics: &syn::Generics) -> HashSet<Ident> {
+    generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            GenericParam::Type(t) => Some(t.ident.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Whether `ty` names one of `params` anywhere in it.

@@ -7,6 +7,8 @@
 
 mod ast;
 mod attr;
+mod chain;
+mod chained;
 mod errors;
 mod expand;
 mod krate;
@@ -20,7 +22,9 @@ use proc_macro::TokenStream;
 /// under the field names), `impl Display` (PyTorch's repr), and from the
 /// block's `impl Forward` its `Takes` rule (which gives it `Call`) and an
 /// inherent `forward` that takes its input or a plain `Tensor` (checked at
-/// run time), like `net(X)`, and runs through `blocks::nn::run`. (So a
+/// run time), like `net(X)`, and runs through `blocks::nn::run` (a typed
+/// argument of the wrong size is a compile error at the call: "`Net` takes 4
+/// input features, but the argument has 5"). (So a
 /// derived block's forward is written as `impl Forward`, not as an inherent
 /// `fn forward`.)
 ///
@@ -34,10 +38,16 @@ use proc_macro::TokenStream;
 /// - `#[module(buffer)]` on a `Tensor` or `Option<Tensor>`: saved with the
 ///   model, never trained (PyTorch's `register_buffer`);
 /// - `#[module(skip)]`: plain data, neither trained nor saved;
-/// - `#[module(rename = "fc1")]`: the field's key (no dots, not empty).
+/// - `#[module(rename = "fc1")]`: the field's key (no dots, not empty);
+/// - `#[module(flatten)]` on a `Vec` or array of blocks: its blocks are
+///   registered at the struct's level, keyed `0`, `1`, ... (PyTorch's
+///   `add_module(str(idx), module)`; one such field, no numeric keys beside).
 ///
 /// On the struct: `#[module(name = "MLP")]` sets the printed class name (the
-/// struct's name by default); `#[module(keeps_width)]` makes a layer whose
+/// struct's name by default); `#[module(chain)]` writes the block's
+/// `Forward` as its block fields run in declaration order (each checked
+/// against the one before it, the error on the field that does not fit);
+/// `#[module(keeps_width)]` makes a layer whose
 /// forward keeps the width (its `impl Forward` from `Tensor` to `Tensor`)
 /// take every tensor kind and give back the kind it was given, as `ReLU` does;
 /// `#[module(crate = "path::to::blocks")]` names
@@ -56,8 +66,10 @@ pub fn derive_module(input: TokenStream) -> TokenStream {
 /// what the one before it gives (a width mismatch is an error on the block
 /// that does not fit).
 ///
-/// One to twelve blocks, a trailing comma allowed; nest a `sequential!` to
-/// hold more (it counts as one block).
+/// Any number of blocks, a trailing comma allowed. Named entries
+/// (`sequential![hidden: a, act: b]`, PyTorch's `OrderedDict` form) key the
+/// blocks by name and reach them as `net.hidden`; name every block or none,
+/// each name once.
 ///
 /// Examples: see `blocks::sequential`.
 #[proc_macro]

@@ -1,6 +1,6 @@
 //! Checks on the model before anything is emitted: conflicting field
-//! attributes and keys PyTorch could not use. Every mistake is reported on
-//! the user's token, all at once.
+//! attributes, keys PyTorch could not use, and what `chain` and `flatten`
+//! need. Every mistake is reported on the user's token, all at once.
 
 use std::collections::HashMap;
 
@@ -32,7 +32,7 @@ pub fn check(input: &Struct) -> syn::Result<()> {
                 "a #[module(skip)] field is not registered, so it has no key to rename; remove `rename` or `skip`",
             ));
         }
-        if field.kind() == Kind::Skip {
+        if field.kind() == Kind::Skip || field.kind() == Kind::Flatten {
             continue;
         }
         let key = field.key();
@@ -54,10 +54,7 @@ pub fn check(input: &Struct) -> syn::Result<()> {
                 continue;
             }
         }
-        let shown = match &field.member {
-            syn::Member::Named(ident) => format!("`{ident}`"),
-            syn::Member::Unnamed(index) => format!("field {}", index.index),
-        };
+        let shown = field.shown();
         if let Some(first) = keys.get(&key) {
             errors.push(Error::new(
                 field.key_span(),
@@ -67,5 +64,110 @@ pub fn check(input: &Struct) -> syn::Result<()> {
             keys.insert(key, shown);
         }
     }
+    check_flatten(input, &mut errors);
+    if input.attrs.chain.is_some() {
+        check_chain(input, &mut errors);
+    }
     errors.finish(())
+}
+
+/// `#[module(flatten)]`: on one registered field at most, whose items'
+/// keys `0`, `1`, ... no other field's key can collide with.
+fn check_flatten(input: &Struct, errors: &mut Errors) {
+    let mut flattened: Option<String> = None;
+    for field in &input.fields {
+        let Some(flatten) = &field.attrs.flatten else { continue };
+        let conflict = [("skip", field.attrs.skip.is_some()), ("buffer", field.attrs.buffer.is_some())]
+            .into_iter()
+            .find_map(|(other, given)| given.then_some(other));
+        if let Some(other) = conflict {
+            errors.push(Error::new_spanned(
+                flatten,
+                format!("a field is either #[module(flatten)] (its blocks registered at this block's level) or #[module({other})], not both; keep one"),
+            ));
+        }
+        if let Some(rename) = &field.attrs.rename {
+            errors.push(Error::new_spanned(
+                rename,
+                "a #[module(flatten)] field has no key of its own (its blocks are keyed `0`, `1`, ...), so there is nothing to rename; remove `rename`",
+            ));
+        }
+        match &flattened {
+            Some(first) => errors.push(Error::new_spanned(
+                flatten,
+                format!(
+                    "only one field can be #[module(flatten)]: the blocks of {first} and {} would both be keyed `0`, `1`, ...; keep one list, or drop `flatten` here to key its blocks `{}.0`, `{}.1`, ...",
+                    field.shown(),
+                    field.key(),
+                    field.key()
+                ),
+            )),
+            None => flattened = Some(field.shown()),
+        }
+    }
+    let Some(list) = flattened else { return };
+    for field in &input.fields {
+        let numeric = !field.key().is_empty() && field.key().bytes().all(|b| b.is_ascii_digit());
+        let keyed = matches!(field.kind(), Kind::Registered | Kind::Buffer) && !field.type_is("TrainingFlag");
+        if numeric && keyed {
+            errors.push(Error::new(
+                field.key_span(),
+                format!(
+                    "this field's key \"{}\" could collide with the blocks of #[module(flatten)] {list}, which are keyed `0`, `1`, ...; give it a name with #[module(rename = \"...\")]",
+                    field.key()
+                ),
+            ));
+        }
+    }
+}
+
+/// `#[module(chain)]`: a struct with blocks to chain, none of them a
+/// Parameter, an `Option` or a flattened list, and no `keeps_width`.
+fn check_chain(input: &Struct, errors: &mut Errors) {
+    let Some(chain) = &input.attrs.chain else { return };
+    if let Some(keeps) = &input.attrs.keeps_width {
+        errors.push(Error::new_spanned(
+            keeps,
+            "`keeps_width` is for a block whose `impl Forward` is written by hand; a #[module(chain)] block's forward is its fields in order, so keep one of the two",
+        ));
+    }
+    if let Some(param) = input.generics.type_params().next() {
+        errors.push(Error::new_spanned(
+            &param.ident,
+            "a #[module(chain)] block cannot have type parameters (const parameters are fine: `Linear<20, H>`); write `impl Forward` by hand (without `chain`) for a block generic over its fields' types",
+        ));
+    }
+    for field in &input.fields {
+        if let Some(flatten) = &field.attrs.flatten {
+            errors.push(Error::new_spanned(
+                flatten,
+                "a #[module(chain)] block runs its block fields in order, and a #[module(flatten)] list has no forward of its own; write `impl Forward` by hand (without `chain`) to run the list",
+            ));
+        } else if field.kind() == Kind::Registered && field.type_is("Parameter") {
+            errors.push(Error::new_spanned(
+                field.ty,
+                format!(
+                    "a #[module(chain)] block's fields are the blocks it runs in order, so the Parameter {} would never be used; write `impl Forward` by hand (without `chain`) to use it",
+                    field.shown()
+                ),
+            ));
+        } else if field.kind() == Kind::Registered && field.type_is("Option") {
+            errors.push(Error::new_spanned(
+                field.ty,
+                format!(
+                    "a #[module(chain)] block runs every block field, so {} cannot be optional; use `Identity` for a block that does nothing, or write `impl Forward` by hand (without `chain`)",
+                    field.shown()
+                ),
+            ));
+        }
+    }
+    if input.chained().next().is_none() {
+        errors.push(Error::new_spanned(
+            chain,
+            format!(
+                "#[module(chain)] runs the block fields of `{}` in order, and it has none; add the blocks as fields (`hidden: Linear<20, 256>`), or remove `chain`",
+                input.ident
+            ),
+        ));
+    }
 }

@@ -1,5 +1,6 @@
 //! How `#[derive(Module)]` registers a field: [`Field`] for blocks and
-//! parameters, [`BufferField`] for `#[module(buffer)]` tensors. Their
+//! parameters, [`BufferField`] for `#[module(buffer)]` tensors,
+//! [`FlattenField`] for `#[module(flatten)]` lists. Their
 //! `on_unimplemented` messages are the compile errors a user sees for a field
 //! that would never be registered.
 
@@ -209,5 +210,41 @@ impl BufferField for Option<Tensor> {
         if let Some(buffer) = self {
             visitor.buffer(name, buffer);
         }
+    }
+}
+
+/// A field type whose blocks `#[module(flatten)]` registers at the level of
+/// the block that holds it, keyed `0`, `1`, ... (PyTorch's
+/// `self.add_module(str(idx), module)` in d2l's `MySequential`): a `Vec` or
+/// an array of blocks (`Vec<Box<dyn Block>>`, `[Linear<4, 4>; 3]`).
+///
+/// ```
+/// use blocks_core::__private::FlattenField;
+/// use blocks_core::nn::{Linear, Member, ReLU};
+/// let list = vec![Linear::<2, 1>::new(), Linear::<2, 1>::new()];
+/// let mut seen: Vec<(String, Member<'_>)> = Vec::new();
+/// list.visit_items(&mut seen);
+/// let keys: Vec<&str> = seen.iter().map(|(key, _)| key.as_str()).collect();
+/// assert_eq!(keys, ["0", "1"]);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "#[module(flatten)] registers the blocks of a list (`Vec<M>` or `[M; N]` of blocks), not `{Self}`",
+    label = "not a list of blocks",
+    note = "remove `flatten` to register this field under its own name"
+)]
+pub trait FlattenField {
+    /// Reports each item to `visitor` as a child keyed by its position.
+    fn visit_items<'m>(&'m self, visitor: &mut dyn Visitor<'m>);
+}
+
+impl<M: Module> FlattenField for Vec<M> {
+    fn visit_items<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+        self.visit(visitor);
+    }
+}
+
+impl<M: Module, const N: usize> FlattenField for [M; N] {
+    fn visit_items<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+        self.visit(visitor);
     }
 }

@@ -76,9 +76,9 @@ pub trait Forward {
 /// assert_eq!(twice(&DynLinear::new(3, 3), &Tensor::ones([2, 3])).shape(), vec![2, 3]);
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot take `{G}` from the block before it",
+    message = "`{Self}` cannot take `{G}`",
     label = "cannot take `{G}`",
-    note = "a block is a type that implements `Forward` and derives `Module`"
+    note = "a block is a type that implements `Forward` and derives `Module`; a `Sequential` runs when each of its blocks takes what the one before it gives"
 )]
 pub trait Call<G> {
     /// What the block gives for `G`.
@@ -186,9 +186,10 @@ where
 }
 
 /// A value that block `B`, taking `T`, can be fed: the compiler's side of
-/// the width and channel checks (and the run-time check for plain tensors).
+/// the width and channel checks at a call (and the run-time check for plain
+/// tensors), worded for the caller's argument.
 #[diagnostic::on_unimplemented(
-    message = "`{B}` takes `{T}`, but the block before it gives `{Self}`",
+    message = "`{B}` takes `{T}`, but the argument is `{Self}`",
     label = "cannot take `{Self}`"
 )]
 pub trait FeedsInto<T, B: ?Sized> {
@@ -196,27 +197,70 @@ pub trait FeedsInto<T, B: ?Sized> {
     fn feed_into(&self) -> T;
 }
 
-/// The width check: implemented only when `TAKES == GIVES`.
+/// The width check where a block is called (`block.forward(&x)`, `x` its
+/// argument): implemented only when `TAKES == GIVES`.
+///
+/// ```
+/// fn fits<B: blocks_core::nn::ArgumentWidth<4, 4>>() {}
+/// fits::<blocks_core::nn::Linear<4, 2>>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` takes {TAKES} input features, but the argument has {GIVES}",
+    label = "takes {TAKES} input features, but the argument has {GIVES}"
+)]
+pub trait ArgumentWidth<const TAKES: usize, const GIVES: usize> {}
+
+impl<B: ?Sized, const N: usize> ArgumentWidth<N, N> for B {}
+
+/// The width check between the blocks of a chain (`sequential!`):
+/// implemented only when `TAKES == GIVES`. It implies [`ArgumentWidth`], so
+/// a chain's mismatch is reported once, in these words.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` takes {TAKES} input features, but the block before it gives {GIVES}",
     label = "takes {TAKES} input features, but the block before it gives {GIVES}"
 )]
-pub trait SameWidth<const TAKES: usize, const GIVES: usize> {}
+pub trait SameWidth<const TAKES: usize, const GIVES: usize>: ArgumentWidth<TAKES, GIVES> {
+    /// `()`: the check as a type, which the chain check goes through.
+    type Checked;
+}
 
-impl<B: ?Sized, const N: usize> SameWidth<N, N> for B {}
+impl<B: ?Sized, const N: usize> SameWidth<N, N> for B {
+    type Checked = ();
+}
 
-/// The channel check: implemented only when `TAKES == GIVES`.
+/// The channel check where a block is called: implemented only when
+/// `TAKES == GIVES`.
+///
+/// ```
+/// fn fits<B: blocks_core::nn::ArgumentChannels<3, 3>>() {}
+/// fits::<blocks_core::nn::Conv2d<3, 6, 5>>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` takes {TAKES} input channels, but the argument has {GIVES}",
+    label = "takes {TAKES} input channels, but the argument has {GIVES}"
+)]
+pub trait ArgumentChannels<const TAKES: usize, const GIVES: usize> {}
+
+impl<B: ?Sized, const C: usize> ArgumentChannels<C, C> for B {}
+
+/// The channel check between the blocks of a chain: implemented only when
+/// `TAKES == GIVES`; implies [`ArgumentChannels`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` takes {TAKES} input channels, but the block before it gives {GIVES}",
     label = "takes {TAKES} input channels, but the block before it gives {GIVES}"
 )]
-pub trait SameChannels<const TAKES: usize, const GIVES: usize> {}
+pub trait SameChannels<const TAKES: usize, const GIVES: usize>: ArgumentChannels<TAKES, GIVES> {
+    /// `()`: the check as a type, which the chain check goes through.
+    type Checked;
+}
 
-impl<B: ?Sized, const C: usize> SameChannels<C, C> for B {}
+impl<B: ?Sized, const C: usize> SameChannels<C, C> for B {
+    type Checked = ();
+}
 
 impl<B: ?Sized, const GIVES: usize, const TAKES: usize> FeedsInto<Batch<TAKES>, B> for Batch<GIVES>
 where
-    B: SameWidth<TAKES, GIVES>,
+    B: ArgumentWidth<TAKES, GIVES>,
 {
     #[track_caller]
     fn feed_into(&self) -> Batch<TAKES> {
@@ -226,7 +270,7 @@ where
 
 impl<B: ?Sized, const GIVES: usize, const TAKES: usize> FeedsInto<Images<TAKES>, B> for Images<GIVES>
 where
-    B: SameChannels<TAKES, GIVES>,
+    B: ArgumentChannels<TAKES, GIVES>,
 {
     #[track_caller]
     fn feed_into(&self) -> Images<TAKES> {

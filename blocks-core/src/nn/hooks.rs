@@ -240,9 +240,10 @@ impl RunningBlock {
     }
 
     /// Where it is in the model being run: `0`, `0.2` for a block inside
-    /// `sequential!`s (PyTorch's `named_modules` key), empty for the model
-    /// itself and for blocks that are not in a `sequential!` (a derived
-    /// block's fields run from its own forward).
+    /// `sequential!`s, `hidden` for a field of a `#[module(chain)]` block
+    /// (PyTorch's `named_modules` key), empty for the model itself and for
+    /// blocks that no container runs (the fields a hand-written
+    /// `impl Forward` calls).
     ///
     /// ```
     /// # use blocks_core::nn::RunningBlock;

@@ -17,8 +17,10 @@
 //! taking `Batch<N>` or `Images<C>`:
 //!
 //! - given the same kind with another size: a compile error on that block,
-//!   in plain words ([`SameWidth`], [`SameChannels`]: "`Conv2d<16, 32, 5>`
-//!   takes 16 input channels, but the block before it gives 6");
+//!   in plain words: in a chain ([`SameWidth`], [`SameChannels`]:
+//!   "`Conv2d<16, 32, 5>` takes 16 input channels, but the block before it
+//!   gives 6"), at a call ([`ArgumentWidth`], [`ArgumentChannels`]:
+//!   "`Linear<4, 8>` takes 4 input features, but the argument has 5");
 //! - given a plain `Tensor`: checked at run time, the panic naming the block
 //!   and its path in the `Sequential` (`(at block 0.2)`);
 //! - a width-keeping block (`ReLU`, `#[module(keeps_width)]`) gives back the
@@ -110,6 +112,7 @@ mod batch_norm;
 mod block;
 mod boxed;
 pub(crate) mod chain;
+pub(crate) mod chained;
 mod conv;
 pub(crate) mod deep_copy;
 mod dropout;
@@ -132,7 +135,8 @@ mod parameter;
 pub(crate) mod path;
 mod pool;
 mod repr;
-mod sequential;
+pub(crate) mod sequential;
+mod sequential_entries;
 mod softmax;
 mod state_dict;
 mod training;
@@ -146,13 +150,17 @@ pub use batch_norm::{
     BatchNorm1d, BatchNorm2d, BatchNormOptions, DynBatchNorm, DynBatchNorm1d, DynBatchNorm2d,
 };
 pub use block::Block;
+pub use chain::{ChainHead, ChainRule, ChainStep, FeedsInChain, RuleOut, StepOut};
 pub use conv::{Conv1d, Conv2d, DynConv, DynConv1d, DynConv2d};
 pub use deep_copy::DeepCopy;
 pub use dropout::Dropout;
 pub use dyn_sequential::DynSequential;
 pub use embedding::{DynEmbedding, Embedding};
 pub use flatten::Flatten;
-pub use forward::{AnyKind, ByInput, Call, FeedsInto, Forward, Rule, SameChannels, SameWidth, Takes, run};
+pub use forward::{
+    AnyKind, ArgumentChannels, ArgumentWidth, ByInput, Call, FeedsInto, Forward, Rule, SameChannels,
+    SameWidth, Takes, run,
+};
 pub use hooks::{
     ForwardHooks, HookHandle, HookValue, RunningBlock, register_module_forward_hook,
     register_module_forward_pre_hook,
@@ -166,7 +174,8 @@ pub use module::{AsModule, Member, Module, Visitor};
 pub use parameter::Parameter;
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Size2};
 pub use repr::{fmt_module, module_repr};
-pub use sequential::Sequential;
+pub use sequential::{Chain, Entries, NamedEntries, Sequential};
+pub use sequential_entries::Chunks;
 pub use softmax::{LogSoftmax, Softmax};
 pub use state_dict::{LoadError, LoadReport, ShapeMismatch, StateDict, StateDictError};
 pub use training::TrainingFlag;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 enum Step {
     Index(usize),
     Name(Arc<str>),
+    Key(&'static str),
 }
 
 impl fmt::Display for Step {
@@ -18,6 +19,7 @@ impl fmt::Display for Step {
         match self {
             Step::Index(index) => write!(f, "{index}"),
             Step::Name(name) => f.write_str(name),
+            Step::Key(key) => f.write_str(key),
         }
     }
 }
@@ -46,6 +48,12 @@ pub(crate) fn within<T>(index: usize, f: impl FnOnce() -> T) -> T {
 /// Runs `f` with the child named `name` appended to the current path.
 pub(crate) fn within_named<T>(name: &Arc<str>, f: impl FnOnce() -> T) -> T {
     push_while(Step::Name(Arc::clone(name)), f)
+}
+
+/// Runs `f` with the entry named `key` (of `sequential![key: ..]`) appended
+/// to the current path.
+pub(crate) fn within_key<T>(key: &'static str, f: impl FnOnce() -> T) -> T {
+    push_while(Step::Key(key), f)
 }
 
 /// `0.2`: the path of the running block, empty outside any sequential container.

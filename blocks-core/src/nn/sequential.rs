@@ -1,10 +1,13 @@
-//! `nn.Sequential` over a tuple of blocks: children `0`, `1`, ... run in order,
-//! each fed what the one before it gave.
+//! `nn.Sequential`: children run in order, each fed what the one before it
+//! gave. The container is one generic type over its [`Entries`] (a tuple of
+//! blocks keyed `0`, `1`, ...; [`Chunks`] of tuples past twelve blocks; or
+//! the named entries `sequential![hidden: ..]` makes), so keys, printout,
+//! hooks and the run are written once here.
 
 use std::fmt;
+use std::ops::Deref;
 
 use super::forward::{Call, run};
-use super::path::within;
 use super::{HookValue, Module, Visitor};
 
 /// Blocks run in order, like `nn.Sequential`; usually made with `sequential!`,
@@ -12,7 +15,10 @@ use super::{HookValue, Module, Visitor};
 /// chain. Each block runs through [`run`](super::run).
 ///
 /// The blocks are the tuple in field `0`, so `net.0.2` is the third block,
-/// with its own type (PyTorch's `net[2]`).
+/// with its own type (PyTorch's `net[2]`). Past twelve blocks the tuple is
+/// split into [`Chunks`] of twelve (see there for the field path; the keys
+/// stay `0`, `1`, ... `29`); `sequential![hidden: .., out: ..]` holds named
+/// entries, reached as `net.hidden` (PyTorch's `OrderedDict` form).
 ///
 /// ```
 /// use blocks_core::nn::{Linear, Module, ReLU, Sequential};
@@ -45,6 +51,7 @@ impl<T> Sequential<T> {
     /// let y: Batch<3> = net.forward(&Batch::<4>::rand(5));
     /// assert_eq!(y.shape(), vec![5, 3]);
     /// ```
+    #[track_caller]
     pub fn forward<G>(&self, input: &G) -> <Self as Call<G>>::Out
     where
         Self: Call<G>,
@@ -53,72 +60,106 @@ impl<T> Sequential<T> {
     }
 }
 
-macro_rules! sequential_tuple {
-    ($count:literal; $($block:ident $out:ident $index:tt),+) => {
-        #[diagnostic::do_not_recommend]
-        impl<$($block: Module),+> Module for Sequential<($($block,)+)> {
-            fn type_name(&self) -> String {
-                "Sequential".into()
-            }
+/// What a `Sequential` holds: blocks reported as its children, in order.
+/// Implemented for tuples of 1 to 12 blocks, for [`Chunks`], and by
+/// `sequential![name: block, ..]` for its named entries; never by hand.
+///
+/// ```
+/// use blocks_core::nn::{Entries, Linear, ReLU};
+/// assert_eq!(<(Linear<2, 2>, ReLU) as Entries>::LEN, 2);
+/// ```
+pub trait Entries: Send + Sync + 'static {
+    /// How many blocks.
+    const LEN: usize;
 
-            fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-                $(visitor.child(stringify!($index), &self.0.$index);)+
-            }
-        }
-
-        impl<$($block: Module),+> fmt::Display for Sequential<($($block,)+)> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                super::repr::fmt_module(self, f)
-            }
-        }
-
-        sequential_tuple!(@call G; (); ($($block $out $index),+));
-    };
-    // Builds `A: Call<G, Out = OA>, B: Call<OA, Out = OB>, ...` one block at a time.
-    (@call $input:ident; ($($bounds:tt)*); ($block:ident $out:ident $index:tt $(, $rest_block:ident $rest_out:ident $rest_index:tt)*)) => {
-        sequential_tuple!(@call $out; ($($bounds)* [$block $input $out $index]); ($($rest_block $rest_out $rest_index),*));
-    };
-    (@call $last:ident; ($($bounds:tt)*); ()) => {
-        sequential_tuple!(@impl $last; $($bounds)*);
-    };
-    (@impl $last:ident; [$first:ident $first_input:ident $first_out:ident $first_index:tt] $([$block:ident $input:ident $out:ident $index:tt])*) => {
-        #[diagnostic::do_not_recommend]
-        impl<$first_input, $first, $first_out, $($block, $out),*> Call<$first_input> for Sequential<($first, $($block,)*)>
-        where
-            Self: 'static,
-            $first_input: HookValue,
-            $last: HookValue,
-            $first: Call<$first_input, Out = $first_out>,
-            $($block: Call<$input, Out = $out>,)*
-        {
-            type Out = $last;
-
-            #[allow(non_snake_case)]
-            #[track_caller]
-            fn call(&self, input: &$first_input) -> $last {
-                let given = input;
-                let hooked = super::hooks::hooked(self, given);
-                let input = hooked.as_ref().map_or(given, |hooked| hooked.input(given));
-                let $first_out = within($first_index, || run(&self.0.$first_index, input));
-                $(let $out = within($index, || run(&self.0.$index, &$input));)*
-                match hooked {
-                    None => $last,
-                    Some(hooked) => hooked.finish::<Self, _>(given, $last),
-                }
-            }
-        }
-    };
+    /// Reports each block as a child: under its position counted from
+    /// `first`, or under its name.
+    fn visit_entries<'m>(&'m self, first: usize, visitor: &mut dyn Visitor<'m>);
 }
 
-sequential_tuple!(1; A OA 0);
-sequential_tuple!(2; A OA 0, B OB 1);
-sequential_tuple!(3; A OA 0, B OB 1, C OC 2);
-sequential_tuple!(4; A OA 0, B OB 1, C OC 2, D OD 3);
-sequential_tuple!(5; A OA 0, B OB 1, C OC 2, D OD 3, E OE 4);
-sequential_tuple!(6; A OA 0, B OB 1, C OC 2, D OD 3, E OE 4, F OF 5);
-sequential_tuple!(7; A OA 0, B OB 1, C OC 2, D OD 3, E OE 4, F OF 5, H OH 6);
-sequential_tuple!(8; A OA 0, B OB 1, C OC 2, D OD 3, E OE 4, F OF 5, H OH 6, I OI 7);
-sequential_tuple!(9; A OA 0, B OB 1, C OC 2, D OD 3, E OE 4, F OF 5, H OH 6, I OI 7, J OJ 8);
-sequential_tuple!(10; A OA 0, B OB 1, C OC 2, D OD 3, E OE 4, F OF 5, H OH 6, I OI 7, J OJ 8, K OK 9);
-sequential_tuple!(11; A OA 0, B OB 1, C OC 2, D OD 3, E OE 4, F OF 5, H OH 6, I OI 7, J OJ 8, K OK 9, L OL 10);
-sequential_tuple!(12; A OA 0, B OB 1, C OC 2, D OD 3, E OE 4, F OF 5, H OH 6, I OI 7, J OJ 8, K OK 9, L OL 10, M OM 11);
+/// Running the entries in order on a `G`: each block fed what the one
+/// before it gave, which the compiler checks where the Sequential is run
+/// (`sequential!` checks it where it is made, in the chain's words).
+/// Implemented with [`Entries`]; never by hand.
+///
+/// ```
+/// use blocks_core::nn::{Batch, Chain, Linear, ReLU};
+/// let y = (Linear::<2, 3>::new(), ReLU).run_from(0, &Batch::<2>::rand(4));
+/// assert_eq!(y.shape(), vec![4, 3]);
+/// ```
+pub trait Chain<G> {
+    /// What the last block gives.
+    type Out;
+
+    /// Runs the blocks in order, the first counted as position `first` in
+    /// the path of a run-time error.
+    fn run_from(&self, first: usize, input: &G) -> Self::Out;
+}
+
+/// Entries reached by name (`net.hidden`): the entries of
+/// `sequential![hidden: .., out: ..]`, the only maker of them (examples in
+/// `blocks::sequential`).
+pub trait NamedEntries: Entries {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Entries> Module for Sequential<T> {
+    fn type_name(&self) -> String {
+        "Sequential".into()
+    }
+
+    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+        self.0.visit_entries(0, visitor);
+    }
+}
+
+impl<T: Entries> fmt::Display for Sequential<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        super::repr::fmt_module(self, f)
+    }
+}
+
+impl<T, G> Call<G> for Sequential<T>
+where
+    Self: 'static,
+    G: HookValue,
+    T: Chain<G>,
+    T::Out: HookValue,
+{
+    type Out = T::Out;
+
+    #[track_caller]
+    fn call(&self, given: &G) -> T::Out {
+        let hooked = super::hooks::hooked(self, given);
+        let input = hooked.as_ref().map_or(given, |hooked| hooked.input(given));
+        let out = self.0.run_from(0, input);
+        match hooked {
+            None => out,
+            Some(hooked) => hooked.finish::<Self, _>(given, out),
+        }
+    }
+}
+
+/// `net.hidden`: a named entry of `sequential![hidden: .., out: ..]`, with
+/// its own type (PyTorch's `net.hidden`); examples in `blocks::sequential`.
+impl<T: NamedEntries> Deref for Sequential<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Runs the entry `key` of `sequential![key: block, ..]` on `input`, with
+/// `key` in the path of a run-time error: what the generated
+/// [`Chain`] of named entries calls for each block.
+///
+/// ```
+/// use blocks_core::__private::run_entry;
+/// use blocks_core::nn::Linear;
+/// use blocks_core::Tensor;
+/// assert_eq!(run_entry(&Linear::<3, 2>::new(), "hidden", &Tensor::ones([1, 3])).shape(), vec![1, 2]);
+/// ```
+#[track_caller]
+pub fn run_entry<B: Call<G> + ?Sized, G>(block: &B, key: &'static str, input: &G) -> B::Out {
+    super::path::within_key(key, || run(block, input))
+}
