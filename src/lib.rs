@@ -225,11 +225,11 @@ pub mod prelude {
         AdaptiveAvgPool2d, AvgPool2d, Batch, BatchNorm1d, BatchNorm2d, Block, Call, Conv1d, Conv2d, DeepCopy,
         Dropout, DynLinear, DynSequential, Flatten, Forward, ForwardHooks, Identity, Images, LayerNorm,
         LazyLinear, Linear, MaxPool2d, Module, Parameter, ReLU, Scalar, Sequential, Sigmoid, StateDict, Tanh,
-        TrainingFlag,
+        ToElement, TrainingFlag,
     };
     pub use crate::optim::{Adam, AdamConfig, AdamWConfig, LrScheduler, Optimizer, Sgd, SgdConfig};
+    pub use crate::{Element, Tensor, Tensor64, manual_seed, no_grad};
     pub use crate::{Module, sequential};
-    pub use crate::{Tensor, Tensor64, manual_seed, no_grad};
 }
 
 /// Support for the macros; not a public API.

@@ -7,6 +7,9 @@ use num_traits::{Float, FromPrimitive, NumAssign, ToPrimitive};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal, StandardUniform};
 
+use crate::nn::{KeptForward, Parameter, Visitor};
+use crate::{AnyTensor, TensorBase};
+
 /// A floating-point element type of a tensor.
 ///
 /// Implemented for `f32` (PyTorch's default dtype) and `f64` (used by
@@ -36,6 +39,10 @@ pub trait Element:
     /// PyTorch's name of the dtype, as printed in `dtype=torch.float64`.
     const DTYPE: &'static str;
 
+    /// Whether this is `f32` (hooks run on float32 values only).
+    #[doc(hidden)]
+    const IS_FLOAT32: bool;
+
     /// Converts from `f64`, rounding to the nearest representable value.
     fn of(value: f64) -> Self;
 
@@ -47,6 +54,29 @@ pub trait Element:
 
     /// Draws a value from the standard normal distribution.
     fn sample_normal<R: Rng + ?Sized>(rng: &mut R) -> Self;
+
+    /// Reports a parameter of this element type to `visitor` (through
+    /// [`Visitor::parameter`] or [`Visitor::parameter_f64`]): how a layer
+    /// generic over its element type registers its parameters. Not called by
+    /// hand; a layer calls [`register_parameter`](crate::nn::register_parameter).
+    #[doc(hidden)]
+    fn visit_parameter<'m>(visitor: &mut dyn Visitor<'m>, name: &str, parameter: &'m Parameter<Self>);
+
+    /// Reports a buffer of this element type (see [`visit_parameter`](Self::visit_parameter)).
+    #[doc(hidden)]
+    fn visit_buffer<'m>(visitor: &mut dyn Visitor<'m>, name: &str, buffer: &'m TensorBase<Self>);
+
+    /// The tensor as a [`AnyTensor`] of its element type.
+    #[doc(hidden)]
+    fn wrap(tensor: TensorBase<Self>) -> AnyTensor;
+
+    /// The tensor inside `any` if it has this element type.
+    #[doc(hidden)]
+    fn unwrap_ref(any: &AnyTensor) -> Option<&TensorBase<Self>>;
+
+    /// Runs a width-keeping block on a tensor of this element type.
+    #[doc(hidden)]
+    fn forward_kept<L: KeptForward + ?Sized>(layer: &L, x: &TensorBase<Self>) -> TensorBase<Self>;
 
     /// `c = a · b + beta · c` by this type's fastest kernel, on
     /// `threads` threads; `false` (and nothing written) when it has none for
@@ -76,9 +106,10 @@ pub trait Element:
 }
 
 macro_rules! impl_element {
-    ($t:ty, $name:literal) => {
+    ($t:ty, $name:literal, $is_f32:literal, $parameter:ident, $buffer:ident, $variant:ident, $kept:ident) => {
         impl Element for $t {
             const DTYPE: &'static str = $name;
+            const IS_FLOAT32: bool = $is_f32;
 
             fn of(value: f64) -> Self {
                 value as $t
@@ -96,6 +127,34 @@ macro_rules! impl_element {
                 StandardNormal.sample(rng)
             }
 
+            fn visit_parameter<'m>(
+                visitor: &mut dyn Visitor<'m>,
+                name: &str,
+                parameter: &'m Parameter<Self>,
+            ) {
+                visitor.$parameter(name, parameter);
+            }
+
+            fn visit_buffer<'m>(visitor: &mut dyn Visitor<'m>, name: &str, buffer: &'m TensorBase<Self>) {
+                visitor.$buffer(name, buffer);
+            }
+
+            fn wrap(tensor: TensorBase<Self>) -> AnyTensor {
+                AnyTensor::$variant(tensor)
+            }
+
+            #[track_caller]
+            fn forward_kept<L: KeptForward + ?Sized>(layer: &L, x: &TensorBase<Self>) -> TensorBase<Self> {
+                layer.$kept(x)
+            }
+
+            fn unwrap_ref(any: &AnyTensor) -> Option<&TensorBase<Self>> {
+                match any {
+                    AnyTensor::$variant(tensor) => Some(tensor),
+                    _ => None,
+                }
+            }
+
             fn fast_gemm(
                 a: &ArrayView2<'_, Self>,
                 b: &ArrayView2<'_, Self>,
@@ -109,5 +168,5 @@ macro_rules! impl_element {
     };
 }
 
-impl_element!(f32, "float32");
-impl_element!(f64, "float64");
+impl_element!(f32, "float32", true, parameter, buffer, F32, forward_kept);
+impl_element!(f64, "float64", false, parameter_f64, buffer_f64, F64, forward_kept_f64);

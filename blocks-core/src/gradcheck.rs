@@ -125,8 +125,18 @@ where
     let checked: Vec<bool> = inputs.iter().map(Tensor64::requires_grad).collect();
     let numerical = numerical_jacobians(&f, &values, &checked, options.eps);
     let analytical = analytical_jacobians(&f, &values, &checked);
+    compare(&numerical, &analytical, options)
+}
+
+/// The entries of two sets of Jacobians (per input: per input element, per
+/// output element) that differ beyond the tolerances.
+pub(crate) fn compare(
+    numerical: &[Vec<Vec<f64>>],
+    analytical: &[Vec<Vec<f64>>],
+    options: GradcheckOptions,
+) -> Result<(), GradcheckError> {
     let mut mismatches = Vec::new();
-    for (input, (num, ana)) in numerical.iter().zip(&analytical).enumerate() {
+    for (input, (num, ana)) in numerical.iter().zip(analytical).enumerate() {
         for (input_element, (num_row, ana_row)) in num.iter().zip(ana).enumerate() {
             for (output_element, (&n, &a)) in num_row.iter().zip(ana_row).enumerate() {
                 let close = (a - n).abs() <= options.atol + options.rtol * n.abs();
@@ -146,7 +156,7 @@ where
 }
 
 /// Fresh leaves holding `values`, requiring grad where `checked` says so.
-fn leaves(values: &[ArrayD<f64>], checked: &[bool]) -> Vec<Tensor64> {
+pub(crate) fn leaves(values: &[ArrayD<f64>], checked: &[bool]) -> Vec<Tensor64> {
     values.iter().zip(checked).map(|(v, &c)| Tensor64::from_array(v.clone()).requires_grad_(c)).collect()
 }
 

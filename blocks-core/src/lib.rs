@@ -10,6 +10,7 @@
 //! assert_eq!(w.grad().unwrap().to_vec(), vec![0.0, 0.0]);
 //! ```
 
+mod any_tensor;
 mod autograd;
 pub mod data;
 mod display;
@@ -18,6 +19,7 @@ pub mod distributed;
 mod element;
 mod error;
 mod gradcheck;
+mod gradcheck_module;
 pub mod io;
 pub mod nn;
 mod numel;
@@ -27,12 +29,14 @@ mod random;
 mod tensor;
 mod threading;
 
+pub use any_tensor::AnyTensor;
 pub use autograd::grad_hooks::GradHookHandle;
 pub use autograd::grad_mode::{NoGradGuard, is_grad_enabled, no_grad};
 pub use autograd::storage::{DataMut, Snapshot};
 pub use element::Element;
 pub use error::ShapeError;
 pub use gradcheck::{GradcheckError, GradcheckOptions, Mismatch, gradcheck, gradcheck_with};
+pub use gradcheck_module::{gradcheck_module, gradcheck_module_with};
 pub use ops::{
     BatchNormStats, CompareOperand, Conv1dOptions, Conv2dOptions, ConvOptions, GeluApproximate, Indices,
 };

@@ -190,23 +190,29 @@ fn an_empty_tensor_with_an_absurd_dimension_is_an_error_when_read_not_a_panic() 
 }
 
 #[test]
-fn dtypes_that_are_unknown_or_not_floats() {
+fn dtypes_that_are_unknown_or_not_converted() {
     assert_refused(
         &file(r#"{"a":{"dtype":"Q7","shape":[2],"data_offsets":[0,8]}}"#, &[0; 8]),
         "the header is not valid JSON for safetensors",
     );
-    let int = file(r#"{"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, &[0; 8]);
+    // Integers convert to floats as PyTorch's copy_ does; a state dict keeps
+    // them (BatchNorm's num_batches_tracked) as whole numbers.
+    let int = file(r#"{"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, &7i64.to_le_bytes());
     let parsed = TensorFile::from_bytes(&int).unwrap();
-    let error = parsed.tensor::<f32>("a").unwrap_err();
-    assert_eq!(error.to_string(), "tensor \"a\" has dtype I64, which cannot be read as float32");
-    // A state dict keeps int64 tensors (BatchNorm's num_batches_tracked) as whole numbers.
-    assert_eq!(StateDict::from_file(&parsed).unwrap().get("a").unwrap().to_vec(), vec![0.0]);
-    let bools = file(r#"{"a":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}}"#, &[0; 2]);
-    let error = StateDict::from_file(&TensorFile::from_bytes(&bools).unwrap()).unwrap_err();
-    assert_eq!(error.to_string(), "tensor \"a\" has dtype BOOL, which cannot be read as float32");
-    let half = file(r#"{"a":{"dtype":"F16","shape":[4],"data_offsets":[0,8]}}"#, &[0; 8]);
-    let error = TensorFile::from_bytes(&half).unwrap().tensor::<f64>("a").unwrap_err();
-    assert_eq!(error.to_string(), "tensor \"a\" has dtype F16, which cannot be read as float64");
+    assert_eq!(parsed.tensor::<f32>("a").unwrap().to_vec(), vec![7.0]);
+    assert_eq!(StateDict::from_file(&parsed).unwrap().get("a").unwrap().to_vec(), vec![7.0]);
+    let bools = file(r#"{"a":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}}"#, &[0, 1]);
+    assert_eq!(
+        StateDict::from_file(&TensorFile::from_bytes(&bools).unwrap()).unwrap().get("a").unwrap().to_vec(),
+        [0.0, 1.0]
+    );
+    // 8-bit floats and complex numbers are not converted.
+    let complex = file(r#"{"a":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}"#, &[0; 8]);
+    let error = StateDict::from_file(&TensorFile::from_bytes(&complex).unwrap()).unwrap_err();
+    assert_eq!(error.to_string(), "tensor \"a\" has dtype C64, which cannot be read as float32");
+    let fp8 = file(r#"{"a":{"dtype":"F8_E5M2","shape":[4],"data_offsets":[0,4]}}"#, &[0; 4]);
+    let error = TensorFile::from_bytes(&fp8).unwrap().tensor::<f64>("a").unwrap_err();
+    assert_eq!(error.to_string(), "tensor \"a\" has dtype F8_E5M2, which cannot be read as float64");
     let floats = TensorFile::from_bytes(&file(F32_2, &[0; 8])).unwrap();
     assert!(floats.integers("a").unwrap_err().to_string().contains("cannot be read as int64"));
 }
@@ -274,13 +280,13 @@ fn a_size_error_names_the_tensor() {
 #[test]
 fn a_dtype_error_names_the_file() {
     let path = temp_path("labels.safetensors");
-    std::fs::write(&path, file(r#"{"y":{"dtype":"F16","shape":[4],"data_offsets":[0,8]}}"#, &[0; 8]))
+    std::fs::write(&path, file(r#"{"y":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]}}"#, &[0; 4]))
         .unwrap();
     let error = StateDict::read(&path).unwrap_err();
     assert!(matches!(&error, FileError::Dtype { path: p, .. } if *p == path), "{error:?}");
     assert_eq!(
         error.to_string(),
-        format!("{}: tensor \"y\" has dtype F16, which cannot be read as float32", path.display())
+        format!("{}: tensor \"y\" has dtype F8_E4M3, which cannot be read as float32", path.display())
     );
 }
 

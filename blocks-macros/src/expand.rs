@@ -59,6 +59,7 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
         }
         (None, None) => call(s, &where_clause, facade),
     };
+    let to_element = crate::to_element::to_element(s, facade);
     quote! {
         #[automatically_derived]
         impl #impl_generics #facade::nn::Module for #self_ty #where_clause {
@@ -79,6 +80,8 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
         }
 
         #call
+
+        #to_element
 
         #[automatically_derived]
         impl #impl_generics #self_ty #where_clause {
@@ -265,7 +268,7 @@ fn type_params(generics: &syn::Generics) -> HashSet<Ident> {
 }
 
 /// Whether `ty` names one of `params` anywhere in it.
-fn mentions(ty: &Type, params: &HashSet<Ident>) -> bool {
+pub(crate) fn mentions(ty: &Type, params: &HashSet<Ident>) -> bool {
     fn walk(tokens: TokenStream, params: &HashSet<Ident>) -> bool {
         tokens.into_iter().any(|tt| match tt {
             TokenTree::Ident(ident) => params.contains(&ident),

@@ -13,6 +13,7 @@ mod errors;
 mod expand;
 mod krate;
 mod sequential;
+mod to_element;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -53,6 +54,12 @@ use proc_macro::TokenStream;
 /// `#[module(crate = "path::to::blocks")]` names
 /// the facade's path for crates that re-export it (a dependency renamed in
 /// Cargo.toml is found without it).
+///
+/// A struct generic over its element type (`struct Net<E: Element = f32>`
+/// with fields such as `Linear<20, 256, E>`, `Parameter<E>`) also gets
+/// `ToElement`: `net.to_f64()` is the model in float64 (PyTorch's
+/// `net.double()`). A struct that is not generic cannot change its fields'
+/// types, so it gets no conversion: add `<E: Element = f32>` to it.
 ///
 /// Examples: see `blocks::Module`.
 #[proc_macro_derive(Module, attributes(module))]

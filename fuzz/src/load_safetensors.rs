@@ -1,10 +1,10 @@
 //! The body of the `load_safetensors` fuzz target, shared with the normal
 //! test `blocks-core/tests/fuzz_seeds.rs` so that it builds and runs on stable.
 
-use blocks_core::Tensor;
-use blocks_core::io::{TensorFile, serialize_tensors};
+use blocks_core::io::TensorFile;
 use blocks_core::nn::StateDict;
 use blocks_core::optim::{Adam, AdamConfig, Optimizer, OptimizerState, Sgd, SgdConfig};
+use blocks_core::{AnyTensor, Tensor};
 
 /// [`load_safetensors`], after reading `data` from a file on disk as well
 /// (`TensorFile::read`, which checks the header against the file's length
@@ -39,17 +39,17 @@ pub fn load_safetensors(data: &[u8]) -> Option<usize> {
     let _ = file.metadata().len();
     let state = StateDict::from_file(&file).ok()?;
 
-    let tensors: Vec<_> = state.iter().collect();
-    let bytes = serialize_tensors(&tensors, &[]).expect("a loaded state dict can be written");
+    let bytes = state.serialize().expect("a loaded state dict can be written");
     let again = TensorFile::from_bytes(&bytes).expect("what was written reads back");
     let again = StateDict::from_file(&again).expect("and loads as a state dict");
     let mut keys = state.keys();
     keys.sort_unstable();
     assert_eq!(again.keys(), keys, "the same keys (read back sorted)");
-    for (key, tensor) in state.iter() {
-        let back = again.get(key).expect("every key is back");
+    for (key, tensor) in state.entries() {
+        let back = again.entry(key).expect("every key is back");
         assert_eq!(back.shape(), tensor.shape(), "{key}: shape");
-        let bits = |t: &blocks_core::Tensor| t.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(back.dtype(), tensor.dtype(), "{key}: dtype");
+        let bits = |t: &AnyTensor| t.cast::<f64>().to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(back), bits(tensor), "{key}: values, bit for bit");
     }
     Some(state.len())

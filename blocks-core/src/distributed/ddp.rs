@@ -167,11 +167,19 @@ impl<M: Module> DistributedDataParallel<M> {
     pub fn with_config(module: M, world: &World, config: DdpConfig) -> Result<Self, DistributedError> {
         let parameters = module.named_parameters();
         let buffers = module.named_buffers();
-        let uninitialized = module.state_dict().uninitialized_keys().first().map(|key| {
-            format!(
-                "parameter `{key}` has no shape yet (a lazy layer): run one forward before wrapping the model"
-            )
+        let float64 = module.named_parameters_f64().first().map(|(key, _)| {
+            format!("parameter `{key}` is float64 (a model after `to_f64`): DistributedDataParallel runs float32 models")
         });
+        let uninitialized = module
+            .state_dict()
+            .uninitialized_keys()
+            .first()
+            .map(|key| {
+                format!(
+                    "parameter `{key}` has no shape yet (a lazy layer): run one forward before wrapping the model"
+                )
+            })
+            .or(float64);
         let entries: Vec<Entry> = parameters
             .iter()
             .map(|(name, p)| Entry::parameter(name, p))

@@ -200,13 +200,35 @@ impl TensorFile {
         Ok(self.stored(name)?.shape.clone())
     }
 
+    /// The dtype of tensor `name` as the file names it: `"F32"`, `"F64"`,
+    /// `"BF16"`, `"I64"`, ...
+    ///
+    /// # Errors
+    ///
+    /// [`FileError::MissingTensor`] if there is no tensor `name`.
+    ///
+    /// ```
+    /// use blocks_core::io::{serialize_tensors, TensorFile};
+    /// let bytes = serialize_tensors(&[("x", &blocks_core::Tensor64::ones([1]))], &[]).unwrap();
+    /// assert_eq!(TensorFile::from_bytes(&bytes).unwrap().dtype("x").unwrap(), "F64");
+    /// ```
+    pub fn dtype(&self, name: &str) -> Result<String, FileError> {
+        Ok(format!("{:?}", self.stored(name)?.dtype))
+    }
+
     /// Tensor `name` as a float tensor of element type `E`, converting from
-    /// F32 or F64 (as `load_state_dict` copies across dtypes).
+    /// the file's dtype as PyTorch's `copy_` (and so `load_state_dict`) does:
+    /// F16 and BF16 exactly, F64 into `f32` rounded to nearest (ties to even),
+    /// integers rounded once to the nearest float, BOOL as 0 and 1.
+    /// (`torch.load` keeps the file's dtype; a typed loader converting to the
+    /// element type asked for is the equivalent here.) The conversion is per
+    /// tensor: nothing but the result is allocated.
     ///
     /// # Errors
     ///
     /// [`FileError::MissingTensor`] if there is no tensor `name`, [`FileError::Dtype`]
-    /// (naming the file) if it is not F32 or F64, [`FileError::Format`] if its shape
+    /// (naming the file and the tensor) for a dtype that is not converted (the
+    /// 8-bit and smaller floats, complex), [`FileError::Format`] if its shape
     /// is too large for an array.
     ///
     /// ```
@@ -221,24 +243,12 @@ impl TensorFile {
     pub fn tensor<E: Element>(&self, name: &str) -> Result<TensorBase<E>, FileError> {
         let stored = self.stored(name)?;
         let data = &self.bytes[stored.bytes.clone()];
-        let values: Vec<E> = match stored.dtype {
-            Dtype::F32 => data
-                .chunks_exact(4)
-                .map(|b| E::of(f32::from_le_bytes(b.try_into().expect("4 bytes")) as f64))
-                .collect(),
-            Dtype::F64 => data
-                .chunks_exact(8)
-                .map(|b| E::of(f64::from_le_bytes(b.try_into().expect("8 bytes"))))
-                .collect(),
-            other => {
-                return Err(FileError::Dtype {
-                    path: self.path.clone(),
-                    name: name.to_string(),
-                    found: format!("{other:?}"),
-                    expected: E::DTYPE,
-                });
-            }
-        };
+        let values: Vec<E> = super::cast::decode(stored.dtype, data).ok_or_else(|| FileError::Dtype {
+            path: self.path.clone(),
+            name: name.to_string(),
+            found: format!("{:?}", stored.dtype),
+            expected: E::DTYPE,
+        })?;
         let array = ArrayD::from_shape_vec(IxDyn(&stored.shape), values).map_err(|error| {
             let problem = match error.kind() {
                 ndarray::ErrorKind::Overflow => "is too large for an array on this machine",
@@ -253,7 +263,8 @@ impl TensorFile {
     }
 
     /// Tensor `name` as integers (class labels saved as int64 by PyTorch),
-    /// with its shape; accepts I64, I32, U8 and U64 (when it fits in i64).
+    /// with its shape; accepts every integer dtype (U64 when it fits in i64)
+    /// and BOOL (0 and 1).
     ///
     /// # Errors
     ///
@@ -279,20 +290,7 @@ impl TensorFile {
             found: format!("{:?}", stored.dtype),
             expected: "int64",
         };
-        let values = match stored.dtype {
-            Dtype::I64 => {
-                data.chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().expect("8"))).collect()
-            }
-            Dtype::I32 => {
-                data.chunks_exact(4).map(|b| i32::from_le_bytes(b.try_into().expect("4")) as i64).collect()
-            }
-            Dtype::U8 => data.iter().map(|&b| b as i64).collect(),
-            Dtype::U64 => data
-                .chunks_exact(8)
-                .map(|b| i64::try_from(u64::from_le_bytes(b.try_into().expect("8"))).map_err(|_| wrong()))
-                .collect::<Result<Vec<_>, _>>()?,
-            _ => return Err(wrong()),
-        };
+        let values = super::cast::decode_integers(stored.dtype, data).ok_or_else(wrong)?;
         Ok((values, stored.shape.clone()))
     }
 
@@ -306,6 +304,17 @@ impl TensorFile {
     /// ```
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether tensor `name` holds whole numbers or bool (a state dict keeps
+    /// it as an integer buffer); `false` if there is no such tensor.
+    pub(crate) fn holds_integers(&self, name: &str) -> bool {
+        self.tensors.get(name).is_some_and(|stored| super::cast::is_integer(stored.dtype))
+    }
+
+    /// Whether tensor `name` is F64 (a state dict keeps it in float64).
+    pub(crate) fn holds_float64(&self, name: &str) -> bool {
+        self.tensors.get(name).is_some_and(|stored| stored.dtype == Dtype::F64)
     }
 
     fn stored(&self, name: &str) -> Result<&Stored, FileError> {

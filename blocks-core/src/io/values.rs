@@ -221,11 +221,18 @@ impl<E: Element, S: std::hash::BuildHasher + Default> Loadable for HashMap<Strin
 impl Saveable for StateDict {
     type Elem = f32;
 
-    /// Every entry; an error if some parameter is uninitialized.
+    /// Every entry; an error if some parameter is uninitialized, or if
+    /// some entry is float64 ([`StateDict::save`] writes every dtype).
     fn named_tensors(&self) -> Result<NamedTensors<'_, f32>, FileError> {
         let keys = self.uninitialized_keys();
         if !keys.is_empty() {
             return Err(FileError::Uninitialized { keys: keys.into_iter().map(String::from).collect() });
+        }
+        if let Some((key, _)) = self.iter_f64().next() {
+            return Err(content_error(format!(
+                "the state dict holds float64 tensors ({key:?}, ...): save it with `state.save(path)`, \
+                 which writes each tensor in its dtype"
+            )));
         }
         Ok(self.iter().map(|(k, t)| (k.to_string(), t)).collect())
     }

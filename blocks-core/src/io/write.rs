@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use safetensors::{Dtype, View};
 
 use super::FileError;
-use crate::{Element, TensorBase};
+use crate::{AnyTensor, Element, TensorBase};
 
 /// One tensor's bytes in the layout safetensors wants (row-major, little-endian).
 struct Bytes {
@@ -96,31 +96,53 @@ pub fn save_tensors<E: Element>(
     write_atomically(path.as_ref(), |file| file.write_all(&bytes))
 }
 
-/// Like [`save_tensors`], writing the tensors named in `integers` as int64
+/// Like [`save_tensors`], for tensors of either element type (each saved
+/// in its own dtype, F32 or F64), writing those named in `integers` as int64
 /// (their values rounded), as PyTorch saves integer buffers such as
 /// BatchNorm's `num_batches_tracked`.
-pub(crate) fn save_tensors_with_integers<E: Element>(
+pub(crate) fn save_entries(
     path: impl AsRef<Path>,
-    tensors: &[(&str, &TensorBase<E>)],
+    tensors: &[(&str, &AnyTensor)],
     integers: &[&str],
 ) -> Result<(), FileError> {
+    let serialized = serialize_entries(tensors, integers, &[])?;
+    write_atomically(path.as_ref(), |file| file.write_all(&serialized))
+}
+
+/// The bytes [`save_entries`] writes.
+pub(crate) fn serialize_entries(
+    tensors: &[(&str, &AnyTensor)],
+    integers: &[&str],
+    metadata: &[(&str, &str)],
+) -> Result<Vec<u8>, FileError> {
+    if let Some((name, _)) = tensors.iter().find(|(name, _)| *name == "__metadata__") {
+        return Err(FileError::Format {
+            path: PathBuf::new(),
+            message: format!("{name:?} is reserved by safetensors for the metadata and cannot name a tensor"),
+        });
+    }
     let bytes: Vec<(String, Bytes)> = tensors
         .iter()
         .map(|(name, t)| {
-            let bytes = if integers.contains(name) {
-                let data = t.data();
-                let data: Vec<u8> =
-                    data.iter().flat_map(|v| (v.as_f64().round() as i64).to_le_bytes()).collect();
-                Bytes { dtype: Dtype::I64, shape: t.shape(), data }
-            } else {
-                to_bytes(t)
+            let bytes = match t {
+                AnyTensor::F32(t) if integers.contains(name) => to_integer_bytes(t),
+                AnyTensor::F64(t) if integers.contains(name) => to_integer_bytes(t),
+                AnyTensor::F32(t) => to_bytes(t),
+                AnyTensor::F64(t) => to_bytes(t),
             };
             (name.to_string(), bytes)
         })
         .collect();
-    let serialized = safetensors::serialize(bytes.iter().map(|(name, b)| (name.as_str(), b)), None)
-        .map_err(|e| FileError::Format { path: PathBuf::new(), message: e.to_string() })?;
-    write_atomically(path.as_ref(), |file| file.write_all(&serialized))
+    let info: Option<HashMap<String, String>> = (!metadata.is_empty())
+        .then(|| metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+    safetensors::serialize(bytes.iter().map(|(name, b)| (name.as_str(), b)), info)
+        .map_err(|e| FileError::Format { path: PathBuf::new(), message: e.to_string() })
+}
+
+fn to_integer_bytes<E: Element>(tensor: &TensorBase<E>) -> Bytes {
+    let data = tensor.data();
+    let bytes: Vec<u8> = data.iter().flat_map(|v| (v.as_f64().round() as i64).to_le_bytes()).collect();
+    Bytes { dtype: Dtype::I64, shape: tensor.shape(), data: bytes }
 }
 
 /// Writes through `write` into a temporary file next to `path`, syncs it and

@@ -47,8 +47,10 @@ macro_rules! unit_activation {
             /// let y: Batch<3> = Identity.forward(&x);
             /// assert_eq!(y.shape(), vec![2, 3]);
             /// ```
-            [] $name, keeps_width
+            [] $name, keeps_width, f64: |layer, $x| $body
         }
+
+        super::to_element::same_in_every_element!($name);
     };
 }
 

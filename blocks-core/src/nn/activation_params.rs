@@ -200,12 +200,12 @@ activation_block!(GELU, |l, x| x.gelu(l.approximate), |s| format!(
     "approximate='{}'",
     s.approximate.as_str()
 ));
-activation_block!(LeakyReLU, |l, x| x.leaky_relu(l.negative_slope as f32), |s| format!(
+activation_block!(LeakyReLU, |l, x| x.leaky_relu(l.negative_slope as _), |s| format!(
     "negative_slope={}",
     float(s.negative_slope)
 ));
-activation_block!(ELU, |l, x| x.elu(l.alpha as f32), |s| format!("alpha={}", float(s.alpha)));
-activation_block!(Softplus, |l, x| x.softplus(l.beta as f32, l.threshold as f32), |s| format!(
+activation_block!(ELU, |l, x| x.elu(l.alpha as _), |s| format!("alpha={}", float(s.alpha)));
+activation_block!(Softplus, |l, x| x.softplus(l.beta as _, l.threshold as _), |s| format!(
     "beta={}, threshold={}",
     float(s.beta),
     float(s.threshold)

@@ -6,9 +6,9 @@
 use super::forward::Forward;
 use super::images::Images;
 use super::typed::Batch;
-use super::{Module, Parameter, TrainingFlag, Visitor};
-use crate::Tensor;
+use super::{Module, Parameter, ToElement, TrainingFlag, Visitor, register_buffer, register_parameter};
 use crate::optim::pyrepr::{boolean, float};
+use crate::{Element, Tensor, TensorBase};
 
 /// The settings of a batch norm layer, with PyTorch's defaults:
 /// `eps=1e-5, momentum=0.1, affine=True, bias=True, track_running_stats=True`.
@@ -69,22 +69,22 @@ impl Default for BatchNormOptions {
 /// assert_eq!(bn.parameter("num_batches_tracked").unwrap().item(), 1.0);
 /// ```
 #[derive(Clone)]
-pub struct DynBatchNorm<const D: usize> {
+pub struct DynBatchNorm<const D: usize, E: Element = f32> {
     num_features: usize,
     options: BatchNormOptions,
-    weight: Option<Parameter>,
-    bias: Option<Parameter>,
-    running: Option<Running>,
+    weight: Option<Parameter<E>>,
+    bias: Option<Parameter<E>>,
+    running: Option<Running<E>>,
     training: TrainingFlag,
 }
 
 /// The buffers of a layer that tracks running statistics.
 #[derive(Clone)]
-struct Running {
-    mean: Tensor,
-    var: Tensor,
-    /// An integer count, stored exactly in a float tensor up to 2^24 and
-    /// saved as int64 (PyTorch's dtype).
+struct Running<E: Element> {
+    mean: TensorBase<E>,
+    var: TensorBase<E>,
+    /// An integer count, stored exactly in a float32 tensor (whatever `E`)
+    /// up to 2^24 and saved as int64 (PyTorch's dtype).
     num_batches_tracked: Tensor,
 }
 
@@ -119,7 +119,9 @@ impl<const D: usize> DynBatchNorm<D> {
             training: TrainingFlag::default(),
         }
     }
+}
 
+impl<const D: usize, E: Element> DynBatchNorm<D, E> {
     /// The number of channels.
     ///
     /// ```
@@ -146,7 +148,7 @@ impl<const D: usize> DynBatchNorm<D> {
     /// use blocks_core::nn::{BatchNormOptions, DynBatchNorm1d};
     /// assert_eq!(DynBatchNorm1d::new(2, BatchNormOptions::default()).weight().unwrap().to_vec(), vec![1.0, 1.0]);
     /// ```
-    pub fn weight(&self) -> Option<&Parameter> {
+    pub fn weight(&self) -> Option<&Parameter<E>> {
         self.weight.as_ref()
     }
 
@@ -156,13 +158,13 @@ impl<const D: usize> DynBatchNorm<D> {
     /// use blocks_core::nn::{BatchNormOptions, DynBatchNorm1d};
     /// assert_eq!(DynBatchNorm1d::new(2, BatchNormOptions::default()).bias().unwrap().to_vec(), vec![0.0, 0.0]);
     /// ```
-    pub fn bias(&self) -> Option<&Parameter> {
+    pub fn bias(&self) -> Option<&Parameter<E>> {
         self.bias.as_ref()
     }
 
     /// Panics unless `x` has the dims this layer takes and `num_features` channels in dim 1.
     #[track_caller]
-    fn check_input(&self, x: &Tensor) {
+    fn check_input(&self, x: &TensorBase<E>) {
         let shape = x.shape();
         let (dims_ok, expected) = if D == 1 {
             (shape.len() == 2 || shape.len() == 3, "2D or 3D input")
@@ -187,8 +189,8 @@ impl<const D: usize> DynBatchNorm<D> {
 
     /// The forward on a checked tensor.
     #[track_caller]
-    fn normalize(&self, x: &Tensor) -> Tensor {
-        let eps = self.options.eps as f32;
+    fn normalize(&self, x: &TensorBase<E>) -> TensorBase<E> {
+        let eps = E::of(self.options.eps);
         let (weight, bias) = (self.weight.as_deref(), self.bias.as_deref());
         let training = self.training.get();
         match &self.running {
@@ -211,12 +213,12 @@ impl<const D: usize> DynBatchNorm<D> {
 }
 
 #[diagnostic::do_not_recommend]
-impl<const D: usize> Forward for DynBatchNorm<D> {
-    type Input = Tensor;
-    type Output = Tensor;
+impl<const D: usize, E: Element> Forward for DynBatchNorm<D, E> {
+    type Input = TensorBase<E>;
+    type Output = TensorBase<E>;
 
     #[track_caller]
-    fn forward(&self, x: &Tensor) -> Tensor {
+    fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
         self.check_input(x);
         self.normalize(x)
     }
@@ -236,11 +238,11 @@ impl_block! {
     /// let bn = DynBatchNorm2d::new(3, BatchNormOptions::default());
     /// assert_eq!(bn.forward(&blocks_core::Tensor::rand([2, 3, 4, 4])).shape(), vec![2, 3, 4, 4]);
     /// ```
-    [const D: usize] DynBatchNorm<D>
+    [const D: usize, E: Element] DynBatchNorm<D, E>
 }
 
 #[diagnostic::do_not_recommend]
-impl<const D: usize> Module for DynBatchNorm<D> {
+impl<const D: usize, E: Element> Module for DynBatchNorm<D, E> {
     fn type_name(&self) -> String {
         format!("BatchNorm{D}d")
     }
@@ -260,14 +262,14 @@ impl<const D: usize> Module for DynBatchNorm<D> {
 
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
         if let Some(weight) = &self.weight {
-            visitor.parameter("weight", weight);
+            register_parameter(visitor, "weight", weight);
         }
         if let Some(bias) = &self.bias {
-            visitor.parameter("bias", bias);
+            register_parameter(visitor, "bias", bias);
         }
         if let Some(running) = &self.running {
-            visitor.buffer("running_mean", &running.mean);
-            visitor.buffer("running_var", &running.var);
+            register_buffer(visitor, "running_mean", &running.mean);
+            register_buffer(visitor, "running_var", &running.var);
             visitor.integer_buffer("num_batches_tracked", &running.num_batches_tracked);
         }
         visitor.training_flag(&self.training);
@@ -275,12 +277,31 @@ impl<const D: usize> Module for DynBatchNorm<D> {
 }
 
 /// The typed fronts: `BatchNorm1d<C>` and `BatchNorm2d<C>`.
+impl<const D: usize, E: Element> ToElement for DynBatchNorm<D, E> {
+    type As<F: Element> = DynBatchNorm<D, F>;
+
+    fn convert<F: Element>(&self) -> DynBatchNorm<D, F> {
+        DynBatchNorm {
+            num_features: self.num_features,
+            options: self.options,
+            weight: self.weight.convert(),
+            bias: self.bias.convert(),
+            running: self.running.as_ref().map(|running| Running {
+                mean: running.mean.convert(),
+                var: running.var.convert(),
+                num_batches_tracked: running.num_batches_tracked.convert(),
+            }),
+            training: self.training.clone(),
+        }
+    }
+}
+
 macro_rules! typed_batch_norm {
     ($(#[$doc:meta])* $name:ident, $d:literal, $kind:ident) => {
         $(#[$doc])*
         #[derive(Clone)]
-        pub struct $name<const C: usize> {
-            layer: DynBatchNorm<$d>,
+        pub struct $name<const C: usize, E: Element = f32> {
+            layer: DynBatchNorm<$d, E>,
         }
 
         impl<const C: usize> $name<C> {
@@ -305,13 +326,16 @@ macro_rules! typed_batch_norm {
             pub fn with_options(options: BatchNormOptions) -> Self {
                 $name { layer: DynBatchNorm::new(C, options) }
             }
+        }
+
+        impl<const C: usize, E: Element> $name<C, E> {
 
             /// The run-time core (settings, weight, bias).
             ///
             /// ```
             /// assert!(blocks_core::nn::BatchNorm2d::<2>::new().core().weight().is_some());
             /// ```
-            pub fn core(&self) -> &DynBatchNorm<$d> {
+            pub fn core(&self) -> &DynBatchNorm<$d, E> {
                 &self.layer
             }
         }
@@ -323,12 +347,12 @@ macro_rules! typed_batch_norm {
         }
 
         #[diagnostic::do_not_recommend]
-        impl<const C: usize> Forward for $name<C> {
-            type Input = $kind<C>;
-            type Output = $kind<C>;
+        impl<const C: usize, E: Element> Forward for $name<C, E> {
+            type Input = $kind<C, E>;
+            type Output = $kind<C, E>;
 
             #[track_caller]
-            fn forward(&self, x: &$kind<C>) -> $kind<C> {
+            fn forward(&self, x: &$kind<C, E>) -> $kind<C, E> {
                 self.layer.check_input(x);
                 $kind::trusted(self.layer.normalize(x))
             }
@@ -349,11 +373,11 @@ macro_rules! typed_batch_norm {
             /// let z: Batch<5> = BatchNorm1d::<5>::new().forward(&Batch::<5>::rand(4));
             /// assert_eq!((y.shape(), z.shape()), (vec![2, 3, 4, 4], vec![4, 5]));
             /// ```
-            [const C: usize] $name<C>
+            [const C: usize, E: Element] $name<C, E>
         }
 
         #[diagnostic::do_not_recommend]
-        impl<const C: usize> Module for $name<C> {
+        impl<const C: usize, E: Element> Module for $name<C, E> {
             fn type_name(&self) -> String {
                 self.layer.type_name()
             }
@@ -364,6 +388,14 @@ macro_rules! typed_batch_norm {
 
             fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
                 self.layer.visit(visitor);
+            }
+        }
+
+        impl<const C: usize, E: Element> ToElement for $name<C, E> {
+            type As<F: Element> = $name<C, F>;
+
+            fn convert<F: Element>(&self) -> $name<C, F> {
+                $name { layer: self.layer.convert() }
             }
         }
     };

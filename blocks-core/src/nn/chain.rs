@@ -22,8 +22,8 @@ use std::marker::PhantomData;
 
 use super::forward::{AnyKind, ByInput, Forward, Takes};
 use super::typed::{Batch, Scalar};
-use super::{Images, KeptForward, Module, SameChannels, SameWidth, Sequential, TensorKind};
-use crate::{Indices, Tensor};
+use super::{Images, KeptForward, Module, SameChannels, SameWidth, Sequential, TensorKind, ToPlain};
+use crate::{Indices, Tensor, TensorBase};
 
 /// `Self` (what the blocks so far give) can be fed to block `B`, which then
 /// gives `Out`.
@@ -153,6 +153,10 @@ impl<G, B: ?Sized> RuleOut<G, B> for AnyKind {
     type Out = G;
 }
 
+impl<G: TensorKind, B: ?Sized> RuleOut<G, B> for ToPlain {
+    type Out = TensorBase<G::Elem>;
+}
+
 /// What a block with this rule ([`ByInput`], [`AnyKind`]) gives for `G` in
 /// a chain (see [`ChainStep`]).
 ///
@@ -180,6 +184,11 @@ where
 impl<G: TensorKind, B: KeptForward + ?Sized> ChainRule<G, B> for AnyKind {
     type Check = ();
     type Out = G;
+}
+
+impl<G: TensorKind, B: KeptForward + ?Sized> ChainRule<G, B> for ToPlain {
+    type Check = ();
+    type Out = TensorBase<G::Elem>;
 }
 
 /// A value that block `B`, taking `T`, can be fed in a chain: [`FeedsInto`](super::FeedsInto)'s

@@ -5,8 +5,8 @@
 
 use super::forward::Forward;
 use super::images::Images;
-use super::{Module, Parameter, TrainingFlag, Visitor};
-use crate::{ConvOptions, Tensor};
+use super::{Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
+use crate::{ConvOptions, Element, Tensor, TensorBase};
 
 /// A convolution over `D` spatial dims whose channels and kernel are known
 /// only at run time: [`DynConv2d`] is `nn.Conv2d`, [`DynConv1d`] is
@@ -19,14 +19,16 @@ use crate::{ConvOptions, Tensor};
 /// assert_eq!(conv.to_string(), "Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))");
 /// assert_eq!(conv.forward(&Tensor::rand([2, 1, 28, 28])).shape(), vec![2, 6, 28, 28]);
 /// ```
+///
+/// `DynConv<D, f64>` is the layer in float64 ([`to_f64`](ToElement::to_f64)).
 #[derive(Clone)]
-pub struct DynConv<const D: usize> {
+pub struct DynConv<const D: usize, E: Element = f32> {
     in_channels: usize,
     out_channels: usize,
     kernel_size: [usize; D],
     options: ConvOptions<D>,
-    weight: Parameter,
-    bias: Option<Parameter>,
+    weight: Parameter<E>,
+    bias: Option<Parameter<E>>,
     training: TrainingFlag,
 }
 
@@ -111,7 +113,9 @@ impl<const D: usize> DynConv<D> {
     pub fn reset_parameters(&self) {
         super::init::reset_linear(&self.weight, self.bias.as_ref());
     }
+}
 
+impl<const D: usize, E: Element> DynConv<D, E> {
     /// The number of input channels.
     ///
     /// ```
@@ -153,7 +157,7 @@ impl<const D: usize> DynConv<D> {
     /// ```
     /// assert_eq!(blocks_core::nn::DynConv2d::new(3, 8, [3, 3]).weight().shape(), vec![8, 3, 3, 3]);
     /// ```
-    pub fn weight(&self) -> &Parameter {
+    pub fn weight(&self) -> &Parameter<E> {
         &self.weight
     }
 
@@ -162,14 +166,14 @@ impl<const D: usize> DynConv<D> {
     /// ```
     /// assert_eq!(blocks_core::nn::DynConv2d::new(3, 8, [3, 3]).bias().unwrap().shape(), vec![8]);
     /// ```
-    pub fn bias(&self) -> Option<&Parameter> {
+    pub fn bias(&self) -> Option<&Parameter<E>> {
         self.bias.as_ref()
     }
 
     /// Panics unless `x` is `[N, in_channels, ...D]` or (when `unbatched`
     /// is allowed) `[in_channels, ...D]`.
     #[track_caller]
-    fn check_input(&self, x: &Tensor, unbatched: bool) {
+    fn check_input(&self, x: &TensorBase<E>, unbatched: bool) {
         let shape = x.shape();
         let fits = (shape.len() == D + 2 && shape[1] == self.in_channels)
             || (unbatched && shape.len() == D + 1 && shape[0] == self.in_channels);
@@ -187,24 +191,24 @@ impl<const D: usize> DynConv<D> {
 }
 
 #[diagnostic::do_not_recommend]
-impl Forward for DynConv<2> {
-    type Input = Tensor;
-    type Output = Tensor;
+impl<E: Element> Forward for DynConv<2, E> {
+    type Input = TensorBase<E>;
+    type Output = TensorBase<E>;
 
     #[track_caller]
-    fn forward(&self, x: &Tensor) -> Tensor {
+    fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
         self.check_input(x, true);
         x.conv2d(&self.weight, self.bias.as_deref(), self.options)
     }
 }
 
 #[diagnostic::do_not_recommend]
-impl Forward for DynConv<1> {
-    type Input = Tensor;
-    type Output = Tensor;
+impl<E: Element> Forward for DynConv<1, E> {
+    type Input = TensorBase<E>;
+    type Output = TensorBase<E>;
 
     #[track_caller]
-    fn forward(&self, x: &Tensor) -> Tensor {
+    fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
         self.check_input(x, true);
         x.conv1d(&self.weight, self.bias.as_deref(), self.options)
     }
@@ -227,7 +231,7 @@ impl_block! {
     /// let conv = DynConv1d::new(3, 2, [3]);
     /// assert_eq!(conv.forward(&blocks_core::Tensor::ones([1, 3, 5])).shape(), vec![1, 2, 3]);
     /// ```
-    [const D: usize] DynConv<D>
+    [const D: usize, E: Element] DynConv<D, E>
 }
 
 /// A Python tuple: `(5, 5)`, `(3,)`.
@@ -237,7 +241,7 @@ fn tuple<const D: usize>(values: [usize; D]) -> String {
 }
 
 #[diagnostic::do_not_recommend]
-impl<const D: usize> Module for DynConv<D> {
+impl<const D: usize, E: Element> Module for DynConv<D, E> {
     fn type_name(&self) -> String {
         format!("Conv{D}d")
     }
@@ -267,9 +271,9 @@ impl<const D: usize> Module for DynConv<D> {
     }
 
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-        visitor.parameter("weight", &self.weight);
+        register_parameter(visitor, "weight", &self.weight);
         if let Some(bias) = &self.bias {
-            visitor.parameter("bias", bias);
+            register_parameter(visitor, "bias", bias);
         }
         visitor.training_flag(&self.training);
     }
@@ -283,13 +287,29 @@ impl<const D: usize> Module for DynConv<D> {
     }
 }
 
+impl<const D: usize, E: Element> ToElement for DynConv<D, E> {
+    type As<F: Element> = DynConv<D, F>;
+
+    fn convert<F: Element>(&self) -> DynConv<D, F> {
+        DynConv {
+            in_channels: self.in_channels,
+            out_channels: self.out_channels,
+            kernel_size: self.kernel_size,
+            options: self.options,
+            weight: self.weight.convert(),
+            bias: self.bias.convert(),
+            training: self.training.clone(),
+        }
+    }
+}
+
 /// The typed fronts: `Conv2d<I, O, K>` and `Conv1d<I, O, K>`.
 macro_rules! typed_conv {
     ($(#[$doc:meta])* $name:ident, $d:literal) => {
         $(#[$doc])*
         #[derive(Clone)]
-        pub struct $name<const I: usize, const O: usize, const K: usize> {
-            layer: DynConv<$d>,
+        pub struct $name<const I: usize, const O: usize, const K: usize, E: Element = f32> {
+            layer: DynConv<$d, E>,
         }
 
         impl<const I: usize, const O: usize, const K: usize> $name<I, O, K> {
@@ -385,13 +405,15 @@ macro_rules! typed_conv {
                 let options = self.layer.options;
                 self.with(options, bias)
             }
+        }
 
+        impl<const I: usize, const O: usize, const K: usize, E: Element> $name<I, O, K, E> {
             /// The weight, `[O, I / groups, K...]`.
             ///
             /// ```
             /// assert_eq!(blocks_core::nn::Conv1d::<2, 4, 3>::new().weight().shape(), vec![4, 2, 3]);
             /// ```
-            pub fn weight(&self) -> &Parameter {
+            pub fn weight(&self) -> &Parameter<E> {
                 self.layer.weight()
             }
 
@@ -400,7 +422,7 @@ macro_rules! typed_conv {
             /// ```
             /// assert_eq!(blocks_core::nn::Conv2d::<1, 6, 5>::new().core().out_channels(), 6);
             /// ```
-            pub fn core(&self) -> &DynConv<$d> {
+            pub fn core(&self) -> &DynConv<$d, E> {
                 &self.layer
             }
         }
@@ -412,12 +434,12 @@ macro_rules! typed_conv {
         }
 
         #[diagnostic::do_not_recommend]
-        impl<const I: usize, const O: usize, const K: usize> Forward for $name<I, O, K> {
-            type Input = Images<I>;
-            type Output = Images<O>;
+        impl<const I: usize, const O: usize, const K: usize, E: Element> Forward for $name<I, O, K, E> {
+            type Input = Images<I, E>;
+            type Output = Images<O, E>;
 
             #[track_caller]
-            fn forward(&self, x: &Images<I>) -> Images<O> {
+            fn forward(&self, x: &Images<I, E>) -> Images<O, E> {
                 self.layer.check_input(x, false);
                 Images::trusted(Forward::forward(&self.layer, &**x))
             }
@@ -439,11 +461,11 @@ macro_rules! typed_conv {
             /// let z: Images<4> = Conv1d::<2, 4, 3>::new().forward(&Images::<2>::new(blocks_core::Tensor::ones([1, 2, 5])));
             /// assert_eq!(z.shape(), vec![1, 4, 3]);
             /// ```
-            [const I: usize, const O: usize, const K: usize] $name<I, O, K>
+            [const I: usize, const O: usize, const K: usize, E: Element] $name<I, O, K, E>
         }
 
         #[diagnostic::do_not_recommend]
-        impl<const I: usize, const O: usize, const K: usize> Module for $name<I, O, K> {
+        impl<const I: usize, const O: usize, const K: usize, E: Element> Module for $name<I, O, K, E> {
             fn type_name(&self) -> String {
                 self.layer.type_name()
             }
@@ -462,6 +484,14 @@ macro_rules! typed_conv {
 
             fn as_conv1d(&self) -> Option<&DynConv1d> {
                 self.layer.as_conv1d()
+            }
+        }
+
+        impl<const I: usize, const O: usize, const K: usize, E: Element> ToElement for $name<I, O, K, E> {
+            type As<F: Element> = $name<I, O, K, F>;
+
+            fn convert<F: Element>(&self) -> $name<I, O, K, F> {
+                $name { layer: self.layer.convert() }
             }
         }
     };

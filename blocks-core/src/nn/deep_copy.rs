@@ -60,14 +60,14 @@ pub trait DeepCopy: Module + Clone {
 
 impl<M: Module + Clone> DeepCopy for M {}
 
-/// Marks this thread as inside a deep copy while alive (nested copies share
-/// the outer memo).
-struct Copying {
+/// Marks this thread as inside a deep copy (or a conversion to another
+/// element type) while alive (nested ones share the outer memo).
+pub(crate) struct Copying {
     outermost: bool,
 }
 
 impl Copying {
-    fn enter() -> Self {
+    pub(crate) fn enter() -> Self {
         let outermost = MEMO.with(|memo| {
             let mut memo = memo.borrow_mut();
             let outermost = memo.is_none();

@@ -100,5 +100,7 @@ impl_block! {
     /// let y: Batch<3> = layer.forward(&Batch::<3>::rand(2));
     /// assert_eq!(y.shape(), vec![2, 3]);
     /// ```
-    [] Dropout, keeps_width
+    [] Dropout, keeps_width, f64: |layer, x| x.dropout(layer.p, layer.training.get())
 }
+
+super::to_element::same_in_every_element!(Dropout);

@@ -4,8 +4,8 @@
 
 use super::forward::{FeedsInto, Forward};
 use super::typed::Batch;
-use super::{Module, Parameter, TrainingFlag, Visitor};
-use crate::{Indices, Tensor};
+use super::{Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
+use crate::{Element, Indices, Tensor, TensorBase};
 
 /// A table of `num_embeddings` rows of `embedding_dim` values, looked up
 /// by indices of any shape (`indices.shape() + [embedding_dim]`), like
@@ -20,8 +20,8 @@ use crate::{Indices, Tensor};
 /// assert_eq!(y.shape(), vec![2, 3, 16]);
 /// ```
 #[derive(Clone)]
-pub struct DynEmbedding {
-    weight: Parameter,
+pub struct DynEmbedding<E: Element = f32> {
+    weight: Parameter<E>,
     training: TrainingFlag,
 }
 
@@ -36,7 +36,9 @@ impl DynEmbedding {
         super::init::normal_(&weight, 0.0, 1.0);
         DynEmbedding { weight, training: TrainingFlag::default() }
     }
+}
 
+impl<E: Element> DynEmbedding<E> {
     /// The number of rows.
     ///
     /// ```
@@ -60,7 +62,7 @@ impl DynEmbedding {
     /// ```
     /// assert_eq!(blocks_core::nn::DynEmbedding::new(4, 2).weight().numel(), 8);
     /// ```
-    pub fn weight(&self) -> &Parameter {
+    pub fn weight(&self) -> &Parameter<E> {
         &self.weight
     }
 }
@@ -74,13 +76,13 @@ impl<B: ?Sized> FeedsInto<Indices, B> for Indices {
 }
 
 #[diagnostic::do_not_recommend]
-impl Forward for DynEmbedding {
+impl<E: Element> Forward for DynEmbedding<E> {
     type Input = Indices;
-    type Output = Tensor;
+    type Output = TensorBase<E>;
 
     #[track_caller]
-    fn forward(&self, indices: &Indices) -> Tensor {
-        Tensor::embedding(indices, &self.weight)
+    fn forward(&self, indices: &Indices) -> TensorBase<E> {
+        TensorBase::embedding(indices, &self.weight)
     }
 }
 
@@ -95,11 +97,11 @@ impl_block! {
     /// let embed = blocks_core::nn::DynEmbedding::new(5, 2);
     /// assert_eq!(embed.forward(&blocks_core::Indices::from_vec(vec![4], [1])).shape(), vec![1, 2]);
     /// ```
-    [] DynEmbedding
+    [E: Element] DynEmbedding<E>
 }
 
 #[diagnostic::do_not_recommend]
-impl Module for DynEmbedding {
+impl<E: Element> Module for DynEmbedding<E> {
     fn type_name(&self) -> String {
         "Embedding".into()
     }
@@ -109,8 +111,16 @@ impl Module for DynEmbedding {
     }
 
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-        visitor.parameter("weight", &self.weight);
+        register_parameter(visitor, "weight", &self.weight);
         visitor.training_flag(&self.training);
+    }
+}
+
+impl<E: Element> ToElement for DynEmbedding<E> {
+    type As<F: Element> = DynEmbedding<F>;
+
+    fn convert<F: Element>(&self) -> DynEmbedding<F> {
+        DynEmbedding { weight: self.weight.convert(), training: self.training.clone() }
     }
 }
 
@@ -126,8 +136,8 @@ impl Module for DynEmbedding {
 /// assert_eq!(Linear::<16, 4>::new().forward(&x).shape(), vec![3, 4]);
 /// ```
 #[derive(Clone)]
-pub struct Embedding<const N: usize, const D: usize> {
-    layer: DynEmbedding,
+pub struct Embedding<const N: usize, const D: usize, E: Element = f32> {
+    layer: DynEmbedding<E>,
 }
 
 impl<const N: usize, const D: usize> Embedding<N, D> {
@@ -139,13 +149,15 @@ impl<const N: usize, const D: usize> Embedding<N, D> {
     pub fn new() -> Self {
         Embedding { layer: DynEmbedding::new(N, D) }
     }
+}
 
+impl<const N: usize, const D: usize, E: Element> Embedding<N, D, E> {
     /// The table, `[N, D]`.
     ///
     /// ```
     /// assert_eq!(blocks_core::nn::Embedding::<4, 2>::new().weight().numel(), 8);
     /// ```
-    pub fn weight(&self) -> &Parameter {
+    pub fn weight(&self) -> &Parameter<E> {
         self.layer.weight()
     }
 }
@@ -157,12 +169,12 @@ impl<const N: usize, const D: usize> Default for Embedding<N, D> {
 }
 
 #[diagnostic::do_not_recommend]
-impl<const N: usize, const D: usize> Forward for Embedding<N, D> {
+impl<const N: usize, const D: usize, E: Element> Forward for Embedding<N, D, E> {
     type Input = Indices;
-    type Output = Batch<D>;
+    type Output = Batch<D, E>;
 
     #[track_caller]
-    fn forward(&self, indices: &Indices) -> Batch<D> {
+    fn forward(&self, indices: &Indices) -> Batch<D, E> {
         Batch::trusted(Forward::forward(&self.layer, indices))
     }
 }
@@ -178,11 +190,11 @@ impl_block! {
     /// let y = blocks_core::nn::Embedding::<5, 2>::new().forward(&blocks_core::Indices::from_vec(vec![0, 4], [2]));
     /// assert_eq!(y.shape(), vec![2, 2]);
     /// ```
-    [const N: usize, const D: usize] Embedding<N, D>
+    [const N: usize, const D: usize, E: Element] Embedding<N, D, E>
 }
 
 #[diagnostic::do_not_recommend]
-impl<const N: usize, const D: usize> Module for Embedding<N, D> {
+impl<const N: usize, const D: usize, E: Element> Module for Embedding<N, D, E> {
     fn type_name(&self) -> String {
         self.layer.type_name()
     }
@@ -193,5 +205,13 @@ impl<const N: usize, const D: usize> Module for Embedding<N, D> {
 
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
         self.layer.visit(visitor);
+    }
+}
+
+impl<const N: usize, const D: usize, E: Element> ToElement for Embedding<N, D, E> {
+    type As<F: Element> = Embedding<N, D, F>;
+
+    fn convert<F: Element>(&self) -> Embedding<N, D, F> {
+        Embedding { layer: self.layer.convert() }
     }
 }

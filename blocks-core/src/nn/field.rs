@@ -7,7 +7,7 @@
 use std::marker::PhantomData;
 
 use super::{Module, Parameter, TrainingFlag, Visitor};
-use crate::{Element, Tensor, TensorBase};
+use crate::{Element, TensorBase};
 
 /// A field type that a block registers: a child block, a [`Parameter`], the
 /// block's [`TrainingFlag`], or an `Option` of a block or a `Parameter`
@@ -48,9 +48,9 @@ impl<Owner: ?Sized> Field<Owner> for TrainingFlag {
     }
 }
 
-impl<Owner: ?Sized> Field<Owner> for Parameter {
+impl<E: Element, Owner: ?Sized> Field<Owner> for Parameter<E> {
     fn visit_field<'m>(&'m self, name: &str, visitor: &mut dyn Visitor<'m>) {
-        visitor.parameter(name, self);
+        super::register_parameter(visitor, name, self);
     }
 }
 
@@ -199,16 +199,16 @@ pub trait BufferField {
     fn visit_buffer<'m>(&'m self, name: &str, visitor: &mut dyn Visitor<'m>);
 }
 
-impl BufferField for Tensor {
+impl<E: Element> BufferField for TensorBase<E> {
     fn visit_buffer<'m>(&'m self, name: &str, visitor: &mut dyn Visitor<'m>) {
-        visitor.buffer(name, self);
+        super::register_buffer(visitor, name, self);
     }
 }
 
-impl BufferField for Option<Tensor> {
+impl<E: Element> BufferField for Option<TensorBase<E>> {
     fn visit_buffer<'m>(&'m self, name: &str, visitor: &mut dyn Visitor<'m>) {
         if let Some(buffer) = self {
-            visitor.buffer(name, buffer);
+            super::register_buffer(visitor, name, buffer);
         }
     }
 }

@@ -87,7 +87,7 @@ impl Module for Flatten {
 }
 
 impl_block! {
-    /// Flattens any tensor kind into a plain `Tensor`.
+    /// Flattens any tensor kind, of either element type, into a plain tensor.
     ///
     /// # Panics
     ///
@@ -98,5 +98,7 @@ impl_block! {
     /// let y = Flatten::new(0, -1).forward(&Batch::<3>::rand(2));
     /// assert_eq!(y.shape(), vec![6]);
     /// ```
-    [] Flatten
+    [] Flatten, to_plain, f64: |layer, x| x.flatten(layer.start_dim, layer.end_dim)
 }
+
+super::to_element::same_in_every_element!(Flatten);

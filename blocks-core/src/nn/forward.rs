@@ -13,7 +13,7 @@
 use super::hooks::HookValue;
 use super::images::Images;
 use super::typed::{Batch, Scalar};
-use crate::Tensor;
+use crate::{Element, Tensor, TensorBase};
 
 /// A block's forward pass, like `def forward(self, X)`: what it takes, what
 /// it gives, and how. The one trait a block implements to run.
@@ -258,30 +258,32 @@ impl<B: ?Sized, const C: usize> SameChannels<C, C> for B {
     type Checked = ();
 }
 
-impl<B: ?Sized, const GIVES: usize, const TAKES: usize> FeedsInto<Batch<TAKES>, B> for Batch<GIVES>
+impl<B: ?Sized, const GIVES: usize, const TAKES: usize, E: Element> FeedsInto<Batch<TAKES, E>, B>
+    for Batch<GIVES, E>
 where
     B: ArgumentWidth<TAKES, GIVES>,
 {
     #[track_caller]
-    fn feed_into(&self) -> Batch<TAKES> {
-        Batch::trusted(Tensor::clone(self))
+    fn feed_into(&self) -> Batch<TAKES, E> {
+        Batch::trusted(TensorBase::clone(self))
     }
 }
 
-impl<B: ?Sized, const GIVES: usize, const TAKES: usize> FeedsInto<Images<TAKES>, B> for Images<GIVES>
+impl<B: ?Sized, const GIVES: usize, const TAKES: usize, E: Element> FeedsInto<Images<TAKES, E>, B>
+    for Images<GIVES, E>
 where
     B: ArgumentChannels<TAKES, GIVES>,
 {
     #[track_caller]
-    fn feed_into(&self) -> Images<TAKES> {
-        Images::trusted(Tensor::clone(self))
+    fn feed_into(&self) -> Images<TAKES, E> {
+        Images::trusted(TensorBase::clone(self))
     }
 }
 
 #[diagnostic::do_not_recommend]
-impl<B: ?Sized, const TAKES: usize> FeedsInto<Batch<TAKES>, B> for Tensor {
+impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Batch<TAKES, E>, B> for TensorBase<E> {
     #[track_caller]
-    fn feed_into(&self) -> Batch<TAKES> {
+    fn feed_into(&self) -> Batch<TAKES, E> {
         if self.last_dim() != Some(TAKES) {
             panic!(
                 "{} takes {TAKES} input features, but got a tensor of shape {:?}{}",
@@ -295,10 +297,10 @@ impl<B: ?Sized, const TAKES: usize> FeedsInto<Batch<TAKES>, B> for Tensor {
 }
 
 #[diagnostic::do_not_recommend]
-impl<B: ?Sized, const TAKES: usize> FeedsInto<Images<TAKES>, B> for Tensor {
+impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Images<TAKES, E>, B> for TensorBase<E> {
     #[track_caller]
-    fn feed_into(&self) -> Images<TAKES> {
-        if !Images::<TAKES>::fits(self) {
+    fn feed_into(&self) -> Images<TAKES, E> {
+        if !Images::<TAKES, E>::fits(self) {
             panic!(
                 "{} takes {TAKES} input channels (a tensor [N, {TAKES}, ...] of 3 or more dimensions), but got \
                  a tensor of shape {:?}{}",
@@ -312,26 +314,26 @@ impl<B: ?Sized, const TAKES: usize> FeedsInto<Images<TAKES>, B> for Tensor {
 }
 
 #[diagnostic::do_not_recommend]
-impl<B: ?Sized> FeedsInto<Tensor, B> for Tensor {
+impl<B: ?Sized, E: Element> FeedsInto<TensorBase<E>, B> for TensorBase<E> {
     #[track_caller]
-    fn feed_into(&self) -> Tensor {
+    fn feed_into(&self) -> TensorBase<E> {
         self.clone()
     }
 }
 
 #[diagnostic::do_not_recommend]
-impl<B: ?Sized, const GIVES: usize> FeedsInto<Tensor, B> for Batch<GIVES> {
+impl<B: ?Sized, const GIVES: usize, E: Element> FeedsInto<TensorBase<E>, B> for Batch<GIVES, E> {
     #[track_caller]
-    fn feed_into(&self) -> Tensor {
-        Tensor::clone(self)
+    fn feed_into(&self) -> TensorBase<E> {
+        TensorBase::clone(self)
     }
 }
 
 #[diagnostic::do_not_recommend]
-impl<B: ?Sized, const GIVES: usize> FeedsInto<Tensor, B> for Images<GIVES> {
+impl<B: ?Sized, const GIVES: usize, E: Element> FeedsInto<TensorBase<E>, B> for Images<GIVES, E> {
     #[track_caller]
-    fn feed_into(&self) -> Tensor {
-        Tensor::clone(self)
+    fn feed_into(&self) -> TensorBase<E> {
+        TensorBase::clone(self)
     }
 }
 

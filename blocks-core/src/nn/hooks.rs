@@ -44,6 +44,9 @@
 //! `Forward::forward(&block, x)` runs it bare, as `net.forward(x)` skips
 //! the hooks that `net(x)` runs in PyTorch.
 //!
+//! Hooks take and give float32 `Tensor`s: a block run on float64 values (a
+//! model after [`to_f64`](super::ToElement::to_f64)) runs without its hooks.
+//!
 //! No lock is held while a hook runs, so a hook may register or remove
 //! hooks (on any block) without deadlock, and a model with hooks can run on
 //! several threads at once.
@@ -55,7 +58,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::forward::short_type_name;
 use super::{Module, TensorKind};
-use crate::{Indices, Tensor};
+use crate::{AnyTensor, Element, Indices, Tensor};
 
 type PreHook = Arc<dyn Fn(&RunningBlock, &Tensor) -> Option<Tensor> + Send + Sync>;
 type PostHook = Arc<dyn Fn(&RunningBlock, &Tensor, &Tensor) -> Option<Tensor> + Send + Sync>;
@@ -335,6 +338,10 @@ fn snapshot<T>(key: Key, pick: impl Fn(&Hooks) -> Vec<T>) -> Vec<T> {
 /// assert!(Batch::<3>::from_hook(Tensor::ones([2, 4])).is_none()); // not 3 wide
 /// ```
 pub trait HookValue: Sized {
+    /// Whether hooks run on this value: float32 values only (hooks take and
+    /// give `Tensor`s); a block run on float64 values runs without its hooks.
+    #[doc(hidden)]
+    const RUNS_HOOKS: bool = true;
     /// The value as a hook is given it (a handle for tensors).
     fn to_hook(&self) -> Tensor;
     /// A hook's replacement as this kind, or `None` if it is not one.
@@ -342,12 +349,14 @@ pub trait HookValue: Sized {
 }
 
 impl<T: TensorKind> HookValue for T {
+    const RUNS_HOOKS: bool = <T::Elem as Element>::IS_FLOAT32;
+
     fn to_hook(&self) -> Tensor {
-        self.tensor().clone()
+        AnyTensor::from(self.tensor().clone()).cast()
     }
 
     fn from_hook(tensor: Tensor) -> Option<Self> {
-        T::from_same_kind(tensor)
+        T::from_same_kind(AnyTensor::from(tensor).cast())
     }
 }
 
@@ -383,7 +392,7 @@ where
     B: ?Sized + 'static,
     I: HookValue,
 {
-    if REGISTERED.load(Ordering::Acquire) == 0 {
+    if REGISTERED.load(Ordering::Acquire) == 0 || !I::RUNS_HOOKS {
         return None;
     }
     let key = (block as *const B as *const () as usize, TypeId::of::<B>());
@@ -411,6 +420,10 @@ impl<I: HookValue> HookedRun<I> {
     /// the input and `output` of block `B`.
     #[track_caller]
     pub(crate) fn finish<B: ?Sized, O: HookValue>(&self, given: &I, output: O) -> O {
+        if !O::RUNS_HOOKS {
+            // A float64 output (an embedding of a float64 model): no hooks, as on float64 inputs.
+            return output;
+        }
         let input = self.input(given).to_hook();
         let post: Vec<PostHook> = snapshot(self.key, |h| h.post.iter().map(|(_, f)| Arc::clone(f)).collect());
         let mut output = output;

@@ -5,13 +5,13 @@
 use std::fmt;
 use std::ops::Deref;
 
-use crate::Tensor;
+use crate::{Element, TensorBase};
 
 /// A tensor whose dimension 1 is `C` channels: `[N, C, H, W]` images, or
 /// `[N, C, L]` signals for 1-d layers. Spatial sizes stay run-time values;
 /// the channel count is checked once, when it is made.
 ///
-/// It dereferences to [`Tensor`], so every tensor operation works on it
+/// It dereferences to [`Tensor`](crate::Tensor), so every tensor operation works on it
 /// (and gives a plain tensor). Blocks that know their channels take and give
 /// `Images`: feeding `Images<6>` to a block taking `Images<16>` is a compile
 /// error on that block ("takes 16 input channels, but the block before it
@@ -25,11 +25,11 @@ use crate::Tensor;
 /// assert_eq!(x.shape(), vec![2, 3, 28, 28]);
 /// assert!(Images::<3>::try_new(Tensor::rand([2, 1, 28, 28])).is_err());
 /// ```
-pub struct Images<const C: usize> {
-    tensor: Tensor,
+pub struct Images<const C: usize, E: Element = f32> {
+    tensor: TensorBase<E>,
 }
 
-impl<const C: usize> Images<C> {
+impl<const C: usize, E: Element> Images<C, E> {
     /// Wraps `tensor`, panicking unless it has 3 or more dimensions and
     /// dimension 1 is `C`.
     ///
@@ -41,7 +41,7 @@ impl<const C: usize> Images<C> {
     /// let x = blocks_core::nn::Images::<1>::new(blocks_core::Tensor::ones([4, 1, 8, 8]));
     /// assert_eq!(x.channels(), 1);
     /// ```
-    pub fn new(tensor: Tensor) -> Self {
+    pub fn new(tensor: TensorBase<E>) -> Self {
         match Self::try_new(tensor) {
             Ok(images) => images,
             Err(error) => panic!("{error}"),
@@ -62,7 +62,7 @@ impl<const C: usize> Images<C> {
     ///     "Images<16>: expected [N, 16, ...] (16 channels in dimension 1, 3 or more dimensions), got shape [2, 6, 5, 5]"
     /// );
     /// ```
-    pub fn try_new(tensor: Tensor) -> Result<Self, crate::ShapeError> {
+    pub fn try_new(tensor: TensorBase<E>) -> Result<Self, crate::ShapeError> {
         if !Self::fits(&tensor) {
             return Err(crate::ShapeError::new(format!(
                 "Images<{C}>: expected [N, {C}, ...] ({C} channels in dimension 1, 3 or more dimensions), got shape {:?}",
@@ -73,13 +73,13 @@ impl<const C: usize> Images<C> {
     }
 
     /// Whether `tensor` is `[N, C, ...]` with 3 or more dimensions.
-    pub(crate) fn fits(tensor: &Tensor) -> bool {
+    pub(crate) fn fits(tensor: &TensorBase<E>) -> bool {
         let shape = tensor.shape();
         shape.len() >= 3 && shape[1] == C
     }
 
     /// Wraps a tensor already known to be `[N, C, ...]` (no check).
-    pub(crate) fn trusted(tensor: Tensor) -> Self {
+    pub(crate) fn trusted(tensor: TensorBase<E>) -> Self {
         Images { tensor }
     }
 
@@ -99,7 +99,7 @@ impl<const C: usize> Images<C> {
     /// let t: blocks_core::Tensor = x.into_tensor();
     /// assert_eq!(t.shape(), vec![1, 2, 3]);
     /// ```
-    pub fn into_tensor(self) -> Tensor {
+    pub fn into_tensor(self) -> TensorBase<E> {
         self.tensor
     }
 
@@ -114,39 +114,39 @@ impl<const C: usize> Images<C> {
     /// let x = blocks_core::nn::Images::<2>::new(blocks_core::Tensor::ones([1, 2, 3, 3]));
     /// assert_eq!(x.map(|t| t * 2.0).shape(), vec![1, 2, 3, 3]);
     /// ```
-    pub fn map(&self, f: impl FnOnce(&Tensor) -> Tensor) -> Self {
+    pub fn map(&self, f: impl FnOnce(&TensorBase<E>) -> TensorBase<E>) -> Self {
         Self::new(f(&self.tensor))
     }
 }
 
-impl<const C: usize> Clone for Images<C> {
+impl<const C: usize, E: Element> Clone for Images<C, E> {
     fn clone(&self) -> Self {
         Images { tensor: self.tensor.clone() }
     }
 }
 
-impl<const C: usize> Deref for Images<C> {
-    type Target = Tensor;
+impl<const C: usize, E: Element> Deref for Images<C, E> {
+    type Target = TensorBase<E>;
 
-    fn deref(&self) -> &Tensor {
+    fn deref(&self) -> &TensorBase<E> {
         &self.tensor
     }
 }
 
-impl<const C: usize> From<Images<C>> for Tensor {
-    fn from(images: Images<C>) -> Tensor {
+impl<const C: usize, E: Element> From<Images<C, E>> for TensorBase<E> {
+    fn from(images: Images<C, E>) -> TensorBase<E> {
         images.tensor
     }
 }
 
 /// Prints as the tensor does (PyTorch's layout).
-impl<const C: usize> fmt::Display for Images<C> {
+impl<const C: usize, E: Element> fmt::Display for Images<C, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.tensor, f)
     }
 }
 
-impl<const C: usize> fmt::Debug for Images<C> {
+impl<const C: usize, E: Element> fmt::Debug for Images<C, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.tensor, f)
     }

@@ -14,11 +14,12 @@
 //!
 //! The generics go in brackets (empty for none); `keeps_width` makes the
 //! block take every tensor kind and give back the same kind, as
-//! `#[module(keeps_width)]` does.
+//! `#[module(keeps_width)]` does; `keeps_width, f64: |layer, x| body` also
+//! runs it on float64 tensors (the body again, on a `Tensor64`).
 
 /// See the module documentation.
 macro_rules! impl_block {
-    ($(#[$doc:meta])* [$($generics:tt)*] $ty:ty, keeps_width) => {
+    ($(#[$doc:meta])* [$($generics:tt)*] $ty:ty, keeps_width $(, f64: |$layer:ident, $x:ident| $body:expr)?) => {
         #[diagnostic::do_not_recommend]
         impl<$($generics)*> $crate::nn::Takes for $ty {
             type Rule = $crate::nn::AnyKind;
@@ -29,6 +30,37 @@ macro_rules! impl_block {
             #[track_caller]
             fn forward_kept(&self, x: &$crate::Tensor) -> $crate::Tensor {
                 $crate::nn::forward_kept(self, x)
+            }
+
+            $(
+                #[track_caller]
+                fn forward_kept_f64(&self, $x: &$crate::Tensor64) -> $crate::Tensor64 {
+                    let $layer = self;
+                    let _ = $layer;
+                    $body
+                }
+            )?
+        }
+
+        impl_block!(@common $(#[$doc])* [$($generics)*] $ty);
+    };
+    ($(#[$doc:meta])* [$($generics:tt)*] $ty:ty, to_plain, f64: |$layer:ident, $x:ident| $body:expr) => {
+        #[diagnostic::do_not_recommend]
+        impl<$($generics)*> $crate::nn::Takes for $ty {
+            type Rule = $crate::nn::ToPlain;
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl<$($generics)*> $crate::nn::KeptForward for $ty {
+            #[track_caller]
+            fn forward_kept(&self, x: &$crate::Tensor) -> $crate::Tensor {
+                $crate::nn::Forward::forward(self, x)
+            }
+
+            #[track_caller]
+            fn forward_kept_f64(&self, $x: &$crate::Tensor64) -> $crate::Tensor64 {
+                let $layer = self;
+                $body
             }
         }
 
@@ -97,7 +129,9 @@ macro_rules! settings_block {
 
         impl_block! {
             $(#[$doc])*
-            [] $name, keeps_width
+            [] $name, keeps_width, f64: |$layer, $x| $body
         }
+
+        $crate::nn::to_element::same_in_every_element!($name);
     };
 }

@@ -57,10 +57,10 @@ impl<E: Element> InitTarget for TensorBase<E> {
     }
 }
 
-impl InitTarget for Parameter {
-    type Elem = f32;
+impl<E: Element> InitTarget for Parameter<E> {
+    type Elem = E;
 
-    fn init_target(&self, function: &str) -> &TensorBase<f32> {
+    fn init_target(&self, function: &str) -> &TensorBase<E> {
         if !self.is_initialized() {
             panic!(
                 "Attempted to use an uninitialized parameter in {function}. This error happens when you \

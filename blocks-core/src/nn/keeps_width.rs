@@ -7,7 +7,7 @@
 use super::forward::{AnyKind, Forward, Rule, short_type_name};
 use super::images::Images;
 use super::typed::{Batch, Scalar};
-use crate::Tensor;
+use crate::{Element, Tensor, Tensor64, TensorBase};
 
 mod sealed {
     pub trait Sealed {}
@@ -29,6 +29,9 @@ mod sealed {
 /// assert!(Batch::<3>::from_same_kind(Tensor::ones([2, 4])).is_none());
 /// ```
 pub trait TensorKind: sealed::Sealed + Sized {
+    /// The element type (`f32`, or `f64` for a model after `to_f64`).
+    type Elem: Element;
+
     /// The tensor inside (a handle).
     ///
     /// ```
@@ -36,7 +39,7 @@ pub trait TensorKind: sealed::Sealed + Sized {
     /// let s = Scalar::new(blocks_core::Tensor::scalar(2.0));
     /// assert!(s.tensor().same(&s));
     /// ```
-    fn tensor(&self) -> &Tensor;
+    fn tensor(&self) -> &TensorBase<Self::Elem>;
 
     /// `tensor` as this kind, or `None` if it is not one (a `Batch<N>` whose
     /// last dimension is not `N`, a `Scalar` of more than one element).
@@ -48,45 +51,53 @@ pub trait TensorKind: sealed::Sealed + Sized {
     /// assert!(Scalar::from_same_kind(Tensor::ones([2])).is_none());
     /// assert!(Tensor::from_same_kind(Tensor::ones([2])).is_some());
     /// ```
-    fn from_same_kind(tensor: Tensor) -> Option<Self>;
+    fn from_same_kind(tensor: TensorBase<Self::Elem>) -> Option<Self>;
 }
 
-impl sealed::Sealed for Tensor {}
-impl<const N: usize> sealed::Sealed for Batch<N> {}
-impl<const C: usize> sealed::Sealed for Images<C> {}
+impl<E: Element> sealed::Sealed for TensorBase<E> {}
+impl<const N: usize, E: Element> sealed::Sealed for Batch<N, E> {}
+impl<const C: usize, E: Element> sealed::Sealed for Images<C, E> {}
 impl sealed::Sealed for Scalar {}
 
-impl TensorKind for Tensor {
-    fn tensor(&self) -> &Tensor {
+impl<E: Element> TensorKind for TensorBase<E> {
+    type Elem = E;
+
+    fn tensor(&self) -> &TensorBase<E> {
         self
     }
 
-    fn from_same_kind(tensor: Tensor) -> Option<Self> {
+    fn from_same_kind(tensor: TensorBase<E>) -> Option<Self> {
         Some(tensor)
     }
 }
 
-impl<const N: usize> TensorKind for Batch<N> {
-    fn tensor(&self) -> &Tensor {
+impl<const N: usize, E: Element> TensorKind for Batch<N, E> {
+    type Elem = E;
+
+    fn tensor(&self) -> &TensorBase<E> {
         self
     }
 
-    fn from_same_kind(tensor: Tensor) -> Option<Self> {
+    fn from_same_kind(tensor: TensorBase<E>) -> Option<Self> {
         Batch::try_new(tensor).ok()
     }
 }
 
-impl<const C: usize> TensorKind for Images<C> {
-    fn tensor(&self) -> &Tensor {
+impl<const C: usize, E: Element> TensorKind for Images<C, E> {
+    type Elem = E;
+
+    fn tensor(&self) -> &TensorBase<E> {
         self
     }
 
-    fn from_same_kind(tensor: Tensor) -> Option<Self> {
+    fn from_same_kind(tensor: TensorBase<E>) -> Option<Self> {
         Images::try_new(tensor).ok()
     }
 }
 
 impl TensorKind for Scalar {
+    type Elem = f32;
+
     fn tensor(&self) -> &Tensor {
         self
     }
@@ -143,7 +154,7 @@ impl<L: Forward<Input = Tensor, Output = Tensor> + ?Sized> KeepsWidth for L {}
 /// ```
 pub fn keep_width<L: KeptForward + ?Sized, G: TensorKind>(layer: &L, input: &G) -> G {
     let given = input.tensor();
-    let out = layer.forward_kept(given);
+    let out = G::Elem::forward_kept(layer, given);
     let shape = out.shape();
     G::from_same_kind(out).unwrap_or_else(|| {
         panic!(
@@ -168,6 +179,23 @@ pub fn keep_width<L: KeptForward + ?Sized, G: TensorKind>(layer: &L, input: &G) 
 pub trait KeptForward {
     /// Runs the block's `Forward` on `x`.
     fn forward_kept(&self, x: &Tensor) -> Tensor;
+
+    /// Runs the block on a float64 tensor: the same forward, for the blocks
+    /// of this crate that have no parameters (activations, dropout, pools,
+    /// softmax). A user's width-keeping block runs on float32 only.
+    ///
+    /// # Panics
+    ///
+    /// For a block that runs on float32 only, naming it.
+    #[track_caller]
+    fn forward_kept_f64(&self, x: &Tensor64) -> Tensor64 {
+        panic!(
+            "{} runs on float32 tensors only, but got a float64 tensor of shape {:?}{}",
+            short_type_name::<Self>(),
+            x.shape(),
+            super::path::describe()
+        )
+    }
 }
 
 /// The body of [`KeptForward::forward_kept`]: `layer`'s forward, which must
@@ -191,6 +219,32 @@ impl<L: KeptForward + ?Sized + 'static, G: TensorKind> Rule<G, L> for AnyKind {
         match super::hooks::hooked(layer, input) {
             None => keep_width(layer, input),
             Some(run) => run.finish::<L, _>(input, keep_width(layer, run.input(input))),
+        }
+    }
+}
+
+/// The [`Takes`](super::Takes) rule of a block that takes every tensor kind,
+/// of either element type, and gives a plain tensor of that element type
+/// (`Flatten`): its forward is its [`KeptForward`] (float32) and
+/// [`KeptForward::forward_kept_f64`] (float64).
+///
+/// ```
+/// use blocks_core::nn::{Flatten, Images};
+/// use blocks_core::{Tensor, Tensor64};
+/// let y: Tensor = Flatten::default().forward(&Images::<2>::new(Tensor::ones([1, 2, 3, 3])));
+/// let y64: Tensor64 = Flatten::default().forward(&Tensor64::ones([1, 2, 3, 3]));
+/// assert_eq!((y.shape(), y64.shape()), (vec![1, 18], vec![1, 18]));
+/// ```
+pub enum ToPlain {}
+
+impl<L: KeptForward + ?Sized + 'static, G: TensorKind> Rule<G, L> for ToPlain {
+    type Out = TensorBase<G::Elem>;
+
+    #[track_caller]
+    fn run(layer: &L, input: &G) -> TensorBase<G::Elem> {
+        match super::hooks::hooked(layer, input) {
+            None => G::Elem::forward_kept(layer, input.tensor()),
+            Some(run) => run.finish::<L, _>(input, G::Elem::forward_kept(layer, run.input(input).tensor())),
         }
     }
 }

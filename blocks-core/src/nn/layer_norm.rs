@@ -1,8 +1,8 @@
 //! `nn.LayerNorm(normalized_shape, eps, elementwise_affine)`.
 
-use super::{Forward, Module, Parameter, TrainingFlag, Visitor};
-use crate::Tensor;
+use super::{Forward, KeptForward, Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
 use crate::optim::pyrepr::{boolean, float};
+use crate::{AnyTensor, Element, Tensor, Tensor64, TensorBase};
 
 /// Normalizes over the trailing dims `normalized_shape` (mean 0, biased
 /// variance 1, then `· weight + bias`), like
@@ -17,11 +17,11 @@ use crate::optim::pyrepr::{boolean, float};
 /// assert!(y.mean_dim(&[1], false).to_vec().iter().all(|m| m.abs() < 1e-5));
 /// ```
 #[derive(Clone)]
-pub struct LayerNorm {
+pub struct LayerNorm<E: Element = f32> {
     normalized_shape: Vec<usize>,
     eps: f64,
-    weight: Option<Parameter>,
-    bias: Option<Parameter>,
+    weight: Option<Parameter<E>>,
+    bias: Option<Parameter<E>>,
     bias_requested: bool,
     training: TrainingFlag,
 }
@@ -63,7 +63,9 @@ impl LayerNorm {
             training: TrainingFlag::default(),
         }
     }
+}
 
+impl<E: Element> LayerNorm<E> {
     /// The trailing dims it normalizes over.
     ///
     /// ```
@@ -78,7 +80,7 @@ impl LayerNorm {
     /// ```
     /// assert!(blocks_core::nn::LayerNorm::new([3]).weight().is_some());
     /// ```
-    pub fn weight(&self) -> Option<&Parameter> {
+    pub fn weight(&self) -> Option<&Parameter<E>> {
         self.weight.as_ref()
     }
 
@@ -87,24 +89,60 @@ impl LayerNorm {
     /// ```
     /// assert!(blocks_core::nn::LayerNorm::new([3]).bias().is_some());
     /// ```
-    pub fn bias(&self) -> Option<&Parameter> {
+    pub fn bias(&self) -> Option<&Parameter<E>> {
         self.bias.as_ref()
     }
 }
 
 #[diagnostic::do_not_recommend]
-impl Forward for LayerNorm {
-    type Input = Tensor;
-    type Output = Tensor;
+impl<E: Element> Forward for LayerNorm<E> {
+    type Input = TensorBase<E>;
+    type Output = TensorBase<E>;
 
     #[track_caller]
-    fn forward(&self, x: &Tensor) -> Tensor {
-        x.layer_norm(&self.normalized_shape, self.weight.as_deref(), self.bias.as_deref(), self.eps as f32)
+    fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
+        x.layer_norm(&self.normalized_shape, self.weight.as_deref(), self.bias.as_deref(), E::of(self.eps))
+    }
+}
+
+impl<E: Element> LayerNorm<E> {
+    /// The forward on a tensor of element type `F`, which must be `E`.
+    #[track_caller]
+    fn forward_as<F: Element>(&self, x: &TensorBase<F>) -> TensorBase<F> {
+        match AnyTensor::from(x.clone()).get::<E>() {
+            Some(x) => AnyTensor::from(Forward::forward(self, x)).cast(),
+            None => panic!(
+                "{self} holds {} parameters, but got a {} tensor of shape {:?}{}",
+                E::DTYPE,
+                F::DTYPE,
+                x.shape(),
+                super::path::describe()
+            ),
+        }
+    }
+}
+
+/// Keeps the kind it is given, of its own element type.
+#[diagnostic::do_not_recommend]
+impl<E: Element> KeptForward for LayerNorm<E> {
+    #[track_caller]
+    fn forward_kept(&self, x: &Tensor) -> Tensor {
+        self.forward_as(x)
+    }
+
+    #[track_caller]
+    fn forward_kept_f64(&self, x: &Tensor64) -> Tensor64 {
+        self.forward_as(x)
     }
 }
 
 #[diagnostic::do_not_recommend]
-impl Module for LayerNorm {
+impl<E: Element> super::Takes for LayerNorm<E> {
+    type Rule = super::AnyKind;
+}
+
+#[diagnostic::do_not_recommend]
+impl<E: Element> Module for LayerNorm<E> {
     fn type_name(&self) -> String {
         "LayerNorm".into()
     }
@@ -123,16 +161,32 @@ impl Module for LayerNorm {
 
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
         if let Some(weight) = &self.weight {
-            visitor.parameter("weight", weight);
+            register_parameter(visitor, "weight", weight);
         }
         if let Some(bias) = &self.bias {
-            visitor.parameter("bias", bias);
+            register_parameter(visitor, "bias", bias);
         }
         visitor.training_flag(&self.training);
     }
 }
 
+impl<E: Element> ToElement for LayerNorm<E> {
+    type As<F: Element> = LayerNorm<F>;
+
+    fn convert<F: Element>(&self) -> LayerNorm<F> {
+        LayerNorm {
+            normalized_shape: self.normalized_shape.clone(),
+            eps: self.eps,
+            weight: self.weight.convert(),
+            bias: self.bias.convert(),
+            bias_requested: self.bias_requested,
+            training: self.training.clone(),
+        }
+    }
+}
+
 impl_block! {
+    @common
     /// Normalizes a `Tensor`, `Batch<N>` or `Images<C>` whose trailing
     /// dims are `normalized_shape`, giving the same kind.
     ///
@@ -144,5 +198,5 @@ impl_block! {
     /// let y = blocks_core::nn::LayerNorm::new([4]).forward(&blocks_core::Tensor::rand([2, 3, 4]));
     /// assert_eq!(y.shape(), vec![2, 3, 4]);
     /// ```
-    [] LayerNorm, keeps_width
+    [E: Element] LayerNorm<E>
 }

@@ -4,8 +4,8 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::forward::Forward;
-use super::{DynLinear, Module, Parameter, TrainingFlag, Visitor};
-use crate::Tensor;
+use super::{DynLinear, Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
+use crate::{Element, TensorBase};
 
 /// A fully connected layer that learns its input width from the first batch
 /// it sees, like `nn.LazyLinear(out_features)`.
@@ -29,12 +29,12 @@ use crate::Tensor;
 /// assert_eq!(layer.to_string(), "Linear(in_features=20, out_features=256, bias=True)");
 /// ```
 #[derive(Clone)]
-pub struct LazyLinear {
+pub struct LazyLinear<E: Element = f32> {
     out_features: usize,
-    weight: Parameter,
-    bias: Option<Parameter>,
+    weight: Parameter<E>,
+    bias: Option<Parameter<E>>,
     /// The layer once both parameters have values (sharing them).
-    linear: OnceLock<DynLinear>,
+    linear: OnceLock<DynLinear<E>>,
     /// Held by the first forward while it draws the parameters.
     init_lock: Arc<Mutex<()>>,
     training: TrainingFlag,
@@ -67,7 +67,9 @@ impl LazyLinear {
             training: TrainingFlag::default(),
         }
     }
+}
 
+impl<E: Element> LazyLinear<E> {
     /// The input width: 0 until it is known, as PyTorch reports.
     ///
     /// ```
@@ -94,7 +96,7 @@ impl LazyLinear {
     /// ```
     /// assert!(!blocks_core::nn::LazyLinear::new(3).weight().is_initialized());
     /// ```
-    pub fn weight(&self) -> &Parameter {
+    pub fn weight(&self) -> &Parameter<E> {
         &self.weight
     }
 
@@ -103,7 +105,7 @@ impl LazyLinear {
     /// ```
     /// assert!(blocks_core::nn::LazyLinear::new(3).bias().is_some());
     /// ```
-    pub fn bias(&self) -> Option<&Parameter> {
+    pub fn bias(&self) -> Option<&Parameter<E>> {
         self.bias.as_ref()
     }
 
@@ -131,7 +133,7 @@ impl LazyLinear {
     /// layer.forward(&Tensor::ones([1, 2]));
     /// assert_eq!(layer.linear().unwrap().in_features(), 2);
     /// ```
-    pub fn linear(&self) -> Option<&DynLinear> {
+    pub fn linear(&self) -> Option<&DynLinear<E>> {
         if let Some(linear) = self.linear.get() {
             return Some(linear);
         }
@@ -150,8 +152,8 @@ impl LazyLinear {
         let _guard = self.init_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let fresh_bias = self.bias.as_ref().filter(|b| !b.is_initialized());
         if !self.weight.is_initialized() {
-            let weight = Tensor::zeros([self.out_features, width]);
-            let bias = fresh_bias.map(|_| Tensor::zeros([self.out_features]));
+            let weight = TensorBase::<E>::zeros([self.out_features, width]);
+            let bias = fresh_bias.map(|_| TensorBase::<E>::zeros([self.out_features]));
             super::init::reset_linear(&weight, bias.as_ref());
             self.weight.materialize_with(|| weight).expect("the weight is drawn in its own shape");
             if let (Some(parameter), Some(values)) = (fresh_bias, bias) {
@@ -159,7 +161,7 @@ impl LazyLinear {
             }
         } else if let Some(parameter) = fresh_bias {
             // The weight came from a checkpoint without the bias: draw the bias alone.
-            let (fan_in, values) = (self.in_features(), Tensor::zeros([self.out_features]));
+            let (fan_in, values) = (self.in_features(), TensorBase::<E>::zeros([self.out_features]));
             let bound = if fan_in > 0 { 1.0 / (fan_in as f64).sqrt() } else { 0.0 };
             super::init::uniform_(&values, -bound, bound);
             parameter.materialize_with(|| values).expect("the bias is drawn in its own shape");
@@ -168,11 +170,11 @@ impl LazyLinear {
 }
 
 #[diagnostic::do_not_recommend]
-impl Forward for LazyLinear {
-    type Input = Tensor;
-    type Output = Tensor;
+impl<E: Element> Forward for LazyLinear<E> {
+    type Input = TensorBase<E>;
+    type Output = TensorBase<E>;
 
-    fn forward(&self, x: &Tensor) -> Tensor {
+    fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
         if self.has_uninitialized_params() {
             let shape = x.shape();
             let Some(&width) = shape.last() else {
@@ -203,11 +205,11 @@ impl_block! {
     /// let layer = LazyLinear::new(4);
     /// assert_eq!(layer.forward(&Tensor::ones([3, 5])).shape(), vec![3, 4]);
     /// ```
-    [] LazyLinear
+    [E: Element] LazyLinear<E>
 }
 
 #[diagnostic::do_not_recommend]
-impl Module for LazyLinear {
+impl<E: Element> Module for LazyLinear<E> {
     fn type_name(&self) -> String {
         if self.linear().is_some() { "Linear" } else { "LazyLinear" }.into()
     }
@@ -218,15 +220,15 @@ impl Module for LazyLinear {
     }
 
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-        visitor.parameter("weight", &self.weight);
+        register_parameter(visitor, "weight", &self.weight);
         if let Some(bias) = &self.bias {
-            visitor.parameter("bias", bias);
+            register_parameter(visitor, "bias", bias);
         }
         visitor.training_flag(&self.training);
     }
 
     fn as_linear(&self) -> Option<&DynLinear> {
-        self.linear()
+        self.linear()?.as_linear()
     }
 
     /// Sets the mode here and on the `Linear` it became, if it has.
@@ -234,6 +236,24 @@ impl Module for LazyLinear {
         self.training.set(training);
         if let Some(linear) = self.linear.get() {
             linear.set_training(training);
+        }
+    }
+}
+
+/// The layer in element type `F`: uninitialized parameters stay
+/// uninitialized (the first forward draws them in `F`), initialized ones are
+/// converted.
+impl<E: Element> ToElement for LazyLinear<E> {
+    type As<F: Element> = LazyLinear<F>;
+
+    fn convert<F: Element>(&self) -> LazyLinear<F> {
+        LazyLinear {
+            out_features: self.out_features,
+            weight: self.weight.convert(),
+            bias: self.bias.convert(),
+            linear: OnceLock::new(),
+            init_lock: Arc::new(Mutex::new(())),
+            training: self.training.clone(),
         }
     }
 }

@@ -3,14 +3,16 @@
 
 use super::forward::Forward;
 use super::typed::Batch;
-use super::{Module, Parameter, TrainingFlag, Visitor};
-use crate::Tensor;
+use super::{Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
+use crate::{Element, Tensor, TensorBase};
 
 /// A fully connected layer whose widths are known only at run time, like
 /// `nn.Linear(in_features, out_features)`: `y = x Wᵀ + b`, W is `(out, in)`.
 ///
 /// It takes and gives plain tensors; a wrong input width panics naming the
 /// layer, both widths and where in a `Sequential` it happened.
+///
+/// `DynLinear<f64>` is the layer in float64 ([`to_f64`](ToElement::to_f64)).
 ///
 /// ```
 /// use blocks_core::nn::{DynLinear, Module};
@@ -21,11 +23,11 @@ use crate::Tensor;
 /// assert_eq!(layer.to_string(), "Linear(in_features=64, out_features=128, bias=True)");
 /// ```
 #[derive(Clone)]
-pub struct DynLinear {
+pub struct DynLinear<E: Element = f32> {
     in_features: usize,
     out_features: usize,
-    weight: Parameter,
-    bias: Option<Parameter>,
+    weight: Parameter<E>,
+    bias: Option<Parameter<E>>,
     training: TrainingFlag,
 }
 
@@ -54,18 +56,6 @@ impl DynLinear {
         Self::from_parameters(weight, bias)
     }
 
-    /// A layer on existing parameters (shared handles): weight `(out, in)`, bias `(out)`.
-    pub(crate) fn from_parameters(weight: Parameter, bias: Option<Parameter>) -> Self {
-        let shape = weight.shape();
-        DynLinear {
-            in_features: shape[1],
-            out_features: shape[0],
-            weight,
-            bias,
-            training: TrainingFlag::default(),
-        }
-    }
-
     /// Draws new values as PyTorch's `reset_parameters` does (see [`new`](Self::new)).
     ///
     /// ```
@@ -77,6 +67,20 @@ impl DynLinear {
     pub fn reset_parameters(&self) {
         super::init::reset_linear(&self.weight, self.bias.as_ref());
     }
+}
+
+impl<E: Element> DynLinear<E> {
+    /// A layer on existing parameters (shared handles): weight `(out, in)`, bias `(out)`.
+    pub(crate) fn from_parameters(weight: Parameter<E>, bias: Option<Parameter<E>>) -> Self {
+        let shape = weight.shape();
+        DynLinear {
+            in_features: shape[1],
+            out_features: shape[0],
+            weight,
+            bias,
+            training: TrainingFlag::default(),
+        }
+    }
 
     /// A layer holding the given weight `(out, in)` and optional bias `(out)`.
     ///
@@ -86,7 +90,10 @@ impl DynLinear {
     /// assert_eq!(layer.out_features(), 3);
     /// assert!(DynLinear::from_tensors(Tensor::ones([3, 2]), Some(Tensor::zeros([2]))).is_err());
     /// ```
-    pub fn from_tensors(weight: Tensor, bias: Option<Tensor>) -> Result<Self, crate::ShapeError> {
+    pub fn from_tensors(
+        weight: TensorBase<E>,
+        bias: Option<TensorBase<E>>,
+    ) -> Result<Self, crate::ShapeError> {
         let shape = weight.shape();
         if shape.len() != 2 {
             return Err(crate::ShapeError::new(format!(
@@ -134,7 +141,7 @@ impl DynLinear {
     /// ```
     /// assert_eq!(blocks_core::nn::DynLinear::new(4, 2).weight().shape(), vec![2, 4]);
     /// ```
-    pub fn weight(&self) -> &Parameter {
+    pub fn weight(&self) -> &Parameter<E> {
         &self.weight
     }
 
@@ -143,19 +150,19 @@ impl DynLinear {
     /// ```
     /// assert_eq!(blocks_core::nn::DynLinear::new(4, 2).bias().unwrap().shape(), vec![2]);
     /// ```
-    pub fn bias(&self) -> Option<&Parameter> {
+    pub fn bias(&self) -> Option<&Parameter<E>> {
         self.bias.as_ref()
     }
 }
 
 #[diagnostic::do_not_recommend]
-impl Forward for DynLinear {
-    type Input = Tensor;
-    type Output = Tensor;
+impl<E: Element> Forward for DynLinear<E> {
+    type Input = TensorBase<E>;
+    type Output = TensorBase<E>;
 
     /// `x Wᵀ + b` on a tensor whose last dimension is `in_features`.
     #[track_caller]
-    fn forward(&self, x: &Tensor) -> Tensor {
+    fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
         if x.last_dim() != Some(self.in_features) {
             panic!(
                 "{self} takes {} input features, but got a tensor of shape {:?}{}",
@@ -181,11 +188,11 @@ impl_block! {
     /// let layer = blocks_core::nn::DynLinear::new(3, 1);
     /// assert_eq!(layer.forward(&blocks_core::Tensor::ones([5, 3])).shape(), vec![5, 1]);
     /// ```
-    [] DynLinear
+    [E: Element] DynLinear<E>
 }
 
 #[diagnostic::do_not_recommend]
-impl Module for DynLinear {
+impl<E: Element> Module for DynLinear<E> {
     fn type_name(&self) -> String {
         "Linear".into()
     }
@@ -196,15 +203,29 @@ impl Module for DynLinear {
     }
 
     fn as_linear(&self) -> Option<&DynLinear> {
-        Some(self)
+        (self as &dyn std::any::Any).downcast_ref()
     }
 
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-        visitor.parameter("weight", &self.weight);
+        register_parameter(visitor, "weight", &self.weight);
         if let Some(bias) = &self.bias {
-            visitor.parameter("bias", bias);
+            register_parameter(visitor, "bias", bias);
         }
         visitor.training_flag(&self.training);
+    }
+}
+
+impl<E: Element> ToElement for DynLinear<E> {
+    type As<F: Element> = DynLinear<F>;
+
+    fn convert<F: Element>(&self) -> DynLinear<F> {
+        DynLinear {
+            in_features: self.in_features,
+            out_features: self.out_features,
+            weight: self.weight.convert(),
+            bias: self.bias.convert(),
+            training: self.training.clone(),
+        }
     }
 }
 
@@ -219,9 +240,19 @@ impl Module for DynLinear {
 /// assert_eq!(y.shape(), vec![2, 256]);
 /// assert_eq!(layer.to_string(), "Linear(in_features=20, out_features=256, bias=True)");
 /// ```
+///
+/// `Linear<IN, OUT, f64>` is the layer in float64, taking `Batch<IN, f64>`:
+///
+/// ```
+/// use blocks_core::nn::{Batch, Linear, ToElement};
+/// use blocks_core::Tensor64;
+/// let layer: Linear<3, 2, f64> = Linear::<3, 2>::new().to_f64();
+/// let y: Batch<2, f64> = layer.forward(&Tensor64::ones([4, 3]));
+/// assert_eq!(y.shape(), vec![4, 2]);
+/// ```
 #[derive(Clone)]
-pub struct Linear<const IN: usize, const OUT: usize> {
-    layer: DynLinear,
+pub struct Linear<const IN: usize, const OUT: usize, E: Element = f32> {
+    layer: DynLinear<E>,
 }
 
 impl<const IN: usize, const OUT: usize> Linear<IN, OUT> {
@@ -243,13 +274,15 @@ impl<const IN: usize, const OUT: usize> Linear<IN, OUT> {
     pub fn without_bias() -> Self {
         Linear { layer: DynLinear::with_bias(IN, OUT, false) }
     }
+}
 
+impl<const IN: usize, const OUT: usize, E: Element> Linear<IN, OUT, E> {
     /// The weight, `(OUT, IN)`.
     ///
     /// ```
     /// assert_eq!(blocks_core::nn::Linear::<4, 2>::new().weight().shape(), vec![2, 4]);
     /// ```
-    pub fn weight(&self) -> &Parameter {
+    pub fn weight(&self) -> &Parameter<E> {
         self.layer.weight()
     }
 
@@ -258,7 +291,7 @@ impl<const IN: usize, const OUT: usize> Linear<IN, OUT> {
     /// ```
     /// assert_eq!(blocks_core::nn::Linear::<4, 2>::new().bias().unwrap().shape(), vec![2]);
     /// ```
-    pub fn bias(&self) -> Option<&Parameter> {
+    pub fn bias(&self) -> Option<&Parameter<E>> {
         self.layer.bias()
     }
 }
@@ -270,11 +303,11 @@ impl<const IN: usize, const OUT: usize> Default for Linear<IN, OUT> {
 }
 
 #[diagnostic::do_not_recommend]
-impl<const IN: usize, const OUT: usize> Forward for Linear<IN, OUT> {
-    type Input = Batch<IN>;
-    type Output = Batch<OUT>;
+impl<const IN: usize, const OUT: usize, E: Element> Forward for Linear<IN, OUT, E> {
+    type Input = Batch<IN, E>;
+    type Output = Batch<OUT, E>;
 
-    fn forward(&self, input: &Batch<IN>) -> Batch<OUT> {
+    fn forward(&self, input: &Batch<IN, E>) -> Batch<OUT, E> {
         Batch::trusted(input.linear(&self.layer.weight, self.layer.bias.as_deref()))
     }
 }
@@ -293,11 +326,11 @@ impl_block! {
     /// let y = Linear::<3, 2>::new().forward(&Tensor::ones([4, 3]));
     /// assert_eq!(y.shape(), vec![4, 2]);
     /// ```
-    [const IN: usize, const OUT: usize] Linear<IN, OUT>
+    [const IN: usize, const OUT: usize, E: Element] Linear<IN, OUT, E>
 }
 
 #[diagnostic::do_not_recommend]
-impl<const IN: usize, const OUT: usize> Module for Linear<IN, OUT> {
+impl<const IN: usize, const OUT: usize, E: Element> Module for Linear<IN, OUT, E> {
     fn type_name(&self) -> String {
         self.layer.type_name()
     }
@@ -311,6 +344,14 @@ impl<const IN: usize, const OUT: usize> Module for Linear<IN, OUT> {
     }
 
     fn as_linear(&self) -> Option<&DynLinear> {
-        Some(&self.layer)
+        self.layer.as_linear()
+    }
+}
+
+impl<const IN: usize, const OUT: usize, E: Element> ToElement for Linear<IN, OUT, E> {
+    type As<F: Element> = Linear<IN, OUT, F>;
+
+    fn convert<F: Element>(&self) -> Linear<IN, OUT, F> {
+        Linear { layer: self.layer.convert() }
     }
 }

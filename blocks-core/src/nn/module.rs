@@ -5,35 +5,11 @@ use std::any::Any;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::state_dict::{LoadError, LoadReport, StateDict, StateDictError, load_into, state_dict_of};
-use super::{DynConv1d, DynConv2d, DynLinear, Parameter, TrainingFlag};
-use crate::Tensor;
+use super::load_state::{load_into, state_dict_of};
+use super::state_dict::{LoadError, LoadReport, StateDict, StateDictError};
+use super::{DynConv1d, DynConv2d, DynLinear, Member, Parameter, TrainingFlag, Visitor};
 use crate::io::FileError;
-
-/// Receives what a block registers directly: parameters, buffers, children
-/// and its training flag.
-///
-/// `#[derive(Module)]` calls these in field order; hand-written blocks do the
-/// same in their [`Module::visit`].
-pub trait Visitor<'m> {
-    /// A trainable parameter under `name`.
-    fn parameter(&mut self, name: &str, parameter: &'m Parameter);
-    /// A buffer (saved with the model, never trained) under `name`.
-    fn buffer(&mut self, name: &str, buffer: &'m Tensor);
-    /// A child block under `name`.
-    fn child(&mut self, name: &str, child: &'m dyn Module);
-    /// A buffer holding whole numbers (BatchNorm's `num_batches_tracked`),
-    /// saved as int64 as PyTorch has it. A buffer for every other visitor.
-    fn integer_buffer(&mut self, name: &str, buffer: &'m Tensor) {
-        self.buffer(name, buffer);
-    }
-    /// The block's own training flag (PyTorch's `self.training`): what
-    /// `train()`/`eval()` set and [`Module::is_training`] reads. Ignored
-    /// unless the visitor asks for it.
-    fn training_flag(&mut self, flag: &'m TrainingFlag) {
-        let _ = flag;
-    }
-}
+use crate::{Element, Tensor, Tensor64, TensorBase};
 
 /// `&dyn Module` and `&dyn Any` from any block, so that [`Module`]'s
 /// provided methods (and `impl Module` for `Box`) can name the block as a
@@ -58,36 +34,6 @@ impl<M: Module> AsModule for M {
 
     fn upcast_any(&self) -> &dyn Any {
         self
-    }
-}
-
-/// One thing a block registers directly, as reported to a [`Visitor`].
-///
-/// ```
-/// use blocks_core::nn::{Linear, Member, Module};
-/// let layer = Linear::<2, 1>::new();
-/// let members = layer.members();
-/// assert!(matches!(members[0], (ref name, Member::Parameter(_)) if name == "weight"));
-/// ```
-#[derive(Clone, Copy)]
-pub enum Member<'m> {
-    /// A trainable parameter.
-    Parameter(&'m Parameter),
-    /// A buffer: saved with the model, never trained.
-    Buffer(&'m Tensor),
-    /// A child block.
-    Child(&'m dyn Module),
-}
-
-impl<'m> Visitor<'m> for Vec<(String, Member<'m>)> {
-    fn parameter(&mut self, name: &str, parameter: &'m Parameter) {
-        self.push((name.to_string(), Member::Parameter(parameter)));
-    }
-    fn buffer(&mut self, name: &str, buffer: &'m Tensor) {
-        self.push((name.to_string(), Member::Buffer(buffer)));
-    }
-    fn child(&mut self, name: &str, child: &'m dyn Module) {
-        self.push((name.to_string(), Member::Child(child)));
     }
 }
 
@@ -333,14 +279,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// assert_eq!(layer.named_parameters()[1].0, "bias");
     /// ```
     fn named_parameters(&self) -> Vec<(String, Parameter)> {
-        let mut seen = HashSet::new();
-        self.named_members()
-            .into_iter()
-            .filter_map(|(name, member)| match member {
-                Member::Parameter(p) if seen.insert(Arc::as_ptr(&p.node) as usize) => Some((name, p.clone())),
-                _ => None,
-            })
-            .collect()
+        named_parameters_of(self.as_dyn())
     }
 
     /// The trainable parameters, each once, in PyTorch's order.
@@ -353,6 +292,31 @@ pub trait Module: AsModule + Send + Sync + 'static {
         self.named_parameters().into_iter().map(|(_, p)| p).collect()
     }
 
+    /// Every float64 parameter with its dotted name: the
+    /// [`named_parameters`](Module::named_parameters) of a model converted
+    /// with [`to_f64`](super::ToElement::to_f64) (PyTorch's `net.double()`).
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module, ToElement};
+    /// let net = Linear::<3, 1>::new().to_f64();
+    /// assert_eq!(net.named_parameters_f64()[0].0, "weight");
+    /// assert!(net.named_parameters().is_empty());
+    /// ```
+    fn named_parameters_f64(&self) -> Vec<(String, Parameter<f64>)> {
+        named_parameters_of(self.as_dyn())
+    }
+
+    /// The float64 parameters, each once, in PyTorch's order: what an
+    /// optimizer of a float64 model takes (`Sgd::new(net.parameters_f64(), ..)`).
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module, ToElement};
+    /// assert_eq!(Linear::<3, 1>::new().to_f64().parameters_f64().len(), 2);
+    /// ```
+    fn parameters_f64(&self) -> Vec<Parameter<f64>> {
+        self.named_parameters_f64().into_iter().map(|(_, p)| p).collect()
+    }
+
     /// Every buffer with its dotted name, like `named_buffers()`.
     ///
     /// ```
@@ -360,23 +324,30 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// assert!(Linear::<3, 1>::new().named_buffers().is_empty());
     /// ```
     fn named_buffers(&self) -> Vec<(String, Tensor)> {
-        self.named_members()
-            .into_iter()
-            .filter_map(|(name, member)| match member {
-                Member::Buffer(t) => Some((name, t.clone())),
-                _ => None,
-            })
-            .collect()
+        named_buffers_of(self.as_dyn())
     }
 
-    /// The number of trainable values (shared parameters counted once).
+    /// Every float64 buffer with its dotted name.
+    ///
+    /// ```
+    /// use blocks_core::nn::{BatchNorm1d, Module, ToElement};
+    /// let norm = BatchNorm1d::<2>::new().to_f64();
+    /// assert_eq!(norm.named_buffers_f64()[0].0, "running_mean");
+    /// ```
+    fn named_buffers_f64(&self) -> Vec<(String, Tensor64)> {
+        named_buffers_of(self.as_dyn())
+    }
+
+    /// The number of trainable values of either element type (shared
+    /// parameters counted once).
     ///
     /// ```
     /// use blocks_core::nn::{Linear, Module};
     /// assert_eq!(Linear::<20, 256>::new().num_params(), 5376);
     /// ```
     fn num_params(&self) -> usize {
-        self.parameters().iter().map(|p| p.numel()).sum()
+        let f32s: usize = self.parameters().iter().map(|p| p.numel()).sum();
+        f32s + self.parameters_f64().iter().map(|p| p.numel()).sum::<usize>()
     }
 
     /// Clears every parameter's gradient (sets it to `None`, PyTorch's default).
@@ -393,6 +364,9 @@ pub trait Module: AsModule + Send + Sync + 'static {
         for p in self.parameters() {
             p.zero_grad();
         }
+        for p in self.parameters_f64() {
+            p.zero_grad();
+        }
     }
 
     /// The parameter or buffer with dotted name `name` (`net.parameter("2.bias")`).
@@ -406,7 +380,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
         self.named_members().into_iter().find(|(key, _)| key == name).and_then(|(_, m)| match m {
             Member::Parameter(p) => Some(p.tensor().clone()),
             Member::Buffer(t) => Some(t.clone()),
-            Member::Child(_) => None,
+            _ => None,
         })
     }
 
@@ -432,6 +406,9 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// ```
     fn requires_grad_(&self, requires_grad: bool) {
         for p in self.parameters() {
+            p.set_requires_grad(requires_grad);
+        }
+        for p in self.parameters_f64() {
             p.set_requires_grad(requires_grad);
         }
     }
@@ -559,4 +536,26 @@ fn collect_tensors<'m>(module: &'m dyn Module, prefix: &str, out: &mut Vec<(Stri
             collect_tensors(child, &join(prefix, &name), out);
         }
     }
+}
+
+/// The parameters of element type `E` under their dotted names, each once.
+fn named_parameters_of<E: Element>(module: &dyn Module) -> Vec<(String, Parameter<E>)> {
+    let mut seen = HashSet::new();
+    module
+        .named_members()
+        .into_iter()
+        .filter_map(|(name, member)| match member.parameter::<E>() {
+            Some(p) if seen.insert(Arc::as_ptr(&p.node) as usize) => Some((name, p.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The buffers of element type `E` under their dotted names.
+fn named_buffers_of<E: Element>(module: &dyn Module) -> Vec<(String, TensorBase<E>)> {
+    module
+        .named_members()
+        .into_iter()
+        .filter_map(|(name, m)| Some((name, m.buffer::<E>()?.clone())))
+        .collect()
 }

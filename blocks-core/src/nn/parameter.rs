@@ -5,20 +5,24 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use super::uninitialized::Pending;
-use crate::Tensor;
+use crate::{Element, TensorBase};
 
 /// A trainable tensor: a leaf that requires grad, registered with the block
 /// that holds it, like `torch.nn.Parameter`.
 ///
-/// It dereferences to its [`Tensor`], so it joins computations directly and
+/// It dereferences to its [`Tensor`](crate::Tensor), so it joins computations directly and
 /// every result records its gradient. There is no `.data` tensor to compute
 /// with by accident (the mistake that silently trains nothing in PyTorch);
-/// values are changed outside the graph only through [`Tensor::data_mut`] or
-/// [`Tensor::set_data`]. Cloning shares the tensor (a tied weight).
+/// values are changed outside the graph only through [`data_mut`](TensorBase::data_mut) or
+/// [`set_data`](TensorBase::set_data). Cloning shares the tensor (a tied weight).
 ///
 /// A lazy layer's parameters start uninitialized (PyTorch's
 /// `UninitializedParameter`, see [`Parameter::uninitialized`]) until its first
 /// forward or a checkpoint gives them a shape.
+///
+/// The element type is `f32` unless said otherwise: `Parameter<f64>` is the
+/// parameter of a model converted with [`to_f64`](super::ToElement::to_f64)
+/// (PyTorch's `net.double()`).
 ///
 /// ```
 /// use blocks_core::{nn::Parameter, Tensor};
@@ -28,21 +32,21 @@ use crate::Tensor;
 /// y.backward();
 /// assert_eq!(w.grad().unwrap().to_vec(), vec![3.0, 3.0]);
 /// ```
-pub struct Parameter {
-    pub(super) tensor: Tensor,
+pub struct Parameter<E: Element = f32> {
+    pub(super) tensor: TensorBase<E>,
     /// For a parameter made uninitialized: what is known of its shape, and
     /// whether it has been materialized since. `None`: initialized from the start.
     pub(super) pending: Option<Arc<Pending>>,
 }
 
-impl Parameter {
+impl<E: Element> Parameter<E> {
     /// Registers `tensor`'s values as a trainable leaf (a non-leaf is detached first).
     ///
     /// ```
     /// let p = blocks_core::nn::Parameter::new(blocks_core::Tensor::zeros([3]));
     /// assert_eq!(p.shape(), vec![3]);
     /// ```
-    pub fn new(tensor: Tensor) -> Self {
+    pub fn new(tensor: TensorBase<E>) -> Self {
         let tensor = if tensor.is_leaf() { tensor } else { tensor.detach() };
         tensor.set_requires_grad(true);
         Parameter { tensor, pending: None }
@@ -54,12 +58,12 @@ impl Parameter {
     /// let p = blocks_core::nn::Parameter::new(blocks_core::Tensor::zeros([1]));
     /// assert!(p.tensor().same(&p));
     /// ```
-    pub fn tensor(&self) -> &Tensor {
+    pub fn tensor(&self) -> &TensorBase<E> {
         &self.tensor
     }
 }
 
-impl Clone for Parameter {
+impl<E: Element> Clone for Parameter<E> {
     /// Shares the tensor (a tied weight); inside
     /// [`deep_copy`](super::DeepCopy::deep_copy) a copy, with its own
     /// lazy-initialization state.
@@ -72,16 +76,16 @@ impl Clone for Parameter {
     }
 }
 
-impl Deref for Parameter {
-    type Target = Tensor;
+impl<E: Element> Deref for Parameter<E> {
+    type Target = TensorBase<E>;
 
-    fn deref(&self) -> &Tensor {
+    fn deref(&self) -> &TensorBase<E> {
         &self.tensor
     }
 }
 
-impl AsRef<Tensor> for Parameter {
-    fn as_ref(&self) -> &Tensor {
+impl<E: Element> AsRef<TensorBase<E>> for Parameter<E> {
+    fn as_ref(&self) -> &TensorBase<E> {
         &self.tensor
     }
 }
@@ -94,7 +98,7 @@ impl AsRef<Tensor> for Parameter {
 /// let p = Parameter::new(Tensor::from_vec(vec![-0.3457], [1]));
 /// assert_eq!(p.to_string(), "Parameter containing:\ntensor([-0.3457], requires_grad=True)");
 /// ```
-impl fmt::Display for Parameter {
+impl<E: Element> fmt::Display for Parameter<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.is_initialized() {
             return f.write_str("<UninitializedParameter>");
@@ -103,7 +107,7 @@ impl fmt::Display for Parameter {
     }
 }
 
-impl fmt::Debug for Parameter {
+impl<E: Element> fmt::Debug for Parameter<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }

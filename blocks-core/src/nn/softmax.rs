@@ -111,8 +111,10 @@ macro_rules! softmax_block {
             /// let y: Batch<3> = LogSoftmax::new(1).forward(&x);
             /// assert_eq!(y.shape(), vec![2, 3]);
             /// ```
-            [] $name, keeps_width
+            [] $name, keeps_width, f64: |layer, x| x.$op(layer.dim)
         }
+
+        super::to_element::same_in_every_element!($name);
     };
 }
 

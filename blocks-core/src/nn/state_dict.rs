@@ -5,9 +5,8 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
 
-use super::{Member, Module};
-use crate::Tensor;
-use crate::io::{FileError, TensorFile, TensorMap, save_tensors, save_tensors_with_integers};
+use crate::io::{FileError, TensorFile, TensorMap, save_entries, serialize_entries};
+use crate::{AnyTensor, Element, Tensor, Tensor64, TensorBase};
 
 /// Named tensors in order, like the `OrderedDict` of `net.state_dict()`.
 ///
@@ -15,6 +14,12 @@ use crate::io::{FileError, TensorFile, TensorMap, save_tensors, save_tensors_wit
 /// copy); a tied parameter appears under each of its keys. An uninitialized
 /// parameter (a lazy layer before its first forward) is listed by
 /// [`uninitialized_keys`](Self::uninitialized_keys) and cannot be saved.
+///
+/// Each entry keeps its dtype, as PyTorch's do: a model converted with
+/// [`to_f64`](super::ToElement::to_f64) gives float64 entries, saved as F64.
+/// [`get`](Self::get) and [`iter`](Self::iter) give the float32 entries,
+/// [`get_f64`](Self::get_f64) the float64 ones, and [`entry`](Self::entry)
+/// and [`entries`](Self::entries) every entry as an [`AnyTensor`].
 ///
 /// ```
 /// use blocks_core::nn::{Linear, Module, StateDict};
@@ -25,12 +30,12 @@ use crate::io::{FileError, TensorFile, TensorMap, save_tensors, save_tensors_wit
 /// ```
 #[derive(Clone, Default)]
 pub struct StateDict {
-    entries: TensorMap,
+    pub(super) entries: TensorMap,
     /// Keys whose entry is an uninitialized parameter's empty placeholder.
-    uninitialized: HashSet<String>,
+    pub(super) uninitialized: HashSet<String>,
     /// Keys whose entry holds whole numbers, saved as int64 (BatchNorm's
     /// `num_batches_tracked`, as PyTorch saves it).
-    integers: HashSet<String>,
+    pub(super) integers: HashSet<String>,
 }
 
 impl StateDict {
@@ -44,14 +49,15 @@ impl StateDict {
     }
 
     /// Adds (or replaces) the tensor under `key`, keeping first-insertion
-    /// order; O(1), as every lookup.
+    /// order; O(1), as every lookup. A `Tensor`, a `Tensor64` or an [`AnyTensor`].
     ///
     /// ```
     /// let mut state = blocks_core::nn::StateDict::new();
     /// state.insert("w", blocks_core::Tensor::ones([1]));
-    /// assert_eq!(state.len(), 1);
+    /// state.insert("v", blocks_core::Tensor64::ones([1]));
+    /// assert_eq!(state.len(), 2);
     /// ```
-    pub fn insert(&mut self, key: impl Into<String>, tensor: Tensor) {
+    pub fn insert(&mut self, key: impl Into<String>, tensor: impl Into<AnyTensor>) {
         let key = key.into();
         if !self.uninitialized.is_empty() {
             self.uninitialized.remove(&key);
@@ -59,10 +65,11 @@ impl StateDict {
         if !self.integers.is_empty() {
             self.integers.remove(&key);
         }
-        self.entries.insert(key, tensor);
+        self.entries.insert(key, tensor.into());
     }
 
-    /// The tensor under `key`.
+    /// The float32 tensor under `key` (`None` if there is none, or if the
+    /// entry is float64: see [`get_f64`](Self::get_f64)).
     ///
     /// ```
     /// let mut state = blocks_core::nn::StateDict::new();
@@ -70,6 +77,30 @@ impl StateDict {
     /// assert!(state.get("w").is_some() && state.get("v").is_none());
     /// ```
     pub fn get(&self, key: &str) -> Option<&Tensor> {
+        self.entries.get(key)?.get()
+    }
+
+    /// The float64 tensor under `key` (an entry of a model in float64, or a
+    /// F64 tensor of a file).
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module, ToElement};
+    /// let state = Linear::<2, 1>::new().to_f64().state_dict();
+    /// assert_eq!(state.get_f64("weight").unwrap().shape(), vec![1, 2]);
+    /// assert!(state.get("weight").is_none());
+    /// ```
+    pub fn get_f64(&self, key: &str) -> Option<&Tensor64> {
+        self.entries.get(key)?.get()
+    }
+
+    /// The entry under `key`, of either element type.
+    ///
+    /// ```
+    /// let mut state = blocks_core::nn::StateDict::new();
+    /// state.insert("w", blocks_core::Tensor64::ones([1]));
+    /// assert_eq!(state.entry("w").unwrap().dtype(), "float64");
+    /// ```
+    pub fn entry(&self, key: &str) -> Option<&AnyTensor> {
         self.entries.get(key)
     }
 
@@ -99,7 +130,8 @@ impl StateDict {
         self.entries.keys().filter(|k| self.uninitialized.contains(*k)).map(String::as_str).collect()
     }
 
-    /// The entries in order.
+    /// The float32 entries in order (all of them for a float32 model; see
+    /// [`entries`](Self::entries) for every entry).
     ///
     /// ```
     /// let state = blocks_core::nn::Linear::<1, 1>::new();
@@ -107,7 +139,34 @@ impl StateDict {
     /// assert_eq!(state.state_dict().iter().count(), 2);
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Tensor)> {
+        self.typed::<f32>()
+    }
+
+    /// The float64 entries in order.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module, ToElement};
+    /// assert_eq!(Linear::<1, 1>::new().to_f64().state_dict().iter_f64().count(), 2);
+    /// ```
+    pub fn iter_f64(&self) -> impl Iterator<Item = (&str, &Tensor64)> {
+        self.typed::<f64>()
+    }
+
+    /// Every entry in order, of either element type.
+    ///
+    /// ```
+    /// let mut state = blocks_core::nn::StateDict::new();
+    /// state.insert("a", blocks_core::Tensor::ones([1]));
+    /// state.insert("b", blocks_core::Tensor64::ones([1]));
+    /// let dtypes: Vec<&str> = state.entries().map(|(_, t)| t.dtype()).collect();
+    /// assert_eq!(dtypes, ["float32", "float64"]);
+    /// ```
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &AnyTensor)> {
         self.entries.iter().map(|(k, t)| (k.as_str(), t))
+    }
+
+    fn typed<E: Element>(&self) -> impl Iterator<Item = (&str, &TensorBase<E>)> {
+        self.entries.iter().filter_map(|(k, t)| Some((k.as_str(), t.get::<E>()?)))
     }
 
     /// The number of entries.
@@ -135,8 +194,13 @@ impl StateDict {
     ///
     /// # Errors
     ///
-    /// Any [`FileError`] of [`TensorFile::read`], or [`FileError::Dtype`] for a
-    /// tensor that is neither a float nor an integer (integers, such as `num_batches_tracked`, are kept as whole numbers and saved back as int64).
+    /// Any [`FileError`] of [`TensorFile::read`], or [`FileError::Dtype`] (naming
+    /// the tensor) for a dtype PyTorch's files may hold but that is not
+    /// converted: the 8-bit and smaller floats, complex. F64 tensors are kept
+    /// in float64, F32, F16 and BF16 ones are float32 (exactly), and
+    /// `load_state_dict` casts each to its parameter's dtype as PyTorch does
+    /// (see [`TensorFile::tensor`]); integers and bool (such as
+    /// `num_batches_tracked`) are kept as whole numbers and saved back as int64.
     ///
     /// ```
     /// use blocks_core::io::save_tensors;
@@ -154,7 +218,7 @@ impl StateDict {
     ///
     /// # Errors
     ///
-    /// [`FileError::Dtype`] for a tensor that is neither a float nor an integer (integers, such as `num_batches_tracked`, are kept as whole numbers and saved back as int64).
+    /// [`FileError::Dtype`] for a dtype that is not converted (see [`read`](Self::read)).
     ///
     /// ```
     /// use blocks_core::io::{serialize_tensors, TensorFile};
@@ -166,23 +230,24 @@ impl StateDict {
         let names = file.names();
         let mut state = StateDict { entries: TensorMap::with_capacity(names.len()), ..Self::default() };
         for name in names {
-            match file.tensor::<f32>(name) {
-                Ok(tensor) => state.insert(name, tensor),
+            if file.holds_integers(name) {
                 // An int64 buffer (num_batches_tracked): kept as whole numbers, saved back as int64.
-                Err(error @ FileError::Dtype { .. }) => {
-                    // Neither float nor integer: the float error says what was expected.
-                    let (values, shape) = file.integers(name).map_err(|_| error)?;
-                    let values = values.into_iter().map(|v| v as f32).collect();
-                    state.insert(name, Tensor::from_vec(values, shape));
-                    state.integers.insert(name.to_string());
-                }
-                Err(error) => return Err(error),
+                let (values, shape) = file.integers(name)?;
+                let values = values.into_iter().map(|v| v as f32).collect();
+                state.insert(name, Tensor::from_vec(values, shape));
+                state.integers.insert(name.to_string());
+            } else if file.holds_float64(name) {
+                // Kept in float64, as PyTorch's `load_file` does; cast when loaded into a model.
+                state.insert(name, file.tensor::<f64>(name)?);
+            } else {
+                // Float16 and bfloat16 widen exactly to float32.
+                state.insert(name, file.tensor::<f32>(name)?);
             }
         }
         for (alias, target) in file.metadata() {
             if !file.contains(alias)
                 && alias != "__metadata__"
-                && let Some(tensor) = state.get(target).cloned()
+                && let Some(tensor) = state.entry(target).cloned()
             {
                 state.insert(alias.clone(), tensor);
             }
@@ -191,7 +256,8 @@ impl StateDict {
     }
 
     /// Saves every entry to `path` as PyTorch's `save_file(net.state_dict())`
-    /// does (atomically; see [`save_tensors`]).
+    /// does, each in its dtype (F32, F64, int64 for `num_batches_tracked`;
+    /// atomically, see [`save_tensors`](crate::io::save_tensors)).
     ///
     /// # Errors
     ///
@@ -210,12 +276,33 @@ impl StateDict {
                 keys: self.uninitialized_keys().into_iter().map(String::from).collect(),
             });
         }
-        let tensors: Vec<(&str, &Tensor)> = self.iter().collect();
-        if self.integers.is_empty() {
-            return save_tensors(path, &tensors, &[]);
-        }
+        let tensors: Vec<(&str, &AnyTensor)> = self.entries().collect();
         let integers: Vec<&str> = self.integers.iter().map(String::as_str).collect();
-        save_tensors_with_integers(path, &tensors, &integers)
+        save_entries(path, &tensors, &integers)
+    }
+
+    /// The bytes [`save`](Self::save) writes (a safetensors file in memory).
+    ///
+    /// # Errors
+    ///
+    /// [`FileError::Uninitialized`] if some parameter has no values yet.
+    ///
+    /// ```
+    /// use blocks_core::io::TensorFile;
+    /// use blocks_core::nn::{Linear, Module, StateDict, ToElement};
+    /// let bytes = Linear::<2, 1>::new().to_f64().state_dict().serialize().unwrap();
+    /// let state = StateDict::from_file(&TensorFile::from_bytes(&bytes).unwrap()).unwrap();
+    /// assert_eq!(state.entry("weight").unwrap().dtype(), "float64");
+    /// ```
+    pub fn serialize(&self) -> Result<Vec<u8>, FileError> {
+        if !self.uninitialized.is_empty() {
+            return Err(FileError::Uninitialized {
+                keys: self.uninitialized_keys().into_iter().map(String::from).collect(),
+            });
+        }
+        let tensors: Vec<(&str, &AnyTensor)> = self.entries().collect();
+        let integers: Vec<&str> = self.integers.iter().map(String::as_str).collect();
+        serialize_entries(&tensors, &integers, &[])
     }
 }
 
@@ -249,9 +336,12 @@ impl fmt::Display for StateDict {
                 write!(f, "({}, <UninitializedParameter>)", python_str(key))?;
             } else if self.integers.contains(key) && tensor.shape().is_empty() {
                 // An int64 scalar, as PyTorch prints `num_batches_tracked`: `tensor(3)`.
-                write!(f, "({}, tensor({}))", python_str(key), tensor.item() as i64)?;
+                write!(f, "({}, tensor({}))", python_str(key), tensor.cast::<f64>().item() as i64)?;
             } else {
-                write!(f, "({}, {})", python_str(key), tensor.detach())?;
+                match tensor {
+                    AnyTensor::F32(t) => write!(f, "({}, {})", python_str(key), t.detach())?,
+                    AnyTensor::F64(t) => write!(f, "({}, {})", python_str(key), t.detach())?,
+                }
             }
         }
         f.write_str("])")
@@ -408,114 +498,4 @@ impl From<StateDictError> for LoadError {
     fn from(error: StateDictError) -> Self {
         LoadError::StateDict(error)
     }
-}
-
-/// The parameters and buffers of `module` under their keys.
-pub(crate) fn state_dict_of(module: &dyn Module) -> StateDict {
-    let mut state = StateDict::new();
-    for (key, member) in module.named_members() {
-        let uninitialized = super::uninitialized::is_uninitialized(&member);
-        match member {
-            Member::Parameter(p) => state.insert(key.clone(), p.tensor().clone()),
-            Member::Buffer(t) => state.insert(key.clone(), t.clone()),
-            Member::Child(_) => {}
-        }
-        if uninitialized {
-            state.uninitialized.insert(key);
-        }
-    }
-    module.visit(&mut IntegerKeys { prefix: String::new(), out: &mut state.integers });
-    state
-}
-
-/// Collects the dotted keys of integer buffers (see [`Visitor::integer_buffer`](super::Visitor::integer_buffer)).
-struct IntegerKeys<'a> {
-    prefix: String,
-    out: &'a mut HashSet<String>,
-}
-
-impl IntegerKeys<'_> {
-    fn key(&self, name: &str) -> String {
-        if self.prefix.is_empty() { name.to_string() } else { format!("{}.{name}", self.prefix) }
-    }
-}
-
-impl<'m> super::Visitor<'m> for IntegerKeys<'_> {
-    fn parameter(&mut self, _: &str, _: &'m super::Parameter) {}
-    fn buffer(&mut self, _: &str, _: &'m Tensor) {}
-    fn child(&mut self, name: &str, child: &'m dyn Module) {
-        let prefix = self.key(name);
-        child.visit(&mut IntegerKeys { prefix, out: self.out });
-    }
-    fn integer_buffer(&mut self, name: &str, _: &'m Tensor) {
-        self.out.insert(self.key(name));
-    }
-}
-
-/// Checks everything first, then copies: on error nothing has changed. An
-/// uninitialized parameter takes the checkpoint's shape where it fits what
-/// is known of it (PyTorch's lazy modules materialize from the checkpoint).
-pub(crate) fn load_into(
-    module: &dyn Module,
-    state: &StateDict,
-    strict: bool,
-) -> Result<LoadReport, StateDictError> {
-    let own: Vec<(String, Member<'_>)> =
-        module.named_members().into_iter().filter(|(_, m)| !matches!(m, Member::Child(_))).collect();
-    let own_keys: HashSet<&str> = own.iter().map(|(k, _)| k.as_str()).collect();
-    let has = |key: &str| own_keys.contains(key);
-    let missing: Vec<String> =
-        own.iter().filter(|(k, _)| state.get(k).is_none()).map(|(k, _)| k.clone()).collect();
-    let unexpected: Vec<String> = state.keys().into_iter().filter(|k| !has(k)).map(String::from).collect();
-    let (mut mismatched, mut uninitialized) = (Vec::new(), Vec::new());
-    for (key, member) in &own {
-        let Some(source) = state.get(key) else { continue };
-        let target_pending = super::uninitialized::is_uninitialized(member);
-        if state.uninitialized.contains(key) {
-            if !target_pending {
-                uninitialized.push(key.clone());
-            }
-            continue;
-        }
-        let checkpoint = source.shape();
-        let fits = match member {
-            Member::Parameter(p) => p.fits(&checkpoint),
-            Member::Buffer(t) => t.shape() == checkpoint,
-            Member::Child(_) => true,
-        };
-        if !fits {
-            let model = match member {
-                Member::Parameter(p) => p.expected_shape(),
-                Member::Buffer(t) => t.shape(),
-                Member::Child(_) => Vec::new(),
-            };
-            mismatched.push(ShapeMismatch { key: key.clone(), checkpoint, model });
-        }
-    }
-    if !mismatched.is_empty()
-        || !uninitialized.is_empty()
-        || (strict && (!missing.is_empty() || !unexpected.is_empty()))
-    {
-        return Err(StateDictError {
-            module: module.type_name(),
-            missing,
-            unexpected,
-            mismatched,
-            uninitialized,
-        });
-    }
-    for (key, member) in &own {
-        let Some(source) = state.get(key).filter(|_| !state.uninitialized.contains(key)) else { continue };
-        match member {
-            Member::Parameter(p) => {
-                // Materializes an uninitialized parameter; copies into any other.
-                if !p.materialize_with(|| source.clone()).expect("shape checked above") {
-                    p.set_data(source);
-                }
-            }
-            Member::Buffer(t) => t.set_data(source),
-            Member::Child(_) => {}
-        }
-    }
-    Ok(LoadReport { missing_keys: missing, unexpected_keys: unexpected })
 }

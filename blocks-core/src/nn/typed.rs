@@ -4,7 +4,7 @@
 use std::fmt;
 use std::ops::Deref;
 
-use crate::Tensor;
+use crate::{Element, Tensor, TensorBase};
 
 /// A tensor whose last dimension is `N` features (`[batch, N]`, or any
 /// leading dimensions), checked once when it is made.
@@ -20,18 +20,21 @@ use crate::Tensor;
 /// assert_eq!(x.shape(), vec![2, 20]);
 /// assert!(Batch::<20>::try_new(Tensor::rand([2, 19])).is_err());
 /// ```
-pub struct Batch<const N: usize> {
-    tensor: Tensor,
+///
+/// The element type is `f32` unless said otherwise: a model in float64
+/// takes and gives `Batch<N, f64>`.
+pub struct Batch<const N: usize, E: Element = f32> {
+    tensor: TensorBase<E>,
 }
 
-impl<const N: usize> Batch<N> {
+impl<const N: usize, E: Element> Batch<N, E> {
     /// Wraps `tensor`, panicking unless its last dimension is `N`.
     ///
     /// ```
     /// let x = blocks_core::nn::Batch::<3>::new(blocks_core::Tensor::ones([4, 3]));
     /// assert_eq!(x.rows(), 4);
     /// ```
-    pub fn new(tensor: Tensor) -> Self {
+    pub fn new(tensor: TensorBase<E>) -> Self {
         match Self::try_new(tensor) {
             Ok(batch) => batch,
             Err(error) => panic!("{error}"),
@@ -45,7 +48,7 @@ impl<const N: usize> Batch<N> {
     /// let error = Batch::<20>::try_new(Tensor::ones([2, 5])).unwrap_err();
     /// assert_eq!(error.to_string(), "Batch<20>: expected 20 features in the last dimension, got shape [2, 5]");
     /// ```
-    pub fn try_new(tensor: Tensor) -> Result<Self, crate::ShapeError> {
+    pub fn try_new(tensor: TensorBase<E>) -> Result<Self, crate::ShapeError> {
         if tensor.last_dim() != Some(N) {
             return Err(crate::ShapeError::new(format!(
                 "Batch<{N}>: expected {N} features in the last dimension, got shape {:?}",
@@ -56,18 +59,8 @@ impl<const N: usize> Batch<N> {
     }
 
     /// Wraps a tensor already known to have width `N` (no check).
-    pub(crate) fn trusted(tensor: Tensor) -> Self {
+    pub(crate) fn trusted(tensor: TensorBase<E>) -> Self {
         Batch { tensor }
-    }
-
-    /// `rows` rows of uniform values in `[0, 1)`, like `torch.rand(rows, N)`.
-    ///
-    /// ```
-    /// let x = blocks_core::nn::Batch::<20>::rand(2);
-    /// assert_eq!(x.shape(), vec![2, 20]);
-    /// ```
-    pub fn rand(rows: usize) -> Self {
-        Batch { tensor: Tensor::rand([rows, N]) }
     }
 
     /// The number of rows (all leading dimensions together).
@@ -86,7 +79,7 @@ impl<const N: usize> Batch<N> {
     /// let t: blocks_core::Tensor = x.into_tensor();
     /// assert_eq!(t.shape(), vec![1, 3]);
     /// ```
-    pub fn into_tensor(self) -> Tensor {
+    pub fn into_tensor(self) -> TensorBase<E> {
         self.tensor
     }
 
@@ -108,39 +101,51 @@ impl<const N: usize> Batch<N> {
     /// let y = x.map(|t| t * 2.0);
     /// assert_eq!(y.shape(), vec![3, 2]);
     /// ```
-    pub fn map(&self, f: impl FnOnce(&Tensor) -> Tensor) -> Self {
+    pub fn map(&self, f: impl FnOnce(&TensorBase<E>) -> TensorBase<E>) -> Self {
         Self::new(f(&self.tensor))
     }
 }
 
-impl<const N: usize> Clone for Batch<N> {
+impl<const N: usize> Batch<N> {
+    /// `rows` rows of uniform values in `[0, 1)`, like `torch.rand(rows, N)`.
+    ///
+    /// ```
+    /// let x = blocks_core::nn::Batch::<20>::rand(2);
+    /// assert_eq!(x.shape(), vec![2, 20]);
+    /// ```
+    pub fn rand(rows: usize) -> Self {
+        Batch { tensor: Tensor::rand([rows, N]) }
+    }
+}
+
+impl<const N: usize, E: Element> Clone for Batch<N, E> {
     fn clone(&self) -> Self {
         Batch { tensor: self.tensor.clone() }
     }
 }
 
-impl<const N: usize> Deref for Batch<N> {
-    type Target = Tensor;
+impl<const N: usize, E: Element> Deref for Batch<N, E> {
+    type Target = TensorBase<E>;
 
-    fn deref(&self) -> &Tensor {
+    fn deref(&self) -> &TensorBase<E> {
         &self.tensor
     }
 }
 
-impl<const N: usize> From<Batch<N>> for Tensor {
-    fn from(batch: Batch<N>) -> Tensor {
+impl<const N: usize, E: Element> From<Batch<N, E>> for TensorBase<E> {
+    fn from(batch: Batch<N, E>) -> TensorBase<E> {
         batch.tensor
     }
 }
 
 /// Prints as the tensor does (PyTorch's layout).
-impl<const N: usize> fmt::Display for Batch<N> {
+impl<const N: usize, E: Element> fmt::Display for Batch<N, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.tensor, f)
     }
 }
 
-impl<const N: usize> fmt::Debug for Batch<N> {
+impl<const N: usize, E: Element> fmt::Debug for Batch<N, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.tensor, f)
     }
@@ -149,8 +154,8 @@ impl<const N: usize> fmt::Debug for Batch<N> {
 macro_rules! scalar_assign {
     ($trait:ident, $method:ident) => {
         /// In place with a scalar, as on [`Tensor`]; the width is unchanged.
-        impl<const N: usize> std::ops::$trait<f32> for Batch<N> {
-            fn $method(&mut self, rhs: f32) {
+        impl<const N: usize, E: Element> std::ops::$trait<E> for Batch<N, E> {
+            fn $method(&mut self, rhs: E) {
                 std::ops::$trait::$method(&mut self.tensor, rhs);
             }
         }

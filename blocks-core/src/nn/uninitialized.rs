@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{Member, Module, Parameter};
-use crate::{ShapeError, Tensor};
+use crate::{Element, ShapeError, Tensor, TensorBase};
 
 /// The state of a parameter made uninitialized.
 pub(crate) struct Pending {
@@ -51,7 +51,9 @@ impl Parameter {
         }));
         parameter
     }
+}
 
+impl<E: Element> Parameter<E> {
     /// Whether the parameter has values: always, except for an
     /// [`uninitialized`](Self::uninitialized) one not yet materialized.
     /// Optimizers and savers check this before touching a parameter.
@@ -83,7 +85,7 @@ impl Parameter {
     /// assert_eq!(w.shape(), vec![3, 5]);
     /// assert!(w.requires_grad());
     /// ```
-    pub fn materialize_with(&self, make: impl FnOnce() -> Tensor) -> Result<bool, ShapeError> {
+    pub fn materialize_with(&self, make: impl FnOnce() -> TensorBase<E>) -> Result<bool, ShapeError> {
         let Some(pending) = &self.pending else { return Ok(false) };
         if pending.initialized.load(Ordering::Acquire) {
             return Ok(false);
@@ -144,10 +146,18 @@ impl Parameter {
 /// assert!(uninitialized_parameters(&net).is_empty());
 /// ```
 pub fn uninitialized_parameters<M: Module + ?Sized>(module: &M) -> Vec<String> {
-    module.named_parameters().into_iter().filter(|(_, p)| !p.is_initialized()).map(|(name, _)| name).collect()
+    let singles =
+        module.named_parameters().into_iter().filter(|(_, p)| !p.is_initialized()).map(|(name, _)| name);
+    let doubles =
+        module.named_parameters_f64().into_iter().filter(|(_, p)| !p.is_initialized()).map(|(n, _)| n);
+    singles.chain(doubles).collect()
 }
 
 /// Whether `member` is a parameter without values.
 pub(crate) fn is_uninitialized(member: &Member<'_>) -> bool {
-    matches!(member, Member::Parameter(p) if !p.is_initialized())
+    match member {
+        Member::Parameter(p) => !p.is_initialized(),
+        Member::ParameterF64(p) => !p.is_initialized(),
+        _ => false,
+    }
 }

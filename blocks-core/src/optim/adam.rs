@@ -11,7 +11,7 @@ use super::optimizer::{
     state_array, state_step, unique_params,
 };
 use super::{Optimizer, OptimizerState, StateError, pyrepr};
-use crate::Tensor;
+use crate::{Element, Tensor, TensorBase};
 
 /// Adam's hyper-parameters, with `torch.optim.Adam`'s defaults
 /// (`lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0`); AdamW's
@@ -127,18 +127,19 @@ impl AdamConfig {
 /// One parameter's state: PyTorch's `step` (a float32 count), `exp_avg`,
 /// `exp_avg_sq` and, with AMSGrad, `max_exp_avg_sq`.
 #[derive(Clone)]
-struct Moments {
+struct Moments<E: Element> {
     step: f32,
-    exp_avg: ArrayD<f32>,
-    exp_avg_sq: ArrayD<f32>,
-    max_exp_avg_sq: Option<ArrayD<f32>>,
+    exp_avg: ArrayD<E>,
+    exp_avg_sq: ArrayD<E>,
+    max_exp_avg_sq: Option<ArrayD<E>>,
 }
 
 /// Adam and AdamW, exactly `torch.optim.Adam` (whose
 /// `decoupled_weight_decay=True` is `torch.optim.AdamW`).
 ///
-/// For each parameter θ with gradient g at step t, in float32 as PyTorch does
-/// it (scalars in float64): weight decay (`θ ← θ(1-γλ)` decoupled, else
+/// For each parameter θ with gradient g at step t, in the parameters' dtype
+/// as PyTorch does it (float32, or float64 for a model after `to_f64`:
+/// `Adam<f64>` over `net.parameters_f64()`; scalars in float64): weight decay (`θ ← θ(1-γλ)` decoupled, else
 /// `g ← g + λθ`), `m ← lerp(m, g, 1-β₁)`, `v ← β₂v + (1-β₂)g²`, with AMSGrad
 /// `v̂ ← max(v̂, v)`, then `θ ← θ - γ/(1-β₁ᵗ) · m / (√v / √(1-β₂ᵗ) + ε)`.
 ///
@@ -151,14 +152,14 @@ struct Moments {
 /// opt.step(); // the first step moves every weight by about lr, against its gradient
 /// assert!((w.to_vec()[0] - 0.9).abs() < 1e-6 && (w.to_vec()[1] + 0.9).abs() < 1e-6);
 /// ```
-pub struct Adam {
-    params: Vec<Tensor>,
+pub struct Adam<E: Element = f32> {
+    params: Vec<TensorBase<E>>,
     config: AdamConfig,
     adamw: bool,
-    moments: Vec<Option<Moments>>,
+    moments: Vec<Option<Moments<E>>>,
 }
 
-impl Adam {
+impl<E: Element> Adam<E> {
     /// Adam over `params` (`net.parameters()`, or tensors `[&w, &b]`).
     ///
     /// Panics with PyTorch's message on an invalid configuration; see
@@ -171,7 +172,7 @@ impl Adam {
     /// let opt = Adam::new(net.parameters(), AdamConfig { lr: 1e-2, ..Default::default() });
     /// assert!(opt.to_string().starts_with("Adam ("));
     /// ```
-    pub fn new<P: AsRef<Tensor>>(params: impl IntoIterator<Item = P>, config: AdamConfig) -> Self {
+    pub fn new<P: AsRef<TensorBase<E>>>(params: impl IntoIterator<Item = P>, config: AdamConfig) -> Self {
         match Self::try_new(params, config) {
             Ok(adam) => adam,
             Err(error) => panic!("{error}"),
@@ -185,7 +186,7 @@ impl Adam {
     /// let w = blocks_core::Tensor::ones([1]);
     /// assert!(Adam::try_new([&w], AdamConfig { eps: -1.0, ..Default::default() }).is_err());
     /// ```
-    pub fn try_new<P: AsRef<Tensor>>(
+    pub fn try_new<P: AsRef<TensorBase<E>>>(
         params: impl IntoIterator<Item = P>,
         config: AdamConfig,
     ) -> Result<Self, ConfigError> {
@@ -208,7 +209,10 @@ impl Adam {
     /// assert!(opt.config().decoupled_weight_decay && opt.config().weight_decay == 1e-2);
     /// assert!(opt.to_string().starts_with("AdamW ("));
     /// ```
-    pub fn adamw<P: AsRef<Tensor>>(params: impl IntoIterator<Item = P>, config: super::AdamWConfig) -> Self {
+    pub fn adamw<P: AsRef<TensorBase<E>>>(
+        params: impl IntoIterator<Item = P>,
+        config: super::AdamWConfig,
+    ) -> Self {
         let mut adam = Self::new(params, config.into());
         adam.adamw = true;
         adam
@@ -244,18 +248,18 @@ impl Adam {
     }
 }
 
-impl Optimizer for Adam {
+impl<E: Element> Optimizer<E> for Adam<E> {
     fn step(&mut self) {
         super::optimizer::check_initialized("Adam", &self.params);
         let c = self.config;
         let (beta1, beta2) = c.betas;
-        // Scalars PyTorch hands to float32 kernels, rounded to f32 once.
-        let weight_decay = c.weight_decay as f32;
-        let decay = (1.0 - c.lr * c.weight_decay) as f32;
-        let lerp_weight = (1.0 - beta1) as f32;
-        let beta2_f32 = beta2 as f32;
-        let one_minus_beta2 = (1.0 - beta2) as f32;
-        let eps = c.eps as f32;
+        // Scalars PyTorch hands to the kernels in the parameters' dtype, rounded once.
+        let weight_decay = E::of(c.weight_decay);
+        let decay = E::of(1.0 - c.lr * c.weight_decay);
+        let lerp_weight = E::of(1.0 - beta1);
+        let beta2_e = E::of(beta2);
+        let one_minus_beta2 = E::of(1.0 - beta2);
+        let eps = E::of(c.eps);
         for (param, slot) in self.params.iter().zip(&mut self.moments) {
             if !param.requires_grad() {
                 continue;
@@ -276,9 +280,9 @@ impl Optimizer for Adam {
                 let step = f64::from(moments.step);
                 let bias_correction1 = 1.0 - beta1.powf(step);
                 let bias_correction2 = 1.0 - beta2.powf(step);
-                let neg_step_size = (-(c.lr / bias_correction1)) as f32;
-                let bias_correction2_sqrt = bias_correction2.powf(0.5) as f32;
-                let update = |p: &mut f32, g: f32, m: &mut f32, v: &mut f32, v_max: Option<&mut f32>| {
+                let neg_step_size = E::of(-(c.lr / bias_correction1));
+                let bias_correction2_sqrt = E::of(bias_correction2.powf(0.5));
+                let update = |p: &mut E, g: E, m: &mut E, v: &mut E, v_max: Option<&mut E>| {
                     let mut g = if c.maximize { -g } else { g };
                     if c.weight_decay != 0.0 {
                         if c.decoupled_weight_decay {
@@ -288,7 +292,7 @@ impl Optimizer for Adam {
                         }
                     }
                     *m = lerp(*m, g, lerp_weight);
-                    *v = *v * beta2_f32 + one_minus_beta2 * g * g;
+                    *v = *v * beta2_e + one_minus_beta2 * g * g;
                     let second = match v_max {
                         Some(v_max) => {
                             *v_max = maximum(*v_max, *v);
@@ -317,7 +321,7 @@ impl Optimizer for Adam {
         }
     }
 
-    fn params(&self) -> &[Tensor] {
+    fn params(&self) -> &[TensorBase<E>] {
         &self.params
     }
 
@@ -334,10 +338,10 @@ impl Optimizer for Adam {
         for (index, moments) in self.moments.iter().enumerate() {
             let Some(m) = moments else { continue };
             state.insert(format!("state.{index}.step"), Tensor::scalar(m.step));
-            state.insert(format!("state.{index}.exp_avg"), Tensor::from_array(m.exp_avg.clone()));
-            state.insert(format!("state.{index}.exp_avg_sq"), Tensor::from_array(m.exp_avg_sq.clone()));
+            state.insert(format!("state.{index}.exp_avg"), TensorBase::from_array(m.exp_avg.clone()));
+            state.insert(format!("state.{index}.exp_avg_sq"), TensorBase::from_array(m.exp_avg_sq.clone()));
             if let Some(max) = &m.max_exp_avg_sq {
-                state.insert(format!("state.{index}.max_exp_avg_sq"), Tensor::from_array(max.clone()));
+                state.insert(format!("state.{index}.max_exp_avg_sq"), TensorBase::from_array(max.clone()));
             }
         }
         state.set_metadata("optimizer", self.class_name());
@@ -378,13 +382,17 @@ impl Optimizer for Adam {
 }
 
 /// `torch.lerp` on CPU: `a + w(b - a)` for small weights, else `b - (b - a)(1 - w)`.
-fn lerp(start: f32, end: f32, weight: f32) -> f32 {
-    if weight.abs() < 0.5 { start + weight * (end - start) } else { end - (end - start) * (1.0 - weight) }
+fn lerp<E: Element>(start: E, end: E, weight: E) -> E {
+    if weight.abs() < E::of(0.5) {
+        start + weight * (end - start)
+    } else {
+        end - (end - start) * (E::one() - weight)
+    }
 }
 
 /// `torch.maximum`: NaN wins.
-fn maximum(a: f32, b: f32) -> f32 {
-    if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) }
+fn maximum<E: Element>(a: E, b: E) -> E {
+    if a.is_nan() || b.is_nan() { E::nan() } else { a.max(b) }
 }
 
 /// PyTorch's printout of the optimizer (`Adam (` or `AdamW (`); a zero
@@ -400,7 +408,7 @@ fn maximum(a: f32, b: f32) -> f32 {
 ///      fused: None\n    lr: 0.001\n    maximize: False\n    weight_decay: 0\n)"
 /// );
 /// ```
-impl fmt::Display for Adam {
+impl<E: Element> fmt::Display for Adam<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.config;
         let weight_decay =
@@ -424,7 +432,7 @@ impl fmt::Display for Adam {
     }
 }
 
-impl fmt::Debug for Adam {
+impl<E: Element> fmt::Debug for Adam<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }

@@ -10,8 +10,8 @@ use ndarray::ArrayD;
 use serde_json::{Map, Value};
 
 use super::{LoadStateError, OptimizerState, StateError};
-use crate::Tensor;
 use crate::io::FileError;
+use crate::{AnyTensor, Element, TensorBase};
 
 /// An optimizer over a list of parameters, like `torch.optim.Optimizer`
 /// with one parameter group.
@@ -33,7 +33,7 @@ use crate::io::FileError;
 /// }
 /// assert_eq!(w.to_vec(), vec![0.0, 0.0]);
 /// ```
-pub trait Optimizer {
+pub trait Optimizer<E: Element = f32> {
     /// Updates every parameter that has a gradient, like `optimizer.step()`.
     ///
     /// ```
@@ -54,7 +54,7 @@ pub trait Optimizer {
     /// let opt = Sgd::new([&w, &w], SgdConfig::default()); // a tied weight
     /// assert_eq!(opt.params().len(), 1);
     /// ```
-    fn params(&self) -> &[Tensor];
+    fn params(&self) -> &[TensorBase<E>];
 
     /// Clears every parameter's gradient (sets it to `None`), like
     /// `optimizer.zero_grad()`.
@@ -183,7 +183,7 @@ impl std::error::Error for ConfigError {}
 /// refused, as PyTorch refuses it: it never gets a gradient to step with.
 /// Panics with a clear message if a parameter has no values yet (a lazy
 /// layer that has not run its first forward): stepping on it would train nothing.
-pub(crate) fn check_initialized(optimizer: &str, params: &[Tensor]) {
+pub(crate) fn check_initialized<E: Element>(optimizer: &str, params: &[TensorBase<E>]) {
     if let Some(index) =
         params.iter().position(|p| p.node.uninitialized.load(std::sync::atomic::Ordering::Acquire))
     {
@@ -194,9 +194,9 @@ pub(crate) fn check_initialized(optimizer: &str, params: &[Tensor]) {
     }
 }
 
-pub(crate) fn unique_params<P: AsRef<Tensor>>(
+pub(crate) fn unique_params<E: Element, P: AsRef<TensorBase<E>>>(
     params: impl IntoIterator<Item = P>,
-) -> Result<Vec<Tensor>, ConfigError> {
+) -> Result<Vec<TensorBase<E>>, ConfigError> {
     let mut seen = HashSet::new();
     let mut unique = Vec::new();
     for p in params {
@@ -292,15 +292,16 @@ pub(crate) enum Allowed {
 
 /// The tensor `state.{index}.{name}` as an array shaped like the parameter,
 /// if present, its values checked; the error names the parameter and the field.
-pub(crate) fn state_array(
+pub(crate) fn state_array<E: Element>(
     state: &OptimizerState,
     index: usize,
     name: &str,
     shape: &[usize],
     allowed: Allowed,
-) -> Result<Option<ArrayD<f32>>, StateError> {
+) -> Result<Option<ArrayD<E>>, StateError> {
     let key = format!("state.{index}.{name}");
-    let Some(tensor) = state.get(&key) else { return Ok(None) };
+    // Cast to the parameter's dtype, as PyTorch's `Optimizer.load_state_dict` does.
+    let Some(tensor) = state.entry(&key).map(AnyTensor::cast::<E>) else { return Ok(None) };
     if tensor.shape() != shape {
         return Err(StateError::new(format!(
             "parameter {index}: {key} has shape {:?}, but parameter {index} has shape {shape:?}",
@@ -308,7 +309,7 @@ pub(crate) fn state_array(
         )));
     }
     let array = tensor.to_array();
-    let fits = |v: f32| v.is_finite() && (allowed == Allowed::Finite || v >= 0.0);
+    let fits = |v: E| v.is_finite() && (allowed == Allowed::Finite || v >= E::zero());
     if let Some((position, value)) = array.indexed_iter().find(|(_, v)| !fits(**v)) {
         let rule = match allowed {
             Allowed::Finite => "finite",
@@ -326,7 +327,7 @@ pub(crate) fn state_array(
 /// finite and >= 0; the error names the parameter and the field.
 pub(crate) fn state_step(state: &OptimizerState, index: usize) -> Result<Option<f32>, StateError> {
     let key = format!("state.{index}.step");
-    let Some(tensor) = state.get(&key) else { return Ok(None) };
+    let Some(tensor) = state.entry(&key).map(AnyTensor::cast::<f32>) else { return Ok(None) };
     if tensor.numel() != 1 {
         return Err(StateError::new(format!(
             "parameter {index}: {key} must hold one number, but has shape {:?}",

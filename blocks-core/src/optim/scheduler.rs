@@ -7,7 +7,8 @@ use std::fmt;
 
 use serde_json::{Value, json};
 
-use super::Optimizer;
+use super::{Optimizer, OptimizerState, StateError};
+use crate::{Element, Tensor};
 
 /// A learning-rate schedule, like `torch.optim.lr_scheduler.LRScheduler`.
 ///
@@ -40,6 +41,23 @@ pub trait LrScheduler {
     /// assert_eq!(opt.lr(), 0.05);
     /// ```
     fn step(&mut self, optimizer: &mut dyn Optimizer);
+
+    /// [`step`](Self::step) for the optimizer of a float64 model (the
+    /// schedule reads and sets its rate only).
+    ///
+    /// ```
+    /// use blocks_core::optim::{LrScheduler, Optimizer, Sgd, SgdConfig, StepLR};
+    /// let w = blocks_core::Tensor64::ones([1]);
+    /// let mut opt = Sgd::new([&w], SgdConfig { lr: 0.1, ..Default::default() });
+    /// let mut schedule = StepLR::new(&opt, 1, 0.5);
+    /// schedule.step_f64(&mut opt);
+    /// assert_eq!(opt.lr(), 0.05);
+    /// ```
+    fn step_f64(&mut self, optimizer: &mut dyn Optimizer<f64>) {
+        let mut rate = RateOnly(optimizer.lr());
+        self.step(&mut rate);
+        optimizer.set_lr(rate.0);
+    }
 
     /// The rate set by the last step, like `scheduler.get_last_lr()[0]`.
     ///
@@ -167,7 +185,7 @@ impl StepLR {
     /// let opt = Sgd::new([&blocks_core::Tensor::ones([1])], SgdConfig::default());
     /// assert_eq!(StepLR::new(&opt, 30, 0.1).last_epoch(), 0);
     /// ```
-    pub fn new(optimizer: &dyn Optimizer, step_size: usize, gamma: f64) -> Self {
+    pub fn new<E: Element>(optimizer: &dyn Optimizer<E>, step_size: usize, gamma: f64) -> Self {
         assert!(step_size > 0, "StepLR: step_size must be at least 1");
         let lr = optimizer.lr();
         StepLR { step_size, gamma, progress: SchedulerState { last_epoch: 0, base_lr: lr, last_lr: lr } }
@@ -240,7 +258,7 @@ impl CosineAnnealingLR {
     /// let opt = Sgd::new([&blocks_core::Tensor::ones([1])], SgdConfig { lr: 0.1, ..Default::default() });
     /// assert_eq!(CosineAnnealingLR::new(&opt, 10, 0.0).last_lr(), 0.1);
     /// ```
-    pub fn new(optimizer: &dyn Optimizer, t_max: usize, eta_min: f64) -> Self {
+    pub fn new<E: Element>(optimizer: &dyn Optimizer<E>, t_max: usize, eta_min: f64) -> Self {
         assert!(t_max > 0, "CosineAnnealingLR: T_max must be at least 1");
         let lr = optimizer.lr();
         CosineAnnealingLR {
@@ -299,5 +317,33 @@ impl fmt::Display for CosineAnnealingLR {
     /// `CosineAnnealingLR(T_max=10, eta_min=0.0)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "CosineAnnealingLR(T_max={}, eta_min={})", self.t_max, super::pyrepr::float(self.eta_min))
+    }
+}
+
+/// A learning rate standing in for an optimizer, so that a schedule written
+/// for float32 optimizers sets the rate of a float64 one ([`LrScheduler::step_f64`]).
+struct RateOnly(f64);
+
+impl Optimizer for RateOnly {
+    fn step(&mut self) {}
+
+    fn params(&self) -> &[Tensor] {
+        &[]
+    }
+
+    fn lr(&self) -> f64 {
+        self.0
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        self.0 = lr;
+    }
+
+    fn state_dict(&self) -> OptimizerState {
+        OptimizerState::new()
+    }
+
+    fn load_state_dict(&mut self, _: &OptimizerState) -> Result<(), StateError> {
+        Ok(())
     }
 }

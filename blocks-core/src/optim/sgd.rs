@@ -11,7 +11,7 @@ use super::optimizer::{
     state_array, unique_params,
 };
 use super::{Optimizer, OptimizerState, StateError, pyrepr};
-use crate::Tensor;
+use crate::{Element, TensorBase};
 
 /// SGD's hyper-parameters, with `torch.optim.SGD`'s defaults
 /// (`lr=1e-3`, everything else off).
@@ -107,7 +107,9 @@ impl SgdConfig {
 
 /// Stochastic gradient descent, exactly `torch.optim.SGD`.
 ///
-/// For each parameter θ with gradient g, in float32 as PyTorch does it:
+/// For each parameter θ with gradient g, in the parameters' dtype as PyTorch
+/// does it (float32, or float64 for a model after `to_f64`: `Sgd<f64>` over
+/// `net.parameters_f64()`):
 /// `g ← g + λθ` (weight decay), then with momentum `b ← g` on the first step
 /// and `b ← μb + (1-τ)g` after, `g ← g + μb` (Nesterov) or `g ← b`, and
 /// finally `θ ← θ - γg`.
@@ -125,13 +127,13 @@ impl SgdConfig {
 /// // b1 = 2, θ1 = 1 - 0.2 = 0.8; b2 = 0.9·2 + 2 = 3.8, θ2 = 0.8 - 0.38 = 0.42
 /// assert!((w.item() - 0.42).abs() < 1e-6);
 /// ```
-pub struct Sgd {
-    params: Vec<Tensor>,
+pub struct Sgd<E: Element = f32> {
+    params: Vec<TensorBase<E>>,
     config: SgdConfig,
-    momentum_buffers: Vec<Option<ArrayD<f32>>>,
+    momentum_buffers: Vec<Option<ArrayD<E>>>,
 }
 
-impl Sgd {
+impl<E: Element> Sgd<E> {
     /// SGD over `params` (`net.parameters()`, or tensors `[&w, &b]`).
     ///
     /// Panics with PyTorch's message on an invalid configuration; see
@@ -143,7 +145,7 @@ impl Sgd {
     /// let net = Linear::<4, 2>::new();
     /// let opt = Sgd::new(net.parameters(), SgdConfig { lr: 0.1, ..Default::default() });
     /// ```
-    pub fn new<P: AsRef<Tensor>>(params: impl IntoIterator<Item = P>, config: SgdConfig) -> Self {
+    pub fn new<P: AsRef<TensorBase<E>>>(params: impl IntoIterator<Item = P>, config: SgdConfig) -> Self {
         match Self::try_new(params, config) {
             Ok(sgd) => sgd,
             Err(error) => panic!("{error}"),
@@ -157,7 +159,7 @@ impl Sgd {
     /// let w = blocks_core::Tensor::ones([1]);
     /// assert!(Sgd::try_new([&w], SgdConfig { momentum: -0.5, ..Default::default() }).is_err());
     /// ```
-    pub fn try_new<P: AsRef<Tensor>>(
+    pub fn try_new<P: AsRef<TensorBase<E>>>(
         params: impl IntoIterator<Item = P>,
         config: SgdConfig,
     ) -> Result<Self, ConfigError> {
@@ -189,21 +191,21 @@ impl Sgd {
     /// opt.step();
     /// assert_eq!(opt.momentum_buffer(0).unwrap().to_vec(), vec![1.0, 1.0]);
     /// ```
-    pub fn momentum_buffer(&self, index: usize) -> Option<Tensor> {
-        self.momentum_buffers.get(index)?.as_ref().map(|b| Tensor::from_array(b.clone()))
+    pub fn momentum_buffer(&self, index: usize) -> Option<TensorBase<E>> {
+        self.momentum_buffers.get(index)?.as_ref().map(|b| TensorBase::from_array(b.clone()))
     }
 }
 
-impl Optimizer for Sgd {
+impl<E: Element> Optimizer<E> for Sgd<E> {
     fn step(&mut self) {
         super::optimizer::check_initialized("SGD", &self.params);
         let c = self.config;
-        // PyTorch passes these to float32 kernels as scalars: rounded to f32 once.
-        let weight_decay = c.weight_decay as f32;
-        let momentum = c.momentum as f32;
-        let keep = (1.0 - c.dampening) as f32;
-        let neg_lr = (-c.lr) as f32;
-        let gradient = move |g: f32, p: f32| {
+        // PyTorch passes these to the kernels as scalars of the parameters' dtype: rounded once.
+        let weight_decay = E::of(c.weight_decay);
+        let momentum = E::of(c.momentum);
+        let keep = E::of(1.0 - c.dampening);
+        let neg_lr = E::of(-c.lr);
+        let gradient = move |g: E, p: E| {
             let g = if c.maximize { -g } else { g };
             if c.weight_decay != 0.0 { g + weight_decay * p } else { g }
         };
@@ -231,7 +233,7 @@ impl Optimizer for Sgd {
         }
     }
 
-    fn params(&self) -> &[Tensor] {
+    fn params(&self) -> &[TensorBase<E>] {
         &self.params
     }
 
@@ -247,7 +249,8 @@ impl Optimizer for Sgd {
         let mut state = OptimizerState::new();
         for (index, buffer) in self.momentum_buffers.iter().enumerate() {
             if let Some(buffer) = buffer {
-                state.insert(format!("state.{index}.momentum_buffer"), Tensor::from_array(buffer.clone()));
+                state
+                    .insert(format!("state.{index}.momentum_buffer"), TensorBase::from_array(buffer.clone()));
             }
         }
         state.set_metadata("optimizer", "SGD");
@@ -284,7 +287,7 @@ impl Optimizer for Sgd {
 ///      fused: None\n    lr: 0.1\n    maximize: False\n    momentum: 0\n    nesterov: False\n    weight_decay: 0\n)"
 /// );
 /// ```
-impl fmt::Display for Sgd {
+impl<E: Element> fmt::Display for Sgd<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.config;
         f.write_str(&pyrepr::optimizer(
@@ -304,7 +307,7 @@ impl fmt::Display for Sgd {
     }
 }
 
-impl fmt::Debug for Sgd {
+impl<E: Element> fmt::Debug for Sgd<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-use crate::Tensor;
-use crate::io::{FileError, TensorFile, TensorMap, save_tensors, serialize_tensors};
+use crate::io::{FileError, TensorFile, TensorMap, serialize_entries, write_atomically};
+use crate::{AnyTensor, Tensor};
 
 /// A snapshot of an optimizer's state, like `optimizer.state_dict()`.
 ///
@@ -53,16 +53,28 @@ impl OptimizerState {
     /// state.insert("state.0.step", blocks_core::Tensor::scalar(3.0));
     /// assert_eq!(state.get("state.0.step").unwrap().item(), 3.0);
     /// ```
-    pub fn insert(&mut self, key: impl Into<String>, tensor: Tensor) {
-        self.tensors.insert(key.into(), tensor);
+    pub fn insert(&mut self, key: impl Into<String>, tensor: impl Into<AnyTensor>) {
+        self.tensors.insert(key.into(), tensor.into());
     }
 
-    /// The tensor under `key`.
+    /// The float32 tensor under `key` (`None` for a float64 one, the state
+    /// of an optimizer of a float64 model: see [`entry`](Self::entry)).
     ///
     /// ```
     /// assert!(blocks_core::optim::OptimizerState::new().get("state.0.exp_avg").is_none());
     /// ```
     pub fn get(&self, key: &str) -> Option<&Tensor> {
+        self.tensors.get(key)?.get()
+    }
+
+    /// The tensor under `key`, of either element type.
+    ///
+    /// ```
+    /// let mut state = blocks_core::optim::OptimizerState::new();
+    /// state.insert("state.0.exp_avg", blocks_core::Tensor64::zeros([2]));
+    /// assert_eq!(state.entry("state.0.exp_avg").unwrap().dtype(), "float64");
+    /// ```
+    pub fn entry(&self, key: &str) -> Option<&AnyTensor> {
         self.tensors.get(key)
     }
 
@@ -99,7 +111,8 @@ impl OptimizerState {
         self.metadata.get(key).map(String::as_str)
     }
 
-    /// Saves to a safetensors file (atomically, see [`save_tensors`]).
+    /// Saves to a safetensors file, each tensor in its dtype (atomically, see
+    /// [`save_tensors`](crate::io::save_tensors)).
     ///
     /// # Errors
     ///
@@ -110,10 +123,8 @@ impl OptimizerState {
     /// blocks_core::optim::OptimizerState::new().save(&path).unwrap();
     /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), FileError> {
-        let tensors: Vec<(&str, &Tensor)> = self.tensors.iter().map(|(k, t)| (k.as_str(), t)).collect();
-        let metadata: Vec<(&str, &str)> =
-            self.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        save_tensors(path, &tensors, &metadata)
+        let bytes = self.to_bytes()?;
+        write_atomically(path.as_ref(), |file| std::io::Write::write_all(file, &bytes))
     }
 
     /// The bytes of the safetensors file [`save`](Self::save) writes.
@@ -128,10 +139,10 @@ impl OptimizerState {
     /// assert!(OptimizerState::from_bytes(&bytes).unwrap().keys().is_empty());
     /// ```
     pub fn to_bytes(&self) -> Result<Vec<u8>, FileError> {
-        let tensors: Vec<(&str, &Tensor)> = self.tensors.iter().map(|(k, t)| (k.as_str(), t)).collect();
+        let tensors: Vec<(&str, &AnyTensor)> = self.tensors.iter().map(|(k, t)| (k.as_str(), t)).collect();
         let metadata: Vec<(&str, &str)> =
             self.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        serialize_tensors(&tensors, &metadata)
+        serialize_entries(&tensors, &[], &metadata)
     }
 
     /// Reads a file written by [`save`](Self::save).
@@ -169,7 +180,11 @@ impl OptimizerState {
             metadata: file.metadata().clone(),
         };
         for name in names {
-            state.insert(name, file.tensor::<f32>(name)?);
+            // Each tensor in its dtype (an optimizer of a float64 model saves F64).
+            match file.holds_float64(name) {
+                true => state.insert(name, file.tensor::<f64>(name)?),
+                false => state.insert(name, file.tensor::<f32>(name)?),
+            }
         }
         Ok(state)
     }
