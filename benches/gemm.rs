@@ -1,19 +1,26 @@
-//! Matrix products side by side: ndarray's `matrixmultiply` (what blocks
-//! calls) against the `gemm` crate (what candle uses), f32 and f64, in the
-//! layouts blocks really multiplies, plus blocks' own `matmul` on 1 and 2
-//! threads. Every median is printed as GFLOP/s and as a fraction of the
+//! Matrix products side by side: faer (what blocks calls), ndarray's
+//! `matrixmultiply` (what it called before) and the `gemm` crate (what
+//! candle uses), f32 and f64, in the layouts blocks really multiplies, plus
+//! blocks' own `matmul` on 1 and 2 threads and where a 2-way split starts to
+//! pay. Every median is printed as GFLOP/s and as a fraction of the
 //! machine's peak FMA throughput, measured in the same run.
 //!
 //! ```text
 //! cargo bench --bench gemm
 //! cargo bench --bench gemm -- square     # one group
+//! BLOCKS_BENCH_CLOCK=thread-cpu cargo bench --bench gemm   # kernels by CPU time
 //! ```
+//!
+//! With `BLOCKS_BENCH_CLOCK=thread-cpu` the single-threaded kernel groups
+//! time the benchmark thread's CPU time (for a machine shared with other
+//! work); the groups that compare thread counts always use the wall clock.
 
 mod common;
 
 use std::time::Duration;
 
 use blocks::{Tensor, set_num_threads};
+use common::timing::Clock;
 use common::{Peak, bench, median};
 use criterion::Criterion;
 use ndarray::linalg::general_mat_mul;
@@ -57,6 +64,30 @@ fn matrix<T: LinalgScalar + From<f32>>(
     let values = (0..rows * cols).map(|i| T::from(((i * 7919 + seed) % 1000) as f32 / 500.0 - 1.0)).collect();
     let shape = if column_major { (rows, cols).f() } else { (rows, cols).into_shape_with_order() };
     Array2::from_shape_vec(shape, values).expect("rows × cols")
+}
+
+/// `a` as a faer matrix (row- or column-major, contiguous).
+fn faer_ref<'a, T>(a: &'a Array2<T>) -> faer::MatRef<'a, T> {
+    let (rows, cols) = a.dim();
+    match a.as_slice() {
+        Some(slice) => faer::MatRef::from_row_major_slice(slice, rows, cols),
+        None => faer::MatRef::from_column_major_slice(a.t().to_slice().expect("contiguous"), rows, cols),
+    }
+}
+
+/// `c = a · b` by faer on the calling thread, then `vzeroupper` as blocks
+/// does (faer's kernels leave the vector registers' upper halves dirty,
+/// which slows down the SSE code of the other kernels measured after it).
+fn faer_kernel<T: faer::traits::ComplexField + LinalgScalar>(
+    a: faer::MatRef<'_, T>,
+    b: faer::MatRef<'_, T>,
+    c: faer::MatMut<'_, T>,
+) {
+    faer::linalg::matmul::matmul(c, faer::Accum::Replace, a, b, T::one(), faer::Par::Seq);
+    #[cfg(target_arch = "x86_64")]
+    if let Some(avx) = pulp::core_arch::x86::Avx::try_new() {
+        avx._mm256_zeroupper();
+    }
 }
 
 /// `c = a · b` by the gemm crate, on `threads` threads of rayon's pool.
@@ -106,7 +137,12 @@ fn report(peak: Option<&Peak>, group: &str, id: &str, flops: f64, threads: usize
     println!("{group}/{id}: {time:.2?}, {gflops:.1} GFLOP/s{}", fraction.unwrap_or_default());
 }
 
-fn kernels<T: 'static + LinalgScalar + From<f32>>(c: &mut Criterion, peak: Option<&Peak>, dtype: &str) {
+fn kernels<T: 'static + LinalgScalar + From<f32> + faer::traits::ComplexField>(
+    c: &mut Criterion,
+    peak: Option<&Peak>,
+    dtype: &str,
+    clock: Clock,
+) {
     for case in &CASES {
         let (m, k, n) = case.dims;
         let flops = 2.0 * (m * k * n) as f64;
@@ -119,12 +155,20 @@ fn kernels<T: 'static + LinalgScalar + From<f32>>(c: &mut Criterion, peak: Optio
             .sample_size(SAMPLES)
             .warm_up_time(Duration::from_millis(300))
             .measurement_time(Duration::from_secs(1));
-        let mm =
-            bench(&mut group, "matrixmultiply", || general_mat_mul(T::one(), &a, &b, T::zero(), &mut out));
-        let gc = bench(&mut group, "gemm_crate", || gemm_crate(&a.view(), &b.view(), &mut out.view_mut(), 1));
+        let mm = bench(&mut group, "matrixmultiply", clock, || {
+            general_mat_mul(T::one(), &a, &b, T::zero(), &mut out)
+        });
+        let gc = bench(&mut group, "gemm_crate", clock, || {
+            gemm_crate(&a.view(), &b.view(), &mut out.view_mut(), 1)
+        });
+        let fa = bench(&mut group, "faer", clock, || {
+            let c = faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("row-major"), m, n);
+            faer_kernel(faer_ref(&a), faer_ref(&b), c)
+        });
         group.finish();
         report(peak, &name, "matrixmultiply", flops, 1, median(&mm, SAMPLES));
         report(peak, &name, "gemm_crate", flops, 1, median(&gc, SAMPLES));
+        report(peak, &name, "faer", flops, 1, median(&fa, SAMPLES));
         println!();
     }
 }
@@ -143,10 +187,10 @@ fn threads(c: &mut Criterion, peak: Option<&Peak>) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
     set_num_threads(1);
-    let one = bench(&mut group, "blocks_1_thread", || a.matmul(&b));
+    let one = bench(&mut group, "blocks_1_thread", Clock::Wall, || a.matmul(&b));
     set_num_threads(2);
-    let two = bench(&mut group, "blocks_2_threads", || a.matmul(&b));
-    let gc = bench(&mut group, "gemm_crate_2_threads", || {
+    let two = bench(&mut group, "blocks_2_threads", Clock::Wall, || a.matmul(&b));
+    let gc = bench(&mut group, "gemm_crate_2_threads", Clock::Wall, || {
         gemm_crate(&a2.view(), &b2.view(), &mut out.view_mut(), 2)
     });
     group.finish();
@@ -162,11 +206,10 @@ fn threads(c: &mut Criterion, peak: Option<&Peak>) {
     }
 }
 
-/// Where threading starts to pay: products through `Tensor::matmul` on 1 and
-/// 2 threads, from the seed net's batch-256 shapes up to 256³. `gemm` uses 2
-/// threads from `PARALLEL_MIN` multiply-adds on; it is forced here by
-/// comparing 1 thread with 2 only above that size, and by printing the
-/// 1-thread time next to a 2-way split by hand below it.
+/// Where threading starts to pay: faer's product on 1 thread against the
+/// same product split in two halves of rows on a 2-thread pool (what blocks'
+/// `gemm` does from `PARALLEL_MIN` multiply-adds on), from the seed net's
+/// batch-256 shapes up to 256³.
 fn threshold(c: &mut Criterion) {
     let shapes = [
         (256, 20, 256),
@@ -187,16 +230,18 @@ fn threshold(c: &mut Criterion) {
             .sample_size(SAMPLES)
             .warm_up_time(Duration::from_millis(300))
             .measurement_time(Duration::from_secs(1));
-        let one = bench(&mut group, "1_thread", || general_mat_mul(1.0, &a, &b, 0.0, &mut out));
+        let one = bench(&mut group, "1_thread", Clock::Wall, || {
+            let c = faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("row-major"), m, n);
+            faer_kernel(faer_ref(&a), faer_ref(&b), c)
+        });
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("a pool");
-        let two = bench(&mut group, "2_threads_split_rows", || {
+        let two = bench(&mut group, "2_threads_split_rows", Clock::Wall, || {
+            let c = faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("row-major"), m, n);
+            let (a_top, a_bottom) = faer_ref(&a).split_at_row(m / 2);
+            let (c_top, c_bottom) = c.split_at_row_mut(m / 2);
+            let b = faer_ref(&b);
             pool.install(|| {
-                let (a_top, a_bottom) = a.view().split_at(ndarray::Axis(0), m / 2);
-                let (mut c_top, mut c_bottom) = out.view_mut().split_at(ndarray::Axis(0), m / 2);
-                rayon::join(
-                    || general_mat_mul(1.0, &a_top, &b, 0.0, &mut c_top),
-                    || general_mat_mul(1.0, &a_bottom, &b, 0.0, &mut c_bottom),
-                )
+                rayon::join(|| faer_kernel(a_top, b, c_top), || faer_kernel(a_bottom, b, c_bottom))
             })
         });
         group.finish();
@@ -216,7 +261,9 @@ fn main() {
     threads(&mut c, peak.as_ref());
     threshold(&mut c);
     set_num_threads(1);
-    kernels::<f32>(&mut c, peak.as_ref(), "f32");
-    kernels::<f64>(&mut c, peak.as_ref(), "f64");
+    let clock = Clock::from_env();
+    println!("kernel groups timed by the {}\n", clock.name());
+    kernels::<f32>(&mut c, peak.as_ref(), "f32", clock);
+    kernels::<f64>(&mut c, peak.as_ref(), "f64", clock);
     c.final_summary();
 }

@@ -135,22 +135,24 @@ pub fn median(timings: &Timings, samples: usize) -> Option<Duration> {
     Some(Duration::from_secs_f64(value))
 }
 
-/// Benchmarks `routine` under `id` in `group` on the wall clock, recording
+/// Benchmarks `routine` under `id` in `group` on `clock` (the thread CPU
+/// time only for routines that run on the calling thread alone), recording
 /// the timings.
 pub fn bench<O>(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     id: &str,
+    clock: timing::Clock,
     mut routine: impl FnMut() -> O,
 ) -> Timings {
     let timings = Timings::default();
     let record = Rc::clone(&timings);
     group.bench_function(id, |b| {
         b.iter_custom(|iters| {
-            let start = Instant::now();
+            let start = clock.now();
             for _ in 0..iters {
                 black_box(routine());
             }
-            let elapsed = start.elapsed();
+            let elapsed = clock.since(start);
             record.borrow_mut().push((iters, elapsed));
             elapsed
         })

@@ -2,7 +2,7 @@
 
 use std::fmt::{Debug, Display, LowerExp};
 
-use ndarray::{LinalgScalar, ScalarOperand};
+use ndarray::{ArrayView2, ArrayViewMut2, LinalgScalar, ScalarOperand};
 use num_traits::{Float, FromPrimitive, NumAssign, ToPrimitive};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal, StandardUniform};
@@ -77,6 +77,32 @@ pub trait Element:
     /// Runs a width-keeping block on a tensor of this element type.
     #[doc(hidden)]
     fn forward_kept<L: KeptForward + ?Sized>(layer: &L, x: &TensorBase<Self>) -> TensorBase<Self>;
+
+    /// `c = a · b + beta · c` by this type's fastest kernel, on
+    /// `threads` threads; `false` (and nothing written) when it has none for
+    /// these layouts, and blocks multiplies with ndarray's. The default has
+    /// none; `f32` and `f64` use faer's. Called by blocks' one product
+    /// function, not meant to be called directly.
+    ///
+    /// ```
+    /// use blocks_core::Element;
+    /// use ndarray::{Array2, array};
+    /// let (a, b) = (array![[1.0f32, 2.0]], array![[3.0f32], [4.0]]);
+    /// let mut c = Array2::zeros((1, 1));
+    /// assert!(f32::fast_gemm(&a.view(), &b.view(), 0.0, &mut c.view_mut(), 1));
+    /// assert_eq!(c[[0, 0]], 11.0);
+    /// ```
+    #[doc(hidden)]
+    fn fast_gemm(
+        a: &ArrayView2<'_, Self>,
+        b: &ArrayView2<'_, Self>,
+        beta: Self,
+        c: &mut ArrayViewMut2<'_, Self>,
+        threads: usize,
+    ) -> bool {
+        let _ = (a, b, beta, c, threads);
+        false
+    }
 }
 
 macro_rules! impl_element {
@@ -127,6 +153,16 @@ macro_rules! impl_element {
                     AnyTensor::$variant(tensor) => Some(tensor),
                     _ => None,
                 }
+            }
+
+            fn fast_gemm(
+                a: &ArrayView2<'_, Self>,
+                b: &ArrayView2<'_, Self>,
+                beta: Self,
+                c: &mut ArrayViewMut2<'_, Self>,
+                threads: usize,
+            ) -> bool {
+                crate::ops::gemm_kernel::faer_gemm(a, b, beta, c, threads)
             }
         }
     };

@@ -12,6 +12,7 @@ mod dropout;
 mod embedding;
 mod extrema;
 pub(crate) mod gemm;
+pub(crate) mod gemm_kernel;
 mod im2col;
 mod index;
 mod join;
