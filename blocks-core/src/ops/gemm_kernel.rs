@@ -4,9 +4,10 @@
 //!
 //! faer was measured against ndarray's `matrixmultiply` and the `gemm` crate
 //! in `benches/gemm.rs` (see BENCHMARKS.md): it is the fastest of the three
-//! in the layouts blocks multiplies. It is built without its `rayon` feature,
-//! so it never starts threads of its own: `set_num_threads(1)` keeps every
-//! product on the calling thread.
+//! in the layouts blocks multiplies. A product on one thread passes
+//! `Par::Seq`, so `set_num_threads(1)` keeps it on the calling thread; a
+//! large one runs faer's `Par::rayon` inside blocks' own pool, never rayon's
+//! global one.
 
 use faer::linalg::matmul::matmul;
 use faer::traits::ComplexField;
@@ -91,9 +92,13 @@ fn mat_ref<'a, T>(view: &ArrayView2<'a, T>) -> Option<MatRef<'a, T>> {
     Some(MatRef::from_column_major_slice(slice, rows, cols))
 }
 
-/// The product cut into `threads` blocks of rows of `c` (or of columns, when
-/// `c` is wider than tall), each one faer product on one thread of blocks'
-/// pool.
+/// One faer product on `threads` threads of blocks' pool: faer's own
+/// parallel product (`Par::rayon`), run inside the pool so that it uses
+/// blocks' threads and no others. faer splits the packed panels between the
+/// threads, so the operand both halves share is packed once; cutting `c`
+/// into blocks of rows, each its own product, packed it once per block and
+/// reached 1.70x on 2 threads at 512^3 where this reaches the ratios in
+/// BENCHMARKS.md.
 fn threaded<T: Element + ComplexField>(
     a: MatRef<'_, T>,
     b: MatRef<'_, T>,
@@ -105,32 +110,8 @@ fn threaded<T: Element + ComplexField>(
         product(a, b, accum, c);
         return;
     };
-    let (m, n) = (c.nrows(), c.ncols());
-    let by_rows = m >= n;
-    let chunk = if by_rows { m } else { n }.div_ceil(threads);
     pool.install(|| {
-        rayon::scope(|scope| {
-            let (mut a, mut b, mut c) = (a, b, c);
-            loop {
-                let size = if by_rows { c.nrows() } else { c.ncols() };
-                if size == 0 {
-                    break;
-                }
-                let take = chunk.min(size);
-                let (a_part, b_part, c_part);
-                if by_rows {
-                    let (a_head, a_rest) = a.split_at_row(take);
-                    let (c_head, c_rest) = c.split_at_row_mut(take);
-                    (a_part, b_part, c_part) = (a_head, b, c_head);
-                    (a, c) = (a_rest, c_rest);
-                } else {
-                    let (b_head, b_rest) = b.split_at_col(take);
-                    let (c_head, c_rest) = c.split_at_col_mut(take);
-                    (a_part, b_part, c_part) = (a, b_head, c_head);
-                    (b, c) = (b_rest, c_rest);
-                }
-                scope.spawn(move |_| product(a_part, b_part, accum, c_part));
-            }
-        })
+        matmul(c, accum, a, b, T::one(), Par::rayon(threads));
+        clear_upper_halves();
     });
 }
