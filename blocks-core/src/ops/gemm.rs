@@ -7,11 +7,11 @@
 //!   times faster than the dot-product and row-update loops blocks had for
 //!   them (which were compiled for baseline x86-64), so there is no separate
 //!   small-product path.
-//! - **Large products on several threads.** The output is cut into
-//!   [`get_num_threads`](crate::get_num_threads) blocks of rows (or columns)
-//!   that run on blocks' thread pool, each a single-threaded product.
+//! - **Large products on several threads.** faer's own parallel product on
+//!   [`get_num_threads`](crate::get_num_threads) threads of blocks' pool
+//!   (it packs an operand shared by the threads once).
 //! - **Other layouts** (strided views) through ndarray's `matrixmultiply`,
-//!   threaded the same way.
+//!   the output cut into blocks of rows (or columns) on the same pool.
 //!
 //! The thresholds were measured with `cargo bench --bench gemm` (see
 //! BENCHMARKS.md).
