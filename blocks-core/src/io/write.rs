@@ -58,12 +58,7 @@ pub fn serialize_tensors<E: Element>(
     tensors: &[(&str, &TensorBase<E>)],
     metadata: &[(&str, &str)],
 ) -> Result<Vec<u8>, FileError> {
-    if let Some((name, _)) = tensors.iter().find(|(name, _)| *name == "__metadata__") {
-        return Err(FileError::Format {
-            path: PathBuf::new(),
-            message: format!("{name:?} is reserved by safetensors for the metadata and cannot name a tensor"),
-        });
-    }
+    refuse_reserved_name(tensors.iter().map(|(name, _)| *name))?;
     let bytes: Vec<(String, Bytes)> =
         tensors.iter().map(|(name, t)| (name.to_string(), to_bytes(t))).collect();
     let info: Option<HashMap<String, String>> = (!metadata.is_empty())
@@ -115,12 +110,7 @@ pub(crate) fn serialize_entries(
     integers: &[&str],
     metadata: &[(&str, &str)],
 ) -> Result<Vec<u8>, FileError> {
-    if let Some((name, _)) = tensors.iter().find(|(name, _)| *name == "__metadata__") {
-        return Err(FileError::Format {
-            path: PathBuf::new(),
-            message: format!("{name:?} is reserved by safetensors for the metadata and cannot name a tensor"),
-        });
-    }
+    refuse_reserved_name(tensors.iter().map(|(name, _)| *name))?;
     let bytes: Vec<(String, Bytes)> = tensors
         .iter()
         .map(|(name, t)| {
@@ -238,5 +228,17 @@ fn remove_stale_temporaries(folder: &Path, name: &str, own: &Path) {
         if file.try_lock().is_ok() {
             let _ = std::fs::remove_file(&candidate);
         }
+    }
+}
+
+/// An error for a tensor named `__metadata__`, which safetensors reserves
+/// for the file's metadata.
+fn refuse_reserved_name<'a>(mut names: impl Iterator<Item = &'a str>) -> Result<(), FileError> {
+    match names.find(|name| *name == "__metadata__") {
+        Some(name) => Err(FileError::Format {
+            path: PathBuf::new(),
+            message: format!("{name:?} is reserved by safetensors for the metadata and cannot name a tensor"),
+        }),
+        None => Ok(()),
     }
 }
