@@ -24,8 +24,8 @@ use blocks::optim::{Optimizer, Sgd, SgdConfig};
 use blocks::prelude::*;
 use blocks::{Conv2dOptions, Tensor, manual_seed, set_num_threads};
 use common::mlp::{cross_entropy, hand_mm};
-use common::timing::{Clock, PAIRED_HALF_ROUND, PAIRED_ROUNDS, bench_step, paired};
-use common::{Peak, median};
+use common::timing::{Clock, PAIRED_HALF_ROUND, PAIRED_ROUNDS, paired};
+use common::{Peak, bench, median};
 use criterion::Criterion;
 use ndarray::{Array1, Array2, Axis, Ix2};
 
@@ -491,9 +491,9 @@ fn main() {
     let samples = 50;
     let mut group = c.benchmark_group("digits_cnn_batch64");
     group.sample_size(samples);
-    let hand_timings = bench_step(&mut group, "hand_written", clock, || hand.step());
-    let blocks_timings = bench_step(&mut group, "blocks", clock, || blocks.step());
-    bench_step(&mut group, "blocks_layers", clock, || layers.step());
+    let hand_timings = bench(&mut group, "hand_written", clock, || hand.step());
+    let blocks_timings = bench(&mut group, "blocks", clock, || blocks.step());
+    bench(&mut group, "blocks_layers", clock, || layers.step());
     group.finish();
     let (Some(h), Some(b)) = (median(&hand_timings, samples), median(&blocks_timings, samples)) else {
         return;

@@ -29,8 +29,8 @@ use std::time::Duration;
 
 use blocks::{no_grad, set_num_threads};
 use common::mlp::{BlocksNet, HandNet, Loss, Problem};
-use common::timing::{Clock, PAIRED_HALF_ROUND, PAIRED_ROUNDS, bench_step, paired};
-use common::{Peak, median};
+use common::timing::{Clock, PAIRED_HALF_ROUND, PAIRED_ROUNDS, paired};
+use common::{Peak, bench, median};
 use criterion::{Criterion, SamplingMode};
 
 /// What a workload times.
@@ -100,8 +100,8 @@ fn run(c: &mut Criterion, workload: &Workload, clock: Clock, peak: Option<&Peak>
     if workload.flat {
         group.sampling_mode(SamplingMode::Flat);
     }
-    let hand_timings = bench_step(&mut group, "hand_written", clock, &mut hand_side);
-    let blocks_timings = bench_step(&mut group, "blocks", clock, &mut blocks_side);
+    let hand_timings = bench(&mut group, "hand_written", clock, &mut hand_side);
+    let blocks_timings = bench(&mut group, "blocks", clock, &mut blocks_side);
     group.finish();
     let (h, b) = (median(&hand_timings, workload.samples)?, median(&blocks_timings, workload.samples)?);
     println!(

@@ -4,10 +4,7 @@
 #![allow(dead_code)] // each bench uses part of this module
 
 use std::hint::black_box;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
-
-use super::Timings;
 
 /// What times a sample: the wall clock (the default), or the CPU time of the
 /// benchmark thread with `BLOCKS_BENCH_CLOCK=thread-cpu`, which leaves out
@@ -79,29 +76,6 @@ pub fn thread_cpu_time() -> Option<Duration> {
 #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
 pub fn thread_cpu_time() -> Option<Duration> {
     None
-}
-
-/// Benchmarks `step` under `id` in `group`, recording the timings.
-pub fn bench_step(
-    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
-    id: &str,
-    clock: Clock,
-    mut step: impl FnMut() -> f32,
-) -> Timings {
-    let timings = Timings::default();
-    let record = Rc::clone(&timings);
-    group.bench_function(id, |b| {
-        b.iter_custom(|iters| {
-            let start = clock.now();
-            for _ in 0..iters {
-                black_box(step());
-            }
-            let elapsed = clock.since(start);
-            record.borrow_mut().push((iters, elapsed));
-            elapsed
-        })
-    });
-    timings
 }
 
 /// Rounds of the paired measurement that follows each group.
