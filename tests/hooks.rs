@@ -4,13 +4,14 @@
 //! `sequential!`, derived, `Box<dyn Block>`); many threads, and hooks that
 //! register hooks, under a watchdog.
 
+mod watchdog;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use blocks::nn::HookHandle;
 use blocks::prelude::*;
+use watchdog::with_watchdog;
 
 #[derive(Module)]
 struct Mlp {
@@ -37,20 +38,6 @@ fn push(log: &Arc<Mutex<Vec<String>>>, entry: &str) {
 
 fn taken(log: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
     std::mem::take(&mut *log.lock().unwrap())
-}
-
-/// Runs `f` on another thread and fails if it does not finish in a minute.
-fn with_watchdog(f: impl FnOnce() + Send + 'static) {
-    let (done, finished) = mpsc::channel();
-    let worker = std::thread::spawn(move || {
-        f();
-        let _ = done.send(());
-    });
-    match finished.recv_timeout(Duration::from_secs(60)) {
-        Ok(()) => worker.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => std::panic::resume_unwind(worker.join().unwrap_err()),
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("hooks deadlocked (no end after 60 s)"),
-    }
 }
 
 #[test]

@@ -5,27 +5,14 @@
 //! rounded to float32, to read them; a float32 hook replacing a float64 value
 //! panics naming the registration that can. Many threads under a watchdog.
 
+mod watchdog;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use blocks::prelude::*;
 use blocks::{Tensor64, gradcheck_module};
-
-/// Runs `f` on another thread and fails if it does not finish in a minute.
-fn with_watchdog(f: impl FnOnce() + Send + 'static) {
-    let (done, finished) = mpsc::channel();
-    let worker = std::thread::spawn(move || {
-        f();
-        let _ = done.send(());
-    });
-    match finished.recv_timeout(Duration::from_secs(60)) {
-        Ok(()) => worker.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => std::panic::resume_unwind(worker.join().unwrap_err()),
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("hooks deadlocked (no end after 60 s)"),
-    }
-}
+use watchdog::with_watchdog;
 
 fn panic_message(caught: Box<dyn std::any::Any + Send>) -> String {
     caught.downcast_ref::<String>().cloned().unwrap_or_default()
