@@ -1,13 +1,31 @@
-//! How many threads the large matrix products use, set and read as in
-//! PyTorch: [`set_num_threads`] and [`get_num_threads`].
+//! How many threads blocks' large operations use, set and read as in
+//! PyTorch: [`set_num_threads`] and [`get_num_threads`], and how work is
+//! shared between them.
 //!
 //! The default is `OMP_NUM_THREADS` when it is set to a positive number (the
 //! variable PyTorch users already set), otherwise the number of cores the
-//! process may run on (`std::thread::available_parallelism`). Only products
-//! large enough to gain from more threads use them; small ones stay on the
-//! calling thread, whatever the setting (see `ops/gemm.rs` for the measured
-//! thresholds). The threads live in a pool owned by blocks, separate from
-//! rayon's global pool, built on first use and rebuilt when the count changes.
+//! process may run on (`std::thread::available_parallelism`). Only work
+//! large enough to gain from more threads uses them (matrix products, see
+//! `ops/gemm.rs` for the measured thresholds; long optimizer updates); small
+//! work stays on the calling thread, whatever the setting.
+//!
+//! With `n` threads, the calling thread is one of them: it takes a part of
+//! the work itself and hands the others to `n - 1` helper threads, in a
+//! rayon pool owned by blocks (never rayon's global pool), built on first use
+//! and rebuilt when the count changes. Working instead of waiting means a
+//! split in two wakes one thread, and no idle thread spins beside the two
+//! that work.
+//!
+//! # Why this cannot deadlock
+//!
+//! The helpers only ever run blocks' own arithmetic on arrays handed to them
+//! ([`run_parts`], [`join`]): it takes no lock of a tensor, runs no user code
+//! and waits for nothing but parts it split off itself, so every part ends
+//! and every wait for parts ends, whatever locks the waiting thread holds.
+//! A caller that is itself a worker of another rayon pool would, while it
+//! waits, run that pool's jobs, which may be user code; so work that holds a
+//! tensor's lock (an optimizer update) is split only when the caller is not
+//! a rayon worker ([`elementwise_parts`]).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -15,8 +33,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// The thread count; 0 until it is first read or set.
 static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
 
-/// The pool of the last count asked for, with that count.
-static POOL: Mutex<Option<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
+/// The helpers of the last count asked for, with that count.
+static HELPERS: Mutex<Option<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
 
 /// Sets the number of threads the large matrix products (linear layers,
 /// `matmul`, convolutions) use, like `torch.set_num_threads`. `1` keeps all
@@ -72,23 +90,149 @@ fn default_threads(omp: Option<&str>) -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// The pool to run a product on with `threads` threads (built on first use,
-/// rebuilt when the count changes), or `None` if no pool can be built.
-pub(crate) fn pool(threads: usize) -> Option<Arc<rayon::ThreadPool>> {
-    let mut slot = POOL.lock().unwrap_or_else(PoisonError::into_inner);
+/// The `threads - 1` helper threads that work beside the caller when
+/// `threads` threads share work (built on first use, rebuilt when the count
+/// changes), or `None` for one thread or if no thread can be started.
+fn helpers(threads: usize) -> Option<Arc<rayon::ThreadPool>> {
+    if threads < 2 {
+        return None;
+    }
+    let mut slot = HELPERS.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some((count, pool)) = slot.as_ref()
         && *count == threads
     {
         return Some(Arc::clone(pool));
     }
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("blocks-gemm-{i}"))
+        .num_threads(threads - 1)
+        .thread_name(|i| format!("blocks-helper-{i}"))
         .build()
         .ok()?;
     let pool = Arc::new(pool);
     *slot = Some((threads, Arc::clone(&pool)));
     Some(pool)
+}
+
+/// Runs `first` on the calling thread and `second` on a helper thread at the
+/// same time, `threads` shared between them (`first` gets the larger half),
+/// and returns both results; each closure is told how many threads it may
+/// use. With fewer than two threads, or no pool, they run one after the
+/// other on the calling thread, each with all of `threads`.
+///
+/// For two large, independent pieces of work (the two gradient products of
+/// a linear layer): each then runs on its own thread at full speed, with no
+/// split inside it. Neither closure may take a tensor's lock: the caller
+/// waits for `second`, and if it is itself a worker of another rayon pool it
+/// runs that pool's jobs while it waits.
+///
+/// ```text
+/// let (dx, dw) = join(get_num_threads(), |t| product_on(g, w, t), |t| product_on(gt, x, t));
+/// ```
+///
+/// # Panics
+///
+/// If either closure panics (the other finishes first).
+pub(crate) fn join<A: Send, B: Send>(
+    threads: usize,
+    first: impl FnOnce(usize) -> A + Send,
+    second: impl FnOnce(usize) -> B + Send,
+) -> (A, B) {
+    let pool = if threads >= 2 { helpers(get_num_threads().max(threads)) } else { None };
+    let Some(pool) = pool else {
+        return (first(threads), second(threads));
+    };
+    let (own, other) = (threads - threads / 2, threads / 2);
+    let mut second_result = None;
+    let slot = &mut second_result;
+    let first_result = pool.in_place_scope(|scope| {
+        scope.spawn(move |_| *slot = Some(second(other)));
+        first(own)
+    });
+    (first_result, second_result.expect("the scope waits for the spawned half"))
+}
+
+/// Runs `work` on every part at the same time: the first part on the
+/// calling thread, each other one on a helper thread; returns when
+/// all are done. With one part, or no helpers, they run in turn on the
+/// caller. `work` takes no tensor's lock (see the module doc).
+///
+/// ```text
+/// run_parts(halves_of_the_output, |(a, b, c)| multiply(a, b, c));
+/// ```
+///
+/// # Panics
+///
+/// If `work` panics on any part (the others finish first).
+pub(crate) fn run_parts<T: Send>(parts: Vec<T>, work: impl Fn(T) + Sync) {
+    let mut parts = parts.into_iter();
+    let Some(own) = parts.next() else { return };
+    let pool = if parts.len() > 0 { helpers(get_num_threads().max(parts.len() + 1)) } else { None };
+    let Some(pool) = pool else {
+        work(own);
+        parts.for_each(work);
+        return;
+    };
+    let work = &work;
+    pool.in_place_scope(|scope| {
+        for part in parts {
+            scope.spawn(move |_| work(part));
+        }
+        work(own);
+    });
+}
+
+/// Elementwise work on fewer elements than this stays on one thread:
+/// below it, waking a thread costs about what it saves.
+const ELEMENTWISE_PARALLEL_MIN: usize = 1 << 18;
+
+/// Into how many parts to cut an elementwise loop over `len` elements (an
+/// optimizer update): the thread count for long loops, 1 for short ones, and
+/// 1 when the caller is a worker of some rayon pool (rayon would have it run
+/// other jobs of that pool while it waits, and the caller may hold a
+/// tensor's lock).
+///
+/// ```text
+/// let parts = elementwise_parts(data.len());
+/// ```
+pub(crate) fn elementwise_parts(len: usize) -> usize {
+    if len < ELEMENTWISE_PARALLEL_MIN || rayon::current_thread_index().is_some() {
+        return 1;
+    }
+    get_num_threads().min(len / (ELEMENTWISE_PARALLEL_MIN / 2)).max(1)
+}
+
+/// Runs `work` on `whole` (an ndarray `Zip` over `len` elements), cut into
+/// one part per thread when [`elementwise_parts`] says the loop is long
+/// enough, each part on its own thread (see [`run_parts`]).
+///
+/// ```text
+/// in_parts(Zip::from(data).and(grad), data.len(), |zip| zip.split(), |zip| zip.for_each(update));
+/// ```
+pub(crate) fn in_parts<Z: Send>(whole: Z, len: usize, split: impl Fn(Z) -> (Z, Z), work: impl Fn(Z) + Sync) {
+    match elementwise_parts(len) {
+        1 => work(whole),
+        parts => run_parts(split_evenly(whole, parts, split), work),
+    }
+}
+
+/// `whole` cut into at least `parts` pieces (a power of two) by halving it
+/// with `split` (ndarray's `Zip::split`), or whole when `parts` is 1.
+///
+/// ```text
+/// let zips = split_evenly(Zip::from(data).and(grad), 2, Zip::split);
+/// ```
+pub(crate) fn split_evenly<T>(whole: T, parts: usize, split: impl Fn(T) -> (T, T)) -> Vec<T> {
+    let mut pieces = vec![whole];
+    while pieces.len() < parts {
+        pieces = pieces
+            .into_iter()
+            .flat_map(|piece| {
+                let (first, second) = split(piece);
+                [first, second]
+            })
+            .collect();
+    }
+    pieces
 }
 
 #[cfg(test)]
@@ -106,13 +250,42 @@ mod tests {
     }
 
     #[test]
-    fn pools_follow_the_count() {
-        let two = pool(2).expect("a pool");
-        assert_eq!(two.current_num_threads(), 2);
-        let one = pool(1).expect("a pool");
-        assert_eq!(one.current_num_threads(), 1);
-        // A product still holding the old pool keeps it alive.
-        assert_eq!(two.install(|| 1 + 1), 2);
+    fn helpers_follow_the_count() {
+        assert!(helpers(1).is_none());
+        let three = helpers(3).expect("helpers");
+        assert_eq!(three.current_num_threads(), 2);
+        let two = helpers(2).expect("helpers");
+        assert_eq!(two.current_num_threads(), 1);
+        // Work still holding the old helpers keeps them alive.
+        assert_eq!(three.install(|| 1 + 1), 2);
+    }
+
+    #[test]
+    fn run_parts_runs_every_part_once() {
+        let parts: Vec<usize> = (0..7).collect();
+        let seen = Mutex::new(Vec::new());
+        run_parts(parts, |part| seen.lock().expect("no panic").push(part));
+        let mut seen = seen.into_inner().expect("no panic");
+        seen.sort_unstable();
+        assert_eq!(seen, (0..7).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn join_runs_both_halves_with_their_share_of_threads() {
+        assert_eq!(join(1, |t| t * 10, |t| t + 1), (10, 2));
+        assert_eq!(join(2, |t| t * 10, |t| t + 1), (10, 2));
+        assert_eq!(join(5, |t| t, |t| t), (3, 2));
+        // The second half runs on another thread when there are two.
+        let caller = std::thread::current().id();
+        let (here, there) = join(2, |_| std::thread::current().id(), |_| std::thread::current().id());
+        assert_eq!(here, caller);
+        assert_ne!(there, caller);
+    }
+
+    #[test]
+    #[should_panic(expected = "the second half failed")]
+    fn a_panic_in_the_second_half_reaches_the_caller() {
+        join(2, |_| (), |_| panic!("the second half failed"));
     }
 
     #[test]

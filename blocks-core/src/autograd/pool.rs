@@ -12,9 +12,10 @@
 use std::any::Any;
 use std::cell::RefCell;
 
-use ndarray::{ArrayD, Dimension, IxDyn};
+use ndarray::{ArrayD, Dimension, IxDyn, Zip};
 
 use crate::Element;
+use crate::threading::in_parts;
 
 /// Arrays smaller than this go straight back to the allocator: for them
 /// malloc is as fast as a look-up here.
@@ -100,14 +101,14 @@ pub(crate) fn full<E: Element>(shape: IxDyn, value: E) -> ArrayD<E> {
     ArrayD::from_shape_vec(shape, values).expect("length is the product of the shape")
 }
 
-/// `f` applied to every element of `x`, into new (possibly recycled) storage.
-pub(crate) fn map<E: Element>(x: &ArrayD<E>, f: impl Fn(E) -> E) -> ArrayD<E> {
+/// `f` applied to every element of `x`, into new (possibly recycled) storage;
+/// long arrays in parts on several threads.
+pub(crate) fn map<E: Element>(x: &ArrayD<E>, f: impl Fn(E) -> E + Sync) -> ArrayD<E> {
     match x.as_slice() {
         Some(values) => {
             let mut out = scratch(values.len());
-            for (o, &v) in out.iter_mut().zip(values) {
-                *o = f(v);
-            }
+            let zip = Zip::from(&mut out[..]).and(values);
+            in_parts(zip, values.len(), |zip| zip.split(), |zip| zip.for_each(|o, &v| *o = f(v)));
             ArrayD::from_shape_vec(x.raw_dim(), out).expect("same length")
         }
         None => x.mapv(f),
@@ -116,16 +117,20 @@ pub(crate) fn map<E: Element>(x: &ArrayD<E>, f: impl Fn(E) -> E) -> ArrayD<E> {
 
 /// `f` applied to the elements of `x` and `y` pairwise, into new (possibly
 /// recycled) storage, when both have the same shape in row-major layout;
-/// `None` otherwise (broadcasting is left to the caller).
-pub(crate) fn zip_map<E: Element>(x: &ArrayD<E>, y: &ArrayD<E>, f: impl Fn(E, E) -> E) -> Option<ArrayD<E>> {
+/// `None` otherwise (broadcasting is left to the caller). Long arrays in
+/// parts on several threads.
+pub(crate) fn zip_map<E: Element>(
+    x: &ArrayD<E>,
+    y: &ArrayD<E>,
+    f: impl Fn(E, E) -> E + Sync,
+) -> Option<ArrayD<E>> {
     if x.shape() != y.shape() {
         return None;
     }
     let (xs, ys) = (x.as_slice()?, y.as_slice()?);
     let mut out = scratch(xs.len());
-    for ((o, &a), &b) in out.iter_mut().zip(xs).zip(ys) {
-        *o = f(a, b);
-    }
+    let zip = Zip::from(&mut out[..]).and(xs).and(ys);
+    in_parts(zip, xs.len(), |zip| zip.split(), |zip| zip.for_each(|o, &a, &b| *o = f(a, b)));
     Some(ArrayD::from_shape_vec(x.raw_dim(), out).expect("same length"))
 }
 

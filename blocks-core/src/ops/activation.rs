@@ -3,6 +3,7 @@
 use ndarray::Zip;
 
 use crate::autograd::pool;
+use crate::threading::in_parts;
 use crate::{Element, TensorBase};
 
 impl<E: Element> TensorBase<E> {
@@ -20,9 +21,15 @@ impl<E: Element> TensorBase<E> {
         TensorBase::from_op(data, "ReluBackward0", &[self], |mut grad, ctx| {
             // A select rather than a branch: the sign pattern is data, and a
             // mispredicted branch per element costs more than the whole pass.
-            Zip::from(&mut grad).and(&*ctx.output()).for_each(|g, &y| {
-                *g = if y <= E::zero() { E::zero() } else { *g };
-            });
+            let (output, len) = (ctx.output(), grad.len());
+            in_parts(
+                Zip::from(&mut grad).and(&*output),
+                len,
+                |zip| zip.split(),
+                |zip| {
+                    zip.for_each(|g, &y| *g = if y <= E::zero() { E::zero() } else { *g });
+                },
+            );
             vec![Some(grad)]
         })
     }

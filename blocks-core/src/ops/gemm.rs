@@ -7,19 +7,22 @@
 //!   times faster than the dot-product and row-update loops blocks had for
 //!   them (which were compiled for baseline x86-64), so there is no separate
 //!   small-product path.
-//! - **Large products on several threads.** faer's own parallel product on
-//!   [`get_num_threads`](crate::get_num_threads) threads of blocks' pool
-//!   (it packs an operand shared by the threads once).
+//! - **Large products on several threads**: the output cut into one block per
+//!   thread of [`get_num_threads`](crate::get_num_threads), the calling
+//!   thread taking the first. Two independent large products (the two
+//!   gradient products of a linear layer, [`product_pair`]) instead run side
+//!   by side, each whole on its share of the threads.
 //! - **Other layouts** (strided views) through ndarray's `matrixmultiply`,
-//!   the output cut into blocks of rows (or columns) on the same pool.
+//!   the output cut into blocks of rows (or columns) the same way.
 //!
-//! The thresholds were measured with `cargo bench --bench gemm` (see
-//! BENCHMARKS.md).
+//! The thresholds were measured with `cargo bench --bench gemm` and
+//! `--bench training_step` (see BENCHMARKS.md).
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewMut2, Axis};
 
 use crate::autograd::pool;
+use crate::threading::run_parts;
 use crate::{Element, get_num_threads};
 
 /// Products with fewer multiply-adds (`m·n·k`) than this stay on one thread:
@@ -57,7 +60,23 @@ pub(crate) fn gemm<E: Element>(
     if m == 0 || n == 0 {
         return;
     }
-    let threads = if m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MIN { get_num_threads() } else { 1 };
+    let threads = if is_large(m, k, n) { get_num_threads() } else { 1 };
+    gemm_on(a, b, beta, c, threads);
+}
+
+/// Whether an `m × k` by `k × n` product is large enough to gain from threads.
+fn is_large(m: usize, k: usize, n: usize) -> bool {
+    m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MIN
+}
+
+/// [`gemm`] on at most `threads` threads, whatever its size.
+fn gemm_on<E: Element>(
+    a: &ArrayView2<'_, E>,
+    b: &ArrayView2<'_, E>,
+    beta: E,
+    c: &mut ArrayViewMut2<'_, E>,
+    threads: usize,
+) {
     if E::fast_gemm(a, b, beta, c, threads) {
         return;
     }
@@ -75,6 +94,47 @@ pub(crate) fn product<E: Element>(a: ArrayView2<'_, E>, b: ArrayView2<'_, E>) ->
     out.into_dyn()
 }
 
+/// Two independent products into new storage, as [`product`] makes each:
+/// at the same time, each on its share of the threads, when both are large
+/// (the two gradient products of a linear layer), since two whole products
+/// side by side lose nothing to splitting; otherwise one after the other.
+/// A `None` operand pair gives `None`.
+///
+/// ```text
+/// let (dx, dw) = product_pair(Some((g, w)), Some((g.t(), x)));
+/// ```
+///
+/// # Panics
+///
+/// If a pair's inner sizes differ.
+pub(crate) fn product_pair<E: Element>(
+    first: Option<(ArrayView2<'_, E>, ArrayView2<'_, E>)>,
+    second: Option<(ArrayView2<'_, E>, ArrayView2<'_, E>)>,
+) -> (Option<ArrayD<E>>, Option<ArrayD<E>>) {
+    let large = |pair: &Option<(ArrayView2<'_, E>, ArrayView2<'_, E>)>| {
+        pair.as_ref().is_some_and(|(a, b)| is_large(a.nrows(), a.ncols(), b.ncols()))
+    };
+    let threads = get_num_threads();
+    if threads < 2 || !large(&first) || !large(&second) {
+        return (first.map(|(a, b)| product(a, b)), second.map(|(a, b)| product(a, b)));
+    }
+    let (first, second) = (deferred(first.expect("large")), deferred(second.expect("large")));
+    let (first, second) = crate::threading::join(threads, first, second);
+    (Some(first), Some(second))
+}
+
+/// `a · b` to be run later on a given number of threads, its storage taken
+/// now from the calling thread's cache (where it will be recycled).
+fn deferred<'a, E: Element>(
+    (a, b): (ArrayView2<'a, E>, ArrayView2<'a, E>),
+) -> impl FnOnce(usize) -> ArrayD<E> + Send + 'a {
+    let mut out = output(a.nrows(), b.ncols());
+    move |threads| {
+        gemm_on(&a, &b, E::zero(), &mut out.view_mut(), threads);
+        out.into_dyn()
+    }
+}
+
 /// Storage for a `rows × cols` product that [`gemm`] will write with
 /// `beta = 0`: recycled and not zeroed, since every element is overwritten.
 pub(crate) fn output<E: Element>(rows: usize, cols: usize) -> Array2<E> {
@@ -82,7 +142,8 @@ pub(crate) fn output<E: Element>(rows: usize, cols: usize) -> Array2<E> {
 }
 
 /// The product cut into `threads` blocks of rows of `c` (or of columns, when
-/// `c` is wider than tall), run on blocks' pool.
+/// `c` is wider than tall), the first on the calling thread, the others on
+/// helper threads.
 fn threaded<E: Element>(
     a: &ArrayView2<'_, E>,
     b: &ArrayView2<'_, E>,
@@ -90,29 +151,18 @@ fn threaded<E: Element>(
     c: &mut ArrayViewMut2<'_, E>,
     threads: usize,
 ) {
-    let Some(pool) = crate::threading::pool(threads) else {
-        general_mat_mul(E::one(), a, b, beta, c);
-        return;
-    };
     let (m, n) = c.dim();
     let by_rows = m >= n;
-    let size = if by_rows { m } else { n };
-    let chunk = size.div_ceil(threads);
-    pool.install(|| {
-        rayon::scope(|scope| {
-            if by_rows {
-                let parts = a.axis_chunks_iter(Axis(0), chunk).zip(c.axis_chunks_iter_mut(Axis(0), chunk));
-                for (a_part, mut c_part) in parts {
-                    scope.spawn(move |_| general_mat_mul(E::one(), &a_part, b, beta, &mut c_part));
-                }
-            } else {
-                let parts = b.axis_chunks_iter(Axis(1), chunk).zip(c.axis_chunks_iter_mut(Axis(1), chunk));
-                for (b_part, mut c_part) in parts {
-                    scope.spawn(move |_| general_mat_mul(E::one(), a, &b_part, beta, &mut c_part));
-                }
-            }
-        })
-    });
+    let chunk = (if by_rows { m } else { n }).div_ceil(threads).max(1);
+    if by_rows {
+        let parts: Vec<_> =
+            a.axis_chunks_iter(Axis(0), chunk).zip(c.axis_chunks_iter_mut(Axis(0), chunk)).collect();
+        run_parts(parts, |(a_part, mut c_part)| general_mat_mul(E::one(), &a_part, b, beta, &mut c_part));
+    } else {
+        let parts: Vec<_> =
+            b.axis_chunks_iter(Axis(1), chunk).zip(c.axis_chunks_iter_mut(Axis(1), chunk)).collect();
+        run_parts(parts, |(b_part, mut c_part)| general_mat_mul(E::one(), a, &b_part, beta, &mut c_part));
+    }
 }
 
 #[cfg(test)]

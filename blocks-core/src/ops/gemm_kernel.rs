@@ -1,13 +1,17 @@
 //! The packing kernel behind [`gemm`](super::gemm::gemm) for `f32` and
 //! `f64`: faer's matrix product, through its safe API over ndarray's
-//! contiguous views, with large products cut into blocks on blocks' pool.
+//! contiguous views, large products cut into blocks on several threads.
 //!
 //! faer was measured against ndarray's `matrixmultiply` and the `gemm` crate
 //! in `benches/gemm.rs` (see BENCHMARKS.md): it is the fastest of the three
-//! in the layouts blocks multiplies. A product on one thread passes
-//! `Par::Seq`, so `set_num_threads(1)` keeps it on the calling thread; a
-//! large one runs faer's `Par::rayon` inside blocks' own pool, never rayon's
-//! global one.
+//! in the layouts blocks multiplies. Every faer call is on one thread
+//! (`Par::Seq`). A large product is cut into one block of the output per
+//! thread along its longer side, the calling thread multiplying the first
+//! block while helper threads multiply the others
+//! ([`run_parts`](crate::threading::run_parts)). Measured on the
+//! 784-512-512-10 step on 2 threads, this beat faer's own `Par::rayon` run
+//! inside the pool, where the caller slept while two pool threads worked
+//! and woke it again for every product (BENCHMARKS.md).
 
 use faer::linalg::matmul::matmul;
 use faer::traits::ComplexField;
@@ -92,13 +96,9 @@ fn mat_ref<'a, T>(view: &ArrayView2<'a, T>) -> Option<MatRef<'a, T>> {
     Some(MatRef::from_column_major_slice(slice, rows, cols))
 }
 
-/// One faer product on `threads` threads of blocks' pool: faer's own
-/// parallel product (`Par::rayon`), run inside the pool so that it uses
-/// blocks' threads and no others. faer splits the packed panels between the
-/// threads, so the operand both halves share is packed once; cutting `c`
-/// into blocks of rows, each its own product, packed it once per block and
-/// reached 1.70x on 2 threads at 512^3 where this reaches the ratios in
-/// BENCHMARKS.md.
+/// One product on `threads` threads: `c` cut into `threads` blocks along
+/// its longer side, each block a product on one thread, the first on the
+/// calling thread.
 fn threaded<T: Element + ComplexField>(
     a: MatRef<'_, T>,
     b: MatRef<'_, T>,
@@ -106,12 +106,29 @@ fn threaded<T: Element + ComplexField>(
     c: MatMut<'_, T>,
     threads: usize,
 ) {
-    let Some(pool) = crate::threading::pool(threads) else {
-        product(a, b, accum, c);
-        return;
-    };
-    pool.install(|| {
-        matmul(c, accum, a, b, T::one(), Par::rayon(threads));
-        clear_upper_halves();
-    });
+    let (m, n) = (c.nrows(), c.ncols());
+    let by_rows = m >= n;
+    let size = if by_rows { m } else { n };
+    let chunk = size.div_ceil(threads).max(1);
+    let mut parts = Vec::with_capacity(threads);
+    let (mut a, mut b, mut c) = (a, b, c);
+    loop {
+        let left = if by_rows { c.nrows() } else { c.ncols() };
+        if left <= chunk {
+            parts.push((a, b, c));
+            break;
+        }
+        if by_rows {
+            let (a_head, a_tail) = a.split_at_row(chunk);
+            let (c_head, c_tail) = c.split_at_row_mut(chunk);
+            parts.push((a_head, b, c_head));
+            (a, c) = (a_tail, c_tail);
+        } else {
+            let (b_head, b_tail) = b.split_at_col(chunk);
+            let (c_head, c_tail) = c.split_at_col_mut(chunk);
+            parts.push((a, b_head, c_head));
+            (b, c) = (b_tail, c_tail);
+        }
+    }
+    crate::threading::run_parts(parts, |(a, b, c)| product(a, b, accum, c));
 }

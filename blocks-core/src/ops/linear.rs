@@ -2,7 +2,7 @@
 
 use ndarray::{Array2, ArrayD, ArrayView2, Dimension, IxDyn};
 
-use super::gemm::{gemm, product};
+use super::gemm::{gemm, product_pair};
 use super::matmul::view2;
 use crate::autograd::pool;
 use crate::error::or_panic;
@@ -96,9 +96,13 @@ impl<E: Element> TensorBase<E> {
         TensorBase::from_op(data, name, inputs, |grad, ctx| {
             let g = view2(&grad);
             let mut grads = Vec::with_capacity(ctx.inputs());
-            // dX = G · W and dW = Gᵀ · X, each written once into scratch storage.
-            grads.push(ctx.needs(0).then(|| product(g, view2(&ctx.input(1)))));
-            grads.push(ctx.needs(1).then(|| product(g.t(), view2(&ctx.input(0)))));
+            // dX = G · W and dW = Gᵀ · X, each written once into scratch
+            // storage, side by side on two threads when both are large.
+            let (w, x) = (ctx.needs(0).then(|| ctx.input(1)), ctx.needs(1).then(|| ctx.input(0)));
+            let (dx, dw) =
+                product_pair(w.as_ref().map(|w| (g, view2(w))), x.as_ref().map(|x| (g.t(), view2(x))));
+            grads.push(dx);
+            grads.push(dw);
             if ctx.inputs() == 3 {
                 grads.push(ctx.needs(2).then(|| sum_rows(g)));
             }

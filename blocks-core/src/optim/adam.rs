@@ -11,6 +11,7 @@ use super::optimizer::{
     state_array, state_step, unique_params,
 };
 use super::{Optimizer, OptimizerState, StateError, pyrepr};
+use crate::threading::in_parts;
 use crate::{Element, Tensor, TensorBase};
 
 /// Adam's hyper-parameters, with `torch.optim.Adam`'s defaults
@@ -304,18 +305,33 @@ impl<E: Element> Optimizer<E> for Adam<E> {
                     *p += neg_step_size * (*m / denom);
                 };
                 let (m, v) = (&mut moments.exp_avg, &mut moments.exp_avg_sq);
-                param.update_data(|data| match (&mut moments.max_exp_avg_sq, c.amsgrad) {
-                    (Some(v_max), true) => Zip::from(data)
-                        .and(grad)
-                        .and(m)
-                        .and(v)
-                        .and(v_max)
-                        .for_each(|p, &g, m, v, v_max| update(p, g, m, v, Some(v_max))),
-                    _ => Zip::from(data)
-                        .and(grad)
-                        .and(m)
-                        .and(v)
-                        .for_each(|p, &g, m, v| update(p, g, m, v, None)),
+                // Long parameters are updated in parts on several threads.
+                param.update_data(|data| {
+                    let len = data.len();
+                    match (&mut moments.max_exp_avg_sq, c.amsgrad) {
+                        (Some(v_max), true) => {
+                            let zip = Zip::from(data).and(grad).and(m).and(v).and(v_max);
+                            in_parts(
+                                zip,
+                                len,
+                                |zip| zip.split(),
+                                |zip| {
+                                    zip.for_each(|p, &g, m, v, v_max| update(p, g, m, v, Some(v_max)));
+                                },
+                            );
+                        }
+                        _ => {
+                            let zip = Zip::from(data).and(grad).and(m).and(v);
+                            in_parts(
+                                zip,
+                                len,
+                                |zip| zip.split(),
+                                |zip| {
+                                    zip.for_each(|p, &g, m, v| update(p, g, m, v, None));
+                                },
+                            );
+                        }
+                    }
                 });
             });
         }

@@ -11,6 +11,7 @@ use super::optimizer::{
     state_array, unique_params,
 };
 use super::{Optimizer, OptimizerState, StateError, pyrepr};
+use crate::threading::in_parts;
 use crate::{Element, TensorBase};
 
 /// SGD's hyper-parameters, with `torch.optim.SGD`'s defaults
@@ -215,19 +216,37 @@ impl<E: Element> Optimizer<E> for Sgd<E> {
             }
             param.with_grad(|grad| {
                 let Some(grad) = grad else { return };
+                // Long parameters are updated in parts on several threads.
                 param.update_data(|data| {
+                    let len = data.len();
                     if c.momentum == 0.0 {
-                        Zip::from(data).and(grad).for_each(|p, &g| *p += neg_lr * gradient(g, *p));
+                        let zip = Zip::from(data).and(grad);
+                        in_parts(
+                            zip,
+                            len,
+                            |zip| zip.split(),
+                            |zip| {
+                                zip.for_each(|p, &g| *p += neg_lr * gradient(g, *p));
+                            },
+                        );
                         return;
                     }
                     let first = buffer.is_none();
                     let buffer = buffer.get_or_insert_with(|| ArrayD::zeros(grad.raw_dim()));
-                    Zip::from(data).and(grad).and(buffer).for_each(|p, &g, b| {
-                        let g = gradient(g, *p);
-                        *b = if first { g } else { *b * momentum + keep * g };
-                        let direction = if c.nesterov { g + momentum * *b } else { *b };
-                        *p += neg_lr * direction;
-                    });
+                    let zip = Zip::from(data).and(grad).and(buffer);
+                    in_parts(
+                        zip,
+                        len,
+                        |zip| zip.split(),
+                        |zip| {
+                            zip.for_each(|p, &g, b| {
+                                let g = gradient(g, *p);
+                                *b = if first { g } else { *b * momentum + keep * g };
+                                let direction = if c.nesterov { g + momentum * *b } else { *b };
+                                *p += neg_lr * direction;
+                            });
+                        },
+                    );
                 });
             });
         }
