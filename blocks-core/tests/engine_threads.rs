@@ -7,54 +7,15 @@
 //! Every scenario runs under a watchdog: it fails the test after a generous
 //! bound instead of hanging CI. No assertion depends on timing.
 
+mod watchdog;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Barrier};
-use std::thread;
-use std::time::Duration;
+use std::sync::Arc;
 
 use blocks_core::nn::{DynLinear, Module};
 use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
 use blocks_core::{Tensor, no_grad};
-
-/// Long enough for a loaded machine and a debug build; a deadlock never ends.
-const WATCHDOG: Duration = Duration::from_secs(300);
-
-/// Runs `scenario` on its own thread and returns its result; fails the test
-/// if it has not finished within [`WATCHDOG`], and re-raises its panic.
-fn within_watchdog<T: Send + 'static>(what: &str, scenario: impl FnOnce() -> T + Send + 'static) -> T {
-    let (sender, receiver) = mpsc::channel();
-    let worker = thread::spawn(move || {
-        let result = scenario();
-        let _ = sender.send(());
-        result
-    });
-    match receiver.recv_timeout(WATCHDOG) {
-        Ok(()) | Err(RecvTimeoutError::Disconnected) => match worker.join() {
-            Ok(result) => result,
-            Err(panic) => std::panic::resume_unwind(panic),
-        },
-        Err(RecvTimeoutError::Timeout) => panic!("{what}: did not finish within {WATCHDOG:?} (a deadlock)"),
-    }
-}
-
-/// Runs `bodies` on threads that start together and joins them all.
-fn together(bodies: Vec<Box<dyn FnOnce() + Send>>) {
-    let start = Arc::new(Barrier::new(bodies.len()));
-    let handles: Vec<_> = bodies
-        .into_iter()
-        .map(|body| {
-            let start = Arc::clone(&start);
-            thread::spawn(move || {
-                start.wait();
-                body();
-            })
-        })
-        .collect();
-    for handle in handles {
-        handle.join().expect("a thread of the scenario panicked");
-    }
-}
+use watchdog::{together, within_watchdog};
 
 fn uniform(tensor: &Tensor) -> f32 {
     let values = tensor.to_vec();
