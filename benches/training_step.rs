@@ -3,7 +3,9 @@
 //! against a hand-written ndarray floor, on 1 and 2 threads. The peak FMA
 //! throughput is measured first, and each workload's matrix-product rate is
 //! printed as a fraction of it; the 2-thread workloads are compared with
-//! their 1-thread twins at the end.
+//! their 1-thread twins at the end, and the 784-512-512-10 step's thread
+//! scaling is measured in paired rounds against the machine's ceiling (two
+//! independent 1-thread steps at once, see `common/scaling.rs`).
 //!
 //! Each workload is one criterion group with two functions, `hand_written`
 //! and `blocks`, that do the same arithmetic from the same starting weights.
@@ -16,6 +18,7 @@
 //! ```text
 //! cargo bench --bench training_step
 //! cargo bench --bench training_step -- --warm-up-time 1 --measurement-time 3
+//! cargo bench --bench training_step -- mlp_784   # the 784-512-512-10 workloads and the scaling
 //! BLOCKS_BENCH_CLOCK=thread-cpu cargo bench --bench training_step
 //! ```
 //!
@@ -29,6 +32,7 @@ use std::time::Duration;
 
 use blocks::{no_grad, set_num_threads};
 use common::mlp::{BlocksNet, HandNet, Loss, Problem};
+use common::scaling;
 use common::timing::{Clock, PAIRED_HALF_ROUND, PAIRED_ROUNDS, paired};
 use common::{Peak, bench, median};
 use criterion::{Criterion, SamplingMode};
@@ -193,5 +197,34 @@ fn main() {
             );
         }
     }
+    const SCALED: &str = "mlp_784_512_512_10_batch128";
+    if selected(SCALED) {
+        scaling::measure(&Problem::new(MLP, 128, Loss::CrossEntropy), 5).print(SCALED);
+    }
     c.final_summary();
+}
+
+/// Whether the command line's filters (criterion's, taken here as plain
+/// substrings) select `name`: true when there are none. A word after an
+/// option that takes a value (`--measurement-time 3`) is that value.
+fn selected(name: &str) -> bool {
+    const FLAGS: [&str; 9] = [
+        "--bench",
+        "--exact",
+        "--list",
+        "--noplot",
+        "--quick",
+        "--verbose",
+        "--quiet",
+        "--discard-baseline",
+        "--test",
+    ];
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let takes_value =
+        |option: &str| option.starts_with("--") && !option.contains('=') && !FLAGS.contains(&option);
+    let filters: Vec<&String> = (0..args.len())
+        .filter(|&i| !args[i].starts_with('-') && (i == 0 || !takes_value(&args[i - 1])))
+        .map(|i| &args[i])
+        .collect();
+    filters.is_empty() || filters.iter().any(|filter| name.contains(filter.as_str()))
 }

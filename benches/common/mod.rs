@@ -160,4 +160,5 @@ pub fn bench<O>(
     timings
 }
 pub mod mlp;
+pub mod scaling;
 pub mod timing;

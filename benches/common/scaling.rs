@@ -1,0 +1,96 @@
+//! How much faster a training step runs on 2 threads than on 1, measured so
+//! that a noisy machine shows as noise rather than as a slow library.
+//!
+//! Rounds alternate, each timing a few steps of: blocks on 1 thread, blocks
+//! on 2 threads, the hand-written floor on 1 and on 2 threads, and the
+//! *ceiling*: two independent blocks models stepping at once on two OS
+//! threads, each on 1 thread. The ceiling is what this machine gives two
+//! streams of the same work that share nothing but the hardware (caches,
+//! memory bandwidth, whatever the hypervisor leaves the second vCPU); no
+//! split of one step can beat it. Every ratio is taken within a round and
+//! reported as quartiles over the rounds, so a change of load between
+//! rounds moves the spread, not the ratios.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use blocks::set_num_threads;
+
+use super::mlp::{BlocksNet, HandNet, Problem};
+
+/// Rounds of a scaling measurement.
+const ROUNDS: usize = 41;
+
+/// Quartiles (25%, median, 75%) of the per-round ratios of 2-thread to
+/// 1-thread speed, and the ratio of the fastest rounds.
+pub struct Ratios {
+    pub quartiles: [f64; 3],
+    pub fastest: f64,
+}
+
+/// The scaling of one workload: blocks, the floor, and the ceiling.
+pub struct Scaling {
+    pub blocks: Ratios,
+    pub hand: Ratios,
+    pub ceiling: Ratios,
+}
+
+/// Measures [`Scaling`] on `problem`, `steps` steps per timing.
+pub fn measure(problem: &Problem, steps: usize) -> Scaling {
+    let (mut one, mut other) = (BlocksNet::new(problem), BlocksNet::new(problem));
+    let (mut hand_one, mut hand_two) = (HandNet::new(problem, 1), HandNet::new(problem, 2));
+    let time = |run: &mut dyn FnMut() -> f32| {
+        black_box(run()); // warm: the thread count just changed
+        let start = Instant::now();
+        for _ in 0..steps {
+            black_box(run());
+        }
+        start.elapsed().as_secs_f64() / steps as f64
+    };
+    let mut rounds = Vec::with_capacity(ROUNDS);
+    for _ in 0..ROUNDS {
+        set_num_threads(1);
+        let blocks_1 = time(&mut || one.step());
+        set_num_threads(2);
+        let blocks_2 = time(&mut || one.step());
+        let hand_1 = time(&mut || hand_one.step());
+        let hand_2 = time(&mut || hand_two.step());
+        set_num_threads(1);
+        // Two steps at once: per step of one stream, the ceiling's speed-up is
+        // 2 · (1-thread step) / (time for one step of each).
+        let both = time(&mut || {
+            std::thread::scope(|scope| {
+                let other = scope.spawn(|| other.step());
+                one.step() + other.join().expect("the other stream")
+            })
+        });
+        rounds.push([(blocks_1, blocks_2), (hand_1, hand_2), (blocks_1, both / 2.0)]);
+    }
+    let ratios = |which: usize| {
+        let mut per_round: Vec<f64> = rounds.iter().map(|r| r[which].0 / r[which].1).collect();
+        per_round.sort_by(f64::total_cmp);
+        let at = |q: f64| per_round[((per_round.len() - 1) as f64 * q).round() as usize];
+        let fastest =
+            |side: fn(&(f64, f64)) -> f64| rounds.iter().map(|r| side(&r[which])).fold(f64::MAX, f64::min);
+        Ratios { quartiles: [at(0.25), at(0.5), at(0.75)], fastest: fastest(|p| p.0) / fastest(|p| p.1) }
+    };
+    Scaling { blocks: ratios(0), hand: ratios(1), ceiling: ratios(2) }
+}
+
+impl Scaling {
+    /// Prints the ratios, `name` first.
+    pub fn print(&self, name: &str) {
+        let show = |r: &Ratios| {
+            let [low, mid, high] = r.quartiles;
+            format!("{mid:.2}x (quartiles {low:.2}..{high:.2}; fastest rounds {:.2}x)", r.fastest)
+        };
+        println!(
+            "{name}: 2 threads against 1, paired over {ROUNDS} rounds: blocks {}; hand_written {}; \
+             ceiling (two independent 1-thread blocks steps at once) {}; blocks reaches {:.0}% of the ceiling",
+            show(&self.blocks),
+            show(&self.hand),
+            show(&self.ceiling),
+            100.0 * self.blocks.quartiles[1] / self.ceiling.quartiles[1],
+        );
+    }
+}
