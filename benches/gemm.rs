@@ -20,6 +20,7 @@ mod common;
 use std::time::Duration;
 
 use blocks::{Tensor, set_num_threads};
+use common::scaling;
 use common::timing::Clock;
 use common::{Peak, bench, median};
 use criterion::Criterion;
@@ -200,14 +201,17 @@ fn threads(c: &mut Criterion, peak: Option<&Peak>) {
     report(peak, "square_512_threads", "gemm_crate_2_threads", flops, 2, median(&gc, SAMPLES));
     if let (Some(one), Some(two)) = (one, two) {
         println!(
-            "square_512_threads: 2 threads are {:.2}x the speed of 1\n",
+            "square_512_threads: 2 threads are {:.2}x the speed of 1 (criterion medians, measured seconds apart)",
             one.as_secs_f64() / two.as_secs_f64()
         );
     }
+    let paired = scaling::two_threads_against_one(|| a.matmul(&b), 10);
+    println!("square_512_threads: 2 threads against 1, paired rounds: {}\n", paired.show());
 }
 
 /// Where threading starts to pay: faer's product on 1 thread against the
-/// same product split in two halves of rows on a 2-thread pool (what blocks'
+/// same product split in two halves of rows, the calling thread multiplying
+/// the top half while one helper thread multiplies the bottom (what blocks'
 /// `gemm` does from `PARALLEL_MIN` multiply-adds on), from the seed net's
 /// batch-256 shapes up to 256³.
 fn threshold(c: &mut Criterion) {
@@ -234,14 +238,15 @@ fn threshold(c: &mut Criterion) {
             let c = faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("row-major"), m, n);
             faer_kernel(faer_ref(&a), faer_ref(&b), c)
         });
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("a pool");
+        let helper = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a helper thread");
         let two = bench(&mut group, "2_threads_split_rows", Clock::Wall, || {
             let c = faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("row-major"), m, n);
             let (a_top, a_bottom) = faer_ref(&a).split_at_row(m / 2);
             let (c_top, c_bottom) = c.split_at_row_mut(m / 2);
             let b = faer_ref(&b);
-            pool.install(|| {
-                rayon::join(|| faer_kernel(a_top, b, c_top), || faer_kernel(a_bottom, b, c_bottom))
+            helper.in_place_scope(|scope| {
+                scope.spawn(move |_| faer_kernel(a_bottom, b, c_bottom));
+                faer_kernel(a_top, b, c_top);
             })
         });
         group.finish();

@@ -66,30 +66,52 @@ pub fn measure(problem: &Problem, steps: usize) -> Scaling {
         });
         rounds.push([(blocks_1, blocks_2), (hand_1, hand_2), (blocks_1, both / 2.0)]);
     }
-    let ratios = |which: usize| {
-        let mut per_round: Vec<f64> = rounds.iter().map(|r| r[which].0 / r[which].1).collect();
-        per_round.sort_by(f64::total_cmp);
-        let at = |q: f64| per_round[((per_round.len() - 1) as f64 * q).round() as usize];
-        let fastest =
-            |side: fn(&(f64, f64)) -> f64| rounds.iter().map(|r| side(&r[which])).fold(f64::MAX, f64::min);
-        Ratios { quartiles: [at(0.25), at(0.5), at(0.75)], fastest: fastest(|p| p.0) / fastest(|p| p.1) }
+    let side = |which: usize| ratios(&rounds.iter().map(|r| r[which]).collect::<Vec<_>>());
+    Scaling { blocks: side(0), hand: side(1), ceiling: side(2) }
+}
+
+/// The speed of `run` on 2 threads against 1, in [`ROUNDS`] rounds that
+/// alternate the two counts, `steps` calls per timing (a product, a step).
+pub fn two_threads_against_one<O>(mut run: impl FnMut() -> O, steps: usize) -> Ratios {
+    let mut time = |threads: usize| {
+        set_num_threads(threads);
+        black_box(run()); // warm: the thread count just changed
+        let start = Instant::now();
+        for _ in 0..steps {
+            black_box(run());
+        }
+        start.elapsed().as_secs_f64() / steps as f64
     };
-    Scaling { blocks: ratios(0), hand: ratios(1), ceiling: ratios(2) }
+    let rounds: Vec<(f64, f64)> = (0..ROUNDS).map(|_| (time(1), time(2))).collect();
+    ratios(&rounds)
+}
+
+/// [`Ratios`] of per-round (1-thread, 2-thread) times.
+fn ratios(rounds: &[(f64, f64)]) -> Ratios {
+    let mut per_round: Vec<f64> = rounds.iter().map(|r| r.0 / r.1).collect();
+    per_round.sort_by(f64::total_cmp);
+    let at = |q: f64| per_round[((per_round.len() - 1) as f64 * q).round() as usize];
+    let fastest = |side: fn(&(f64, f64)) -> f64| rounds.iter().map(side).fold(f64::MAX, f64::min);
+    Ratios { quartiles: [at(0.25), at(0.5), at(0.75)], fastest: fastest(|p| p.0) / fastest(|p| p.1) }
+}
+
+impl Ratios {
+    /// `1.85x (quartiles 1.70..1.93; fastest rounds 1.90x)`.
+    pub fn show(&self) -> String {
+        let [low, mid, high] = self.quartiles;
+        format!("{mid:.2}x (quartiles {low:.2}..{high:.2}; fastest rounds {:.2}x)", self.fastest)
+    }
 }
 
 impl Scaling {
     /// Prints the ratios, `name` first.
     pub fn print(&self, name: &str) {
-        let show = |r: &Ratios| {
-            let [low, mid, high] = r.quartiles;
-            format!("{mid:.2}x (quartiles {low:.2}..{high:.2}; fastest rounds {:.2}x)", r.fastest)
-        };
         println!(
             "{name}: 2 threads against 1, paired over {ROUNDS} rounds: blocks {}; hand_written {}; \
              ceiling (two independent 1-thread blocks steps at once) {}; blocks reaches {:.0}% of the ceiling",
-            show(&self.blocks),
-            show(&self.hand),
-            show(&self.ceiling),
+            self.blocks.show(),
+            self.hand.show(),
+            self.ceiling.show(),
             100.0 * self.blocks.quartiles[1] / self.ceiling.quartiles[1],
         );
     }
