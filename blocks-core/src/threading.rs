@@ -235,6 +235,80 @@ pub(crate) fn split_evenly<T>(whole: T, parts: usize, split: impl Fn(T) -> (T, T
     pieces
 }
 
+/// Loops of a convolutional net (im2col, col2im, layout changes, batch
+/// norm, pooling) over fewer element-steps than this stay on one thread.
+/// These loops copy or add a few values per step (about a nanosecond), so
+/// this is about 100 us of work, against 10 to 50 us to wake a helper.
+/// Measured with `cargo bench --bench cnn_step` (the digits CNN, 2 threads
+/// against 1, batch 64 and 256).
+pub(crate) const LOOP_PARALLEL_MIN: usize = 1 << 17;
+
+/// Into how many parts to cut a loop over `items` independent items (rows,
+/// planes, channels) costing `work` element-steps in all, on at most
+/// `threads` threads: 1 for short loops, and 1 on a worker of any rayon pool
+/// (as [`elementwise_parts`]: the caller may hold a tensor's lock).
+///
+/// ```text
+/// let parts = loop_parts(rows * cols, rows, get_num_threads());
+/// ```
+pub(crate) fn loop_parts(work: usize, items: usize, threads: usize) -> usize {
+    if threads < 2 || work < LOOP_PARALLEL_MIN || rayon::current_thread_index().is_some() {
+        return 1;
+    }
+    threads.min(work / (LOOP_PARALLEL_MIN / 2)).min(items).max(1)
+}
+
+/// `data`, rows of `row_len` elements, cut into `parts` runs of whole rows
+/// (as even as can be), each with the index of its first row.
+///
+/// ```text
+/// let halves = row_parts(&mut planes, h * w, 2); // [(0, first half), (n / 2, second half)]
+/// ```
+pub(crate) fn row_parts<T>(data: &mut [T], row_len: usize, parts: usize) -> Vec<(usize, &mut [T])> {
+    let rows = data.len().checked_div(row_len).unwrap_or(0);
+    let parts = parts.clamp(1, rows.max(1));
+    let mut out = Vec::with_capacity(parts);
+    let mut rest = data;
+    let mut first = 0;
+    for part in 1..parts {
+        let count = rows * part / parts - first;
+        let (head, tail) = rest.split_at_mut(count * row_len);
+        out.push((first, head));
+        rest = tail;
+        first += count;
+    }
+    out.push((first, rest));
+    out
+}
+
+/// Runs `work(first_row, rows)` on `data` (rows of `row_len` elements, each
+/// costing `row_work` element-steps), cut by [`loop_parts`] into runs of
+/// whole rows, each run on its own thread ([`run_parts`]); short loops run
+/// whole on the calling thread. Each run writes only its own rows, so the
+/// result is the same for every thread count when `work` computes each row
+/// from its index alone.
+///
+/// ```text
+/// for_row_parts(&mut out, plane, plane, get_num_threads(), |first, planes| fill(first, planes));
+/// ```
+///
+/// # Panics
+///
+/// If `work` panics on any run (the others finish first).
+pub(crate) fn for_row_parts<T: Send>(
+    data: &mut [T],
+    row_len: usize,
+    row_work: usize,
+    threads: usize,
+    work: impl Fn(usize, &mut [T]) + Sync,
+) {
+    let rows = data.len().checked_div(row_len).unwrap_or(0);
+    match loop_parts(rows.saturating_mul(row_work), rows, threads) {
+        1 => work(0, data),
+        parts => run_parts(row_parts(data, row_len, parts), |(first, rows)| work(first, rows)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,5 +366,25 @@ mod tests {
     #[should_panic(expected = "number of threads must be positive")]
     fn zero_threads_are_refused() {
         set_num_threads(0);
+    }
+
+    #[test]
+    fn row_parts_cut_whole_rows_evenly() {
+        let mut data: Vec<usize> = (0..21).collect();
+        let parts = row_parts(&mut data, 3, 3);
+        let cut: Vec<(usize, Vec<usize>)> = parts.into_iter().map(|(first, rows)| (first, rows.to_vec())).collect();
+        assert_eq!(cut, vec![(0, (0..6).collect()), (2, (6..12).collect()), (4, (12..21).collect())]);
+        // More parts than rows: one row each.
+        assert_eq!(row_parts(&mut data[..6], 3, 5).len(), 2);
+        assert_eq!(row_parts(&mut [0u8; 0], 3, 2).len(), 1);
+    }
+
+    #[test]
+    fn loop_parts_keeps_short_loops_whole() {
+        assert_eq!(loop_parts(LOOP_PARALLEL_MIN - 1, 100, 4), 1);
+        assert_eq!(loop_parts(1 << 30, 100, 1), 1);
+        assert_eq!(loop_parts(1 << 30, 3, 4), 3);
+        assert_eq!(loop_parts(LOOP_PARALLEL_MIN, 100, 4), 2);
+        assert_eq!(loop_parts(1 << 30, 100, 4), 4);
     }
 }

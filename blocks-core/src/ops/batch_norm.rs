@@ -6,7 +6,8 @@
 use ndarray::{ArrayD, ArrayView3, ArrayViewD, IxDyn};
 
 use crate::error::or_panic;
-use crate::{Element, ShapeError, TensorBase};
+use crate::threading::for_row_parts;
+use crate::{Element, ShapeError, TensorBase, get_num_threads};
 
 /// The per-channel statistics of a training batch, returned by
 /// [`batch_norm_train`](TensorBase::batch_norm_train) so that a layer can
@@ -280,21 +281,24 @@ impl<E: Element> TensorBase<E> {
             if spatial > 0 {
                 // One plane (image, channel) at a time: the channel is fixed within it.
                 let values = y.as_slice_mut().expect("standard layout");
-                for (plane, chunk) in values.chunks_exact_mut(spatial).enumerate() {
-                    let ch = plane % c;
-                    let (mean, invstd) = (norm.mean[ch], norm.invstd[ch]);
-                    let (w, b) = (norm.weight.as_ref().map(|w| w[ch]), bias.as_ref().map(|b| b[ch]));
-                    for value in chunk {
-                        let mut v = E::of((value.as_f64() - mean) * invstd);
-                        if let Some(w) = w {
-                            v *= w;
+                let (norm, bias) = (&norm, &bias);
+                for_row_parts(values, spatial, spatial, get_num_threads(), |first, planes| {
+                    for (index, chunk) in planes.chunks_exact_mut(spatial).enumerate() {
+                        let ch = (first + index) % c;
+                        let (mean, invstd) = (norm.mean[ch], norm.invstd[ch]);
+                        let (w, b) = (norm.weight.as_ref().map(|w| w[ch]), bias.as_ref().map(|b| b[ch]));
+                        for value in chunk {
+                            let mut v = E::of((value.as_f64() - mean) * invstd);
+                            if let Some(w) = w {
+                                v *= w;
+                            }
+                            if let Some(b) = b {
+                                v += b;
+                            }
+                            *value = v;
                         }
-                        if let Some(b) = b {
-                            v += b;
-                        }
-                        *value = v;
                     }
-                }
+                });
             }
             y
         };
@@ -323,20 +327,25 @@ impl<E: Element> TensorBase<E> {
     }
 }
 
-/// The per-channel mean and biased variance of `[N, C, S]`, in float64 (two passes).
+/// The per-channel mean and biased variance of `[N, C, S]`, in float64 (two
+/// passes). Large inputs are cut into runs of channels, one per thread; each
+/// channel is summed as on one thread, so the statistics are the same bit
+/// for bit on any number of threads.
 fn channel_stats<E: Element>(x: ArrayView3<'_, E>) -> (Vec<f64>, Vec<f64>) {
     let (n, c, s) = x.dim();
     let count = (n * s) as f64;
     let x = x.as_slice().expect("standard layout");
     let plane = |img: usize, ch: usize| &x[(img * c + ch) * s..][..s];
-    let mut mean = vec![0.0; c];
-    let mut var = vec![0.0; c];
-    for ch in 0..c {
-        let m = (0..n).map(|img| sum_f64(plane(img, ch), |v| v)).sum::<f64>() / count;
-        mean[ch] = m;
-        var[ch] = (0..n).map(|img| sum_f64(plane(img, ch), |v| (v - m) * (v - m))).sum::<f64>() / count;
-    }
-    (mean, var)
+    let mut stats = vec![(0.0, 0.0); c];
+    for_row_parts(&mut stats, 1, n * s, get_num_threads(), |first, channels| {
+        for (index, slot) in channels.iter_mut().enumerate() {
+            let ch = first + index;
+            let m = (0..n).map(|img| sum_f64(plane(img, ch), |v| v)).sum::<f64>() / count;
+            let var = (0..n).map(|img| sum_f64(plane(img, ch), |v| (v - m) * (v - m))).sum::<f64>() / count;
+            *slot = (m, var);
+        }
+    });
+    stats.into_iter().unzip()
 }
 
 /// `Σ f(v)` over `values` in float64, in four interleaved partial sums so
@@ -384,36 +393,47 @@ fn batch_norm_backward<E: Element>(
 ) -> (Vec<E>, Vec<E>, Vec<E>) {
     let (n, c, s) = x.dim();
     let count = (n * s) as f64;
-    let mut dx = vec![E::zero(); n * c * s];
-    let (mut dw, mut db) = (vec![E::zero(); c], vec![E::zero(); c]);
+    let threads = get_num_threads();
     let (x, g) = (x.as_slice().expect("standard layout"), g.as_slice().expect("standard layout"));
     // The plane of image `img` and channel `ch` within a `[N, C, S]` slice.
     let plane = |img: usize, ch: usize| (img * c + ch) * s..(img * c + ch + 1) * s;
-    for ch in 0..c {
-        let (mean, invstd) = (norm.mean[ch], norm.invstd[ch]);
-        let w = norm.weight.as_ref().map_or(1.0, |w| w[ch].as_f64());
-        let (mut sum_g, mut sum_g_xhat) = (0.0, 0.0);
-        for img in 0..n {
-            let (sg, sgx) =
-                sums_of_products(&x[plane(img, ch)], &g[plane(img, ch)], |xv| (xv - mean) * invstd);
-            sum_g += sg;
-            sum_g_xhat += sgx;
+    // (Σ g, Σ g · x̂) per channel, each channel summed as on one thread.
+    let mut sums = vec![(0.0, 0.0); c];
+    for_row_parts(&mut sums, 1, n * s, threads, |first, channels| {
+        for (index, slot) in channels.iter_mut().enumerate() {
+            let ch = first + index;
+            let (mean, invstd) = (norm.mean[ch], norm.invstd[ch]);
+            *slot = (0..n).fold((0.0, 0.0), |(sum_g, sum_g_xhat), img| {
+                let (sg, sgx) =
+                    sums_of_products(&x[plane(img, ch)], &g[plane(img, ch)], |xv| (xv - mean) * invstd);
+                (sum_g + sg, sum_g_xhat + sgx)
+            });
         }
-        dw[ch] = E::of(sum_g_xhat);
-        db[ch] = E::of(sum_g);
-        for img in 0..n {
-            let values = x[plane(img, ch)].iter().zip(&g[plane(img, ch)]);
-            for (out, (&xv, &gv)) in dx[plane(img, ch)].iter_mut().zip(values) {
-                let gv = gv.as_f64();
-                let value = if norm.training {
-                    let xhat = (xv.as_f64() - mean) * invstd;
-                    w * invstd * (gv - sum_g / count - xhat * sum_g_xhat / count)
-                } else {
-                    w * invstd * gv
-                };
-                *out = E::of(value);
+    });
+    let mut dx = vec![E::zero(); n * c * s];
+    if s > 0 {
+        let sums = &sums;
+        for_row_parts(&mut dx, s, s, threads, |first, planes| {
+            for (index, out) in planes.chunks_exact_mut(s).enumerate() {
+                let (img, ch) = ((first + index) / c, (first + index) % c);
+                let (mean, invstd) = (norm.mean[ch], norm.invstd[ch]);
+                let w = norm.weight.as_ref().map_or(1.0, |w| w[ch].as_f64());
+                let (sum_g, sum_g_xhat) = sums[ch];
+                let values = x[plane(img, ch)].iter().zip(&g[plane(img, ch)]);
+                for (out, (&xv, &gv)) in out.iter_mut().zip(values) {
+                    let gv = gv.as_f64();
+                    let value = if norm.training {
+                        let xhat = (xv.as_f64() - mean) * invstd;
+                        w * invstd * (gv - sum_g / count - xhat * sum_g_xhat / count)
+                    } else {
+                        w * invstd * gv
+                    };
+                    *out = E::of(value);
+                }
             }
-        }
+        });
     }
+    let dw = sums.iter().map(|&(_, sum_g_xhat)| E::of(sum_g_xhat)).collect();
+    let db = sums.iter().map(|&(sum_g, _)| E::of(sum_g)).collect();
     (dx, dw, db)
 }

@@ -2,12 +2,14 @@
 //! stride, padding, dilation and groups, lowered to matrix products through
 //! `im2col` (ConvolutionBackward0, as in PyTorch).
 
-use ndarray::{Array2, ArrayD, ArrayView2, Axis, IxDyn, s};
+use ndarray::{Array2, ArrayD, ArrayView2, IxDyn, s};
 
+use super::conv_backward::conv_backward;
+use super::conv_layout::channels_first;
 use super::gemm::output;
-use super::im2col::{Geometry, col2im, gemm, im2col};
+use super::im2col::{Geometry, gemm, im2col};
 use crate::error::or_panic;
-use crate::{Element, ShapeError, TensorBase};
+use crate::{Element, ShapeError, TensorBase, get_num_threads};
 
 /// Stride, padding, dilation and groups of a convolution over `D` spatial
 /// dims, like the keyword arguments of `torch.nn.functional.conv2d`; the
@@ -174,7 +176,8 @@ impl<E: Element> TensorBase<E> {
             let x = x.as_standard_layout();
             let w = weight.data();
             let w2 = weight_matrix(&w, out_channels);
-            let cols_data = im2col(x.as_slice().expect("standard layout"), &geometry);
+            let threads = get_num_threads();
+            let cols_data = im2col(x.as_slice().expect("standard layout"), &geometry, threads);
             let cols =
                 ArrayView2::from_shape((geometry.rows(), geometry.cols()), &cols_data).expect("im2col size");
             // Written whole by the group products (beta = 0).
@@ -186,12 +189,7 @@ impl<E: Element> TensorBase<E> {
                 gemm(&a, &b, E::zero(), &mut product.slice_mut(s![g * og..(g + 1) * og, ..]));
             }
             let bias = bias.map(|b| b.to_vec());
-            let mut out = channels_first(&product, geometry.n, geometry.positions());
-            if let Some(bias) = bias {
-                for (mut plane, &b) in out.axis_iter_mut(Axis(1)).zip(&bias) {
-                    plane.mapv_inplace(|v| v + b);
-                }
-            }
+            let out = channels_first(&product, geometry.n, geometry.positions(), bias.as_deref(), threads);
             let mut out_shape = x_shape[..x_shape.len() - spatial].to_vec();
             let last = out_shape.len() - 1;
             out_shape[last] = out_channels;
@@ -282,78 +280,7 @@ fn conv_geometry(
 }
 
 /// The weight `[out, in/groups, k...]` seen as the matrix `[out, in/groups · k...]`.
-fn weight_matrix<E: Element>(w: &ArrayD<E>, out_channels: usize) -> Array2<E> {
+pub(super) fn weight_matrix<E: Element>(w: &ArrayD<E>, out_channels: usize) -> Array2<E> {
     let per_out = w.len().checked_div(out_channels).unwrap_or(0);
     w.as_standard_layout().to_owned().into_shape_with_order((out_channels, per_out)).expect("weight size")
-}
-
-/// `[channels, n · positions]` reordered to `[n, channels, positions]`.
-fn channels_first<E: Element>(m: &Array2<E>, n: usize, positions: usize) -> ndarray::Array3<E> {
-    let channels = m.nrows();
-    let view = m.view().into_shape_with_order((channels, n, positions)).expect("product size");
-    view.permuted_axes([1, 0, 2]).as_standard_layout().into_owned()
-}
-
-/// `[n, channels, positions]` (any layout) reordered to `[channels, n · positions]`.
-fn channels_outer<E: Element>(g: &ArrayD<E>, n: usize, channels: usize, positions: usize) -> Array2<E> {
-    let g = g.as_standard_layout();
-    let g3 = g.view().into_shape_with_order((n, channels, positions)).expect("gradient size");
-    let outer = g3.permuted_axes([1, 0, 2]).as_standard_layout().into_owned();
-    outer.into_shape_with_order((channels, n * positions)).expect("gradient size")
-}
-
-/// The gradients of input, weight and bias from the output's gradient `grad`.
-fn conv_backward<E: Element>(
-    grad: ArrayD<E>,
-    ctx: &crate::autograd::node::BackwardContext<'_, E>,
-    geometry: &Geometry,
-    groups: usize,
-    x_shape: &[usize],
-    w_shape: &[usize],
-    saved_cols: Option<&[E]>,
-) -> Vec<Option<ArrayD<E>>> {
-    let out_channels = w_shape[0];
-    let (og, rg) = (out_channels / groups, geometry.rows() / groups);
-    let dy = channels_outer(&grad, geometry.n, out_channels, geometry.positions());
-    let mut grads = Vec::with_capacity(ctx.inputs());
-    grads.push(ctx.needs(0).then(|| {
-        let w2 = weight_matrix(&ctx.input(1), out_channels);
-        let mut dcols = output(geometry.rows(), geometry.cols());
-        for g in 0..groups {
-            let a = w2.slice(s![g * og..(g + 1) * og, ..]);
-            let b = dy.slice(s![g * og..(g + 1) * og, ..]);
-            gemm(&a.t(), &b, E::zero(), &mut dcols.slice_mut(s![g * rg..(g + 1) * rg, ..]));
-        }
-        let dx = col2im(dcols.as_slice().expect("standard layout"), geometry);
-        ArrayD::from_shape_vec(IxDyn(x_shape), dx).expect("input size")
-    }));
-    grads.push(ctx.needs(1).then(|| {
-        let computed;
-        let cols = match saved_cols {
-            Some(cols) => {
-                // Still checks that the input was not modified in place since
-                // (PyTorch saves the input and raises then).
-                drop(ctx.input(0));
-                cols
-            }
-            None => {
-                let x = ctx.input(0);
-                let x = x.as_standard_layout();
-                computed = im2col(x.as_slice().expect("standard layout"), geometry);
-                &computed
-            }
-        };
-        let cols = ArrayView2::from_shape((geometry.rows(), geometry.cols()), cols).expect("im2col size");
-        let mut dw = output(out_channels, rg);
-        for g in 0..groups {
-            let a = dy.slice(s![g * og..(g + 1) * og, ..]);
-            let b = cols.slice(s![g * rg..(g + 1) * rg, ..]);
-            gemm(&a, &b.t(), E::zero(), &mut dw.slice_mut(s![g * og..(g + 1) * og, ..]));
-        }
-        dw.into_shape_with_order(IxDyn(w_shape)).expect("weight size")
-    }));
-    if ctx.inputs() == 3 {
-        grads.push(ctx.needs(2).then(|| dy.sum_axis(Axis(1)).into_dyn()));
-    }
-    grads
 }

@@ -60,12 +60,44 @@ pub(crate) fn gemm<E: Element>(
     if m == 0 || n == 0 {
         return;
     }
-    let threads = if is_large(m, k, n) { get_num_threads() } else { 1 };
+    gemm_sized(a, b, beta, c, get_num_threads());
+}
+
+/// [`gemm`] on at most `threads` threads (one if the product is small), for
+/// work that already has its share of the threads (one half of a
+/// [`join`](crate::threading::join)).
+///
+/// ```text
+/// gemm_sized(&w.t(), &dy.view(), 0.0, &mut dcols.view_mut(), own_threads);
+/// ```
+///
+/// # Panics
+///
+/// If the shapes do not chain, as [`gemm`].
+pub(crate) fn gemm_sized<E: Element>(
+    a: &ArrayView2<'_, E>,
+    b: &ArrayView2<'_, E>,
+    beta: E,
+    c: &mut ArrayViewMut2<'_, E>,
+    threads: usize,
+) {
+    let ((m, k), (k_b, n)) = (a.dim(), b.dim());
+    assert!(
+        k == k_b && c.dim() == (m, n),
+        "gemm: cannot multiply {:?} by {:?} into {:?}",
+        a.shape(),
+        b.shape(),
+        c.shape()
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    let threads = if is_large(m, k, n) { threads } else { 1 };
     gemm_on(a, b, beta, c, threads);
 }
 
 /// Whether an `m × k` by `k × n` product is large enough to gain from threads.
-fn is_large(m: usize, k: usize, n: usize) -> bool {
+pub(crate) fn is_large(m: usize, k: usize, n: usize) -> bool {
     m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MIN
 }
 

@@ -5,6 +5,7 @@
 pub(crate) use super::gemm::gemm;
 use crate::Element;
 use crate::autograd::pool;
+use crate::threading::for_row_parts;
 
 /// The sizes of a 2-D convolution (a 1-D one has `h = kh = 1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,79 +63,96 @@ impl Geometry {
 /// The column matrix `[c·kh·kw, n·oh·ow]` of the batch `x` (`[n, c, h, w]`,
 /// row-major): column `(img, y, x)` holds the receptive field of that output.
 /// Each output row is copied as one slice where the stride is 1, with the
-/// padding's zeros written around it.
-pub(crate) fn im2col<E: Element>(x: &[E], g: &Geometry) -> Vec<E> {
-    let (positions, cols) = (g.positions(), g.cols());
+/// padding's zeros written around it. Large matrices are cut into runs of
+/// rows, one per thread (at most `threads`); each entry is a copy, so the
+/// result is the same on any number of threads.
+pub(crate) fn im2col<E: Element>(x: &[E], g: &Geometry, threads: usize) -> Vec<E> {
+    let cols = g.cols();
     // Every element is written below (values or padding zeros).
     let mut out = pool::scratch(g.rows() * cols);
-    for c in 0..g.c {
-        for ki in 0..g.kh {
-            let (y_lo, y_hi, iy_lo) = g.inside(0, ki, g.h);
-            for kj in 0..g.kw {
-                let (x_lo, x_hi, ix_lo) = g.inside(1, kj, g.w);
-                let row = (c * g.kh + ki) * g.kw + kj;
-                let row = &mut out[row * cols..(row + 1) * cols];
-                for img in 0..g.n {
-                    let plane = &x[(img * g.c + c) * g.h * g.w..][..g.h * g.w];
-                    let row = &mut row[img * positions..][..positions];
-                    row[..y_lo * g.ow].fill(E::zero());
-                    row[y_hi * g.ow..].fill(E::zero());
-                    for (step, oy) in (y_lo..y_hi).enumerate() {
-                        let iy = iy_lo + step * g.stride[0];
-                        let source = &plane[iy * g.w..][..g.w];
-                        let out_row = &mut row[oy * g.ow..][..g.ow];
-                        out_row[..x_lo].fill(E::zero());
-                        out_row[x_hi..].fill(E::zero());
-                        let inside = &mut out_row[x_lo..x_hi];
-                        if g.stride[1] == 1 {
-                            inside.copy_from_slice(&source[ix_lo..ix_lo + inside.len()]);
-                        } else {
-                            for (o, &v) in inside.iter_mut().zip(source[ix_lo..].iter().step_by(g.stride[1]))
-                            {
-                                *o = v;
-                            }
-                        }
-                    }
-                }
-            }
-        }
+    if !out.is_empty() {
+        for_row_parts(&mut out, cols, cols, threads, |first, rows| im2col_rows(x, g, first, rows));
     }
     out
 }
 
+/// Rows `first..` of the column matrix of `x`, into `out` (whole rows).
+fn im2col_rows<E: Element>(x: &[E], g: &Geometry, first: usize, out: &mut [E]) {
+    let (positions, cols) = (g.positions(), g.cols());
+    for (index, row) in out.chunks_exact_mut(cols).enumerate() {
+        let r = first + index;
+        let (c, ki, kj) = (r / (g.kh * g.kw), r / g.kw % g.kh, r % g.kw);
+        let (y_lo, y_hi, iy_lo) = g.inside(0, ki, g.h);
+        let (x_lo, x_hi, ix_lo) = g.inside(1, kj, g.w);
+        for img in 0..g.n {
+            let plane = &x[(img * g.c + c) * g.h * g.w..][..g.h * g.w];
+            let row = &mut row[img * positions..][..positions];
+            row[..y_lo * g.ow].fill(E::zero());
+            row[y_hi * g.ow..].fill(E::zero());
+            for (step, oy) in (y_lo..y_hi).enumerate() {
+                let iy = iy_lo + step * g.stride[0];
+                let source = &plane[iy * g.w..][..g.w];
+                let out_row = &mut row[oy * g.ow..][..g.ow];
+                out_row[..x_lo].fill(E::zero());
+                out_row[x_hi..].fill(E::zero());
+                let inside = &mut out_row[x_lo..x_hi];
+                if g.stride[1] == 1 {
+                    inside.copy_from_slice(&source[ix_lo..ix_lo + inside.len()]);
+                } else {
+                    for (o, &v) in inside.iter_mut().zip(source[ix_lo..].iter().step_by(g.stride[1])) {
+                        *o = v;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The adjoint of [`im2col`]: adds every column entry back to the input
 /// position it was read from, giving `[n, c, h, w]` values (row-major).
-pub(crate) fn col2im<E: Element>(cols_data: &[E], g: &Geometry) -> Vec<E> {
+/// Large batches are cut into runs of planes (image, channel), one per
+/// thread (at most `threads`): each plane gathers its own entries, in the
+/// same order (kernel row, then column) on any number of threads, so the
+/// sums are the same bit for bit.
+pub(crate) fn col2im<E: Element>(cols_data: &[E], g: &Geometry, threads: usize) -> Vec<E> {
+    let plane_len = g.h * g.w;
+    let mut out = vec![E::zero(); g.n * g.c * plane_len];
+    if !out.is_empty() {
+        let plane_work = g.kh * g.kw * g.positions();
+        for_row_parts(&mut out, plane_len, plane_work, threads, |first, planes| {
+            col2im_planes(cols_data, g, first, planes);
+        });
+    }
+    out
+}
+
+/// Planes `first..` (image-major, channel-minor) of [`col2im`], into `out`.
+fn col2im_planes<E: Element>(cols_data: &[E], g: &Geometry, first: usize, out: &mut [E]) {
     let (positions, cols) = (g.positions(), g.cols());
-    let mut out = vec![E::zero(); g.n * g.c * g.h * g.w];
-    for c in 0..g.c {
+    for (index, plane) in out.chunks_exact_mut(g.h * g.w).enumerate() {
+        let (img, c) = ((first + index) / g.c, (first + index) % g.c);
         for ki in 0..g.kh {
             let (y_lo, y_hi, iy_lo) = g.inside(0, ki, g.h);
             for kj in 0..g.kw {
                 let (x_lo, x_hi, ix_lo) = g.inside(1, kj, g.w);
                 let row = (c * g.kh + ki) * g.kw + kj;
-                let row = &cols_data[row * cols..(row + 1) * cols];
-                for img in 0..g.n {
-                    let plane = &mut out[(img * g.c + c) * g.h * g.w..][..g.h * g.w];
-                    let row = &row[img * positions..][..positions];
-                    for (step, oy) in (y_lo..y_hi).enumerate() {
-                        let iy = iy_lo + step * g.stride[0];
-                        let target = &mut plane[iy * g.w..][..g.w];
-                        let inside = &row[oy * g.ow + x_lo..oy * g.ow + x_hi];
-                        if g.stride[1] == 1 {
-                            let target = &mut target[ix_lo..ix_lo + inside.len()];
-                            target.iter_mut().zip(inside).for_each(|(t, &v)| *t += v);
-                        } else {
-                            for (t, &v) in target[ix_lo..].iter_mut().step_by(g.stride[1]).zip(inside) {
-                                *t += v;
-                            }
+                let row = &cols_data[row * cols + img * positions..][..positions];
+                for (step, oy) in (y_lo..y_hi).enumerate() {
+                    let iy = iy_lo + step * g.stride[0];
+                    let target = &mut plane[iy * g.w..][..g.w];
+                    let inside = &row[oy * g.ow + x_lo..oy * g.ow + x_hi];
+                    if g.stride[1] == 1 {
+                        let target = &mut target[ix_lo..ix_lo + inside.len()];
+                        target.iter_mut().zip(inside).for_each(|(t, &v)| *t += v);
+                    } else {
+                        for (t, &v) in target[ix_lo..].iter_mut().step_by(g.stride[1]).zip(inside) {
+                            *t += v;
                         }
                     }
                 }
             }
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -201,12 +219,12 @@ mod tests {
         assert!(geometries.len() > 50);
         for g in geometries {
             let x: Vec<f64> = (0..g.n * g.c * g.h * g.w).map(|i| (i * 37 % 101) as f64 - 50.0).collect();
-            let cols = im2col(&x, &g);
+            let cols = im2col(&x, &g, 1);
             assert_eq!(cols, reference(&x, &g), "{g:?}");
             // <im2col(x), y> = <x, col2im(y)> for any y.
             let y: Vec<f64> = (0..cols.len()).map(|i| (i * 53 % 97) as f64 - 48.0).collect();
             let left: f64 = cols.iter().zip(&y).map(|(a, b)| a * b).sum();
-            let right: f64 = x.iter().zip(col2im(&y, &g)).map(|(a, b)| a * b).sum();
+            let right: f64 = x.iter().zip(col2im(&y, &g, 1)).map(|(a, b)| a * b).sum();
             assert_eq!(left, right, "{g:?}");
         }
     }

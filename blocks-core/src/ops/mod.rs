@@ -8,6 +8,8 @@ mod batch_norm;
 pub(crate) mod broadcast;
 mod compare;
 mod conv;
+mod conv_backward;
+mod conv_layout;
 mod dropout;
 mod embedding;
 mod extrema;

@@ -4,7 +4,8 @@
 use ndarray::{ArrayD, IxDyn};
 
 use crate::error::or_panic;
-use crate::{Element, ShapeError, TensorBase};
+use crate::threading::{for_row_parts, loop_parts, row_parts, run_parts};
+use crate::{Element, ShapeError, TensorBase, get_num_threads};
 
 /// The planes of a pooled tensor: `planes` images of `h × w` in, `oh × ow` out.
 #[derive(Debug, Clone, Copy)]
@@ -118,6 +119,60 @@ fn taps(p: &Planes, window: &Window, oy: usize, ox: usize, out: &mut Vec<usize>)
     padded
 }
 
+/// Planes `first..` of a max pooling of `x` (whole planes): the maximum of
+/// each window into `values`, its position within the plane into `argmax`
+/// (`None` for a window all in the padding).
+fn max_pool_planes<E: Element>(
+    x: &[E],
+    p: &Planes,
+    window: &Window,
+    first: usize,
+    values: &mut [E],
+    argmax: &mut [Option<usize>],
+) {
+    let Window { kernel, stride, padding, dilation, .. } = *window;
+    let per_plane = p.oh * p.ow;
+    let mut positions = Vec::new();
+    // Without padding, and with every window inside the input, the taps
+    // are plain offsets: no per-window list or bounds checks (same order).
+    let last = |axis: usize, outputs: usize| (outputs - 1) * stride[axis] + (kernel[axis] - 1) * dilation[axis];
+    let inside = padding == [0, 0] && last(0, p.oh) < p.h && last(1, p.ow) < p.w;
+    let outs = values.chunks_exact_mut(per_plane).zip(argmax.chunks_exact_mut(per_plane));
+    for (index, (values, argmax)) in outs.enumerate() {
+        let plane = &x[(first + index) * p.h * p.w..][..p.h * p.w];
+        for (o, (value, arg)) in values.iter_mut().zip(argmax.iter_mut()).enumerate() {
+            let (oy, ox) = (o / p.ow, o % p.ow);
+            if inside {
+                let base = oy * stride[0] * p.w + ox * stride[1];
+                let mut best = base;
+                for ky in 0..kernel[0] {
+                    for kx in 0..kernel[1] {
+                        let i = base + ky * dilation[0] * p.w + kx * dilation[1];
+                        let (v, b) = (plane[i], plane[best]);
+                        // Branch-free (the winner is data): taps come in
+                        // increasing order, so `i >= best`.
+                        let better = (v > b) | (v.is_nan() & !b.is_nan());
+                        best += (i - best) * usize::from(better);
+                    }
+                }
+                *value = plane[best];
+                *arg = Some(best);
+                continue;
+            }
+            taps(p, window, oy, ox, &mut positions);
+            let mut best: Option<usize> = None;
+            for &i in &positions {
+                let v = plane[i];
+                if best.is_none_or(|b| v > plane[b] || v.is_nan() && !plane[b].is_nan()) {
+                    best = Some(i);
+                }
+            }
+            *value = best.map_or(E::neg_infinity(), |b| plane[b]);
+            *arg = best;
+        }
+    }
+}
+
 impl<E: Element> TensorBase<E> {
     /// The maximum over each window, like `torch.nn.functional.max_pool2d(x,
     /// kernel_size, stride, padding, dilation, ceil_mode)` (MaxPool2DWithIndicesBackward0).
@@ -168,64 +223,35 @@ impl<E: Element> TensorBase<E> {
         let shape = self.shape();
         let window = Window { kernel, stride, padding, dilation, ceil_mode };
         let p = window_planes("max_pool2d", &shape, &window)?;
-        let outputs = p.planes * p.oh * p.ow;
-        let (mut values, mut argmax) = (Vec::with_capacity(outputs), Vec::with_capacity(outputs));
+        let per_plane = p.oh * p.ow;
+        let (mut values, mut argmax) = (vec![E::zero(); p.planes * per_plane], vec![None; p.planes * per_plane]);
         {
             let x = self.data();
             let x = x.as_standard_layout();
             let x = x.as_slice().expect("standard layout");
-            let mut positions = Vec::new();
-            // Without padding, and with every window inside the input, the taps
-            // are plain offsets: no per-window list or bounds checks (same order).
-            let last = |axis: usize, outputs: usize| {
-                (outputs - 1) * stride[axis] + (kernel[axis] - 1) * dilation[axis]
-            };
-            let inside = padding == [0, 0] && last(0, p.oh) < p.h && last(1, p.ow) < p.w;
-            for plane in x.chunks_exact(p.h * p.w).take(p.planes) {
-                for oy in 0..p.oh {
-                    for ox in 0..p.ow {
-                        if inside {
-                            let base = oy * stride[0] * p.w + ox * stride[1];
-                            let mut best = base;
-                            for ky in 0..kernel[0] {
-                                for kx in 0..kernel[1] {
-                                    let i = base + ky * dilation[0] * p.w + kx * dilation[1];
-                                    let (v, b) = (plane[i], plane[best]);
-                                    // Branch-free (the winner is data): taps come in
-                                    // increasing order, so `i >= best`.
-                                    let better = (v > b) | (v.is_nan() & !b.is_nan());
-                                    best += (i - best) * usize::from(better);
-                                }
-                            }
-                            values.push(plane[best]);
-                            argmax.push(Some(best));
-                            continue;
-                        }
-                        taps(&p, &window, oy, ox, &mut positions);
-                        let mut best: Option<usize> = None;
-                        for &i in &positions {
-                            let v = plane[i];
-                            if best.is_none_or(|b| v > plane[b] || v.is_nan() && !plane[b].is_nan()) {
-                                best = Some(i);
-                            }
-                        }
-                        values.push(best.map_or(E::neg_infinity(), |b| plane[b]));
-                        argmax.push(best);
-                    }
-                }
-            }
+            let parts = loop_parts(values.len() * kernel[0] * kernel[1], p.planes, get_num_threads());
+            let runs = row_parts(&mut values, per_plane, parts).into_iter().zip(row_parts(&mut argmax, per_plane, parts));
+            run_parts(runs.collect(), |((first, values), (_, argmax))| {
+                max_pool_planes(x, &p, &window, first, values, argmax);
+            });
         }
         let data =
             ArrayD::from_shape_vec(IxDyn(&pooled_shape(&shape, p.oh, p.ow)), values).expect("pooled size");
         Ok(TensorBase::from_op(data, "MaxPool2DWithIndicesBackward0", &[self], move |grad, _| {
             let grad = grad.as_standard_layout();
+            let grad = grad.as_slice().expect("standard layout");
             let mut dx = vec![E::zero(); p.planes * p.h * p.w];
             let outputs = p.oh * p.ow;
-            for (k, (&g, best)) in grad.iter().zip(&argmax).enumerate() {
-                if let Some(i) = best {
-                    dx[(k / outputs) * p.h * p.w + i] += g;
+            for_row_parts(&mut dx, p.h * p.w, outputs, get_num_threads(), |first, planes| {
+                for (index, plane) in planes.chunks_exact_mut(p.h * p.w).enumerate() {
+                    let at = (first + index) * outputs..(first + index + 1) * outputs;
+                    for (&g, best) in grad[at.clone()].iter().zip(&argmax[at]) {
+                        if let Some(i) = best {
+                            plane[*i] += g;
+                        }
+                    }
                 }
-            }
+            });
             vec![Some(ArrayD::from_shape_vec(IxDyn(&shape), dx).expect("input size"))]
         }))
     }
@@ -279,20 +305,24 @@ impl<E: Element> TensorBase<E> {
         let divisor = move |padded: usize, inside: usize| {
             E::from_usize(if count_include_pad { padded } else { inside }).expect("a count fits")
         };
-        let mut values = Vec::with_capacity(p.planes * p.oh * p.ow);
+        let per_plane = p.oh * p.ow;
+        let mut values = vec![E::zero(); p.planes * per_plane];
         {
             let x = self.data();
             let x = x.as_standard_layout();
-            let mut positions = Vec::new();
-            for plane in x.as_slice().expect("standard layout").chunks_exact(p.h * p.w).take(p.planes) {
-                for oy in 0..p.oh {
-                    for ox in 0..p.ow {
-                        let padded = taps(&p, &window, oy, ox, &mut positions);
+            let x = x.as_slice().expect("standard layout");
+            let plane_work = per_plane * kernel[0] * kernel[1];
+            for_row_parts(&mut values, per_plane, plane_work, get_num_threads(), |first, out| {
+                let mut positions = Vec::new();
+                for (index, out) in out.chunks_exact_mut(per_plane).enumerate() {
+                    let plane = &x[(first + index) * p.h * p.w..][..p.h * p.w];
+                    for (o, value) in out.iter_mut().enumerate() {
+                        let padded = taps(&p, &window, o / p.ow, o % p.ow, &mut positions);
                         let sum = positions.iter().fold(E::zero(), |s, &i| s + plane[i]);
-                        values.push(sum / divisor(padded, positions.len()));
+                        *value = sum / divisor(padded, positions.len());
                     }
                 }
-            }
+            });
         }
         let data =
             ArrayD::from_shape_vec(IxDyn(&pooled_shape(&shape, p.oh, p.ow)), values).expect("pooled size");
@@ -300,16 +330,20 @@ impl<E: Element> TensorBase<E> {
             let grad = grad.as_standard_layout();
             let grad = grad.as_slice().expect("standard layout");
             let mut dx = vec![E::zero(); p.planes * p.h * p.w];
-            let mut positions = Vec::new();
-            for (dx, g) in dx.chunks_exact_mut(p.h * p.w).zip(grad.chunks_exact(p.oh * p.ow)) {
-                for oy in 0..p.oh {
-                    for ox in 0..p.ow {
-                        let padded = taps(&p, &window, oy, ox, &mut positions);
-                        let share = g[oy * p.ow + ox] / divisor(padded, positions.len());
-                        positions.iter().for_each(|&i| dx[i] += share);
+            let plane_work = p.oh * p.ow * window.kernel[0] * window.kernel[1];
+            for_row_parts(&mut dx, p.h * p.w, plane_work, get_num_threads(), |first, planes| {
+                let mut positions = Vec::new();
+                let grads = grad[first * p.oh * p.ow..].chunks_exact(p.oh * p.ow);
+                for (dx, g) in planes.chunks_exact_mut(p.h * p.w).zip(grads) {
+                    for oy in 0..p.oh {
+                        for ox in 0..p.ow {
+                            let padded = taps(&p, &window, oy, ox, &mut positions);
+                            let share = g[oy * p.ow + ox] / divisor(padded, positions.len());
+                            positions.iter().for_each(|&i| dx[i] += share);
+                        }
                     }
                 }
-            }
+            });
             vec![Some(ArrayD::from_shape_vec(IxDyn(&shape), dx).expect("input size"))]
         }))
     }
