@@ -372,7 +372,8 @@ mod tests {
     fn row_parts_cut_whole_rows_evenly() {
         let mut data: Vec<usize> = (0..21).collect();
         let parts = row_parts(&mut data, 3, 3);
-        let cut: Vec<(usize, Vec<usize>)> = parts.into_iter().map(|(first, rows)| (first, rows.to_vec())).collect();
+        let cut: Vec<(usize, Vec<usize>)> =
+            parts.into_iter().map(|(first, rows)| (first, rows.to_vec())).collect();
         assert_eq!(cut, vec![(0, (0..6).collect()), (2, (6..12).collect()), (4, (12..21).collect())]);
         // More parts than rows: one row each.
         assert_eq!(row_parts(&mut data[..6], 3, 5).len(), 2);

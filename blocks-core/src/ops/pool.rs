@@ -135,7 +135,8 @@ fn max_pool_planes<E: Element>(
     let mut positions = Vec::new();
     // Without padding, and with every window inside the input, the taps
     // are plain offsets: no per-window list or bounds checks (same order).
-    let last = |axis: usize, outputs: usize| (outputs - 1) * stride[axis] + (kernel[axis] - 1) * dilation[axis];
+    let last =
+        |axis: usize, outputs: usize| (outputs - 1) * stride[axis] + (kernel[axis] - 1) * dilation[axis];
     let inside = padding == [0, 0] && last(0, p.oh) < p.h && last(1, p.ow) < p.w;
     let outs = values.chunks_exact_mut(per_plane).zip(argmax.chunks_exact_mut(per_plane));
     for (index, (values, argmax)) in outs.enumerate() {
@@ -224,13 +225,18 @@ impl<E: Element> TensorBase<E> {
         let window = Window { kernel, stride, padding, dilation, ceil_mode };
         let p = window_planes("max_pool2d", &shape, &window)?;
         let per_plane = p.oh * p.ow;
-        let (mut values, mut argmax) = (vec![E::zero(); p.planes * per_plane], vec![None; p.planes * per_plane]);
+        let (mut values, mut argmax) =
+            (vec![E::zero(); p.planes * per_plane], vec![None; p.planes * per_plane]);
         {
             let x = self.data();
             let x = x.as_standard_layout();
             let x = x.as_slice().expect("standard layout");
             let parts = loop_parts(values.len() * kernel[0] * kernel[1], p.planes, get_num_threads());
-            let runs = row_parts(&mut values, per_plane, parts).into_iter().zip(row_parts(&mut argmax, per_plane, parts));
+            let runs = row_parts(&mut values, per_plane, parts).into_iter().zip(row_parts(
+                &mut argmax,
+                per_plane,
+                parts,
+            ));
             run_parts(runs.collect(), |((first, values), (_, argmax))| {
                 max_pool_planes(x, &p, &window, first, values, argmax);
             });
