@@ -3,10 +3,13 @@
 //! Conv2d(8,16,3,p1,no bias), BatchNorm2d(16), ReLU, AdaptiveAvgPool2d(1),
 //! Flatten, Linear(16,10), cross-entropy, SGD: blocks against a hand-written
 //! im2col + GEMM floor in ndarray, on one thread, paired as in
-//! `training_step` (see BENCHMARKS.md).
+//! `training_step` (see BENCHMARKS.md); then the blocks step on 2 threads
+//! against 1, in paired rounds, at batch 64 and 256.
 //!
 //! ```text
 //! cargo bench --bench cnn_step
+//! cargo bench --bench cnn_step -- digits_cnn_batch64   # the 1-thread comparison only
+//! cargo bench --bench cnn_step -- digits_cnn_threads   # the 2-thread scaling only
 //! BLOCKS_BENCH_CLOCK=thread-cpu cargo bench --bench cnn_step
 //! ```
 //!
@@ -24,6 +27,7 @@ use blocks::optim::{Optimizer, Sgd, SgdConfig};
 use blocks::prelude::*;
 use blocks::{Conv2dOptions, Tensor, manual_seed, set_num_threads};
 use common::mlp::{cross_entropy, hand_mm};
+use common::scaling::two_threads_against_one;
 use common::timing::{Clock, PAIRED_HALF_ROUND, PAIRED_ROUNDS, paired};
 use common::{Peak, bench, median};
 use criterion::Criterion;
@@ -48,6 +52,12 @@ struct Problem {
 
 impl Problem {
     fn new() -> Self {
+        Problem::with_batch(BATCH)
+    }
+
+    /// The problem at another batch size (for the blocks side only: the
+    /// floor's buffers are sized for [`BATCH`]).
+    fn with_batch(batch: usize) -> Self {
         manual_seed(0);
         let scaled = |shape: &[usize], fan_in: usize| Tensor::randn(shape) * (1.0 / (fan_in as f32).sqrt());
         Problem {
@@ -55,8 +65,8 @@ impl Problem {
             conv2: scaled(&[WIDTHS[2], WIDTHS[1], 3, 3], WIDTHS[1] * 9),
             fc_weight: scaled(&[CLASSES, WIDTHS[2]], WIDTHS[2]),
             fc_bias: scaled(&[CLASSES], WIDTHS[2]),
-            x: Tensor::rand([BATCH, 1, SIDE, SIDE]),
-            labels: (0..BATCH).map(|i| (i * 7 + 3) % CLASSES).collect(),
+            x: Tensor::rand([batch, 1, SIDE, SIDE]),
+            labels: (0..batch).map(|i| (i * 7 + 3) % CLASSES).collect(),
         }
     }
 }
@@ -472,7 +482,36 @@ fn flops() -> f64 {
     2.0 * (forward[0] * 2 + forward[1] * 3 + forward[2] * 3) as f64
 }
 
+/// Whether the command line's filters (plain words, options skipped)
+/// select `name`: true when there are none.
+fn selected(name: &str) -> bool {
+    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
+}
+
+/// The blocks step (plain ops) on 2 threads against 1, in paired rounds, at
+/// batch 64 and 256: the im2col, col2im, layout, batch-norm and pooling
+/// loops and the products split by size.
+fn thread_scaling() {
+    for (batch, steps) in [(64, 20), (256, 5)] {
+        let problem = Problem::with_batch(batch);
+        let mut blocks = BlocksSide::new(PlainOps::new(&problem), &problem);
+        let ratios = two_threads_against_one(|| blocks.step(), steps);
+        println!(
+            "digits_cnn_threads_batch{batch}: blocks step, 2 threads against 1, paired: {}",
+            ratios.show()
+        );
+    }
+    set_num_threads(1);
+}
+
 fn main() {
+    if selected("digits_cnn_threads") {
+        thread_scaling();
+    }
+    if !selected("digits_cnn_batch64") {
+        return;
+    }
     let mut c = Criterion::default().configure_from_args();
     let clock = Clock::from_env();
     let peak = Peak::measure(2);
