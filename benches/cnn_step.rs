@@ -27,7 +27,7 @@ use blocks::optim::{Optimizer, Sgd, SgdConfig};
 use blocks::prelude::*;
 use blocks::{Conv2dOptions, Tensor, manual_seed, set_num_threads};
 use common::mlp::{cross_entropy, hand_mm};
-use common::scaling::two_threads_against_one;
+use common::scaling::{two_streams_against_one, two_threads_against_one};
 use common::timing::{Clock, PAIRED_HALF_ROUND, PAIRED_ROUNDS, paired};
 use common::{Peak, bench, median};
 use criterion::Criterion;
@@ -496,10 +496,20 @@ fn thread_scaling() {
     for (batch, steps) in [(64, 20), (256, 5)] {
         let problem = Problem::with_batch(batch);
         let mut blocks = BlocksSide::new(PlainOps::new(&problem), &problem);
+        let mut other = BlocksSide::new(PlainOps::new(&problem), &problem);
+        set_num_threads(1);
+        let start = std::time::Instant::now();
+        for _ in 0..steps * 4 {
+            blocks.step();
+        }
+        let one = start.elapsed() / (steps as u32 * 4);
         let ratios = two_threads_against_one(|| blocks.step(), steps);
+        let ceiling = two_streams_against_one(&mut blocks, &mut other, BlocksSide::step, steps);
         println!(
-            "digits_cnn_threads_batch{batch}: blocks step, 2 threads against 1, paired: {}",
-            ratios.show()
+            "digits_cnn_threads_batch{batch}: blocks step ({one:.2?} on 1 thread), 2 threads against 1, paired: {}; \
+             ceiling (two independent 1-thread steps at once): {}",
+            ratios.show(),
+            ceiling.show()
         );
     }
     set_num_threads(1);

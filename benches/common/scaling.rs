@@ -86,6 +86,40 @@ pub fn two_threads_against_one<O>(mut run: impl FnMut() -> O, steps: usize) -> R
     ratios(&rounds)
 }
 
+/// The machine's ceiling for `step` (as in [`measure`]): in [`ROUNDS`]
+/// rounds, one stream's 1-thread step against two independent streams
+/// stepping at once on two OS threads, each on 1 thread; `steps` steps per
+/// timing. The speed-up no split of one step can beat.
+pub fn two_streams_against_one<S: Send>(
+    one: &mut S,
+    other: &mut S,
+    step: fn(&mut S) -> f32,
+    steps: usize,
+) -> Ratios {
+    set_num_threads(1);
+    let time = |run: &mut dyn FnMut() -> f32| {
+        black_box(run());
+        let start = Instant::now();
+        for _ in 0..steps {
+            black_box(run());
+        }
+        start.elapsed().as_secs_f64() / steps as f64
+    };
+    let rounds: Vec<(f64, f64)> = (0..ROUNDS)
+        .map(|_| {
+            let alone = time(&mut || step(one));
+            let both = time(&mut || {
+                std::thread::scope(|scope| {
+                    let far = scope.spawn(|| step(other));
+                    step(one) + far.join().expect("the other stream")
+                })
+            });
+            (alone, both / 2.0)
+        })
+        .collect();
+    ratios(&rounds)
+}
+
 /// [`Ratios`] of per-round (1-thread, 2-thread) times.
 fn ratios(rounds: &[(f64, f64)]) -> Ratios {
     let mut per_round: Vec<f64> = rounds.iter().map(|r| r.0 / r.1).collect();

@@ -6,8 +6,9 @@
 //! variable PyTorch users already set), otherwise the number of cores the
 //! process may run on (`std::thread::available_parallelism`). Only work
 //! large enough to gain from more threads uses them (matrix products, see
-//! `ops/gemm.rs` for the measured thresholds; long optimizer updates); small
-//! work stays on the calling thread, whatever the setting.
+//! `ops/gemm.rs` for the measured thresholds; long optimizer updates; the
+//! large loops of a convolutional net, [`for_row_parts`]); small work stays
+//! on the calling thread, whatever the setting.
 //!
 //! With `n` threads, the calling thread is one of them: it takes a part of
 //! the work itself and hands the others to `n - 1` helper threads, in a

@@ -410,7 +410,8 @@ fn batch_norm_backward<E: Element>(
             });
         }
     });
-    let mut dx = vec![E::zero(); n * c * s];
+    // Every element is written below.
+    let mut dx = crate::autograd::pool::scratch(n * c * s);
     if s > 0 {
         let sums = &sums;
         for_row_parts(&mut dx, s, s, threads, |first, planes| {

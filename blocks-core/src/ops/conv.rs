@@ -4,7 +4,7 @@
 
 use ndarray::{Array2, ArrayD, ArrayView2, IxDyn, s};
 
-use super::conv_backward::conv_backward;
+use super::conv_backward::{SavedCols, conv_backward};
 use super::conv_layout::channels_first;
 use super::gemm::output;
 use super::im2col::{Geometry, gemm, im2col};
@@ -198,13 +198,23 @@ impl<E: Element> TensorBase<E> {
             }
             out_shape.push(geometry.ow);
             if keep_cols {
-                saved_cols = Some(cols_data);
+                saved_cols = Some(SavedCols(cols_data));
+            } else {
+                crate::autograd::pool::recycle_vec(cols_data);
             }
             out.into_shape_with_order(IxDyn(&out_shape)).expect("output size")
         };
         let inputs: Vec<&Self> = [Some(self), Some(weight), bias].into_iter().flatten().collect();
         Ok(TensorBase::from_op(data, "ConvolutionBackward0", &inputs, move |grad, ctx| {
-            conv_backward(grad, ctx, &geometry, groups, &x_shape, &w_shape, saved_cols.as_deref())
+            conv_backward(
+                grad,
+                ctx,
+                &geometry,
+                groups,
+                &x_shape,
+                &w_shape,
+                saved_cols.as_ref().map(|cols| cols.0.as_slice()),
+            )
         }))
     }
 }

@@ -9,6 +9,7 @@ use super::conv_layout::channels_outer;
 use super::gemm::{gemm_sized, is_large, output};
 use super::im2col::{Geometry, col2im, im2col};
 use crate::autograd::node::BackwardContext;
+use crate::autograd::pool;
 use crate::{Element, get_num_threads};
 
 /// The gradients of input, weight and bias from the output's gradient `grad`.
@@ -30,7 +31,7 @@ pub(super) fn conv_backward<E: Element>(
     let dy = channels_outer(&grad, geometry.n, out_channels, geometry.positions(), threads);
     // Everything read from the inputs is read here, on the calling thread.
     let w2 = ctx.needs(0).then(|| weight_matrix(&ctx.input(1), out_channels));
-    let computed;
+    let mut computed_cols = Vec::new();
     let cols = match (ctx.needs(1), saved_cols) {
         (false, _) => None,
         (true, Some(cols)) => {
@@ -42,10 +43,11 @@ pub(super) fn conv_backward<E: Element>(
         (true, None) => {
             let x = ctx.input(0);
             let x = x.as_standard_layout();
-            computed = im2col(x.as_slice().expect("standard layout"), geometry, threads);
-            Some(computed.as_slice())
+            computed_cols = im2col(x.as_slice().expect("standard layout"), geometry, threads);
+            None
         }
     };
+    let cols = cols.or((ctx.needs(1)).then_some(computed_cols.as_slice()));
     let products = Products { geometry, groups, out_channels, dy: &dy };
     let input_grad = |threads: usize| w2.as_ref().map(|w2| products.input_grad(w2, x_shape, threads));
     let weight_grad = |threads: usize| cols.map(|cols| products.weight_grad(cols, w_shape, threads));
@@ -60,7 +62,20 @@ pub(super) fn conv_backward<E: Element>(
     if ctx.inputs() == 3 {
         grads.push(ctx.needs(2).then(|| dy.sum_axis(Axis(1)).into_dyn()));
     }
+    pool::recycle_vec(dy.into_raw_vec_and_offset().0);
+    pool::recycle_vec(computed_cols);
     grads
+}
+
+/// The column matrix a convolution keeps for its weight's gradient, given
+/// back for reuse when the graph lets it go (the next step's `im2col` takes
+/// the same size).
+pub(super) struct SavedCols<E: Element>(pub Vec<E>);
+
+impl<E: Element> Drop for SavedCols<E> {
+    fn drop(&mut self) {
+        pool::recycle_vec(std::mem::take(&mut self.0));
+    }
 }
 
 /// What both gradient products read: the sizes and the output's gradient
@@ -86,6 +101,7 @@ impl<E: Element> Products<'_, E> {
             gemm_sized(&a.t(), &b, E::zero(), &mut c, threads);
         }
         let dx = col2im(dcols.as_slice().expect("standard layout"), g, threads);
+        pool::recycle_vec(dcols.into_raw_vec_and_offset().0);
         ArrayD::from_shape_vec(IxDyn(x_shape), dx).expect("input size")
     }
 

@@ -116,7 +116,8 @@ fn im2col_rows<E: Element>(x: &[E], g: &Geometry, first: usize, out: &mut [E]) {
 /// sums are the same bit for bit.
 pub(crate) fn col2im<E: Element>(cols_data: &[E], g: &Geometry, threads: usize) -> Vec<E> {
     let plane_len = g.h * g.w;
-    let mut out = vec![E::zero(); g.n * g.c * plane_len];
+    // Each part zeroes its own planes before adding into them.
+    let mut out = pool::scratch(g.n * g.c * plane_len);
     if !out.is_empty() {
         let plane_work = g.kh * g.kw * g.positions();
         for_row_parts(&mut out, plane_len, plane_work, threads, |first, planes| {
@@ -131,6 +132,7 @@ fn col2im_planes<E: Element>(cols_data: &[E], g: &Geometry, first: usize, out: &
     let (positions, cols) = (g.positions(), g.cols());
     for (index, plane) in out.chunks_exact_mut(g.h * g.w).enumerate() {
         let (img, c) = ((first + index) / g.c, (first + index) % g.c);
+        plane.fill(E::zero());
         for ki in 0..g.kh {
             let (y_lo, y_hi, iy_lo) = g.inside(0, ki, g.h);
             for kj in 0..g.kw {

@@ -3,6 +3,7 @@
 
 use ndarray::{ArrayD, IxDyn};
 
+use crate::autograd::pool;
 use crate::error::or_panic;
 use crate::threading::{for_row_parts, loop_parts, row_parts, run_parts};
 use crate::{Element, ShapeError, TensorBase, get_num_threads};
@@ -225,8 +226,9 @@ impl<E: Element> TensorBase<E> {
         let window = Window { kernel, stride, padding, dilation, ceil_mode };
         let p = window_planes("max_pool2d", &shape, &window)?;
         let per_plane = p.oh * p.ow;
+        // Every value is written below.
         let (mut values, mut argmax) =
-            (vec![E::zero(); p.planes * per_plane], vec![None; p.planes * per_plane]);
+            (pool::scratch(p.planes * per_plane), vec![None; p.planes * per_plane]);
         {
             let x = self.data();
             let x = x.as_standard_layout();
@@ -246,10 +248,12 @@ impl<E: Element> TensorBase<E> {
         Ok(TensorBase::from_op(data, "MaxPool2DWithIndicesBackward0", &[self], move |grad, _| {
             let grad = grad.as_standard_layout();
             let grad = grad.as_slice().expect("standard layout");
-            let mut dx = vec![E::zero(); p.planes * p.h * p.w];
+            // Each part zeroes its own planes before adding into them.
+            let mut dx = pool::scratch(p.planes * p.h * p.w);
             let outputs = p.oh * p.ow;
             for_row_parts(&mut dx, p.h * p.w, outputs, get_num_threads(), |first, planes| {
                 for (index, plane) in planes.chunks_exact_mut(p.h * p.w).enumerate() {
+                    plane.fill(E::zero());
                     let at = (first + index) * outputs..(first + index + 1) * outputs;
                     for (&g, best) in grad[at.clone()].iter().zip(&argmax[at]) {
                         if let Some(i) = best {
@@ -312,7 +316,8 @@ impl<E: Element> TensorBase<E> {
             E::from_usize(if count_include_pad { padded } else { inside }).expect("a count fits")
         };
         let per_plane = p.oh * p.ow;
-        let mut values = vec![E::zero(); p.planes * per_plane];
+        // Every value is written below.
+        let mut values = pool::scratch(p.planes * per_plane);
         {
             let x = self.data();
             let x = x.as_standard_layout();
@@ -335,12 +340,14 @@ impl<E: Element> TensorBase<E> {
         Ok(TensorBase::from_op(data, "AvgPool2DBackward0", &[self], move |grad, _| {
             let grad = grad.as_standard_layout();
             let grad = grad.as_slice().expect("standard layout");
-            let mut dx = vec![E::zero(); p.planes * p.h * p.w];
+            // Each part zeroes its own planes before adding into them.
+            let mut dx = pool::scratch(p.planes * p.h * p.w);
             let plane_work = p.oh * p.ow * window.kernel[0] * window.kernel[1];
             for_row_parts(&mut dx, p.h * p.w, plane_work, get_num_threads(), |first, planes| {
                 let mut positions = Vec::new();
                 let grads = grad[first * p.oh * p.ow..].chunks_exact(p.oh * p.ow);
                 for (dx, g) in planes.chunks_exact_mut(p.h * p.w).zip(grads) {
+                    dx.fill(E::zero());
                     for oy in 0..p.oh {
                         for ox in 0..p.ow {
                             let padded = taps(&p, &window, oy, ox, &mut positions);
