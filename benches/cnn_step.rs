@@ -512,7 +512,40 @@ fn thread_scaling() {
             ceiling.show()
         );
     }
+    wide_layer_scaling();
     set_num_threads(1);
+}
+
+/// A wider layer than the digits CNN's, forward and backward: Conv2d(16, 32,
+/// 3, padding 1) on 32 images of 32×32, BatchNorm2d, ReLU, MaxPool2d(2), on
+/// 2 threads against 1 and against the ceiling.
+fn wide_layer_scaling() {
+    manual_seed(1);
+    let make = || {
+        let x = Tensor::randn([32, 16, 32, 32]);
+        let w = (Tensor::randn([32, 16, 3, 3]) * (1.0 / 12.0)).requires_grad_(true);
+        let (gamma, beta) =
+            (Tensor::ones([32]).requires_grad_(true), Tensor::zeros([32]).requires_grad_(true));
+        (x, w, gamma, beta)
+    };
+    fn step((x, w, gamma, beta): &mut (Tensor, Tensor, Tensor, Tensor)) -> f32 {
+        let same = Conv2dOptions { padding: [1, 1], ..Default::default() };
+        let h = x.conv2d(w, None, same).batch_norm_train(Some(gamma), Some(beta), EPS).0;
+        let loss = h.relu().max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false).sum();
+        loss.backward();
+        for p in [&*w, &*gamma, &*beta] {
+            p.zero_grad();
+        }
+        loss.item()
+    }
+    let (mut one, mut other) = (make(), make());
+    let ratios = two_threads_against_one(|| step(&mut one), 5);
+    let ceiling = two_streams_against_one(&mut one, &mut other, step, 5);
+    println!(
+        "conv_layer_16_32_batch32_32x32: forward and backward, 2 threads against 1, paired: {}; ceiling: {}",
+        ratios.show(),
+        ceiling.show()
+    );
 }
 
 fn main() {
