@@ -2,9 +2,8 @@
 //! at 1, 2 and 3 threads: a large linear layer (its products cut into
 //! blocks, its two gradient products side by side; also against a float64
 //! triple loop), optimizer updates, long elementwise maps, whole trainings;
-//! and none of it
-//! deadlocks when many threads train at once or when the caller is a worker
-//! of the user's own rayon pool.
+//! and none of it deadlocks when many threads train at once or when the
+//! caller is a worker of the user's own rayon pool.
 //!
 //! The thread count is process-wide and other tests of this file change it
 //! meanwhile: every assertion holds whatever count a step ran with.
