@@ -3,9 +3,10 @@
 //! against a hand-written ndarray floor, on 1 and 2 threads. The peak FMA
 //! throughput is measured first, and each workload's matrix-product rate is
 //! printed as a fraction of it; the 2-thread workloads are compared with
-//! their 1-thread twins at the end, and the 784-512-512-10 step's thread
-//! scaling is measured in paired rounds against the machine's ceiling (two
-//! independent 1-thread steps at once, see `common/scaling.rs`).
+//! their 1-thread twins at the end, and the thread scaling of the batch-256
+//! and 784-512-512-10 steps is measured in paired rounds against the
+//! machine's ceiling (two independent 1-thread steps at once, see
+//! `common/scaling.rs`).
 //!
 //! Each workload is one criterion group with two functions, `hand_written`
 //! and `blocks`, that do the same arithmetic from the same starting weights.
@@ -197,9 +198,15 @@ fn main() {
             );
         }
     }
-    const SCALED: &str = "mlp_784_512_512_10_batch128";
-    if selected(SCALED) {
-        scaling::measure(&Problem::new(MLP, 128, Loss::CrossEntropy), 5).print(SCALED);
+    // Thread scaling in paired rounds: (name, widths, batch, loss, steps per timing).
+    let scaled = [
+        ("seed_net_batch256", SEED, 256, Loss::Mse, 50),
+        ("mlp_784_512_512_10_batch128", MLP, 128, Loss::CrossEntropy, 5),
+    ];
+    for (name, widths, batch, loss, steps) in scaled {
+        if selected(name) {
+            scaling::measure(&Problem::new(widths, batch, loss), steps).print(name);
+        }
     }
     c.final_summary();
 }

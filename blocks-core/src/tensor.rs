@@ -522,6 +522,38 @@ impl<E: Element> TensorBase<E> {
         self.node.retains_grad.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Whether this tensor keeps its gradient after backward, like PyTorch's
+    /// `x.retains_grad`: true after [`retain_grad`](Self::retain_grad) on a
+    /// non-leaf (leaves keep theirs anyway, and report false, as in PyTorch).
+    ///
+    /// ```
+    /// let x = blocks_core::Tensor::ones([2]).requires_grad_(true);
+    /// let y = &x * 3.0;
+    /// assert!(!y.retains_grad());
+    /// y.retain_grad();
+    /// assert!(y.retains_grad() && !x.retains_grad());
+    /// ```
+    pub fn retains_grad(&self) -> bool {
+        self.node.retains_grad.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A key for this tensor that every handle to it shares and no other live
+    /// tensor has (the address of its node): for sets of tensors seen.
+    pub(crate) fn identity(&self) -> usize {
+        Arc::as_ptr(&self.node) as *const () as usize
+    }
+
+    /// Whether the tensor is the placeholder of a parameter without values
+    /// (a lazy layer's, before its first forward).
+    pub(crate) fn is_uninitialized(&self) -> bool {
+        self.node.uninitialized.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Marks the tensor as a placeholder without values, or as having them.
+    pub(crate) fn set_uninitialized(&self, uninitialized: bool) {
+        self.node.uninitialized.store(uninitialized, std::sync::atomic::Ordering::Release);
+    }
+
     /// A new leaf sharing nothing with the graph, like `x.detach()`.
     ///
     /// The two share storage until either is written to (copy-on-write), so

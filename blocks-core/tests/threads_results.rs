@@ -1,9 +1,9 @@
-//! Work shared between threads gives the results of one thread: a large
-//! linear layer (its products cut into blocks, its two gradient products
-//! side by side) against a float64 triple loop, optimizer updates and long
-//! elementwise maps bit for bit, at 1, 2 and 3 threads; and none of it
-//! deadlocks when many threads train at once or when the caller is a worker
-//! of the user's own rayon pool.
+//! Work shared between threads gives the results of one thread bit for bit,
+//! at 1, 2 and 3 threads: a large linear layer (its products cut into
+//! blocks, its two gradient products side by side; also against a float64
+//! triple loop), optimizer updates, long elementwise maps, whole trainings;
+//! and none of it deadlocks when many threads train at once or when the
+//! caller is a worker of the user's own rayon pool.
 //!
 //! The thread count is process-wide and other tests of this file change it
 //! meanwhile: every assertion holds whatever count a step ran with.
@@ -65,8 +65,12 @@ fn linear_on(threads: usize, x: &[f32], w: &[f32], b: &[f32], c: &[f32]) -> [Vec
 fn a_large_linear_layer_matches_float64_on_every_thread_count() {
     let (x, w, b, c) = (values(BATCH * IN, 1), values(OUT * IN, 2), values(OUT, 3), values(BATCH * OUT, 4));
     let expected = reference(&x, &w, &b, &c);
+    let one = linear_on(1, &x, &w, &b, &c);
     for threads in [1, 2, 3] {
         let got = linear_on(threads, &x, &w, &b, &c);
+        // Each thread multiplies whole dot products (the inner size is never
+        // split), so the thread count does not change a single rounding.
+        assert!(got == one, "{threads} threads differ from 1 thread");
         for ((name, got), want) in ["output", "x.grad", "w.grad", "b.grad"].iter().zip(&got).zip(&expected) {
             assert_eq!(got.len(), want.len());
             let worst = got.iter().zip(want).map(|(&g, &w)| (f64::from(g) - w).abs()).fold(0.0, f64::max);
@@ -178,10 +182,10 @@ fn train(threads: usize) -> Vec<f32> {
     [w1.to_vec(), w2.to_vec()].concat()
 }
 
-/// `got` against `want`: products cut differently may round differently.
-fn assert_close(got: &[f32], want: &[f32], what: &str) {
-    let worst = got.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
-    assert!(got.len() == want.len() && worst <= 1e-5, "{what}: off by {worst}");
+/// `got` against `want`, bit for bit.
+fn assert_same(got: &[f32], want: &[f32], what: &str) {
+    let differ = got.iter().zip(want).filter(|(a, b)| a != b).count();
+    assert!(got.len() == want.len() && differ == 0, "{what}: {differ} values differ");
 }
 
 #[test]
@@ -191,7 +195,7 @@ fn many_threads_training_at_once_while_the_count_changes_get_the_results_of_one(
         let bodies: Vec<Box<dyn FnOnce() + Send>> = (0..8)
             .map(|i| {
                 let expected = expected.clone();
-                Box::new(move || assert_close(&train(1 + i % 3), &expected, &format!("training {i}")))
+                Box::new(move || assert_same(&train(1 + i % 3), &expected, &format!("training {i}")))
                     as Box<dyn FnOnce() + Send>
             })
             .collect();
@@ -205,7 +209,7 @@ fn training_inside_the_users_own_rayon_pool_finishes_with_the_right_results() {
     within_watchdog("training in a rayon pool", move || {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().expect("a pool");
         pool.install(|| {
-            (0..6).into_par_iter().for_each(|i| assert_close(&train(2), &expected, &format!("job {i}")));
+            (0..6).into_par_iter().for_each(|i| assert_same(&train(2), &expected, &format!("job {i}")));
         });
         // Several jobs stepping one shared parameter: every update lands.
         set_num_threads(2);

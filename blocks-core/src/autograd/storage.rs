@@ -21,8 +21,13 @@
 //! A deadlock needs a thread that waits for a lock while holding another one
 //! (a cycle), or a thread that waits for a lock it holds itself. Here every
 //! lock is a leaf: while a data lock (or a gradient or `grad_fn` slot, see
-//! `node.rs`) is held, no other lock is taken, no user code runs and nothing
-//! blocks, so neither can happen in any interleaving. Guards given to users
+//! `node.rs`) is held, no other lock is taken and no user code runs, so
+//! neither can happen in any interleaving. The one wait under a data lock is
+//! a long optimizer update waiting for the helper threads that update the
+//! other parts (`threading.rs`): they take no lock and run nothing but that
+//! arithmetic, so the wait always ends; and it is split only when the
+//! updating thread is no rayon worker, which would run other jobs (perhaps
+//! user code) while it waits. Guards given to users
 //! ([`Snapshot`], [`DataMut`]) hold no lock, so a step, a `set_data` or a
 //! second guard in the same thread while one is alive finishes at once. The
 //! price is a copy where a write meets a live snapshot (the reader keeps the

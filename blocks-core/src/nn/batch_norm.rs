@@ -376,27 +376,8 @@ macro_rules! typed_batch_norm {
             [const C: usize, E: Element] $name<C, E>
         }
 
-        #[diagnostic::do_not_recommend]
-        impl<const C: usize, E: Element> Module for $name<C, E> {
-            fn type_name(&self) -> String {
-                self.layer.type_name()
-            }
-
-            fn extra_repr(&self) -> String {
-                self.layer.extra_repr()
-            }
-
-            fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-                self.layer.visit(visitor);
-            }
-        }
-
-        impl<const C: usize, E: Element> ToElement for $name<C, E> {
-            type As<F: Element> = $name<C, F>;
-
-            fn convert<F: Element>(&self) -> $name<C, F> {
-                $name { layer: self.layer.convert() }
-            }
+        typed_front! {
+            [const C: usize, E: Element] $name<C, E> => $name<C, F>
         }
     };
 }

@@ -464,35 +464,10 @@ macro_rules! typed_conv {
             [const I: usize, const O: usize, const K: usize, E: Element] $name<I, O, K, E>
         }
 
-        #[diagnostic::do_not_recommend]
-        impl<const I: usize, const O: usize, const K: usize, E: Element> Module for $name<I, O, K, E> {
-            fn type_name(&self) -> String {
-                self.layer.type_name()
-            }
-
-            fn extra_repr(&self) -> String {
-                self.layer.extra_repr()
-            }
-
-            fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-                self.layer.visit(visitor);
-            }
-
-            fn as_conv2d(&self) -> Option<&DynConv2d> {
-                self.layer.as_conv2d()
-            }
-
-            fn as_conv1d(&self) -> Option<&DynConv1d> {
-                self.layer.as_conv1d()
-            }
-        }
-
-        impl<const I: usize, const O: usize, const K: usize, E: Element> ToElement for $name<I, O, K, E> {
-            type As<F: Element> = $name<I, O, K, F>;
-
-            fn convert<F: Element>(&self) -> $name<I, O, K, F> {
-                $name { layer: self.layer.convert() }
-            }
+        typed_front! {
+            [const I: usize, const O: usize, const K: usize, E: Element] $name<I, O, K, E> => $name<I, O, K, F>;
+            as_conv2d -> DynConv2d;
+            as_conv1d -> DynConv1d
         }
     };
 }

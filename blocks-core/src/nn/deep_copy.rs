@@ -97,7 +97,7 @@ impl Drop for Copying {
 /// sight, then the same copy); outside one: `None` (`Clone` shares).
 pub(crate) fn copied<E: Element>(tensor: &TensorBase<E>) -> Option<TensorBase<E>> {
     let share = |t: &TensorBase<E>| TensorBase { node: Arc::clone(&t.node) };
-    memoized(Arc::as_ptr(&tensor.node) as *const () as usize, share, || {
+    memoized(tensor.identity(), share, || {
         let copy = TensorBase::from_array(tensor.data().to_owned());
         if tensor.is_leaf() && tensor.requires_grad() {
             copy.set_requires_grad(true);

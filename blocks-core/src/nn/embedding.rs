@@ -193,25 +193,6 @@ impl_block! {
     [const N: usize, const D: usize, E: Element] Embedding<N, D, E>
 }
 
-#[diagnostic::do_not_recommend]
-impl<const N: usize, const D: usize, E: Element> Module for Embedding<N, D, E> {
-    fn type_name(&self) -> String {
-        self.layer.type_name()
-    }
-
-    fn extra_repr(&self) -> String {
-        self.layer.extra_repr()
-    }
-
-    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-        self.layer.visit(visitor);
-    }
-}
-
-impl<const N: usize, const D: usize, E: Element> ToElement for Embedding<N, D, E> {
-    type As<F: Element> = Embedding<N, D, F>;
-
-    fn convert<F: Element>(&self) -> Embedding<N, D, F> {
-        Embedding { layer: self.layer.convert() }
-    }
+typed_front! {
+    [const N: usize, const D: usize, E: Element] Embedding<N, D, E> => Embedding<N, D, F>
 }

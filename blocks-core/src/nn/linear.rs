@@ -329,29 +329,7 @@ impl_block! {
     [const IN: usize, const OUT: usize, E: Element] Linear<IN, OUT, E>
 }
 
-#[diagnostic::do_not_recommend]
-impl<const IN: usize, const OUT: usize, E: Element> Module for Linear<IN, OUT, E> {
-    fn type_name(&self) -> String {
-        self.layer.type_name()
-    }
-
-    fn extra_repr(&self) -> String {
-        self.layer.extra_repr()
-    }
-
-    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-        self.layer.visit(visitor);
-    }
-
-    fn as_linear(&self) -> Option<&DynLinear> {
-        self.layer.as_linear()
-    }
-}
-
-impl<const IN: usize, const OUT: usize, E: Element> ToElement for Linear<IN, OUT, E> {
-    type As<F: Element> = Linear<IN, OUT, F>;
-
-    fn convert<F: Element>(&self) -> Linear<IN, OUT, F> {
-        Linear { layer: self.layer.convert() }
-    }
+typed_front! {
+    [const IN: usize, const OUT: usize, E: Element] Linear<IN, OUT, E> => Linear<IN, OUT, F>;
+    as_linear -> DynLinear
 }

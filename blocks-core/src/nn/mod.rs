@@ -105,6 +105,8 @@
 
 #[macro_use]
 mod impl_block;
+#[macro_use]
+mod typed_front;
 mod activation;
 mod activation_params;
 mod apply;

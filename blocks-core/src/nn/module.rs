@@ -3,7 +3,6 @@
 
 use std::any::Any;
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use super::load_state::{load_into, state_dict_of};
 use super::state_dict::{LoadError, LoadReport, StateDict, StateDictError};
@@ -545,7 +544,7 @@ fn named_parameters_of<E: Element>(module: &dyn Module) -> Vec<(String, Paramete
         .named_members()
         .into_iter()
         .filter_map(|(name, member)| match member.parameter::<E>() {
-            Some(p) if seen.insert(Arc::as_ptr(&p.node) as usize) => Some((name, p.clone())),
+            Some(p) if seen.insert(p.identity()) => Some((name, p.clone())),
             _ => None,
         })
         .collect()

@@ -93,12 +93,12 @@ impl<E: Element> ToElement for Parameter<E> {
             values.set_requires_grad(self.tensor.requires_grad());
             let pending = self.pending.as_ref().map(|pending| Arc::new(pending.copy()));
             if !self.is_initialized() {
-                values.node.uninitialized.store(true, std::sync::atomic::Ordering::Release);
+                values.set_uninitialized(true);
             }
             Parameter { tensor: values, pending }
         };
         // The parameter's own key (its node's address, odd so that it is not the tensor's).
-        memoized(Arc::as_ptr(&self.tensor.node) as *const () as usize | 1, share, make).unwrap_or_else(make)
+        memoized(self.tensor.identity() | 1, share, make).unwrap_or_else(make)
     }
 }
 
@@ -108,7 +108,7 @@ impl<E: Element> ToElement for TensorBase<E> {
 
     fn convert<F: Element>(&self) -> TensorBase<F> {
         let make = || TensorBase::<F>::from_array(self.data().mapv(|v| F::of(v.as_f64())));
-        memoized(Arc::as_ptr(&self.node) as *const () as usize | 1, shared, make).unwrap_or_else(make)
+        memoized(self.identity() | 1, shared, make).unwrap_or_else(make)
     }
 }
 

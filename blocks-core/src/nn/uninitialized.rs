@@ -43,7 +43,7 @@ impl Parameter {
     /// ```
     pub fn uninitialized(known: &[Option<usize>]) -> Self {
         let mut parameter = Parameter::new(Tensor::zeros([0]));
-        parameter.tensor.node.uninitialized.store(true, Ordering::Release);
+        parameter.tensor.set_uninitialized(true);
         parameter.pending = Some(Arc::new(Pending {
             known: known.to_vec(),
             initialized: AtomicBool::new(false),
@@ -105,7 +105,7 @@ impl<E: Element> Parameter<E> {
         }
         *self.tensor.data_mut() = values.to_array();
         pending.initialized.store(true, Ordering::Release);
-        self.tensor.node.uninitialized.store(false, Ordering::Release);
+        self.tensor.set_uninitialized(false);
         Ok(true)
     }
 

@@ -4,7 +4,6 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
-use std::sync::Arc;
 
 use ndarray::ArrayD;
 use serde_json::{Map, Value};
@@ -184,9 +183,7 @@ impl std::error::Error for ConfigError {}
 /// Panics with a clear message if a parameter has no values yet (a lazy
 /// layer that has not run its first forward): stepping on it would train nothing.
 pub(crate) fn check_initialized<E: Element>(optimizer: &str, params: &[TensorBase<E>]) {
-    if let Some(index) =
-        params.iter().position(|p| p.node.uninitialized.load(std::sync::atomic::Ordering::Acquire))
-    {
+    if let Some(index) = params.iter().position(TensorBase::is_uninitialized) {
         panic!(
             "{optimizer}.step(): parameter {index} is uninitialized (a lazy layer such as LazyLinear \
              that has not run a forward yet); run one forward pass (a dry run) before training"
@@ -201,10 +198,10 @@ pub(crate) fn unique_params<E: Element, P: AsRef<TensorBase<E>>>(
     let mut unique = Vec::new();
     for p in params {
         let tensor = p.as_ref();
-        if !tensor.is_leaf() && !tensor.node.retains_grad.load(std::sync::atomic::Ordering::Relaxed) {
+        if !tensor.is_leaf() && !tensor.retains_grad() {
             return Err(ConfigError::new("can't optimize a non-leaf Tensor"));
         }
-        if seen.insert(Arc::as_ptr(&tensor.node) as usize) {
+        if seen.insert(tensor.identity()) {
             unique.push(tensor.clone());
         }
     }

@@ -1,0 +1,54 @@
+//! `typed_front!`: the `impl Module` and `impl ToElement` of a typed layer
+//! (`Linear<IN, OUT>`, `Conv2d<I, O, K>`, `BatchNorm2d<C>`, ...), a struct
+//! whose one field `layer` is its run-time core (`DynLinear`, `DynConv2d`,
+//! ...). Both delegate to the core: the front adds sizes to the type and
+//! nothing to the module tree, so its printout, parameters, keys and
+//! conversions are the core's.
+//!
+//! ```text
+//! typed_front! {
+//!     [const IN: usize, const OUT: usize, E: Element] Linear<IN, OUT, E> => Linear<IN, OUT, F>;
+//!     as_linear -> DynLinear
+//! }
+//! ```
+//!
+//! The generics go in brackets; after `=>` the same type with its element
+//! type `E` replaced by `F` (what `to_f64` and `to_f32` give); then the
+//! `Module` down-casts (`as_linear`, `as_conv2d`, ...) the core answers.
+
+/// See the module documentation.
+macro_rules! typed_front {
+    (
+        [$($generics:tt)*] $name:ident<$($arg:tt),*> => $converted:ty
+        $(; $as_core:ident -> $core:ty)*
+    ) => {
+        #[diagnostic::do_not_recommend]
+        impl<$($generics)*> $crate::nn::Module for $name<$($arg),*> {
+            fn type_name(&self) -> String {
+                self.layer.type_name()
+            }
+
+            fn extra_repr(&self) -> String {
+                self.layer.extra_repr()
+            }
+
+            fn visit<'m>(&'m self, visitor: &mut dyn $crate::nn::Visitor<'m>) {
+                self.layer.visit(visitor);
+            }
+
+            $(
+                fn $as_core(&self) -> Option<&$core> {
+                    self.layer.$as_core()
+                }
+            )*
+        }
+
+        impl<$($generics)*> $crate::nn::ToElement for $name<$($arg),*> {
+            type As<F: $crate::Element> = $converted;
+
+            fn convert<F: $crate::Element>(&self) -> $converted {
+                $name { layer: self.layer.convert() }
+            }
+        }
+    };
+}
