@@ -15,7 +15,7 @@ use crate::{Element, get_num_threads};
 /// The gradients of input, weight and bias from the output's gradient `grad`.
 ///
 /// ```text
-/// conv_backward(grad, ctx, &geometry, groups, &x_shape, &w_shape, saved_cols.as_deref())
+/// conv_backward(grad, ctx, &geometry, groups, &x_shape, &w_shape, saved_cols)
 /// ```
 pub(super) fn conv_backward<E: Element>(
     grad: ArrayD<E>,
@@ -32,22 +32,16 @@ pub(super) fn conv_backward<E: Element>(
     // Everything read from the inputs is read here, on the calling thread.
     let w2 = ctx.needs(0).then(|| weight_matrix(&ctx.input(1), out_channels));
     let mut computed_cols = Vec::new();
-    let cols = match (ctx.needs(1), saved_cols) {
-        (false, _) => None,
-        (true, Some(cols)) => {
-            // Still checks that the input was not modified in place since
-            // (PyTorch saves the input and raises then).
-            drop(ctx.input(0));
-            Some(cols)
-        }
-        (true, None) => {
-            let x = ctx.input(0);
+    if ctx.needs(1) {
+        let x = ctx.input(0);
+        // With saved columns, the snapshot still checks that the input was
+        // not modified in place since (PyTorch saves the input and raises then).
+        if saved_cols.is_none() {
             let x = x.as_standard_layout();
             computed_cols = im2col(x.as_slice().expect("standard layout"), geometry, threads);
-            None
         }
-    };
-    let cols = cols.or((ctx.needs(1)).then_some(computed_cols.as_slice()));
+    }
+    let cols = ctx.needs(1).then(|| saved_cols.unwrap_or(&computed_cols));
     let products = Products { geometry, groups, out_channels, dy: &dy };
     let input_grad = |threads: usize| w2.as_ref().map(|w2| products.input_grad(w2, x_shape, threads));
     let weight_grad = |threads: usize| cols.map(|cols| products.weight_grad(cols, w_shape, threads));
