@@ -12,6 +12,7 @@
 //! rounds moves the spread, not the ratios.
 
 use std::hint::black_box;
+use std::sync::mpsc;
 use std::time::Instant;
 
 use blocks::set_num_threads;
@@ -39,35 +40,34 @@ pub struct Scaling {
 pub fn measure(problem: &Problem, steps: usize) -> Scaling {
     let (mut one, mut other) = (BlocksNet::new(problem), BlocksNet::new(problem));
     let (mut hand_one, mut hand_two) = (HandNet::new(problem, 1), HandNet::new(problem, 2));
-    let time = |run: &mut dyn FnMut() -> f32| {
-        black_box(run()); // warm: the thread count just changed
-        let start = Instant::now();
-        for _ in 0..steps {
-            black_box(run());
+    let rounds = with_second_stream(&mut other, BlocksNet::step, steps, |second| {
+        let mut rounds = Vec::with_capacity(ROUNDS);
+        for _ in 0..ROUNDS {
+            set_num_threads(1);
+            let blocks_1 = time(steps, &mut || one.step());
+            set_num_threads(2);
+            let blocks_2 = time(steps, &mut || one.step());
+            let hand_1 = time(steps, &mut || hand_one.step());
+            let hand_2 = time(steps, &mut || hand_two.step());
+            set_num_threads(1);
+            let both = second.both(&mut || one.step());
+            rounds.push([(blocks_1, blocks_2), (hand_1, hand_2), (blocks_1, both / 2.0)]);
         }
-        start.elapsed().as_secs_f64() / steps as f64
-    };
-    let mut rounds = Vec::with_capacity(ROUNDS);
-    for _ in 0..ROUNDS {
-        set_num_threads(1);
-        let blocks_1 = time(&mut || one.step());
-        set_num_threads(2);
-        let blocks_2 = time(&mut || one.step());
-        let hand_1 = time(&mut || hand_one.step());
-        let hand_2 = time(&mut || hand_two.step());
-        set_num_threads(1);
-        // Two steps at once: per step of one stream, the ceiling's speed-up is
-        // 2 · (1-thread step) / (time for one step of each).
-        let both = time(&mut || {
-            std::thread::scope(|scope| {
-                let other = scope.spawn(|| other.step());
-                one.step() + other.join().expect("the other stream")
-            })
-        });
-        rounds.push([(blocks_1, blocks_2), (hand_1, hand_2), (blocks_1, both / 2.0)]);
-    }
+        rounds
+    });
     let side = |which: usize| ratios(&rounds.iter().map(|r| r[which]).collect::<Vec<_>>());
     Scaling { blocks: side(0), hand: side(1), ceiling: side(2) }
+}
+
+/// The time per call of `run`, over `steps` calls after one to warm up
+/// (the thread count may just have changed).
+fn time(steps: usize, run: &mut dyn FnMut() -> f32) -> f64 {
+    black_box(run());
+    let start = Instant::now();
+    for _ in 0..steps {
+        black_box(run());
+    }
+    start.elapsed().as_secs_f64() / steps as f64
 }
 
 /// The speed of `run` on 2 threads against 1, in [`ROUNDS`] rounds that
@@ -88,8 +88,8 @@ pub fn two_threads_against_one<O>(mut run: impl FnMut() -> O, steps: usize) -> R
 
 /// The machine's ceiling for `step` (as in [`measure`]): in [`ROUNDS`]
 /// rounds, one stream's 1-thread step against two independent streams
-/// stepping at once on two OS threads, each on 1 thread; `steps` steps per
-/// timing. The speed-up no split of one step can beat.
+/// stepping at once, each on 1 thread; `steps` steps per timing. The
+/// speed-up no split of one step can beat.
 pub fn two_streams_against_one<S: Send>(
     one: &mut S,
     other: &mut S,
@@ -97,27 +97,69 @@ pub fn two_streams_against_one<S: Send>(
     steps: usize,
 ) -> Ratios {
     set_num_threads(1);
-    let time = |run: &mut dyn FnMut() -> f32| {
-        black_box(run());
-        let start = Instant::now();
-        for _ in 0..steps {
-            black_box(run());
-        }
-        start.elapsed().as_secs_f64() / steps as f64
-    };
-    let rounds: Vec<(f64, f64)> = (0..ROUNDS)
-        .map(|_| {
-            let alone = time(&mut || step(one));
-            let both = time(&mut || {
-                std::thread::scope(|scope| {
-                    let far = scope.spawn(|| step(other));
-                    step(one) + far.join().expect("the other stream")
-                })
-            });
-            (alone, both / 2.0)
-        })
-        .collect();
+    let rounds = with_second_stream(other, step, steps, |second| {
+        (0..ROUNDS)
+            .map(|_| {
+                let alone = time(steps, &mut || step(one));
+                (alone, second.both(&mut || step(one)) / 2.0)
+            })
+            .collect::<Vec<_>>()
+    });
     ratios(&rounds)
+}
+
+/// A second stream of steps on a thread of its own that lives for the whole
+/// measurement: a thread started per timing would begin with an empty
+/// buffer cache (blocks keeps one per thread) and pay fresh allocations and
+/// page faults the first stream does not.
+pub struct SecondStream {
+    go: mpsc::Sender<bool>,
+    done: mpsc::Receiver<()>,
+    steps: usize,
+}
+
+impl SecondStream {
+    /// The time per step of each stream while both run their steps at once,
+    /// `one` on the calling thread.
+    pub fn both(&self, one: &mut dyn FnMut() -> f32) -> f64 {
+        let start = Instant::now();
+        self.go.send(true).expect("the second stream is running");
+        for _ in 0..self.steps {
+            black_box(one());
+        }
+        self.done.recv().expect("the second stream finished its steps");
+        start.elapsed().as_secs_f64() / self.steps as f64
+    }
+}
+
+/// Runs `body` with a [`SecondStream`] stepping `other` (`steps` steps each
+/// time it is asked), warmed up by one round first.
+fn with_second_stream<S: Send, R>(
+    other: &mut S,
+    step: fn(&mut S) -> f32,
+    steps: usize,
+    body: impl FnOnce(&SecondStream) -> R,
+) -> R {
+    let (go, orders) = mpsc::channel();
+    let (finished, done) = mpsc::channel();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            // Stops when told to or when the measuring side is gone (a panic).
+            while orders.recv() == Ok(true) {
+                for _ in 0..steps {
+                    black_box(step(other));
+                }
+                if finished.send(()).is_err() {
+                    break;
+                }
+            }
+        });
+        let second = SecondStream { go, done, steps };
+        second.both(&mut || 0.0);
+        let result = body(&second);
+        let _ = second.go.send(false);
+        result
+    })
 }
 
 /// [`Ratios`] of per-round (1-thread, 2-thread) times.
