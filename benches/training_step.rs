@@ -201,7 +201,7 @@ fn main() {
     // Thread scaling in paired rounds: (name, widths, batch, loss, steps per timing).
     let scaled = [
         ("seed_net_batch256", SEED, 256, Loss::Mse, 50),
-        ("mlp_784_512_512_10_batch128", MLP, 128, Loss::CrossEntropy, 5),
+        ("mlp_784_512_512_10_batch128", MLP, 128, Loss::CrossEntropy, 10),
     ];
     for (name, widths, batch, loss, steps) in scaled {
         if selected(name) {

@@ -13,7 +13,7 @@
 
 use std::hint::black_box;
 use std::sync::mpsc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use blocks::set_num_threads;
 
@@ -21,6 +21,9 @@ use super::mlp::{BlocksNet, HandNet, Problem};
 
 /// Rounds of a scaling measurement.
 const ROUNDS: usize = 41;
+
+/// The pause before each timing (see [`time`]).
+const SETTLE: Duration = Duration::from_millis(5);
 
 /// Quartiles (25%, median, 75%) of the per-round ratios of 2-thread to
 /// 1-thread speed, and the ratio of the fastest rounds.
@@ -60,8 +63,11 @@ pub fn measure(problem: &Problem, steps: usize) -> Scaling {
 }
 
 /// The time per call of `run`, over `steps` calls after one to warm up
-/// (the thread count may just have changed).
+/// (the thread count may just have changed). It starts after a pause in
+/// which the idle threads of the timing before (rayon's spin for a while
+/// before they sleep) go to sleep, so that they take no time from this one.
 fn time(steps: usize, run: &mut dyn FnMut() -> f32) -> f64 {
+    std::thread::sleep(SETTLE);
     black_box(run());
     let start = Instant::now();
     for _ in 0..steps {
@@ -75,6 +81,7 @@ fn time(steps: usize, run: &mut dyn FnMut() -> f32) -> f64 {
 pub fn two_threads_against_one<O>(mut run: impl FnMut() -> O, steps: usize) -> Ratios {
     let mut time = |threads: usize| {
         set_num_threads(threads);
+        std::thread::sleep(SETTLE); // as in `time`
         black_box(run()); // warm: the thread count just changed
         let start = Instant::now();
         for _ in 0..steps {
@@ -122,6 +129,7 @@ impl SecondStream {
     /// The time per step of each stream while both run their steps at once,
     /// `one` on the calling thread.
     pub fn both(&self, one: &mut dyn FnMut() -> f32) -> f64 {
+        std::thread::sleep(SETTLE); // as in `time`
         let start = Instant::now();
         self.go.send(true).expect("the second stream is running");
         for _ in 0..self.steps {
