@@ -238,11 +238,15 @@ pub(crate) fn split_evenly<T>(whole: T, parts: usize, split: impl Fn(T) -> (T, T
 
 /// Loops of a convolutional net (im2col, col2im, layout changes, batch
 /// norm, pooling) over fewer element-steps than this stay on one thread.
-/// These loops copy or add a few values per step (about a nanosecond), so
-/// this is about 100 us of work, against 10 to 50 us to wake a helper.
-/// Measured with `cargo bench --bench cnn_step` (the digits CNN, 2 threads
-/// against 1, batch 64 and 256).
-pub(crate) const LOOP_PARALLEL_MIN: usize = 1 << 17;
+/// These loops copy or add a few values per step (about a nanosecond), and
+/// a helper that has gone to sleep between two of them takes tens of
+/// microseconds to wake on a loaded VM. Measured with `cargo bench --bench
+/// cnn_step -- digits_cnn_threads` (2 threads against 1, paired): at 2^17
+/// the digits CNN's batch-256 step ran at 0.62-0.68x its 1-thread speed
+/// (its loops of 0.1-1.2 M steps each woke a helper), with no loop split
+/// 1.04x, at 2^21 1.07x; a wider layer (16 to 32 channels, 32x32, batch 32,
+/// loops of 4.7 M steps) gains 1.21x at 2^21 against 1.15x unsplit.
+pub(crate) const LOOP_PARALLEL_MIN: usize = 1 << 21;
 
 /// Into how many parts to cut a loop over `items` independent items (rows,
 /// planes, channels) costing `work` element-steps in all, on at most

@@ -1,8 +1,9 @@
 //! A convolutional net's work shared between threads gives the results of
 //! one thread: convolutions (1-D and 2-D, with stride, padding, dilation and
 //! groups), max and average pooling and batch norm (train and eval), forward
-//! and backward, on inputs large enough that every loop and product is cut
-//! into parts, at 1, 2 and 3 threads, bit for bit; known answers at 3
+//! and backward, on inputs large enough that their loops (from 2^21
+//! element-steps) and products (from 2^21 multiply-adds) are cut into
+//! parts, at 1, 2 and 3 threads, bit for bit; known answers at 3
 //! threads; and eight threads training small conv nets at once while
 //! another changes the count, under a watchdog.
 //!
@@ -21,6 +22,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
 use blocks_core::{Conv1dOptions, Conv2dOptions, Tensor, set_num_threads};
 use watchdog::{together, within_watchdog};
+
+/// The batch of the tests: large enough that the loops over it pass the
+/// thresholds from which they are split.
+const N: usize = 256;
 
 /// Deterministic values in [-1, 1).
 fn values(len: usize, seed: usize) -> Vec<f32> {
@@ -75,12 +80,12 @@ fn same_on_every_thread_count(
 fn conv2d_with_stride_padding_dilation_and_groups_is_the_same_on_every_thread_count() {
     let options = Conv2dOptions { stride: [2, 1], padding: [1, 2], dilation: [1, 2], groups: 2 };
     let inputs =
-        || vec![tensor(&[32, 8, 24, 24], 1, true), tensor(&[16, 4, 3, 3], 2, true), tensor(&[16], 3, true)];
+        || vec![tensor(&[N, 8, 24, 24], 1, true), tensor(&[16, 4, 3, 3], 2, true), tensor(&[16], 3, true)];
     let results =
         same_on_every_thread_count("conv2d", &inputs, &|t| t[0].conv2d(&t[1], Some(&t[2]), options));
-    assert_eq!(results[0].len(), 32 * 16 * 12 * 24);
+    assert_eq!(results[0].len(), N * 16 * 12 * 24);
     // Without bias and without the input's gradient (the weight's alone).
-    let inputs = || vec![tensor(&[32, 8, 24, 24], 1, false), tensor(&[16, 4, 3, 3], 2, true)];
+    let inputs = || vec![tensor(&[N, 8, 24, 24], 1, false), tensor(&[16, 4, 3, 3], 2, true)];
     same_on_every_thread_count("conv2d, weight only", &inputs, &|t| t[0].conv2d(&t[1], None, options));
 }
 
@@ -88,23 +93,23 @@ fn conv2d_with_stride_padding_dilation_and_groups_is_the_same_on_every_thread_co
 fn conv1d_with_stride_padding_dilation_and_groups_is_the_same_on_every_thread_count() {
     let options = Conv1dOptions { stride: [2], padding: [3], dilation: [2], groups: 3 };
     let inputs =
-        || vec![tensor(&[32, 6, 1000], 4, true), tensor(&[12, 2, 5], 5, true), tensor(&[12], 6, true)];
+        || vec![tensor(&[N, 6, 1000], 4, true), tensor(&[12, 2, 5], 5, true), tensor(&[12], 6, true)];
     let results =
         same_on_every_thread_count("conv1d", &inputs, &|t| t[0].conv1d(&t[1], Some(&t[2]), options));
-    assert_eq!(results[0].len(), 32 * 12 * 499);
+    assert_eq!(results[0].len(), N * 12 * 499);
 }
 
 #[test]
 fn a_large_conv2d_of_ones_gives_its_known_answer_on_three_threads() {
     set_num_threads(3);
-    let x = Tensor::ones([32, 8, 24, 24]).requires_grad_(true);
+    let x = Tensor::ones([N, 8, 24, 24]).requires_grad_(true);
     let w = Tensor::ones([16, 8, 3, 3]).requires_grad_(true);
     let y = x.conv2d(&w, None, Conv2dOptions { padding: [1, 1], ..Default::default() });
     y.sum().backward();
     // Each output sums the 8 channels' taps that fall inside the image.
     let y = y.to_vec();
     let at = |img: usize, ch: usize, i: usize, j: usize| ((img * 16 + ch) * 24 + i) * 24 + j;
-    for img in [0, 31] {
+    for img in [0, N - 1] {
         for ch in [0, 15] {
             assert_eq!(y[at(img, ch, 0, 0)], 32.0);
             assert_eq!(y[at(img, ch, 0, 7)], 48.0);
@@ -115,17 +120,18 @@ fn a_large_conv2d_of_ones_gives_its_known_answer_on_three_threads() {
     // Each input is read by the 16 output channels at every tap inside.
     let dx = x.grad().expect("a gradient").to_vec();
     assert_eq!((dx[0], dx[1], dx[24 + 1], dx[dx.len() - 1]), (64.0, 96.0, 144.0, 64.0));
-    // Each weight tap sees the inputs it can reach: 23 or 24 rows and columns, 32 images.
+    // Each weight tap sees the inputs it can reach: 23 or 24 rows and columns, N images.
     let dw = w.grad().expect("a gradient").to_vec();
+    let n = N as f32;
     assert_eq!(
         (dw[0], dw[1], dw[4], dw[8]),
-        (32.0 * 23.0 * 23.0, 32.0 * 23.0 * 24.0, 32.0 * 24.0 * 24.0, 32.0 * 23.0 * 23.0)
+        (n * 23.0 * 23.0, n * 23.0 * 24.0, n * 24.0 * 24.0, n * 23.0 * 23.0)
     );
 }
 
 #[test]
 fn pooling_is_the_same_on_every_thread_count() {
-    let inputs = || vec![tensor(&[64, 16, 32, 32], 7, true)];
+    let inputs = || vec![tensor(&[2 * N, 16, 32, 32], 7, true)];
     // Windows inside the input, and windows reaching into the padding.
     same_on_every_thread_count("max_pool2d 2x2", &inputs, &|t| {
         t[0].max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false)
@@ -145,7 +151,7 @@ fn pooling_is_the_same_on_every_thread_count() {
 
 #[test]
 fn batch_norm_is_the_same_on_every_thread_count() {
-    let inputs = || vec![tensor(&[32, 16, 24, 24], 8, true), tensor(&[16], 9, true), tensor(&[16], 10, true)];
+    let inputs = || vec![tensor(&[N, 16, 24, 24], 8, true), tensor(&[16], 9, true), tensor(&[16], 10, true)];
     let train = same_on_every_thread_count("batch_norm_train", &inputs, &|t| {
         t[0].batch_norm_train(Some(&t[1]), Some(&t[2]), 1e-5).0
     });
@@ -157,18 +163,18 @@ fn batch_norm_is_the_same_on_every_thread_count() {
     same_on_every_thread_count("batch_norm_eval", &inputs, &eval);
     let stats = |threads: usize| {
         set_num_threads(threads);
-        let (_, stats) = tensor(&[32, 16, 24, 24], 8, false).batch_norm_train(None, None, 1e-5);
+        let (_, stats) = tensor(&[N, 16, 24, 24], 8, false).batch_norm_train(None, None, 1e-5);
         (stats.mean.to_vec(), stats.var.to_vec())
     };
     assert!(stats(2) == stats(1) && stats(3) == stats(1), "the batch statistics differ");
     // A known answer: without the affine part each channel comes out with
     // mean 0 and biased variance 1 (up to eps), here at 3 threads.
     set_num_threads(3);
-    let y = tensor(&[32, 16, 24, 24], 8, false).batch_norm_train(None, None, 0.0).0.to_vec();
+    let y = tensor(&[N, 16, 24, 24], 8, false).batch_norm_train(None, None, 0.0).0.to_vec();
     let plane = 24 * 24;
     for ch in [0, 7, 15] {
         let channel: Vec<f64> =
-            (0..32).flat_map(|img| &y[(img * 16 + ch) * plane..][..plane]).map(|&v| f64::from(v)).collect();
+            (0..N).flat_map(|img| &y[(img * 16 + ch) * plane..][..plane]).map(|&v| f64::from(v)).collect();
         let mean = channel.iter().sum::<f64>() / channel.len() as f64;
         let var = channel.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / channel.len() as f64;
         assert!(mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-4, "channel {ch}: mean {mean}, variance {var}");
@@ -187,8 +193,8 @@ fn train(threads: usize) -> Vec<f32> {
         Tensor::from_vec(values(16 * 8 * 9, 2), [16, 8, 3, 3]).mul_scalar(0.3).detach().requires_grad_(true);
     let (gamma, beta) = (Tensor::ones([8]).requires_grad_(true), Tensor::zeros([8]).requires_grad_(true));
     let fc = Tensor::from_vec(values(10 * 16, 3), [10, 16]).requires_grad_(true);
-    let x = Tensor::from_vec(values(64 * 16 * 16, 4), [64, 1, 16, 16]);
-    let labels: Vec<usize> = (0..64).map(|i| i % 10).collect();
+    let x = Tensor::from_vec(values(N * 16 * 16, 4), [N, 1, 16, 16]);
+    let labels: Vec<usize> = (0..N).map(|i| i % 10).collect();
     let params = [&conv1, &conv2, &gamma, &beta, &fc];
     let mut sgd = Sgd::new(params, SgdConfig { lr: 0.05, ..Default::default() });
     for _ in 0..3 {
