@@ -29,7 +29,7 @@ use blocks::{Conv2dOptions, Tensor, manual_seed, set_num_threads};
 use common::mlp::{cross_entropy, hand_mm};
 use common::scaling::{two_streams_against_one, two_threads_against_one};
 use common::timing::{Clock, PAIRED_HALF_ROUND, PAIRED_ROUNDS, paired};
-use common::{Peak, bench, median};
+use common::{Peak, bench, median, selected};
 use criterion::Criterion;
 use ndarray::{Array1, Array2, Axis, Ix2};
 
@@ -480,13 +480,6 @@ fn flops() -> f64 {
     let (big, small) = (BATCH * SIDE * SIDE, BATCH * SIDE * SIDE / 4);
     let forward = [c1 * c0 * 9 * big, c2 * c1 * 9 * small, BATCH * c2 * CLASSES];
     2.0 * (forward[0] * 2 + forward[1] * 3 + forward[2] * 3) as f64
-}
-
-/// Whether the command line's filters (plain words, options skipped)
-/// select `name`: true when there are none.
-fn selected(name: &str) -> bool {
-    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
 }
 
 /// The blocks step (plain ops) on 2 threads against 1, in paired rounds, at

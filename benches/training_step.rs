@@ -35,7 +35,7 @@ use blocks::{no_grad, set_num_threads};
 use common::mlp::{BlocksNet, HandNet, Loss, Problem};
 use common::scaling;
 use common::timing::{Clock, PAIRED_HALF_ROUND, PAIRED_ROUNDS, paired};
-use common::{Peak, bench, median};
+use common::{Peak, bench, median, selected};
 use criterion::{Criterion, SamplingMode};
 
 /// What a workload times.
@@ -209,29 +209,4 @@ fn main() {
         }
     }
     c.final_summary();
-}
-
-/// Whether the command line's filters (criterion's, taken here as plain
-/// substrings) select `name`: true when there are none. A word after an
-/// option that takes a value (`--measurement-time 3`) is that value.
-fn selected(name: &str) -> bool {
-    const FLAGS: [&str; 9] = [
-        "--bench",
-        "--exact",
-        "--list",
-        "--noplot",
-        "--quick",
-        "--verbose",
-        "--quiet",
-        "--discard-baseline",
-        "--test",
-    ];
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let takes_value =
-        |option: &str| option.starts_with("--") && !option.contains('=') && !FLAGS.contains(&option);
-    let filters: Vec<&String> = (0..args.len())
-        .filter(|&i| !args[i].starts_with('-') && (i == 0 || !takes_value(&args[i - 1])))
-        .map(|i| &args[i])
-        .collect();
-    filters.is_empty() || filters.iter().any(|filter| name.contains(filter.as_str()))
 }

@@ -159,6 +159,32 @@ pub fn bench<O>(
     });
     timings
 }
+
+/// Whether the command line's filters (criterion's, taken here as plain
+/// substrings) select `name`: true when there are none. A word after an
+/// option that takes a value (`--measurement-time 3`) is that value.
+pub fn selected(name: &str) -> bool {
+    const FLAGS: [&str; 9] = [
+        "--bench",
+        "--exact",
+        "--list",
+        "--noplot",
+        "--quick",
+        "--verbose",
+        "--quiet",
+        "--discard-baseline",
+        "--test",
+    ];
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let takes_value =
+        |option: &str| option.starts_with("--") && !option.contains('=') && !FLAGS.contains(&option);
+    let filters: Vec<&String> = (0..args.len())
+        .filter(|&i| !args[i].starts_with('-') && (i == 0 || !takes_value(&args[i - 1])))
+        .map(|i| &args[i])
+        .collect();
+    filters.is_empty() || filters.iter().any(|filter| name.contains(filter.as_str()))
+}
+
 pub mod mlp;
 pub mod scaling;
 pub mod timing;
