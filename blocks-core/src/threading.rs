@@ -37,12 +37,14 @@ static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
 /// The helpers of the last count asked for, with that count.
 static HELPERS: Mutex<Option<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
 
-/// Sets the number of threads the large matrix products (linear layers,
-/// `matmul`, convolutions) use, like `torch.set_num_threads`. `1` keeps all
-/// work on the calling thread.
+/// Sets the number of threads that large work uses (matrix products of
+/// linear layers, `matmul` and convolutions, long optimizer updates and
+/// elementwise loops), like `torch.set_num_threads`; the calling thread is
+/// one of them. `1` keeps all work on the calling thread. Results do not
+/// depend on the count.
 ///
 /// The setting is process-wide and may be changed at any time, from any
-/// thread: a product already running finishes with the count it started with.
+/// thread: work already running finishes with the count it started with.
 ///
 /// # Panics
 ///
@@ -60,7 +62,7 @@ pub fn set_num_threads(n: usize) {
     NUM_THREADS.store(n, Ordering::Relaxed);
 }
 
-/// The number of threads the large matrix products use, like
+/// The number of threads that large work uses, like
 /// `torch.get_num_threads`: the last [`set_num_threads`], or else
 /// `OMP_NUM_THREADS` when set to a positive number, or else the number of
 /// cores available to the process.
