@@ -80,8 +80,8 @@ pub trait Element:
 
     /// `c = a · b + beta · c` by this type's fastest kernel, on
     /// `threads` threads; `false` (and nothing written) when it has none for
-    /// these layouts, and blocks multiplies with ndarray's. The default has
-    /// none; `f32` and `f64` use faer's. Called by blocks' one product
+    /// these layouts, and blocks multiplies with ndarray's. `f32` and `f64`
+    /// use faer's. Called by blocks' one product
     /// function, not meant to be called directly.
     ///
     /// ```
@@ -99,10 +99,7 @@ pub trait Element:
         beta: Self,
         c: &mut ArrayViewMut2<'_, Self>,
         threads: usize,
-    ) -> bool {
-        let _ = (a, b, beta, c, threads);
-        false
-    }
+    ) -> bool;
 }
 
 macro_rules! impl_element {

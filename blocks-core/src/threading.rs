@@ -198,10 +198,17 @@ const ELEMENTWISE_PARALLEL_MIN: usize = 1 << 18;
 /// let parts = elementwise_parts(data.len());
 /// ```
 pub(crate) fn elementwise_parts(len: usize) -> usize {
-    if len < ELEMENTWISE_PARALLEL_MIN || rayon::current_thread_index().is_some() {
+    parts_of(len, len, get_num_threads(), ELEMENTWISE_PARALLEL_MIN)
+}
+
+/// The rule behind [`elementwise_parts`] and [`loop_parts`]: `work` below
+/// `min` (or a caller that is a rayon worker) stays whole; otherwise one
+/// part per thread, each of at least `min / 2`, and no more than `items`.
+fn parts_of(work: usize, items: usize, threads: usize, min: usize) -> usize {
+    if threads < 2 || work < min || rayon::current_thread_index().is_some() {
         return 1;
     }
-    get_num_threads().min(len / (ELEMENTWISE_PARALLEL_MIN / 2)).max(1)
+    threads.min(work / (min / 2)).min(items).max(1)
 }
 
 /// Runs `work` on `whole` (an ndarray `Zip` over `len` elements), cut into
@@ -259,10 +266,7 @@ pub(crate) const LOOP_PARALLEL_MIN: usize = 1 << 21;
 /// let parts = loop_parts(rows * cols, rows, get_num_threads());
 /// ```
 pub(crate) fn loop_parts(work: usize, items: usize, threads: usize) -> usize {
-    if threads < 2 || work < LOOP_PARALLEL_MIN || rayon::current_thread_index().is_some() {
-        return 1;
-    }
-    threads.min(work / (LOOP_PARALLEL_MIN / 2)).min(items).max(1)
+    parts_of(work, items, threads, LOOP_PARALLEL_MIN)
 }
 
 /// `data`, rows of `row_len` elements, cut into `parts` runs of whole rows
