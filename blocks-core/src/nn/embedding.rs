@@ -5,6 +5,8 @@
 use super::forward::{FeedsInto, Forward};
 use super::typed::Batch;
 use super::{Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
+use ndarray::Axis;
+
 use crate::{Element, Indices, Tensor, TensorBase};
 
 /// A table of `num_embeddings` rows of `embedding_dim` values, looked up
@@ -22,6 +24,7 @@ use crate::{Element, Indices, Tensor, TensorBase};
 #[derive(Clone)]
 pub struct DynEmbedding<E: Element = f32> {
     weight: Parameter<E>,
+    padding_idx: Option<usize>,
     training: TrainingFlag,
 }
 
@@ -34,7 +37,44 @@ impl DynEmbedding {
     pub fn new(num_embeddings: usize, embedding_dim: usize) -> Self {
         let weight = Parameter::new(Tensor::zeros([num_embeddings, embedding_dim]));
         super::init::normal_(&weight, 0.0, 1.0);
-        DynEmbedding { weight, training: TrainingFlag::default() }
+        DynEmbedding { weight, padding_idx: None, training: TrainingFlag::default() }
+    }
+
+    /// A table like [`new`](Self::new)'s whose row `padding_idx` starts at
+    /// zero and never gets a gradient, like
+    /// `nn.Embedding(num_embeddings, embedding_dim, padding_idx=padding_idx)`.
+    /// A negative `padding_idx` counts from the end (`-1` is the last row),
+    /// as in PyTorch.
+    ///
+    /// # Panics
+    ///
+    /// When `padding_idx` is not in `-num_embeddings..num_embeddings`
+    /// (PyTorch's "Padding_idx must be within num_embeddings").
+    ///
+    /// ```
+    /// use blocks_core::nn::{DynEmbedding, Module};
+    /// let embed = DynEmbedding::with_padding_idx(10, 3, -1);
+    /// assert_eq!(embed.to_string(), "Embedding(10, 3, padding_idx=9)");
+    /// assert_eq!(embed.weight().to_vec()[27..], [0.0; 3]);
+    /// assert!(std::panic::catch_unwind(|| DynEmbedding::with_padding_idx(10, 3, 10)).is_err());
+    /// ```
+    #[track_caller]
+    pub fn with_padding_idx(num_embeddings: usize, embedding_dim: usize, padding_idx: isize) -> Self {
+        let normalized = if padding_idx < 0 {
+            num_embeddings.checked_sub(padding_idx.unsigned_abs())
+        } else {
+            Some(padding_idx.unsigned_abs()).filter(|&i| i < num_embeddings)
+        };
+        let Some(padding_idx) = normalized else {
+            panic!(
+                "Embedding: padding_idx {padding_idx} must be within num_embeddings ({num_embeddings}): \
+                 in -{num_embeddings}..{num_embeddings}"
+            )
+        };
+        let mut embedding = Self::new(num_embeddings, embedding_dim);
+        embedding.weight.update_data(|w| w.index_axis_mut(Axis(0), padding_idx).fill(0.0));
+        embedding.padding_idx = Some(padding_idx);
+        embedding
     }
 }
 
@@ -65,6 +105,17 @@ impl<E: Element> DynEmbedding<E> {
     pub fn weight(&self) -> &Parameter<E> {
         &self.weight
     }
+
+    /// The row that gets no gradient (made non-negative), if any.
+    ///
+    /// ```
+    /// use blocks_core::nn::DynEmbedding;
+    /// assert_eq!(DynEmbedding::with_padding_idx(10, 3, -2).padding_idx(), Some(8));
+    /// assert_eq!(DynEmbedding::new(10, 3).padding_idx(), None);
+    /// ```
+    pub fn padding_idx(&self) -> Option<usize> {
+        self.padding_idx
+    }
 }
 
 /// Indices reach an embedding as they are (a handle, not a copy).
@@ -82,7 +133,7 @@ impl<E: Element> Forward for DynEmbedding<E> {
 
     #[track_caller]
     fn forward(&self, indices: &Indices) -> TensorBase<E> {
-        TensorBase::embedding(indices, &self.weight)
+        TensorBase::embedding_padded(indices, &self.weight, self.padding_idx)
     }
 }
 
@@ -107,7 +158,11 @@ impl<E: Element> Module for DynEmbedding<E> {
     }
 
     fn extra_repr(&self) -> String {
-        format!("{}, {}", self.num_embeddings(), self.embedding_dim())
+        let sizes = format!("{}, {}", self.num_embeddings(), self.embedding_dim());
+        match self.padding_idx {
+            Some(padding_idx) => format!("{sizes}, padding_idx={padding_idx}"),
+            None => sizes,
+        }
     }
 
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
@@ -120,7 +175,11 @@ impl<E: Element> ToElement for DynEmbedding<E> {
     type As<F: Element> = DynEmbedding<F>;
 
     fn convert<F: Element>(&self) -> DynEmbedding<F> {
-        DynEmbedding { weight: self.weight.convert(), training: self.training.clone() }
+        DynEmbedding {
+            weight: self.weight.convert(),
+            padding_idx: self.padding_idx,
+            training: self.training.clone(),
+        }
     }
 }
 
@@ -148,6 +207,23 @@ impl<const N: usize, const D: usize> Embedding<N, D> {
     /// ```
     pub fn new() -> Self {
         Embedding { layer: DynEmbedding::new(N, D) }
+    }
+
+    /// A table whose row `padding_idx` starts at zero and never gets a
+    /// gradient (negative counts from the end), like
+    /// `nn.Embedding(N, D, padding_idx=padding_idx)`.
+    ///
+    /// # Panics
+    ///
+    /// When `padding_idx` is not in `-N..N`.
+    ///
+    /// ```
+    /// let embed = blocks_core::nn::Embedding::<10, 3>::with_padding_idx(0);
+    /// assert_eq!(embed.to_string(), "Embedding(10, 3, padding_idx=0)");
+    /// ```
+    #[track_caller]
+    pub fn with_padding_idx(padding_idx: isize) -> Self {
+        Embedding { layer: DynEmbedding::with_padding_idx(N, D, padding_idx) }
     }
 }
 

@@ -22,7 +22,6 @@ pub struct LayerNorm<E: Element = f32> {
     eps: f64,
     weight: Option<Parameter<E>>,
     bias: Option<Parameter<E>>,
-    bias_requested: bool,
     training: TrainingFlag,
 }
 
@@ -39,12 +38,16 @@ impl LayerNorm {
     }
 
     /// A layer with the given `eps`, with or without the learnable
-    /// `weight` (`elementwise_affine`) and `bias`.
+    /// `weight` (`elementwise_affine`) and `bias` (which needs
+    /// `elementwise_affine`: without it the layer has neither, and prints
+    /// `bias=False` as PyTorch does).
     ///
     /// ```
     /// let ln = blocks_core::nn::LayerNorm::with_options([4], 1e-6, false, true);
     /// assert!(ln.weight().is_none() && ln.bias().is_none());
-    /// assert_eq!(ln.to_string(), "LayerNorm((4,), eps=1e-06, elementwise_affine=False, bias=True)");
+    /// assert_eq!(ln.to_string(), "LayerNorm((4,), eps=1e-06, elementwise_affine=False, bias=False)");
+    /// let ln = blocks_core::nn::LayerNorm::with_options([4], 1e-5, true, false);
+    /// assert_eq!(ln.to_string(), "LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=False)");
     /// ```
     pub fn with_options(
         normalized_shape: impl AsRef<[usize]>,
@@ -59,7 +62,6 @@ impl LayerNorm {
                 .then(|| Parameter::new(Tensor::zeros(normalized_shape.clone()))),
             normalized_shape,
             eps,
-            bias_requested: bias,
             training: TrainingFlag::default(),
         }
     }
@@ -155,7 +157,7 @@ impl<E: Element> Module for LayerNorm<E> {
             "{shape}, eps={}, elementwise_affine={}, bias={}",
             float(self.eps),
             boolean(self.weight.is_some()),
-            boolean(self.bias_requested)
+            boolean(self.bias.is_some())
         )
     }
 
@@ -179,7 +181,6 @@ impl<E: Element> ToElement for LayerNorm<E> {
             eps: self.eps,
             weight: self.weight.convert(),
             bias: self.bias.convert(),
-            bias_requested: self.bias_requested,
             training: self.training.clone(),
         }
     }

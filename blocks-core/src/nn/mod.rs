@@ -118,11 +118,13 @@ pub(crate) mod chained;
 mod conv;
 pub(crate) mod deep_copy;
 mod dropout;
+mod dropout2d;
 mod dyn_sequential;
 mod embedding;
 pub(crate) mod field;
 mod flatten;
 mod forward;
+mod group_norm;
 mod hook_value;
 mod hooks;
 mod images;
@@ -160,6 +162,7 @@ pub use chain::{ChainHead, ChainRule, ChainStep, FeedsInChain, RuleOut, StepOut}
 pub use conv::{Conv1d, Conv2d, DynConv, DynConv1d, DynConv2d};
 pub use deep_copy::DeepCopy;
 pub use dropout::Dropout;
+pub use dropout2d::Dropout2d;
 pub use dyn_sequential::DynSequential;
 pub use embedding::{DynEmbedding, Embedding};
 pub use flatten::Flatten;
@@ -167,6 +170,7 @@ pub use forward::{
     AnyKind, ArgumentChannels, ArgumentWidth, ByInput, Call, FeedsInto, Forward, Rule, SameChannels,
     SameWidth, Takes, run,
 };
+pub use group_norm::{DynGroupNorm, GroupNorm};
 pub use hook_value::HookValue;
 pub use hooks::{
     ForwardHooks, HookHandle, RunningBlock, register_module_forward_hook, register_module_forward_hook_f64,

@@ -41,6 +41,48 @@ impl<E: Element> TensorBase<E> {
     /// assert_eq!(err.to_string(), "embedding: index 7 (at position 0) is out of range for a table of 5 embeddings (weight [5, 2])");
     /// ```
     pub fn try_embedding(indices: &Indices, weight: &Self) -> Result<Self, ShapeError> {
+        Self::try_embedding_padded(indices, weight, None)
+    }
+
+    /// Like [`embedding`](Self::embedding), with PyTorch's `padding_idx`:
+    /// positions that pick row `padding_idx` add nothing to its gradient, so
+    /// that row's gradient is always zero, like
+    /// `torch.nn.functional.embedding(indices, weight, padding_idx)`.
+    ///
+    /// # Panics
+    /// On an index not below `num_embeddings`, a weight that is not 2-D, or
+    /// a `padding_idx` not below `num_embeddings` (see
+    /// [`try_embedding_padded`](Self::try_embedding_padded)).
+    ///
+    /// ```
+    /// use blocks_core::{Indices, Tensor};
+    /// let weight = Tensor::ones([3, 2]).requires_grad_(true);
+    /// Tensor::embedding_padded(&Indices::from_vec(vec![0, 1, 0], [3]), &weight, Some(0)).sum().backward();
+    /// assert_eq!(weight.grad().unwrap().to_vec(), vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+    /// ```
+    #[track_caller]
+    pub fn embedding_padded(indices: &Indices, weight: &Self, padding_idx: Option<usize>) -> Self {
+        or_panic(Self::try_embedding_padded(indices, weight, padding_idx))
+    }
+
+    /// Like [`embedding_padded`](Self::embedding_padded), returning an error
+    /// on a bad index, weight or `padding_idx`.
+    ///
+    /// # Errors
+    /// A [`ShapeError`] for a weight that is not 2-D, an index out of range
+    /// (naming the index, its position and the table size), or a
+    /// `padding_idx` out of range.
+    ///
+    /// ```
+    /// use blocks_core::{Indices, Tensor};
+    /// let err = Tensor::try_embedding_padded(&Indices::from_vec(vec![0], [1]), &Tensor::zeros([5, 2]), Some(5));
+    /// assert_eq!(err.unwrap_err().to_string(), "embedding: padding_idx 5 is out of range for a table of 5 embeddings");
+    /// ```
+    pub fn try_embedding_padded(
+        indices: &Indices,
+        weight: &Self,
+        padding_idx: Option<usize>,
+    ) -> Result<Self, ShapeError> {
         let w_shape = weight.shape();
         if w_shape.len() != 2 {
             return Err(ShapeError::new(format!(
@@ -52,6 +94,11 @@ impl<E: Element> TensorBase<E> {
             return Err(ShapeError::new(format!(
                 "embedding: index {index} (at position {at}) is out of range for a table of {num} embeddings \
                  (weight {w_shape:?})"
+            )));
+        }
+        if let Some(padding) = padding_idx.filter(|&i| i >= num) {
+            return Err(ShapeError::new(format!(
+                "embedding: padding_idx {padding} is out of range for a table of {num} embeddings"
             )));
         }
         let data = {
@@ -72,6 +119,9 @@ impl<E: Element> TensorBase<E> {
                 for (&i, g) in
                     picked.as_slice().iter().zip(grad.as_slice().expect("standard layout").chunks_exact(dim))
                 {
+                    if Some(i) == padding_idx {
+                        continue;
+                    }
                     dw[i * dim..(i + 1) * dim].iter_mut().zip(g).for_each(|(d, &g)| *d += g);
                 }
             }

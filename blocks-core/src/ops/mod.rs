@@ -15,6 +15,7 @@ mod embedding;
 mod extrema;
 pub(crate) mod gemm;
 pub(crate) mod gemm_kernel;
+mod group_norm;
 mod im2col;
 mod index;
 mod join;
