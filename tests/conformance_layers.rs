@@ -16,9 +16,10 @@ use std::path::PathBuf;
 
 use blocks::io::TensorFile;
 use blocks::nn::{
-    AdaptiveAvgPool2d, AvgPool2d, BatchNormOptions, Call, Dropout, DynBatchNorm1d, DynBatchNorm2d, DynConv2d,
-    DynEmbedding, DynLinear, DynSequential, ELU, Flatten, Forward, GELU, Identity, LayerNorm, LeakyReLU,
-    LogSoftmax, MaxPool2d, Module, ReLU, Sequential, SiLU, Sigmoid, Softplus, StateDict, Tanh,
+    AdaptiveAvgPool2d, AvgPool2d, BatchNormOptions, Call, Dropout, Dropout2d, DynBatchNorm1d, DynBatchNorm2d,
+    DynConv2d, DynEmbedding, DynGroupNorm, DynLinear, DynSequential, ELU, Flatten, Forward, GELU, Identity,
+    LayerNorm, LeakyReLU, LogSoftmax, MaxPool2d, Module, ReLU, Sequential, SiLU, Sigmoid, Softplus,
+    StateDict, Tanh,
 };
 use blocks::{Conv2dOptions, GeluApproximate, Indices, Tensor};
 
@@ -241,6 +242,35 @@ fn build(arch: &str, meta: &Metadata, s: &Shapes) -> Box<dyn CaseModel> {
             let e = s.of("0.weight");
             let ln = s.of("1.weight");
             let net = Sequential::new((DynEmbedding::new(e[0], e[1]), LayerNorm::new(ln), s.linear("2")));
+            return Box::new(Indexed(net));
+        }
+        "conv_gn" => {
+            let w = s.of("0.weight");
+            net.push(s.conv("0", w[1], 1, 0, 1));
+            let (groups, eps) = (meta.number("num_groups", f64::NAN) as usize, meta.number("eps", 1e-5));
+            net.push(DynGroupNorm::with_options(groups, w[0], eps, meta.flag("affine"), true)).push(ReLU);
+        }
+        "conv_dropout2d" => {
+            let w = s.of("0.weight");
+            net.push(s.conv("0", w[1], 1, w[2] / 2, 1)).push(ReLU);
+            net.push(Dropout2d::new(meta.number("p", 0.5))).push(s.conv("3", w[0], 1, 0, 1));
+        }
+        "ln_mlp" => {
+            let width = s.of("0.weight")[0];
+            let (affine, bias) = (meta.flag("elementwise_affine"), meta.flag("bias"));
+            net.push(s.linear("0")).push(LayerNorm::with_options(
+                [width],
+                meta.number("eps", 1e-5),
+                affine,
+                bias,
+            ));
+            net.push(ReLU).push(s.linear("3"));
+        }
+        "embed_pad" => {
+            let e = s.of("0.weight");
+            let padding_idx = meta.number("padding_idx", f64::NAN) as isize;
+            let net =
+                Sequential::new((DynEmbedding::with_padding_idx(e[0], e[1], padding_idx), s.linear("1")));
             return Box::new(Indexed(net));
         }
         other => panic!("{}: blocks cannot build arch {other:?}", s.case),
