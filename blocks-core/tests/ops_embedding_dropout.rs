@@ -108,6 +108,82 @@ fn dropout_refuses_a_bad_probability() {
     Tensor::ones([2]).dropout(1.5, true);
 }
 
+#[test]
+fn embedding_padding_row_gets_no_gradient() {
+    let weight = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [3, 2]).requires_grad_(true);
+    let indices = Indices::from_vec(vec![2, 1, 2, 0, 1], [5]);
+    let y = Tensor::embedding_padded(&indices, &weight, Some(2));
+    assert_eq!(y.grad_fn(), Some("EmbeddingBackward0"));
+    // The forward reads the padding row as it is.
+    assert_eq!(y.to_vec(), vec![5.0, 6.0, 3.0, 4.0, 5.0, 6.0, 1.0, 2.0, 3.0, 4.0]);
+    (&y * &y).sum().backward();
+    assert_eq!(weight.grad().unwrap().to_vec(), vec![2.0, 4.0, 12.0, 16.0, 0.0, 0.0]);
+    let err = Tensor::try_embedding_padded(&indices, &Tensor::zeros([3, 2]), Some(3)).unwrap_err();
+    assert_eq!(err.to_string(), "embedding: padding_idx 3 is out of range for a table of 3 embeddings");
+}
+
+#[test]
+fn dropout2d_zeroes_whole_channels_about_p_and_scales_the_rest() {
+    let p = 0.3;
+    let (n, c, h, w) = (50, 200, 3, 2);
+    manual_seed(11);
+    let x = (Tensor::rand([n, c, h, w]) + 0.5).requires_grad_(true);
+    let y = x.dropout2d(p, true);
+    assert_eq!(y.grad_fn(), Some("MulBackward0"));
+    let scale = 1.0f32 / (1.0 - p) as f32;
+    let (xs, ys) = (x.to_vec(), y.to_vec());
+    let mut dropped = 0usize;
+    for (xc, yc) in xs.chunks(h * w).zip(ys.chunks(h * w)) {
+        if yc.iter().all(|&v| v == 0.0) {
+            dropped += 1;
+        } else {
+            for (&a, &b) in xc.iter().zip(yc) {
+                assert_eq!(b, a * scale, "a kept channel is scaled by 1/(1-p) everywhere");
+            }
+        }
+    }
+    // Binomial(n·c, p) channels: within 6 standard deviations.
+    let channels = (n * c) as f64;
+    let sigma = (channels * p * (1.0 - p)).sqrt();
+    assert!((dropped as f64 - channels * p).abs() < 6.0 * sigma, "{dropped} of {channels} channels zeroed");
+    y.sum().backward();
+    for (g, &yv) in x.grad().unwrap().to_vec().into_iter().zip(&ys) {
+        assert_eq!(g, if yv == 0.0 { 0.0 } else { scale }, "the gradient is zero exactly where zeroed");
+    }
+}
+
+#[test]
+fn dropout2d_reads_3d_input_as_n_c_l_and_keeps_identity_cases() {
+    // PyTorch 2.15 reads [A, B, L] as [N, C, L]: one draw per (a, b), the whole row of L.
+    manual_seed(3);
+    let y = Tensor::ones([6, 40, 5]).dropout2d(0.5, true).to_vec();
+    let rows: Vec<&[f32]> = y.chunks(5).collect();
+    assert!(rows.iter().all(|r| r.iter().all(|&v| v == 0.0) || r.iter().all(|&v| v == 2.0)));
+    let first_dropped: Vec<bool> = rows.iter().map(|r| r[0] == 0.0).collect();
+    assert!(first_dropped.contains(&true) && first_dropped.contains(&false), "draws differ across (a, b)");
+    let x = Tensor::ones([2, 3, 4]).requires_grad_(true);
+    assert!(x.dropout2d(0.5, false).same(&x), "eval returns the input itself");
+    assert!(x.dropout2d(0.0, true).same(&x), "p = 0 returns the input itself");
+    let y = x.dropout2d(1.0, true);
+    assert_eq!(y.to_vec(), vec![0.0; 24]);
+    y.sum().backward();
+    assert_eq!(x.grad().unwrap().to_vec(), vec![0.0; 24]);
+}
+
+#[test]
+#[should_panic(expected = "dropout probability has to be between 0 and 1, but got -0.5")]
+fn dropout2d_refuses_a_bad_probability() {
+    Tensor::ones([2, 2]).dropout2d(-0.5, false);
+}
+
+#[test]
+#[should_panic(
+    expected = "dropout2d: expected an input [N, C, H, W] of at least 2 dims, but got input of size [4]"
+)]
+fn dropout2d_refuses_a_1d_input_in_training() {
+    Tensor::ones([4]).dropout2d(0.5, true);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
 
@@ -129,5 +205,23 @@ proptest! {
         // The same seed before every call draws the same mask, so dropout is a fixed linear map.
         let x = Tensor64::randn(&shape).requires_grad_(true);
         check(|t| { manual_seed(seed); t[0].dropout(0.4, true) }, &[x])?;
+    }
+
+    #[test]
+    fn embedding_with_padding_passes_gradcheck(num in 2usize..=5, count in 1usize..=6, seed in any::<u64>()) {
+        // The padding row's gradient is zero by design, not the true derivative, so gradcheck
+        // runs where no index picks it (the rows around it must still be right);
+        // `embedding_padding_row_gets_no_gradient` pins the padding row itself.
+        let padding = num - 1;
+        let values: Vec<usize> = (0..count).map(|i| (seed as usize).wrapping_add(i * 3) % padding).collect();
+        let indices = Indices::from_vec(values, [count]);
+        let weight = Tensor64::randn([num, 2]).requires_grad_(true);
+        check(|t| Tensor64::embedding_padded(&indices, &t[0], Some(padding)), &[weight])?;
+    }
+
+    #[test]
+    fn dropout2d_passes_gradcheck_for_a_fixed_mask(shape in prop::collection::vec(1usize..=3, 2..=4), seed in any::<u64>()) {
+        let x = Tensor64::randn(&shape).requires_grad_(true);
+        check(|t| { manual_seed(seed); t[0].dropout2d(0.4, true) }, &[x])?;
     }
 }

@@ -1,6 +1,7 @@
 //! batch_norm (training with batch statistics, eval with running ones, the
-//! running-statistics update) and layer_norm: hand-computed answers, grad_fn
-//! names, errors, and gradcheck on random shapes (exact through the batch statistics).
+//! running-statistics update), layer_norm and group_norm: hand-computed
+//! answers, grad_fn names, errors, and gradcheck on random shapes (exact
+//! through the batch statistics).
 
 mod support;
 
@@ -136,6 +137,64 @@ fn layer_norm_errors() {
     assert!(err.to_string().contains("weight [4]"), "{err}");
 }
 
+#[test]
+fn group_norm_hand_computed() {
+    // [1, 4, 2] in 2 groups: channels 0-1 hold [1, 2, 4, 3] (mean 2.5, biased var 1.25),
+    // channels 2-3 hold [5, 7, 6, 8] (mean 6.5, var 1.25).
+    let x = Tensor64::from_vec(vec![1.0, 2.0, 4.0, 3.0, 5.0, 7.0, 6.0, 8.0], [1, 4, 2]).requires_grad_(true);
+    let w = Tensor64::from_vec(vec![1.0, 2.0, 3.0, 4.0], [4]);
+    let b = Tensor64::from_vec(vec![0.0, 0.0, 1.0, -1.0], [4]);
+    let y = x.group_norm(2, Some(&w), Some(&b), 0.0);
+    assert_eq!(y.grad_fn(), Some("NativeGroupNormBackward0"));
+    let s = 1.25f64.sqrt();
+    let xhat = [-1.5, -0.5, 1.5, 0.5, -1.5, 0.5, -0.5, 1.5].map(|v| v / s);
+    let expected = [
+        xhat[0],
+        xhat[1],
+        2.0 * xhat[2],
+        2.0 * xhat[3],
+        3.0 * xhat[4] + 1.0,
+        3.0 * xhat[5] + 1.0,
+        4.0 * xhat[6] - 1.0,
+        4.0 * xhat[7] - 1.0,
+    ];
+    close(&y.to_vec(), &expected, 1e-12);
+    // A constant group with eps: zeros (then the bias).
+    let y = Tensor::ones([2, 2, 3]).group_norm(1, None, None, 1e-5);
+    assert_eq!(y.to_vec(), vec![0.0; 12]);
+}
+
+#[test]
+fn group_norm_with_one_group_is_layer_norm_and_with_c_groups_is_per_channel() {
+    let x = Tensor64::randn([3, 4, 5]);
+    let one = x.group_norm(1, None, None, 1e-5);
+    close(&one.to_vec(), &x.layer_norm(&[4, 5], None, None, 1e-5).to_vec(), 1e-12);
+    let per_channel = x.group_norm(4, None, None, 1e-5);
+    close(&per_channel.to_vec(), &x.layer_norm(&[5], None, None, 1e-5).to_vec(), 1e-12);
+}
+
+#[test]
+fn group_norm_errors() {
+    let err = Tensor::zeros([2, 6, 3]).try_group_norm(4, None, None, 1e-5).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "group_norm: expected the number of channels of input [2, 6, 3] (6, in dim 1) to be divisible by num_groups=4"
+    );
+    assert!(Tensor::zeros([2, 6]).try_group_norm(0, None, None, 1e-5).is_err());
+    let err = Tensor::zeros([6]).try_group_norm(2, None, None, 1e-5).unwrap_err();
+    assert!(err.to_string().contains("at least 2 dims, but got input of size [6]"), "{err}");
+    let err = Tensor::zeros([2, 6]).try_group_norm(2, Some(&Tensor::ones([3])), None, 1e-5).unwrap_err();
+    assert_eq!(err.to_string(), "group_norm: input [2, 6], weight [3]: expected weight of shape [6]");
+    let err = Tensor::zeros([2, 6]).try_group_norm(2, None, Some(&Tensor::ones([6, 1])), 1e-5).unwrap_err();
+    assert!(err.to_string().contains("bias [6, 1]"), "{err}");
+}
+
+#[test]
+#[should_panic(expected = "group_norm: expected the number of channels of input [1, 5] (5, in dim 1)")]
+fn group_norm_panics_on_groups_that_do_not_divide() {
+    Tensor::zeros([1, 5]).group_norm(2, None, None, 1e-5);
+}
+
 fn norm_shape() -> impl Strategy<Value = Vec<usize>> {
     // N, C and 0 to 2 spatial dims; at least 2 values per channel.
     (1usize..=3, 1usize..=3, prop::collection::vec(1usize..=3, 0..=2))
@@ -181,6 +240,25 @@ proptest! {
             check(|t| t[0].layer_norm(&normalized, Some(&t[1]), Some(&t[2]), 1e-5), &[x, w, b])?;
         } else {
             check(|t| t[0].layer_norm(&normalized, None, None, 1e-5), &[x])?;
+        }
+    }
+
+    #[test]
+    fn group_norm_passes_gradcheck(
+        (n, groups, per_group) in (1usize..=3, 1usize..=3, 1usize..=2),
+        spatial in prop::collection::vec(1usize..=3, 0..=2),
+        affine in any::<bool>(),
+    ) {
+        prop_assume!(per_group * spatial.iter().product::<usize>() > 1);
+        let c = groups * per_group;
+        let shape = [vec![n, c], spatial].concat();
+        let x = Tensor64::randn(&shape).requires_grad_(true);
+        if affine {
+            let w = Tensor64::randn([c]).requires_grad_(true);
+            let b = Tensor64::randn([c]).requires_grad_(true);
+            check(|t| t[0].group_norm(groups, Some(&t[1]), Some(&t[2]), 1e-5), &[x, w, b])?;
+        } else {
+            check(|t| t[0].group_norm(groups, None, None, 1e-5), &[x])?;
         }
     }
 }
