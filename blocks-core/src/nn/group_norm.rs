@@ -215,9 +215,17 @@ impl<E: Element> ToElement for DynGroupNorm<E> {
 }
 
 /// Group normalization of `Images<C>` in `GROUPS` groups, both in its type,
-/// like `nn.GroupNorm(GROUPS, C)`: feeding it other channels is a compile error,
-/// and so is building one whose `C` is not divisible by `GROUPS`
-/// (`GroupNorm::<4, 6>::new()` fails to compile, naming the rule).
+/// like `nn.GroupNorm(GROUPS, C)`: feeding it other channels is a compile
+/// error, and so is building one whose `C` is not divisible by `GROUPS`:
+/// `GroupNorm::<4, 6>::new()` fails with "evaluation of
+/// `GroupNorm::<4, 6>::DIVIDES` failed: GroupNorm<GROUPS, C>: the channels C
+/// must be divisible by the groups GROUPS". That check is a constant the
+/// compiler evaluates when it generates code (`cargo build`, `test`, `run`),
+/// so `cargo check` alone does not report it.
+///
+/// ```compile_fail,E0080
+/// let gn = blocks_core::nn::GroupNorm::<4, 6>::new(); // 6 channels do not split into 4 groups
+/// ```
 ///
 /// ```
 /// use blocks_core::nn::{GroupNorm, Images, Module};
