@@ -45,7 +45,7 @@ impl DynGroupNorm {
     /// ```
     /// let gn = blocks_core::nn::DynGroupNorm::new(3, 6);
     /// assert_eq!(gn.weight().unwrap().to_vec(), vec![1.0; 6]);
-    /// let err = std::panic::catch_unwind(|| blocks_core::nn::DynGroupNorm::new(4, 6)).unwrap_err();
+    /// let err = std::panic::catch_unwind(|| blocks_core::nn::DynGroupNorm::new(4, 6)).err().unwrap();
     /// assert_eq!(err.downcast_ref::<String>().unwrap(), "GroupNorm: num_channels (6) must be divisible by num_groups (4)");
     /// ```
     #[track_caller]
