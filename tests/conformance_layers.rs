@@ -248,7 +248,8 @@ fn build(arch: &str, meta: &Metadata, s: &Shapes) -> Box<dyn CaseModel> {
             let w = s.of("0.weight");
             net.push(s.conv("0", w[1], 1, 0, 1));
             let (groups, eps) = (meta.number("num_groups", f64::NAN) as usize, meta.number("eps", 1e-5));
-            net.push(DynGroupNorm::with_options(groups, w[0], eps, meta.flag("affine"), true)).push(ReLU);
+            let bias = meta.text("bias").is_none_or(|_| meta.flag("bias")); // PyTorch's default: True
+            net.push(DynGroupNorm::with_options(groups, w[0], eps, meta.flag("affine"), bias)).push(ReLU);
         }
         "conv_dropout2d" => {
             let w = s.of("0.weight");

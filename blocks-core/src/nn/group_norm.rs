@@ -243,7 +243,7 @@ pub struct GroupNorm<const GROUPS: usize, const C: usize, E: Element = f32> {
 impl<const GROUPS: usize, const C: usize> GroupNorm<GROUPS, C> {
     /// `C % GROUPS == 0`, checked when the type is used (a compile error otherwise).
     const DIVIDES: () = assert!(
-        GROUPS > 0 && C % GROUPS == 0,
+        GROUPS > 0 && C.is_multiple_of(GROUPS),
         "GroupNorm<GROUPS, C>: the channels C must be divisible by the groups GROUPS"
     );
 

@@ -56,7 +56,7 @@ impl<E: Element> TensorBase<E> {
             )));
         }
         let channels = shape[1];
-        if num_groups == 0 || channels % num_groups != 0 {
+        if num_groups == 0 || !channels.is_multiple_of(num_groups) {
             return Err(ShapeError::new(format!(
                 "group_norm: expected the number of channels of input {shape:?} ({channels}, in dim 1) to be \
                  divisible by num_groups={num_groups}"
