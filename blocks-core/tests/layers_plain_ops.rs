@@ -160,6 +160,26 @@ fn forward(
             let x = p.batch_norm(&x, "5", training).relu().adaptive_avg_pool2d([1, 1]).flatten(1, -1);
             p.linear(&x, "9")
         }
+        "conv_gn" => {
+            let x = p.conv(input, "0", conv_options(1, 0, 1, 1));
+            let groups: usize = meta["num_groups"].parse().unwrap();
+            let eps: f32 = meta["eps"].parse().unwrap();
+            let x = x.group_norm(groups, p.opt("1.weight"), p.opt("1.bias"), eps);
+            assert_eq!(x.grad_fn(), Some("NativeGroupNormBackward0"));
+            x.relu()
+        }
+        "conv_dropout2d" => {
+            let padding = p.get("0.weight").shape()[2] / 2;
+            let x = p.conv(input, "0", conv_options(1, padding, 1, 1)).relu();
+            let x = x.dropout2d(meta["p"].parse().unwrap(), training);
+            p.conv(&x, "3", conv_options(1, 0, 1, 1))
+        }
+        "ln_mlp" => {
+            let x = p.linear(input, "0");
+            let eps: f32 = meta["eps"].parse().unwrap();
+            let x = x.layer_norm(&[x.shape()[1]], p.opt("1.weight"), p.opt("1.bias"), eps).relu();
+            p.linear(&x, "3")
+        }
         other => panic!("no plain-ops build for arch {other}"),
     }
 }
@@ -193,18 +213,26 @@ fn plain_ops_reproduce_pytorchs_layer_cases() {
         let input = if meta.get("input_dtype").map(String::as_str) == Some("int64") {
             let (values, shape) = io.integers("input").unwrap();
             let indices = Indices::try_from_i64(&values, shape).unwrap();
-            let x = Tensor::embedding(&indices, p.get("0.weight"));
-            assert_eq!(x.grad_fn(), Some("EmbeddingBackward0"));
-            let x = x.layer_norm(&[x.shape()[2]], Some(p.get("1.weight")), Some(p.get("1.bias")), 1e-5);
-            assert_eq!(x.grad_fn(), Some("NativeLayerNormBackward0"));
-            x
+            if arch == "embed_pad" {
+                // PyTorch's padding_idx, made non-negative as nn.Embedding does.
+                let (padding, rows): (i64, i64) =
+                    (meta["padding_idx"].parse().unwrap(), p.get("0.weight").shape()[0] as i64);
+                let padding = usize::try_from(if padding < 0 { padding + rows } else { padding }).unwrap();
+                Tensor::embedding_padded(&indices, p.get("0.weight"), Some(padding))
+            } else {
+                let x = Tensor::embedding(&indices, p.get("0.weight"));
+                assert_eq!(x.grad_fn(), Some("EmbeddingBackward0"));
+                let x = x.layer_norm(&[x.shape()[2]], Some(p.get("1.weight")), Some(p.get("1.bias")), 1e-5);
+                assert_eq!(x.grad_fn(), Some("NativeLayerNormBackward0"));
+                x
+            }
         } else {
             io.tensor::<f32>("input").unwrap().requires_grad_(true)
         };
-        let output = if arch == "embed_ln" {
-            p.linear(&input, "2")
-        } else {
-            forward(arch, &mut p, &input, &meta, training)
+        let output = match arch {
+            "embed_ln" => p.linear(&input, "2"),
+            "embed_pad" => p.linear(&input, "1"),
+            _ => forward(arch, &mut p, &input, &meta, training),
         };
         assert_close(&format!("{name}: output"), &output, &io.tensor("output").unwrap());
         output.sum().backward();
