@@ -11,7 +11,8 @@ Each case is built the way a PyTorch user builds it (nn.Sequential of nn layers)
 written in the format of tests/data/conformance/README.md and layers/README.md:
 NAME.weights.safetensors (the state_dict before the forward) and NAME.io.safetensors (input,
 output, input_grad, grad.KEY of every trainable parameter: the gradients of output.sum(); the
-settings and PyTorch's printouts in the metadata). Running it again writes the same files.
+settings and PyTorch's printouts in the metadata). Running it again writes the same tensors and
+metadata (safetensors may order the metadata keys in the header differently, so the bytes can differ).
 """
 
 import json
