@@ -2,6 +2,7 @@
 //! from a config, giving a plain tensor) and [`Embedding<N, D>`] (sizes in
 //! its type, giving `Batch<D>`), both taking int64 [`Indices`] of any shape.
 
+use super::Hooks;
 use super::forward::{FeedsInto, Forward};
 use super::typed::Batch;
 use super::{Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
@@ -23,6 +24,7 @@ use crate::{Element, Indices, Tensor, TensorBase};
 pub struct DynEmbedding<E: Element = f32> {
     weight: Parameter<E>,
     training: TrainingFlag,
+    hooks: Hooks,
 }
 
 impl DynEmbedding {
@@ -34,7 +36,7 @@ impl DynEmbedding {
     pub fn new(num_embeddings: usize, embedding_dim: usize) -> Self {
         let weight = Parameter::new(Tensor::zeros([num_embeddings, embedding_dim]));
         super::init::normal_(&weight, 0.0, 1.0);
-        DynEmbedding { weight, training: TrainingFlag::default() }
+        DynEmbedding { weight, training: TrainingFlag::default(), hooks: Hooks::new() }
     }
 }
 
@@ -113,6 +115,7 @@ impl<E: Element> Module for DynEmbedding<E> {
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
         register_parameter(visitor, "weight", &self.weight);
         visitor.training_flag(&self.training);
+        visitor.hooks(&self.hooks);
     }
 }
 
@@ -120,7 +123,11 @@ impl<E: Element> ToElement for DynEmbedding<E> {
     type As<F: Element> = DynEmbedding<F>;
 
     fn convert<F: Element>(&self) -> DynEmbedding<F> {
-        DynEmbedding { weight: self.weight.convert(), training: self.training.clone() }
+        DynEmbedding {
+            weight: self.weight.convert(),
+            training: self.training.clone(),
+            hooks: self.hooks.clone(),
+        }
     }
 }
 

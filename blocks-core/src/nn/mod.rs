@@ -123,6 +123,7 @@ mod embedding;
 pub(crate) mod field;
 mod flatten;
 mod forward;
+mod hook_storage;
 mod hook_value;
 mod hooks;
 mod images;
@@ -167,9 +168,10 @@ pub use forward::{
     AnyKind, ArgumentChannels, ArgumentWidth, ByInput, Call, FeedsInto, Forward, Rule, SameChannels,
     SameWidth, Takes, run,
 };
+pub use hook_storage::{HookHandle, Hooks};
 pub use hook_value::HookValue;
 pub use hooks::{
-    ForwardHooks, HookHandle, RunningBlock, register_module_forward_hook, register_module_forward_hook_f64,
+    ForwardHooks, RunningBlock, hooks_of, register_module_forward_hook, register_module_forward_hook_f64,
     register_module_forward_pre_hook, register_module_forward_pre_hook_f64,
 };
 pub use images::Images;
