@@ -181,7 +181,7 @@ fn images_keep_their_channels_through_typed_and_width_keeping_blocks() {
     assert_eq!(y.channels(), 16);
     // Six ones summed per output channel.
     assert!(y.to_vec().iter().all(|v| *v == 6.0));
-    let kept: Images<3> = ReLU.forward(&Images::<3>::new(Tensor::ones([1, 3, 2, 2])));
+    let kept: Images<3> = ReLU::default().forward(&Images::<3>::new(Tensor::ones([1, 3, 2, 2])));
     assert_eq!(kept.shape(), vec![1, 3, 2, 2]);
     assert!(Images::<3>::from_same_kind(Tensor::ones([1, 4, 2])).is_none());
 }

@@ -79,7 +79,7 @@ fn as_linear_finds_every_linear_whatever_its_widths() {
     let widths: Vec<_> =
         blocks.iter().map(|m| m.as_linear().map(|l| (l.in_features(), l.out_features()))).collect();
     assert_eq!(widths, [Some((2, 7)), Some((9, 4)), Some((5, 3))]);
-    assert!(ReLU.as_linear().is_none());
+    assert!(ReLU::default().as_linear().is_none());
     assert!(Sequential::new((Linear::<1, 1>::new(),)).as_linear().is_none());
     // The DynLinear given holds the block's own parameters.
     let layer = Linear::<2, 7>::new();

@@ -32,8 +32,10 @@ use proc_macro::TokenStream;
 /// Fields are registered by type: a block (anything implementing `Module`,
 /// also `Box<M>`, `Box<dyn Module>`, and `Vec<M>` or `[M; N]` as PyTorch's
 /// `nn.ModuleList`), a `Parameter`, or an `Option` of either (absent when
-/// `None`), and a `TrainingFlag` (the block's own `self.training`, set by
-/// `train()`/`eval()` on any ancestor). Any other field needs an attribute,
+/// `None`), a `TrainingFlag` (the block's own `self.training`, set by
+/// `train()`/`eval()` on any ancestor), and `Hooks` (the block's own forward
+/// hooks, PyTorch's `_forward_hooks`: a block gets hooks with a field
+/// `hooks: Hooks`). Any other field needs an attribute,
 /// or it is a compile error on its type:
 ///
 /// - `#[module(buffer)]` on a `Tensor` or `Option<Tensor>`: saved with the

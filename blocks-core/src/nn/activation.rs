@@ -2,7 +2,7 @@
 //! `nn.Tanh`, `nn.SiLU` and `nn.Identity`. Each keeps the kind it is given
 //! (a `Batch<N>` stays a `Batch<N>`, `Images<C>` stay `Images<C>`).
 
-use super::{Forward, Module, Visitor};
+use super::{Forward, Hooks, Module, Visitor};
 use crate::Tensor;
 
 /// One setting-free activation: its struct, its forward (`Tensor` to
@@ -10,8 +10,19 @@ use crate::Tensor;
 macro_rules! unit_activation {
     ($(#[$doc:meta])* $name:ident, $py:literal, |$x:ident| $body:expr) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, Default)]
-        pub struct $name;
+        #[derive(Clone, Debug, Default)]
+        pub struct $name {
+            hooks: Hooks,
+        }
+
+        /// The block with no hooks, written as PyTorch's class is
+        /// (`sequential![Linear::<4, 8>::new(), ReLU]`); each use is a block
+        /// of its own, with hooks of its own. (A method called on the
+        /// constant itself works on a fresh block each time, which clippy's
+        /// `borrow_interior_mutable_const` points out: bind it first, or
+        /// write `ReLU::default()`.)
+        #[allow(non_upper_case_globals, clippy::declare_interior_mutable_const)]
+        pub const $name: $name = $name { hooks: Hooks::new() };
 
         #[diagnostic::do_not_recommend]
         impl Forward for $name {
@@ -30,7 +41,9 @@ macro_rules! unit_activation {
                 $py.into()
             }
 
-            fn visit<'m>(&'m self, _: &mut dyn Visitor<'m>) {}
+            fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+                visitor.hooks(&self.hooks);
+            }
         }
 
         impl_block! {

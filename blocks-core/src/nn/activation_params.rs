@@ -3,6 +3,7 @@
 //! `nn.Softplus(beta, threshold)`, with PyTorch's defaults and reprs. Each
 //! keeps the kind it is given.
 
+use super::Hooks;
 use crate::GeluApproximate;
 use crate::optim::pyrepr::float;
 
@@ -16,9 +17,10 @@ use crate::optim::pyrepr::float;
 /// assert_eq!(tanh.to_string(), "GELU(approximate='tanh')");
 /// assert_eq!(tanh.forward(&Tensor::zeros([1])).to_vec(), vec![0.0]);
 /// ```
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct GELU {
     approximate: GeluApproximate,
+    hooks: Hooks,
 }
 
 impl GELU {
@@ -29,7 +31,7 @@ impl GELU {
     /// assert_eq!(gelu.approximate(), blocks_core::GeluApproximate::None);
     /// ```
     pub fn new(approximate: GeluApproximate) -> Self {
-        GELU { approximate }
+        GELU { approximate, hooks: Hooks::new() }
     }
 
     /// The approximation in use.
@@ -52,9 +54,10 @@ impl GELU {
 /// assert_eq!(layer.forward(&Tensor::from_vec(vec![-2.0, 3.0], [2])).to_vec(), vec![-0.2, 3.0]);
 /// assert_eq!(LeakyReLU::default().to_string(), "LeakyReLU(negative_slope=0.01)");
 /// ```
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct LeakyReLU {
     negative_slope: f64,
+    hooks: Hooks,
 }
 
 impl LeakyReLU {
@@ -64,7 +67,7 @@ impl LeakyReLU {
     /// assert_eq!(blocks_core::nn::LeakyReLU::new(0.2).negative_slope(), 0.2);
     /// ```
     pub fn new(negative_slope: f64) -> Self {
-        LeakyReLU { negative_slope }
+        LeakyReLU { negative_slope, hooks: Hooks::new() }
     }
 
     /// The slope for negative inputs.
@@ -92,9 +95,10 @@ impl Default for LeakyReLU {
 /// assert_eq!(ELU::default().to_string(), "ELU(alpha=1.0)");
 /// assert_eq!(ELU::new(2.0).forward(&Tensor::from_vec(vec![3.0], [1])).to_vec(), vec![3.0]);
 /// ```
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ELU {
     alpha: f64,
+    hooks: Hooks,
 }
 
 impl ELU {
@@ -104,7 +108,7 @@ impl ELU {
     /// assert_eq!(blocks_core::nn::ELU::new(0.5).alpha(), 0.5);
     /// ```
     pub fn new(alpha: f64) -> Self {
-        ELU { alpha }
+        ELU { alpha, hooks: Hooks::new() }
     }
 
     /// The scale of the negative part.
@@ -132,10 +136,11 @@ impl Default for ELU {
 /// assert_eq!(Softplus::default().to_string(), "Softplus(beta=1.0, threshold=20.0)");
 /// assert_eq!(Softplus::new(1.0, 20.0).forward(&Tensor::from_vec(vec![30.0], [1])).to_vec(), vec![30.0]);
 /// ```
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Softplus {
     beta: f64,
     threshold: f64,
+    hooks: Hooks,
 }
 
 impl Softplus {
@@ -146,7 +151,7 @@ impl Softplus {
     /// assert_eq!((layer.beta(), layer.threshold()), (2.0, 10.0));
     /// ```
     pub fn new(beta: f64, threshold: f64) -> Self {
-        Softplus { beta, threshold }
+        Softplus { beta, threshold, hooks: Hooks::new() }
     }
 
     /// The sharpness `beta`.

@@ -3,6 +3,7 @@
 //! [`BatchNorm1d<C>`] (on `Batch<C>`) and [`BatchNorm2d<C>`] (on
 //! `Images<C>`).
 
+use super::Hooks;
 use super::forward::Forward;
 use super::images::Images;
 use super::typed::Batch;
@@ -76,6 +77,7 @@ pub struct DynBatchNorm<const D: usize, E: Element = f32> {
     bias: Option<Parameter<E>>,
     running: Option<Running<E>>,
     training: TrainingFlag,
+    hooks: Hooks,
 }
 
 /// The buffers of a layer that tracks running statistics.
@@ -107,6 +109,7 @@ impl<const D: usize> DynBatchNorm<D> {
     pub fn new(num_features: usize, options: BatchNormOptions) -> Self {
         let affine = options.affine;
         DynBatchNorm {
+            hooks: Hooks::new(),
             num_features,
             options,
             weight: affine.then(|| Parameter::new(Tensor::ones([num_features]))),
@@ -273,6 +276,7 @@ impl<const D: usize, E: Element> Module for DynBatchNorm<D, E> {
             visitor.integer_buffer("num_batches_tracked", &running.num_batches_tracked);
         }
         visitor.training_flag(&self.training);
+        visitor.hooks(&self.hooks);
     }
 }
 
@@ -282,6 +286,7 @@ impl<const D: usize, E: Element> ToElement for DynBatchNorm<D, E> {
 
     fn convert<F: Element>(&self) -> DynBatchNorm<D, F> {
         DynBatchNorm {
+            hooks: self.hooks.clone(),
             num_features: self.num_features,
             options: self.options,
             weight: self.weight.convert(),

@@ -3,6 +3,7 @@
 //! [`Conv2d<I, O, K>`] and [`Conv1d<I, O, K>`], whose channels the
 //! compiler checks between blocks.
 
+use super::Hooks;
 use super::forward::Forward;
 use super::images::Images;
 use super::{Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
@@ -30,6 +31,7 @@ pub struct DynConv<const D: usize, E: Element = f32> {
     weight: Parameter<E>,
     bias: Option<Parameter<E>>,
     training: TrainingFlag,
+    hooks: Hooks,
 }
 
 /// `nn.Conv2d` with channels chosen at run time (see [`DynConv`]).
@@ -92,6 +94,7 @@ impl<const D: usize> DynConv<D> {
         let bias = bias.then(|| Parameter::new(Tensor::zeros([out_channels])));
         super::init::reset_linear(&weight, bias.as_ref());
         DynConv {
+            hooks: Hooks::new(),
             in_channels,
             out_channels,
             kernel_size,
@@ -276,6 +279,7 @@ impl<const D: usize, E: Element> Module for DynConv<D, E> {
             register_parameter(visitor, "bias", bias);
         }
         visitor.training_flag(&self.training);
+        visitor.hooks(&self.hooks);
     }
 
     fn as_conv2d(&self) -> Option<&DynConv2d> {
@@ -292,6 +296,7 @@ impl<const D: usize, E: Element> ToElement for DynConv<D, E> {
 
     fn convert<F: Element>(&self) -> DynConv<D, F> {
         DynConv {
+            hooks: self.hooks.clone(),
             in_channels: self.in_channels,
             out_channels: self.out_channels,
             kernel_size: self.kernel_size,

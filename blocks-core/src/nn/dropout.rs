@@ -1,5 +1,6 @@
 //! `nn.Dropout(p)`: random zeroing in training, the identity in eval.
 
+use super::Hooks;
 use super::{Forward, Module, TrainingFlag, Visitor};
 use crate::Tensor;
 use crate::optim::pyrepr::float;
@@ -27,6 +28,7 @@ use crate::optim::pyrepr::float;
 pub struct Dropout {
     p: f64,
     training: TrainingFlag,
+    hooks: Hooks,
 }
 
 impl Dropout {
@@ -43,7 +45,7 @@ impl Dropout {
     #[track_caller]
     pub fn new(p: f64) -> Self {
         assert!((0.0..=1.0).contains(&p), "dropout probability has to be between 0 and 1, but got {p}");
-        Dropout { p, training: TrainingFlag::default() }
+        Dropout { p, training: TrainingFlag::default(), hooks: Hooks::new() }
     }
 
     /// The probability of zeroing an element.
@@ -86,6 +88,7 @@ impl Module for Dropout {
 
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
         visitor.training_flag(&self.training);
+        visitor.hooks(&self.hooks);
     }
 }
 

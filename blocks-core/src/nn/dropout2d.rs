@@ -1,5 +1,6 @@
 //! `nn.Dropout2d(p)`: zeroing whole channels in training, the identity in eval.
 
+use super::Hooks;
 use super::{Forward, Module, TrainingFlag, Visitor};
 use crate::Tensor;
 use crate::optim::pyrepr::float;
@@ -31,6 +32,7 @@ use crate::optim::pyrepr::float;
 pub struct Dropout2d {
     p: f64,
     training: TrainingFlag,
+    hooks: Hooks,
 }
 
 impl Dropout2d {
@@ -47,7 +49,7 @@ impl Dropout2d {
     #[track_caller]
     pub fn new(p: f64) -> Self {
         assert!((0.0..=1.0).contains(&p), "dropout probability has to be between 0 and 1, but got {p}");
-        Dropout2d { p, training: TrainingFlag::default() }
+        Dropout2d { p, training: TrainingFlag::default(), hooks: Hooks::new() }
     }
 
     /// The probability of zeroing a channel.
@@ -90,6 +92,7 @@ impl Module for Dropout2d {
 
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
         visitor.training_flag(&self.training);
+        visitor.hooks(&self.hooks);
     }
 }
 

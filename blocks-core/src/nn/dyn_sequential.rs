@@ -5,6 +5,7 @@
 use std::ops::Index;
 use std::sync::Arc;
 
+use super::Hooks;
 use super::forward::Forward;
 use super::path::within_named;
 use super::{Block, Module, Visitor};
@@ -38,6 +39,7 @@ use crate::Tensor;
 #[derive(Default)]
 pub struct DynSequential {
     blocks: Vec<(Arc<str>, Box<dyn Block>)>,
+    hooks: Hooks,
 }
 
 impl DynSequential {
@@ -210,6 +212,7 @@ impl Module for DynSequential {
         for (name, block) in &self.blocks {
             visitor.child(name, block.as_dyn());
         }
+        visitor.hooks(&self.hooks);
     }
 }
 

@@ -2,6 +2,7 @@
 //! from a config, giving a plain tensor) and [`Embedding<N, D>`] (sizes in
 //! its type, giving `Batch<D>`), both taking int64 [`Indices`] of any shape.
 
+use super::Hooks;
 use super::forward::{FeedsInto, Forward};
 use super::typed::Batch;
 use super::{Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
@@ -26,6 +27,7 @@ pub struct DynEmbedding<E: Element = f32> {
     weight: Parameter<E>,
     padding_idx: Option<usize>,
     training: TrainingFlag,
+    hooks: Hooks,
 }
 
 impl DynEmbedding {
@@ -37,7 +39,7 @@ impl DynEmbedding {
     pub fn new(num_embeddings: usize, embedding_dim: usize) -> Self {
         let weight = Parameter::new(Tensor::zeros([num_embeddings, embedding_dim]));
         super::init::normal_(&weight, 0.0, 1.0);
-        DynEmbedding { weight, padding_idx: None, training: TrainingFlag::default() }
+        DynEmbedding { weight, padding_idx: None, training: TrainingFlag::default(), hooks: Hooks::new() }
     }
 
     /// A table like [`new`](Self::new)'s whose row `padding_idx` starts at
@@ -168,6 +170,7 @@ impl<E: Element> Module for DynEmbedding<E> {
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
         register_parameter(visitor, "weight", &self.weight);
         visitor.training_flag(&self.training);
+        visitor.hooks(&self.hooks);
     }
 }
 
@@ -179,6 +182,7 @@ impl<E: Element> ToElement for DynEmbedding<E> {
             weight: self.weight.convert(),
             padding_idx: self.padding_idx,
             training: self.training.clone(),
+            hooks: self.hooks.clone(),
         }
     }
 }

@@ -41,6 +41,13 @@ impl<M: Module, Owner: ?Sized> Field<Owner> for M {
     }
 }
 
+/// A block's own forward hooks: what `register_forward_hook` on the block finds.
+impl<Owner: ?Sized> Field<Owner> for super::Hooks {
+    fn visit_field<'m>(&'m self, _: &str, visitor: &mut dyn Visitor<'m>) {
+        visitor.hooks(self);
+    }
+}
+
 /// A block's own training flag: `train()`/`eval()` on any ancestor set it.
 impl<Owner: ?Sized> Field<Owner> for TrainingFlag {
     fn visit_field<'m>(&'m self, _: &str, visitor: &mut dyn Visitor<'m>) {

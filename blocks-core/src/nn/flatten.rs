@@ -2,6 +2,7 @@
 //! sizes. It gives a plain `Tensor`, so the `Linear` after it checks its
 //! width at run time, naming itself and its path.
 
+use super::Hooks;
 use super::{Forward, Module, Visitor};
 use crate::Tensor;
 
@@ -19,10 +20,11 @@ use crate::Tensor;
 /// assert_eq!(Flatten::default().to_string(), "Flatten(start_dim=1, end_dim=-1)");
 /// assert_eq!(Flatten::new(0, 1).forward(&Tensor::ones([2, 3, 4])).shape(), vec![6, 4]);
 /// ```
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Flatten {
     start_dim: isize,
     end_dim: isize,
+    hooks: Hooks,
 }
 
 impl Flatten {
@@ -33,7 +35,7 @@ impl Flatten {
     /// assert_eq!((layer.start_dim(), layer.end_dim()), (1, -1));
     /// ```
     pub fn new(start_dim: isize, end_dim: isize) -> Self {
-        Flatten { start_dim, end_dim }
+        Flatten { start_dim, end_dim, hooks: Hooks::new() }
     }
 
     /// The first dim flattened.
@@ -83,7 +85,9 @@ impl Module for Flatten {
         format!("start_dim={}, end_dim={}", self.start_dim, self.end_dim)
     }
 
-    fn visit<'m>(&'m self, _: &mut dyn Visitor<'m>) {}
+    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+        visitor.hooks(&self.hooks);
+    }
 }
 
 impl_block! {

@@ -26,8 +26,16 @@ use crate::{Element, Tensor, TensorBase};
 /// through [`run`].
 ///
 /// ```
-/// use blocks_core::nn::{Batch, Forward, Linear};
+/// use blocks_core::nn::{Batch, Forward, Linear, Module, Visitor};
 /// struct Double(Linear<3, 3>);
+/// impl Module for Double {
+///     fn type_name(&self) -> String {
+///         "Double".into()
+///     }
+///     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+///         visitor.child("0", &self.0);
+///     }
+/// }
 /// impl Forward for Double {
 ///     type Input = Batch<3>;
 ///     type Output = Batch<3>;
@@ -44,7 +52,7 @@ use crate::{Element, Tensor, TensorBase};
     label = "no forward pass",
     note = "a block gets a forward pass from `impl Forward` (`type Input`, `type Output` and `fn forward`, PyTorch's `def forward(self, X)`)"
 )]
-pub trait Forward {
+pub trait Forward: super::Module {
     /// What the block takes: `Batch<N>`, `Images<C>`, `Tensor` or `Scalar`.
     type Input;
     /// What the block gives.

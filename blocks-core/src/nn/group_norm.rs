@@ -3,6 +3,7 @@
 //! [`GroupNorm<GROUPS, C>`] (on `Images<C>`, `C` divisible by `GROUPS` checked when
 //! it is built).
 
+use super::Hooks;
 use super::forward::Forward;
 use super::images::Images;
 use super::{Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
@@ -31,6 +32,7 @@ pub struct DynGroupNorm<E: Element = f32> {
     weight: Option<Parameter<E>>,
     bias: Option<Parameter<E>>,
     training: TrainingFlag,
+    hooks: Hooks,
 }
 
 impl DynGroupNorm {
@@ -74,6 +76,7 @@ impl DynGroupNorm {
             "GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})"
         );
         DynGroupNorm {
+            hooks: Hooks::new(),
             num_groups,
             num_channels,
             eps,
@@ -196,6 +199,7 @@ impl<E: Element> Module for DynGroupNorm<E> {
             register_parameter(visitor, "bias", bias);
         }
         visitor.training_flag(&self.training);
+        visitor.hooks(&self.hooks);
     }
 }
 
@@ -204,6 +208,7 @@ impl<E: Element> ToElement for DynGroupNorm<E> {
 
     fn convert<F: Element>(&self) -> DynGroupNorm<F> {
         DynGroupNorm {
+            hooks: self.hooks.clone(),
             num_groups: self.num_groups,
             num_channels: self.num_channels,
             eps: self.eps,

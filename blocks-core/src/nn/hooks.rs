@@ -4,25 +4,13 @@
 //!
 //! # Where hooks live
 //!
-//! A block may have no storage at all (`ReLU` is a unit struct), so hooks
-//! do not live in the block: they live in one registry, keyed by the
-//! block's address and its type. Every run goes through [`run`](super::run),
-//! which looks the block up only when some hook is registered somewhere (an
-//! atomic counter; with none registered a run costs one atomic load).
-//!
-//! What follows from keying by address:
-//!
-//! - hooks belong to the block at its place in memory: register them once
-//!   the model is where it will run (moving a model, e.g. into a `Box`,
-//!   leaves its hooks behind at the old address; moving a `Box` does not
-//!   move the block inside, so a boxed block keeps its hooks);
-//! - remove them with their [`HookHandle`] before the block is dropped, or a
-//!   new block of the same type at the same address inherits them;
-//! - a block of size zero (`ReLU`, `Flatten`, a field-less user block) has
-//!   no address of its own: two of the same type in one struct or
-//!   `sequential!` may share one, and a hook on one then runs for both.
-//!   Hook them through [`register_module_forward_hook`], which is told
-//!   each block's path, when that matters.
+//! A block's hooks live in the block, in its [`Hooks`] field (see there):
+//! they move with it, each block has its own, and a new block starts with
+//! none. Every layer of this crate has one; a block of your own gets hooks
+//! with a field `hooks: Hooks`, and registering a hook on a block without
+//! one panics, saying so. Every run goes through [`run`](super::run), which
+//! looks at hooks only when some hook exists somewhere (with none, a run
+//! costs one atomic load).
 //!
 //! # Order and removal during a pass (PyTorch's `_call_impl`)
 //!
@@ -37,7 +25,8 @@
 //!
 //! Hooks for every block ([`register_module_forward_hook`], PyTorch's global
 //! module hooks) run before each block's own, and are told which block runs
-//! ([`RunningBlock`]): the way to hook blocks of size zero one by one.
+//! ([`RunningBlock`]) and its path in the model, also for a block that a
+//! hand-written `forward` calls (`0.p1_1`: the field `p1_1` of block `0`).
 //!
 //! Hooks run when a block is run the usual way: its `forward` method, a
 //! container, [`run`](super::run). Calling the trait method
@@ -58,106 +47,66 @@
 //!
 //! No lock is held while a hook runs, so a hook may register or remove
 //! hooks (on any block) without deadlock, and a model with hooks can run on
-//! several threads at once.
+//! several threads at once (the argument is in `hook_storage.rs`).
 
 use std::any::TypeId;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
+use super::Parameter;
 use super::forward::short_type_name;
-use super::{HookValue, Module};
+use super::hook_storage::{Hook, HookHandle, Hooks, PostHook, PreHook};
+use super::{HookValue, Module, Visitor};
 use crate::{AnyTensor, Element, Tensor, Tensor64, TensorBase};
-
-type PreHook = Arc<dyn Fn(&RunningBlock, &AnyTensor) -> Option<AnyTensor> + Send + Sync>;
-type PostHook = Arc<dyn Fn(&RunningBlock, &AnyTensor, &AnyTensor) -> Option<AnyTensor> + Send + Sync>;
 
 /// A pre-hook written for element type `E`, run on values of either type
 /// (cast to `E`, a handle when they are `E` already).
 fn pre_hook<E: Element>(
     hook: impl Fn(&RunningBlock, &TensorBase<E>) -> Option<TensorBase<E>> + Send + Sync + 'static,
-) -> PreHook {
-    Arc::new(move |block, x| hook(block, &x.cast()).map(AnyTensor::from))
+) -> Hook {
+    Hook::Pre(Arc::new(move |block, x| hook(block, &x.cast()).map(AnyTensor::from)))
 }
 
 /// A forward hook written for element type `E` (see [`pre_hook`]).
 fn post_hook<E: Element>(
     hook: impl Fn(&RunningBlock, &TensorBase<E>, &TensorBase<E>) -> Option<TensorBase<E>> + Send + Sync + 'static,
-) -> PostHook {
-    Arc::new(move |block, x, y| hook(block, &x.cast(), &y.cast()).map(AnyTensor::from))
+) -> Hook {
+    Hook::Post(Arc::new(move |block, x, y| hook(block, &x.cast(), &y.cast()).map(AnyTensor::from)))
 }
 
-/// A block's identity for hooks: its address and its type (a struct and
-/// its first field share an address, not a type).
-type Key = (usize, TypeId);
-
-/// Where the hooks for every block live (no block is at address 0).
-fn global() -> Key {
-    (0, TypeId::of::<()>())
-}
-
-#[derive(Default)]
-struct Hooks {
-    pre: Vec<(u64, PreHook)>,
-    post: Vec<(u64, PostHook)>,
-}
-
-/// How many hooks are registered, on all blocks: the fast path's test.
-static REGISTERED: AtomicUsize = AtomicUsize::new(0);
-static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-static REGISTRY: Mutex<Option<HashMap<Key, Hooks>>> = Mutex::new(None);
-
-fn registry() -> MutexGuard<'static, Option<HashMap<Key, Hooks>>> {
-    // Hooks never run under the lock, so a panic cannot poison the map half-written.
-    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn key_of<M: Module + ?Sized>(block: &M) -> Key {
-    let any = block.as_any();
-    (any as *const dyn std::any::Any as *const () as usize, any.type_id())
-}
-
-/// Unregisters the hook it was returned for, like PyTorch's
-/// `RemovableHandle.remove()`. Dropping the handle keeps the hook.
+/// The block's own [`Hooks`] (its field, reported by its `visit`), or
+/// `None` for a block that keeps none.
 ///
 /// ```
-/// use blocks_core::nn::{ForwardHooks, ReLU};
-/// use blocks_core::Tensor;
-/// let relu = ReLU;
-/// let handle = relu.register_forward_hook(|_, y| Some(y * 2.0));
-/// assert_eq!(relu.forward(&Tensor::from_vec(vec![1.0], [1])).to_vec(), vec![2.0]);
-/// handle.remove();
-/// assert_eq!(relu.forward(&Tensor::from_vec(vec![1.0], [1])).to_vec(), vec![1.0]);
+/// use blocks_core::nn::{hooks_of, Linear};
+/// assert!(hooks_of(&Linear::<2, 2>::new()).is_some());
 /// ```
-#[derive(Debug)]
-#[must_use = "a hook stays registered until `remove()` is called on its handle; keep the handle (or `let _ =` to keep the hook for good)"]
-pub struct HookHandle {
-    key: Key,
-    id: u64,
+pub fn hooks_of<M: Module + ?Sized>(block: &M) -> Option<&Hooks> {
+    struct Find<'m>(Option<&'m Hooks>);
+    impl<'m> Visitor<'m> for Find<'m> {
+        fn parameter(&mut self, _: &str, _: &'m Parameter) {}
+        fn buffer(&mut self, _: &str, _: &'m Tensor) {}
+        fn child(&mut self, _: &str, _: &'m dyn Module) {}
+        fn hooks(&mut self, hooks: &'m Hooks) {
+            self.0.get_or_insert(hooks);
+        }
+    }
+    let mut find = Find(None);
+    block.visit(&mut find);
+    find.0
 }
 
-impl HookHandle {
-    /// Unregisters the hook. Removing twice does nothing, as in PyTorch.
-    ///
-    /// ```
-    /// use blocks_core::nn::{ForwardHooks, Linear};
-    /// let layer = Linear::<2, 2>::new();
-    /// let handle = layer.register_forward_pre_hook(|_| None);
-    /// handle.remove();
-    /// handle.remove();
-    /// ```
-    pub fn remove(&self) {
-        let mut guard = registry();
-        let Some(map) = guard.as_mut() else { return };
-        let Some(hooks) = map.get_mut(&self.key) else { return };
-        let before = hooks.pre.len() + hooks.post.len();
-        hooks.pre.retain(|(id, _)| *id != self.id);
-        hooks.post.retain(|(id, _)| *id != self.id);
-        let removed = before - hooks.pre.len() - hooks.post.len();
-        if hooks.pre.is_empty() && hooks.post.is_empty() {
-            map.remove(&self.key);
-        }
-        REGISTERED.fetch_sub(removed, Ordering::AcqRel);
+/// The block's own hooks, for registering one; panics naming the block if
+/// it keeps none.
+#[track_caller]
+fn own_hooks<M: Module + ?Sized>(block: &M) -> &Hooks {
+    match hooks_of(block) {
+        Some(hooks) => hooks,
+        None => panic!(
+            "{} keeps no hooks of its own: give it a field `hooks: Hooks` (which #[derive(Module)] \
+             registers, as PyTorch keeps a module's hooks in `_forward_hooks`), or hook it through \
+             `register_module_forward_hook`, which runs for every block",
+            block.type_name()
+        ),
     }
 }
 
@@ -246,36 +195,36 @@ pub trait ForwardHooks {
 }
 
 impl<M: Module + ?Sized> ForwardHooks for M {
+    #[track_caller]
     fn register_forward_pre_hook<F>(&self, hook: F) -> HookHandle
     where
         F: Fn(&Tensor) -> Option<Tensor> + Send + Sync + 'static,
     {
-        let hook = pre_hook(move |_, x: &Tensor| hook(x));
-        register(key_of(self), |hooks, id| hooks.pre.push((id, hook)))
+        own_hooks(self).add(pre_hook(move |_, x: &Tensor| hook(x)))
     }
 
+    #[track_caller]
     fn register_forward_hook<F>(&self, hook: F) -> HookHandle
     where
         F: Fn(&Tensor, &Tensor) -> Option<Tensor> + Send + Sync + 'static,
     {
-        let hook = post_hook(move |_, x: &Tensor, y: &Tensor| hook(x, y));
-        register(key_of(self), |hooks, id| hooks.post.push((id, hook)))
+        own_hooks(self).add(post_hook(move |_, x: &Tensor, y: &Tensor| hook(x, y)))
     }
 
+    #[track_caller]
     fn register_forward_pre_hook_f64<F>(&self, hook: F) -> HookHandle
     where
         F: Fn(&Tensor64) -> Option<Tensor64> + Send + Sync + 'static,
     {
-        let hook = pre_hook(move |_, x: &Tensor64| hook(x));
-        register(key_of(self), |hooks, id| hooks.pre.push((id, hook)))
+        own_hooks(self).add(pre_hook(move |_, x: &Tensor64| hook(x)))
     }
 
+    #[track_caller]
     fn register_forward_hook_f64<F>(&self, hook: F) -> HookHandle
     where
         F: Fn(&Tensor64, &Tensor64) -> Option<Tensor64> + Send + Sync + 'static,
     {
-        let hook = post_hook(move |_, x: &Tensor64, y: &Tensor64| hook(x, y));
-        register(key_of(self), |hooks, id| hooks.post.push((id, hook)))
+        own_hooks(self).add(post_hook(move |_, x: &Tensor64, y: &Tensor64| hook(x, y)))
     }
 }
 
@@ -344,7 +293,7 @@ pub fn register_module_forward_pre_hook<F>(hook: F) -> HookHandle
 where
     F: Fn(&RunningBlock, &Tensor) -> Option<Tensor> + Send + Sync + 'static,
 {
-    register(global(), |hooks, id| hooks.pre.push((id, pre_hook(hook))))
+    super::hook_storage::add_global(pre_hook(hook))
 }
 
 /// [`register_module_forward_pre_hook`] for float64 models: `hook` sees
@@ -362,7 +311,7 @@ pub fn register_module_forward_pre_hook_f64<F>(hook: F) -> HookHandle
 where
     F: Fn(&RunningBlock, &Tensor64) -> Option<Tensor64> + Send + Sync + 'static,
 {
-    register(global(), |hooks, id| hooks.pre.push((id, pre_hook(hook))))
+    super::hook_storage::add_global(pre_hook(hook))
 }
 
 /// Runs `hook` after the forward of every block, like PyTorch's
@@ -388,7 +337,7 @@ pub fn register_module_forward_hook<F>(hook: F) -> HookHandle
 where
     F: Fn(&RunningBlock, &Tensor, &Tensor) -> Option<Tensor> + Send + Sync + 'static,
 {
-    register(global(), |hooks, id| hooks.post.push((id, post_hook(hook))))
+    super::hook_storage::add_global(post_hook(hook))
 }
 
 /// [`register_module_forward_hook`] for float64 models: `hook` sees
@@ -409,29 +358,7 @@ pub fn register_module_forward_hook_f64<F>(hook: F) -> HookHandle
 where
     F: Fn(&RunningBlock, &Tensor64, &Tensor64) -> Option<Tensor64> + Send + Sync + 'static,
 {
-    register(global(), |hooks, id| hooks.post.push((id, post_hook(hook))))
-}
-
-fn register(key: Key, add: impl FnOnce(&mut Hooks, u64)) -> HookHandle {
-    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    let mut guard = registry();
-    add(guard.get_or_insert_with(HashMap::new).entry(key).or_default(), id);
-    REGISTERED.fetch_add(1, Ordering::AcqRel);
-    HookHandle { key, id }
-}
-
-/// Whether the block at `key` has hooks, or there are global ones.
-fn has_hooks(key: Key) -> bool {
-    registry().as_ref().is_some_and(|map| map.contains_key(&key) || map.contains_key(&global()))
-}
-
-/// The global hooks, then the block's, as they are now.
-fn snapshot<T>(key: Key, pick: impl Fn(&Hooks) -> Vec<T>) -> Vec<T> {
-    let guard = registry();
-    let Some(map) = guard.as_ref() else { return Vec::new() };
-    let mut hooks = map.get(&global()).map(&pick).unwrap_or_default();
-    hooks.extend(map.get(&key).map(&pick).unwrap_or_default());
-    hooks
+    super::hook_storage::add_global(post_hook(hook))
 }
 
 /// A run of a block that has hooks (its own or global ones), between its
@@ -439,39 +366,81 @@ fn snapshot<T>(key: Key, pick: impl Fn(&Hooks) -> Vec<T>) -> Vec<T> {
 /// the forward on [`input`](Self::input) and gives the output to
 /// [`finish`](Self::finish). (Split so the forward is called from the
 /// `#[track_caller]` runner itself, keeping the user's line in panics.)
-pub(crate) struct HookedRun<I> {
-    key: Key,
+/// While it lives, the block is the running one in the path that global
+/// hooks are told (see `path.rs`).
+pub(crate) struct HookedRun<'b, I> {
+    own: Option<&'b Hooks>,
+    global: bool,
     running: RunningBlock,
     replaced_input: Option<I>,
+    _entered: Option<super::path::Entered>,
 }
 
 /// Runs `block`'s pre-hooks on `input`: `None` when it has no hooks and
 /// there are no global ones (the caller then runs the forward bare).
+///
+/// A block that hands its identity to another (`Box<dyn Block>`, whose
+/// `as_any` is the block inside) runs bare: the block inside runs the hooks.
 #[track_caller]
-pub(crate) fn hooked<B, I>(block: &B, input: &I) -> Option<HookedRun<I>>
+pub(crate) fn hooked<'b, B, I>(block: &'b B, input: &I) -> Option<HookedRun<'b, I>>
+where
+    B: Module + ?Sized + 'static,
+    I: HookValue,
+{
+    if !super::hook_storage::any_registered() || block.as_any().type_id() != TypeId::of::<B>() {
+        return None;
+    }
+    start::<B, I>(block, hooks_of(block), || super::path::children_of(block), input)
+}
+
+/// [`hooked`] for a container whose children it runs itself (a
+/// `Sequential`, which puts each child's key in the path), given its own
+/// hooks.
+#[track_caller]
+pub(crate) fn hooked_container<'b, B, I>(block: &'b B, own: &'b Hooks, input: &I) -> Option<HookedRun<'b, I>>
 where
     B: ?Sized + 'static,
     I: HookValue,
 {
-    if REGISTERED.load(Ordering::Acquire) == 0 {
+    if !super::hook_storage::any_registered() {
         return None;
     }
-    let key = (block as *const B as *const () as usize, TypeId::of::<B>());
-    if !has_hooks(key) {
+    start::<B, I>(block, Some(own), Vec::new, input)
+}
+
+/// Runs the pre-hooks (global ones, then `own`) of `block`, which records
+/// `children` in the path while global hooks exist.
+#[track_caller]
+fn start<'b, B, I>(
+    block: &'b B,
+    own: Option<&'b Hooks>,
+    children: impl FnOnce() -> Vec<super::path::Child>,
+    input: &I,
+) -> Option<HookedRun<'b, I>>
+where
+    B: ?Sized + 'static,
+    I: HookValue,
+{
+    let own = own.filter(|hooks| !hooks.is_empty());
+    let global = super::hook_storage::any_global();
+    if own.is_none() && !global {
         return None;
     }
+    let identity = (block as *const B as *const () as usize, TypeId::of::<B>());
+    let entered = global.then(|| super::path::enter(identity, children()));
     let running = RunningBlock { name: class_name::<B>(), path: super::path::current() };
-    let pre: Vec<PreHook> = snapshot(key, |h| h.pre.iter().map(|(_, f)| Arc::clone(f)).collect());
+    let mut pre: Vec<PreHook> = if global { super::hook_storage::global_pre() } else { Vec::new() };
+    pre.extend(own.map(Hooks::pre).unwrap_or_default());
     let mut replaced_input: Option<I> = None;
     for hook in pre {
         if let Some(replaced) = hook(&running, &replaced_input.as_ref().unwrap_or(input).to_any_hook()) {
             replaced_input = Some(replace::<B, I>(replaced, "input", "forward pre-hook"));
         }
     }
-    Some(HookedRun { key, running, replaced_input })
+    Some(HookedRun { own, global, running, replaced_input, _entered: entered })
 }
 
-impl<I: HookValue> HookedRun<I> {
+impl<I: HookValue> HookedRun<'_, I> {
     /// The input the forward runs on: `given`, or a pre-hook's replacement.
     pub(crate) fn input<'a>(&'a self, given: &'a I) -> &'a I {
         self.replaced_input.as_ref().unwrap_or(given)
@@ -482,7 +451,9 @@ impl<I: HookValue> HookedRun<I> {
     #[track_caller]
     pub(crate) fn finish<B: ?Sized, O: HookValue>(&self, given: &I, output: O) -> O {
         let input = self.input(given).to_any_hook();
-        let post: Vec<PostHook> = snapshot(self.key, |h| h.post.iter().map(|(_, f)| Arc::clone(f)).collect());
+        let mut post: Vec<PostHook> =
+            if self.global { super::hook_storage::global_post() } else { Vec::new() };
+        post.extend(self.own.map(Hooks::post).unwrap_or_default());
         let mut output = output;
         for hook in post {
             if let Some(replaced) = hook(&self.running, &input, &output.to_any_hook()) {

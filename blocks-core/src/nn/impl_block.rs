@@ -124,7 +124,9 @@ macro_rules! settings_block {
                 $repr
             }
 
-            fn visit<'m>(&'m self, _: &mut dyn $crate::nn::Visitor<'m>) {}
+            fn visit<'m>(&'m self, visitor: &mut dyn $crate::nn::Visitor<'m>) {
+                visitor.hooks(&self.hooks);
+            }
         }
 
         impl_block! {

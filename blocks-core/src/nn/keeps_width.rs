@@ -112,9 +112,15 @@ impl TensorKind for Scalar {
 /// implemented by hand; every block with such a `Forward` has it.
 ///
 /// ```
-/// use blocks_core::nn::{Forward, KeepsWidth};
+/// use blocks_core::nn::{Forward, KeepsWidth, Module, Visitor};
 /// use blocks_core::Tensor;
 /// struct Negate;
+/// impl Module for Negate {
+///     fn type_name(&self) -> String {
+///         "Negate".into()
+///     }
+///     fn visit<'m>(&'m self, _: &mut dyn Visitor<'m>) {}
+/// }
 /// impl Forward for Negate {
 ///     type Input = Tensor;
 ///     type Output = Tensor;
@@ -141,9 +147,15 @@ impl<L: Forward<Input = Tensor, Output = Tensor> + ?Sized> KeepsWidth for L {}
 /// than one element).
 ///
 /// ```
-/// use blocks_core::nn::{keep_width, Batch, KeptForward};
+/// use blocks_core::nn::{keep_width, Batch, KeptForward, Module, Visitor};
 /// use blocks_core::Tensor;
 /// struct Double;
+/// impl Module for Double {
+///     fn type_name(&self) -> String {
+///         "Double".into()
+///     }
+///     fn visit<'m>(&'m self, _: &mut dyn Visitor<'m>) {}
+/// }
 /// impl KeptForward for Double {
 ///     fn forward_kept(&self, x: &Tensor) -> Tensor {
 ///         x * 2.0
@@ -176,7 +188,7 @@ pub fn keep_width<L: KeptForward + ?Sized, G: TensorKind>(layer: &L, input: &G) 
 /// use blocks_core::Tensor;
 /// assert_eq!(ReLU.forward_kept(&Tensor::from_vec(vec![-1.0], [1])).to_vec(), vec![0.0]);
 /// ```
-pub trait KeptForward {
+pub trait KeptForward: super::Module {
     /// Runs the block's `Forward` on `x`.
     fn forward_kept(&self, x: &Tensor) -> Tensor;
 

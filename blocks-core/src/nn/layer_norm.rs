@@ -1,5 +1,6 @@
 //! `nn.LayerNorm(normalized_shape, eps, elementwise_affine)`.
 
+use super::Hooks;
 use super::{Forward, KeptForward, Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
 use crate::optim::pyrepr::{boolean, float};
 use crate::{AnyTensor, Element, Tensor, Tensor64, TensorBase};
@@ -23,6 +24,7 @@ pub struct LayerNorm<E: Element = f32> {
     weight: Option<Parameter<E>>,
     bias: Option<Parameter<E>>,
     training: TrainingFlag,
+    hooks: Hooks,
 }
 
 impl LayerNorm {
@@ -57,6 +59,7 @@ impl LayerNorm {
     ) -> Self {
         let normalized_shape = normalized_shape.as_ref().to_vec();
         LayerNorm {
+            hooks: Hooks::new(),
             weight: elementwise_affine.then(|| Parameter::new(Tensor::ones(normalized_shape.clone()))),
             bias: (elementwise_affine && bias)
                 .then(|| Parameter::new(Tensor::zeros(normalized_shape.clone()))),
@@ -169,6 +172,7 @@ impl<E: Element> Module for LayerNorm<E> {
             register_parameter(visitor, "bias", bias);
         }
         visitor.training_flag(&self.training);
+        visitor.hooks(&self.hooks);
     }
 }
 
@@ -177,6 +181,7 @@ impl<E: Element> ToElement for LayerNorm<E> {
 
     fn convert<F: Element>(&self) -> LayerNorm<F> {
         LayerNorm {
+            hooks: self.hooks.clone(),
             normalized_shape: self.normalized_shape.clone(),
             eps: self.eps,
             weight: self.weight.convert(),

@@ -1,6 +1,7 @@
 //! `nn.LazyLinear`: a fully connected layer whose input width is found at
 //! its first forward.
 
+use super::Hooks;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::forward::Forward;
@@ -38,6 +39,7 @@ pub struct LazyLinear<E: Element = f32> {
     /// Held by the first forward while it draws the parameters.
     init_lock: Arc<Mutex<()>>,
     training: TrainingFlag,
+    hooks: Hooks,
 }
 
 impl LazyLinear {
@@ -59,6 +61,7 @@ impl LazyLinear {
     /// ```
     pub fn with_bias(out_features: usize, bias: bool) -> Self {
         LazyLinear {
+            hooks: Hooks::new(),
             out_features,
             weight: Parameter::uninitialized(&[Some(out_features), None]),
             bias: bias.then(|| Parameter::uninitialized(&[Some(out_features)])),
@@ -225,6 +228,7 @@ impl<E: Element> Module for LazyLinear<E> {
             register_parameter(visitor, "bias", bias);
         }
         visitor.training_flag(&self.training);
+        visitor.hooks(&self.hooks);
     }
 
     fn as_linear(&self) -> Option<&DynLinear> {
@@ -248,6 +252,7 @@ impl<E: Element> ToElement for LazyLinear<E> {
 
     fn convert<F: Element>(&self) -> LazyLinear<F> {
         LazyLinear {
+            hooks: self.hooks.clone(),
             out_features: self.out_features,
             weight: self.weight.convert(),
             bias: self.bias.convert(),

@@ -1,6 +1,7 @@
 //! `nn.Linear`: `Linear<IN, OUT>` with widths in its type, and `DynLinear`
 //! with widths chosen at run time (from a config or a checkpoint).
 
+use super::Hooks;
 use super::forward::Forward;
 use super::typed::Batch;
 use super::{Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
@@ -29,6 +30,7 @@ pub struct DynLinear<E: Element = f32> {
     weight: Parameter<E>,
     bias: Option<Parameter<E>>,
     training: TrainingFlag,
+    hooks: Hooks,
 }
 
 impl DynLinear {
@@ -74,6 +76,7 @@ impl<E: Element> DynLinear<E> {
     pub(crate) fn from_parameters(weight: Parameter<E>, bias: Option<Parameter<E>>) -> Self {
         let shape = weight.shape();
         DynLinear {
+            hooks: Hooks::new(),
             in_features: shape[1],
             out_features: shape[0],
             weight,
@@ -110,6 +113,7 @@ impl<E: Element> DynLinear<E> {
             )));
         }
         Ok(DynLinear {
+            hooks: Hooks::new(),
             in_features: shape[1],
             out_features: shape[0],
             weight: Parameter::new(weight),
@@ -212,6 +216,7 @@ impl<E: Element> Module for DynLinear<E> {
             register_parameter(visitor, "bias", bias);
         }
         visitor.training_flag(&self.training);
+        visitor.hooks(&self.hooks);
     }
 }
 
@@ -220,6 +225,7 @@ impl<E: Element> ToElement for DynLinear<E> {
 
     fn convert<F: Element>(&self) -> DynLinear<F> {
         DynLinear {
+            hooks: self.hooks.clone(),
             in_features: self.in_features,
             out_features: self.out_features,
             weight: self.weight.convert(),

@@ -125,6 +125,7 @@ pub(crate) mod field;
 mod flatten;
 mod forward;
 mod group_norm;
+mod hook_storage;
 mod hook_value;
 mod hooks;
 mod images;
@@ -171,9 +172,10 @@ pub use forward::{
     SameWidth, Takes, run,
 };
 pub use group_norm::{DynGroupNorm, GroupNorm};
+pub use hook_storage::{HookHandle, Hooks};
 pub use hook_value::HookValue;
 pub use hooks::{
-    ForwardHooks, HookHandle, RunningBlock, register_module_forward_hook, register_module_forward_hook_f64,
+    ForwardHooks, RunningBlock, hooks_of, register_module_forward_hook, register_module_forward_hook_f64,
     register_module_forward_pre_hook, register_module_forward_pre_hook_f64,
 };
 pub use images::Images;

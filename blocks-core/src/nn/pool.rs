@@ -2,6 +2,7 @@
 //! `nn.AdaptiveAvgPool2d`. They keep the channels, so `Images<C>` stay
 //! `Images<C>`; spatial sizes are run-time values.
 
+use super::Hooks;
 use std::fmt;
 
 /// A size over two spatial dims, printed as it was given, as PyTorch
@@ -78,13 +79,14 @@ fn python_bool(b: bool) -> &'static str {
 /// let y: Images<4> = pool.forward(&Images::<4>::new(Tensor::rand([2, 4, 6, 6])));
 /// assert_eq!(y.shape(), vec![2, 4, 3, 3]);
 /// ```
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct MaxPool2d {
     kernel_size: Size2,
     stride: Size2,
     padding: Size2,
     dilation: Size2,
     ceil_mode: bool,
+    hooks: Hooks,
 }
 
 impl MaxPool2d {
@@ -97,6 +99,7 @@ impl MaxPool2d {
     pub fn new(kernel_size: impl Into<Size2>) -> Self {
         let kernel_size = kernel_size.into();
         MaxPool2d {
+            hooks: Hooks::new(),
             kernel_size,
             stride: kernel_size,
             padding: 0.into(),
@@ -153,13 +156,14 @@ impl MaxPool2d {
 /// let y: Images<6> = pool.forward(&Images::<6>::new(Tensor::ones([1, 6, 28, 28])));
 /// assert_eq!(y.shape(), vec![1, 6, 14, 14]);
 /// ```
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct AvgPool2d {
     kernel_size: Size2,
     stride: Size2,
     padding: Size2,
     ceil_mode: bool,
     count_include_pad: bool,
+    hooks: Hooks,
 }
 
 impl AvgPool2d {
@@ -171,6 +175,7 @@ impl AvgPool2d {
     pub fn new(kernel_size: impl Into<Size2>) -> Self {
         let kernel_size = kernel_size.into();
         AvgPool2d {
+            hooks: Hooks::new(),
             kernel_size,
             stride: kernel_size,
             padding: 0.into(),
@@ -230,9 +235,10 @@ impl AvgPool2d {
 /// assert_eq!(y.shape(), vec![2, 16, 1, 1]);
 /// assert_eq!(AdaptiveAvgPool2d::new((1, 1)).to_string(), "AdaptiveAvgPool2d(output_size=(1, 1))");
 /// ```
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct AdaptiveAvgPool2d {
     output_size: Size2,
+    hooks: Hooks,
 }
 
 impl AdaptiveAvgPool2d {
@@ -242,7 +248,7 @@ impl AdaptiveAvgPool2d {
     /// assert_eq!(blocks_core::nn::AdaptiveAvgPool2d::new(2).output_size().pair(), [2, 2]);
     /// ```
     pub fn new(output_size: impl Into<Size2>) -> Self {
-        AdaptiveAvgPool2d { output_size: output_size.into() }
+        AdaptiveAvgPool2d { output_size: output_size.into(), hooks: Hooks::new() }
     }
 
     /// The output's spatial size.

@@ -8,7 +8,7 @@ use std::fmt;
 use std::ops::Deref;
 
 use super::forward::{Call, run};
-use super::{HookValue, Module, Visitor};
+use super::{HookValue, Hooks, Module, Visitor};
 
 /// Blocks run in order, like `nn.Sequential`; usually made with `sequential!`,
 /// which also has the compiler check every width and channel count along the
@@ -29,7 +29,7 @@ use super::{HookValue, Module, Visitor};
 /// assert_eq!(net.0.2.weight().shape(), vec![10, 256]);
 /// ```
 #[derive(Clone, Debug, Default)]
-pub struct Sequential<T>(pub T);
+pub struct Sequential<T>(pub T, pub(crate) Hooks);
 
 impl<T> Sequential<T> {
     /// The blocks of `tuple`, in order.
@@ -39,7 +39,7 @@ impl<T> Sequential<T> {
     /// assert_eq!(net.to_string(), "Sequential(\n  (0): ReLU()\n)");
     /// ```
     pub fn new(tuple: T) -> Self {
-        Sequential(tuple)
+        Sequential(tuple, Hooks::new())
     }
 
     /// Runs the blocks in order on `input`: a `Tensor`, a `Batch<N>` or
@@ -109,6 +109,7 @@ impl<T: Entries> Module for Sequential<T> {
 
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
         self.0.visit_entries(0, visitor);
+        visitor.hooks(&self.1);
     }
 }
 
@@ -129,7 +130,7 @@ where
 
     #[track_caller]
     fn call(&self, given: &G) -> T::Out {
-        let hooked = super::hooks::hooked(self, given);
+        let hooked = super::hooks::hooked_container(self, &self.1, given);
         let input = hooked.as_ref().map_or(given, |hooked| hooked.input(given));
         let out = self.0.run_from(0, input);
         match hooked {

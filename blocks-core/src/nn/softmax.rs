@@ -1,6 +1,7 @@
 //! `nn.Softmax(dim)` and `nn.LogSoftmax(dim)` as blocks. Each keeps the
 //! kind it is given.
 
+use super::Hooks;
 use super::{Forward, Module, Visitor};
 use crate::Tensor;
 
@@ -12,9 +13,10 @@ use crate::Tensor;
 /// assert_eq!(layer.to_string(), "Softmax(dim=1)");
 /// assert_eq!(layer.forward(&Tensor::zeros([1, 2])).to_vec(), vec![0.5, 0.5]);
 /// ```
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Softmax {
     dim: isize,
+    hooks: Hooks,
 }
 
 impl Softmax {
@@ -24,7 +26,7 @@ impl Softmax {
     /// assert_eq!(blocks_core::nn::Softmax::new(-1).dim(), -1);
     /// ```
     pub fn new(dim: isize) -> Self {
-        Softmax { dim }
+        Softmax { dim, hooks: Hooks::new() }
     }
 
     /// The dimension it normalizes along.
@@ -45,9 +47,10 @@ impl Softmax {
 /// assert_eq!(layer.to_string(), "LogSoftmax(dim=1)");
 /// assert_eq!(layer.forward(&Tensor::zeros([1, 1])).to_vec(), vec![0.0]);
 /// ```
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct LogSoftmax {
     dim: isize,
+    hooks: Hooks,
 }
 
 impl LogSoftmax {
@@ -57,7 +60,7 @@ impl LogSoftmax {
     /// assert_eq!(blocks_core::nn::LogSoftmax::new(0).dim(), 0);
     /// ```
     pub fn new(dim: isize) -> Self {
-        LogSoftmax { dim }
+        LogSoftmax { dim, hooks: Hooks::new() }
     }
 
     /// The dimension it normalizes along.
@@ -93,7 +96,9 @@ macro_rules! softmax_block {
                 format!("dim={}", self.dim)
             }
 
-            fn visit<'m>(&'m self, _: &mut dyn Visitor<'m>) {}
+            fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+                visitor.hooks(&self.hooks);
+            }
         }
 
         impl_block! {

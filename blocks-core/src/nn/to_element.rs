@@ -157,7 +157,7 @@ impl<T: ToElement> ToElement for Sequential<T> {
     type As<F: Element> = Sequential<T::As<F>>;
 
     fn convert<F: Element>(&self) -> Self::As<F> {
-        Sequential(self.0.convert())
+        Sequential(self.0.convert(), self.1.clone())
     }
 }
 

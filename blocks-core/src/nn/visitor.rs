@@ -34,6 +34,13 @@ pub trait Visitor<'m> {
     fn integer_buffer(&mut self, name: &str, buffer: &'m Tensor) {
         self.buffer(name, buffer);
     }
+    /// The block's own forward hooks (its [`Hooks`](super::Hooks) field):
+    /// what registering a hook on the block finds. Ignored unless the
+    /// visitor asks for it.
+    fn hooks(&mut self, hooks: &'m super::Hooks) {
+        let _ = hooks;
+    }
+
     /// The block's own training flag (PyTorch's `self.training`): what
     /// `train()`/`eval()` set and [`Module::is_training`] reads. Ignored
     /// unless the visitor asks for it.
