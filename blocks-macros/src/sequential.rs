@@ -241,6 +241,12 @@ fn named(names: &[&Ident], blocks: &[TokenStream], facade: &TokenStream) -> (Tok
 
         impl<#(#params: #facade::nn::Module),*> #facade::nn::NamedEntries for #ty<#(#params),*> {}
 
+        impl<#(#params: #facade::nn::Block),*> #facade::nn::BlockEntries for #ty<#(#params),*> {
+            fn blocks(&self) -> ::std::vec::Vec<&dyn #facade::nn::Block> {
+                ::std::vec![#(&self.#names),*]
+            }
+        }
+
         impl<#input, #(#params, #outs),*> #facade::nn::ChainHead<#input> for #ty<#(#params),*>
         where
             #first_param: #facade::nn::ChainStep<#input>,

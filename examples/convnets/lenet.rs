@@ -67,13 +67,9 @@ pub fn shape_line(name: &str, shape: &[usize]) -> String {
 ///     print(layer.__class__.__name__, 'output shape: \t', X.shape)
 /// ```
 pub fn output_shapes(net: &LeNet, x: &Tensor) -> Vec<(String, Vec<usize>)> {
-    let layers: [&dyn Block; 12] = [
-        &net.0.0, &net.0.1, &net.0.2, &net.0.3, &net.0.4, &net.0.5, &net.0.6, &net.0.7, &net.0.8, &net.0.9,
-        &net.0.10, &net.0.11,
-    ];
     let mut x = x.clone();
-    let mut shapes = Vec::with_capacity(layers.len());
-    for layer in layers {
+    let mut shapes = Vec::new();
+    for layer in net.iter() {
         x = layer.forward_tensor(&x);
         shapes.push((layer.type_name(), x.shape()));
     }

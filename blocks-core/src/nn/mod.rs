@@ -187,7 +187,7 @@ pub use module::{AsModule, Module};
 pub use parameter::Parameter;
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Size2};
 pub use repr::{fmt_module, module_repr};
-pub use sequential::{Chain, Entries, NamedEntries, Sequential};
+pub use sequential::{BlockEntries, Chain, Entries, NamedEntries, Sequential};
 pub use sequential_entries::Chunks;
 pub use softmax::{LogSoftmax, Softmax};
 pub use state_dict::{LoadError, LoadReport, ShapeMismatch, StateDict, StateDictError};

@@ -60,6 +60,28 @@ impl<T> Sequential<T> {
     }
 }
 
+impl<T: BlockEntries> Sequential<T> {
+    /// The blocks in order, each as a [`Block`](super::Block) that runs on a
+    /// plain tensor: PyTorch's `for layer in net:`, as d2l walks a network
+    /// layer by layer printing each output's shape.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Block, Linear, Module, ReLU, Sequential};
+    /// use blocks_core::Tensor;
+    /// let net = Sequential::new((Linear::<20, 256>::new(), ReLU, Linear::<256, 10>::new()));
+    /// let mut x = Tensor::rand([2, 20]);
+    /// let mut shapes = Vec::new();
+    /// for layer in net.iter() {
+    ///     x = layer.forward_tensor(&x);
+    ///     shapes.push(format!("{} output shape: {:?}", layer.type_name(), x.shape()));
+    /// }
+    /// assert_eq!(shapes, ["Linear output shape: [2, 256]", "ReLU output shape: [2, 256]", "Linear output shape: [2, 10]"]);
+    /// ```
+    pub fn iter(&self) -> std::vec::IntoIter<&dyn super::Block> {
+        self.0.blocks().into_iter()
+    }
+}
+
 /// What a `Sequential` holds: blocks reported as its children, in order.
 /// Implemented for tuples of 1 to 12 blocks, for [`Chunks`], and by
 /// `sequential![name: block, ..]` for its named entries; never by hand.
@@ -94,6 +116,21 @@ pub trait Chain<G> {
     /// Runs the blocks in order, the first counted as position `first` in
     /// the path of a run-time error.
     fn run_from(&self, first: usize, input: &G) -> Self::Out;
+}
+
+/// Entries that are each a [`Block`](super::Block) (a block that runs on a
+/// plain tensor): what [`Sequential::iter`] needs. Implemented with
+/// [`Entries`] for tuples, [`Chunks`](super::Chunks) and named entries
+/// whose blocks all are; never by hand.
+///
+/// ```
+/// use blocks_core::nn::{BlockEntries, Linear, ReLU};
+/// let entries = (Linear::<2, 3>::new(), ReLU);
+/// assert_eq!(entries.blocks().len(), 2);
+/// ```
+pub trait BlockEntries: Entries {
+    /// The blocks, in order.
+    fn blocks(&self) -> Vec<&dyn super::Block>;
 }
 
 /// Entries reached by name (`net.hidden`): the entries of

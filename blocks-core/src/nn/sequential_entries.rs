@@ -5,7 +5,7 @@
 use super::chain::{ChainHead, ChainStep, StepOut};
 use super::forward::{Call, run};
 use super::path::within;
-use super::sequential::{Chain, Entries};
+use super::sequential::{BlockEntries, Chain, Entries};
 use super::{Module, Visitor};
 
 /// More than twelve blocks in a `Sequential`: the first twelve (a tuple) and
@@ -39,6 +39,14 @@ impl<F: Entries, R: Entries> Entries for Chunks<F, R> {
     }
 }
 
+impl<F: BlockEntries, R: BlockEntries> BlockEntries for Chunks<F, R> {
+    fn blocks(&self) -> Vec<&dyn super::Block> {
+        let mut blocks = self.0.blocks();
+        blocks.extend(self.1.blocks());
+        blocks
+    }
+}
+
 impl<G, F, R> ChainHead<G> for Chunks<F, R>
 where
     F: ChainHead<G>,
@@ -69,6 +77,12 @@ macro_rules! entries_tuple {
 
             fn visit_entries<'m>(&'m self, first: usize, visitor: &mut dyn Visitor<'m>) {
                 $(visitor.child(&(first + $index).to_string(), &self.$index);)+
+            }
+        }
+
+        impl<$($block: super::Block),+> BlockEntries for ($($block,)+) {
+            fn blocks(&self) -> Vec<&dyn super::Block> {
+                vec![$(&self.$index),+]
             }
         }
 
