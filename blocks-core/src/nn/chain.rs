@@ -20,6 +20,7 @@
 
 use std::marker::PhantomData;
 
+use super::flat::Flat;
 use super::forward::{AnyKind, ByInput, Forward, Takes};
 use super::typed::{Batch, Scalar};
 use super::{Images, KeptForward, Module, SameChannels, SameWidth, Sequential, TensorKind, ToPlain};
@@ -154,7 +155,7 @@ impl<G, B: ?Sized> RuleOut<G, B> for AnyKind {
 }
 
 impl<G: TensorKind, B: ?Sized> RuleOut<G, B> for ToPlain {
-    type Out = TensorBase<G::Elem>;
+    type Out = Flat<G::Elem>;
 }
 
 /// A block flattening what the chain was first given gives a plain tensor
@@ -194,7 +195,7 @@ impl<G: TensorKind, B: KeptForward + ?Sized> ChainRule<G, B> for AnyKind {
 
 impl<G: TensorKind, B: KeptForward + ?Sized> ChainRule<G, B> for ToPlain {
     type Check = ();
-    type Out = TensorBase<G::Elem>;
+    type Out = Flat<G::Elem>;
 }
 
 /// A width-keeping block first in a chain gives back what it was given.
@@ -264,6 +265,8 @@ feeds_unchecked! {
     [E: Element] TensorBase<E> => TensorBase<E>;
     [E: Element, const GIVES: usize] Batch<GIVES, E> => TensorBase<E>;
     [E: Element, const GIVES: usize] Images<GIVES, E> => TensorBase<E>;
+    [E: Element, const TAKES: usize] Flat<E> => Batch<TAKES, E>;
+    [E: Element] Flat<E> => TensorBase<E>;
     [] Scalar => Scalar;
     [] Scalar => Tensor;
     [] Indices => Indices;

@@ -1,5 +1,5 @@
 //! `nn.Flatten(start_dim, end_dim)`: where a typed chain meets run-time
-//! sizes. It gives a plain `Tensor`, so the `Linear` after it checks its
+//! sizes. It gives a [`Flat`](super::Flat), so the `Linear` after it checks its
 //! width at run time, naming itself and its path.
 
 use super::Hooks;
@@ -9,13 +9,14 @@ use crate::Tensor;
 /// Flattens dims `start_dim..=end_dim` into one, like
 /// `nn.Flatten(start_dim=1, end_dim=-1)` (the defaults keep the batch dim).
 ///
-/// It takes any tensor kind and gives a plain `Tensor`: the flattened width
+/// It takes any tensor kind and gives a [`Flat`](super::Flat) (which a
+/// `Conv2d` does not take: a compile error naming both): the flattened width
 /// depends on spatial sizes, which are run-time values.
 ///
 /// ```
-/// use blocks_core::nn::{Flatten, Images};
+/// use blocks_core::nn::{Flat, Flatten, Images};
 /// use blocks_core::Tensor;
-/// let y: Tensor = Flatten::default().forward(&Images::<16>::new(Tensor::ones([2, 16, 5, 5])));
+/// let y: Flat = Flatten::default().forward(&Images::<16>::new(Tensor::ones([2, 16, 5, 5])));
 /// assert_eq!(y.shape(), vec![2, 400]);
 /// assert_eq!(Flatten::default().to_string(), "Flatten(start_dim=1, end_dim=-1)");
 /// assert_eq!(Flatten::new(0, 1).forward(&Tensor::ones([2, 3, 4])).shape(), vec![6, 4]);
@@ -91,7 +92,7 @@ impl Module for Flatten {
 }
 
 impl_block! {
-    /// Flattens any tensor kind, of either element type, into a plain tensor.
+    /// Flattens any tensor kind, of either element type, into a [`Flat`](super::Flat).
     ///
     /// # Panics
     ///

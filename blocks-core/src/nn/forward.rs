@@ -10,6 +10,7 @@
 //! `mlp.forward(&tensor)`, `mlp.forward(&batch)` and `sequential![..]` all
 //! run the same `Forward::forward`, through [`run`] and [`Call`].
 
+use super::flat::Flat;
 use super::hook_value::HookValue;
 use super::images::Images;
 use super::typed::{Batch, Scalar};
@@ -318,6 +319,24 @@ impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Images<TAKES, E>, B> f
             );
         }
         Images::trusted(self.clone())
+    }
+}
+
+/// What `Flatten` gives feeds a block taking `Batch<N>` (its width checked
+/// at run time, as a plain tensor's) or a plain tensor; not `Images<C>`.
+#[diagnostic::do_not_recommend]
+impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Batch<TAKES, E>, B> for Flat<E> {
+    #[track_caller]
+    fn feed_into(&self) -> Batch<TAKES, E> {
+        <TensorBase<E> as FeedsInto<Batch<TAKES, E>, B>>::feed_into(self)
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<B: ?Sized, E: Element> FeedsInto<TensorBase<E>, B> for Flat<E> {
+    #[track_caller]
+    fn feed_into(&self) -> TensorBase<E> {
+        TensorBase::clone(self)
     }
 }
 

@@ -4,6 +4,7 @@
 //! layer take every tensor kind and give back the same kind, so it fits
 //! anywhere in a `sequential!` chain.
 
+use super::flat::Flat;
 use super::forward::{AnyKind, Forward, Rule, short_type_name};
 use super::images::Images;
 use super::typed::{Batch, Scalar};
@@ -57,6 +58,7 @@ pub trait TensorKind: sealed::Sealed + Sized {
 impl<E: Element> sealed::Sealed for TensorBase<E> {}
 impl<const N: usize, E: Element> sealed::Sealed for Batch<N, E> {}
 impl<const C: usize, E: Element> sealed::Sealed for Images<C, E> {}
+impl<E: Element> sealed::Sealed for Flat<E> {}
 impl sealed::Sealed for Scalar {}
 
 impl<E: Element> TensorKind for TensorBase<E> {
@@ -92,6 +94,18 @@ impl<const C: usize, E: Element> TensorKind for Images<C, E> {
 
     fn from_same_kind(tensor: TensorBase<E>) -> Option<Self> {
         Images::try_new(tensor).ok()
+    }
+}
+
+impl<E: Element> TensorKind for Flat<E> {
+    type Elem = E;
+
+    fn tensor(&self) -> &TensorBase<E> {
+        self
+    }
+
+    fn from_same_kind(tensor: TensorBase<E>) -> Option<Self> {
+        Some(Flat::new(tensor))
     }
 }
 
@@ -236,27 +250,31 @@ impl<L: KeptForward + ?Sized + 'static, G: TensorKind> Rule<G, L> for AnyKind {
 }
 
 /// The [`Takes`](super::Takes) rule of a block that takes every tensor kind,
-/// of either element type, and gives a plain tensor of that element type
+/// of either element type, and gives a [`Flat`] of that element type
 /// (`Flatten`): its forward is its [`KeptForward`] (float32) and
 /// [`KeptForward::forward_kept_f64`] (float64).
 ///
 /// ```
-/// use blocks_core::nn::{Flatten, Images};
+/// use blocks_core::nn::{Flat, Flatten, Images};
 /// use blocks_core::{Tensor, Tensor64};
-/// let y: Tensor = Flatten::default().forward(&Images::<2>::new(Tensor::ones([1, 2, 3, 3])));
-/// let y64: Tensor64 = Flatten::default().forward(&Tensor64::ones([1, 2, 3, 3]));
+/// let y: Flat = Flatten::default().forward(&Images::<2>::new(Tensor::ones([1, 2, 3, 3])));
+/// let y64: Flat<f64> = Flatten::default().forward(&Tensor64::ones([1, 2, 3, 3]));
 /// assert_eq!((y.shape(), y64.shape()), (vec![1, 18], vec![1, 18]));
 /// ```
 pub enum ToPlain {}
 
 impl<L: KeptForward + ?Sized + 'static, G: TensorKind> Rule<G, L> for ToPlain {
-    type Out = TensorBase<G::Elem>;
+    type Out = Flat<G::Elem>;
 
     #[track_caller]
-    fn run(layer: &L, input: &G) -> TensorBase<G::Elem> {
-        match super::hooks::hooked(layer, input) {
+    fn run(layer: &L, input: &G) -> Flat<G::Elem> {
+        let out = match super::hooks::hooked(layer, input) {
             None => G::Elem::forward_kept(layer, input.tensor()),
-            Some(run) => run.finish::<L, _>(input, G::Elem::forward_kept(layer, run.input(input).tensor())),
-        }
+            Some(run) => {
+                let out = Flat::new(G::Elem::forward_kept(layer, run.input(input).tensor()));
+                return run.finish::<L, _>(input, out);
+            }
+        };
+        Flat::new(out)
     }
 }

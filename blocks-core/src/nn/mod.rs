@@ -122,6 +122,7 @@ mod dropout2d;
 mod dyn_sequential;
 mod embedding;
 pub(crate) mod field;
+mod flat;
 mod flatten;
 mod forward;
 mod group_norm;
@@ -166,6 +167,7 @@ pub use dropout::Dropout;
 pub use dropout2d::Dropout2d;
 pub use dyn_sequential::DynSequential;
 pub use embedding::{DynEmbedding, Embedding};
+pub use flat::Flat;
 pub use flatten::Flatten;
 pub use forward::{
     AnyKind, ArgumentChannels, ArgumentWidth, ByInput, Call, FeedsInto, Forward, Rule, SameChannels,
