@@ -5,7 +5,7 @@
 
 use super::forward::Forward;
 use super::images::Images;
-use super::{Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
+use super::{DeepCopy, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor, register_parameter};
 use crate::{ConvOptions, Element, Tensor, TensorBase};
 
 /// A convolution over `D` spatial dims whose channels and kernel are known
@@ -20,7 +20,7 @@ use crate::{ConvOptions, Element, Tensor, TensorBase};
 /// assert_eq!(conv.forward(&Tensor::rand([2, 1, 28, 28])).shape(), vec![2, 6, 28, 28]);
 /// ```
 ///
-/// `DynConv<D, f64>` is the layer in float64 ([`to_f64`](ToElement::to_f64)).
+/// `DynConv<D, f64>` is the layer in float64 ([`to_f64`](MapElement::to_f64)).
 #[derive(Clone)]
 pub struct DynConv<const D: usize, E: Element = f32> {
     in_channels: usize,
@@ -287,19 +287,26 @@ impl<const D: usize, E: Element> Module for DynConv<D, E> {
     }
 }
 
-impl<const D: usize, E: Element> ToElement for DynConv<D, E> {
+impl<const D: usize, E: Element> MapElement for DynConv<D, E> {
     type As<F: Element> = DynConv<D, F>;
 
-    fn convert<F: Element>(&self) -> DynConv<D, F> {
+    fn map_element<F: Element>(&self, mapper: &mut Mapper) -> DynConv<D, F> {
         DynConv {
             in_channels: self.in_channels,
             out_channels: self.out_channels,
             kernel_size: self.kernel_size,
             options: self.options,
-            weight: self.weight.convert(),
-            bias: self.bias.convert(),
+            weight: self.weight.map_element(mapper),
+            bias: self.bias.map_element(mapper),
             training: self.training.clone(),
         }
+    }
+}
+
+/// The copy is the map to the layer's own element type.
+impl<const D: usize, E: Element> DeepCopy for DynConv<D, E> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        self.map_element::<E>(mapper)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::forward::{FeedsInto, Forward};
 use super::typed::Batch;
-use super::{Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
+use super::{DeepCopy, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor, register_parameter};
 use crate::{Element, Indices, Tensor, TensorBase};
 
 /// A table of `num_embeddings` rows of `embedding_dim` values, looked up
@@ -116,11 +116,18 @@ impl<E: Element> Module for DynEmbedding<E> {
     }
 }
 
-impl<E: Element> ToElement for DynEmbedding<E> {
+impl<E: Element> MapElement for DynEmbedding<E> {
     type As<F: Element> = DynEmbedding<F>;
 
-    fn convert<F: Element>(&self) -> DynEmbedding<F> {
-        DynEmbedding { weight: self.weight.convert(), training: self.training.clone() }
+    fn map_element<F: Element>(&self, mapper: &mut Mapper) -> DynEmbedding<F> {
+        DynEmbedding { weight: self.weight.map_element(mapper), training: self.training.clone() }
+    }
+}
+
+/// The copy is the map to the layer's own element type.
+impl<E: Element> DeepCopy for DynEmbedding<E> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        self.map_element::<E>(mapper)
     }
 }
 

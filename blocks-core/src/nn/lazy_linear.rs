@@ -4,7 +4,9 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::forward::Forward;
-use super::{DynLinear, Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
+use super::{
+    DeepCopy, DynLinear, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor, register_parameter,
+};
 use crate::{Element, TensorBase};
 
 /// A fully connected layer that learns its input width from the first batch
@@ -243,17 +245,24 @@ impl<E: Element> Module for LazyLinear<E> {
 /// The layer in element type `F`: uninitialized parameters stay
 /// uninitialized (the first forward draws them in `F`), initialized ones are
 /// converted.
-impl<E: Element> ToElement for LazyLinear<E> {
+impl<E: Element> MapElement for LazyLinear<E> {
     type As<F: Element> = LazyLinear<F>;
 
-    fn convert<F: Element>(&self) -> LazyLinear<F> {
+    fn map_element<F: Element>(&self, mapper: &mut Mapper) -> LazyLinear<F> {
         LazyLinear {
             out_features: self.out_features,
-            weight: self.weight.convert(),
-            bias: self.bias.convert(),
+            weight: self.weight.map_element(mapper),
+            bias: self.bias.map_element(mapper),
             linear: OnceLock::new(),
             init_lock: Arc::new(Mutex::new(())),
             training: self.training.clone(),
         }
+    }
+}
+
+/// The copy is the map to the layer's own element type.
+impl<E: Element> DeepCopy for LazyLinear<E> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        self.map_element::<E>(mapper)
     }
 }

@@ -3,7 +3,7 @@
 
 use super::forward::Forward;
 use super::typed::Batch;
-use super::{Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
+use super::{DeepCopy, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor, register_parameter};
 use crate::{Element, Tensor, TensorBase};
 
 /// A fully connected layer whose widths are known only at run time, like
@@ -12,7 +12,7 @@ use crate::{Element, Tensor, TensorBase};
 /// It takes and gives plain tensors; a wrong input width panics naming the
 /// layer, both widths and where in a `Sequential` it happened.
 ///
-/// `DynLinear<f64>` is the layer in float64 ([`to_f64`](ToElement::to_f64)).
+/// `DynLinear<f64>` is the layer in float64 ([`to_f64`](MapElement::to_f64)).
 ///
 /// ```
 /// use blocks_core::nn::{DynLinear, Module};
@@ -215,17 +215,24 @@ impl<E: Element> Module for DynLinear<E> {
     }
 }
 
-impl<E: Element> ToElement for DynLinear<E> {
+impl<E: Element> MapElement for DynLinear<E> {
     type As<F: Element> = DynLinear<F>;
 
-    fn convert<F: Element>(&self) -> DynLinear<F> {
+    fn map_element<F: Element>(&self, mapper: &mut Mapper) -> DynLinear<F> {
         DynLinear {
             in_features: self.in_features,
             out_features: self.out_features,
-            weight: self.weight.convert(),
-            bias: self.bias.convert(),
+            weight: self.weight.map_element(mapper),
+            bias: self.bias.map_element(mapper),
             training: self.training.clone(),
         }
+    }
+}
+
+/// The copy is the map to the layer's own element type.
+impl<E: Element> DeepCopy for DynLinear<E> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        self.map_element::<E>(mapper)
     }
 }
 
@@ -244,7 +251,7 @@ impl<E: Element> ToElement for DynLinear<E> {
 /// `Linear<IN, OUT, f64>` is the layer in float64, taking `Batch<IN, f64>`:
 ///
 /// ```
-/// use blocks_core::nn::{Batch, Linear, ToElement};
+/// use blocks_core::nn::{Batch, Linear, MapElement};
 /// use blocks_core::Tensor64;
 /// let layer: Linear<3, 2, f64> = Linear::<3, 2>::new().to_f64();
 /// let y: Batch<2, f64> = layer.forward(&Tensor64::ones([4, 3]));

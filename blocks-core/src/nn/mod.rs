@@ -158,7 +158,7 @@ pub use batch_norm::{
 pub use block::Block;
 pub use chain::{ChainHead, ChainRule, ChainStep, FeedsInChain, RuleOut, StepOut};
 pub use conv::{Conv1d, Conv2d, DynConv, DynConv1d, DynConv2d};
-pub use deep_copy::DeepCopy;
+pub use deep_copy::{DeepCopy, Mapper};
 pub use dropout::Dropout;
 pub use dyn_sequential::DynSequential;
 pub use embedding::{DynEmbedding, Embedding};
@@ -185,7 +185,7 @@ pub use sequential::{Chain, Entries, NamedEntries, Sequential};
 pub use sequential_entries::Chunks;
 pub use softmax::{LogSoftmax, Softmax};
 pub use state_dict::{LoadError, LoadReport, ShapeMismatch, StateDict, StateDictError};
-pub use to_element::ToElement;
+pub use to_element::{MapElement, ToElement};
 pub use training::TrainingFlag;
 pub use typed::{Batch, Scalar};
 pub use uninitialized::uninitialized_parameters;

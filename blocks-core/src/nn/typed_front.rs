@@ -43,11 +43,17 @@ macro_rules! typed_front {
             )*
         }
 
-        impl<$($generics)*> $crate::nn::ToElement for $name<$($arg),*> {
+        impl<$($generics)*> $crate::nn::MapElement for $name<$($arg),*> {
             type As<F: $crate::Element> = $converted;
 
-            fn convert<F: $crate::Element>(&self) -> $converted {
-                $name { layer: self.layer.convert() }
+            fn map_element<F: $crate::Element>(&self, mapper: &mut $crate::nn::Mapper) -> $converted {
+                $name { layer: self.layer.map_element(mapper) }
+            }
+        }
+
+        impl<$($generics)*> $crate::nn::DeepCopy for $name<$($arg),*> {
+            fn deep_copy_with(&self, mapper: &mut $crate::nn::Mapper) -> Self {
+                $name { layer: self.layer.deep_copy_with(mapper) }
             }
         }
     };
