@@ -9,8 +9,8 @@ mod convnets;
 
 use blocks::io::TensorFile;
 use blocks::nn::{
-    AvgPool2d, BatchNorm2d, BatchNormOptions, Conv2d, Dropout, DynBatchNorm1d, Flatten, Images, Linear,
-    Module, ReLU, apply,
+    AvgPool2d, BatchNorm2d, BatchNormOptions, Conv2d, Dropout, DynBatchNorm1d, DynConv2d, Flatten, Images,
+    Linear, Module, ReLU, apply,
 };
 use blocks::{Tensor, manual_seed, sequential};
 use convnets::lenet;
@@ -131,7 +131,7 @@ fn typed_lenet_prints_as_pytorch() {
     // Every conv found as `type(m) == nn.Conv2d` finds it, whatever its channels.
     let mut convs = Vec::new();
     apply(&net, |m| {
-        if let Some(conv) = m.as_conv2d() {
+        if let Some(conv) = m.downcast_ref::<DynConv2d>() {
             convs.push((conv.in_channels(), conv.out_channels()));
         }
     });

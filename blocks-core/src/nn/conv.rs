@@ -277,14 +277,6 @@ impl<const D: usize, E: Element> Module for DynConv<D, E> {
         }
         visitor.training_flag(&self.training);
     }
-
-    fn as_conv2d(&self) -> Option<&DynConv2d> {
-        (self as &dyn std::any::Any).downcast_ref()
-    }
-
-    fn as_conv1d(&self) -> Option<&DynConv1d> {
-        (self as &dyn std::any::Any).downcast_ref()
-    }
 }
 
 impl<const D: usize, E: Element> MapElement for DynConv<D, E> {
@@ -472,9 +464,7 @@ macro_rules! typed_conv {
         }
 
         typed_front! {
-            [const I: usize, const O: usize, const K: usize, E: Element] $name<I, O, K, E> => $name<I, O, K, F>;
-            as_conv2d -> DynConv2d;
-            as_conv1d -> DynConv1d
+            [const I: usize, const O: usize, const K: usize, E: Element] $name<I, O, K, E> => $name<I, O, K, F>
         }
     };
 }

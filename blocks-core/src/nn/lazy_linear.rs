@@ -17,7 +17,7 @@ use crate::{Element, TensorBase};
 /// initializing its parameters is an error, and `load_state_dict` materializes
 /// them from the checkpoint instead. The first forward draws them as
 /// `nn.Linear` does and from then on it is an ordinary `Linear`: it prints as
-/// one and [`Module::as_linear`] gives it. Everything goes through `&self`;
+/// one and [`downcast_ref::<DynLinear>()`](Module::downcast_ref) gives it. Everything goes through `&self`;
 /// two threads running the first forward at once materialize it once.
 /// A clone shares the parameters (a tied layer).
 ///
@@ -229,8 +229,8 @@ impl<E: Element> Module for LazyLinear<E> {
         visitor.training_flag(&self.training);
     }
 
-    fn as_linear(&self) -> Option<&DynLinear> {
-        self.linear()?.as_linear()
+    fn core(&self) -> Option<&dyn Module> {
+        Some(self.linear()?)
     }
 
     /// Sets the mode here and on the `Linear` it became, if it has.

@@ -202,10 +202,6 @@ impl<E: Element> Module for DynLinear<E> {
         format!("in_features={}, out_features={}, bias={bias}", self.in_features, self.out_features)
     }
 
-    fn as_linear(&self) -> Option<&DynLinear> {
-        (self as &dyn std::any::Any).downcast_ref()
-    }
-
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
         register_parameter(visitor, "weight", &self.weight);
         if let Some(bias) = &self.bias {
@@ -337,6 +333,5 @@ impl_block! {
 }
 
 typed_front! {
-    [const IN: usize, const OUT: usize, E: Element] Linear<IN, OUT, E> => Linear<IN, OUT, F>;
-    as_linear -> DynLinear
+    [const IN: usize, const OUT: usize, E: Element] Linear<IN, OUT, E> => Linear<IN, OUT, F>
 }

@@ -84,7 +84,7 @@
 //!         format!("{C}")
 //!     }
 //!     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-//!         visitor.parameter("weight", &self.weight);
+//!         visitor.parameter("weight", (&self.weight).into());
 //!     }
 //! }
 //!
@@ -133,7 +133,7 @@ mod layer_norm;
 mod lazy_linear;
 mod linear;
 mod load_state;
-mod module;
+pub(crate) mod module;
 mod module_list;
 mod parameter;
 pub(crate) mod path;
@@ -189,4 +189,4 @@ pub use to_element::{MapElement, ToElement};
 pub use training::TrainingFlag;
 pub use typed::{Batch, Scalar};
 pub use uninitialized::uninitialized_parameters;
-pub use visitor::{Member, Visitor, register_buffer, register_parameter};
+pub use visitor::{BufferRef, Member, ParamRef, Visitor, register_buffer, register_parameter};
