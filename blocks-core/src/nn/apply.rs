@@ -13,7 +13,7 @@ use super::Module;
 /// its widths, and [`apply_to`] to act on one type.
 ///
 /// ```
-/// use blocks_core::nn::{apply, init, Linear, Module, ReLU, Sequential};
+/// use blocks_core::nn::{apply, init, DynLinear, Linear, Module, ReLU, Sequential};
 /// let net = Sequential::new((Linear::<4, 8>::new(), ReLU, Linear::<8, 1>::new()));
 /// let mut order = Vec::new();
 /// apply(&net, |m| order.push(m.type_name()));

@@ -17,7 +17,7 @@ use crate::{Element, TensorBase};
 /// initializing its parameters is an error, and `load_state_dict` materializes
 /// them from the checkpoint instead. The first forward draws them as
 /// `nn.Linear` does and from then on it is an ordinary `Linear`: it prints as
-/// one and [`downcast_ref::<DynLinear>()`](Module::downcast_ref) gives it. Everything goes through `&self`;
+/// one and `downcast_ref::<DynLinear>()` gives it. Everything goes through `&self`;
 /// two threads running the first forward at once materialize it once.
 /// A clone shares the parameters (a tied layer).
 ///
