@@ -20,7 +20,7 @@ use crate::{ConvOptions, Element, Tensor, TensorBase};
 /// assert_eq!(conv.forward(&Tensor::rand([2, 1, 28, 28])).shape(), vec![2, 6, 28, 28]);
 /// ```
 ///
-/// `DynConv<D, f64>` is the layer in float64 ([`to_f64`](MapElement::to_f64)).
+/// `DynConv<D, f64>` is the layer in float64 ([`to_f64`](super::ToElement::to_f64)).
 #[derive(Clone)]
 pub struct DynConv<const D: usize, E: Element = f32> {
     in_channels: usize,

@@ -12,7 +12,7 @@ use crate::{Element, Tensor, TensorBase};
 /// It takes and gives plain tensors; a wrong input width panics naming the
 /// layer, both widths and where in a `Sequential` it happened.
 ///
-/// `DynLinear<f64>` is the layer in float64 ([`to_f64`](MapElement::to_f64)).
+/// `DynLinear<f64>` is the layer in float64 ([`to_f64`](super::ToElement::to_f64)).
 ///
 /// ```
 /// use blocks_core::nn::{DynLinear, Module};
@@ -247,7 +247,7 @@ impl<E: Element> DeepCopy for DynLinear<E> {
 /// `Linear<IN, OUT, f64>` is the layer in float64, taking `Batch<IN, f64>`:
 ///
 /// ```
-/// use blocks_core::nn::{Batch, Linear, MapElement};
+/// use blocks_core::nn::{Batch, Linear, ToElement};
 /// use blocks_core::Tensor64;
 /// let layer: Linear<3, 2, f64> = Linear::<3, 2>::new().to_f64();
 /// let y: Batch<2, f64> = layer.forward(&Tensor64::ones([4, 3]));
