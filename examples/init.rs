@@ -25,7 +25,7 @@ pub fn net() -> Net {
 ///         nn.init.zeros_(module.bias)
 /// ```
 pub fn init_normal(module: &dyn Module) {
-    if let Some(linear) = module.as_linear() {
+    if let Some(linear) = module.downcast_ref::<DynLinear>() {
         init::normal_(linear.weight(), 0.0, 0.01);
         init::zeros_(linear.bias().expect("a bias"));
     }
@@ -33,7 +33,7 @@ pub fn init_normal(module: &dyn Module) {
 
 /// `init_constant`: weights 1, biases 0.
 pub fn init_constant(module: &dyn Module) {
-    if let Some(linear) = module.as_linear() {
+    if let Some(linear) = module.downcast_ref::<DynLinear>() {
         init::constant_(linear.weight(), 1.0);
         init::zeros_(linear.bias().expect("a bias"));
     }
@@ -41,14 +41,14 @@ pub fn init_constant(module: &dyn Module) {
 
 /// `def init_xavier(module): ... nn.init.xavier_uniform_(module.weight)`
 pub fn init_xavier(module: &dyn Module) {
-    if let Some(linear) = module.as_linear() {
+    if let Some(linear) = module.downcast_ref::<DynLinear>() {
         init::xavier_uniform_(linear.weight(), 1.0);
     }
 }
 
 /// `def init_42(module): ... nn.init.constant_(module.weight, 42)`
 pub fn init_42(module: &dyn Module) {
-    if let Some(linear) = module.as_linear() {
+    if let Some(linear) = module.downcast_ref::<DynLinear>() {
         init::constant_(linear.weight(), 42.0);
     }
 }
@@ -63,7 +63,7 @@ pub fn init_42(module: &dyn Module) {
 /// Each weight is U(5, 10) or U(-10, -5) with probability 1/4, else 0.
 /// Returns the line it prints, for the test.
 pub fn my_init(module: &dyn Module) -> Option<String> {
-    let linear = module.as_linear()?;
+    let linear = module.downcast_ref::<DynLinear>()?;
     let (name, first) = &linear.named_parameters()[0];
     let line = format!("Init {name} torch.Size({:?})", first.shape());
     println!("{line}");

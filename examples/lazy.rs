@@ -17,7 +17,7 @@ pub fn net() -> Net {
 
 /// d2l's `apply_init`: a dry run on `inputs` gives every lazy layer its
 /// widths, then `init` runs on every block. The order matters: before its
-/// dry run a lazy layer is not a Linear yet (`as_linear` gives `None`, as
+/// dry run a lazy layer is not a Linear yet (`downcast_ref::<DynLinear>()` gives `None`, as
 /// `type(m) == nn.Linear` is false in PyTorch), so an `apply` then would
 /// pass it over, and initializing its parameters directly panics, as
 /// PyTorch raises.
@@ -37,7 +37,7 @@ pub fn apply_init<M: Module + Call<Tensor>>(net: &M, inputs: &Tensor, init: Opti
 
 /// An initializer for `apply_init`: Xavier weights, zero biases.
 pub fn init_xavier(module: &dyn Module) {
-    if let Some(linear) = module.as_linear() {
+    if let Some(linear) = module.downcast_ref::<DynLinear>() {
         init::xavier_uniform_(linear.weight(), 1.0);
         init::zeros_(linear.bias().expect("a bias"));
     }

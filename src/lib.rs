@@ -223,9 +223,9 @@ pub mod prelude {
     pub use crate::data::{DataLoader, TensorDataset};
     pub use crate::nn::{
         AdaptiveAvgPool2d, AvgPool2d, Batch, BatchNorm1d, BatchNorm2d, Block, Call, Conv1d, Conv2d, DeepCopy,
-        Dropout, Dropout2d, DynLinear, DynSequential, Flatten, Forward, ForwardHooks, GroupNorm, Hooks,
-        Identity, Images, LayerNorm, LazyLinear, Linear, MaxPool2d, Module, Parameter, ReLU, Scalar,
-        Sequential, Sigmoid, StateDict, Tanh, ToElement, TrainingFlag,
+        Dropout, Dropout2d, DynConv1d, DynConv2d, DynLinear, DynSequential, Flatten, Forward, ForwardHooks,
+        GroupNorm, Hooks, Identity, Images, LayerNorm, LazyLinear, Linear, MaxPool2d, Module, Parameter,
+        ReLU, Scalar, Sequential, Sigmoid, StateDict, Tanh, ToElement, TrainingFlag,
     };
     pub use crate::optim::{Adam, AdamConfig, AdamWConfig, LrScheduler, Optimizer, Sgd, SgdConfig};
     pub use crate::{Element, Tensor, Tensor64, manual_seed, no_grad};

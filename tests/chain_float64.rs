@@ -17,7 +17,7 @@ fn a_sequential_of_float64_layers_is_checked_runs_and_gradchecks() {
         Linear::<4, 1>::new().to_f64(),
     ];
     assert_eq!(net.state_dict().keys(), ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]);
-    assert_eq!(net.parameters_f64().len(), 6);
+    assert_eq!(net.parameters_of::<f64>().len(), 6);
     assert!(net.parameters().is_empty(), "no float32 parameters");
 
     let x = Batch::<2, f64>::new(Tensor64::from_vec(vec![0.5, -1.0, 2.0, 0.25], [2, 2]));

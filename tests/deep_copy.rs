@@ -122,3 +122,42 @@ fn a_deep_copy_of_a_lazy_block_initializes_on_its_own() {
     net.forward(&Tensor::rand([2, 7]));
     assert_eq!((net.0.0.weight().shape(), copy.0.0.weight().shape()), (vec![3, 7], vec![3, 5]));
 }
+
+/// A block written by hand: its deep copy calls `deep_copy_with` on each
+/// field with the mapper it is given, so a tie with a derived sibling holds.
+#[derive(Clone)]
+struct Scale(Parameter);
+
+impl Module for Scale {
+    fn type_name(&self) -> String {
+        "Scale".into()
+    }
+    fn visit<'m>(&'m self, visitor: &mut dyn blocks::nn::Visitor<'m>) {
+        visitor.parameter("weight", (&self.0).into());
+    }
+}
+
+impl DeepCopy for Scale {
+    fn deep_copy_with(&self, mapper: &mut blocks::nn::Mapper) -> Self {
+        Scale(self.0.deep_copy_with(mapper))
+    }
+}
+
+#[derive(Module)]
+struct Pair {
+    first: Scale,
+    second: Scale,
+}
+
+#[test]
+fn a_hand_written_block_deep_copies_through_the_callers_mapper_and_keeps_ties() {
+    let weight = Parameter::new(Tensor::from_vec(vec![1.0, 2.0], [2]));
+    let net = Pair { first: Scale(weight.clone()), second: Scale(weight) };
+    let copy = net.deep_copy();
+    assert!(copy.first.0.same(&copy.second.0), "one parameter used twice stays one");
+    assert!(!copy.first.0.same(&net.first.0));
+    assert_eq!(copy.first.0.to_vec(), vec![1.0, 2.0]);
+    assert_eq!(copy.parameters().len(), 1);
+    // Clone of a tensor is a plain handle: it shares.
+    assert!(net.first.0.tensor().clone().same(&net.second.0));
+}

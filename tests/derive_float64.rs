@@ -58,7 +58,7 @@ fn a_derived_generic_block_converts_to_float64_and_back() {
     assert_eq!(net.state_dict().keys(), double.state_dict().keys());
     // A block's own tensors first, then its children's, as PyTorch lists them.
     assert_eq!(
-        double.named_buffers_f64().iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        double.named_buffers_of::<f64>().iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
         ["offset", "norm.running_mean", "norm.running_var"]
     );
     assert_eq!(double.scale.to_vec(), [1.5]);

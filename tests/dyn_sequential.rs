@@ -177,7 +177,7 @@ fn a_block_added_twice_is_one_set_of_parameters() {
     assert_eq!(net.named_parameters().len(), 2);
     assert_eq!(net.state_dict().len(), 4);
     let mut inits = 0;
-    apply(&net, |m| inits += usize::from(m.as_linear().is_some()));
+    apply(&net, |m| inits += usize::from(m.downcast_ref::<DynLinear>().is_some()));
     assert_eq!(inits, 2, "two registrations of one layer; apply visits each");
 }
 
@@ -185,7 +185,7 @@ fn a_block_added_twice_is_one_set_of_parameters() {
 fn apply_init_and_modes_reach_every_block() {
     let rgnet = rgnet();
     apply(&rgnet, |m| {
-        if let Some(linear) = m.as_linear() {
+        if let Some(linear) = m.downcast_ref::<DynLinear>() {
             init::constant_(linear.weight(), 1.0);
             init::zeros_(linear.bias().unwrap());
         }
@@ -196,7 +196,7 @@ fn apply_init_and_modes_reach_every_block() {
     }
     rgnet.eval();
     let linears: Vec<_> =
-        rgnet.named_modules().into_iter().filter(|(_, m)| m.as_linear().is_some()).collect();
+        rgnet.named_modules().into_iter().filter(|(_, m)| m.downcast_ref::<DynLinear>().is_some()).collect();
     assert_eq!(linears.len(), 9);
     assert!(linears.iter().all(|(_, m)| !m.is_training()));
     assert!(!rgnet.0.0.is_training());

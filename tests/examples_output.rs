@@ -138,7 +138,10 @@ fn init_my_init_prints_each_linear_and_zeroes_the_small_weights() {
     let mut lines = Vec::new();
     apply(&net, |m| lines.extend(init::my_init(m)));
     assert_eq!(lines, ["Init weight torch.Size([8, 4])", "Init weight torch.Size([1, 8])"]);
-    for linear in [net.0.0.as_linear().unwrap(), net.0.2.as_linear().unwrap()] {
+    for linear in [
+        net.0.0.as_dyn().downcast_ref::<DynLinear>().unwrap(),
+        net.0.2.as_dyn().downcast_ref::<DynLinear>().unwrap(),
+    ] {
         let weights = linear.weight().to_vec();
         assert!(weights.iter().all(|w| *w == 0.0 || (5.0..10.0).contains(&w.abs())), "{weights:?}");
     }

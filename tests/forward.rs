@@ -226,7 +226,7 @@ fn a_hand_written_module_needs_only_its_name_and_members() {
             "Scale".into()
         }
         fn visit<'m>(&'m self, visitor: &mut dyn blocks::nn::Visitor<'m>) {
-            visitor.parameter("weight", &self.0);
+            visitor.parameter("weight", (&self.0).into());
         }
     }
     let list = vec![Scale(Parameter::new(Tensor::ones([3])))];

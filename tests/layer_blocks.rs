@@ -11,8 +11,9 @@ mod convnets;
 
 use blocks::io::TensorFile;
 use blocks::nn::{
-    AvgPool2d, BatchNorm2d, BatchNormOptions, Conv2d, Dropout, Dropout2d, DynBatchNorm1d, DynEmbedding,
-    DynGroupNorm, Embedding, Flatten, GroupNorm, Images, LayerNorm, Linear, Module, ReLU, ToElement, apply,
+    AvgPool2d, BatchNorm2d, BatchNormOptions, Conv2d, Dropout, Dropout2d, DynBatchNorm1d, DynConv2d,
+    DynEmbedding, DynGroupNorm, Embedding, Flatten, GroupNorm, Images, LayerNorm, Linear, Module, ReLU,
+    ToElement, apply,
 };
 use blocks::{Indices, Tensor, manual_seed, sequential};
 use convnets::lenet;
@@ -133,7 +134,7 @@ fn typed_lenet_prints_as_pytorch() {
     // Every conv found as `type(m) == nn.Conv2d` finds it, whatever its channels.
     let mut convs = Vec::new();
     apply(&net, |m| {
-        if let Some(conv) = m.as_conv2d() {
+        if let Some(conv) = m.downcast_ref::<DynConv2d>() {
             convs.push((conv.in_channels(), conv.out_channels()));
         }
     });

@@ -7,8 +7,40 @@ use num_traits::{Float, FromPrimitive, NumAssign, ToPrimitive};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal, StandardUniform};
 
-use crate::nn::{KeptForward, Parameter, Visitor};
 use crate::{AnyTensor, TensorBase};
+
+/// A computation written once for both element types that must still know
+/// which one it has (to tag a value with its element type, or to call a
+/// float32 or a float64 method): [`Element::dispatch`] calls
+/// [`f32`](Self::f32) or [`f64`](Self::f64). This is how the layers above
+/// tensors (parameters, visitors, blocks) reach the element type without
+/// this module knowing them.
+///
+/// ```
+/// use blocks_core::{ByElement, Element};
+/// struct Name;
+/// impl ByElement for Name {
+///     type In<E: Element> = ();
+///     type Out<E: Element> = &'static str;
+///     fn f32(&self, (): ()) -> &'static str {
+///         "single"
+///     }
+///     fn f64(&self, (): ()) -> &'static str {
+///         "double"
+///     }
+/// }
+/// assert_eq!(f64::dispatch(&Name, ()), "double");
+/// ```
+pub trait ByElement {
+    /// What the computation takes, in element type `E`.
+    type In<E: Element>;
+    /// What it gives, in element type `E`.
+    type Out<E: Element>;
+    /// The computation on float32.
+    fn f32(&self, input: Self::In<f32>) -> Self::Out<f32>;
+    /// The computation on float64.
+    fn f64(&self, input: Self::In<f64>) -> Self::Out<f64>;
+}
 
 /// A floating-point element type of a tensor.
 ///
@@ -55,16 +87,25 @@ pub trait Element:
     /// Draws a value from the standard normal distribution.
     fn sample_normal<R: Rng + ?Sized>(rng: &mut R) -> Self;
 
-    /// Reports a parameter of this element type to `visitor` (through
-    /// [`Visitor::parameter`] or [`Visitor::parameter_f64`]): how a layer
-    /// generic over its element type registers its parameters. Not called by
-    /// hand; a layer calls [`register_parameter`](crate::nn::register_parameter).
-    #[doc(hidden)]
-    fn visit_parameter<'m>(visitor: &mut dyn Visitor<'m>, name: &str, parameter: &'m Parameter<Self>);
-
-    /// Reports a buffer of this element type (see [`visit_parameter`](Self::visit_parameter)).
-    #[doc(hidden)]
-    fn visit_buffer<'m>(visitor: &mut dyn Visitor<'m>, name: &str, buffer: &'m TensorBase<Self>);
+    /// Runs `computation` as written for this element type (see [`ByElement`]).
+    ///
+    /// ```
+    /// # use blocks_core::{ByElement, Element};
+    /// struct Bits;
+    /// impl ByElement for Bits {
+    ///     type In<E: Element> = E;
+    ///     type Out<E: Element> = u64;
+    ///     fn f32(&self, x: f32) -> u64 {
+    ///         u64::from(x.to_bits())
+    ///     }
+    ///     fn f64(&self, x: f64) -> u64 {
+    ///         x.to_bits()
+    ///     }
+    /// }
+    /// assert_eq!(f32::dispatch(&Bits, 1.0), 0x3f80_0000);
+    /// ```
+    #[track_caller]
+    fn dispatch<B: ByElement + ?Sized>(computation: &B, input: B::In<Self>) -> B::Out<Self>;
 
     /// The tensor as a [`AnyTensor`] of its element type.
     #[doc(hidden)]
@@ -73,10 +114,6 @@ pub trait Element:
     /// The tensor inside `any` if it has this element type.
     #[doc(hidden)]
     fn unwrap_ref(any: &AnyTensor) -> Option<&TensorBase<Self>>;
-
-    /// Runs a width-keeping block on a tensor of this element type.
-    #[doc(hidden)]
-    fn forward_kept<L: KeptForward + ?Sized>(layer: &L, x: &TensorBase<Self>) -> TensorBase<Self>;
 
     /// `c = a · b + beta · c` by this type's fastest kernel, on
     /// `threads` threads; `false` (and nothing written) when it has none for
@@ -103,7 +140,7 @@ pub trait Element:
 }
 
 macro_rules! impl_element {
-    ($t:ty, $name:literal, $is_f32:literal, $parameter:ident, $buffer:ident, $variant:ident, $kept:ident) => {
+    ($t:ty, $name:literal, $is_f32:literal, $method:ident, $variant:ident) => {
         impl Element for $t {
             const DTYPE: &'static str = $name;
             const IS_FLOAT32: bool = $is_f32;
@@ -124,25 +161,13 @@ macro_rules! impl_element {
                 StandardNormal.sample(rng)
             }
 
-            fn visit_parameter<'m>(
-                visitor: &mut dyn Visitor<'m>,
-                name: &str,
-                parameter: &'m Parameter<Self>,
-            ) {
-                visitor.$parameter(name, parameter);
-            }
-
-            fn visit_buffer<'m>(visitor: &mut dyn Visitor<'m>, name: &str, buffer: &'m TensorBase<Self>) {
-                visitor.$buffer(name, buffer);
+            #[track_caller]
+            fn dispatch<B: ByElement + ?Sized>(computation: &B, input: B::In<Self>) -> B::Out<Self> {
+                computation.$method(input)
             }
 
             fn wrap(tensor: TensorBase<Self>) -> AnyTensor {
                 AnyTensor::$variant(tensor)
-            }
-
-            #[track_caller]
-            fn forward_kept<L: KeptForward + ?Sized>(layer: &L, x: &TensorBase<Self>) -> TensorBase<Self> {
-                layer.$kept(x)
             }
 
             fn unwrap_ref(any: &AnyTensor) -> Option<&TensorBase<Self>> {
@@ -165,5 +190,5 @@ macro_rules! impl_element {
     };
 }
 
-impl_element!(f32, "float32", true, parameter, buffer, F32, forward_kept);
-impl_element!(f64, "float64", false, parameter_f64, buffer_f64, F64, forward_kept_f64);
+impl_element!(f32, "float32", true, f32, F32);
+impl_element!(f64, "float64", false, f64, F64);

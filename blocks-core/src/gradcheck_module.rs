@@ -14,7 +14,7 @@ use crate::{Tensor64, no_grad};
 /// tolerances. A model is put in float64 with
 /// [`to_f64`](crate::nn::ToElement::to_f64). In a [`Mismatch`](crate::Mismatch),
 /// `input` counts the inputs first, then the parameters in
-/// [`parameters_f64`](Module::parameters_f64) order.
+/// [`parameters_of::<f64>`](Module::parameters_of) order.
 ///
 /// Each finite difference runs the model again (twice per value), so keep
 /// the model and inputs small. The model is run as it is (a BatchNorm in
@@ -64,7 +64,8 @@ where
     M: Module + ?Sized,
     F: Fn(&[Tensor64]) -> Tensor64,
 {
-    let parameters: Vec<Parameter<f64>> = module.parameters_f64();
+    let parameters: Vec<Parameter<f64>> =
+        crate::nn::module::named_parameters_of(module.as_dyn()).into_iter().map(|(_, p)| p).collect();
     let values: Vec<ArrayD<f64>> = inputs.iter().map(Tensor64::to_array).collect();
     let checked: Vec<bool> = inputs.iter().map(Tensor64::requires_grad).collect();
     let evaluate = |values: &[ArrayD<f64>]| -> Vec<f64> {

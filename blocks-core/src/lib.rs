@@ -33,7 +33,7 @@ pub use any_tensor::AnyTensor;
 pub use autograd::grad_hooks::GradHookHandle;
 pub use autograd::grad_mode::{NoGradGuard, is_grad_enabled, no_grad};
 pub use autograd::storage::{DataMut, Snapshot};
-pub use element::Element;
+pub use element::{ByElement, Element};
 pub use error::ShapeError;
 pub use gradcheck::{GradcheckError, GradcheckOptions, Mismatch, gradcheck, gradcheck_with};
 pub use gradcheck_module::{gradcheck_module, gradcheck_module_with};

@@ -53,12 +53,9 @@ pub type Tensor = TensorBase<f32>;
 pub type Tensor64 = TensorBase<f64>;
 
 impl<E: Element> Clone for TensorBase<E> {
-    /// Another handle to the same tensor (a copy only inside
-    /// [`deep_copy`](crate::nn::DeepCopy::deep_copy)).
+    /// Another handle to the same tensor (shared values and gradient;
+    /// [`deep_copy`](crate::nn::DeepCopy::deep_copy) copies).
     fn clone(&self) -> Self {
-        if let Some(copy) = crate::nn::deep_copy::copied(self) {
-            return copy;
-        }
         TensorBase { node: Arc::clone(&self.node) }
     }
 }

@@ -1,4 +1,4 @@
-//! `nn::apply` in PyTorch's order, `as_linear` for every kind of Linear,
+//! `nn::apply` in PyTorch's order, `downcast_ref::<DynLinear>()` for every kind of Linear,
 //! `apply_to` for one type, and d2l's parameter-management recipes: its
 //! init functions, direct writes to `.data`, tied weights and freezing.
 
@@ -25,7 +25,9 @@ fn children_first_then_the_block_as_pytorch() {
     ));
     assert_eq!(order(&net), ["Linear", "ReLU", "Linear", "Sequential", "Linear", "Sequential"]);
     let mut widths = Vec::new();
-    apply(&net, |m| widths.extend(m.as_linear().map(|l| (l.in_features(), l.out_features()))));
+    apply(&net, |m| {
+        widths.extend(m.downcast_ref::<DynLinear>().map(|l| (l.in_features(), l.out_features())))
+    });
     assert_eq!(widths, [(2, 3), (3, 3), (3, 1)]);
 }
 
@@ -71,19 +73,24 @@ fn a_block_registered_twice_is_visited_once_and_zero_sized_ones_each_time() {
 }
 
 #[test]
-fn as_linear_finds_every_linear_whatever_its_widths() {
+fn downcast_ref_finds_every_linear_whatever_its_widths() {
     let lazy = LazyLinear::new(3);
-    assert!(lazy.as_linear().is_none(), "a LazyLinear before its dry run is not a Linear yet");
+    assert!(
+        lazy.as_dyn().downcast_ref::<DynLinear>().is_none(),
+        "a LazyLinear before its dry run is not a Linear yet"
+    );
     lazy.forward(&Tensor::ones([1, 5]));
     let blocks: [&dyn Module; 3] = [&Linear::<2, 7>::new(), &DynLinear::new(9, 4), &lazy];
-    let widths: Vec<_> =
-        blocks.iter().map(|m| m.as_linear().map(|l| (l.in_features(), l.out_features()))).collect();
+    let widths: Vec<_> = blocks
+        .iter()
+        .map(|m| m.downcast_ref::<DynLinear>().map(|l| (l.in_features(), l.out_features())))
+        .collect();
     assert_eq!(widths, [Some((2, 7)), Some((9, 4)), Some((5, 3))]);
-    assert!(ReLU::default().as_linear().is_none());
-    assert!(Sequential::new((Linear::<1, 1>::new(),)).as_linear().is_none());
+    assert!(ReLU::default().as_dyn().downcast_ref::<DynLinear>().is_none());
+    assert!(Sequential::new((Linear::<1, 1>::new(),)).as_dyn().downcast_ref::<DynLinear>().is_none());
     // The DynLinear given holds the block's own parameters.
     let layer = Linear::<2, 7>::new();
-    assert!(layer.as_linear().unwrap().weight().same(layer.weight()));
+    assert!(layer.as_dyn().downcast_ref::<DynLinear>().unwrap().weight().same(layer.weight()));
 }
 
 fn d2l_net() -> Sequential<(Linear<4, 8>, ReLU, Linear<8, 1>)> {
@@ -94,7 +101,7 @@ fn d2l_net() -> Sequential<(Linear<4, 8>, ReLU, Linear<8, 1>)> {
 fn d2l_init_normal_and_init_constant() {
     let net = d2l_net();
     apply(&net, |m| {
-        if let Some(linear) = m.as_linear() {
+        if let Some(linear) = m.downcast_ref::<DynLinear>() {
             init::normal_(linear.weight(), 0.0, 0.01);
             init::zeros_(linear.bias().unwrap());
         }
@@ -104,7 +111,7 @@ fn d2l_init_normal_and_init_constant() {
     assert_eq!(net.0.2.bias().unwrap().to_vec(), vec![0.0]);
 
     apply(&net, |m| {
-        if let Some(linear) = m.as_linear() {
+        if let Some(linear) = m.downcast_ref::<DynLinear>() {
             init::constant_(linear.weight(), 1.0);
             init::zeros_(linear.bias().unwrap());
         }
@@ -117,12 +124,12 @@ fn d2l_init_normal_and_init_constant() {
 fn d2l_different_init_per_block() {
     let net = d2l_net();
     apply(&net.0.0, |m| {
-        if let Some(linear) = m.as_linear() {
+        if let Some(linear) = m.downcast_ref::<DynLinear>() {
             init::xavier_uniform_(linear.weight(), 1.0);
         }
     });
     apply(&net.0.2, |m| {
-        if let Some(linear) = m.as_linear() {
+        if let Some(linear) = m.downcast_ref::<DynLinear>() {
             init::constant_(linear.weight(), 42.0);
         }
     });
@@ -137,7 +144,7 @@ fn d2l_my_init_and_direct_writes() {
     let net = d2l_net();
     let mut printed = Vec::new();
     apply(&net, |m| {
-        if let Some(linear) = m.as_linear() {
+        if let Some(linear) = m.downcast_ref::<DynLinear>() {
             let (name, p) = &linear.named_parameters()[0];
             printed.push(format!("Init {name} {:?}", p.shape()));
             init::uniform_(linear.weight(), -10.0, 10.0);
@@ -210,8 +217,8 @@ impl Module for MyLinear {
         "MyLinear".into()
     }
     fn visit<'m>(&'m self, v: &mut dyn Visitor<'m>) {
-        v.parameter("weight", &self.weight);
-        v.parameter("bias", &self.bias);
+        v.parameter("weight", (&self.weight).into());
+        v.parameter("bias", (&self.bias).into());
     }
     fn as_dyn(&self) -> &dyn Module {
         self
@@ -236,7 +243,7 @@ fn apply_to_acts_on_one_type_only() {
     assert_eq!(net.0.0.bias.to_vec(), vec![0.0; 8]);
     assert_eq!(net.0.3.bias.to_vec(), vec![0.0]);
     // A custom layer is not a Linear, and the DynLinear kept its bias.
-    assert!(net.0.0.as_linear().is_none());
+    assert!(net.0.0.as_dyn().downcast_ref::<DynLinear>().is_none());
     assert_ne!(net.0.2.bias().unwrap().to_vec(), vec![0.0]);
     assert_eq!(net.0.0.to_string(), "MyLinear()");
     let mut relus = 0;

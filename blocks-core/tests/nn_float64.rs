@@ -6,8 +6,8 @@
 
 use blocks_core::io::TensorFile;
 use blocks_core::nn::{
-    BatchNorm2d, Conv2d, DeepCopy, Flatten, Linear, MaxPool2d, Member, Module, ReLU, Sequential, StateDict,
-    ToElement,
+    BatchNorm2d, Conv2d, DeepCopy, DynLinear, Flatten, Linear, MaxPool2d, Member, Module, ParamRef, ReLU,
+    Sequential, StateDict, ToElement,
 };
 use blocks_core::{Tensor, Tensor64, gradcheck_module, manual_seed};
 
@@ -56,10 +56,10 @@ fn to_f64_converts_every_value_exactly_and_keeps_names_and_printout() {
     assert_eq!(net.to_string(), double.to_string());
     assert_eq!(double.num_params(), net.num_params());
     assert!(double.named_parameters().is_empty());
-    let names: Vec<String> = double.named_parameters_f64().into_iter().map(|(n, _)| n).collect();
+    let names: Vec<String> = double.named_parameters_of::<f64>().into_iter().map(|(n, _)| n).collect();
     let expected: Vec<String> = net.named_parameters().into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, expected);
-    assert_eq!(double.named_buffers_f64().len(), 2);
+    assert_eq!(double.named_buffers_of::<f64>().len(), 2);
     // Back to float32: the same values, bit for bit.
     let back = double.to_f32();
     for ((key, a), (_, b)) in net.state_dict().iter().zip(back.state_dict().iter()) {
@@ -74,7 +74,7 @@ fn ties_stay_tied_and_nothing_is_shared_with_the_original() {
     let net = Sequential::new((shared.clone(), ReLU, shared.clone()));
     let double = net.to_f64();
     assert!(double.0.0.weight().same(double.0.2.weight()), "a tied weight stays tied");
-    assert_eq!(double.parameters_f64().len(), 2);
+    assert_eq!(double.parameters_of::<f64>().len(), 2);
     assert_eq!(double.num_params(), 12);
     double.0.0.weight().data_mut().fill(0.0);
     assert!(net.0.0.weight().to_vec().iter().any(|&w| w != 0.0), "the original is untouched");
@@ -182,10 +182,10 @@ fn zero_grad_and_requires_grad_reach_float64_parameters() {
     net.forward(&Tensor64::randn([2, 4])).sum().backward();
     assert!(net.0.0.weight().grad().is_some());
     net.zero_grad();
-    assert!(net.parameters_f64().iter().all(|p| p.grad().is_none()));
+    assert!(net.parameters_of::<f64>().iter().all(|p| p.grad().is_none()));
     net.requires_grad_(false);
-    assert!(net.parameters_f64().iter().all(|p| !p.requires_grad()));
-    assert!(matches!(net.0.0.members()[0].1, Member::ParameterF64(_)));
+    assert!(net.parameters_of::<f64>().iter().all(|p| !p.requires_grad()));
+    assert!(matches!(net.0.0.members()[0].1, Member::Parameter(ParamRef::F64(_))));
 }
 
 /// Trains `net` (float32) and its float64 copy `steps` steps side by side
@@ -204,7 +204,7 @@ where
     manual_seed(5);
     let net = mlp();
     let double = net.to_f64();
-    let (mut opt32, mut opt64) = (make32(net.parameters()), make64(double.parameters_f64()));
+    let (mut opt32, mut opt64) = (make32(net.parameters()), make64(double.parameters_of::<f64>()));
     let before: Vec<f32> = net.parameters().into_iter().flat_map(|p| p.to_vec()).collect();
     let x = Tensor::randn([8, 4]);
     let target = Tensor::randn([8, 3]);
@@ -218,7 +218,7 @@ where
         opt64.step();
     }
     let singles: Vec<f32> = net.parameters().into_iter().flat_map(|p| p.to_vec()).collect();
-    let doubles = double.parameters_f64().into_iter().flat_map(|p| p.to_vec());
+    let doubles = double.parameters_of::<f64>().into_iter().flat_map(|p| p.to_vec());
     let gap = singles.iter().zip(doubles).map(|(&a, b)| (f64::from(a) - b).abs()).fold(0.0, f64::max);
     let moved = singles.iter().zip(before).map(|(&a, b)| f64::from((a - b).abs())).fold(0.0, f64::max);
     (gap, moved)
@@ -251,7 +251,7 @@ fn a_float64_optimizer_state_saves_as_f64_and_resumes_exactly() {
     };
     let straight = mlp().to_f64();
     let resumed = straight.deep_copy();
-    let mut opt = Adam::new(straight.parameters_f64(), config);
+    let mut opt = Adam::new(straight.parameters_of::<f64>(), config);
     step(&straight, &mut opt);
     opt.save(dir.join("adam.safetensors")).unwrap();
     let file = TensorFile::read(dir.join("adam.safetensors")).unwrap();
@@ -259,11 +259,11 @@ fn a_float64_optimizer_state_saves_as_f64_and_resumes_exactly() {
     assert_eq!(file.dtype("state.0.step").unwrap(), "F32", "the step count stays float32, as PyTorch's");
     step(&straight, &mut opt);
 
-    let mut again = Adam::new(resumed.parameters_f64(), config);
+    let mut again = Adam::new(resumed.parameters_of::<f64>(), config);
     step(&resumed, &mut again);
     again.load(dir.join("adam.safetensors")).unwrap();
     step(&resumed, &mut again);
-    for (a, b) in straight.parameters_f64().iter().zip(resumed.parameters_f64()) {
+    for (a, b) in straight.parameters_of::<f64>().iter().zip(resumed.parameters_of::<f64>()) {
         assert_eq!(a.to_vec(), b.to_vec());
     }
     // A float64 state loads into a float32 optimizer (cast, as PyTorch does).
@@ -280,7 +280,7 @@ fn embedding_and_layer_norm_convert_and_gradcheck_in_float64() {
     manual_seed(9);
     let net =
         Sequential::new((Embedding::<6, 4>::new(), LayerNorm::new([4]), Linear::<4, 2>::new())).to_f64();
-    assert_eq!(net.parameters_f64().len(), 5);
+    assert_eq!(net.parameters_of::<f64>().len(), 5);
     let ids = Indices::from_vec(vec![0, 3, 5, 3], [2, 2]);
     gradcheck_module(&net, |_| net.forward(&ids).into_tensor().tanh().sum(), &[]).unwrap();
     // A float64 LayerNorm given a float32 tensor says so, naming itself.
@@ -344,6 +344,11 @@ fn a_lazy_layer_converts_before_or_after_its_first_forward() {
     let double = single.to_f64();
     let widened: Vec<f64> = single.weight().to_vec().into_iter().map(f64::from).collect();
     assert_eq!(double.weight().to_vec(), widened);
-    assert_eq!(double.as_linear().map(|l| l.in_features()), None, "as_linear is float32's");
+    assert_eq!(
+        double.as_dyn().downcast_ref::<DynLinear>().map(|l| l.in_features()),
+        None,
+        "DynLinear is float32's"
+    );
+    assert_eq!(double.as_dyn().downcast_ref::<DynLinear<f64>>().map(|l| l.in_features()), Some(4));
     assert_eq!(double.linear().unwrap().in_features(), 4);
 }

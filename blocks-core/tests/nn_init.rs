@@ -252,6 +252,6 @@ fn linear_default_is_pytorchs_kaiming_uniform_with_a_sqrt5() {
 
     // reset_parameters draws again, the same way.
     manual_seed(11);
-    layer.as_linear().unwrap().reset_parameters();
+    layer.as_dyn().downcast_ref::<DynLinear>().unwrap().reset_parameters();
     assert_eq!(layer.weight().to_vec(), w.to_vec());
 }

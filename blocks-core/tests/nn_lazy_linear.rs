@@ -85,7 +85,7 @@ fn init_and_apply_run_after_the_dry_run() {
     let net = d2l_lazy_net();
     net.forward(&Tensor::rand([2, 20]));
     apply(&net, |m| {
-        if let Some(linear) = m.as_linear() {
+        if let Some(linear) = m.downcast_ref::<DynLinear>() {
             init::constant_(linear.weight(), 0.5);
             init::zeros_(linear.bias().unwrap());
         }
@@ -182,7 +182,7 @@ fn a_weight_loaded_without_its_bias_gets_the_bias_at_the_first_forward() {
     let report = layer.load_state_dict_with(&state, false).unwrap();
     assert_eq!(report.missing_keys, ["bias"]);
     assert_eq!(layer.in_features(), 5);
-    assert!(layer.has_uninitialized_params() && layer.as_linear().is_none());
+    assert!(layer.has_uninitialized_params() && layer.as_dyn().downcast_ref::<DynLinear>().is_none());
     layer.forward(&Tensor::ones([1, 5]));
     let bound = 1.0 / 5f32.sqrt();
     assert!(layer.bias().unwrap().to_vec().iter().all(|b| b.abs() <= bound));

@@ -57,11 +57,14 @@ use proc_macro::TokenStream;
 /// the facade's path for crates that re-export it (a dependency renamed in
 /// Cargo.toml is found without it).
 ///
+/// Every struct whose fields have a deep copy also gets `DeepCopy`:
+/// `net.deep_copy()` is PyTorch's `copy.deepcopy(net)`, built field by field.
 /// A struct generic over its element type (`struct Net<E: Element = f32>`
 /// with fields such as `Linear<20, 256, E>`, `Parameter<E>`) also gets
-/// `ToElement`: `net.to_f64()` is the model in float64 (PyTorch's
+/// `MapElement`: `net.to_f64()` is the model in float64 (PyTorch's
 /// `net.double()`). A struct that is not generic cannot change its fields'
-/// types, so it gets no conversion: add `<E: Element = f32>` to it.
+/// types, so it gets no conversion (`.to_f64()` on it is an error saying
+/// so): add `<E: Element = f32>` to it.
 ///
 /// Examples: see `blocks::Module`.
 #[proc_macro_derive(Module, attributes(module))]

@@ -167,7 +167,7 @@ impl<M: Module> DistributedDataParallel<M> {
     pub fn with_config(module: M, world: &World, config: DdpConfig) -> Result<Self, DistributedError> {
         let parameters = module.named_parameters();
         let buffers = module.named_buffers();
-        let float64 = module.named_parameters_f64().first().map(|(key, _)| {
+        let float64 = module.named_parameters_of::<f64>().first().map(|(key, _)| {
             format!("parameter `{key}` is float64 (a model after `to_f64`): DistributedDataParallel runs float32 models")
         });
         let uninitialized = module

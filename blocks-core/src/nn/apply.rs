@@ -9,11 +9,11 @@ use super::Module;
 /// comes last. A child registered twice by the same block (a shared layer) is
 /// visited once there, as PyTorch's `children()` skips repeats.
 ///
-/// Use [`Module::as_linear`] to act on every fully connected layer whatever
+/// Use `downcast_ref::<DynLinear>()` to act on every fully connected layer whatever
 /// its widths, and [`apply_to`] to act on one type.
 ///
 /// ```
-/// use blocks_core::nn::{apply, init, Linear, Module, ReLU, Sequential};
+/// use blocks_core::nn::{apply, init, DynLinear, Linear, Module, ReLU, Sequential};
 /// let net = Sequential::new((Linear::<4, 8>::new(), ReLU, Linear::<8, 1>::new()));
 /// let mut order = Vec::new();
 /// apply(&net, |m| order.push(m.type_name()));
@@ -21,7 +21,7 @@ use super::Module;
 ///
 /// // d2l's my_init: uniform in [-10, 10], then zero where |w| < 5.
 /// apply(&net, |m| {
-///     if let Some(linear) = m.as_linear() {
+///     if let Some(linear) = m.downcast_ref::<DynLinear>() {
 ///         init::uniform_(linear.weight(), -10.0, 10.0);
 ///         linear.weight().data_mut().mapv_inplace(|w| if w.abs() >= 5.0 { w } else { 0.0 });
 ///     }
@@ -34,7 +34,7 @@ pub fn apply<M: Module + ?Sized>(module: &M, mut f: impl FnMut(&dyn Module)) {
 
 /// Runs `f` on every block of type `T` in `module`, in [`apply`]'s order:
 /// PyTorch's `if type(m) == MyBlock:` for one concrete type. (For every
-/// `Linear` whatever its widths, use [`Module::as_linear`] with [`apply`].)
+/// `Linear` whatever its widths, use `downcast_ref::<DynLinear>()` with [`apply`].)
 ///
 /// ```
 /// use blocks_core::nn::{apply_to, init, DynLinear, Linear, Module, ReLU, Sequential};

@@ -7,7 +7,10 @@ use super::Hooks;
 use super::forward::Forward;
 use super::images::Images;
 use super::typed::Batch;
-use super::{Module, Parameter, ToElement, TrainingFlag, Visitor, register_buffer, register_parameter};
+use super::{
+    DeepCopy, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor, register_buffer,
+    register_parameter,
+};
 use crate::optim::pyrepr::{boolean, float};
 use crate::{Element, Tensor, TensorBase};
 
@@ -281,23 +284,30 @@ impl<const D: usize, E: Element> Module for DynBatchNorm<D, E> {
 }
 
 /// The typed fronts: `BatchNorm1d<C>` and `BatchNorm2d<C>`.
-impl<const D: usize, E: Element> ToElement for DynBatchNorm<D, E> {
+impl<const D: usize, E: Element> MapElement for DynBatchNorm<D, E> {
     type As<F: Element> = DynBatchNorm<D, F>;
 
-    fn convert<F: Element>(&self) -> DynBatchNorm<D, F> {
+    fn map_element<F: Element>(&self, mapper: &mut Mapper) -> DynBatchNorm<D, F> {
         DynBatchNorm {
             hooks: self.hooks.clone(),
             num_features: self.num_features,
             options: self.options,
-            weight: self.weight.convert(),
-            bias: self.bias.convert(),
+            weight: self.weight.map_element(mapper),
+            bias: self.bias.map_element(mapper),
             running: self.running.as_ref().map(|running| Running {
-                mean: running.mean.convert(),
-                var: running.var.convert(),
-                num_batches_tracked: running.num_batches_tracked.convert(),
+                mean: running.mean.map_element(mapper),
+                var: running.var.map_element(mapper),
+                num_batches_tracked: running.num_batches_tracked.map_element(mapper),
             }),
             training: self.training.clone(),
         }
+    }
+}
+
+/// The copy is the map to the layer's own element type.
+impl<const D: usize, E: Element> DeepCopy for DynBatchNorm<D, E> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        self.map_element::<E>(mapper)
     }
 }
 

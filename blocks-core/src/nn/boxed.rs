@@ -36,16 +36,8 @@ impl<M: Module + ?Sized> Module for Box<M> {
         (**self).as_dyn()
     }
 
-    fn as_linear(&self) -> Option<&super::DynLinear> {
-        (**self).as_linear()
-    }
-
-    fn as_conv2d(&self) -> Option<&super::DynConv2d> {
-        (**self).as_conv2d()
-    }
-
-    fn as_conv1d(&self) -> Option<&super::DynConv1d> {
-        (**self).as_conv1d()
+    fn core(&self) -> Option<&dyn Module> {
+        (**self).core()
     }
 
     fn members(&self) -> Vec<(String, Member<'_>)> {

@@ -6,7 +6,7 @@
 use super::Hooks;
 use super::forward::Forward;
 use super::images::Images;
-use super::{Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
+use super::{DeepCopy, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor, register_parameter};
 use crate::{ConvOptions, Element, Tensor, TensorBase};
 
 /// A convolution over `D` spatial dims whose channels and kernel are known
@@ -21,7 +21,7 @@ use crate::{ConvOptions, Element, Tensor, TensorBase};
 /// assert_eq!(conv.forward(&Tensor::rand([2, 1, 28, 28])).shape(), vec![2, 6, 28, 28]);
 /// ```
 ///
-/// `DynConv<D, f64>` is the layer in float64 ([`to_f64`](ToElement::to_f64)).
+/// `DynConv<D, f64>` is the layer in float64 ([`to_f64`](super::ToElement::to_f64)).
 #[derive(Clone)]
 pub struct DynConv<const D: usize, E: Element = f32> {
     in_channels: usize,
@@ -281,30 +281,29 @@ impl<const D: usize, E: Element> Module for DynConv<D, E> {
         visitor.training_flag(&self.training);
         visitor.hooks(&self.hooks);
     }
-
-    fn as_conv2d(&self) -> Option<&DynConv2d> {
-        (self as &dyn std::any::Any).downcast_ref()
-    }
-
-    fn as_conv1d(&self) -> Option<&DynConv1d> {
-        (self as &dyn std::any::Any).downcast_ref()
-    }
 }
 
-impl<const D: usize, E: Element> ToElement for DynConv<D, E> {
+impl<const D: usize, E: Element> MapElement for DynConv<D, E> {
     type As<F: Element> = DynConv<D, F>;
 
-    fn convert<F: Element>(&self) -> DynConv<D, F> {
+    fn map_element<F: Element>(&self, mapper: &mut Mapper) -> DynConv<D, F> {
         DynConv {
             hooks: self.hooks.clone(),
             in_channels: self.in_channels,
             out_channels: self.out_channels,
             kernel_size: self.kernel_size,
             options: self.options,
-            weight: self.weight.convert(),
-            bias: self.bias.convert(),
+            weight: self.weight.map_element(mapper),
+            bias: self.bias.map_element(mapper),
             training: self.training.clone(),
         }
+    }
+}
+
+/// The copy is the map to the layer's own element type.
+impl<const D: usize, E: Element> DeepCopy for DynConv<D, E> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        self.map_element::<E>(mapper)
     }
 }
 
@@ -470,9 +469,7 @@ macro_rules! typed_conv {
         }
 
         typed_front! {
-            [const I: usize, const O: usize, const K: usize, E: Element] $name<I, O, K, E> => $name<I, O, K, F>;
-            as_conv2d -> DynConv2d;
-            as_conv1d -> DynConv1d
+            [const I: usize, const O: usize, const K: usize, E: Element] $name<I, O, K, E> => $name<I, O, K, F>
         }
     };
 }

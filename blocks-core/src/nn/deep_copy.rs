@@ -1,29 +1,63 @@
 //! `deep_copy()`: a copy of a block that shares no storage with it, like
-//! `copy.deepcopy(net)`.
+//! `copy.deepcopy(net)`, built as a structural map (burn's `Module::map`).
 //!
 //! `Clone` on a block stays what it is for every Rust handle: the copy
 //! shares its parameters (like Python's `copy.copy(net)`, whose parameter
-//! dict is the same object; a tied weight). `deep_copy` clones the block
-//! while a per-thread memo is active, and every tensor cloned meanwhile is
-//! copied once into a fresh leaf: two fields holding one tensor (tied
-//! weights) still hold one tensor in the copy, as deepcopy's memo keeps
-//! them.
+//! dict is the same object; a tied weight). `deep_copy` builds a new block
+//! field by field ([`DeepCopy::deep_copy_with`]), every parameter and buffer
+//! copied once: a [`Mapper`] owned by the call remembers the copy of each
+//! tensor it has seen, so two fields holding one tensor (tied weights) still
+//! hold one tensor in the copy, as deepcopy's memo keeps them. The same
+//! mapper carries ties through [`to_f64`](super::ToElement::to_f64).
 
-use std::any::Any;
-use std::cell::RefCell;
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::Module;
+use super::{Parameter, Sequential, TrainingFlag};
 use crate::{Element, TensorBase};
 
-/// How many threads are inside a deep copy: the fast path of `Tensor::clone`.
-static COPYING: AtomicUsize = AtomicUsize::new(0);
+/// The state of one structural map ([`deep_copy`](DeepCopy::deep_copy),
+/// [`to_f64`](super::ToElement::to_f64)): the copy made of each parameter
+/// and buffer met so far, by identity, so that a tensor met twice (a tied
+/// weight) gives one tensor in the result. Owned by the call that maps; a
+/// hand-written block passes it on to its fields.
+///
+/// ```
+/// use blocks_core::nn::{DeepCopy, Linear, Mapper};
+/// let layer = Linear::<2, 2>::new();
+/// let mut mapper = Mapper::new();
+/// let (a, b) = (layer.deep_copy_with(&mut mapper), layer.deep_copy_with(&mut mapper));
+/// assert!(a.weight().same(b.weight())); // one copy per original
+/// assert!(!a.weight().same(layer.weight()));
+/// ```
+#[derive(Default)]
+pub struct Mapper {
+    /// The copy of each original, by (the original's identity, the copy's type).
+    copies: HashMap<(usize, TypeId), Box<dyn Any>>,
+}
 
-thread_local! {
-    /// The copies made so far in this thread's deep copy, by the original's node.
-    static MEMO: RefCell<Option<HashMap<usize, Box<dyn Any>>>> = const { RefCell::new(None) };
+impl Mapper {
+    /// A mapper that has seen nothing yet.
+    ///
+    /// ```
+    /// let mut mapper = blocks_core::nn::Mapper::new();
+    /// # let _ = &mut mapper;
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The copy of the original with identity `identity`: `make` on first
+    /// sight, then another handle (`Clone`, which shares) of that copy.
+    pub(crate) fn once<T: Clone + 'static>(&mut self, identity: usize, make: impl FnOnce() -> T) -> T {
+        let key = (identity, TypeId::of::<T>());
+        if let Some(copy) = self.copies.get(&key).and_then(|copy| copy.downcast_ref::<T>()) {
+            return copy.clone();
+        }
+        let copy = make();
+        self.copies.insert(key, Box::new(copy.clone()));
+        copy
+    }
 }
 
 /// A copy of a block that shares no storage with it, like
@@ -31,8 +65,12 @@ thread_local! {
 /// `requires_grad`), ties within the block kept (one tensor in two places
 /// stays one tensor in the copy), training flags copied. Gradients are not
 /// copied (as `Parameter.__deepcopy__`), and a tensor in the middle of a
-/// graph is copied as a leaf. Every block that is `Clone` has it.
+/// graph is copied as a leaf.
 ///
+/// Implemented by every layer and container, `Option`, `Vec`, arrays,
+/// `Box` and tuples of them, and by `#[derive(Module)]` for a struct whose
+/// fields all have it (a block written by hand implements
+/// [`deep_copy_with`](Self::deep_copy_with), calling it on each field).
 /// `net.clone()` shares the parameters instead (a tied copy, as every
 /// `Clone` of a Rust handle).
 ///
@@ -44,7 +82,19 @@ thread_local! {
 /// assert!(net.weight().to_vec().iter().all(|&w| w != 0.0)); // the original is untouched
 /// assert!(net.clone().weight().same(net.weight())); // Clone shares
 /// ```
-pub trait DeepCopy: Module + Clone {
+pub trait DeepCopy: Sized {
+    /// The copy of this part inside a larger copy whose ties `mapper` keeps:
+    /// what `#[derive(Module)]` calls on each field. Call
+    /// [`deep_copy`](Self::deep_copy) for a whole block.
+    ///
+    /// ```
+    /// use blocks_core::nn::{DeepCopy, Mapper, Parameter};
+    /// let p = Parameter::new(blocks_core::Tensor::ones([2]));
+    /// let copy = p.deep_copy_with(&mut Mapper::new());
+    /// assert!(!copy.same(&p) && copy.requires_grad());
+    /// ```
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self;
+
     /// The copy (see [`DeepCopy`]).
     ///
     /// ```
@@ -53,85 +103,82 @@ pub trait DeepCopy: Module + Clone {
     /// assert_eq!(net.deep_copy().weight().to_vec(), net.weight().to_vec());
     /// ```
     fn deep_copy(&self) -> Self {
-        let _copying = Copying::enter();
+        self.deep_copy_with(&mut Mapper::new())
+    }
+}
+
+/// A parameter's copy: a new leaf with the same values and `requires_grad`
+/// (the conversion to its own element type).
+impl<E: Element> DeepCopy for Parameter<E> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        super::MapElement::map_element::<E>(self, mapper)
+    }
+}
+
+/// A buffer's copy.
+impl<E: Element> DeepCopy for TensorBase<E> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        super::MapElement::map_element::<E>(self, mapper)
+    }
+}
+
+/// A flag of its own, with the same mode.
+impl DeepCopy for TrainingFlag {
+    fn deep_copy_with(&self, _: &mut Mapper) -> Self {
         self.clone()
     }
 }
 
-impl<M: Module + Clone> DeepCopy for M {}
-
-/// Marks this thread as inside a deep copy (or a conversion to another
-/// element type) while alive (nested ones share the outer memo).
-pub(crate) struct Copying {
-    outermost: bool,
+impl<T: DeepCopy> DeepCopy for Option<T> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        self.as_ref().map(|t| t.deep_copy_with(mapper))
+    }
 }
 
-impl Copying {
-    pub(crate) fn enter() -> Self {
-        let outermost = MEMO.with(|memo| {
-            let mut memo = memo.borrow_mut();
-            let outermost = memo.is_none();
-            if outermost {
-                *memo = Some(HashMap::new());
+impl<T: DeepCopy> DeepCopy for Vec<T> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        self.iter().map(|t| t.deep_copy_with(mapper)).collect()
+    }
+}
+
+impl<T: DeepCopy, const N: usize> DeepCopy for [T; N] {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        let mut copies = self.iter().map(|t| t.deep_copy_with(mapper));
+        std::array::from_fn(|_| copies.next().expect("one copy per item"))
+    }
+}
+
+impl<T: DeepCopy> DeepCopy for Box<T> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        Box::new((**self).deep_copy_with(mapper))
+    }
+}
+
+impl<T: DeepCopy> DeepCopy for Sequential<T> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        Sequential(self.0.deep_copy_with(mapper), self.1.clone())
+    }
+}
+
+macro_rules! tuple_deep_copy {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: DeepCopy),+> DeepCopy for ($($t,)+) {
+            fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+                ($(self.$i.deep_copy_with(mapper),)+)
             }
-            outermost
-        });
-        if outermost {
-            COPYING.fetch_add(1, Ordering::SeqCst);
         }
-        Copying { outermost }
-    }
+    };
 }
 
-impl Drop for Copying {
-    fn drop(&mut self) {
-        if self.outermost {
-            let memo = MEMO.with(|memo| memo.borrow_mut().take());
-            COPYING.fetch_sub(1, Ordering::SeqCst);
-            drop(memo);
-        }
-    }
-}
-
-/// Inside a deep copy on this thread: `tensor`'s copy (made on first
-/// sight, then the same copy); outside one: `None` (`Clone` shares).
-pub(crate) fn copied<E: Element>(tensor: &TensorBase<E>) -> Option<TensorBase<E>> {
-    let share = |t: &TensorBase<E>| TensorBase { node: Arc::clone(&t.node) };
-    memoized(tensor.identity(), share, || {
-        let copy = TensorBase::from_array(tensor.data().to_owned());
-        if tensor.is_leaf() && tensor.requires_grad() {
-            copy.set_requires_grad(true);
-        }
-        copy
-    })
-}
-
-/// Inside a deep copy on this thread: the copy of the thing at `address`
-/// (`make` on first sight, then `share` of the same copy, so ties stay
-/// ties); outside one: `None`. `share` must not clone through the memo
-/// (a handle's `Arc::clone`), and `make` runs with the memo free.
-pub(crate) fn memoized<T: 'static>(
-    address: usize,
-    share: impl Fn(&T) -> T,
-    make: impl FnOnce() -> T,
-) -> Option<T> {
-    if COPYING.load(Ordering::Relaxed) == 0 {
-        return None;
-    }
-    let known = MEMO.with(|memo| {
-        let memo = memo.borrow();
-        let memo = memo.as_ref()?;
-        Some(memo.get(&address).and_then(|copy| copy.downcast_ref::<T>()).map(&share))
-    })?;
-    if let Some(copy) = known {
-        return Some(copy);
-    }
-    let copy = make();
-    let kept = share(&copy);
-    MEMO.with(|memo| {
-        if let Some(memo) = memo.borrow_mut().as_mut() {
-            memo.insert(address, Box::new(kept));
-        }
-    });
-    Some(copy)
-}
+tuple_deep_copy!(A 0);
+tuple_deep_copy!(A 0, B 1);
+tuple_deep_copy!(A 0, B 1, C 2);
+tuple_deep_copy!(A 0, B 1, C 2, D 3);
+tuple_deep_copy!(A 0, B 1, C 2, D 3, E 4);
+tuple_deep_copy!(A 0, B 1, C 2, D 3, E 4, G 5);
+tuple_deep_copy!(A 0, B 1, C 2, D 3, E 4, G 5, H 6);
+tuple_deep_copy!(A 0, B 1, C 2, D 3, E 4, G 5, H 6, I 7);
+tuple_deep_copy!(A 0, B 1, C 2, D 3, E 4, G 5, H 6, I 7, J 8);
+tuple_deep_copy!(A 0, B 1, C 2, D 3, E 4, G 5, H 6, I 7, J 8, K 9);
+tuple_deep_copy!(A 0, B 1, C 2, D 3, E 4, G 5, H 6, I 7, J 8, K 9, L 10);
+tuple_deep_copy!(A 0, B 1, C 2, D 3, E 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11);

@@ -5,7 +5,7 @@
 use super::Hooks;
 use super::forward::{FeedsInto, Forward};
 use super::typed::Batch;
-use super::{Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
+use super::{DeepCopy, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor, register_parameter};
 use ndarray::Axis;
 
 use crate::{Element, Indices, Tensor, TensorBase};
@@ -174,16 +174,23 @@ impl<E: Element> Module for DynEmbedding<E> {
     }
 }
 
-impl<E: Element> ToElement for DynEmbedding<E> {
+impl<E: Element> MapElement for DynEmbedding<E> {
     type As<F: Element> = DynEmbedding<F>;
 
-    fn convert<F: Element>(&self) -> DynEmbedding<F> {
+    fn map_element<F: Element>(&self, mapper: &mut Mapper) -> DynEmbedding<F> {
         DynEmbedding {
-            weight: self.weight.convert(),
+            weight: self.weight.map_element(mapper),
             padding_idx: self.padding_idx,
             training: self.training.clone(),
             hooks: self.hooks.clone(),
         }
+    }
+}
+
+/// The copy is the map to the layer's own element type.
+impl<E: Element> DeepCopy for DynEmbedding<E> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        self.map_element::<E>(mapper)
     }
 }
 

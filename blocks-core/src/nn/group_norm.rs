@@ -6,7 +6,7 @@
 use super::Hooks;
 use super::forward::Forward;
 use super::images::Images;
-use super::{Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
+use super::{DeepCopy, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor, register_parameter};
 use crate::optim::pyrepr::{boolean, float};
 use crate::{Element, Tensor, TensorBase};
 
@@ -203,19 +203,26 @@ impl<E: Element> Module for DynGroupNorm<E> {
     }
 }
 
-impl<E: Element> ToElement for DynGroupNorm<E> {
+impl<E: Element> MapElement for DynGroupNorm<E> {
     type As<F: Element> = DynGroupNorm<F>;
 
-    fn convert<F: Element>(&self) -> DynGroupNorm<F> {
+    fn map_element<F: Element>(&self, mapper: &mut Mapper) -> DynGroupNorm<F> {
         DynGroupNorm {
             hooks: self.hooks.clone(),
             num_groups: self.num_groups,
             num_channels: self.num_channels,
             eps: self.eps,
-            weight: self.weight.convert(),
-            bias: self.bias.convert(),
+            weight: self.weight.map_element(mapper),
+            bias: self.bias.map_element(mapper),
             training: self.training.clone(),
         }
+    }
+}
+
+/// The copy is the map to the layer's own element type.
+impl<E: Element> DeepCopy for DynGroupNorm<E> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        self.map_element::<E>(mapper)
     }
 }
 

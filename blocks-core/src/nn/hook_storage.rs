@@ -302,11 +302,18 @@ impl HookHandle {
     }
 }
 
-impl crate::nn::ToElement for Hooks {
+/// The same hooks (a copy of the list), as `copy.deepcopy` copies them.
+impl crate::nn::MapElement for Hooks {
     type As<F: crate::Element> = Hooks;
 
-    /// The same hooks (a clone of the list).
-    fn convert<F: crate::Element>(&self) -> Hooks {
+    fn map_element<F: crate::Element>(&self, _: &mut crate::nn::Mapper) -> Hooks {
+        self.clone()
+    }
+}
+
+/// The same hooks (a copy of the list), as `copy.deepcopy` copies them.
+impl crate::nn::DeepCopy for Hooks {
+    fn deep_copy_with(&self, _: &mut crate::nn::Mapper) -> Self {
         self.clone()
     }
 }

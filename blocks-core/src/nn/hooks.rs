@@ -52,7 +52,6 @@
 use std::any::TypeId;
 use std::sync::Arc;
 
-use super::Parameter;
 use super::forward::short_type_name;
 use super::hook_storage::{Hook, HookHandle, Hooks, PostHook, PreHook};
 use super::{HookValue, Module, Visitor};
@@ -83,8 +82,8 @@ fn post_hook<E: Element>(
 pub fn hooks_of<M: Module + ?Sized>(block: &M) -> Option<&Hooks> {
     struct Find<'m>(Option<&'m Hooks>);
     impl<'m> Visitor<'m> for Find<'m> {
-        fn parameter(&mut self, _: &str, _: &'m Parameter) {}
-        fn buffer(&mut self, _: &str, _: &'m Tensor) {}
+        fn parameter(&mut self, _: &str, _: super::ParamRef<'m>) {}
+        fn buffer(&mut self, _: &str, _: super::BufferRef<'m>) {}
         fn child(&mut self, _: &str, _: &'m dyn Module) {}
         fn hooks(&mut self, hooks: &'m Hooks) {
             self.0.get_or_insert(hooks);

@@ -92,9 +92,13 @@ impl Index<&str> for dyn Block {
     }
 }
 
-impl dyn Module {
-    /// This block as its own type `T`, or `None` if it is another type: the
-    /// way back from `net[0][1]` to typed accessors.
+impl dyn Module + '_ {
+    /// This block as a `T`, if it is one or a typed front over one
+    /// (through [`Module::core`]), or `None`: the way back from `net[0][1]`
+    /// to typed accessors, and PyTorch's `type(m) == nn.Linear` in an
+    /// [`apply`](super::apply) function (`m.downcast_ref::<DynLinear>()`
+    /// finds every fully connected layer whatever its widths;
+    /// `layer.as_dyn().downcast_ref()` on a block of a known type).
     ///
     /// ```
     /// use blocks_core::nn::{LazyLinear, Module, ReLU, Sequential};
@@ -105,7 +109,13 @@ impl dyn Module {
     /// assert!(module[1].downcast_ref::<LazyLinear>().is_none());
     /// ```
     pub fn downcast_ref<T: Module>(&self) -> Option<&T> {
-        self.as_any().downcast_ref::<T>()
+        let mut block: &dyn Module = self;
+        loop {
+            if let Some(found) = block.as_any().downcast_ref() {
+                return Some(found);
+            }
+            block = block.core()?;
+        }
     }
 }
 
@@ -119,6 +129,6 @@ impl dyn Block {
     /// assert!(block.downcast_ref::<ReLU>().is_none());
     /// ```
     pub fn downcast_ref<T: Module>(&self) -> Option<&T> {
-        self.as_any().downcast_ref::<T>()
+        self.as_dyn().downcast_ref()
     }
 }

@@ -4,11 +4,11 @@
 //! reproducible.
 //!
 //! ```
-//! use blocks_core::nn::{init, apply, Linear, Module, ReLU, Sequential};
+//! use blocks_core::nn::{init, apply, DynLinear, Linear, Module, ReLU, Sequential};
 //! let net = Sequential::new((Linear::<4, 8>::new(), ReLU, Linear::<8, 1>::new()));
 //! // d2l's init_normal: `if type(m) == nn.Linear: normal_(m.weight, 0, 0.01); zeros_(m.bias)`
 //! apply(&net, |m| {
-//!     if let Some(linear) = m.as_linear() {
+//!     if let Some(linear) = m.downcast_ref::<DynLinear>() {
 //!         init::normal_(linear.weight(), 0.0, 0.01);
 //!         init::zeros_(linear.bias().unwrap());
 //!     }

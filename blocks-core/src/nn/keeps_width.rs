@@ -180,7 +180,7 @@ impl<L: Forward<Input = Tensor, Output = Tensor> + ?Sized> KeepsWidth for L {}
 /// ```
 pub fn keep_width<L: KeptForward + ?Sized, G: TensorKind>(layer: &L, input: &G) -> G {
     let given = input.tensor();
-    let out = G::Elem::forward_kept(layer, given);
+    let out = kept(layer, given);
     let shape = out.shape();
     G::from_same_kind(out).unwrap_or_else(|| {
         panic!(
@@ -268,13 +268,34 @@ impl<L: KeptForward + ?Sized + 'static, G: TensorKind> Rule<G, L> for ToPlain {
 
     #[track_caller]
     fn run(layer: &L, input: &G) -> Flat<G::Elem> {
-        let out = match super::hooks::hooked(layer, input) {
-            None => G::Elem::forward_kept(layer, input.tensor()),
-            Some(run) => {
-                let out = Flat::new(G::Elem::forward_kept(layer, run.input(input).tensor()));
-                return run.finish::<L, _>(input, out);
-            }
-        };
-        Flat::new(out)
+        match super::hooks::hooked(layer, input) {
+            None => Flat::new(kept(layer, input.tensor())),
+            Some(run) => run.finish::<L, _>(input, Flat::new(kept(layer, run.input(input).tensor()))),
+        }
+    }
+}
+
+/// Runs `layer` on `x` by its element type: [`KeptForward::forward_kept`] or
+/// [`forward_kept_f64`](KeptForward::forward_kept_f64).
+#[track_caller]
+fn kept<'a, L: KeptForward + ?Sized, E: Element>(layer: &'a L, x: &'a TensorBase<E>) -> TensorBase<E> {
+    E::dispatch(&Kept(layer), x)
+}
+
+/// A width-keeping forward, as written for each element type.
+struct Kept<'a, L: ?Sized>(&'a L);
+
+impl<'a, L: KeptForward + ?Sized> crate::ByElement for Kept<'a, L> {
+    type In<E: Element> = &'a TensorBase<E>;
+    type Out<E: Element> = TensorBase<E>;
+
+    #[track_caller]
+    fn f32(&self, x: &'a Tensor) -> Tensor {
+        self.0.forward_kept(x)
+    }
+
+    #[track_caller]
+    fn f64(&self, x: &'a Tensor64) -> Tensor64 {
+        self.0.forward_kept_f64(x)
     }
 }

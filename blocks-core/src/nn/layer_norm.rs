@@ -1,7 +1,10 @@
 //! `nn.LayerNorm(normalized_shape, eps, elementwise_affine)`.
 
 use super::Hooks;
-use super::{Forward, KeptForward, Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
+use super::{
+    DeepCopy, Forward, KeptForward, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor,
+    register_parameter,
+};
 use crate::optim::pyrepr::{boolean, float};
 use crate::{AnyTensor, Element, Tensor, Tensor64, TensorBase};
 
@@ -176,18 +179,25 @@ impl<E: Element> Module for LayerNorm<E> {
     }
 }
 
-impl<E: Element> ToElement for LayerNorm<E> {
+impl<E: Element> MapElement for LayerNorm<E> {
     type As<F: Element> = LayerNorm<F>;
 
-    fn convert<F: Element>(&self) -> LayerNorm<F> {
+    fn map_element<F: Element>(&self, mapper: &mut Mapper) -> LayerNorm<F> {
         LayerNorm {
             hooks: self.hooks.clone(),
             normalized_shape: self.normalized_shape.clone(),
             eps: self.eps,
-            weight: self.weight.convert(),
-            bias: self.bias.convert(),
+            weight: self.weight.map_element(mapper),
+            bias: self.bias.map_element(mapper),
             training: self.training.clone(),
         }
+    }
+}
+
+/// The copy is the map to the layer's own element type.
+impl<E: Element> DeepCopy for LayerNorm<E> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        self.map_element::<E>(mapper)
     }
 }
 

@@ -5,7 +5,9 @@ use super::Hooks;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::forward::Forward;
-use super::{DynLinear, Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
+use super::{
+    DeepCopy, DynLinear, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor, register_parameter,
+};
 use crate::{Element, TensorBase};
 
 /// A fully connected layer that learns its input width from the first batch
@@ -16,7 +18,7 @@ use crate::{Element, TensorBase};
 /// initializing its parameters is an error, and `load_state_dict` materializes
 /// them from the checkpoint instead. The first forward draws them as
 /// `nn.Linear` does and from then on it is an ordinary `Linear`: it prints as
-/// one and [`Module::as_linear`] gives it. Everything goes through `&self`;
+/// one and `downcast_ref::<DynLinear>()` gives it. Everything goes through `&self`;
 /// two threads running the first forward at once materialize it once.
 /// A clone shares the parameters (a tied layer).
 ///
@@ -231,8 +233,8 @@ impl<E: Element> Module for LazyLinear<E> {
         visitor.hooks(&self.hooks);
     }
 
-    fn as_linear(&self) -> Option<&DynLinear> {
-        self.linear()?.as_linear()
+    fn core(&self) -> Option<&dyn Module> {
+        Some(self.linear()?)
     }
 
     /// Sets the mode here and on the `Linear` it became, if it has.
@@ -247,18 +249,25 @@ impl<E: Element> Module for LazyLinear<E> {
 /// The layer in element type `F`: uninitialized parameters stay
 /// uninitialized (the first forward draws them in `F`), initialized ones are
 /// converted.
-impl<E: Element> ToElement for LazyLinear<E> {
+impl<E: Element> MapElement for LazyLinear<E> {
     type As<F: Element> = LazyLinear<F>;
 
-    fn convert<F: Element>(&self) -> LazyLinear<F> {
+    fn map_element<F: Element>(&self, mapper: &mut Mapper) -> LazyLinear<F> {
         LazyLinear {
             hooks: self.hooks.clone(),
             out_features: self.out_features,
-            weight: self.weight.convert(),
-            bias: self.bias.convert(),
+            weight: self.weight.map_element(mapper),
+            bias: self.bias.map_element(mapper),
             linear: OnceLock::new(),
             init_lock: Arc::new(Mutex::new(())),
             training: self.training.clone(),
         }
+    }
+}
+
+/// The copy is the map to the layer's own element type.
+impl<E: Element> DeepCopy for LazyLinear<E> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        self.map_element::<E>(mapper)
     }
 }

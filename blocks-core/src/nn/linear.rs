@@ -4,7 +4,7 @@
 use super::Hooks;
 use super::forward::Forward;
 use super::typed::Batch;
-use super::{Module, Parameter, ToElement, TrainingFlag, Visitor, register_parameter};
+use super::{DeepCopy, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor, register_parameter};
 use crate::{Element, Tensor, TensorBase};
 
 /// A fully connected layer whose widths are known only at run time, like
@@ -13,7 +13,7 @@ use crate::{Element, Tensor, TensorBase};
 /// It takes and gives plain tensors; a wrong input width panics naming the
 /// layer, both widths and where in a `Sequential` it happened.
 ///
-/// `DynLinear<f64>` is the layer in float64 ([`to_f64`](ToElement::to_f64)).
+/// `DynLinear<f64>` is the layer in float64 ([`to_f64`](super::ToElement::to_f64)).
 ///
 /// ```
 /// use blocks_core::nn::{DynLinear, Module};
@@ -206,10 +206,6 @@ impl<E: Element> Module for DynLinear<E> {
         format!("in_features={}, out_features={}, bias={bias}", self.in_features, self.out_features)
     }
 
-    fn as_linear(&self) -> Option<&DynLinear> {
-        (self as &dyn std::any::Any).downcast_ref()
-    }
-
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
         register_parameter(visitor, "weight", &self.weight);
         if let Some(bias) = &self.bias {
@@ -220,18 +216,25 @@ impl<E: Element> Module for DynLinear<E> {
     }
 }
 
-impl<E: Element> ToElement for DynLinear<E> {
+impl<E: Element> MapElement for DynLinear<E> {
     type As<F: Element> = DynLinear<F>;
 
-    fn convert<F: Element>(&self) -> DynLinear<F> {
+    fn map_element<F: Element>(&self, mapper: &mut Mapper) -> DynLinear<F> {
         DynLinear {
             hooks: self.hooks.clone(),
             in_features: self.in_features,
             out_features: self.out_features,
-            weight: self.weight.convert(),
-            bias: self.bias.convert(),
+            weight: self.weight.map_element(mapper),
+            bias: self.bias.map_element(mapper),
             training: self.training.clone(),
         }
+    }
+}
+
+/// The copy is the map to the layer's own element type.
+impl<E: Element> DeepCopy for DynLinear<E> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        self.map_element::<E>(mapper)
     }
 }
 
@@ -336,6 +339,5 @@ impl_block! {
 }
 
 typed_front! {
-    [const IN: usize, const OUT: usize, E: Element] Linear<IN, OUT, E> => Linear<IN, OUT, F>;
-    as_linear -> DynLinear
+    [const IN: usize, const OUT: usize, E: Element] Linear<IN, OUT, E> => Linear<IN, OUT, F>
 }

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use super::state_dict::{LoadReport, ShapeMismatch, StateDict, StateDictError};
-use super::{Member, Module, Parameter, Visitor};
+use super::{BufferRef, Member, Module, ParamRef, Parameter, Visitor};
 use crate::{AnyTensor, Element, Tensor, TensorBase};
 
 /// The parameters and buffers of `module` under their keys, each in its
@@ -38,8 +38,8 @@ impl IntegerKeys<'_> {
 }
 
 impl<'m> Visitor<'m> for IntegerKeys<'_> {
-    fn parameter(&mut self, _: &str, _: &'m Parameter) {}
-    fn buffer(&mut self, _: &str, _: &'m Tensor) {}
+    fn parameter(&mut self, _: &str, _: ParamRef<'m>) {}
+    fn buffer(&mut self, _: &str, _: BufferRef<'m>) {}
     fn child(&mut self, name: &str, child: &'m dyn Module) {
         let prefix = self.key(name);
         child.visit(&mut IntegerKeys { prefix, out: self.out });
@@ -78,10 +78,9 @@ pub(crate) fn load_into(
         }
         let checkpoint = source.shape();
         let (fits, model) = match *member {
-            Member::Parameter(p) => (p.fits(&checkpoint), p.expected_shape()),
-            Member::ParameterF64(p) => (p.fits(&checkpoint), p.expected_shape()),
-            Member::Buffer(t) => (t.shape() == checkpoint, t.shape()),
-            Member::BufferF64(t) => (t.shape() == checkpoint, t.shape()),
+            Member::Parameter(ParamRef::F32(p)) => (p.fits(&checkpoint), p.expected_shape()),
+            Member::Parameter(ParamRef::F64(p)) => (p.fits(&checkpoint), p.expected_shape()),
+            Member::Buffer(t) => (t.tensor().shape() == checkpoint, t.tensor().shape()),
             Member::Child(_) => (true, Vec::new()),
         };
         if !fits {
@@ -103,10 +102,10 @@ pub(crate) fn load_into(
     for (key, member) in &own {
         let Some(source) = state.entry(key).filter(|_| !state.uninitialized.contains(key)) else { continue };
         match *member {
-            Member::Parameter(p) => copy_into_parameter(p, source),
-            Member::ParameterF64(p) => copy_into_parameter(p, source),
-            Member::Buffer(t) => t.set_data(&source.cast()),
-            Member::BufferF64(t) => t.set_data(&source.cast()),
+            Member::Parameter(ParamRef::F32(p)) => copy_into_parameter(p, source),
+            Member::Parameter(ParamRef::F64(p)) => copy_into_parameter(p, source),
+            Member::Buffer(BufferRef::F32(t)) => t.set_data(&source.cast()),
+            Member::Buffer(BufferRef::F64(t)) => t.set_data(&source.cast()),
             Member::Child(_) => {}
         }
     }

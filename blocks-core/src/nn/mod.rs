@@ -84,7 +84,7 @@
 //!         format!("{C}")
 //!     }
 //!     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-//!         visitor.parameter("weight", &self.weight);
+//!         visitor.parameter("weight", (&self.weight).into());
 //!     }
 //! }
 //!
@@ -137,7 +137,7 @@ mod layer_norm;
 mod lazy_linear;
 mod linear;
 mod load_state;
-mod module;
+pub(crate) mod module;
 mod module_list;
 mod parameter;
 pub(crate) mod path;
@@ -162,7 +162,7 @@ pub use batch_norm::{
 pub use block::Block;
 pub use chain::{ChainHead, ChainRule, ChainStep, FeedsInChain, RuleOut, StepOut};
 pub use conv::{Conv1d, Conv2d, DynConv, DynConv1d, DynConv2d};
-pub use deep_copy::DeepCopy;
+pub use deep_copy::{DeepCopy, Mapper};
 pub use dropout::Dropout;
 pub use dropout2d::Dropout2d;
 pub use dyn_sequential::DynSequential;
@@ -193,8 +193,8 @@ pub use sequential::{BlockEntries, Chain, Entries, NamedEntries, Sequential};
 pub use sequential_entries::Chunks;
 pub use softmax::{LogSoftmax, Softmax};
 pub use state_dict::{LoadError, LoadReport, ShapeMismatch, StateDict, StateDictError};
-pub use to_element::ToElement;
+pub use to_element::{MapElement, ToElement};
 pub use training::TrainingFlag;
 pub use typed::{Batch, Scalar};
 pub use uninitialized::uninitialized_parameters;
-pub use visitor::{Member, Visitor, register_buffer, register_parameter};
+pub use visitor::{BufferRef, Member, ParamRef, Visitor, register_buffer, register_parameter};

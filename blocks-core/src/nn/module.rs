@@ -6,9 +6,9 @@ use std::collections::HashSet;
 
 use super::load_state::{load_into, state_dict_of};
 use super::state_dict::{LoadError, LoadReport, StateDict, StateDictError};
-use super::{DynConv1d, DynConv2d, DynLinear, Member, Parameter, TrainingFlag, Visitor};
+use super::{BufferRef, Member, ParamRef, Parameter, TrainingFlag, Visitor};
 use crate::io::FileError;
-use crate::{Element, Tensor, Tensor64, TensorBase};
+use crate::{Element, Tensor, TensorBase};
 
 /// `&dyn Module` and `&dyn Any` from any block, so that [`Module`]'s
 /// provided methods (and `impl Module` for `Box`) can name the block as a
@@ -54,7 +54,7 @@ impl<M: Module> AsModule for M {
 ///         "Scale".into()
 ///     }
 ///     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-///         visitor.parameter("weight", &self.0);
+///         visitor.parameter("weight", (&self.0).into());
 ///     }
 /// }
 /// assert_eq!(Scale(Parameter::new(Tensor::ones([2]))).num_params(), 2);
@@ -107,42 +107,23 @@ pub trait Module: AsModule + Send + Sync + 'static {
         self.upcast()
     }
 
-    /// This block as a fully connected layer, whatever its widths: `Some` for
-    /// `Linear<IN, OUT>`, `DynLinear` and a `LazyLinear` after its first
-    /// forward, `None` for every other block. It is PyTorch's
-    /// `if type(m) == nn.Linear:` in an [`apply`](crate::nn::apply) function.
+    /// The run-time block this one delegates to, if it is a typed front
+    /// over one (`Linear<IN, OUT>` over `DynLinear`, `Conv2d<I, O, K>` over
+    /// `DynConv2d`, a `LazyLinear` after its first forward over the `DynLinear`
+    /// it became); `None` for every other block. What
+    /// [`downcast_ref`](#method.downcast_ref) looks through:
+    /// `block.downcast_ref::<DynLinear>()` finds every fully connected layer
+    /// whatever its widths, PyTorch's `if type(m) == nn.Linear:`.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module, ReLU};
-    /// assert_eq!(Linear::<20, 256>::new().as_linear().unwrap().in_features(), 20);
-    /// assert!(ReLU.as_linear().is_none());
+    /// use blocks_core::nn::{DynConv2d, Conv2d, DynLinear, Linear, Module, ReLU};
+    /// assert_eq!(Linear::<2, 3>::new().core().unwrap().type_name(), "Linear");
+    /// assert!(ReLU.core().is_none());
+    /// let conv = Conv2d::<1, 6, 5>::new();
+    /// assert_eq!(conv.as_dyn().downcast_ref::<DynConv2d>().unwrap().out_channels(), 6);
+    /// assert!(ReLU.as_dyn().downcast_ref::<DynLinear>().is_none());
     /// ```
-    fn as_linear(&self) -> Option<&DynLinear> {
-        None
-    }
-
-    /// This block as a 2-d convolution, whatever its channels: `Some` for
-    /// `Conv2d<I, O, K>` and `DynConv2d`, `None` for every other block;
-    /// PyTorch's `if type(m) == nn.Conv2d:`.
-    ///
-    /// ```
-    /// use blocks_core::nn::{Conv2d, Module, ReLU};
-    /// assert_eq!(Conv2d::<1, 6, 5>::new().as_conv2d().unwrap().out_channels(), 6);
-    /// assert!(ReLU.as_conv2d().is_none());
-    /// ```
-    fn as_conv2d(&self) -> Option<&DynConv2d> {
-        None
-    }
-
-    /// This block as a 1-d convolution: `Some` for `Conv1d<I, O, K>` and
-    /// `DynConv1d`; PyTorch's `if type(m) == nn.Conv1d:`.
-    ///
-    /// ```
-    /// use blocks_core::nn::{Conv1d, Conv2d, Module};
-    /// assert!(Conv1d::<1, 2, 3>::new().as_conv1d().is_some());
-    /// assert!(Conv2d::<1, 2, 3>::new().as_conv1d().is_none());
-    /// ```
-    fn as_conv1d(&self) -> Option<&DynConv1d> {
+    fn core(&self) -> Option<&dyn Module> {
         None
     }
 
@@ -268,9 +249,12 @@ pub trait Module: AsModule + Send + Sync + 'static {
         out
     }
 
-    /// Every trainable parameter with PyTorch's dotted name (`net.0.weight`),
-    /// in PyTorch's order; a parameter shared by several blocks is listed
-    /// once, under its first name.
+    /// Every float32 trainable parameter with PyTorch's dotted name
+    /// (`net.0.weight`), in PyTorch's order; a parameter shared by several
+    /// blocks is listed once, under its first name. The float32 form of
+    /// [`named_parameters_of`](Module::named_parameters_of) (float32 is
+    /// PyTorch's default dtype; a float64 model lists its parameters with
+    /// `named_parameters_of::<f64>()`).
     ///
     /// ```
     /// use blocks_core::nn::{Linear, Module};
@@ -281,7 +265,9 @@ pub trait Module: AsModule + Send + Sync + 'static {
         named_parameters_of(self.as_dyn())
     }
 
-    /// The trainable parameters, each once, in PyTorch's order.
+    /// The float32 trainable parameters, each once, in PyTorch's order: what
+    /// an optimizer takes (`Sgd::new(net.parameters(), ..)`); see
+    /// [`parameters_of`](Module::parameters_of) for a float64 model.
     ///
     /// ```
     /// use blocks_core::nn::{Linear, Module};
@@ -291,32 +277,8 @@ pub trait Module: AsModule + Send + Sync + 'static {
         self.named_parameters().into_iter().map(|(_, p)| p).collect()
     }
 
-    /// Every float64 parameter with its dotted name: the
-    /// [`named_parameters`](Module::named_parameters) of a model converted
-    /// with [`to_f64`](super::ToElement::to_f64) (PyTorch's `net.double()`).
-    ///
-    /// ```
-    /// use blocks_core::nn::{Linear, Module, ToElement};
-    /// let net = Linear::<3, 1>::new().to_f64();
-    /// assert_eq!(net.named_parameters_f64()[0].0, "weight");
-    /// assert!(net.named_parameters().is_empty());
-    /// ```
-    fn named_parameters_f64(&self) -> Vec<(String, Parameter<f64>)> {
-        named_parameters_of(self.as_dyn())
-    }
-
-    /// The float64 parameters, each once, in PyTorch's order: what an
-    /// optimizer of a float64 model takes (`Sgd::new(net.parameters_f64(), ..)`).
-    ///
-    /// ```
-    /// use blocks_core::nn::{Linear, Module, ToElement};
-    /// assert_eq!(Linear::<3, 1>::new().to_f64().parameters_f64().len(), 2);
-    /// ```
-    fn parameters_f64(&self) -> Vec<Parameter<f64>> {
-        self.named_parameters_f64().into_iter().map(|(_, p)| p).collect()
-    }
-
-    /// Every buffer with its dotted name, like `named_buffers()`.
+    /// Every float32 buffer with its dotted name, like `named_buffers()`
+    /// (see [`named_buffers_of`](Module::named_buffers_of) for float64).
     ///
     /// ```
     /// use blocks_core::nn::{Linear, Module};
@@ -326,14 +288,53 @@ pub trait Module: AsModule + Send + Sync + 'static {
         named_buffers_of(self.as_dyn())
     }
 
-    /// Every float64 buffer with its dotted name.
+    /// Every trainable parameter of element type `E` with its dotted name,
+    /// each once, in PyTorch's order: the one path for either element type
+    /// ([`named_parameters`](Module::named_parameters) is its float32 form,
+    /// PyTorch's default dtype). A float64 model (after
+    /// [`to_f64`](super::ToElement::to_f64), PyTorch's `net.double()`) gives
+    /// its parameters with `E = f64`.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module, ToElement};
+    /// let net = Linear::<3, 1>::new().to_f64();
+    /// assert_eq!(net.named_parameters_of::<f64>()[0].0, "weight");
+    /// assert!(net.named_parameters_of::<f32>().is_empty());
+    /// ```
+    fn named_parameters_of<E: Element>(&self) -> Vec<(String, Parameter<E>)>
+    where
+        Self: Sized,
+    {
+        named_parameters_of(self.as_dyn())
+    }
+
+    /// The parameters of element type `E`, each once, in PyTorch's order:
+    /// what an optimizer of a float64 model takes
+    /// (`Sgd::new(net.parameters_of::<f64>(), ..)`).
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Module, ToElement};
+    /// assert_eq!(Linear::<3, 1>::new().to_f64().parameters_of::<f64>().len(), 2);
+    /// ```
+    fn parameters_of<E: Element>(&self) -> Vec<Parameter<E>>
+    where
+        Self: Sized,
+    {
+        self.named_parameters_of().into_iter().map(|(_, p)| p).collect()
+    }
+
+    /// Every buffer of element type `E` with its dotted name
+    /// ([`named_buffers`](Module::named_buffers) is its float32 form).
     ///
     /// ```
     /// use blocks_core::nn::{BatchNorm1d, Module, ToElement};
     /// let norm = BatchNorm1d::<2>::new().to_f64();
-    /// assert_eq!(norm.named_buffers_f64()[0].0, "running_mean");
+    /// assert_eq!(norm.named_buffers_of::<f64>()[0].0, "running_mean");
     /// ```
-    fn named_buffers_f64(&self) -> Vec<(String, Tensor64)> {
+    fn named_buffers_of<E: Element>(&self) -> Vec<(String, TensorBase<E>)>
+    where
+        Self: Sized,
+    {
         named_buffers_of(self.as_dyn())
     }
 
@@ -345,8 +346,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// assert_eq!(Linear::<20, 256>::new().num_params(), 5376);
     /// ```
     fn num_params(&self) -> usize {
-        let f32s: usize = self.parameters().iter().map(|p| p.numel()).sum();
-        f32s + self.parameters_f64().iter().map(|p| p.numel()).sum::<usize>()
+        unique_parameters(self.as_dyn()).iter().map(|p| p.numel()).sum()
     }
 
     /// Clears every parameter's gradient (sets it to `None`, PyTorch's default).
@@ -360,10 +360,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// assert!(layer.weight().grad().is_none());
     /// ```
     fn zero_grad(&self) {
-        for p in self.parameters() {
-            p.zero_grad();
-        }
-        for p in self.parameters_f64() {
+        for p in unique_parameters(self.as_dyn()) {
             p.zero_grad();
         }
     }
@@ -377,9 +374,9 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// ```
     fn parameter(&self, name: &str) -> Option<Tensor> {
         self.named_members().into_iter().find(|(key, _)| key == name).and_then(|(_, m)| match m {
-            Member::Parameter(p) => Some(p.tensor().clone()),
-            Member::Buffer(t) => Some(t.clone()),
-            _ => None,
+            Member::Parameter(p) => p.get().map(|p| p.tensor().clone()),
+            Member::Buffer(t) => t.get().cloned(),
+            Member::Child(_) => None,
         })
     }
 
@@ -404,10 +401,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// assert!(!layer.weight().requires_grad());
     /// ```
     fn requires_grad_(&self, requires_grad: bool) {
-        for p in self.parameters() {
-            p.set_requires_grad(requires_grad);
-        }
-        for p in self.parameters_f64() {
+        for p in unique_parameters(self.as_dyn()) {
             p.set_requires_grad(requires_grad);
         }
     }
@@ -489,8 +483,8 @@ pub trait Module: AsModule + Send + Sync + 'static {
 struct SetMode(bool);
 
 impl<'m> Visitor<'m> for SetMode {
-    fn parameter(&mut self, _: &str, _: &'m Parameter) {}
-    fn buffer(&mut self, _: &str, _: &'m Tensor) {}
+    fn parameter(&mut self, _: &str, _: ParamRef<'m>) {}
+    fn buffer(&mut self, _: &str, _: BufferRef<'m>) {}
     fn child(&mut self, _: &str, child: &'m dyn Module) {
         child.set_training(self.0);
     }
@@ -507,8 +501,8 @@ struct ReadMode {
 }
 
 impl<'m> Visitor<'m> for ReadMode {
-    fn parameter(&mut self, _: &str, _: &'m Parameter) {}
-    fn buffer(&mut self, _: &str, _: &'m Tensor) {}
+    fn parameter(&mut self, _: &str, _: ParamRef<'m>) {}
+    fn buffer(&mut self, _: &str, _: BufferRef<'m>) {}
     fn child(&mut self, _: &str, child: &'m dyn Module) {
         if self.own.is_none() && self.first_child.is_none() {
             self.first_child = Some(child.is_training());
@@ -537,8 +531,21 @@ fn collect_tensors<'m>(module: &'m dyn Module, prefix: &str, out: &mut Vec<(Stri
     }
 }
 
+/// Every parameter of either element type, each once, in PyTorch's order.
+fn unique_parameters(module: &dyn Module) -> Vec<ParamRef<'_>> {
+    let mut seen = HashSet::new();
+    module
+        .named_members()
+        .into_iter()
+        .filter_map(|(_, member)| match member {
+            Member::Parameter(p) if seen.insert(p.identity()) => Some(p),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The parameters of element type `E` under their dotted names, each once.
-fn named_parameters_of<E: Element>(module: &dyn Module) -> Vec<(String, Parameter<E>)> {
+pub(crate) fn named_parameters_of<E: Element>(module: &dyn Module) -> Vec<(String, Parameter<E>)> {
     let mut seen = HashSet::new();
     module
         .named_members()

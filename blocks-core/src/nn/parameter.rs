@@ -64,15 +64,10 @@ impl<E: Element> Parameter<E> {
 }
 
 impl<E: Element> Clone for Parameter<E> {
-    /// Shares the tensor (a tied weight); inside
-    /// [`deep_copy`](super::DeepCopy::deep_copy) a copy, with its own
-    /// lazy-initialization state.
+    /// Shares the tensor (a tied weight) and its lazy-initialization state;
+    /// [`deep_copy`](super::DeepCopy::deep_copy) copies.
     fn clone(&self) -> Self {
-        let pending = self.pending.as_ref().map(|pending| {
-            super::deep_copy::memoized(Arc::as_ptr(pending) as usize, Arc::clone, || Arc::new(pending.copy()))
-                .unwrap_or_else(|| Arc::clone(pending))
-        });
-        Parameter { tensor: self.tensor.clone(), pending }
+        Parameter { tensor: self.tensor.clone(), pending: self.pending.clone() }
     }
 }
 

@@ -1,4 +1,4 @@
-//! `typed_front!`: the `impl Module` and `impl ToElement` of a typed layer
+//! `typed_front!`: the `impl Module`, `MapElement` and `DeepCopy` of a typed layer
 //! (`Linear<IN, OUT>`, `Conv2d<I, O, K>`, `BatchNorm2d<C>`, ...), a struct
 //! whose one field `layer` is its run-time core (`DynLinear`, `DynConv2d`,
 //! ...). Both delegate to the core: the front adds sizes to the type and
@@ -7,20 +7,19 @@
 //!
 //! ```text
 //! typed_front! {
-//!     [const IN: usize, const OUT: usize, E: Element] Linear<IN, OUT, E> => Linear<IN, OUT, F>;
-//!     as_linear -> DynLinear
+//!     [const IN: usize, const OUT: usize, E: Element] Linear<IN, OUT, E> => Linear<IN, OUT, F>
 //! }
 //! ```
 //!
 //! The generics go in brackets; after `=>` the same type with its element
-//! type `E` replaced by `F` (what `to_f64` and `to_f32` give); then the
-//! `Module` down-casts (`as_linear`, `as_conv2d`, ...) the core answers.
+//! type `E` replaced by `F` (what `to_f64` and `to_f32` give). The core is
+//! the front's [`Module::core`](crate::nn::Module::core), so that
+//! `downcast_ref::<DynLinear>()` finds it whatever the widths.
 
 /// See the module documentation.
 macro_rules! typed_front {
     (
         [$($generics:tt)*] $name:ident<$($arg:tt),*> => $converted:ty
-        $(; $as_core:ident -> $core:ty)*
     ) => {
         #[diagnostic::do_not_recommend]
         impl<$($generics)*> $crate::nn::Module for $name<$($arg),*> {
@@ -36,18 +35,22 @@ macro_rules! typed_front {
                 self.layer.visit(visitor);
             }
 
-            $(
-                fn $as_core(&self) -> Option<&$core> {
-                    self.layer.$as_core()
-                }
-            )*
+            fn core(&self) -> Option<&dyn $crate::nn::Module> {
+                Some(&self.layer)
+            }
         }
 
-        impl<$($generics)*> $crate::nn::ToElement for $name<$($arg),*> {
+        impl<$($generics)*> $crate::nn::MapElement for $name<$($arg),*> {
             type As<F: $crate::Element> = $converted;
 
-            fn convert<F: $crate::Element>(&self) -> $converted {
-                $name { layer: self.layer.convert() }
+            fn map_element<F: $crate::Element>(&self, mapper: &mut $crate::nn::Mapper) -> $converted {
+                $name { layer: self.layer.map_element(mapper) }
+            }
+        }
+
+        impl<$($generics)*> $crate::nn::DeepCopy for $name<$($arg),*> {
+            fn deep_copy_with(&self, mapper: &mut $crate::nn::Mapper) -> Self {
+                $name { layer: self.layer.deep_copy_with(mapper) }
             }
         }
     };

@@ -146,18 +146,21 @@ impl<E: Element> Parameter<E> {
 /// assert!(uninitialized_parameters(&net).is_empty());
 /// ```
 pub fn uninitialized_parameters<M: Module + ?Sized>(module: &M) -> Vec<String> {
-    let singles =
-        module.named_parameters().into_iter().filter(|(_, p)| !p.is_initialized()).map(|(name, _)| name);
-    let doubles =
-        module.named_parameters_f64().into_iter().filter(|(_, p)| !p.is_initialized()).map(|(n, _)| n);
-    singles.chain(doubles).collect()
+    let mut seen = std::collections::HashSet::new();
+    module
+        .named_members()
+        .into_iter()
+        .filter_map(|(name, member)| match member {
+            Member::Parameter(p) if seen.insert(p.identity()) && !p.is_initialized() => Some(name),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Whether `member` is a parameter without values.
 pub(crate) fn is_uninitialized(member: &Member<'_>) -> bool {
     match member {
         Member::Parameter(p) => !p.is_initialized(),
-        Member::ParameterF64(p) => !p.is_initialized(),
         _ => false,
     }
 }

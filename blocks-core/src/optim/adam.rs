@@ -140,7 +140,7 @@ struct Moments<E: Element> {
 ///
 /// For each parameter θ with gradient g at step t, in the parameters' dtype
 /// as PyTorch does it (float32, or float64 for a model after `to_f64`:
-/// `Adam<f64>` over `net.parameters_f64()`; scalars in float64): weight decay (`θ ← θ(1-γλ)` decoupled, else
+/// `Adam<f64>` over `net.parameters_of::<f64>()`; scalars in float64): weight decay (`θ ← θ(1-γλ)` decoupled, else
 /// `g ← g + λθ`), `m ← lerp(m, g, 1-β₁)`, `v ← β₂v + (1-β₂)g²`, with AMSGrad
 /// `v̂ ← max(v̂, v)`, then `θ ← θ - γ/(1-β₁ᵗ) · m / (√v / √(1-β₂ᵗ) + ε)`.
 ///
@@ -246,6 +246,16 @@ impl<E: Element> Adam<E> {
 
     fn class_name(&self) -> &'static str {
         if self.adamw { "AdamW" } else { "Adam" }
+    }
+}
+
+impl<E: Element> super::LearningRate for Adam<E> {
+    fn learning_rate(&self) -> f64 {
+        Optimizer::lr(self)
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) {
+        Optimizer::set_lr(self, lr);
     }
 }
 

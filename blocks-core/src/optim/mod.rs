@@ -30,7 +30,7 @@ mod state;
 
 pub use adam::{Adam, AdamConfig};
 pub use adamw::AdamWConfig;
-pub use optimizer::{ConfigError, Optimizer};
+pub use optimizer::{ConfigError, LearningRate, Optimizer};
 pub use scheduler::{CosineAnnealingLR, LrScheduler, SchedulerState, StepLR};
 pub use sgd::{Sgd, SgdConfig};
 pub use state::{LoadStateError, OptimizerState, StateError};

@@ -12,6 +12,25 @@ use super::{LoadStateError, OptimizerState, StateError};
 use crate::io::FileError;
 use crate::{AnyTensor, Element, TensorBase};
 
+/// The learning rate of an optimizer of either element type: what a
+/// learning-rate schedule reads and sets ([`LrScheduler::step`](super::LrScheduler::step)
+/// takes any optimizer through it). Every [`Optimizer`] has one; its
+/// methods are [`Optimizer::lr`] and [`Optimizer::set_lr`].
+///
+/// ```
+/// use blocks_core::optim::{LearningRate, Sgd, SgdConfig};
+/// let mut opt = Sgd::new([&blocks_core::Tensor64::ones([1])], SgdConfig { lr: 0.1, ..Default::default() });
+/// let rate: &mut dyn LearningRate = &mut opt;
+/// rate.set_learning_rate(0.5);
+/// assert_eq!(rate.learning_rate(), 0.5);
+/// ```
+pub trait LearningRate {
+    /// The learning rate, `param_groups[0]["lr"]`.
+    fn learning_rate(&self) -> f64;
+    /// Sets the learning rate.
+    fn set_learning_rate(&mut self, lr: f64);
+}
+
 /// An optimizer over a list of parameters, like `torch.optim.Optimizer`
 /// with one parameter group.
 ///
@@ -32,7 +51,7 @@ use crate::{AnyTensor, Element, TensorBase};
 /// }
 /// assert_eq!(w.to_vec(), vec![0.0, 0.0]);
 /// ```
-pub trait Optimizer<E: Element = f32> {
+pub trait Optimizer<E: Element = f32>: LearningRate {
     /// Updates every parameter that has a gradient, like `optimizer.step()`.
     ///
     /// ```

@@ -7,8 +7,8 @@ use std::fmt;
 
 use serde_json::{Value, json};
 
-use super::{Optimizer, OptimizerState, StateError};
-use crate::{Element, Tensor};
+use super::{LearningRate, Optimizer};
+use crate::Element;
 
 /// A learning-rate schedule, like `torch.optim.lr_scheduler.LRScheduler`.
 ///
@@ -31,7 +31,8 @@ use crate::{Element, Tensor};
 /// assert_eq!(rates, vec![1.0, 1.0, 0.5, 0.5, 0.25]);
 /// ```
 pub trait LrScheduler {
-    /// Moves to the next epoch and sets the optimizer's learning rate, like `scheduler.step()`.
+    /// Moves to the next epoch and sets the optimizer's learning rate, like
+    /// `scheduler.step()`: any optimizer, of either element type.
     ///
     /// ```
     /// use blocks_core::optim::{LrScheduler, Optimizer, Sgd, SgdConfig, StepLR};
@@ -39,25 +40,12 @@ pub trait LrScheduler {
     /// let mut schedule = StepLR::new(&opt, 1, 0.5);
     /// schedule.step(&mut opt);
     /// assert_eq!(opt.lr(), 0.05);
-    /// ```
-    fn step(&mut self, optimizer: &mut dyn Optimizer);
-
-    /// [`step`](Self::step) for the optimizer of a float64 model (the
-    /// schedule reads and sets its rate only).
     ///
+    /// let mut double = Sgd::new([&blocks_core::Tensor64::ones([1])], SgdConfig { lr: 0.1, ..Default::default() });
+    /// StepLR::new(&double, 1, 0.5).step(&mut double);
+    /// assert_eq!(double.lr(), 0.05);
     /// ```
-    /// use blocks_core::optim::{LrScheduler, Optimizer, Sgd, SgdConfig, StepLR};
-    /// let w = blocks_core::Tensor64::ones([1]);
-    /// let mut opt = Sgd::new([&w], SgdConfig { lr: 0.1, ..Default::default() });
-    /// let mut schedule = StepLR::new(&opt, 1, 0.5);
-    /// schedule.step_f64(&mut opt);
-    /// assert_eq!(opt.lr(), 0.05);
-    /// ```
-    fn step_f64(&mut self, optimizer: &mut dyn Optimizer<f64>) {
-        let mut rate = RateOnly(optimizer.lr());
-        self.step(&mut rate);
-        optimizer.set_lr(rate.0);
-    }
+    fn step(&mut self, optimizer: &mut dyn LearningRate);
 
     /// The rate set by the last step, like `scheduler.get_last_lr()[0]`.
     ///
@@ -187,18 +175,18 @@ impl StepLR {
     /// ```
     pub fn new<E: Element>(optimizer: &dyn Optimizer<E>, step_size: usize, gamma: f64) -> Self {
         assert!(step_size > 0, "StepLR: step_size must be at least 1");
-        let lr = optimizer.lr();
+        let lr = optimizer.learning_rate();
         StepLR { step_size, gamma, progress: SchedulerState { last_epoch: 0, base_lr: lr, last_lr: lr } }
     }
 }
 
 impl LrScheduler for StepLR {
-    fn step(&mut self, optimizer: &mut dyn Optimizer) {
+    fn step(&mut self, optimizer: &mut dyn LearningRate) {
         self.progress.last_epoch += 1;
         let epoch = self.progress.last_epoch;
-        let lr = optimizer.lr();
+        let lr = optimizer.learning_rate();
         let lr = if epoch == 0 || epoch % self.step_size as i64 != 0 { lr } else { lr * self.gamma };
-        optimizer.set_lr(lr);
+        optimizer.set_learning_rate(lr);
         self.progress.last_lr = lr;
     }
 
@@ -260,7 +248,7 @@ impl CosineAnnealingLR {
     /// ```
     pub fn new<E: Element>(optimizer: &dyn Optimizer<E>, t_max: usize, eta_min: f64) -> Self {
         assert!(t_max > 0, "CosineAnnealingLR: T_max must be at least 1");
-        let lr = optimizer.lr();
+        let lr = optimizer.learning_rate();
         CosineAnnealingLR {
             t_max,
             eta_min,
@@ -270,11 +258,11 @@ impl CosineAnnealingLR {
 }
 
 impl LrScheduler for CosineAnnealingLR {
-    fn step(&mut self, optimizer: &mut dyn Optimizer) {
+    fn step(&mut self, optimizer: &mut dyn LearningRate) {
         self.progress.last_epoch += 1;
         let epoch = self.progress.last_epoch;
         let t_max = self.t_max as i64;
-        let (lr, base_lr, eta_min) = (optimizer.lr(), self.progress.base_lr, self.eta_min);
+        let (lr, base_lr, eta_min) = (optimizer.learning_rate(), self.progress.base_lr, self.eta_min);
         // The same expressions, in the same order, as PyTorch's `get_lr`
         // (Python's `%` is Euclidean for a positive divisor).
         let lr = if (epoch - 1 - t_max).rem_euclid(2 * t_max) == 0 {
@@ -285,7 +273,7 @@ impl LrScheduler for CosineAnnealingLR {
                 * (lr - eta_min)
                 + eta_min
         };
-        optimizer.set_lr(lr);
+        optimizer.set_learning_rate(lr);
         self.progress.last_lr = lr;
     }
 
@@ -317,33 +305,5 @@ impl fmt::Display for CosineAnnealingLR {
     /// `CosineAnnealingLR(T_max=10, eta_min=0.0)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "CosineAnnealingLR(T_max={}, eta_min={})", self.t_max, super::pyrepr::float(self.eta_min))
-    }
-}
-
-/// A learning rate standing in for an optimizer, so that a schedule written
-/// for float32 optimizers sets the rate of a float64 one ([`LrScheduler::step_f64`]).
-struct RateOnly(f64);
-
-impl Optimizer for RateOnly {
-    fn step(&mut self) {}
-
-    fn params(&self) -> &[Tensor] {
-        &[]
-    }
-
-    fn lr(&self) -> f64 {
-        self.0
-    }
-
-    fn set_lr(&mut self, lr: f64) {
-        self.0 = lr;
-    }
-
-    fn state_dict(&self) -> OptimizerState {
-        OptimizerState::new()
-    }
-
-    fn load_state_dict(&mut self, _: &OptimizerState) -> Result<(), StateError> {
-        Ok(())
     }
 }

@@ -110,7 +110,7 @@ impl SgdConfig {
 ///
 /// For each parameter θ with gradient g, in the parameters' dtype as PyTorch
 /// does it (float32, or float64 for a model after `to_f64`: `Sgd<f64>` over
-/// `net.parameters_f64()`):
+/// `net.parameters_of::<f64>()`):
 /// `g ← g + λθ` (weight decay), then with momentum `b ← g` on the first step
 /// and `b ← μb + (1-τ)g` after, `g ← g + μb` (Nesterov) or `g ← b`, and
 /// finally `θ ← θ - γg`.
@@ -194,6 +194,16 @@ impl<E: Element> Sgd<E> {
     /// ```
     pub fn momentum_buffer(&self, index: usize) -> Option<TensorBase<E>> {
         self.momentum_buffers.get(index)?.as_ref().map(|b| TensorBase::from_array(b.clone()))
+    }
+}
+
+impl<E: Element> super::LearningRate for Sgd<E> {
+    fn learning_rate(&self) -> f64 {
+        Optimizer::lr(self)
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) {
+        Optimizer::set_lr(self, lr);
     }
 }
 
