@@ -67,6 +67,7 @@ pub struct Mlp {
 }
 
 impl Mlp {
+    /// Both layers freshly initialized.
     pub fn new() -> Self {
         Mlp { hidden: Linear::new(), output: Linear::new() }
     }

@@ -12,6 +12,7 @@ use blocks::prelude::*;
 /// `net(X)` on `X = torch.rand(size=(2, 4))` gave it its widths.
 pub type Net = Sequential<(LazyLinear, ReLU, LazyLinear)>;
 
+/// The net, run once on a `[2, 4]` batch so its widths are known.
 pub fn net() -> Net {
     let net = sequential![LazyLinear::new(8), ReLU, LazyLinear::new(1)];
     net.forward(&Tensor::rand([2, 4]));

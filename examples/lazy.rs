@@ -11,6 +11,7 @@ use blocks::prelude::*;
 /// `net = nn.Sequential(nn.LazyLinear(256), nn.ReLU(), nn.LazyLinear(10))`
 pub type Net = Sequential<(LazyLinear, ReLU, LazyLinear)>;
 
+/// The net, its widths not yet known.
 pub fn net() -> Net {
     sequential![LazyLinear::new(256), ReLU, LazyLinear::new(10)]
 }

@@ -25,6 +25,8 @@
 //! assert_eq!(net.named_parameters()[2].0, "out.weight");
 //! ```
 
+#![forbid(unsafe_code)]
+
 // Generated code names `::blocks::...`; this makes that path work inside
 // the facade too.
 extern crate self as blocks;

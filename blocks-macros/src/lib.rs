@@ -6,6 +6,8 @@
 //! `expand` emits the impls; `sequential` is the function-like macro
 //! behind the facade's `sequential!`.
 
+#![forbid(unsafe_code)]
+
 mod ast;
 mod attr;
 mod chain;
