@@ -3,7 +3,7 @@
 //! (`MyLinear`) that trains through the graph.
 //!
 //! Run with `cargo run --example custom_layers`. The functions are shared
-//! with `tests/examples_output.rs`, which checks what this prints.
+//! with `tests/it/examples_output.rs`, which checks what this prints.
 
 use blocks::prelude::*;
 

@@ -3,7 +3,7 @@
 //! `my_init`, and writing values directly.
 //!
 //! Run with `cargo run --example init`. The functions are shared with
-//! `tests/examples_output.rs`, which checks what this prints.
+//! `tests/it/examples_output.rs`, which checks what this prints.
 
 use blocks::nn::{apply, init};
 use blocks::prelude::*;

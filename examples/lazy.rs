@@ -3,7 +3,7 @@
 //! `apply_init`: run the dry run, then initialize with `apply`.
 //!
 //! Run with `cargo run --example lazy`. The functions are shared with
-//! `tests/examples_output.rs`, which checks what this prints.
+//! `tests/it/examples_output.rs`, which checks what this prints.
 
 use blocks::nn::{apply, init, uninitialized_parameters};
 use blocks::prelude::*;

@@ -3,7 +3,7 @@
 //! in code), and parameters tied between layers.
 //!
 //! Run with `cargo run --example parameters`. The functions are shared with
-//! `tests/examples_output.rs`, which checks what this prints.
+//! `tests/it/examples_output.rs`, which checks what this prints.
 
 use blocks::prelude::*;
 

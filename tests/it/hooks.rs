@@ -4,14 +4,14 @@
 //! `sequential!`, derived, `Box<dyn Block>`); many threads, and hooks that
 //! register hooks, under a watchdog.
 
-mod watchdog;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use blocks::nn::HookHandle;
 use blocks::prelude::*;
 use watchdog::with_watchdog;
+
+use crate::support::watchdog;
 
 #[derive(Module)]
 struct Mlp {
@@ -296,7 +296,7 @@ fn a_model_with_hooks_runs_on_many_threads_and_hooks_may_register_hooks() {
 }
 
 #[allow(dead_code)]
-#[path = "../examples/hooks.rs"]
+#[path = "../../examples/hooks.rs"]
 mod hooks_example;
 
 #[test]
@@ -360,8 +360,7 @@ fn a_module_hook_runs_for_every_block_before_its_own_hooks_and_tells_the_path() 
     assert!(taken(&order).is_empty());
 }
 
-#[path = "convnets/mod.rs"]
-mod convnets;
+use crate::support::convnets;
 
 #[test]
 fn lenets_shape_walk_by_a_hook_is_the_books_loop() {

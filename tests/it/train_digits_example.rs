@@ -2,12 +2,12 @@
 //! CNN) reaches at least 98.5% test accuracy, and with `--model mlp` at least
 //! 97%; each saves a model that loads back, and draws its curves.
 
-mod convnets;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use blocks::prelude::*;
+
+use crate::support::convnets;
 
 /// The example binary that `cargo test` builds next to the test binaries.
 fn example_binary() -> PathBuf {

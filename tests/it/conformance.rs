@@ -5,27 +5,20 @@
 //! parameter gradient and FixedHiddenMLP's halving count.
 //!
 //! Training cases (`arch = digits_mlp`) are checked by
-//! `tests/conformance_training.rs`; any other arch this suite does not know
+//! `tests/it/conformance_training.rs`; any other arch this suite does not know
 //! fails it by name.
 
-mod seed;
-
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use blocks::io::TensorFile;
 use blocks::nn::StateDict;
 use blocks::prelude::*;
 
+use crate::support::{self, conformance_dir, seed};
+
 /// Archs checked by the training suite rather than here.
 const TRAINING_ARCHS: &[&str] = &["digits_mlp"];
-
-fn conformance_dir() -> PathBuf {
-    match std::env::var_os("BLOCKS_CONFORMANCE_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance"),
-    }
-}
 
 /// Every case name (`NAME` of `NAME.io.safetensors`) in the folder, sorted.
 fn case_names(dir: &Path) -> Vec<String> {
@@ -67,17 +60,9 @@ fn build(arch: &str) -> Option<Built> {
     })
 }
 
-/// `|ours - theirs| <= 1e-5 + 1e-4 |theirs|` everywhere, with the worst entry reported.
+/// |ours - PyTorch| <= 1e-5 + 1e-4 |PyTorch| per element (NaN where PyTorch has NaN).
 fn assert_close(what: &str, ours: &Tensor, theirs: &Tensor) -> Result<(), String> {
-    if ours.shape() != theirs.shape() {
-        return Err(format!("{what}: shape {:?}, PyTorch has {:?}", ours.shape(), theirs.shape()));
-    }
-    for (i, (a, b)) in ours.to_vec().into_iter().zip(theirs.to_vec()).enumerate() {
-        if (a - b).abs() > 1e-5 + 1e-4 * b.abs() || a.is_nan() != b.is_nan() {
-            return Err(format!("{what}: element {i} is {a}, PyTorch has {b}"));
-        }
-    }
-    Ok(())
+    support::check_close(what, ours, theirs, 1e-5, 1e-4)
 }
 
 /// A printout with every number replaced by `#` and signs and padding

@@ -11,18 +11,12 @@ use std::path::PathBuf;
 use blocks::io::TensorFile;
 use blocks::nn::{DynLinear, Module, ReLU, Sequential, StateDict};
 
-mod optim_metadata;
 use optim_metadata::{Metadata, optimizer, same_repr};
+
+use crate::support::{conformance_dir, optim_metadata};
 
 const LOSS_RTOL: f32 = 1e-4;
 const PARAM_TOL: f32 = 1e-4;
-
-fn conformance_dir() -> PathBuf {
-    match std::env::var_os("BLOCKS_CONFORMANCE_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/conformance")),
-    }
-}
 
 struct Outcome {
     case: String,

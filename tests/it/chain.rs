@@ -10,6 +10,8 @@ use blocks::io::TensorFile;
 use blocks::nn::{DynLinear, Flatten, Images, StateDict, TrainingFlag};
 use blocks::prelude::*;
 
+use crate::support;
+
 /// d2l's `MLP` (`self.out(F.relu(self.hidden(X)))`), its ReLU a field.
 #[derive(Module)]
 #[module(chain, name = "MLP")]
@@ -38,10 +40,7 @@ fn case(name: &str) -> (StateDict, TensorFile) {
 }
 
 fn assert_close(ours: &Tensor, theirs: &Tensor) {
-    assert_eq!(ours.shape(), theirs.shape());
-    for (i, (a, b)) in ours.to_vec().into_iter().zip(theirs.to_vec()).enumerate() {
-        assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "element {i}: ours {a}, PyTorch {b}");
-    }
+    support::assert_close("output", ours, theirs, 1e-5, 1e-4);
 }
 
 fn keys(module: &dyn Module) -> Vec<String> {

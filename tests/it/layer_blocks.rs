@@ -5,8 +5,6 @@
 
 /// The examples' networks (LeNet here); the rest is used by other tests.
 #[allow(dead_code)]
-mod convnets;
-
 use blocks::io::TensorFile;
 use blocks::nn::{
     AvgPool2d, BatchNorm2d, BatchNormOptions, Conv2d, Dropout, DynBatchNorm1d, Flatten, Images, Linear,
@@ -14,6 +12,8 @@ use blocks::nn::{
 };
 use blocks::{Tensor, manual_seed, sequential};
 use convnets::lenet;
+
+use crate::support::convnets;
 
 #[test]
 fn dropout_in_training_zeroes_about_p_and_scales_the_rest() {

@@ -5,8 +5,6 @@
 //! rounded to float32, to read them; a float32 hook replacing a float64 value
 //! panics naming the registration that can. Many threads under a watchdog.
 
-mod watchdog;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -14,9 +12,7 @@ use blocks::prelude::*;
 use blocks::{Tensor64, gradcheck_module};
 use watchdog::with_watchdog;
 
-fn panic_message(caught: Box<dyn std::any::Any + Send>) -> String {
-    caught.downcast_ref::<String>().cloned().unwrap_or_default()
-}
+use crate::support::{panic_message, watchdog};
 
 #[test]
 fn a_float64_pre_hook_replaces_the_input_and_a_forward_hook_the_output() {

@@ -416,7 +416,7 @@ mod reexport {
     }
 
     #[derive(blocks::Module)]
-    #[module(crate = "crate::reexport::deep::engine", name = "Head")]
+    #[module(crate = "crate::derive::reexport::deep::engine", name = "Head")]
     struct Head {
         fc: blocks::nn::Linear<2, 1>,
     }

@@ -3,8 +3,6 @@
 //! PyTorch's cases in `tests/data/conformance/layers`), and the digits CNN's
 //! shape, keys and modes.
 
-mod convnets;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -12,6 +10,8 @@ use blocks::io::TensorFile;
 use blocks::nn::{Images, StateDict, module_repr};
 use blocks::prelude::*;
 use convnets::{Residual, digits_cnn, lenet, output_shapes, shape_line};
+
+use crate::support::{self, convnets};
 
 /// PyTorch's layer cases shipped with the repository.
 fn layer_case(name: &str) -> (StateDict, TensorFile) {
@@ -23,12 +23,8 @@ fn layer_case(name: &str) -> (StateDict, TensorFile) {
     (weights, io)
 }
 
-/// `|ours - theirs| <= 1e-4 + 1e-4 |theirs|` everywhere (the cases' tolerance).
 fn assert_close(what: &str, ours: &Tensor, theirs: &Tensor) {
-    assert_eq!(ours.shape(), theirs.shape(), "{what}: shapes");
-    for (i, (a, b)) in ours.to_vec().into_iter().zip(theirs.to_vec()).enumerate() {
-        assert!((a - b).abs() <= 1e-4 + 1e-4 * b.abs(), "{what}: element {i} is {a}, PyTorch has {b}");
-    }
+    support::assert_close(what, ours, theirs, 1e-4, 1e-4);
 }
 
 /// An example binary that `cargo test` builds next to the test binaries.

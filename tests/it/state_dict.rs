@@ -1,19 +1,10 @@
 //! State dicts against PyTorch's files: keys and order, strict and
 //! non-strict loading, and both ways PyTorch saves tied weights.
 
-mod seed;
-
-use std::path::{Path, PathBuf};
-
 use blocks::nn::{StateDict, StateDictError};
 use blocks::prelude::*;
 
-fn conformance_dir() -> PathBuf {
-    match std::env::var_os("BLOCKS_CONFORMANCE_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance"),
-    }
-}
+use crate::support::{conformance_dir, seed};
 
 #[test]
 fn keys_follow_pytorchs_names_and_order() {

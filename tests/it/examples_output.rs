@@ -5,22 +5,22 @@
 //! Modules"' `MySequential`).
 
 #[allow(dead_code)]
-#[path = "../examples/custom_layers.rs"]
+#[path = "../../examples/custom_layers.rs"]
 mod custom_layers;
 #[allow(dead_code)]
-#[path = "../examples/file_io.rs"]
+#[path = "../../examples/file_io.rs"]
 mod file_io;
 #[allow(dead_code)]
-#[path = "../examples/init.rs"]
+#[path = "../../examples/init.rs"]
 mod init;
 #[allow(dead_code)]
-#[path = "../examples/lazy.rs"]
+#[path = "../../examples/lazy.rs"]
 mod lazy;
 #[allow(dead_code)]
-#[path = "../examples/my_sequential.rs"]
+#[path = "../../examples/my_sequential.rs"]
 mod my_sequential;
 #[allow(dead_code)]
-#[path = "../examples/parameters.rs"]
+#[path = "../../examples/parameters.rs"]
 mod parameters;
 
 use std::path::PathBuf;

@@ -22,28 +22,17 @@ use blocks::nn::{
 };
 use blocks::{Conv2dOptions, GeluApproximate, Indices, Tensor};
 
-mod optim_metadata;
 use optim_metadata::{Metadata, optimizer, same_repr};
 
+use crate::support::{self, optim_metadata};
+
 fn layers_dir() -> PathBuf {
-    match std::env::var_os("BLOCKS_CONFORMANCE_DIR") {
-        Some(dir) => PathBuf::from(dir).join("layers"),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/conformance/layers")),
-    }
+    support::conformance_dir().join("layers")
 }
 
 /// |ours - PyTorch| <= 1e-4 + 1e-4 |PyTorch| per element, the README's tolerance.
 fn assert_close(what: &str, ours: &Tensor, theirs: &Tensor) {
-    assert_eq!(
-        ours.shape(),
-        theirs.shape(),
-        "{what}: shape {:?} vs PyTorch's {:?}",
-        ours.shape(),
-        theirs.shape()
-    );
-    for (i, (a, b)) in ours.to_vec().into_iter().zip(theirs.to_vec()).enumerate() {
-        assert!((a - b).abs() <= 1e-4 + 1e-4 * b.abs(), "{what}: element {i} is {a}, PyTorch has {b}");
-    }
+    support::assert_close(what, ours, theirs, 1e-4, 1e-4);
 }
 
 /// d2l's ResNet `Residual` block, with its settings from a case's metadata.
