@@ -1,8 +1,12 @@
-//! Shared proptest strategies for the op test suites: random shapes (with
-//! size-1 axes), broadcast-compatible shape pairs, and float64 tensors.
-#![allow(dead_code)]
+//! What the test modules share: proptest strategies for the op suites
+//! (random shapes with size-1 axes, broadcast-compatible shape pairs,
+//! float64 tensors, gradcheck), tolerance checks, the conformance folder and
+//! panic messages.
 
-use blocks_core::{Tensor64, gradcheck};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use blocks_core::{Tensor, Tensor64, gradcheck};
 use proptest::prelude::*;
 
 /// A shape with 1 to `max_ndim` axes of 1 to 4 elements (size-1 axes are common).
@@ -54,4 +58,45 @@ where
     F: Fn(&[Tensor64]) -> Tensor64,
 {
     gradcheck(f, inputs).map_err(|e| TestCaseError::fail(e.to_string()))
+}
+
+/// Panics unless `actual` and `expected` have the same length and every
+/// element is within `tolerance` of the expected one.
+#[track_caller]
+pub fn close<T: num_traits::Float + std::fmt::Debug>(actual: &[T], expected: &[T], tolerance: T) {
+    assert_eq!(actual.len(), expected.len(), "{actual:?} vs {expected:?}");
+    for (a, e) in actual.iter().zip(expected) {
+        assert!((*a - *e).abs() <= tolerance, "{actual:?} vs {expected:?}");
+    }
+}
+
+/// Panics, naming `what` and the element, unless the shapes agree and
+/// |ours - PyTorch| <= atol + rtol |PyTorch| for every element (a NaN on
+/// either side fails).
+#[track_caller]
+pub fn assert_close(what: &str, ours: &Tensor, theirs: &Tensor, atol: f32, rtol: f32) {
+    assert_eq!(ours.shape(), theirs.shape(), "{what}: shapes differ");
+    for (i, (a, b)) in ours.to_vec().into_iter().zip(theirs.to_vec()).enumerate() {
+        assert!((a - b).abs() <= atol + rtol * b.abs(), "{what}: element {i} is {a}, PyTorch has {b}");
+    }
+}
+
+/// The folder of PyTorch-written cases: `BLOCKS_CONFORMANCE_DIR` if set,
+/// else the repository's copy, `tests/data/conformance` at the root.
+pub fn conformance_dir() -> PathBuf {
+    match std::env::var_os("BLOCKS_CONFORMANCE_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/conformance"),
+    }
+}
+
+/// Runs `f`, which must panic, and gives its message (`panic!` with a
+/// format string or a literal; empty if it carried something else).
+pub fn panic_message(f: impl FnOnce()) -> String {
+    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
+    match (payload.downcast_ref::<String>(), payload.downcast_ref::<&str>()) {
+        (Some(message), _) => message.clone(),
+        (None, Some(message)) => message.to_string(),
+        (None, None) => String::new(),
+    }
 }

@@ -2,7 +2,7 @@
 //! reference on random settings, shape errors, grad_fn names, and gradcheck
 //! on random shapes with stride, padding, dilation and groups.
 
-mod support;
+use crate::support;
 
 use blocks_core::{Conv1dOptions, Conv2dOptions, Tensor, Tensor64};
 use proptest::prelude::*;

@@ -3,20 +3,10 @@
 //! multiplication; NaN goes through relu and the comparison-based ops as in
 //! PyTorch.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
+use crate::support::panic_message;
 use blocks_core::Tensor;
 
 const HUGE: usize = 1 << 32;
-
-fn panic_message(f: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    match (payload.downcast_ref::<String>(), payload.downcast_ref::<&str>()) {
-        (Some(message), _) => message.clone(),
-        (None, Some(message)) => message.to_string(),
-        (None, None) => String::new(),
-    }
-}
 
 #[test]
 fn try_functions_refuse_shapes_whose_element_count_overflows() {

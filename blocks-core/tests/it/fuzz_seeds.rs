@@ -5,7 +5,7 @@
 //! forged lengths and every 16th truncation are also read from a file on
 //! disk, whose reader must agree with the one from memory.
 
-#[path = "../../fuzz/src/load_safetensors.rs"]
+#[path = "../../../fuzz/src/load_safetensors.rs"]
 mod body;
 
 use std::path::{Path, PathBuf};

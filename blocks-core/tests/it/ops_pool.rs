@@ -2,7 +2,7 @@
 //! padding and ceil_mode, PyTorch's windows and divisors, errors, grad_fn names, and gradcheck
 //! on random shapes (max pool on distinct values, so that no window ties).
 
-mod support;
+use crate::support;
 
 use blocks_core::{Tensor, Tensor64};
 use proptest::prelude::*;

@@ -2,7 +2,7 @@
 //! expand): known answers, PyTorch's grad_fn names and messages, and
 //! gradcheck on random shapes with size-1 axes and negative dims.
 
-mod support;
+use crate::support;
 
 use blocks_core::{Tensor, Tensor64};
 use proptest::prelude::*;

@@ -2,7 +2,7 @@
 //! max/min: known answers, PyTorch's tie rules for indices and gradients,
 //! NaN propagation, dim errors, and gradcheck on random shapes.
 
-mod support;
+use crate::support;
 
 use blocks_core::{Tensor, Tensor64};
 use proptest::prelude::*;

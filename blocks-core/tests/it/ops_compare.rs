@@ -2,7 +2,7 @@
 //! broadcasting, PyTorch's gradients at the clamp bounds, shape errors, and
 //! gradcheck on random and broadcast shapes.
 
-mod support;
+use crate::support;
 
 use blocks_core::{Tensor, Tensor64};
 use proptest::prelude::*;

@@ -2,18 +2,12 @@
 //! running-statistics update) and layer_norm: hand-computed answers, grad_fn
 //! names, errors, and gradcheck on random shapes (exact through the batch statistics).
 
-mod support;
+use crate::support;
 
+use crate::support::close;
 use blocks_core::{Tensor, Tensor64};
 use proptest::prelude::*;
 use support::check;
-
-fn close(actual: &[f64], expected: &[f64], tolerance: f64) {
-    assert_eq!(actual.len(), expected.len(), "{actual:?} vs {expected:?}");
-    for (a, e) in actual.iter().zip(expected) {
-        assert!((a - e).abs() <= tolerance, "{actual:?} vs {expected:?}");
-    }
-}
 
 #[test]
 fn batch_norm_train_normalizes_each_channel_with_the_biased_variance() {

@@ -6,23 +6,18 @@
 //! the ops to PyTorch's semantics before any layer is built on them.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use crate::support;
 use blocks_core::io::TensorFile;
 use blocks_core::{Conv2dOptions, GeluApproximate, Indices, Tensor};
 
 fn layers_dir() -> PathBuf {
-    match std::env::var_os("BLOCKS_CONFORMANCE_DIR") {
-        Some(dir) => PathBuf::from(dir).join("layers"),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/conformance/layers"),
-    }
+    support::conformance_dir().join("layers")
 }
 
 fn assert_close(what: &str, ours: &Tensor, theirs: &Tensor) {
-    assert_eq!(ours.shape(), theirs.shape(), "{what}: shapes differ");
-    for (i, (a, b)) in ours.to_vec().into_iter().zip(theirs.to_vec()).enumerate() {
-        assert!((a - b).abs() <= 1e-4 + 1e-4 * b.abs(), "{what}: element {i} is {a}, PyTorch has {b}");
-    }
+    support::assert_close(what, ours, theirs, 1e-4, 1e-4);
 }
 
 /// A case's parameters (leaves that require grad) and buffers, by PyTorch's key.

@@ -2,7 +2,7 @@
 //! row, out-of-range errors) and dropout (statistics of the mask, exact
 //! scaling, the gradient through the mask, seeding, the identity cases).
 
-mod support;
+use crate::support;
 
 use blocks_core::{Indices, Tensor, Tensor64, manual_seed};
 use proptest::prelude::*;

@@ -2,23 +2,13 @@
 //! loaded with PyTorch's weights and input for every `fixed_hidden_mlp` case
 //! in the conformance folder: output, halving count and every gradient match.
 
-use std::path::{Path, PathBuf};
-
+use crate::support;
+use crate::support::conformance_dir;
 use blocks_core::Tensor;
 use blocks_core::io::TensorFile;
 
-fn conformance_dir() -> PathBuf {
-    match std::env::var_os("BLOCKS_CONFORMANCE_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/conformance"),
-    }
-}
-
 fn assert_close(what: &str, ours: &Tensor, theirs: &Tensor) {
-    assert_eq!(ours.shape(), theirs.shape(), "{what}: shapes differ");
-    for (i, (a, b)) in ours.to_vec().into_iter().zip(theirs.to_vec()).enumerate() {
-        assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "{what}: element {i} is {a}, PyTorch has {b}");
-    }
+    support::assert_close(what, ours, theirs, 1e-5, 1e-4);
 }
 
 /// d2l's forward: linear, `relu(X @ rand_weight + 1)`, the same linear again,

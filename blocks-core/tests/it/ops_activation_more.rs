@@ -3,18 +3,12 @@
 //! threshold), grad_fn names, gradcheck on random shapes; softmax and
 //! log_softmax along any dim.
 
-mod support;
+use crate::support;
 
+use crate::support::close;
 use blocks_core::{GeluApproximate, Tensor, Tensor64};
 use proptest::prelude::*;
 use support::{any_tensor, check, shape};
-
-fn close(actual: &[f64], expected: &[f64], tolerance: f64) {
-    assert_eq!(actual.len(), expected.len(), "{actual:?} vs {expected:?}");
-    for (a, e) in actual.iter().zip(expected) {
-        assert!((a - e).abs() <= tolerance, "{actual:?} vs {expected:?}");
-    }
-}
 
 fn value_and_grad(values: &[f64], f: impl Fn(&Tensor64) -> Tensor64) -> (Vec<f64>, Vec<f64>) {
     let x = Tensor64::from_vec(values.to_vec(), [values.len()]).requires_grad_(true);

@@ -2,18 +2,12 @@
 //! tanh activations: known answers, PyTorch's gradients at special points,
 //! grad_fn names, and gradcheck on random shapes.
 
-mod support;
+use crate::support;
 
+use crate::support::close;
 use blocks_core::{Tensor, Tensor64};
 use proptest::prelude::*;
 use support::{any_tensor, away_from_zero, check, shape};
-
-fn close(actual: &[f32], expected: &[f32], tolerance: f32) {
-    assert_eq!(actual.len(), expected.len(), "{actual:?} vs {expected:?}");
-    for (a, e) in actual.iter().zip(expected) {
-        assert!((a - e).abs() <= tolerance, "{actual:?} vs {expected:?}");
-    }
-}
 
 fn grad_of(x: &Tensor, f: impl Fn(&Tensor) -> Tensor) -> Vec<f32> {
     f(x).sum().backward();

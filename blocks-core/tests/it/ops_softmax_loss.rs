@@ -3,18 +3,12 @@
 //! logits, PyTorch's grad_fn names, shape errors, and gradcheck on random
 //! shapes (size-1 axes and K-dimensional inputs included).
 
-mod support;
+use crate::support;
 
+use crate::support::close;
 use blocks_core::{Tensor, Tensor64};
 use proptest::prelude::*;
 use support::{any_tensor, check, shape, tensor};
-
-fn close(actual: &[f32], expected: &[f32], tolerance: f32) {
-    assert_eq!(actual.len(), expected.len(), "{actual:?} vs {expected:?}");
-    for (a, e) in actual.iter().zip(expected) {
-        assert!((a - e).abs() <= tolerance, "{actual:?} vs {expected:?}");
-    }
-}
 
 const SOFTMAX_123: [f32; 3] = [0.090_030_57, 0.244_728_47, 0.665_240_96];
 const LOG_SOFTMAX_123: [f32; 3] = [-2.407_606, -1.407_606, -0.407_606];

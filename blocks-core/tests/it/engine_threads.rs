@@ -7,11 +7,12 @@
 //! Every scenario runs under a watchdog: it fails the test after a generous
 //! bound instead of hanging CI. No assertion depends on timing.
 
-mod watchdog;
+use crate::watchdog;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
+use crate::support::panic_message;
 use blocks_core::nn::{DynLinear, Module};
 use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
 use blocks_core::{Tensor, no_grad};
@@ -247,16 +248,6 @@ fn a_pass_that_fails_puts_back_the_grad_fns_it_took_and_did_not_use() {
     let message = panic_message(|| y.backward_with(&seed));
     assert!(message.contains("modified by an inplace operation"), "{message}");
     assert!(x.grad().is_none());
-}
-
-/// The message `f` panics with.
-fn panic_message(f: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    match (payload.downcast_ref::<String>(), payload.downcast_ref::<&str>()) {
-        (Some(message), _) => message.clone(),
-        (None, Some(message)) => message.to_string(),
-        (None, None) => String::new(),
-    }
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Arithmetic, reductions, matmul, linear, reshape and relu: known answers and
 //! gradcheck on random shapes (broadcast shapes and size-1 axes included).
 
-mod support;
+use crate::support;
 
 use blocks_core::{Tensor, Tensor64};
 use proptest::prelude::*;
