@@ -1,5 +1,5 @@
 //! PyTorch conformance: every `*.io.safetensors` case in the conformance
-//! folder (default `tests/data/conformance`, the repository's copy of `../shared/conformance`, or `BLOCKS_CONFORMANCE_DIR`) is
+//! folder (`tests/data/conformance`, or `BLOCKS_CONFORMANCE_DIR`) is
 //! built from its `arch`, loaded with `NAME.weights.safetensors`, run forward
 //! and backward, and compared with PyTorch's output, input gradient, every
 //! parameter gradient and FixedHiddenMLP's halving count.

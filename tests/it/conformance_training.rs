@@ -1,6 +1,5 @@
 //! Training conformance: every `digits_mlp` case in the conformance folder
-//! (`BLOCKS_CONFORMANCE_DIR`, by default `tests/data/conformance`, the
-//! repository's copy of `../shared/conformance`) is trained here as PyTorch trained it: the model
+//! (`BLOCKS_CONFORMANCE_DIR`, by default `tests/data/conformance`) is trained here as PyTorch trained it: the model
 //! `Sequential(Linear(IN, H), ReLU, Linear(H, C))` with widths read from the
 //! case's weights, full-batch cross-entropy, and the optimizer its metadata
 //! names. Every step's loss must agree within 1e-4 relative, and the final
