@@ -92,6 +92,7 @@ fn faer_kernel<T: faer::traits::ComplexField + LinalgScalar>(
 }
 
 /// `c = a · b` by the gemm crate, on `threads` threads of rayon's pool.
+#[allow(unsafe_code)] // measurement only (see Cargo.toml)
 fn gemm_crate<T: 'static + LinalgScalar>(
     a: &ArrayView2<'_, T>,
     b: &ArrayView2<'_, T>,

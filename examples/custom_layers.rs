@@ -3,7 +3,7 @@
 //! (`MyLinear`) that trains through the graph.
 //!
 //! Run with `cargo run --example custom_layers`. The functions are shared
-//! with `tests/examples_output.rs`, which checks what this prints.
+//! with `tests/it/examples_output.rs`, which checks what this prints.
 
 use blocks::prelude::*;
 
@@ -61,11 +61,14 @@ pub fn centered_net() -> (CenteredNet, Batch<128>) {
 #[derive(Module)]
 #[module(name = "MyLinear")]
 pub struct MyLinear<const IN: usize, const UNITS: usize> {
+    /// `[IN, UNITS]`, drawn from a standard normal (`torch.randn`).
     pub weight: Parameter,
+    /// `[UNITS]`, drawn from a standard normal.
     pub bias: Parameter,
 }
 
 impl<const IN: usize, const UNITS: usize> MyLinear<IN, UNITS> {
+    /// A layer with weight and bias drawn from a standard normal, as the book's.
     pub fn new() -> Self {
         MyLinear {
             weight: Parameter::new(Tensor::randn([IN, UNITS])),

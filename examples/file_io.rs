@@ -5,7 +5,7 @@
 //!
 //! Run with `cargo run --example file_io`. The files go to a temporary
 //! directory, removed at the end. The functions are shared with
-//! `tests/examples_output.rs`, which checks what this prints.
+//! `tests/it/examples_output.rs`, which checks what this prints.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -67,6 +67,7 @@ pub struct Mlp {
 }
 
 impl Mlp {
+    /// Both layers freshly initialized.
     pub fn new() -> Self {
         Mlp { hidden: Linear::new(), output: Linear::new() }
     }

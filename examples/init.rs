@@ -3,7 +3,7 @@
 //! `my_init`, and writing values directly.
 //!
 //! Run with `cargo run --example init`. The functions are shared with
-//! `tests/examples_output.rs`, which checks what this prints.
+//! `tests/it/examples_output.rs`, which checks what this prints.
 
 use blocks::nn::{apply, init};
 use blocks::prelude::*;
@@ -12,6 +12,7 @@ use blocks::prelude::*;
 /// `net(X)` on `X = torch.rand(size=(2, 4))` gave it its widths.
 pub type Net = Sequential<(LazyLinear, ReLU, LazyLinear)>;
 
+/// The net, run once on a `[2, 4]` batch so its widths are known.
 pub fn net() -> Net {
     let net = sequential![LazyLinear::new(8), ReLU, LazyLinear::new(1)];
     net.forward(&Tensor::rand([2, 4]));

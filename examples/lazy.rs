@@ -3,7 +3,7 @@
 //! `apply_init`: run the dry run, then initialize with `apply`.
 //!
 //! Run with `cargo run --example lazy`. The functions are shared with
-//! `tests/examples_output.rs`, which checks what this prints.
+//! `tests/it/examples_output.rs`, which checks what this prints.
 
 use blocks::nn::{apply, init, uninitialized_parameters};
 use blocks::prelude::*;
@@ -11,6 +11,7 @@ use blocks::prelude::*;
 /// `net = nn.Sequential(nn.LazyLinear(256), nn.ReLU(), nn.LazyLinear(10))`
 pub type Net = Sequential<(LazyLinear, ReLU, LazyLinear)>;
 
+/// The net, its widths not yet known.
 pub fn net() -> Net {
     sequential![LazyLinear::new(256), ReLU, LazyLinear::new(10)]
 }

@@ -3,7 +3,7 @@
 //! in code), and parameters tied between layers.
 //!
 //! Run with `cargo run --example parameters`. The functions are shared with
-//! `tests/examples_output.rs`, which checks what this prints.
+//! `tests/it/examples_output.rs`, which checks what this prints.
 
 use blocks::prelude::*;
 
@@ -32,6 +32,7 @@ pub fn shapes(net: &dyn Module) -> Vec<(String, Vec<usize>)> {
 /// ```
 pub type Block1 = Sequential<(LazyLinear, ReLU, LazyLinear, ReLU)>;
 
+/// d2l's `block1()`: two lazy linear layers, each followed by a ReLU.
 pub fn block1() -> Block1 {
     sequential![LazyLinear::new(8), ReLU, LazyLinear::new(4), ReLU]
 }
@@ -54,6 +55,7 @@ pub fn block2() -> DynSequential {
 /// `rgnet = nn.Sequential(block2(), nn.LazyLinear(1))`.
 pub type RgNet = Sequential<(DynSequential, LazyLinear)>;
 
+/// d2l's `rgnet`: four `block1()`s in a `block2()`, then one lazy linear layer.
 pub fn rgnet() -> RgNet {
     sequential![block2(), LazyLinear::new(1)]
 }

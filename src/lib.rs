@@ -25,6 +25,8 @@
 //! assert_eq!(net.named_parameters()[2].0, "out.weight");
 //! ```
 
+#![forbid(unsafe_code)]
+
 // Generated code names `::blocks::...`; this makes that path work inside
 // the facade too.
 extern crate self as blocks;
@@ -198,7 +200,20 @@ pub use blocks_macros::Module;
 /// // error: `Linear<128, 10>` takes 128 input features, but the block before it gives 256
 /// let net = sequential![Linear::<20, 256>::new(), ReLU, Linear::<128, 10>::new()];
 /// ```
-pub use blocks_macros::sequential;
+///
+/// The macro reaches blocks through `$crate`, so a dependency renamed in
+/// Cargo.toml (`nn = { package = "blocks", .. }`) needs nothing more.
+#[macro_export]
+macro_rules! sequential {
+    () => {
+        ::core::compile_error!(
+            "a Sequential needs at least one block: sequential![Linear::<20, 256>::new(), ReLU, Linear::<256, 10>::new()]"
+        )
+    };
+    ($($blocks:tt)*) => {
+        $crate::__private::sequential_impl! { $crate; $($blocks)* }
+    };
+}
 
 /// What a user needs first: tensors, the main `nn` items (with `LazyLinear`
 /// and the run-time container `DynSequential`), the typed tensors `Batch`,
@@ -236,6 +251,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use blocks_core::__private::*;
+    pub use blocks_macros::sequential_impl;
 }
 
 /// The README's examples compile and run as doc tests.

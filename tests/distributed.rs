@@ -134,7 +134,7 @@ fn train_digits_binary() -> PathBuf {
 }
 
 /// `train_digits --distributed` on 2 processes reaches the accuracy one
-/// process reaches (tests/train_digits_example.rs: at least 97%).
+/// process reaches (tests/it/train_digits_example.rs: at least 97%).
 fn check_train_digits() -> Result<(), String> {
     let binary = train_digits_binary();
     if !binary.exists() {

@@ -74,6 +74,7 @@ fn fma_gflops(threads: usize) -> Option<f64> {
 /// Runs the FMA loop for `iters` iterations; the flops done, or `None`
 /// without AVX2/FMA.
 #[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)] // measurement only (see Cargo.toml)
 fn fma_loop(iters: u64) -> Option<f64> {
     if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
         return None;
@@ -91,6 +92,7 @@ fn fma_loop(_iters: u64) -> Option<f64> {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
+#[allow(unsafe_code)] // measurement only (see Cargo.toml)
 fn fma_kernel(iters: u64) -> f32 {
     use std::arch::x86_64::*;
     let mut acc = [_mm256_set1_ps(0.0); CHAINS];

@@ -56,6 +56,7 @@ thread_local! {
 
 /// The CPU time this thread has used, from `clock_gettime(CLOCK_THREAD_CPUTIME_ID)`.
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+#[allow(unsafe_code)] // measurement only (see Cargo.toml)
 pub fn thread_cpu_time() -> Option<Duration> {
     #[repr(C)]
     struct Timespec {

@@ -10,6 +10,8 @@
 //! assert_eq!(w.grad().unwrap().to_vec(), vec![0.0, 0.0]);
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod any_tensor;
 mod autograd;
 pub mod data;

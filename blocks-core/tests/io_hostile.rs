@@ -15,6 +15,9 @@ thread_local! {
     static LARGEST: Cell<usize> = const { Cell::new(0) };
 }
 
+// SAFETY: every call forwards to the system allocator with the caller's
+// arguments unchanged; the counters only observe sizes.
+#[allow(unsafe_code)] // measurement only (see Cargo.toml)
 unsafe impl GlobalAlloc for Tracking {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let _ = LARGEST.try_with(|l| l.set(l.get().max(layout.size())));

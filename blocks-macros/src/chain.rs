@@ -45,19 +45,22 @@ pub fn chain_check(facade: &TokenStream, links: &[Link]) -> TokenStream {
     let steps = links.iter().map(|link| {
         let block = &link.block;
         let is_block = spanned_call(
-            quote!(#facade::__private::block),
+            quote!(__blocks_block),
             quote!(#block, #facade::__private::of(#block)),
             link.first,
             link.last,
         );
-        let feed =
-            spanned_call(quote!(#facade::__private::feed), quote!(#block, #given), link.first, link.last);
+        let feed = spanned_call(quote!(__blocks_feed), quote!(#block, #given), link.first, link.last);
         quote! {
             #is_block;
             let #given = #feed;
         }
     });
+    // Imported, not named by path at each call: the calls take the user's
+    // spans, and a `$crate` facade (from the `sequential!` wrapper) only
+    // names the right crate with its own.
     quote! {{
+        use #facade::__private::{block as __blocks_block, feed as __blocks_feed};
         let #given = #facade::__private::start();
         #(#steps)*
         #given

@@ -34,7 +34,7 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
     }
 }
 
-/// `crate = "..."` if given, else the facade found in Cargo.toml.
+/// `crate = "..."` if given, else `::blocks`.
 fn facade(attrs: &StructAttrs) -> TokenStream {
     match &attrs.krate {
         Some(path) => path.to_token_stream(),

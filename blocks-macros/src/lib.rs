@@ -3,7 +3,10 @@
 //! Use them through the `blocks` crate (`use blocks::prelude::*`), whose
 //! documentation has runnable examples. Layout: `ast` is the model of a
 //! derive input, `attr` parses `#[module(...)]`, `valid` checks the model,
-//! `expand` emits the impls; `sequential` is the function-like macro.
+//! `expand` emits the impls; `sequential` is the function-like macro
+//! behind the facade's `sequential!`.
+
+#![forbid(unsafe_code)]
 
 mod ast;
 mod attr;
@@ -54,8 +57,8 @@ use proc_macro::TokenStream;
 /// forward keeps the width (its `impl Forward` from `Tensor` to `Tensor`)
 /// take every tensor kind and give back the kind it was given, as `ReLU` does;
 /// `#[module(crate = "path::to::blocks")]` names
-/// the facade's path for crates that re-export it (a dependency renamed in
-/// Cargo.toml is found without it).
+/// the facade's path (`::blocks` by default) for a dependency renamed in
+/// Cargo.toml or a crate that re-exports it.
 ///
 /// Every struct whose fields have a deep copy also gets `DeepCopy`:
 /// `net.deep_copy()` is PyTorch's `copy.deepcopy(net)`, built field by field.
@@ -73,10 +76,12 @@ pub fn derive_module(input: TokenStream) -> TokenStream {
     expand::derive(&input).into()
 }
 
-/// `sequential![a, b, c]`: the blocks run in order, like
+/// What `blocks::sequential![a, b, c]` expands to, as
+/// `sequential_impl!{ $crate; a, b, c }`: the blocks run in order, like
 /// `nn.Sequential(a, b, c)`, with the compiler checking that each block takes
 /// what the one before it gives (a width mismatch is an error on the block
-/// that does not fit).
+/// that does not fit). The path before the `;` names the `blocks` facade, so
+/// a renamed dependency needs nothing more.
 ///
 /// Any number of blocks, a trailing comma allowed. Named entries
 /// (`sequential![hidden: a, act: b]`, PyTorch's `OrderedDict` form) key the
@@ -85,6 +90,6 @@ pub fn derive_module(input: TokenStream) -> TokenStream {
 ///
 /// Examples: see `blocks::sequential`.
 #[proc_macro]
-pub fn sequential(input: TokenStream) -> TokenStream {
+pub fn sequential_impl(input: TokenStream) -> TokenStream {
     sequential::expand(input.into()).into()
 }

@@ -30,12 +30,25 @@ struct Entry {
     block: Expr,
 }
 
-/// Expands `sequential![...]`, or the user's mistakes as errors.
+/// Expands `sequential_impl!{ path::to::blocks; ... }` (what the facade's
+/// `sequential![...]` passes on, with its `$crate` as the path), or the
+/// user's mistakes as errors.
 pub fn expand(input: TokenStream) -> TokenStream {
-    let facade = krate::facade();
+    let (facade, input) = split_facade(input);
     match parse(input, Span::call_site()) {
         Ok(entries) => emit(&entries, &facade, false),
         Err(error) => error.to_compile_error(),
+    }
+}
+
+/// The facade's path (the tokens before the first `;`) and the entries
+/// after it; without a `;`, `::blocks` and the whole input.
+fn split_facade(input: TokenStream) -> (TokenStream, TokenStream) {
+    let tokens: Vec<TokenTree> = input.into_iter().collect();
+    let semi = tokens.iter().position(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ';'));
+    match semi {
+        Some(at) => (tokens[..at].iter().cloned().collect(), tokens[at + 1..].iter().cloned().collect()),
+        None => (krate::facade(), tokens.into_iter().collect()),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The convolutional networks of d2l's chapters after "Layers and Blocks",
 //! written as a user writes them: d2l's LeNet, ResNet's `Residual` block, and
 //! the small CNN of `train_digits --model cnn`. Used by the examples and by
-//! the tests (`tests/convnets/mod.rs` includes this file).
+//! the tests (`tests/it/support/convnets.rs` includes this file).
 #![allow(dead_code, unused_imports)]
 
 mod digits_cnn;

@@ -1,7 +1,7 @@
 //! Fuzz target: untrusted bytes through the safetensors loaders
 //! (`TensorFile::read` from a file and `from_bytes`, which must agree, every
 //! reader, `StateDict::from_file`, `OptimizerState` loaded into SGD and Adam).
-//! The body is shared with `blocks-core/tests/fuzz_seeds.rs`, which runs it
+//! The body is shared with `blocks-core/tests/it/fuzz_seeds.rs`, which runs it
 //! on every seed in `fuzz/seeds` and on mutations of them in `cargo test`.
 
 #![no_main]

@@ -1,5 +1,5 @@
 //! The body of the `load_safetensors` fuzz target, shared with the normal
-//! test `blocks-core/tests/fuzz_seeds.rs` so that it builds and runs on stable.
+//! test `blocks-core/tests/it/fuzz_seeds.rs` so that it builds and runs on stable.
 
 use blocks_core::io::TensorFile;
 use blocks_core::nn::StateDict;

@@ -2,7 +2,7 @@
 //! stride, padding, dilation and groups, lowered to matrix products through
 //! `im2col` (ConvolutionBackward0, as in PyTorch).
 
-use ndarray::{Array2, ArrayD, ArrayView2, IxDyn, s};
+use ndarray::{Array2, ArrayD, ArrayView2, Axis, IxDyn, Slice};
 
 use super::conv_backward::{SavedCols, conv_backward};
 use super::conv_layout::channels_first;
@@ -184,9 +184,14 @@ impl<E: Element> TensorBase<E> {
             let mut product = output(out_channels, geometry.cols());
             let (og, rg) = (out_channels / groups, geometry.rows() / groups);
             for g in 0..groups {
-                let a = w2.slice(s![g * og..(g + 1) * og, ..]);
-                let b = cols.slice(s![g * rg..(g + 1) * rg, ..]);
-                gemm(&a, &b, E::zero(), &mut product.slice_mut(s![g * og..(g + 1) * og, ..]));
+                let a = w2.slice_axis(Axis(0), Slice::from(g * og..(g + 1) * og));
+                let b = cols.slice_axis(Axis(0), Slice::from(g * rg..(g + 1) * rg));
+                gemm(
+                    &a,
+                    &b,
+                    E::zero(),
+                    &mut product.slice_axis_mut(Axis(0), Slice::from(g * og..(g + 1) * og)),
+                );
             }
             let bias = bias.map(|b| b.to_vec());
             let out = channels_first(&product, geometry.n, geometry.positions(), bias.as_deref(), threads);

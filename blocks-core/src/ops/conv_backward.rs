@@ -2,7 +2,7 @@
 //! (`Wᵀ · dy`, then `col2im`) and the weight's (`dy · colsᵀ`), side by side
 //! on the threads when both products are large, like a linear layer's pair.
 
-use ndarray::{Array2, ArrayD, ArrayView2, Axis, IxDyn, s};
+use ndarray::{Array2, ArrayD, ArrayView2, Axis, IxDyn, Slice};
 
 use super::conv::weight_matrix;
 use super::conv_layout::channels_outer;
@@ -89,9 +89,9 @@ impl<E: Element> Products<'_, E> {
         let (og, rg) = (self.out_channels / self.groups, g.rows() / self.groups);
         let mut dcols = output(g.rows(), g.cols());
         for group in 0..self.groups {
-            let a = w2.slice(s![group * og..(group + 1) * og, ..]);
-            let b = self.dy.slice(s![group * og..(group + 1) * og, ..]);
-            let mut c = dcols.slice_mut(s![group * rg..(group + 1) * rg, ..]);
+            let a = w2.slice_axis(Axis(0), Slice::from(group * og..(group + 1) * og));
+            let b = self.dy.slice_axis(Axis(0), Slice::from(group * og..(group + 1) * og));
+            let mut c = dcols.slice_axis_mut(Axis(0), Slice::from(group * rg..(group + 1) * rg));
             gemm_sized(&a.t(), &b, E::zero(), &mut c, threads);
         }
         let dx = col2im(dcols.as_slice().expect("standard layout"), g, threads);
@@ -106,9 +106,9 @@ impl<E: Element> Products<'_, E> {
         let cols = ArrayView2::from_shape((g.rows(), g.cols()), cols).expect("im2col size");
         let mut dw = output(self.out_channels, rg);
         for group in 0..self.groups {
-            let a = self.dy.slice(s![group * og..(group + 1) * og, ..]);
-            let b = cols.slice(s![group * rg..(group + 1) * rg, ..]);
-            let mut c = dw.slice_mut(s![group * og..(group + 1) * og, ..]);
+            let a = self.dy.slice_axis(Axis(0), Slice::from(group * og..(group + 1) * og));
+            let b = cols.slice_axis(Axis(0), Slice::from(group * rg..(group + 1) * rg));
+            let mut c = dw.slice_axis_mut(Axis(0), Slice::from(group * og..(group + 1) * og));
             gemm_sized(&a, &b.t(), E::zero(), &mut c, threads);
         }
         dw.into_shape_with_order(IxDyn(w_shape)).expect("weight size")

@@ -188,7 +188,7 @@ fn threaded<E: Element>(
 
 #[cfg(test)]
 mod tests {
-    use ndarray::{Array2, ShapeBuilder, s};
+    use ndarray::{Array2, ShapeBuilder, Slice};
 
     use super::*;
 
@@ -233,12 +233,12 @@ mod tests {
             }
             Layout::Strided => {
                 let mut m = Array2::from_elem((2 * rows, cols), E::nan());
-                m.slice_mut(s![..;2, ..]).zip_mut_with(exact, |x, &v| *x = E::of(v));
+                m.slice_axis_mut(Axis(0), Slice::new(0, None, 2)).zip_mut_with(exact, |x, &v| *x = E::of(v));
                 m
             }
         };
         match layout {
-            Layout::Strided => backing.slice_mut(s![..;2, ..]),
+            Layout::Strided => backing.slice_axis_mut(Axis(0), Slice::new(0, None, 2)),
             _ => backing.view_mut(),
         }
     }

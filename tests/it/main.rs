@@ -1,0 +1,28 @@
+//! The root package's integration tests, in one binary (one link instead
+//! of one per file): a module per topic, and [`support`] with what they
+//! share. `cargo test --test it chain::` runs one module's tests.
+//! The MPI test (`tests/distributed.rs`) stays a binary of its own: it has
+//! no harness and launches itself under `mpirun`.
+
+mod chain;
+mod chain_float64;
+mod conformance;
+mod conformance_layers;
+mod conformance_training;
+mod convnet_examples;
+mod custom_layers;
+mod deep_copy;
+mod derive;
+mod derive_float64;
+mod dyn_sequential;
+mod examples_output;
+mod forward;
+mod hooks;
+mod hooks_float64;
+mod hooks_instance;
+mod layer_blocks;
+mod sequential_entries;
+mod sequential_iter;
+mod state_dict;
+mod support;
+mod train_digits_example;
