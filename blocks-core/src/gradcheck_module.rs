@@ -65,7 +65,10 @@ where
     F: Fn(&[Tensor64]) -> Tensor64,
 {
     let parameters: Vec<Parameter<f64>> =
-        crate::nn::module::named_parameters_of(module.as_dyn()).into_iter().map(|(_, p)| p).collect();
+        crate::nn::module::module_trait::named_parameters_of(module.as_dyn())
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
     let values: Vec<ArrayD<f64>> = inputs.iter().map(Tensor64::to_array).collect();
     let checked: Vec<bool> = inputs.iter().map(Tensor64::requires_grad).collect();
     let evaluate = |values: &[ArrayD<f64>]| -> Vec<f64> {

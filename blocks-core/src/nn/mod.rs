@@ -104,97 +104,74 @@
 //! guards.
 
 #[macro_use]
-mod impl_block;
-#[macro_use]
-mod typed_front;
-mod activation;
-mod activation_params;
-mod apply;
-mod batch_norm;
-mod block;
-mod boxed;
-pub(crate) mod chain;
-pub(crate) mod chained;
-mod conv;
-pub(crate) mod deep_copy;
-mod dropout;
-mod dropout2d;
-mod dyn_sequential;
-mod embedding;
-pub(crate) mod field;
-mod flat;
-mod flatten;
-mod forward;
-mod group_norm;
-mod hook_storage;
-mod hook_value;
-mod hooks;
-mod images;
-mod index;
-pub mod init;
-mod keeps_width;
-mod layer_norm;
-mod lazy_linear;
-mod linear;
-mod load_state;
+pub(crate) mod run;
+pub(crate) mod containers;
+pub(crate) mod kinds;
+pub(crate) mod layers;
 pub(crate) mod module;
-mod module_list;
-mod parameter;
-pub(crate) mod path;
-mod pool;
-mod repr;
-pub(crate) mod sequential;
-mod sequential_entries;
-mod softmax;
-mod state_dict;
-pub(crate) mod to_element;
-mod training;
-mod typed;
-mod uninitialized;
-mod visitor;
 
-pub use activation::{Identity, ReLU, SiLU, Sigmoid, Tanh};
-pub use activation_params::{ELU, GELU, LeakyReLU, Softplus};
-pub use apply::{apply, apply_to};
-pub use batch_norm::{
+// Each file at its old path, so `crate::nn::hooks::...` reads as before.
+pub(crate) use self::containers::sequential;
+pub(crate) use self::kinds::flat;
+pub(crate) use self::kinds::images;
+pub(crate) use self::kinds::typed;
+pub(crate) use self::module::field;
+pub(crate) use self::module::hook_storage;
+pub(crate) use self::module::hook_value;
+pub(crate) use self::module::hooks;
+pub(crate) use self::module::load_state;
+pub(crate) use self::module::path;
+pub(crate) use self::module::repr;
+pub(crate) use self::module::state_dict;
+pub(crate) use self::module::to_element;
+pub(crate) use self::module::uninitialized;
+pub(crate) use self::run::chain;
+pub(crate) use self::run::chained;
+pub(crate) use self::run::forward;
+pub mod init;
+
+pub use self::containers::dyn_sequential::DynSequential;
+pub use self::containers::sequential::{BlockEntries, Chain, Entries, NamedEntries, Sequential};
+pub use self::containers::sequential_entries::Chunks;
+pub use self::kinds::flat::Flat;
+pub use self::kinds::images::Images;
+pub use self::kinds::typed::{Batch, Scalar};
+pub use self::layers::activation::activation::{Identity, ReLU, SiLU, Sigmoid, Tanh};
+pub use self::layers::activation::activation_params::{ELU, GELU, LeakyReLU, Softplus};
+pub use self::layers::activation::softmax::{LogSoftmax, Softmax};
+pub use self::layers::conv::{Conv1d, Conv2d, DynConv, DynConv1d, DynConv2d};
+pub use self::layers::dropout::dropout::Dropout;
+pub use self::layers::dropout::dropout2d::Dropout2d;
+pub use self::layers::embedding::{DynEmbedding, Embedding};
+pub use self::layers::flatten::Flatten;
+pub use self::layers::linear::lazy_linear::LazyLinear;
+pub use self::layers::linear::linear::{DynLinear, Linear};
+pub use self::layers::norm::batch_norm::{
     BatchNorm1d, BatchNorm2d, BatchNormOptions, DynBatchNorm, DynBatchNorm1d, DynBatchNorm2d,
 };
-pub use block::Block;
-pub use chain::{ChainHead, ChainRule, ChainStep, FeedsInChain, RuleOut, StepOut};
-pub use conv::{Conv1d, Conv2d, DynConv, DynConv1d, DynConv2d};
-pub use deep_copy::{DeepCopy, Mapper};
-pub use dropout::Dropout;
-pub use dropout2d::Dropout2d;
-pub use dyn_sequential::DynSequential;
-pub use embedding::{DynEmbedding, Embedding};
-pub use flat::Flat;
-pub use flatten::Flatten;
-pub use forward::{
-    AnyKind, ArgumentChannels, ArgumentWidth, ByInput, Call, FeedsInto, Forward, Rule, SameChannels,
-    SameWidth, Takes, run,
-};
-pub use group_norm::{DynGroupNorm, GroupNorm};
-pub use hook_storage::{HookHandle, Hooks};
-pub use hook_value::HookValue;
-pub use hooks::{
+pub use self::layers::norm::group_norm::{DynGroupNorm, GroupNorm};
+pub use self::layers::norm::layer_norm::LayerNorm;
+pub use self::layers::pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Size2};
+pub use self::module::apply::{apply, apply_to};
+pub use self::module::deep_copy::{DeepCopy, Mapper};
+pub use self::module::hook_storage::{HookHandle, Hooks};
+pub use self::module::hook_value::HookValue;
+pub use self::module::hooks::{
     ForwardHooks, RunningBlock, hooks_of, register_module_forward_hook, register_module_forward_hook_f64,
     register_module_forward_pre_hook, register_module_forward_pre_hook_f64,
 };
-pub use images::Images;
-pub use keeps_width::{KeepsWidth, KeptForward, TensorKind, ToPlain, forward_kept, keep_width};
-pub use layer_norm::LayerNorm;
-pub use lazy_linear::LazyLinear;
-pub use linear::{DynLinear, Linear};
-pub use module::{AsModule, Module};
-pub use parameter::Parameter;
-pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Size2};
-pub use repr::{fmt_module, module_repr};
-pub use sequential::{BlockEntries, Chain, Entries, NamedEntries, Sequential};
-pub use sequential_entries::Chunks;
-pub use softmax::{LogSoftmax, Softmax};
-pub use state_dict::{LoadError, LoadReport, ShapeMismatch, StateDict, StateDictError};
-pub use to_element::{MapElement, ToElement};
-pub use training::TrainingFlag;
-pub use typed::{Batch, Scalar};
-pub use uninitialized::uninitialized_parameters;
-pub use visitor::{BufferRef, Member, ParamRef, Visitor, register_buffer, register_parameter};
+pub use self::module::module_trait::{AsModule, Module};
+pub use self::module::parameter::Parameter;
+pub use self::module::repr::{fmt_module, module_repr};
+pub use self::module::state_dict::{LoadError, LoadReport, ShapeMismatch, StateDict, StateDictError};
+pub use self::module::to_element::{MapElement, ToElement};
+pub use self::module::training::TrainingFlag;
+pub use self::module::uninitialized::uninitialized_parameters;
+pub use self::module::visitor::{BufferRef, Member, ParamRef, Visitor, register_buffer, register_parameter};
+pub use self::run::block::Block;
+pub use self::run::chain::{ChainHead, ChainRule, ChainStep, FeedsInChain, RuleOut, StepOut};
+pub use self::run::forward::{
+    AnyKind, ArgumentChannels, ArgumentWidth, ByInput, Call, FeedsInto, Forward, Rule, SameChannels,
+    SameWidth, Takes, run,
+};
+pub use self::run::keeps_width::{KeepsWidth, KeptForward, TensorKind, ToPlain, forward_kept, keep_width};

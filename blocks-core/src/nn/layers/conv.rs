@@ -1,0 +1,506 @@
+//! `nn.Conv2d` and `nn.Conv1d`: one core, [`DynConv`] (channels and kernel
+//! from a config, taking plain tensors), and the typed fronts
+//! [`Conv2d<I, O, K>`] and [`Conv1d<I, O, K>`], whose channels the
+//! compiler checks between blocks.
+
+use crate::nn::Hooks;
+use crate::nn::forward::Forward;
+use crate::nn::images::Images;
+use crate::nn::{DeepCopy, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor, register_parameter};
+use crate::{ConvOptions, Element, Tensor, TensorBase};
+
+/// A convolution over `D` spatial dims whose channels and kernel are known
+/// only at run time: [`DynConv2d`] is `nn.Conv2d`, [`DynConv1d`] is
+/// `nn.Conv1d`. Weight `[out, in / groups, k...]`, bias `[out]`.
+///
+/// ```
+/// use blocks_core::nn::{DynConv2d, Module};
+/// use blocks_core::{Conv2dOptions, Tensor};
+/// let conv = DynConv2d::with_options(1, 6, [5, 5], Conv2dOptions { padding: [2, 2], ..Default::default() }, true);
+/// assert_eq!(conv.to_string(), "Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))");
+/// assert_eq!(conv.forward(&Tensor::rand([2, 1, 28, 28])).shape(), vec![2, 6, 28, 28]);
+/// ```
+///
+/// `DynConv<D, f64>` is the layer in float64 ([`to_f64`](crate::nn::ToElement::to_f64)).
+#[derive(Clone)]
+pub struct DynConv<const D: usize, E: Element = f32> {
+    in_channels: usize,
+    out_channels: usize,
+    kernel_size: [usize; D],
+    options: ConvOptions<D>,
+    weight: Parameter<E>,
+    bias: Option<Parameter<E>>,
+    training: TrainingFlag,
+    hooks: Hooks,
+}
+
+/// `nn.Conv2d` with channels chosen at run time (see [`DynConv`]).
+pub type DynConv2d = DynConv<2>;
+
+/// `nn.Conv1d` with channels chosen at run time (see [`DynConv`]).
+pub type DynConv1d = DynConv<1>;
+
+impl<const D: usize> DynConv<D> {
+    /// A convolution with stride 1, no padding, dilation 1, one group and a
+    /// bias, initialized as PyTorch does (see [`with_options`](Self::with_options)).
+    ///
+    /// ```
+    /// let conv = blocks_core::nn::DynConv1d::new(2, 4, [3]);
+    /// assert_eq!(conv.weight().shape(), vec![4, 2, 3]);
+    /// assert_eq!(conv.to_string(), "Conv1d(2, 4, kernel_size=(3,), stride=(1,))");
+    /// ```
+    #[track_caller]
+    pub fn new(in_channels: usize, out_channels: usize, kernel_size: [usize; D]) -> Self {
+        Self::with_options(in_channels, out_channels, kernel_size, ConvOptions::default(), true)
+    }
+
+    /// A convolution with the given stride, padding, dilation and groups,
+    /// with or without a bias. Weight and bias are drawn as PyTorch's
+    /// `reset_parameters` does: kaiming_uniform with `a = √5` (so
+    /// U(-1/√fan_in, 1/√fan_in), `fan_in = in / groups · ∏k`), and the
+    /// bias from the same range.
+    ///
+    /// # Panics
+    ///
+    /// When `groups` is 0 or does not divide both channel counts, or a
+    /// kernel size, stride or dilation is 0, as PyTorch's constructor refuses them.
+    ///
+    /// ```
+    /// use blocks_core::{nn::DynConv2d, Conv2dOptions};
+    /// let conv = DynConv2d::with_options(4, 8, [3, 3], Conv2dOptions { groups: 2, ..Default::default() }, false);
+    /// assert_eq!(conv.weight().shape(), vec![8, 2, 3, 3]);
+    /// assert!(conv.bias().is_none());
+    /// ```
+    #[track_caller]
+    pub fn with_options(
+        in_channels: usize,
+        out_channels: usize,
+        kernel_size: [usize; D],
+        options: ConvOptions<D>,
+        bias: bool,
+    ) -> Self {
+        let groups = options.groups;
+        assert!(groups > 0, "Conv{D}d: groups must be a positive integer");
+        assert!(in_channels.is_multiple_of(groups), "Conv{D}d: in_channels must be divisible by groups");
+        assert!(out_channels.is_multiple_of(groups), "Conv{D}d: out_channels must be divisible by groups");
+        for (what, values) in
+            [("kernel_size", kernel_size), ("stride", options.stride), ("dilation", options.dilation)]
+        {
+            assert!(values.iter().all(|&v| v > 0), "Conv{D}d: {what} must be positive, got {values:?}");
+        }
+        let mut shape = vec![out_channels, in_channels / groups];
+        shape.extend_from_slice(&kernel_size);
+        let weight = Parameter::new(Tensor::zeros(shape));
+        let bias = bias.then(|| Parameter::new(Tensor::zeros([out_channels])));
+        crate::nn::init::reset_linear(&weight, bias.as_ref());
+        DynConv {
+            hooks: Hooks::new(),
+            in_channels,
+            out_channels,
+            kernel_size,
+            options,
+            weight,
+            bias,
+            training: TrainingFlag::default(),
+        }
+    }
+
+    /// Draws new weight and bias as PyTorch's `reset_parameters` does.
+    ///
+    /// ```
+    /// let conv = blocks_core::nn::DynConv2d::new(1, 2, [3, 3]);
+    /// blocks_core::nn::init::zeros_(conv.weight());
+    /// conv.reset_parameters();
+    /// assert!(conv.weight().to_vec().iter().any(|w| *w != 0.0));
+    /// ```
+    pub fn reset_parameters(&self) {
+        crate::nn::init::reset_linear(&self.weight, self.bias.as_ref());
+    }
+}
+
+impl<const D: usize, E: Element> DynConv<D, E> {
+    /// The number of input channels.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::DynConv2d::new(3, 8, [3, 3]).in_channels(), 3);
+    /// ```
+    pub fn in_channels(&self) -> usize {
+        self.in_channels
+    }
+
+    /// The number of output channels.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::DynConv2d::new(3, 8, [3, 3]).out_channels(), 8);
+    /// ```
+    pub fn out_channels(&self) -> usize {
+        self.out_channels
+    }
+
+    /// The kernel size per spatial dim.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::DynConv2d::new(3, 8, [3, 5]).kernel_size(), [3, 5]);
+    /// ```
+    pub fn kernel_size(&self) -> [usize; D] {
+        self.kernel_size
+    }
+
+    /// Stride, padding, dilation and groups.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::DynConv2d::new(3, 8, [3, 3]).options().groups, 1);
+    /// ```
+    pub fn options(&self) -> ConvOptions<D> {
+        self.options
+    }
+
+    /// The weight, `[out, in / groups, k...]`.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::DynConv2d::new(3, 8, [3, 3]).weight().shape(), vec![8, 3, 3, 3]);
+    /// ```
+    pub fn weight(&self) -> &Parameter<E> {
+        &self.weight
+    }
+
+    /// The bias, `[out]`, if the layer has one.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::DynConv2d::new(3, 8, [3, 3]).bias().unwrap().shape(), vec![8]);
+    /// ```
+    pub fn bias(&self) -> Option<&Parameter<E>> {
+        self.bias.as_ref()
+    }
+
+    /// Panics unless `x` is `[N, in_channels, ...D]` or (when `unbatched`
+    /// is allowed) `[in_channels, ...D]`.
+    #[track_caller]
+    fn check_input(&self, x: &TensorBase<E>, unbatched: bool) {
+        let shape = x.shape();
+        let fits = (shape.len() == D + 2 && shape[1] == self.in_channels)
+            || (unbatched && shape.len() == D + 1 && shape[0] == self.in_channels);
+        if !fits {
+            panic!(
+                "{self} takes {} input channels (a tensor [N, {}, ...] of {} dimensions), but got a tensor of \
+                 shape {shape:?}{}",
+                self.in_channels,
+                self.in_channels,
+                D + 2,
+                crate::nn::path::describe()
+            );
+        }
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<E: Element> Forward for DynConv<2, E> {
+    type Input = TensorBase<E>;
+    type Output = TensorBase<E>;
+
+    #[track_caller]
+    fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
+        self.check_input(x, true);
+        x.conv2d(&self.weight, self.bias.as_deref(), self.options)
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<E: Element> Forward for DynConv<1, E> {
+    type Input = TensorBase<E>;
+    type Output = TensorBase<E>;
+
+    #[track_caller]
+    fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
+        self.check_input(x, true);
+        x.conv1d(&self.weight, self.bias.as_deref(), self.options)
+    }
+}
+
+impl_block! {
+    /// The convolution of a plain tensor `[N, in, ...]` (an `Images<C>` is
+    /// taken as a plain tensor), or of one unbatched `[in, ...]`.
+    ///
+    /// # Panics
+    ///
+    /// When the input's channels are not `in_channels`, naming the layer,
+    /// the shape and where it sits in a `Sequential`; when the spatial size
+    /// is smaller than the dilated kernel.
+    ///
+    /// ```
+    /// use blocks_core::nn::{DynConv1d, DynConv2d};
+    /// let conv = DynConv2d::new(3, 2, [3, 3]);
+    /// assert_eq!(conv.forward(&blocks_core::Tensor::ones([1, 3, 5, 5])).shape(), vec![1, 2, 3, 3]);
+    /// let conv = DynConv1d::new(3, 2, [3]);
+    /// assert_eq!(conv.forward(&blocks_core::Tensor::ones([1, 3, 5])).shape(), vec![1, 2, 3]);
+    /// ```
+    [const D: usize, E: Element] DynConv<D, E>
+}
+
+/// A Python tuple: `(5, 5)`, `(3,)`.
+fn tuple<const D: usize>(values: [usize; D]) -> String {
+    let items: Vec<String> = values.iter().map(usize::to_string).collect();
+    if D == 1 { format!("({},)", items[0]) } else { format!("({})", items.join(", ")) }
+}
+
+#[diagnostic::do_not_recommend]
+impl<const D: usize, E: Element> Module for DynConv<D, E> {
+    fn type_name(&self) -> String {
+        format!("Conv{D}d")
+    }
+
+    fn extra_repr(&self) -> String {
+        let o = &self.options;
+        let mut s = format!(
+            "{}, {}, kernel_size={}, stride={}",
+            self.in_channels,
+            self.out_channels,
+            tuple(self.kernel_size),
+            tuple(o.stride)
+        );
+        if o.padding != [0; D] {
+            s += &format!(", padding={}", tuple(o.padding));
+        }
+        if o.dilation != [1; D] {
+            s += &format!(", dilation={}", tuple(o.dilation));
+        }
+        if o.groups != 1 {
+            s += &format!(", groups={}", o.groups);
+        }
+        if self.bias.is_none() {
+            s += ", bias=False";
+        }
+        s
+    }
+
+    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+        register_parameter(visitor, "weight", &self.weight);
+        if let Some(bias) = &self.bias {
+            register_parameter(visitor, "bias", bias);
+        }
+        visitor.training_flag(&self.training);
+        visitor.hooks(&self.hooks);
+    }
+}
+
+impl<const D: usize, E: Element> MapElement for DynConv<D, E> {
+    type As<F: Element> = DynConv<D, F>;
+
+    fn map_element<F: Element>(&self, mapper: &mut Mapper) -> DynConv<D, F> {
+        DynConv {
+            hooks: self.hooks.clone(),
+            in_channels: self.in_channels,
+            out_channels: self.out_channels,
+            kernel_size: self.kernel_size,
+            options: self.options,
+            weight: self.weight.map_element(mapper),
+            bias: self.bias.map_element(mapper),
+            training: self.training.clone(),
+        }
+    }
+}
+
+/// The copy is the map to the layer's own element type.
+impl<const D: usize, E: Element> DeepCopy for DynConv<D, E> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        self.map_element::<E>(mapper)
+    }
+}
+
+/// The typed fronts: `Conv2d<I, O, K>` and `Conv1d<I, O, K>`.
+macro_rules! typed_conv {
+    ($(#[$doc:meta])* $name:ident, $d:literal) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name<const I: usize, const O: usize, const K: usize, E: Element = f32> {
+            layer: DynConv<$d, E>,
+        }
+
+        impl<const I: usize, const O: usize, const K: usize> $name<I, O, K> {
+            /// The layer with stride 1, no padding, dilation 1, one group and a
+            /// bias, initialized as PyTorch does; change those with the
+            /// builder methods.
+            ///
+            /// ```
+            /// let conv = blocks_core::nn::Conv2d::<1, 6, 5>::new();
+            /// assert_eq!(conv.weight().shape(), vec![6, 1, 5, 5]);
+            /// ```
+            pub fn new() -> Self {
+                $name { layer: DynConv::new(I, O, [K; $d]) }
+            }
+
+            #[track_caller]
+            fn with(self, options: ConvOptions<$d>, bias: bool) -> Self {
+                let rebuilt = options.groups != self.layer.options.groups || bias != self.layer.bias.is_some();
+                if rebuilt {
+                    $name { layer: DynConv::with_options(I, O, [K; $d], options, bias) }
+                } else {
+                    let mut layer = self.layer;
+                    layer.options = options;
+                    $name { layer }
+                }
+            }
+
+            /// The same layer with stride `stride` in every spatial dim.
+            ///
+            /// ```
+            /// let conv = blocks_core::nn::Conv2d::<3, 6, 3>::new().stride(2);
+            /// assert_eq!(conv.core().options().stride, [2, 2]);
+            /// ```
+            #[track_caller]
+            pub fn stride(self, stride: usize) -> Self {
+                assert!(stride > 0, "{}: stride must be positive", stringify!($name));
+                let options = ConvOptions { stride: [stride; $d], ..self.layer.options };
+                let bias = self.layer.bias.is_some();
+                self.with(options, bias)
+            }
+
+            /// The same layer with `padding` zeros on both sides of every spatial dim.
+            ///
+            /// ```
+            /// let conv = blocks_core::nn::Conv2d::<1, 6, 5>::new().padding(2);
+            /// assert_eq!(conv.to_string(), "Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))");
+            /// ```
+            pub fn padding(self, padding: usize) -> Self {
+                let options = ConvOptions { padding: [padding; $d], ..self.layer.options };
+                let bias = self.layer.bias.is_some();
+                self.with(options, bias)
+            }
+
+            /// The same layer with the kernel taps `dilation` apart.
+            ///
+            /// ```
+            /// let conv = blocks_core::nn::Conv2d::<1, 2, 3>::new().dilation(2);
+            /// assert_eq!(conv.core().options().dilation, [2, 2]);
+            /// ```
+            #[track_caller]
+            pub fn dilation(self, dilation: usize) -> Self {
+                assert!(dilation > 0, "{}: dilation must be positive", stringify!($name));
+                let options = ConvOptions { dilation: [dilation; $d], ..self.layer.options };
+                let bias = self.layer.bias.is_some();
+                self.with(options, bias)
+            }
+
+            /// The layer split into `groups` channel groups (new weights, of shape
+            /// `[O, I / groups, K...]`).
+            ///
+            /// # Panics
+            ///
+            /// When `groups` does not divide `I` and `O`.
+            ///
+            /// ```
+            /// let conv = blocks_core::nn::Conv2d::<4, 8, 3>::new().groups(2);
+            /// assert_eq!(conv.weight().shape(), vec![8, 2, 3, 3]);
+            /// ```
+            #[track_caller]
+            pub fn groups(self, groups: usize) -> Self {
+                let options = ConvOptions { groups, ..self.layer.options };
+                let bias = self.layer.bias.is_some();
+                self.with(options, bias)
+            }
+
+            /// The layer with or without a bias (`bias=False`).
+            ///
+            /// ```
+            /// let conv = blocks_core::nn::Conv2d::<1, 8, 3>::new().bias(false);
+            /// assert!(conv.core().bias().is_none());
+            /// ```
+            pub fn bias(self, bias: bool) -> Self {
+                let options = self.layer.options;
+                self.with(options, bias)
+            }
+        }
+
+        impl<const I: usize, const O: usize, const K: usize, E: Element> $name<I, O, K, E> {
+            /// The weight, `[O, I / groups, K...]`.
+            ///
+            /// ```
+            /// assert_eq!(blocks_core::nn::Conv1d::<2, 4, 3>::new().weight().shape(), vec![4, 2, 3]);
+            /// ```
+            pub fn weight(&self) -> &Parameter<E> {
+                self.layer.weight()
+            }
+
+            /// The run-time core (channels, kernel, options, bias).
+            ///
+            /// ```
+            /// assert_eq!(blocks_core::nn::Conv2d::<1, 6, 5>::new().core().out_channels(), 6);
+            /// ```
+            pub fn core(&self) -> &DynConv<$d, E> {
+                &self.layer
+            }
+        }
+
+        impl<const I: usize, const O: usize, const K: usize> Default for $name<I, O, K> {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl<const I: usize, const O: usize, const K: usize, E: Element> Forward for $name<I, O, K, E> {
+            type Input = Images<I, E>;
+            type Output = Images<O, E>;
+
+            #[track_caller]
+            fn forward(&self, x: &Images<I, E>) -> Images<O, E> {
+                self.layer.check_input(x, false);
+                Images::trusted(Forward::forward(&self.layer, &**x))
+            }
+        }
+
+        impl_block! {
+            /// Runs the layer on `Images<I>` (channels checked by the compiler)
+            /// or a plain tensor (checked at run time), giving `Images<O>`.
+            ///
+            /// # Panics
+            ///
+            /// When a plain tensor is not `[N, I, ...]`, naming the layer, the
+            /// shape and where it sits in a `Sequential`.
+            ///
+            /// ```
+            /// use blocks_core::nn::{Conv1d, Conv2d, Images};
+            /// let y: Images<6> = Conv2d::<1, 6, 5>::new().forward(&blocks_core::Tensor::ones([1, 1, 8, 8]));
+            /// assert_eq!(y.shape(), vec![1, 6, 4, 4]);
+            /// let z: Images<4> = Conv1d::<2, 4, 3>::new().forward(&Images::<2>::new(blocks_core::Tensor::ones([1, 2, 5])));
+            /// assert_eq!(z.shape(), vec![1, 4, 3]);
+            /// ```
+            [const I: usize, const O: usize, const K: usize, E: Element] $name<I, O, K, E>
+        }
+
+        typed_front! {
+            [const I: usize, const O: usize, const K: usize, E: Element] $name<I, O, K, E> => $name<I, O, K, F>
+        }
+    };
+}
+
+typed_conv! {
+    /// A 2-D convolution with its channels and (square) kernel in its type,
+    /// like `nn.Conv2d(I, O, K)`: the compiler checks that the block before
+    /// it gives `I` channels, and it gives `Images<O>`. Stride, padding,
+    /// dilation, groups and bias by builder methods.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Conv2d, Images};
+    /// use blocks_core::Tensor;
+    /// let conv = Conv2d::<1, 6, 5>::new().padding(2);
+    /// let y: Images<6> = conv.forward(&Images::<1>::new(Tensor::rand([2, 1, 28, 28])));
+    /// assert_eq!(y.shape(), vec![2, 6, 28, 28]);
+    /// ```
+    Conv2d, 2
+}
+
+typed_conv! {
+    /// A 1-d convolution over signals `[N, C, L]` with its channels and
+    /// kernel in its type, like `nn.Conv1d(I, O, K)`.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Conv1d, Images};
+    /// use blocks_core::Tensor;
+    /// let conv = Conv1d::<2, 4, 3>::new().padding(1);
+    /// let y: Images<4> = conv.forward(&Images::<2>::new(Tensor::rand([1, 2, 10])));
+    /// assert_eq!(y.shape(), vec![1, 4, 10]);
+    /// assert_eq!(conv.to_string(), "Conv1d(2, 4, kernel_size=(3,), stride=(1,), padding=(1,))");
+    /// ```
+    Conv1d, 1
+}

@@ -1,0 +1,117 @@
+//! `nn.Dropout2d(p)`: zeroing whole channels in training, the identity in eval.
+
+use crate::Tensor;
+use crate::nn::Hooks;
+use crate::nn::{Forward, Module, TrainingFlag, Visitor};
+use crate::optim::pyrepr::float;
+
+/// Zeroes each whole channel of an `[N, C, H, W]` input with probability
+/// `p` and scales the rest by `1/(1-p)` in training; the identity in eval,
+/// like `nn.Dropout2d(p=0.5)`. A 3-D input is read as `[N, C, L]`, as
+/// PyTorch 2.15 reads it (see [`Tensor::dropout2d`]).
+///
+/// Its mode follows `train()`/`eval()` on it or on any block above it; the
+/// masks come from this thread's generator, seeded by
+/// [`manual_seed`](crate::manual_seed). It keeps the kind it is given.
+///
+/// ```
+/// use blocks_core::nn::{Dropout2d, Module};
+/// use blocks_core::{manual_seed, Tensor};
+/// let layer = Dropout2d::new(0.5);
+/// assert_eq!(layer.to_string(), "Dropout2d(p=0.5, inplace=False)");
+/// manual_seed(0);
+/// let y = layer.forward(&Tensor::ones([4, 8, 2, 2]));
+/// for channel in y.to_vec().chunks(4) {
+///     assert!(channel == [0.0; 4] || channel == [2.0; 4]);
+/// }
+/// layer.eval();
+/// let x = Tensor::ones([1, 3, 2, 2]);
+/// assert!(layer.forward(&x).same(&x));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Dropout2d {
+    p: f64,
+    training: TrainingFlag,
+    hooks: Hooks,
+}
+
+impl Dropout2d {
+    /// A channel dropout layer zeroing a channel with probability `p`.
+    ///
+    /// # Panics
+    ///
+    /// When `p` is not in `[0, 1]`, as PyTorch's constructor refuses it.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::Dropout2d::new(0.2).p(), 0.2);
+    /// assert!(std::panic::catch_unwind(|| blocks_core::nn::Dropout2d::new(-0.1)).is_err());
+    /// ```
+    #[track_caller]
+    pub fn new(p: f64) -> Self {
+        assert!((0.0..=1.0).contains(&p), "dropout probability has to be between 0 and 1, but got {p}");
+        Dropout2d { p, training: TrainingFlag::default(), hooks: Hooks::new() }
+    }
+
+    /// The probability of zeroing a channel.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::Dropout2d::default().p(), 0.5);
+    /// ```
+    pub fn p(&self) -> f64 {
+        self.p
+    }
+}
+
+impl Default for Dropout2d {
+    /// PyTorch's default, `p = 0.5`.
+    fn default() -> Self {
+        Dropout2d::new(0.5)
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl Forward for Dropout2d {
+    type Input = Tensor;
+    type Output = Tensor;
+
+    #[track_caller]
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.dropout2d(self.p, self.training.get())
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl Module for Dropout2d {
+    fn type_name(&self) -> String {
+        "Dropout2d".into()
+    }
+
+    fn extra_repr(&self) -> String {
+        format!("p={}, inplace=False", float(self.p))
+    }
+
+    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+        visitor.training_flag(&self.training);
+        visitor.hooks(&self.hooks);
+    }
+}
+
+impl_block! {
+    /// Runs channel dropout on a `Tensor` or `Images<C>` (or any kind of at
+    /// least 2 dims), giving the same kind.
+    ///
+    /// # Panics
+    ///
+    /// In training, on an input of fewer than 2 dims.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Dropout2d, Images, Module};
+    /// let layer = Dropout2d::new(0.5);
+    /// layer.eval();
+    /// let y: Images<3> = layer.forward(&Images::<3>::new(blocks_core::Tensor::rand([2, 3, 4, 4])));
+    /// assert_eq!(y.shape(), vec![2, 3, 4, 4]);
+    /// ```
+    [] Dropout2d, keeps_width, f64: |layer, x| x.dropout2d(layer.p, layer.training.get())
+}
+
+crate::nn::to_element::same_in_every_element!(Dropout2d);

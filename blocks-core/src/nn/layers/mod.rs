@@ -1,0 +1,10 @@
+//! The layers, one folder or file per family, as PyTorch's `torch/nn/modules/`.
+
+pub(crate) mod activation;
+pub(crate) mod conv;
+pub(crate) mod dropout;
+pub(crate) mod embedding;
+pub(crate) mod flatten;
+pub(crate) mod linear;
+pub(crate) mod norm;
+pub(crate) mod pool;

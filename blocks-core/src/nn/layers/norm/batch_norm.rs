@@ -1,0 +1,429 @@
+//! `nn.BatchNorm1d` and `nn.BatchNorm2d`: one core, [`DynBatchNorm`]
+//! (channels from a config, taking plain tensors), and the typed fronts
+//! [`BatchNorm1d<C>`] (on `Batch<C>`) and [`BatchNorm2d<C>`] (on
+//! `Images<C>`).
+
+use crate::nn::Hooks;
+use crate::nn::forward::Forward;
+use crate::nn::images::Images;
+use crate::nn::typed::Batch;
+use crate::nn::{
+    DeepCopy, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor, register_buffer,
+    register_parameter,
+};
+use crate::optim::pyrepr::{boolean, float};
+use crate::{Element, Tensor, TensorBase};
+
+/// The settings of a batch norm layer, with PyTorch's defaults:
+/// `eps=1e-5, momentum=0.1, affine=True, bias=True, track_running_stats=True`.
+///
+/// `momentum: None` makes the running statistics a cumulative average
+/// (factor `1 / num_batches_tracked`), as PyTorch's `momentum=None`.
+///
+/// ```
+/// use blocks_core::nn::BatchNormOptions;
+/// let options = BatchNormOptions { momentum: None, ..Default::default() };
+/// assert_eq!((options.eps, options.affine, options.track_running_stats), (1e-5, true, true));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BatchNormOptions {
+    /// Added to the variance before its square root.
+    pub eps: f64,
+    /// The weight of each new batch in the running statistics, or `None`
+    /// for a cumulative average.
+    pub momentum: Option<f64>,
+    /// Whether the layer has a learnable per-channel scale (`weight`) and shift (`bias`).
+    pub affine: bool,
+    /// Whether an affine layer has its shift (`bias`).
+    pub bias: bool,
+    /// Whether the layer keeps running statistics (buffers `running_mean`,
+    /// `running_var`, `num_batches_tracked`) and uses them in eval.
+    pub track_running_stats: bool,
+}
+
+impl Default for BatchNormOptions {
+    fn default() -> Self {
+        BatchNormOptions {
+            eps: 1e-5,
+            momentum: Some(0.1),
+            affine: true,
+            bias: true,
+            track_running_stats: true,
+        }
+    }
+}
+
+/// Batch normalization over the channel dim whose channel count is known
+/// only at run time: [`DynBatchNorm1d`] (`nn.BatchNorm1d`, inputs `[N, C]`
+/// or `[N, C, L]`) and [`DynBatchNorm2d`] (`nn.BatchNorm2d`, `[N, C, H, W]`).
+///
+/// In training it normalizes with the batch's statistics (biased variance)
+/// and, when it tracks running statistics, adds 1 to `num_batches_tracked`
+/// and blends the batch mean and **unbiased** variance into `running_mean`
+/// and `running_var`; in eval it normalizes with the running statistics.
+///
+/// ```
+/// use blocks_core::nn::{BatchNormOptions, DynBatchNorm1d, Module};
+/// use blocks_core::Tensor;
+/// let bn = DynBatchNorm1d::new(2, BatchNormOptions::default());
+/// assert_eq!(bn.to_string(), "BatchNorm1d(2, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)");
+/// let y = bn.forward(&Tensor::from_vec(vec![1.0, 0.0, 3.0, 0.0], [2, 2]));
+/// assert_eq!(y.to_vec()[0].round(), -1.0);
+/// assert_eq!(bn.parameter("running_mean").unwrap().to_vec(), vec![0.2, 0.0]);
+/// assert_eq!(bn.parameter("num_batches_tracked").unwrap().item(), 1.0);
+/// ```
+#[derive(Clone)]
+pub struct DynBatchNorm<const D: usize, E: Element = f32> {
+    num_features: usize,
+    options: BatchNormOptions,
+    weight: Option<Parameter<E>>,
+    bias: Option<Parameter<E>>,
+    running: Option<Running<E>>,
+    training: TrainingFlag,
+    hooks: Hooks,
+}
+
+/// The buffers of a layer that tracks running statistics.
+#[derive(Clone)]
+struct Running<E: Element> {
+    mean: TensorBase<E>,
+    var: TensorBase<E>,
+    /// An integer count, stored exactly in a float32 tensor (whatever `E`)
+    /// up to 2^24 and saved as int64 (PyTorch's dtype).
+    num_batches_tracked: Tensor,
+}
+
+/// `nn.BatchNorm1d` with its channels chosen at run time (see [`DynBatchNorm`]).
+pub type DynBatchNorm1d = DynBatchNorm<1>;
+
+/// `nn.BatchNorm2d` with its channels chosen at run time (see [`DynBatchNorm`]).
+pub type DynBatchNorm2d = DynBatchNorm<2>;
+
+impl<const D: usize> DynBatchNorm<D> {
+    /// A layer over `num_features` channels: weight 1, bias 0, running mean
+    /// 0, running variance 1, no batches tracked, as PyTorch starts it.
+    ///
+    /// ```
+    /// use blocks_core::nn::{BatchNormOptions, DynBatchNorm2d, Module};
+    /// let bn = DynBatchNorm2d::new(3, BatchNormOptions::default());
+    /// let keys = bn.state_dict().keys().into_iter().map(String::from).collect::<Vec<_>>();
+    /// assert_eq!(keys, ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]);
+    /// ```
+    pub fn new(num_features: usize, options: BatchNormOptions) -> Self {
+        let affine = options.affine;
+        DynBatchNorm {
+            hooks: Hooks::new(),
+            num_features,
+            options,
+            weight: affine.then(|| Parameter::new(Tensor::ones([num_features]))),
+            bias: (affine && options.bias).then(|| Parameter::new(Tensor::zeros([num_features]))),
+            running: options.track_running_stats.then(|| Running {
+                mean: Tensor::zeros([num_features]),
+                var: Tensor::ones([num_features]),
+                num_batches_tracked: Tensor::scalar(0.0),
+            }),
+            training: TrainingFlag::default(),
+        }
+    }
+}
+
+impl<const D: usize, E: Element> DynBatchNorm<D, E> {
+    /// The number of channels.
+    ///
+    /// ```
+    /// use blocks_core::nn::{BatchNormOptions, DynBatchNorm1d};
+    /// assert_eq!(DynBatchNorm1d::new(4, BatchNormOptions::default()).num_features(), 4);
+    /// ```
+    pub fn num_features(&self) -> usize {
+        self.num_features
+    }
+
+    /// The settings.
+    ///
+    /// ```
+    /// use blocks_core::nn::{BatchNormOptions, DynBatchNorm1d};
+    /// assert_eq!(DynBatchNorm1d::new(4, BatchNormOptions::default()).options().eps, 1e-5);
+    /// ```
+    pub fn options(&self) -> BatchNormOptions {
+        self.options
+    }
+
+    /// The per-channel scale, if the layer is affine.
+    ///
+    /// ```
+    /// use blocks_core::nn::{BatchNormOptions, DynBatchNorm1d};
+    /// assert_eq!(DynBatchNorm1d::new(2, BatchNormOptions::default()).weight().unwrap().to_vec(), vec![1.0, 1.0]);
+    /// ```
+    pub fn weight(&self) -> Option<&Parameter<E>> {
+        self.weight.as_ref()
+    }
+
+    /// The per-channel shift, if the layer has one.
+    ///
+    /// ```
+    /// use blocks_core::nn::{BatchNormOptions, DynBatchNorm1d};
+    /// assert_eq!(DynBatchNorm1d::new(2, BatchNormOptions::default()).bias().unwrap().to_vec(), vec![0.0, 0.0]);
+    /// ```
+    pub fn bias(&self) -> Option<&Parameter<E>> {
+        self.bias.as_ref()
+    }
+
+    /// Panics unless `x` has the dims this layer takes and `num_features` channels in dim 1.
+    #[track_caller]
+    fn check_input(&self, x: &TensorBase<E>) {
+        let shape = x.shape();
+        let (dims_ok, expected) = if D == 1 {
+            (shape.len() == 2 || shape.len() == 3, "2D or 3D input")
+        } else {
+            (shape.len() == 4, "4D input")
+        };
+        if !dims_ok {
+            panic!(
+                "{}: expected {expected}, got a tensor of shape {shape:?}{}",
+                self.type_name(),
+                crate::nn::path::describe()
+            );
+        }
+        if shape[1] != self.num_features {
+            panic!(
+                "{self} takes {} channels (in dimension 1), but got a tensor of shape {shape:?}{}",
+                self.num_features,
+                crate::nn::path::describe()
+            );
+        }
+    }
+
+    /// The forward on a checked tensor.
+    #[track_caller]
+    fn normalize(&self, x: &TensorBase<E>) -> TensorBase<E> {
+        let eps = E::of(self.options.eps);
+        let (weight, bias) = (self.weight.as_deref(), self.bias.as_deref());
+        let training = self.training.get();
+        match &self.running {
+            Some(running) if !training => x.batch_norm_eval(&running.mean, &running.var, weight, bias, eps),
+            running => {
+                let (y, stats) = x.batch_norm_train(weight, bias, eps);
+                if let Some(running) = running.as_ref().filter(|_| training) {
+                    // One in-place update under the tensor's lock, so forwards
+                    // in several threads each count once.
+                    let count = running.num_batches_tracked.update_data(|tracked| {
+                        tracked.map_inplace(|n| *n += 1.0);
+                        tracked.iter().next().copied().unwrap_or(1.0)
+                    });
+                    stats.update_running(&running.mean, &running.var, self.options.momentum, count as u64);
+                }
+                y
+            }
+        }
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<const D: usize, E: Element> Forward for DynBatchNorm<D, E> {
+    type Input = TensorBase<E>;
+    type Output = TensorBase<E>;
+
+    #[track_caller]
+    fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
+        self.check_input(x);
+        self.normalize(x)
+    }
+}
+
+impl_block! {
+    /// Normalizes a plain tensor (`[N, C]` or `[N, C, L]` for the 1-d
+    /// layer, `[N, C, H, W]` for the 2-d one).
+    ///
+    /// # Panics
+    ///
+    /// When the input has other dims or another channel count, naming the
+    /// layer, the shape and where it sits in a `Sequential`.
+    ///
+    /// ```
+    /// use blocks_core::nn::{BatchNormOptions, DynBatchNorm2d};
+    /// let bn = DynBatchNorm2d::new(3, BatchNormOptions::default());
+    /// assert_eq!(bn.forward(&blocks_core::Tensor::rand([2, 3, 4, 4])).shape(), vec![2, 3, 4, 4]);
+    /// ```
+    [const D: usize, E: Element] DynBatchNorm<D, E>
+}
+
+#[diagnostic::do_not_recommend]
+impl<const D: usize, E: Element> Module for DynBatchNorm<D, E> {
+    fn type_name(&self) -> String {
+        format!("BatchNorm{D}d")
+    }
+
+    fn extra_repr(&self) -> String {
+        let o = &self.options;
+        format!(
+            "{}, eps={}, momentum={}, affine={}, bias={}, track_running_stats={}",
+            self.num_features,
+            float(o.eps),
+            o.momentum.map_or("None".to_string(), float),
+            boolean(o.affine),
+            boolean(o.bias),
+            boolean(o.track_running_stats)
+        )
+    }
+
+    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+        if let Some(weight) = &self.weight {
+            register_parameter(visitor, "weight", weight);
+        }
+        if let Some(bias) = &self.bias {
+            register_parameter(visitor, "bias", bias);
+        }
+        if let Some(running) = &self.running {
+            register_buffer(visitor, "running_mean", &running.mean);
+            register_buffer(visitor, "running_var", &running.var);
+            visitor.integer_buffer("num_batches_tracked", &running.num_batches_tracked);
+        }
+        visitor.training_flag(&self.training);
+        visitor.hooks(&self.hooks);
+    }
+}
+
+/// The typed fronts: `BatchNorm1d<C>` and `BatchNorm2d<C>`.
+impl<const D: usize, E: Element> MapElement for DynBatchNorm<D, E> {
+    type As<F: Element> = DynBatchNorm<D, F>;
+
+    fn map_element<F: Element>(&self, mapper: &mut Mapper) -> DynBatchNorm<D, F> {
+        DynBatchNorm {
+            hooks: self.hooks.clone(),
+            num_features: self.num_features,
+            options: self.options,
+            weight: self.weight.map_element(mapper),
+            bias: self.bias.map_element(mapper),
+            running: self.running.as_ref().map(|running| Running {
+                mean: running.mean.map_element(mapper),
+                var: running.var.map_element(mapper),
+                num_batches_tracked: running.num_batches_tracked.map_element(mapper),
+            }),
+            training: self.training.clone(),
+        }
+    }
+}
+
+/// The copy is the map to the layer's own element type.
+impl<const D: usize, E: Element> DeepCopy for DynBatchNorm<D, E> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        self.map_element::<E>(mapper)
+    }
+}
+
+macro_rules! typed_batch_norm {
+    ($(#[$doc:meta])* $name:ident, $d:literal, $kind:ident) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name<const C: usize, E: Element = f32> {
+            layer: DynBatchNorm<$d, E>,
+        }
+
+        impl<const C: usize> $name<C> {
+            /// The layer with PyTorch's defaults (see [`BatchNormOptions`]).
+            ///
+            /// ```
+            /// use blocks_core::nn::{BatchNorm1d, BatchNorm2d};
+            /// assert_eq!(BatchNorm2d::<6>::new().core().num_features(), 6);
+            /// assert_eq!(BatchNorm1d::<6>::new().core().num_features(), 6);
+            /// ```
+            pub fn new() -> Self {
+                Self::with_options(BatchNormOptions::default())
+            }
+
+            /// The layer with the given settings.
+            ///
+            /// ```
+            /// use blocks_core::nn::{BatchNorm2d, BatchNormOptions};
+            /// let bn = BatchNorm2d::<2>::with_options(BatchNormOptions { momentum: None, ..Default::default() });
+            /// assert!(bn.to_string().contains("momentum=None"));
+            /// ```
+            pub fn with_options(options: BatchNormOptions) -> Self {
+                $name { layer: DynBatchNorm::new(C, options) }
+            }
+        }
+
+        impl<const C: usize, E: Element> $name<C, E> {
+
+            /// The run-time core (settings, weight, bias).
+            ///
+            /// ```
+            /// assert!(blocks_core::nn::BatchNorm2d::<2>::new().core().weight().is_some());
+            /// ```
+            pub fn core(&self) -> &DynBatchNorm<$d, E> {
+                &self.layer
+            }
+        }
+
+        impl<const C: usize> Default for $name<C> {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl<const C: usize, E: Element> Forward for $name<C, E> {
+            type Input = $kind<C, E>;
+            type Output = $kind<C, E>;
+
+            #[track_caller]
+            fn forward(&self, x: &$kind<C, E>) -> $kind<C, E> {
+                self.layer.check_input(x);
+                $kind::trusted(self.layer.normalize(x))
+            }
+        }
+
+        impl_block! {
+            /// Normalizes a typed input (channels checked by the compiler) or
+            /// a plain tensor (checked at run time), giving the same kind.
+            ///
+            /// # Panics
+            ///
+            /// When the input has other dims or channels than the layer
+            /// takes, naming the layer and the shape.
+            ///
+            /// ```
+            /// use blocks_core::nn::{Batch, BatchNorm1d, BatchNorm2d, Images};
+            /// let y: Images<3> = BatchNorm2d::<3>::new().forward(&Images::<3>::new(blocks_core::Tensor::rand([2, 3, 4, 4])));
+            /// let z: Batch<5> = BatchNorm1d::<5>::new().forward(&Batch::<5>::rand(4));
+            /// assert_eq!((y.shape(), z.shape()), (vec![2, 3, 4, 4], vec![4, 5]));
+            /// ```
+            [const C: usize, E: Element] $name<C, E>
+        }
+
+        typed_front! {
+            [const C: usize, E: Element] $name<C, E> => $name<C, F>
+        }
+    };
+}
+
+typed_batch_norm! {
+    /// Batch normalization of `Batch<C>` rows (`[N, C]`), with `C` in its
+    /// type, like `nn.BatchNorm1d(C)`; for `[N, C, L]` signals use
+    /// [`DynBatchNorm1d`].
+    ///
+    /// ```
+    /// use blocks_core::nn::{Batch, BatchNorm1d, Module};
+    /// let bn = BatchNorm1d::<32>::new();
+    /// assert_eq!(bn.to_string(), "BatchNorm1d(32, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)");
+    /// let y: Batch<32> = bn.forward(&Batch::<32>::rand(4));
+    /// assert_eq!(y.shape(), vec![4, 32]);
+    /// ```
+    BatchNorm1d, 1, Batch
+}
+
+typed_batch_norm! {
+    /// Batch normalization of `Images<C>` (`[N, C, H, W]`), with `C` in its
+    /// type, like `nn.BatchNorm2d(C)`: feeding it other channels is a
+    /// compile error.
+    ///
+    /// ```
+    /// use blocks_core::nn::{BatchNorm2d, Images, Module};
+    /// use blocks_core::Tensor;
+    /// let bn = BatchNorm2d::<6>::new();
+    /// bn.eval();
+    /// let y: Images<6> = bn.forward(&Images::<6>::new(Tensor::ones([1, 6, 2, 2])));
+    /// assert!(y.to_vec().iter().all(|v| (v - 1.0).abs() < 1e-4)); // running stats 0 and 1
+    /// ```
+    BatchNorm2d, 2, Images
+}

@@ -1,0 +1,218 @@
+//! `nn.LayerNorm(normalized_shape, eps, elementwise_affine)`.
+
+use crate::nn::Hooks;
+use crate::nn::{
+    DeepCopy, Forward, KeptForward, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor,
+    register_parameter,
+};
+use crate::optim::pyrepr::{boolean, float};
+use crate::{AnyTensor, Element, Tensor, Tensor64, TensorBase};
+
+/// Normalizes over the trailing dims `normalized_shape` (mean 0, biased
+/// variance 1, then `· weight + bias`), like
+/// `nn.LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True, bias=True)`.
+/// It keeps the kind it is given.
+///
+/// ```
+/// use blocks_core::nn::{Batch, LayerNorm, Module};
+/// let ln = LayerNorm::new([16]);
+/// assert_eq!(ln.to_string(), "LayerNorm((16,), eps=1e-05, elementwise_affine=True, bias=True)");
+/// let y: Batch<16> = ln.forward(&Batch::<16>::rand(3));
+/// assert!(y.mean_dim(&[1], false).to_vec().iter().all(|m| m.abs() < 1e-5));
+/// ```
+#[derive(Clone)]
+pub struct LayerNorm<E: Element = f32> {
+    normalized_shape: Vec<usize>,
+    eps: f64,
+    weight: Option<Parameter<E>>,
+    bias: Option<Parameter<E>>,
+    training: TrainingFlag,
+    hooks: Hooks,
+}
+
+impl LayerNorm {
+    /// A layer over the trailing dims `normalized_shape`, with eps `1e-5`,
+    /// weight 1 and bias 0.
+    ///
+    /// ```
+    /// let ln = blocks_core::nn::LayerNorm::new([2, 3]);
+    /// assert_eq!(ln.weight().unwrap().shape(), vec![2, 3]);
+    /// ```
+    pub fn new(normalized_shape: impl AsRef<[usize]>) -> Self {
+        Self::with_options(normalized_shape, 1e-5, true, true)
+    }
+
+    /// A layer with the given `eps`, with or without the learnable
+    /// `weight` (`elementwise_affine`) and `bias` (which needs
+    /// `elementwise_affine`: without it the layer has neither, and prints
+    /// `bias=False` as PyTorch does).
+    ///
+    /// ```
+    /// let ln = blocks_core::nn::LayerNorm::with_options([4], 1e-6, false, true);
+    /// assert!(ln.weight().is_none() && ln.bias().is_none());
+    /// assert_eq!(ln.to_string(), "LayerNorm((4,), eps=1e-06, elementwise_affine=False, bias=False)");
+    /// let ln = blocks_core::nn::LayerNorm::with_options([4], 1e-5, true, false);
+    /// assert_eq!(ln.to_string(), "LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=False)");
+    /// ```
+    pub fn with_options(
+        normalized_shape: impl AsRef<[usize]>,
+        eps: f64,
+        elementwise_affine: bool,
+        bias: bool,
+    ) -> Self {
+        let normalized_shape = normalized_shape.as_ref().to_vec();
+        LayerNorm {
+            hooks: Hooks::new(),
+            weight: elementwise_affine.then(|| Parameter::new(Tensor::ones(normalized_shape.clone()))),
+            bias: (elementwise_affine && bias)
+                .then(|| Parameter::new(Tensor::zeros(normalized_shape.clone()))),
+            normalized_shape,
+            eps,
+            training: TrainingFlag::default(),
+        }
+    }
+}
+
+impl<E: Element> LayerNorm<E> {
+    /// The trailing dims it normalizes over.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::LayerNorm::new([16]).normalized_shape(), [16]);
+    /// ```
+    pub fn normalized_shape(&self) -> &[usize] {
+        &self.normalized_shape
+    }
+
+    /// The learnable scale, if any.
+    ///
+    /// ```
+    /// assert!(blocks_core::nn::LayerNorm::new([3]).weight().is_some());
+    /// ```
+    pub fn weight(&self) -> Option<&Parameter<E>> {
+        self.weight.as_ref()
+    }
+
+    /// The learnable shift, if any.
+    ///
+    /// ```
+    /// assert!(blocks_core::nn::LayerNorm::new([3]).bias().is_some());
+    /// ```
+    pub fn bias(&self) -> Option<&Parameter<E>> {
+        self.bias.as_ref()
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<E: Element> Forward for LayerNorm<E> {
+    type Input = TensorBase<E>;
+    type Output = TensorBase<E>;
+
+    #[track_caller]
+    fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
+        x.layer_norm(&self.normalized_shape, self.weight.as_deref(), self.bias.as_deref(), E::of(self.eps))
+    }
+}
+
+impl<E: Element> LayerNorm<E> {
+    /// The forward on a tensor of element type `F`, which must be `E`.
+    #[track_caller]
+    fn forward_as<F: Element>(&self, x: &TensorBase<F>) -> TensorBase<F> {
+        match AnyTensor::from(x.clone()).get::<E>() {
+            Some(x) => AnyTensor::from(Forward::forward(self, x)).cast(),
+            None => panic!(
+                "{self} holds {} parameters, but got a {} tensor of shape {:?}{}",
+                E::DTYPE,
+                F::DTYPE,
+                x.shape(),
+                crate::nn::path::describe()
+            ),
+        }
+    }
+}
+
+/// Keeps the kind it is given, of its own element type.
+#[diagnostic::do_not_recommend]
+impl<E: Element> KeptForward for LayerNorm<E> {
+    #[track_caller]
+    fn forward_kept(&self, x: &Tensor) -> Tensor {
+        self.forward_as(x)
+    }
+
+    #[track_caller]
+    fn forward_kept_f64(&self, x: &Tensor64) -> Tensor64 {
+        self.forward_as(x)
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<E: Element> crate::nn::Takes for LayerNorm<E> {
+    type Rule = crate::nn::AnyKind;
+}
+
+#[diagnostic::do_not_recommend]
+impl<E: Element> Module for LayerNorm<E> {
+    fn type_name(&self) -> String {
+        "LayerNorm".into()
+    }
+
+    fn extra_repr(&self) -> String {
+        let dims: Vec<String> = self.normalized_shape.iter().map(usize::to_string).collect();
+        let shape =
+            if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+        format!(
+            "{shape}, eps={}, elementwise_affine={}, bias={}",
+            float(self.eps),
+            boolean(self.weight.is_some()),
+            boolean(self.bias.is_some())
+        )
+    }
+
+    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+        if let Some(weight) = &self.weight {
+            register_parameter(visitor, "weight", weight);
+        }
+        if let Some(bias) = &self.bias {
+            register_parameter(visitor, "bias", bias);
+        }
+        visitor.training_flag(&self.training);
+        visitor.hooks(&self.hooks);
+    }
+}
+
+impl<E: Element> MapElement for LayerNorm<E> {
+    type As<F: Element> = LayerNorm<F>;
+
+    fn map_element<F: Element>(&self, mapper: &mut Mapper) -> LayerNorm<F> {
+        LayerNorm {
+            hooks: self.hooks.clone(),
+            normalized_shape: self.normalized_shape.clone(),
+            eps: self.eps,
+            weight: self.weight.map_element(mapper),
+            bias: self.bias.map_element(mapper),
+            training: self.training.clone(),
+        }
+    }
+}
+
+/// The copy is the map to the layer's own element type.
+impl<E: Element> DeepCopy for LayerNorm<E> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        self.map_element::<E>(mapper)
+    }
+}
+
+impl_block! {
+    @common
+    /// Normalizes a `Tensor`, `Batch<N>` or `Images<C>` whose trailing
+    /// dims are `normalized_shape`, giving the same kind.
+    ///
+    /// # Panics
+    ///
+    /// When the trailing dims are not `normalized_shape`, naming the op and both shapes.
+    ///
+    /// ```
+    /// let y = blocks_core::nn::LayerNorm::new([4]).forward(&blocks_core::Tensor::rand([2, 3, 4]));
+    /// assert_eq!(y.shape(), vec![2, 3, 4]);
+    /// ```
+    [E: Element] LayerNorm<E>
+}

@@ -1,0 +1,5 @@
+//! Normalization layers: `nn.BatchNorm1d/2d`, `nn.LayerNorm`, `nn.GroupNorm`.
+
+pub(crate) mod batch_norm;
+pub(crate) mod group_norm;
+pub(crate) mod layer_norm;

@@ -1,0 +1,68 @@
+//! PyTorch's printout of a module tree (`nn.Module.__repr__`).
+
+use std::fmt;
+
+use crate::nn::Module;
+
+/// Writes PyTorch's repr of `module`: one-line leaves such as
+/// `Linear(in_features=20, out_features=256, bias=True)`, children indented
+/// two spaces as `(name): ...`. `#[derive(Module)]` makes `Display` call it.
+///
+/// ```
+/// use blocks_core::nn::{module_repr, Linear, ReLU, Sequential};
+/// let net = Sequential::new((Linear::<20, 256>::new(), ReLU));
+/// assert_eq!(
+///     module_repr(&net),
+///     "Sequential(\n  (0): Linear(in_features=20, out_features=256, bias=True)\n  (1): ReLU()\n)"
+/// );
+/// ```
+pub fn module_repr(module: &dyn Module) -> String {
+    let extra = module.extra_repr();
+    let extra_lines: Vec<&str> = if extra.is_empty() { Vec::new() } else { extra.split('\n').collect() };
+    let child_lines: Vec<String> = module
+        .named_children()
+        .into_iter()
+        .map(|(name, child)| format!("({name}): {}", indent_after_first_line(&module_repr(child), 2)))
+        .collect();
+    let mut out = format!("{}(", module.type_name());
+    if extra_lines.len() == 1 && child_lines.is_empty() {
+        out.push_str(extra_lines[0]);
+    } else if !extra_lines.is_empty() || !child_lines.is_empty() {
+        let lines: Vec<&str> =
+            extra_lines.iter().copied().chain(child_lines.iter().map(String::as_str)).collect();
+        out.push_str("\n  ");
+        out.push_str(&lines.join("\n  "));
+        out.push('\n');
+    }
+    out.push(')');
+    out
+}
+
+/// [`module_repr`] into a formatter, for `Display` impls.
+///
+/// ```
+/// use std::fmt;
+/// struct Mine(blocks_core::nn::ReLU);
+/// impl fmt::Display for Mine {
+///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+///         blocks_core::nn::fmt_module(&self.0, f)
+///     }
+/// }
+/// assert_eq!(Mine(blocks_core::nn::ReLU).to_string(), "ReLU()");
+/// ```
+pub fn fmt_module(module: &dyn Module, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    f.write_str(&module_repr(module))
+}
+
+/// PyTorch's `_addindent`: every line but the first gets `spaces` more.
+fn indent_after_first_line(text: &str, spaces: usize) -> String {
+    let pad = " ".repeat(spaces);
+    let mut lines = text.split('\n');
+    let mut out = lines.next().unwrap_or_default().to_string();
+    for line in lines {
+        out.push('\n');
+        out.push_str(&pad);
+        out.push_str(line);
+    }
+    out
+}

@@ -1,0 +1,68 @@
+//! `Block`: any block as a trait object that runs on plain tensors, for
+//! containers whose contents are chosen at run time (d2l's `MySequential`).
+
+use crate::Tensor;
+use crate::nn::{ByInput, Call, Forward, Module, Takes, run};
+
+/// A block that runs on a plain tensor (its sizes checked at run time),
+/// usable as `Box<dyn Block>`. Every [`Module`] that can be [`Call`]ed with a
+/// `Tensor` is one, and a `Box<dyn Block>` is itself a block taking and
+/// giving tensors (so it fits in a `sequential!`).
+///
+/// ```
+/// use blocks_core::nn::{Block, DynLinear, Linear, ReLU};
+/// use blocks_core::Tensor;
+/// let blocks: Vec<Box<dyn Block>> =
+///     vec![Box::new(Linear::<20, 256>::new()), Box::new(ReLU), Box::new(DynLinear::new(256, 10))];
+/// let mut x = Tensor::rand([2, 20]);
+/// for block in &blocks {
+///     x = block.forward_tensor(&x);
+/// }
+/// assert_eq!(x.shape(), vec![2, 10]);
+/// ```
+pub trait Block: Module {
+    /// Runs the block on `input` (through [`run`], as every block runs).
+    ///
+    /// ```
+    /// use blocks_core::nn::{Block, ReLU};
+    /// use blocks_core::Tensor;
+    /// let block: Box<dyn Block> = Box::new(ReLU);
+    /// assert_eq!(block.forward_tensor(&Tensor::from_vec(vec![-1.0], [1])).to_vec(), vec![0.0]);
+    /// ```
+    fn forward_tensor(&self, input: &Tensor) -> Tensor;
+}
+
+impl<M> Block for M
+where
+    M: Module + Call<Tensor>,
+    M::Out: Into<Tensor>,
+{
+    fn forward_tensor(&self, input: &Tensor) -> Tensor {
+        run(self, input).into()
+    }
+}
+
+/// A boxed block runs the block inside on a plain tensor.
+///
+/// ```
+/// use blocks_core::nn::{Block, Forward, ReLU};
+/// use blocks_core::Tensor;
+/// let block: Box<dyn Block> = Box::new(ReLU);
+/// assert_eq!(Forward::forward(&block, &Tensor::from_vec(vec![-1.0, 2.0], [2])).to_vec(), vec![0.0, 2.0]);
+/// ```
+#[diagnostic::do_not_recommend]
+impl Forward for Box<dyn Block> {
+    type Input = Tensor;
+    type Output = Tensor;
+
+    fn forward(&self, input: &Tensor) -> Tensor {
+        (**self).forward_tensor(input)
+    }
+}
+
+/// A boxed block takes what its `Forward` takes: a `Tensor`, or a typed
+/// tensor as a plain one.
+#[diagnostic::do_not_recommend]
+impl Takes for Box<dyn Block> {
+    type Rule = ByInput;
+}
