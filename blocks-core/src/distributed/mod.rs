@@ -42,12 +42,13 @@
 mod buckets;
 mod ddp;
 mod error;
+mod settings;
 mod structure;
 mod world;
 
 pub use ddp::{BufferSync, DdpConfig, DistributedDataParallel};
 pub use error::DistributedError;
-pub use world::World;
+pub use world::{DEFAULT_TIMEOUT, World};
 
 /// The `mpi` crate (rsmpi) this module runs on, for collectives it does not
 /// wrap (see [`World::communicator`]).
