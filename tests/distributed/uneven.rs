@@ -155,7 +155,7 @@ pub fn uneven_join(world: &World) {
     manual_seed(5);
     let reference = plain(8);
     let sgd = SgdConfig { lr: 0.1, ..Default::default() };
-    let mut opt = Sgd::new(ddp.parameters(), sgd.clone());
+    let mut opt = Sgd::new(ddp.parameters(), sgd);
     for step in 0..if rank == 0 { 2 } else { 4 } {
         let (x, y) = batch(step, rank);
         opt.zero_grad();
