@@ -4,7 +4,12 @@
 //!
 //! The default is `OMP_NUM_THREADS` when it is set to a positive number (the
 //! variable PyTorch users already set), otherwise the number of cores the
-//! process may run on (`std::thread::available_parallelism`). Only work
+//! process may run on (`std::thread::available_parallelism`). Either way,
+//! and through [`set_num_threads`], the count is clamped to those cores
+//! (more threads only take turns on them; 10,000 made a 512x512 product take
+//! minutes); [`set_num_threads_oversubscribed`] is the override for more,
+//! up to [`MAX_THREADS`]. Work is never cut into more parts than it has
+//! rows. Only work
 //! large enough to gain from more threads uses them (matrix products, see
 //! `ops/gemm.rs` for the measured thresholds; long optimizer updates; the
 //! large loops of a convolutional net, [`for_row_parts`]); small work stays

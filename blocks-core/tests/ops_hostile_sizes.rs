@@ -207,6 +207,11 @@ fn the_cases_of_the_report_are_errors_naming_the_op() {
 
     let error = Indices::try_from_vec(vec![], [1 << 32, 1 << 32]).unwrap_err().to_string();
     assert!(error.starts_with("indices: shape [4294967296, 4294967296] is too large"), "{error}");
+    // 2^20 indices into a table 2^22 wide: 16 TB of output, refused before allocating.
+    let indices = Indices::from_vec(vec![0; 1 << 20], [1 << 20]);
+    let table = blocks_core::Tensor::zeros([1, 1 << 22]);
+    let error = blocks_core::Tensor::try_embedding(&indices, &table).unwrap_err().to_string();
+    assert!(error.starts_with("embedding: the output would have 1048576 x 4194304"), "{error}");
     let error = calculate_fan_in_and_fan_out(&[2, 1 << 33, 1 << 33]).unwrap_err().to_string();
     assert!(error.contains("overflow"), "{error}");
 }
