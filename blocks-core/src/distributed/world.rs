@@ -253,8 +253,8 @@ impl World {
     /// Waits for `request` (a collective named `what`), polling, and aborts
     /// the job with a message when it has not completed within the timeout.
     fn wait_for<'a, R: ?Sized, S: Scope<'a>>(&self, mut request: Request<'a, R, S>, what: &str) {
-        let deadline = Instant::now() + self.timeout();
-        let mut polls = 0u32;
+        let started = Instant::now();
+        let deadline = started + self.timeout();
         loop {
             match request.test() {
                 Ok(_) => return,
@@ -267,12 +267,12 @@ impl World {
                     self.timeout()
                 ));
             }
-            // Spin briefly (a step's exchange is quick), then sleep between polls.
-            polls = polls.saturating_add(1);
-            if polls < 1_000 {
+            // For the first 2 ms (a step's exchange is quick) poll, giving
+            // the core away between polls; then sleep 100 µs between them.
+            if started.elapsed() < Duration::from_millis(2) {
                 std::thread::yield_now();
             } else {
-                std::thread::sleep(Duration::from_micros(200));
+                std::thread::sleep(Duration::from_micros(100));
             }
         }
     }
