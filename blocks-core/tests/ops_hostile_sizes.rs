@@ -239,3 +239,39 @@ fn conv_layers_refuse_options_that_overflow() {
         .unwrap_or_default();
     assert!(message.starts_with("Conv2d: the weight would have"), "{message}");
 }
+
+#[test]
+fn pool_layers_refuse_options_the_functions_refuse_where_they_are_built() {
+    use blocks_core::nn::{AvgPool2d, MaxPool2d};
+    let message = |build: fn()| {
+        let payload = std::panic::catch_unwind(build).unwrap_err();
+        payload.downcast_ref::<String>().cloned().unwrap_or_default()
+    };
+    assert_eq!(
+        message(|| {
+            let _ = MaxPool2d::new(0);
+        }),
+        "MaxPool2d: kernel_size must be positive, got 0"
+    );
+    assert_eq!(
+        message(|| {
+            let _ = MaxPool2d::new(2).stride([1, 0]);
+        }),
+        "MaxPool2d: stride must be positive, got (1, 0)"
+    );
+    assert_eq!(
+        message(|| {
+            let _ = MaxPool2d::new(2).dilation(0);
+        }),
+        "MaxPool2d: dilation must be positive, got 0"
+    );
+    assert_eq!(
+        message(|| {
+            let _ = AvgPool2d::new(3).padding(2);
+        }),
+        "AvgPool2d: pad should be at most half of effective kernel size, but got pad=2 and kernel_size=3"
+    );
+    // Huge but valid options build, and the functions refuse or compute them.
+    let pool = MaxPool2d::new(1 << 62).padding(1 << 61).stride(usize::MAX);
+    assert!(pool.to_string().starts_with("MaxPool2d(kernel_size=4611686018427387904"));
+}
