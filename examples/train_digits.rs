@@ -11,10 +11,12 @@
 //! ```
 
 mod convnets;
+mod train_checks;
 
 use std::error::Error;
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use blocks::data::{DataLoader, TensorDataset, correct};
@@ -46,10 +48,16 @@ struct Args {
     #[arg(long, value_enum, default_value_t = ModelKind::Cnn)]
     model: ModelKind,
     /// Passes over the training set [default: 6 for the CNN, 30 for the MLP].
-    #[arg(long, default_value_t = 6, default_value_if("model", "mlp", "30"), hide_default_value = true)]
+    #[arg(
+        long,
+        default_value_t = 6,
+        default_value_if("model", "mlp", "30"),
+        hide_default_value = true,
+        value_parser = train_checks::epochs
+    )]
     epochs: usize,
     /// Samples per step.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = train_checks::width)]
     batch_size: usize,
     /// Learning rate [default: 0.005 for the CNN, 0.001 for the MLP] (the defaults suit
     /// Adam; try 0.1 with SGD).
@@ -57,7 +65,8 @@ struct Args {
         long,
         default_value_t = 5e-3,
         default_value_if("model", "mlp", "0.001"),
-        hide_default_value = true
+        hide_default_value = true,
+        value_parser = train_checks::non_negative
     )]
     lr: f64,
     /// How the learning rate changes from epoch to epoch [default: cosine for the CNN,
@@ -71,22 +80,22 @@ struct Args {
     )]
     schedule: Schedule,
     /// Width of the MLP's hidden layer.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = train_checks::width)]
     hidden: usize,
     /// The optimizer.
     #[arg(long, value_enum, default_value_t = OptimizerKind::Adam)]
     optimizer: OptimizerKind,
     /// SGD's momentum.
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, default_value_t = 0.9, value_parser = train_checks::momentum)]
     momentum: f64,
     /// Weight decay (L2 for SGD and Adam, decoupled for AdamW).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = train_checks::non_negative)]
     weight_decay: f64,
     /// Seed of the initialization, the split and the shuffling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Fraction of the data held out for testing.
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, default_value_t = 0.2, value_parser = train_checks::fraction)]
     test_fraction: f64,
     /// Save the trained model's state dict here (safetensors, loadable by PyTorch).
     #[arg(long)]
@@ -136,8 +145,24 @@ struct EpochStats {
     test_accuracy: f64,
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
-    let args = Args::parse();
+/// Runs, and prints an error in words (its Display, not its Debug form).
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), Box<dyn Error>> {
+    // A path that cannot be written is found now, not after the training.
+    for (path, flag) in [(&args.save, "--save"), (&args.plot, "--plot")] {
+        if let Some(path) = path {
+            train_checks::writable(path, flag)?;
+        }
+    }
     if args.distributed {
         #[cfg(feature = "mpi")]
         return distributed::main(&args);
@@ -299,7 +324,9 @@ fn plot(history: &[EpochStats], path: &Path) -> Result<(), Box<dyn Error>> {
     let root = SVGBackend::new(path, (960, 400)).into_drawing_area();
     root.fill(&WHITE)?;
     let (left, right) = root.split_horizontally(480);
-    let epochs = history.len().max(1) as f64;
+    // Whole epochs on the x axis: one tick each (at most 10 labels).
+    let epochs = u32::try_from(history.len()).unwrap_or(u32::MAX).max(2);
+    let ticks = (epochs as usize).min(10);
 
     let max_loss = history.iter().map(|s| s.train_loss).fold(0.0, f64::max).max(1e-3);
     let mut chart = ChartBuilder::on(&left)
@@ -307,10 +334,10 @@ fn plot(history: &[EpochStats], path: &Path) -> Result<(), Box<dyn Error>> {
         .margin(12)
         .x_label_area_size(32)
         .y_label_area_size(48)
-        .build_cartesian_2d(1.0..epochs, 0.0..max_loss * 1.05)?;
-    chart.configure_mesh().x_desc("epoch").y_desc("loss").x_label_formatter(&|x| format!("{x:.0}")).draw()?;
+        .build_cartesian_2d(1..epochs, 0.0..max_loss * 1.05)?;
+    chart.configure_mesh().x_desc("epoch").y_desc("loss").x_labels(ticks).draw()?;
     chart.draw_series(LineSeries::new(
-        history.iter().enumerate().map(|(i, s)| (i as f64 + 1.0, s.train_loss)),
+        history.iter().zip(1..).map(|(s, epoch)| (epoch, s.train_loss)),
         RED.stroke_width(2),
     ))?;
 
@@ -320,18 +347,18 @@ fn plot(history: &[EpochStats], path: &Path) -> Result<(), Box<dyn Error>> {
         .margin(12)
         .x_label_area_size(32)
         .y_label_area_size(48)
-        .build_cartesian_2d(1.0..epochs, (low * 100.0 - 1.0).max(0.0)..100.0)?;
-    chart.configure_mesh().x_desc("epoch").y_desc("%").x_label_formatter(&|x| format!("{x:.0}")).draw()?;
+        .build_cartesian_2d(1..epochs, (low * 100.0 - 1.0).max(0.0)..100.0)?;
+    chart.configure_mesh().x_desc("epoch").y_desc("%").x_labels(ticks).draw()?;
     chart
         .draw_series(LineSeries::new(
-            history.iter().enumerate().map(|(i, s)| (i as f64 + 1.0, 100.0 * s.train_accuracy)),
+            history.iter().zip(1..).map(|(s, epoch)| (epoch, 100.0 * s.train_accuracy)),
             BLUE.stroke_width(2),
         ))?
         .label("train")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLUE.stroke_width(2)));
     chart
         .draw_series(LineSeries::new(
-            history.iter().enumerate().map(|(i, s)| (i as f64 + 1.0, 100.0 * s.test_accuracy)),
+            history.iter().zip(1..).map(|(s, epoch)| (epoch, 100.0 * s.test_accuracy)),
             GREEN.mix(0.9).stroke_width(2),
         ))?
         .label("test")

@@ -21,6 +21,12 @@
 //!   `abort_on_error`, or crashes (`abort()`), in the middle of training
 //!   while rank 0 waits in an all-reduce; the job must end (not hang) with
 //!   the rank's message (for the crash, the launcher's).
+//! - uneven and mismatched ranks (`uneven_join`, `early_stop`, `hang`,
+//!   `settings`, and `train_digits` with different flags per rank): see
+//!   `distributed/uneven.rs`.
+
+#[path = "distributed/uneven.rs"]
+mod uneven;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -171,6 +177,14 @@ fn driver() {
             Box::new(|| check_failure("panic", "rank 1 of 2 panicked: aborting every rank (MPI_Abort)")),
         ),
         ("a_rank_that_dies_ends_the_job", Box::new(|| check_failure("dies", "exited on signal 6 (Aborted)"))),
+        ("uneven_inputs_complete_with_join", Box::new(uneven::check_uneven_join)),
+        ("a_rank_that_returns_early_ends_the_job", Box::new(uneven::check_early_stop)),
+        ("a_hanging_rank_ends_the_job_at_the_timeout", Box::new(uneven::check_hang)),
+        ("settings_that_differ_fail_on_every_rank", Box::new(uneven::check_settings)),
+        (
+            "train_digits_with_different_flags_per_rank_refuses",
+            Box::new(uneven::check_train_digits_mismatches),
+        ),
         (
             "an_erring_rank_aborts_the_job",
             Box::new(|| {
@@ -206,6 +220,10 @@ fn rank_main(case: &str) {
         "exactness" => exactness(&world),
         "mismatch" => mismatch(&world),
         "panic" | "error" | "dies" => failing(&world, case),
+        "uneven_join" => uneven::uneven_join(&world),
+        "early_stop" => uneven::early_stop(&world),
+        "hang" => uneven::hang(&world),
+        "settings" => uneven::settings(&world),
         other => world.abort_with(format!("unknown case {other}")),
     }
 }

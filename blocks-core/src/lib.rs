@@ -44,7 +44,7 @@ pub use ops::{
 };
 pub use random::{manual_seed, with_rng};
 pub use tensor::{Tensor, Tensor64, TensorBase};
-pub use threading::{get_num_threads, set_num_threads};
+pub use threading::{MAX_THREADS, get_num_threads, set_num_threads, set_num_threads_oversubscribed};
 
 /// Support for the `blocks` macros (`#[derive(Module)]`, `sequential!`):
 /// not a public API, may change in any release.

@@ -4,7 +4,12 @@
 //!
 //! The default is `OMP_NUM_THREADS` when it is set to a positive number (the
 //! variable PyTorch users already set), otherwise the number of cores the
-//! process may run on (`std::thread::available_parallelism`). Only work
+//! process may run on (`std::thread::available_parallelism`). Either way,
+//! and through [`set_num_threads`], the count is clamped to those cores
+//! (more threads only take turns on them; 10,000 made a 512x512 product take
+//! minutes); [`set_num_threads_oversubscribed`] is the override for more,
+//! up to [`MAX_THREADS`]. Work is never cut into more parts than it has
+//! rows. Only work
 //! large enough to gain from more threads uses them (matrix products, see
 //! `ops/gemm.rs` for the measured thresholds; long optimizer updates; the
 //! large loops of a convolutional net, [`for_row_parts`]); small work stays
@@ -29,7 +34,7 @@
 //! a rayon worker ([`elementwise_parts`]).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// The thread count; 0 until it is first read or set.
 static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
@@ -37,11 +42,23 @@ static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
 /// The helpers of the last count asked for, with that count.
 static HELPERS: Mutex<Option<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
 
+/// The most threads blocks ever uses, even through
+/// [`set_num_threads_oversubscribed`]: a count beyond it only starts threads
+/// that wait for each other (and 10,000 of them make a 512x512 product take
+/// minutes instead of milliseconds).
+pub const MAX_THREADS: usize = 256;
+
 /// Sets the number of threads that large work uses (matrix products of
 /// linear layers, `matmul` and convolutions, long optimizer updates and
 /// elementwise loops), like `torch.set_num_threads`; the calling thread is
 /// one of them. `1` keeps all work on the calling thread. Results do not
 /// depend on the count.
+///
+/// The count is clamped to the logical cores the process may run on
+/// (`std::thread::available_parallelism`): more threads than cores only
+/// take turns on them, so [`get_num_threads`] reports the clamped count.
+/// To run more threads than cores anyway (to test a machine with more
+/// cores, say), use [`set_num_threads_oversubscribed`].
 ///
 /// The setting is process-wide and may be changed at any time, from any
 /// thread: work already running finishes with the count it started with.
@@ -55,17 +72,46 @@ static HELPERS: Mutex<Option<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(None
 /// let before = get_num_threads();
 /// set_num_threads(1);
 /// assert_eq!(get_num_threads(), 1);
+/// // A huge count is clamped to the cores.
+/// set_num_threads(usize::MAX);
+/// assert!(get_num_threads() <= std::thread::available_parallelism().map_or(1, |n| n.get()));
 /// set_num_threads(before);
 /// ```
+#[track_caller]
 pub fn set_num_threads(n: usize) {
     assert!(n > 0, "set_num_threads: the number of threads must be positive, got 0");
-    NUM_THREADS.store(n, Ordering::Relaxed);
+    NUM_THREADS.store(n.min(cores()), Ordering::Relaxed);
+}
+
+/// Sets the number of threads as [`set_num_threads`] does, but without
+/// clamping it to the cores: the documented override for a user who insists
+/// on more threads than cores. Even so the count is at most
+/// [`MAX_THREADS`].
+///
+/// # Panics
+///
+/// If `n` is 0.
+///
+/// ```
+/// use blocks_core::{MAX_THREADS, get_num_threads, set_num_threads_oversubscribed};
+/// let before = get_num_threads();
+/// set_num_threads_oversubscribed(3);
+/// assert_eq!(get_num_threads(), 3);
+/// set_num_threads_oversubscribed(usize::MAX);
+/// assert_eq!(get_num_threads(), MAX_THREADS);
+/// set_num_threads_oversubscribed(before);
+/// ```
+#[track_caller]
+pub fn set_num_threads_oversubscribed(n: usize) {
+    assert!(n > 0, "set_num_threads_oversubscribed: the number of threads must be positive, got 0");
+    NUM_THREADS.store(n.min(MAX_THREADS), Ordering::Relaxed);
 }
 
 /// The number of threads that large work uses, like
-/// `torch.get_num_threads`: the last [`set_num_threads`], or else
-/// `OMP_NUM_THREADS` when set to a positive number, or else the number of
-/// cores available to the process.
+/// `torch.get_num_threads`: the last [`set_num_threads`] (clamped to the
+/// cores) or [`set_num_threads_oversubscribed`], or else
+/// `OMP_NUM_THREADS` when set to a positive number (clamped to the cores),
+/// or else the number of cores available to the process.
 ///
 /// ```
 /// use blocks_core::get_num_threads;
@@ -85,18 +131,27 @@ pub fn get_num_threads() -> usize {
     }
 }
 
+/// The logical cores the process may run on (at least 1, at most
+/// [`MAX_THREADS`]), read once.
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS))
+}
+
 /// The default count: `omp` (the value of `OMP_NUM_THREADS`) when it is a
-/// positive number, otherwise the cores available.
+/// positive number, otherwise the cores available; never more than the
+/// cores.
 fn default_threads(omp: Option<&str>) -> usize {
     omp.and_then(|value| value.trim().parse::<usize>().ok())
         .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .map_or_else(cores, |n| n.min(cores()))
 }
 
 /// The `threads - 1` helper threads that work beside the caller when
 /// `threads` threads share work (built on first use, rebuilt when the count
 /// changes), or `None` for one thread or if no thread can be started.
 fn helpers(threads: usize) -> Option<Arc<rayon::ThreadPool>> {
+    let threads = threads.min(MAX_THREADS);
     if threads < 2 {
         return None;
     }
@@ -327,11 +382,13 @@ mod tests {
     #[test]
     fn omp_num_threads_is_read_when_positive() {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        assert_eq!(default_threads(Some("3")), 3);
+        assert_eq!(default_threads(Some("3")), 3.min(cores));
         assert_eq!(default_threads(Some(" 1 ")), 1);
         assert_eq!(default_threads(Some("0")), cores);
         assert_eq!(default_threads(Some("two")), cores);
         assert_eq!(default_threads(None), cores);
+        assert_eq!(default_threads(Some("10000")), cores);
+        assert_eq!(default_threads(Some("18446744073709551615")), cores);
     }
 
     #[test]

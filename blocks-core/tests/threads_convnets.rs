@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
-use blocks_core::{Conv1dOptions, Conv2dOptions, Tensor, set_num_threads};
+use blocks_core::{Conv1dOptions, Conv2dOptions, Tensor, set_num_threads_oversubscribed};
 use watchdog::{together, within_watchdog};
 
 /// The batch of the tests: large enough that the loops over it pass the
@@ -45,7 +45,7 @@ fn forward_backward(
     inputs: &dyn Fn() -> Vec<Tensor>,
     op: &dyn Fn(&[Tensor]) -> Tensor,
 ) -> Vec<Vec<f32>> {
-    set_num_threads(threads);
+    set_num_threads_oversubscribed(threads);
     let inputs = inputs();
     let y = op(&inputs);
     let c = Tensor::from_vec(values(y.numel(), 99), y.shape());
@@ -101,7 +101,7 @@ fn conv1d_with_stride_padding_dilation_and_groups_is_the_same_on_every_thread_co
 
 #[test]
 fn a_large_conv2d_of_ones_gives_its_known_answer_on_three_threads() {
-    set_num_threads(3);
+    set_num_threads_oversubscribed(3);
     let x = Tensor::ones([N, 8, 24, 24]).requires_grad_(true);
     let w = Tensor::ones([16, 8, 3, 3]).requires_grad_(true);
     let y = x.conv2d(&w, None, Conv2dOptions { padding: [1, 1], ..Default::default() });
@@ -143,7 +143,7 @@ fn pooling_is_the_same_on_every_thread_count() {
         t[0].avg_pool2d([3, 3], [2, 2], [1, 1], true, false)
     });
     // A known answer: each 2x2 window of 0, 1, 2, ... has its largest value at the bottom right.
-    set_num_threads(3);
+    set_num_threads_oversubscribed(3);
     let x = Tensor::from_vec((0..64 * 16 * 32 * 32).map(|v| (v % 4096) as f32).collect(), [64, 16, 32, 32]);
     let y = x.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false).to_vec();
     assert_eq!((y[0], y[1], y[16], y[y.len() - 1]), (33.0, 35.0, 97.0, 1023.0 + 3072.0));
@@ -162,14 +162,14 @@ fn batch_norm_is_the_same_on_every_thread_count() {
     };
     same_on_every_thread_count("batch_norm_eval", &inputs, &eval);
     let stats = |threads: usize| {
-        set_num_threads(threads);
+        set_num_threads_oversubscribed(threads);
         let (_, stats) = tensor(&[N, 16, 24, 24], 8, false).batch_norm_train(None, None, 1e-5);
         (stats.mean.to_vec(), stats.var.to_vec())
     };
     assert!(stats(2) == stats(1) && stats(3) == stats(1), "the batch statistics differ");
     // A known answer: without the affine part each channel comes out with
     // mean 0 and biased variance 1 (up to eps), here at 3 threads.
-    set_num_threads(3);
+    set_num_threads_oversubscribed(3);
     let y = tensor(&[N, 16, 24, 24], 8, false).batch_norm_train(None, None, 0.0).0.to_vec();
     let plane = 24 * 24;
     for ch in [0, 7, 15] {
@@ -186,7 +186,7 @@ fn batch_norm_is_the_same_on_every_thread_count() {
 /// ReLU, max pool, conv, batch norm, ReLU, global average pool, linear) on a
 /// batch large enough to be split, on `threads` threads.
 fn train(threads: usize) -> Vec<f32> {
-    set_num_threads(threads);
+    set_num_threads_oversubscribed(threads);
     let same = Conv2dOptions { padding: [1, 1], ..Default::default() };
     let conv1 = Tensor::from_vec(values(8 * 9, 1), [8, 1, 3, 3]).requires_grad_(true);
     let conv2 =
@@ -228,7 +228,7 @@ fn eight_threads_training_conv_nets_while_the_count_changes_get_the_results_of_o
         bodies.push(Box::new(move || {
             let mut round = 0;
             while finished.load(Ordering::SeqCst) < 8 {
-                set_num_threads(1 + round % 3);
+                set_num_threads_oversubscribed(1 + round % 3);
                 round += 1;
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }

@@ -11,7 +11,7 @@
 mod watchdog;
 
 use blocks_core::optim::{Adam, AdamConfig, AdamWConfig, Optimizer, Sgd, SgdConfig};
-use blocks_core::{Tensor, set_num_threads};
+use blocks_core::{Tensor, set_num_threads_oversubscribed};
 use rayon::prelude::*;
 use watchdog::{together, within_watchdog};
 
@@ -51,7 +51,7 @@ fn reference(x: &[f32], w: &[f32], b: &[f32], c: &[f32]) -> [Vec<f64>; 4] {
 
 /// The forward output and the gradients of x, w and b on `threads` threads.
 fn linear_on(threads: usize, x: &[f32], w: &[f32], b: &[f32], c: &[f32]) -> [Vec<f32>; 4] {
-    set_num_threads(threads);
+    set_num_threads_oversubscribed(threads);
     let x = Tensor::from_vec(x.to_vec(), [BATCH, IN]).requires_grad_(true);
     let w = Tensor::from_vec(w.to_vec(), [OUT, IN]).requires_grad_(true);
     let b = Tensor::from_vec(b.to_vec(), [OUT]).requires_grad_(true);
@@ -95,7 +95,7 @@ fn parameters() -> Vec<Tensor> {
 
 /// The parameters after three steps of the optimizer `make` builds, on `threads`.
 fn three_steps(threads: usize, make: &dyn Fn(Vec<Tensor>) -> Box<dyn Optimizer>) -> Vec<Vec<f32>> {
-    set_num_threads(threads);
+    set_num_threads_oversubscribed(threads);
     let params = parameters();
     let mut optimizer = make(params.clone());
     for _ in 0..3 {
@@ -147,7 +147,7 @@ fn optimizer_updates_are_the_same_bit_for_bit_on_every_thread_count() {
 fn long_elementwise_maps_are_the_same_bit_for_bit_on_every_thread_count() {
     let len = 600_000;
     let run = |threads: usize| {
-        set_num_threads(threads);
+        set_num_threads_oversubscribed(threads);
         let a = Tensor::from_vec(values(len, 7), [len]).requires_grad_(true);
         let b = Tensor::from_vec(values(len, 8), [len]);
         let y = (&a * &b + &a).relu();
@@ -168,7 +168,7 @@ fn long_elementwise_maps_are_the_same_bit_for_bit_on_every_thread_count() {
 
 /// Three SGD steps of a two-layer net on large layers, on `threads` threads.
 fn train(threads: usize) -> Vec<f32> {
-    set_num_threads(threads);
+    set_num_threads_oversubscribed(threads);
     let w1 = Tensor::from_vec(values(OUT * IN, 1), [OUT, IN]).requires_grad_(true);
     let w2 = Tensor::from_vec(values(10 * OUT, 2), [10, OUT]).requires_grad_(true);
     let x = Tensor::from_vec(values(BATCH * IN, 3), [BATCH, IN]);
@@ -212,7 +212,7 @@ fn training_inside_the_users_own_rayon_pool_finishes_with_the_right_results() {
             (0..6).into_par_iter().for_each(|i| assert_same(&train(2), &expected, &format!("job {i}")));
         });
         // Several jobs stepping one shared parameter: every update lands.
-        set_num_threads(2);
+        set_num_threads_oversubscribed(2);
         let shared = parameters().remove(0);
         let grad = values(300_000, 15);
         pool.install(|| {

@@ -16,7 +16,7 @@ use std::error::Error;
 use std::time::Instant;
 
 use blocks::data::{DataLoader, DistributedSampler, correct};
-use blocks::distributed::{DistributedDataParallel, World};
+use blocks::distributed::{DdpConfig, DistributedDataParallel, World};
 use blocks::optim::CosineAnnealingLR;
 use blocks::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -45,13 +45,30 @@ fn train(args: &Args, world: &World) -> Result<(), Box<dyn Error>> {
         );
     }
 
-    let net = DistributedDataParallel::new(module, world)?;
+    // Settings that differ between ranks would split the data differently
+    // or end in mismatched exchanges: checked on every rank before training.
+    let sampler = DistributedSampler::new(train.len(), size, rank).shuffle(args.seed);
+    let mut settings = sampler.settings();
+    let flags = [
+        ("--batch-size", args.batch_size.to_string()),
+        ("--epochs", args.epochs.to_string()),
+        ("--model", format!("{:?}", args.model)),
+        ("--hidden", args.hidden.to_string()),
+        ("--optimizer", format!("{:?}", args.optimizer)),
+        ("--lr", args.lr.to_string()),
+        ("--schedule", format!("{:?}", args.schedule)),
+        ("--momentum", args.momentum.to_string()),
+        ("--weight-decay", args.weight_decay.to_string()),
+        ("--seed", args.seed.to_string()),
+        ("--test-fraction", args.test_fraction.to_string()),
+    ];
+    settings.extend(flags.into_iter().map(|(flag, value)| (flag.to_string(), value)));
+    let net = DistributedDataParallel::with_settings(module, world, DdpConfig::default(), &settings)?;
     if world.is_main() {
         println!("{}", blocks::nn::module_repr(&**net.module()));
     }
     let mut optimizer = make_optimizer(args, net.module());
     let mut schedule = CosineAnnealingLR::new(&*optimizer, args.epochs.max(1), 0.0);
-    let sampler = DistributedSampler::new(train.len(), size, rank).shuffle(args.seed);
     let loader = DataLoader::new(train, per_rank).sampler(sampler);
 
     let bar = if world.is_main() {

@@ -134,3 +134,69 @@ fn help_describes_the_example_not_the_crate() {
     assert!(help.contains("Usage: train_digits [OPTIONS]"), "{help}");
     assert!(!help.contains("PyTorch's layers and blocks"), "the crate's description:\n{help}");
 }
+
+/// Runs `train_digits` with `args`; gives whether it succeeded, its stdout and its stderr.
+fn run(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(example_binary()).args(args).output().expect("the train_digits example runs");
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status.success(), text(&output.stdout), text(&output.stderr))
+}
+
+#[test]
+fn numbers_out_of_range_are_refused_with_a_message_naming_the_flag() {
+    let cases: [(&[&str], &str); 8] = [
+        (&["--epochs", "100000000000000000"], "invalid value '100000000000000000' for '--epochs <EPOCHS>'"),
+        (&["--epochs", "1e17"], "invalid value '1e17' for '--epochs <EPOCHS>'"),
+        (&["--epochs", "0"], "0 is not in 1..=100000"),
+        (&["--batch-size", "0"], "'--batch-size <BATCH_SIZE>'"),
+        (&["--hidden", "18446744073709551615"], "'--hidden <HIDDEN>'"),
+        (&["--lr", "inf"], "inf is not a finite number in [0, 1000]"),
+        (&["--momentum", "NaN"], "'--momentum <MOMENTUM>'"),
+        (&["--test-fraction", "1"], "leaves no training or no test images"),
+    ];
+    for (args, expected) in cases {
+        let (ok, stdout, stderr) = run(args);
+        assert!(!ok && stdout.is_empty(), "{args:?} was accepted:\n{stdout}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_bad_save_or_plot_path_is_refused_before_training_in_words() {
+    let dir = std::env::temp_dir().join(format!("blocks-train-digits-paths-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = dir.join("no/such/folder/model.safetensors");
+    let missing = missing.to_str().unwrap();
+    let cases: [(&[&str], String); 3] = [
+        (&["--save", missing], format!("error: --save {missing}: the folder")),
+        (&["--save", "/dev/null"], "error: --save /dev/null: it is a device or other special file".into()),
+        (&["--plot", dir.to_str().unwrap()], format!("error: --plot {}: it is a directory", dir.display())),
+    ];
+    for (args, expected) in cases {
+        let (ok, stdout, stderr) =
+            run(&[&["--model", "mlp", "--epochs", "1", "--hidden", "8"], args].concat());
+        assert!(!ok, "{args:?} was accepted");
+        assert!(!stdout.contains("epoch"), "it trained first:\n{stdout}");
+        assert!(stderr.starts_with(&expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Io {") && !stderr.contains("Os {"), "Debug form: {stderr}");
+    }
+    assert!(!std::fs::metadata("/dev/null").unwrap().file_type().is_file(), "/dev/null is untouched");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_plot_has_one_label_per_whole_epoch() {
+    let dir = std::env::temp_dir().join(format!("blocks-train-digits-ticks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("curves.svg");
+    let (ok, stdout, stderr) =
+        run(&["--model", "mlp", "--epochs", "3", "--hidden", "8", "--plot", svg.to_str().unwrap()]);
+    assert!(ok, "{stdout}\n{stderr}");
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    // The texts of the SVG, in order: each chart's x labels follow its y labels.
+    let texts: Vec<&str> = svg.split("<text").skip(1).map(|t| t.split('>').nth(1).unwrap_or("")).collect();
+    let texts: Vec<&str> = texts.iter().map(|t| t.split('<').next().unwrap_or("").trim()).collect();
+    let x_labels: Vec<&str> = texts.iter().copied().filter(|t| ["1", "2", "3"].contains(t)).collect();
+    assert_eq!(x_labels, ["1", "2", "3", "1", "2", "3"], "{texts:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -150,6 +150,31 @@ impl DistributedSampler {
         self.rank
     }
 
+    /// The settings that must be the same on every rank, as (name, value)
+    /// pairs for [`DistributedDataParallel::with_settings`](crate::distributed::DistributedDataParallel::with_settings):
+    /// the data set's length, the number of replicas, the shuffling seed and
+    /// `drop_last`. A different seed on one rank would give it a different
+    /// split of the shards (samples read twice, others never).
+    ///
+    /// ```
+    /// use blocks_core::data::DistributedSampler;
+    /// let settings = DistributedSampler::new(7, 2, 1).shuffle(3).settings();
+    /// assert_eq!(settings[0], ("sampler dataset length".to_string(), "7".to_string()));
+    /// assert_eq!(settings[2], ("sampler shuffle seed".to_string(), "3".to_string()));
+    /// ```
+    pub fn settings(&self) -> Vec<(String, String)> {
+        let seed = self.seed.map_or_else(|| "none (no shuffling)".to_string(), |seed| seed.to_string());
+        [
+            ("sampler dataset length", self.dataset_len.to_string()),
+            ("sampler replicas", self.num_replicas.to_string()),
+            ("sampler shuffle seed", seed),
+            ("sampler drop_last", self.drop_last.to_string()),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect()
+    }
+
     /// This replica's sample indices in epoch `epoch`, in the order it
     /// reads them.
     ///

@@ -86,7 +86,8 @@ impl GradientBuckets {
         self.send.len() * size_of::<f32>()
     }
 
-    /// Averages the gradients over the ranks of `world`.
+    /// Averages each gradient over the ranks of `world` that have one (a
+    /// rank that joined, out of batches, has none).
     pub(crate) fn all_reduce_mean(&mut self, world: &World) {
         let flags = self.flags;
         for (index, (parameter, &offset)) in self.parameters.iter().zip(&self.offsets).enumerate() {
@@ -109,9 +110,11 @@ impl GradientBuckets {
         for bucket in &self.buckets {
             world.all_reduce_sum_f32(&self.send[bucket.clone()], &mut self.receive[bucket.clone()]);
         }
-        let ranks = world.size() as f32;
         for (index, (parameter, &offset)) in self.parameters.iter().zip(&self.offsets).enumerate() {
-            if self.receive[flags + index] == 0.0 {
+            // The mean over the ranks that contributed a gradient (a rank
+            // that joined, out of batches, contributes none).
+            let ranks = self.receive[flags + index];
+            if ranks == 0.0 {
                 continue; // no rank has a gradient for it
             }
             let mean = &self.receive[offset..offset + parameter.numel()];
@@ -128,6 +131,16 @@ impl GradientBuckets {
             });
         }
     }
+
+    /// Takes part in the all-reduces of [`all_reduce_mean`](Self::all_reduce_mean)
+    /// without a gradient (zeros, and no count): what a rank that joined
+    /// (out of batches) answers while the others still train.
+    pub(crate) fn shadow(&mut self, world: &World) {
+        self.send.fill(0.0);
+        for bucket in &self.buckets {
+            world.all_reduce_sum_f32(&self.send[bucket.clone()], &mut self.receive[bucket.clone()]);
+        }
+    }
 }
 
 /// What [`exchange`] does with the values of the tensors.
@@ -135,6 +148,9 @@ impl GradientBuckets {
 pub(crate) enum Exchange {
     /// Every rank gets rank 0's values.
     Broadcast,
+    /// Every rank gets this rank's values (the last rank to join, after
+    /// uneven inputs).
+    BroadcastFrom(usize),
     /// Every rank gets the mean over the ranks.
     Average,
 }
@@ -149,14 +165,20 @@ pub(crate) fn exchange(world: &World, tensors: &[Tensor], cap_bytes: usize, how:
     }
     for bucket in plan(&sizes, (cap_bytes / size_of::<f32>()).max(1)) {
         match how {
-            Exchange::Broadcast => world.broadcast_f32(&mut flat[bucket]),
+            Exchange::Broadcast => world.broadcast_f32_from(0, &mut flat[bucket]),
+            Exchange::BroadcastFrom(root) => world.broadcast_f32_from(root, &mut flat[bucket]),
             Exchange::Average => {
                 let send = flat[bucket.clone()].to_vec();
                 world.all_reduce_sum_f32(&send, &mut flat[bucket]);
             }
         }
     }
-    if how == Exchange::Broadcast && world.is_main() {
+    let root = match how {
+        Exchange::Broadcast => Some(0),
+        Exchange::BroadcastFrom(root) => Some(root),
+        Exchange::Average => None,
+    };
+    if root == Some(world.rank()) {
         return;
     }
     let ranks = world.size() as f32;
@@ -166,7 +188,9 @@ pub(crate) fn exchange(world: &World, tensors: &[Tensor], cap_bytes: usize, how:
         offset += tensor.numel();
         let mut data = tensor.data_mut();
         match how {
-            Exchange::Broadcast => data.iter_mut().zip(values).for_each(|(d, v)| *d = *v),
+            Exchange::Broadcast | Exchange::BroadcastFrom(_) => {
+                data.iter_mut().zip(values).for_each(|(d, v)| *d = *v)
+            }
             Exchange::Average => data.iter_mut().zip(values).for_each(|(d, v)| *d = v / ranks),
         }
     }

@@ -2,11 +2,12 @@
 //! gradients averaged after each backward, like PyTorch's
 //! `torch.nn.parallel.DistributedDataParallel`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ops::Deref;
 use std::path::Path;
 
 use super::buckets::{Exchange, GradientBuckets, exchange};
+use super::settings::check_settings;
 use super::structure::{Entry, check};
 use super::{DistributedError, World};
 use crate::Tensor;
@@ -120,11 +121,35 @@ impl Default for DdpConfig {
 /// });
 /// ```
 pub struct DistributedDataParallel<M: Module> {
-    module: M,
+    /// `None` only once [`into_inner`](Self::into_inner) has taken it.
+    module: Option<M>,
     world: World,
     config: DdpConfig,
     gradients: RefCell<GradientBuckets>,
     buffers: Vec<Tensor>,
+    /// Whether this rank trains, has joined, or has left.
+    state: Cell<Membership>,
+}
+
+/// Where a rank stands in the training of a [`DistributedDataParallel`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Membership {
+    /// Still stepping: its gradients go into every exchange.
+    Training,
+    /// Out of batches: it answered the exchanges until every rank was done.
+    Joined,
+    /// Dropped (or unwrapped): it takes part in nothing more.
+    Left,
+}
+
+/// The control exchange that opens every step (see [`DistributedDataParallel::join`]):
+/// how many ranks still train, how many left without joining, and whether
+/// the step's buffers are exchanged after its gradients.
+#[derive(Clone, Copy, Debug)]
+struct Control {
+    training: f32,
+    left: f32,
+    buffers: f32,
 }
 
 impl<M: Module> DistributedDataParallel<M> {
@@ -165,6 +190,39 @@ impl<M: Module> DistributedDataParallel<M> {
     /// let model = DistributedDataParallel::with_config(Linear::<4, 2>::new(), &world, config).unwrap();
     /// ```
     pub fn with_config(module: M, world: &World, config: DdpConfig) -> Result<Self, DistributedError> {
+        Self::with_settings(module, world, config, &[])
+    }
+
+    /// Wraps `module` with `config`, after checking that the run's
+    /// `settings` (name, value) agree on every rank, with the bucket size,
+    /// the buffer policy and the dtype added to them: a data sampler's
+    /// [`settings`](crate::data::DistributedSampler::settings), the batch
+    /// size, the number of epochs, anything that must be the same
+    /// everywhere. A difference is an error on every rank, naming the first
+    /// one ("batch size is 16 on rank 1, but 32 on rank 0"), before any
+    /// training, instead of mismatched shards or a crash inside MPI.
+    ///
+    /// # Errors
+    ///
+    /// [`DistributedError::Settings`] on every rank when a setting differs;
+    /// otherwise as [`new`](Self::new).
+    ///
+    /// ```no_run
+    /// use blocks_core::data::DistributedSampler;
+    /// use blocks_core::distributed::{DdpConfig, DistributedDataParallel, World};
+    /// use blocks_core::nn::Linear;
+    /// let world = World::init().unwrap();
+    /// let sampler = DistributedSampler::new(1000, world.size(), world.rank()).shuffle(7);
+    /// let mut settings = sampler.settings();
+    /// settings.push(("batch size".into(), 32.to_string()));
+    /// let model = DistributedDataParallel::with_settings(Linear::<4, 2>::new(), &world, DdpConfig::default(), &settings);
+    /// ```
+    pub fn with_settings(
+        module: M,
+        world: &World,
+        config: DdpConfig,
+        settings: &[(String, String)],
+    ) -> Result<Self, DistributedError> {
         let parameters = module.named_parameters();
         let buffers = module.named_buffers();
         let float64 = module.named_parameters_of::<f64>().first().map(|(key, _)| {
@@ -186,6 +244,17 @@ impl<M: Module> DistributedDataParallel<M> {
             .chain(buffers.iter().map(|(name, b)| Entry::buffer(name, b)))
             .collect();
         check(world, &entries, uninitialized)?;
+        let own = [
+            ("bucket_cap_mb", config.bucket_cap_mb.to_string()),
+            ("buffers", format!("{:?}", config.buffers)),
+            ("dtype", "float32".to_string()),
+        ];
+        let all: Vec<(String, String)> = own
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value))
+            .chain(settings.iter().cloned())
+            .collect();
+        check_settings(world, &all)?;
 
         let cap_bytes = (config.bucket_cap_mb * 1024.0 * 1024.0) as usize;
         let state: Vec<Tensor> = parameters
@@ -197,7 +266,15 @@ impl<M: Module> DistributedDataParallel<M> {
         let trainable = parameters.iter().filter(|(_, p)| p.requires_grad()).map(|(_, p)| p.tensor().clone());
         let gradients = RefCell::new(GradientBuckets::new(trainable.collect(), cap_bytes));
         let buffers = buffers.into_iter().map(|(_, b)| b).collect();
-        Ok(DistributedDataParallel { module, world: world.clone(), config, gradients, buffers })
+        let state = Cell::new(Membership::Training);
+        Ok(DistributedDataParallel {
+            module: Some(module),
+            world: world.clone(),
+            config,
+            gradients,
+            buffers,
+            state,
+        })
     }
 
     /// `loss.backward()`, then [`sync_gradients`](Self::sync_gradients) and
@@ -215,8 +292,7 @@ impl<M: Module> DistributedDataParallel<M> {
     /// ```
     pub fn backward(&self, loss: &Tensor) {
         loss.backward();
-        self.sync_gradients();
-        self.sync_buffers();
+        self.sync(true);
     }
 
     /// Averages the accumulated gradients over the ranks, in buckets (in a
@@ -236,10 +312,125 @@ impl<M: Module> DistributedDataParallel<M> {
     /// model.sync_gradients(); // one exchange for the four
     /// ```
     pub fn sync_gradients(&self) {
+        self.sync(false);
+    }
+
+    /// One step's exchange: the control (who still trains), the gradients,
+    /// and with `buffers` the buffers.
+    fn sync(&self, buffers: bool) {
         if self.world.size() == 1 {
             return; // the mean over one rank is its own gradient
         }
+        assert_eq!(
+            self.state.get(),
+            Membership::Training,
+            "DistributedDataParallel: a step after join() on rank {}",
+            self.world.rank()
+        );
+        let control =
+            self.control(Control { training: 1.0, left: 0.0, buffers: f32::from(u8::from(buffers)) });
+        if control.left > 0.0 {
+            self.world.abort_with(format_args!(
+                "DistributedDataParallel: {} rank(s) stopped training (returned or dropped the model) while this \
+                 rank still trains; a rank that runs out of batches must call join()",
+                control.left
+            ));
+        }
         self.gradients.borrow_mut().all_reduce_mean(&self.world);
+        if buffers {
+            self.sync_buffers();
+        }
+    }
+
+    /// Sums this rank's `mine` over the ranks: the exchange that opens each step.
+    fn control(&self, mine: Control) -> Control {
+        let send = [mine.training, mine.left, mine.buffers];
+        let mut sum = [0.0f32; 3];
+        self.world.all_reduce_sum_f32(&send, &mut sum);
+        Control { training: sum[0], left: sum[1], buffers: sum[2] }
+    }
+
+    /// Called by a rank that has run out of batches, like PyTorch's
+    /// `with model.join():` around uneven inputs: until every rank has
+    /// joined, it answers the other ranks' exchanges with no gradient, so
+    /// they go on and average over the ranks that still train (and their
+    /// buffer exchanges take its buffers as they are). Every rank calls it
+    /// after its last step; once all have, every rank takes the parameters
+    /// and buffers of the last rank to join (which took every step), as
+    /// PyTorch's join syncs the final model, and it returns. The rank must
+    /// take no step after it. Collective.
+    ///
+    /// Without `join`, a rank that stops early makes the job end with a
+    /// message when its model is dropped (or when the other ranks' wait
+    /// reaches the [`World::set_timeout`]), not hang.
+    ///
+    /// ```no_run
+    /// use blocks_core::distributed::{DistributedDataParallel, World};
+    /// use blocks_core::nn::{Forward, Linear};
+    /// use blocks_core::Tensor;
+    /// let world = World::init().unwrap();
+    /// let model = DistributedDataParallel::new(Linear::<2, 1>::new(), &world).unwrap();
+    /// // Rank 0 has 3 batches, rank 1 has 5.
+    /// for _ in 0..3 + 2 * world.rank().min(1) {
+    ///     model.backward(&model.forward(&Tensor::rand([4, 2])).sum());
+    /// }
+    /// model.join();
+    /// ```
+    pub fn join(&self) {
+        if self.world.size() == 1 || self.state.get() != Membership::Training {
+            return;
+        }
+        self.state.set(Membership::Joined);
+        let mut last_to_join = true;
+        loop {
+            let control = self.control(Control { training: 0.0, left: 0.0, buffers: 0.0 });
+            if control.training == 0.0 {
+                // Every rank has joined: all take the model of the lowest
+                // rank among the last to join (it took every step), as
+                // PyTorch's join syncs the final model.
+                let last = self.world.all_gather_i32(i32::from(last_to_join));
+                let root = last.iter().position(|&l| l != 0).unwrap_or(0);
+                let cap_bytes = (self.config.bucket_cap_mb * 1024.0 * 1024.0) as usize;
+                let state: Vec<Tensor> = self
+                    .module()
+                    .parameters()
+                    .iter()
+                    .map(|p| p.tensor().clone())
+                    .chain(self.buffers.iter().cloned())
+                    .collect();
+                exchange(&self.world, &state, cap_bytes, Exchange::BroadcastFrom(root));
+                return;
+            }
+            last_to_join = false;
+            if control.left > 0.0 {
+                self.world.abort_with(format_args!(
+                    "DistributedDataParallel: {} rank(s) stopped training without join() while others still train",
+                    control.left
+                ));
+            }
+            self.gradients.borrow_mut().shadow(&self.world);
+            if control.buffers > 0.0 {
+                self.sync_buffers();
+            }
+        }
+    }
+
+    /// Leaves the training when the model is dropped or unwrapped: one last
+    /// control exchange. If another rank still trains, this rank stopped
+    /// early without [`join`](Self::join): the job ends with a message.
+    fn leave(&self) {
+        let state = self.state.replace(Membership::Left);
+        if self.world.size() == 1 || state == Membership::Left || std::thread::panicking() {
+            return;
+        }
+        let control = self.control(Control { training: 0.0, left: 1.0, buffers: 0.0 });
+        if control.training > 0.0 {
+            self.world.abort_with(format_args!(
+                "DistributedDataParallel: this rank stopped training (its model was dropped) while {} rank(s) \
+                 still train; a rank that runs out of batches must call join()",
+                control.training
+            ));
+        }
     }
 
     /// Applies the [`BufferSync`] policy to the buffers now (nothing for
@@ -283,7 +474,7 @@ impl<M: Module> DistributedDataParallel<M> {
     /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), DistributedError> {
         let outcome =
-            if self.world.is_main() { self.module.state_dict().save(path.as_ref()).err() } else { None };
+            if self.world.is_main() { self.module().state_dict().save(path.as_ref()).err() } else { None };
         let mut message = outcome.as_ref().map(|e| e.to_string().into_bytes()).unwrap_or_default();
         self.world.broadcast_bytes(&mut message);
         match outcome {
@@ -315,7 +506,7 @@ impl<M: Module> DistributedDataParallel<M> {
     /// assert_eq!(model.module().type_name(), "Linear");
     /// ```
     pub fn module(&self) -> &M {
-        &self.module
+        self.module.as_ref().expect("the model, until into_inner takes it")
     }
 
     /// The model back, unwrapped.
@@ -326,8 +517,9 @@ impl<M: Module> DistributedDataParallel<M> {
     /// let model = DistributedDataParallel::new(blocks_core::nn::Linear::<2, 1>::new(), &world).unwrap();
     /// let layer = model.into_inner();
     /// ```
-    pub fn into_inner(self) -> M {
-        self.module
+    pub fn into_inner(mut self) -> M {
+        self.leave();
+        self.module.take().expect("the model, until into_inner takes it")
     }
 
     /// How many all-reduce calls one [`sync_gradients`](Self::sync_gradients)
@@ -350,14 +542,20 @@ impl<M: Module> Deref for DistributedDataParallel<M> {
     type Target = M;
 
     fn deref(&self) -> &M {
-        &self.module
+        self.module()
+    }
+}
+
+impl<M: Module> Drop for DistributedDataParallel<M> {
+    fn drop(&mut self) {
+        self.leave();
     }
 }
 
 impl<M: Module> std::fmt::Debug for DistributedDataParallel<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DistributedDataParallel")
-            .field("module", &self.module.type_name())
+            .field("module", &self.module().type_name())
             .field("world", &self.world)
             .field("config", &self.config)
             .finish()

@@ -32,6 +32,15 @@ pub enum DistributedError {
         /// The first difference as this rank sees it, or which ranks differ.
         message: String,
     },
+    /// The run's settings differ between ranks (the data sampler, the batch
+    /// size, the bucket size, ...): every rank gets this error, naming the
+    /// first difference of the lowest rank that differs.
+    Settings {
+        /// This rank.
+        rank: usize,
+        /// The difference, as "batch size is 16 on rank 1, but 32 on rank 0".
+        message: String,
+    },
     /// Rank 0 could not write a checkpoint (on rank 0 itself: [`File`](Self::File)).
     MainFailed(String),
     /// A file could not be written (on the rank that writes it).
@@ -44,6 +53,12 @@ impl fmt::Display for DistributedError {
             DistributedError::Init(message) => write!(f, "cannot initialize MPI: {message}"),
             DistributedError::Structure { rank, message } => {
                 write!(f, "DistributedDataParallel: the model differs between ranks (rank {rank}): {message}")
+            }
+            DistributedError::Settings { rank, message } => {
+                write!(
+                    f,
+                    "DistributedDataParallel: the settings differ between ranks (rank {rank}): {message}"
+                )
             }
             DistributedError::MainFailed(message) => write!(f, "rank 0 failed: {message}"),
             DistributedError::File(error) => error.fmt(f),

@@ -17,6 +17,8 @@
 //! | `DistributedSampler(ds)` + `sampler.set_epoch(e)` | [`DistributedSampler::new(n, size, rank)`](crate::data::DistributedSampler) + `loader.set_epoch(e)` |
 //! | `if rank == 0: torch.save(...)` | [`ddp.save(path)`](DistributedDataParallel::save) |
 //! | `dist.all_reduce(t)` | [`World::all_reduce_sum`] |
+//! | `with model.join():` (uneven inputs) | [`ddp.join()`](DistributedDataParallel::join) after the last step |
+//! | `init_process_group(timeout=...)` | [`World::set_timeout`] |
 //!
 //! Launch with the MPI launcher, on one machine or several:
 //!
@@ -38,16 +40,27 @@
 //! returned on a rank should go through [`World::abort_on_error`], a model
 //! that differs between ranks is an error on every rank at construction,
 //! and a rank that dies is noticed by the launcher.
+//!
+//! **Settings** that must agree (the data sampler's length, seed and
+//! shuffling, the batch size, the bucket size, ...) are compared at
+//! construction by [`DistributedDataParallel::with_settings`]: a difference
+//! is an error on every rank, naming it. **Uneven inputs**: a rank out of
+//! batches calls [`DistributedDataParallel::join`] (PyTorch's `join()`) and
+//! answers the others' exchanges until all are done; a rank that drops its
+//! model while others still train ends the job with a message, and every
+//! exchange of training waits at most [`World::set_timeout`] (PyTorch's 30
+//! minutes by default) before ending the job, saying why.
 
 mod buckets;
 mod ddp;
 mod error;
+mod settings;
 mod structure;
 mod world;
 
 pub use ddp::{BufferSync, DdpConfig, DistributedDataParallel};
 pub use error::DistributedError;
-pub use world::World;
+pub use world::{DEFAULT_TIMEOUT, World};
 
 /// The `mpi` crate (rsmpi) this module runs on, for collectives it does not
 /// wrap (see [`World::communicator`]).

@@ -2,13 +2,16 @@
 //! started (`mpirun -np N`), and the few collective operations training
 //! needs beyond gradients.
 
+use std::cell::Cell;
 use std::fmt::Display;
 use std::rc::Rc;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use mpi::collective::SystemOperation;
 use mpi::environment::Universe;
+use mpi::request::{Request, Scope};
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::{Communicator, CommunicatorCollectives, Root};
 
@@ -21,6 +24,10 @@ static MPI_ALIVE: AtomicBool = AtomicBool::new(false);
 static RANK: AtomicUsize = AtomicUsize::new(0);
 static SIZE: AtomicUsize = AtomicUsize::new(1);
 static HOOK: Once = Once::new();
+
+/// How long a collective of training waits by default: PyTorch's default
+/// process-group timeout (30 minutes).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// This process's place in the job (`torch.distributed` after
 /// `init_process_group`): its rank, the world size, and collectives over
@@ -68,6 +75,8 @@ struct Session {
     size: usize,
     /// Dropped last: `MPI_Finalize`.
     _universe: Universe,
+    /// How long a collective of training waits for the other ranks.
+    timeout: Cell<Duration>,
 }
 
 impl Drop for Session {
@@ -110,7 +119,8 @@ impl World {
         SIZE.store(size, Ordering::SeqCst);
         MPI_ALIVE.store(true, Ordering::SeqCst);
         install_abort_on_panic();
-        Ok(World { inner: Rc::new(Session { comm, rank, size, _universe: universe }) })
+        let timeout = Cell::new(DEFAULT_TIMEOUT);
+        Ok(World { inner: Rc::new(Session { comm, rank, size, timeout, _universe: universe }) })
     }
 
     /// This process's rank, `0..size()` (`dist.get_rank()`).
@@ -212,9 +222,67 @@ impl World {
         &self.inner.comm
     }
 
-    /// Sends rank 0's `values` to every rank, in place.
-    pub(crate) fn broadcast_f32(&self, values: &mut [f32]) {
-        self.inner.comm.process_at_rank(0).broadcast_into(values);
+    /// Sets how long the collectives of training (the all-reduces and
+    /// broadcasts of [`DistributedDataParallel`](super::DistributedDataParallel))
+    /// wait for the other ranks before aborting the job with a message, like
+    /// the `timeout` of PyTorch's `init_process_group`; the default is
+    /// [`DEFAULT_TIMEOUT`] (30 minutes). A rank that hangs, or stops taking
+    /// part without [`join`](super::DistributedDataParallel::join), then ends
+    /// the job instead of leaving the others waiting forever.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let world = blocks_core::distributed::World::init().unwrap();
+    /// world.set_timeout(Duration::from_secs(60));
+    /// assert_eq!(world.timeout(), Duration::from_secs(60));
+    /// ```
+    pub fn set_timeout(&self, timeout: Duration) {
+        self.inner.timeout.set(timeout);
+    }
+
+    /// How long the collectives of training wait; see [`set_timeout`](Self::set_timeout).
+    ///
+    /// ```no_run
+    /// let world = blocks_core::distributed::World::init().unwrap();
+    /// assert_eq!(world.timeout(), blocks_core::distributed::DEFAULT_TIMEOUT);
+    /// ```
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout.get()
+    }
+
+    /// Waits for `request` (a collective named `what`), polling, and aborts
+    /// the job with a message when it has not completed within the timeout.
+    fn wait_for<'a, R: ?Sized, S: Scope<'a>>(&self, mut request: Request<'a, R, S>, what: &str) {
+        let started = Instant::now();
+        let deadline = started + self.timeout();
+        loop {
+            match request.test() {
+                Ok(_) => return,
+                Err(pending) => request = pending,
+            }
+            if Instant::now() >= deadline {
+                self.abort_with(format_args!(
+                    "{what}: no answer from the other ranks within {:?} (a rank stopped taking part: it \
+                     hangs, died, or ran out of batches without DistributedDataParallel::join)",
+                    self.timeout()
+                ));
+            }
+            // For the first 2 ms (a step's exchange is quick) poll, giving
+            // the core away between polls; then sleep 100 µs between them.
+            if started.elapsed() < Duration::from_millis(2) {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(Duration::from_micros(100));
+            }
+        }
+    }
+
+    /// Sends rank `root`'s `values` to every rank, in place.
+    pub(crate) fn broadcast_f32_from(&self, root: usize, values: &mut [f32]) {
+        let root = self.inner.comm.process_at_rank(root as i32);
+        mpi::request::scope(|scope| {
+            self.wait_for(root.immediate_broadcast_into(scope, values), "a broadcast of the model")
+        });
     }
 
     /// Sends rank 0's bytes to every rank: the other ranks' `bytes` are replaced.
@@ -236,7 +304,22 @@ impl World {
 
     /// Sums `send` over all ranks into `receive` (same length).
     pub(crate) fn all_reduce_sum_f32(&self, send: &[f32], receive: &mut [f32]) {
-        self.inner.comm.all_reduce_into(send, receive, SystemOperation::sum());
+        let comm = &self.inner.comm;
+        mpi::request::scope(|scope| {
+            let request = comm.immediate_all_reduce_into(scope, send, receive, SystemOperation::sum());
+            self.wait_for(request, "an all-reduce of training");
+        });
+    }
+
+    /// Sends rank `root`'s bytes to every rank: the other ranks' `bytes` are replaced.
+    pub(crate) fn broadcast_bytes_from(&self, root: usize, bytes: &mut Vec<u8>) {
+        let root = self.inner.comm.process_at_rank(root as i32);
+        let mut len = bytes.len() as u64;
+        root.broadcast_into(&mut len);
+        bytes.resize(usize::try_from(len).expect("a length another rank allocated"), 0);
+        if len > 0 {
+            root.broadcast_into(&mut bytes[..]);
+        }
     }
 }
 

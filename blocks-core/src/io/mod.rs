@@ -5,6 +5,7 @@ mod cast;
 mod error;
 mod header;
 mod read;
+mod target;
 mod tensor_map;
 mod values;
 mod write;

@@ -137,7 +137,10 @@ fn to_integer_bytes<E: Element>(tensor: &TensorBase<E>) -> Bytes {
 
 /// Writes through `write` into a temporary file next to `path`, syncs it and
 /// renames it over `path`. On any error the temporary file is removed and
-/// `path` is left as it was.
+/// `path` is left as it was. When `path` is a symbolic link, the file it
+/// points to (at the end of its chain of links) is the one replaced, with
+/// its temporary file beside it, and the link stays; a path that names a
+/// directory or a device (`/dev/null`) is refused before anything is written.
 ///
 /// The temporary file is `.{name}.{process id}.{count}.tmp` and is locked
 /// (an OS file lock, released when its process ends) while it is written.
@@ -148,7 +151,9 @@ fn to_integer_bytes<E: Element>(tensor: &TensorBase<E>) -> Bytes {
 /// # Errors
 ///
 /// [`FileError::Io`] when the folder or file cannot be created, written,
-/// synced or renamed.
+/// synced or renamed, or `path` is not a regular file ("cannot save to
+/// /dev/null: it is a character device, not a regular file; nothing was
+/// written").
 ///
 /// ```
 /// use std::io::Write;
@@ -160,12 +165,15 @@ pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> Result<(), FileError> {
-    let folder = match path.parent() {
+    let io_error = |action: &'static str, source| FileError::Io { path: path.to_path_buf(), action, source };
+    // Through a link, the file it points to is replaced (the link stays);
+    // a directory or a device is refused here, before anything is written.
+    let target = super::target::save_target(path).map_err(|e| io_error("save to", e))?;
+    let folder = match target.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let io_error = |action: &'static str, source| FileError::Io { path: path.to_path_buf(), action, source };
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let (temporary, mut file) =
         locked_temporary(&folder, &name).map_err(|e| io_error("create a temporary file for", e))?;
     remove_stale_temporaries(&folder, &name, &temporary);
@@ -173,7 +181,7 @@ pub fn write_atomically(
         write(&mut file).map_err(|e| io_error("write", e))?;
         file.sync_all().map_err(|e| io_error("sync", e))?;
         // Renamed while still locked, so no other save takes it for a leftover.
-        std::fs::rename(&temporary, path).map_err(|e| io_error("replace", e))?;
+        std::fs::rename(&temporary, &target).map_err(|e| io_error("replace", e))?;
         // Makes the rename itself durable where the system allows syncing a folder.
         if let Ok(folder) = std::fs::File::open(&folder) {
             let _ = folder.sync_all();

@@ -198,17 +198,29 @@ pub fn calculate_gain(nonlinearity: Nonlinearity, param: Option<f64>) -> f64 {
 /// use blocks_core::nn::init::calculate_fan_in_and_fan_out;
 /// assert_eq!(calculate_fan_in_and_fan_out(&[256, 20]).unwrap(), (20, 256));
 /// assert_eq!(calculate_fan_in_and_fan_out(&[3, 4, 5, 6]).unwrap(), (120, 90));
+/// assert!(calculate_fan_in_and_fan_out(&[2, 1 << 33, 1 << 33]).is_err());
 /// ```
+///
+/// # Errors
+///
+/// An [`InitError`] for fewer than two dimensions (PyTorch's message), or
+/// fans that overflow `usize`.
 pub fn calculate_fan_in_and_fan_out(shape: &[usize]) -> Result<(usize, usize), InitError> {
     if shape.len() < 2 {
         return Err(InitError(
             "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions".into(),
         ));
     }
-    let receptive_field: usize = shape[2..].iter().product();
-    Ok((shape[1] * receptive_field, shape[0] * receptive_field))
+    // Checked: a shape no tensor can have gives an error, not an overflow.
+    let receptive_field = shape[2..].iter().try_fold(1usize, |n, &len| n.checked_mul(len));
+    let fan = |channels: usize| receptive_field.and_then(|field| channels.checked_mul(field));
+    match (fan(shape[1]), fan(shape[0])) {
+        (Some(fan_in), Some(fan_out)) => Ok((fan_in, fan_out)),
+        _ => Err(InitError(format!("Fan in and fan out of a tensor of shape {shape:?} overflow usize"))),
+    }
 }
 
+#[track_caller]
 fn fans(tensor: &TensorBase<impl Element>) -> (usize, usize) {
     calculate_fan_in_and_fan_out(&tensor.shape()).unwrap_or_else(|error| panic!("{error}"))
 }
@@ -231,9 +243,22 @@ fn fill<E: Element>(tensor: &TensorBase<E>, mut value: impl FnMut(&mut rand::rng
 /// init::uniform_(&w, -10.0, 10.0);
 /// assert!(w.to_vec().iter().all(|v| (-10.0..10.0).contains(v)));
 /// ```
+///
+/// # Panics
+///
+/// With PyTorch's messages: if `a` or `b` is not a finite value of the
+/// element type ("from is out of bounds for float", also for NaN), if
+/// `a > b`, or if `b - a` exceeds the type's largest value.
+///
+/// ```should_panic
+/// use blocks_core::{nn::init, Tensor};
+/// // PyTorch: RuntimeError: to is out of bounds for float
+/// init::uniform_(&Tensor::zeros([3]), 0.0, f64::INFINITY);
+/// ```
+#[track_caller]
 pub fn uniform_<T: InitTarget + ?Sized>(target: &T, a: f64, b: f64) {
     let tensor = target.init_target("uniform_");
-    assert!(a <= b, "uniform_ expects to return a [from, to) range, but found from={a} > to={b}");
+    check_uniform_bounds::<T::Elem>(a, b);
     let (low, high) = (T::Elem::of(a), T::Elem::of(b));
     if low == high {
         tensor.data_mut().fill(low);
@@ -251,6 +276,24 @@ pub fn uniform_<T: InitTarget + ?Sized>(target: &T, a: f64, b: f64) {
     });
 }
 
+/// PyTorch's checks of `uniform_(from, to)` for elements of type `E`, in
+/// its order and words; they also keep the drawing loop finite (an infinite
+/// bound would make every draw fall outside `[a, b)`).
+#[track_caller]
+fn check_uniform_bounds<E: Element>(a: f64, b: f64) {
+    let (c_name, torch_name) = if E::IS_FLOAT32 { ("float", "Float") } else { ("double", "Double") };
+    let max = E::max_value().as_f64();
+    for (value, name) in [(a, "from"), (b, "to")] {
+        assert!((-max..=max).contains(&value), "{name} is out of bounds for {c_name}");
+    }
+    assert!(a <= b, "uniform_ expects to return a [from, to) range, but found from={a} > to={b}");
+    assert!(
+        b - a <= max,
+        "uniform_ expects to-from <= std::numeric_limits<{torch_name}>::max(), but found to={b} and \
+         from={a} which result in to-from to exceed the limit"
+    );
+}
+
 /// Normal values with `mean` and standard deviation `std`, like
 /// `nn.init.normal_(tensor, mean, std)`.
 ///
@@ -260,9 +303,24 @@ pub fn uniform_<T: InitTarget + ?Sized>(target: &T, a: f64, b: f64) {
 /// init::normal_(&w, 0.0, 0.01);
 /// assert!(w.mean().item().abs() < 0.001);
 /// ```
+///
+/// # Panics
+///
+/// If `std < 0` or NaN (PyTorch's "normal expects std >= 0.0"), or if
+/// `mean` or `std` is not finite (the values would all be infinite or NaN).
+///
+/// ```should_panic
+/// use blocks_core::{nn::init, Tensor};
+/// init::normal_(&Tensor::zeros([3]), 0.0, f64::INFINITY);
+/// ```
+#[track_caller]
 pub fn normal_<T: InitTarget + ?Sized>(target: &T, mean: f64, std: f64) {
     let tensor = target.init_target("normal_");
     assert!(std >= 0.0, "normal expects std >= 0.0, but found std {std}");
+    assert!(
+        mean.is_finite() && std.is_finite(),
+        "normal expects a finite mean and std, but found mean={mean} and std={std}"
+    );
     fill(tensor, |rng| T::Elem::of(mean + std * T::Elem::sample_normal(rng).as_f64()));
 }
 
@@ -315,6 +373,12 @@ pub fn ones_<T: InitTarget + ?Sized>(target: &T) {
 /// let bound = (6.0f32 / 12.0).sqrt();
 /// assert!(w.to_vec().iter().all(|v| v.abs() <= bound));
 /// ```
+///
+/// # Panics
+///
+/// For a tensor with fewer than two dimensions, or when `gain` makes the
+/// bound infinite or NaN (as [`uniform_`] panics, with PyTorch's message).
+#[track_caller]
 pub fn xavier_uniform_<T: InitTarget + ?Sized>(target: &T, gain: f64) {
     let tensor = target.init_target("xavier_uniform_");
     let (fan_in, fan_out) = fans(tensor);
@@ -332,6 +396,12 @@ pub fn xavier_uniform_<T: InitTarget + ?Sized>(target: &T, gain: f64) {
 /// init::xavier_normal_(&w, 1.0);
 /// assert!(w.mean().item().abs() < 0.01);
 /// ```
+///
+/// # Panics
+///
+/// For a tensor with fewer than two dimensions, or when `gain` makes the
+/// bound infinite or NaN (as [`normal_`] panics, with PyTorch's message).
+#[track_caller]
 pub fn xavier_normal_<T: InitTarget + ?Sized>(target: &T, gain: f64) {
     let tensor = target.init_target("xavier_normal_");
     let (fan_in, fan_out) = fans(tensor);
@@ -340,6 +410,7 @@ pub fn xavier_normal_<T: InitTarget + ?Sized>(target: &T, gain: f64) {
 }
 
 /// The standard deviation Kaiming aims for: `gain / √fan`.
+#[track_caller]
 fn kaiming_std(tensor: &TensorBase<impl Element>, a: f64, mode: FanMode, nonlinearity: Nonlinearity) -> f64 {
     let (fan_in, fan_out) = fans(tensor);
     let fan = match mode {
@@ -362,6 +433,12 @@ fn kaiming_std(tensor: &TensorBase<impl Element>, a: f64, mode: FanMode, nonline
 /// init::kaiming_uniform_(&w, 5f64.sqrt(), FanMode::FanIn, Nonlinearity::LeakyRelu);
 /// assert!(w.to_vec().iter().all(|v| v.abs() <= 1.0 / 20f32.sqrt()));
 /// ```
+///
+/// # Panics
+///
+/// For a tensor with fewer than two dimensions, or when `a` makes the
+/// bound infinite or NaN (as [`uniform_`] panics, with PyTorch's message).
+#[track_caller]
 pub fn kaiming_uniform_<T: InitTarget + ?Sized>(
     target: &T,
     a: f64,
@@ -387,6 +464,12 @@ pub fn kaiming_uniform_<T: InitTarget + ?Sized>(
 /// init::kaiming_normal_(&w, 0.0, FanMode::FanIn, Nonlinearity::Relu);
 /// assert!(w.mean().item().abs() < 0.02);
 /// ```
+///
+/// # Panics
+///
+/// For a tensor with fewer than two dimensions, or when `a` makes the
+/// bound infinite or NaN (as [`normal_`] panics, with PyTorch's message).
+#[track_caller]
 pub fn kaiming_normal_<T: InitTarget + ?Sized>(
     target: &T,
     a: f64,

@@ -9,6 +9,7 @@ use super::conv_layout::channels_first;
 use super::gemm::output;
 use super::im2col::{Geometry, gemm, im2col};
 use crate::error::or_panic;
+use crate::numel::checked_alloc;
 use crate::{Element, ShapeError, TensorBase, get_num_threads};
 
 /// Stride, padding, dilation and groups of a convolution over `D` spatial
@@ -164,7 +165,7 @@ impl<E: Element> TensorBase<E> {
         let x_shape = self.shape();
         let w_shape = weight.shape();
         let b_shape = bias.map(TensorBase::shape);
-        let geometry = conv_geometry(op, spatial, &x_shape, &w_shape, b_shape.as_deref(), options)?;
+        let geometry = conv_geometry::<E>(op, spatial, &x_shape, &w_shape, b_shape.as_deref(), options)?;
         let groups = options.groups;
         let out_channels = w_shape[0];
         // The column matrix is kept for the weight's gradient when one will be
@@ -225,7 +226,7 @@ impl<E: Element> TensorBase<E> {
 }
 
 /// The checked sizes of a convolution, or an error naming the op and the shapes.
-fn conv_geometry(
+fn conv_geometry<E: Element>(
     op: &str,
     spatial: usize,
     x_shape: &[usize],
@@ -262,10 +263,11 @@ fn conv_geometry(
     let (c, h, w) = if spatial == 2 { (sizes[0], sizes[1], sizes[2]) } else { (sizes[0], 1, sizes[1]) };
     let (kh, kw) = if spatial == 2 { (w_shape[2], w_shape[3]) } else { (1, w_shape[2]) };
     let out_channels = w_shape[0];
-    if w_shape[1] * groups != c {
+    if w_shape[1].checked_mul(groups) != Some(c) {
+        let expected =
+            w_shape[1].checked_mul(groups).map_or_else(|| "more than usize::MAX".into(), |e| e.to_string());
         return Err(fail(format!(
-            "with groups={groups}, expected the input to have {} channels, but got {c} channels instead",
-            w_shape[1] * groups
+            "with groups={groups}, expected the input to have {expected} channels, but got {c} channels instead"
         )));
     }
     if !out_channels.is_multiple_of(groups) {
@@ -276,8 +278,16 @@ fn conv_geometry(
     {
         return Err(fail(format!("the bias must have shape [{out_channels}]")));
     }
-    let padded = [h + 2 * padding[0], w + 2 * padding[1]];
-    let extent = [dilation[0] * (kh.max(1) - 1) + 1, dilation[1] * (kw.max(1) - 1) + 1];
+    // Checked: a huge padding or dilation is an error, not an overflow.
+    let padded = [0, 1].map(|axis| padding[axis].checked_mul(2).and_then(|p| [h, w][axis].checked_add(p)));
+    let extent = [0, 1]
+        .map(|axis| dilation[axis].checked_mul([kh, kw][axis].max(1) - 1).and_then(|e| e.checked_add(1)));
+    let (Some(padded), Some(extent)) = (both(padded), both(extent)) else {
+        return Err(fail(format!(
+            "padding {padding:?} or dilation {dilation:?} is too large (the padded input or the kernel's \
+             extent overflows)"
+        )));
+    };
     if kh == 0 || kw == 0 || extent[0] > padded[0] || extent[1] > padded[1] {
         let (padded, kernel) = if spatial == 2 {
             (format!("({} x {})", padded[0], padded[1]), format!("({kh} x {kw})"))
@@ -291,7 +301,18 @@ fn conv_geometry(
     }
     let oh = (padded[0] - extent[0]) / stride[0] + 1;
     let ow = (padded[1] - extent[1]) / stride[1] + 1;
+    // The storage the forward allocates: the column matrix and the output
+    // (the backward's are the same sizes), checked before any is allocated.
+    let too_large =
+        |error: ShapeError| fail(error.to_string().trim_start_matches(&format!("{op}: ")).to_string());
+    checked_alloc::<E>(op, "the column matrix", &[c, kh, kw, n, oh, ow]).map_err(too_large)?;
+    checked_alloc::<E>(op, "the output", &[n, out_channels, oh, ow]).map_err(too_large)?;
     Ok(Geometry { n, c, h, w, kh, kw, stride, padding, dilation, oh, ow })
+}
+
+/// Both axes' sizes, or `None` when either overflowed.
+fn both(sizes: [Option<usize>; 2]) -> Option<[usize; 2]> {
+    Some([sizes[0]?, sizes[1]?])
 }
 
 /// The weight `[out, in/groups, k...]` seen as the matrix `[out, in/groups · k...]`.

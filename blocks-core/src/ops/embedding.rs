@@ -32,8 +32,9 @@ impl<E: Element> TensorBase<E> {
     /// Like [`embedding`](Self::embedding), returning an error on a bad index or weight.
     ///
     /// # Errors
-    /// A [`ShapeError`] for a weight that is not 2-D, or an index out of range
-    /// (naming the index, its position and the table size).
+    /// A [`ShapeError`] for a weight that is not 2-D, an index out of range
+    /// (naming the index, its position and the table size), or an output
+    /// larger than memory.
     ///
     /// ```
     /// use blocks_core::{Indices, Tensor};
@@ -101,15 +102,17 @@ impl<E: Element> TensorBase<E> {
                 "embedding: padding_idx {padding} is out of range for a table of {num} embeddings"
             )));
         }
+        // Few indices into a wide table can ask for more than memory holds.
+        let mut out_shape = indices.shape().to_vec();
+        out_shape.push(dim);
+        crate::numel::checked_alloc::<E>("embedding", "the output", &out_shape)?;
         let data = {
             let w = weight.data();
             let mut values = Vec::with_capacity(indices.numel() * dim);
             for &i in indices.as_slice() {
                 values.extend(w.index_axis(Axis(0), i).iter().copied());
             }
-            let mut shape = indices.shape().to_vec();
-            shape.push(dim);
-            ArrayD::from_shape_vec(IxDyn(&shape), values).expect("one row per index")
+            ArrayD::from_shape_vec(IxDyn(&out_shape), values).expect("one row per index")
         };
         let picked = indices.clone();
         Ok(TensorBase::from_op(data, "EmbeddingBackward0", &[weight], move |grad, _| {

@@ -45,14 +45,17 @@ impl Indices {
     /// Like [`from_vec`](Self::from_vec), returning an error on a size mismatch.
     ///
     /// # Errors
-    /// A [`ShapeError`] when `values` does not have as many elements as `shape`.
+    /// A [`ShapeError`] when `values` does not have as many elements as
+    /// `shape`, or the shape's element count overflows.
     ///
     /// ```
     /// assert!(blocks_core::Indices::try_from_vec(vec![1, 2, 3], [2, 2]).is_err());
+    /// assert!(blocks_core::Indices::try_from_vec(vec![], [1 << 32, 1 << 32]).is_err());
     /// ```
     pub fn try_from_vec(values: Vec<usize>, shape: impl AsRef<[usize]>) -> Result<Self, ShapeError> {
         let shape = shape.as_ref().to_vec();
-        let expected: usize = shape.iter().product();
+        // f64 stands for usize: both take 8 bytes.
+        let expected = crate::numel::checked_numel::<f64>("indices", &shape)?;
         if expected != values.len() {
             return Err(ShapeError::new(format!(
                 "indices: {} values cannot fill shape {shape:?} ({expected} elements)",

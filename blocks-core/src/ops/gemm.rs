@@ -287,7 +287,7 @@ mod tests {
             // The thread count matters only from PARALLEL_MIN multiply-adds on.
             let thread_counts: &[usize] = if m * n * k >= PARALLEL_MIN { &[1, 2, 3] } else { &[1] };
             for &threads in thread_counts {
-                crate::set_num_threads(threads);
+                crate::set_num_threads_oversubscribed(threads);
                 for (a_layout, b_layout, c_layout) in layouts
                     .iter()
                     .flat_map(|&a| layouts.iter().flat_map(move |&b| layouts.map(|c| (a, b, c))))
@@ -349,7 +349,7 @@ mod tests {
             std::thread::spawn(move || {
                 for round in 0..3 {
                     if worker % 4 == 0 {
-                        crate::set_num_threads(1 + (worker + round) % 3);
+                        crate::set_num_threads_oversubscribed(1 + (worker + round) % 3);
                     }
                     let mut c = Array2::from_elem((160, 150), f64::NAN);
                     gemm(&a.view(), &b.view(), 0.0, &mut c.view_mut());

@@ -110,7 +110,7 @@ fn threaded<T: Element + ComplexField>(
     let by_rows = m >= n;
     let size = if by_rows { m } else { n };
     let chunk = size.div_ceil(threads).max(1);
-    let mut parts = Vec::with_capacity(threads);
+    let mut parts = Vec::with_capacity(threads.min(size));
     let (mut a, mut b, mut c) = (a, b, c);
     loop {
         let left = if by_rows { c.nrows() } else { c.ncols() };

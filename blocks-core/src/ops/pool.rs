@@ -5,6 +5,7 @@ use ndarray::{ArrayD, IxDyn};
 
 use crate::autograd::pool;
 use crate::error::or_panic;
+use crate::numel::checked_alloc;
 use crate::threading::{for_row_parts, loop_parts, row_parts, run_parts};
 use crate::{Element, ShapeError, TensorBase, get_num_threads};
 
@@ -29,10 +30,35 @@ struct Window {
     ceil_mode: bool,
 }
 
+/// The taps of one output along one axis: the input coordinates
+/// `first, first + step, ...` (`count` of them) it reads, and how many of
+/// its taps lie inside the padded input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AxisTaps {
+    first: usize,
+    step: usize,
+    count: usize,
+    padded: usize,
+}
+
 impl Window {
-    /// The first tap's coordinate (may be negative, in the padding) along `axis`.
-    fn start(&self, axis: usize, o: usize) -> isize {
-        (o * self.stride[axis]) as isize - self.padding[axis] as isize
+    /// Along `axis` (0 = height, 1 = width), the taps of output `o` over an
+    /// input of `size`, skipping the padding. Computed from the bounds, not
+    /// by walking the kernel, so a huge kernel costs nothing; in `i128`,
+    /// where no product of two sizes overflows.
+    fn axis_taps(&self, axis: usize, o: usize, size: usize) -> AxisTaps {
+        let wide = |v: usize| v as i128;
+        let (kernel, dilation) = (wide(self.kernel[axis]), wide(self.dilation[axis]));
+        let pad = wide(self.padding[axis]);
+        let start = wide(o) * wide(self.stride[axis]) - pad;
+        // Tap i sits at start + i·dilation: the first tap at or past `limit`.
+        let first_at = |limit: i128| (((limit - start).max(0) + dilation - 1) / dilation).min(kernel);
+        let (lo, hi) = (first_at(0), first_at(wide(size)));
+        let count = (hi - lo).max(0);
+        // A coordinate inside the input fits a usize; so do the counts (at most `kernel`).
+        let first = if count > 0 { (start + lo * dilation) as usize } else { 0 };
+        let padded = first_at(wide(size) + pad) as usize;
+        AxisTaps { first, step: self.dilation[axis], count: count as usize, padded }
     }
 }
 
@@ -55,7 +81,7 @@ fn spatial(op: &str, shape: &[usize]) -> Result<(usize, usize, usize), ShapeErro
 /// PyTorch's rules: positive sizes, padding at most half the kernel, an output
 /// of at least 1; with `ceil_mode` the size rounds up, but the last window
 /// must start inside the input or its left/top padding.
-fn window_planes(op: &str, shape: &[usize], window: &Window) -> Result<Planes, ShapeError> {
+fn window_planes<E: Element>(op: &str, shape: &[usize], window: &Window) -> Result<Planes, ShapeError> {
     let (planes, h, w) = spatial(op, shape)?;
     let Window { kernel, stride, padding, dilation, ceil_mode } = *window;
     let fail = |why: String| ShapeError::new(format!("{op}: input {shape:?}, kernel {kernel:?}: {why}"));
@@ -70,21 +96,30 @@ fn window_planes(op: &str, shape: &[usize], window: &Window) -> Result<Planes, S
              kernel_size={kernel:?} and dilation={dilation:?}"
         )));
     }
+    // In u128: a huge kernel, padding or dilation gives a size, not an overflow.
     let size = |axis: usize, input: usize| {
-        let extent = dilation[axis] * (kernel[axis] - 1) + 1;
-        let room = (input + 2 * padding[axis]).checked_sub(extent)?;
-        let mut out = if ceil_mode { room.div_ceil(stride[axis]) + 1 } else { room / stride[axis] + 1 };
-        if ceil_mode && (out - 1) * stride[axis] >= input + padding[axis] {
+        let wide = |v: usize| v as u128;
+        let extent = wide(dilation[axis]) * (wide(kernel[axis]) - 1) + 1;
+        let room = (wide(input) + 2 * wide(padding[axis])).checked_sub(extent)?;
+        let stride = wide(stride[axis]);
+        let mut out = if ceil_mode { room.div_ceil(stride) + 1 } else { room / stride + 1 };
+        if ceil_mode && (out - 1) * stride >= wide(input) + wide(padding[axis]) {
             out -= 1;
         }
         Some(out)
     };
-    match (size(0, h), size(1, w)) {
-        (Some(oh), Some(ow)) if oh > 0 && ow > 0 => Ok(Planes { planes, h, w, oh, ow }),
-        _ => Err(fail(format!(
-            "Given input size: ({h}x{w}). Calculated output size is less than 1. Output size is too small"
-        ))),
-    }
+    let (oh, ow) = match (size(0, h), size(1, w)) {
+        (Some(oh), Some(ow)) if oh > 0 && ow > 0 => (oh, ow),
+        _ => {
+            return Err(fail(format!(
+                "Given input size: ({h}x{w}). Calculated output size is less than 1. Output size is too small"
+            )));
+        }
+    };
+    let outputs = [oh, ow].map(|size| usize::try_from(size).unwrap_or(usize::MAX));
+    checked_alloc::<E>(op, "the output", &[planes, outputs[0], outputs[1]])
+        .map_err(|error| fail(error.to_string().trim_start_matches(&format!("{op}: ")).to_string()))?;
+    Ok(Planes { planes, h, w, oh: outputs[0], ow: outputs[1] })
 }
 
 /// `shape` with its last two sizes replaced by `oh, ow`.
@@ -99,25 +134,11 @@ fn pooled_shape(shape: &[usize], oh: usize, ow: usize) -> Vec<usize> {
 /// lie inside the padded input (PyTorch's `count_include_pad` divisor).
 fn taps(p: &Planes, window: &Window, oy: usize, ox: usize, out: &mut Vec<usize>) -> usize {
     out.clear();
-    let (y0, x0) = (window.start(0, oy), window.start(1, ox));
-    let mut padded = 0;
-    for ky in 0..window.kernel[0] {
-        let y = y0 + (ky * window.dilation[0]) as isize;
-        if y >= (p.h + window.padding[0]) as isize {
-            continue;
-        }
-        for kx in 0..window.kernel[1] {
-            let x = x0 + (kx * window.dilation[1]) as isize;
-            if x >= (p.w + window.padding[1]) as isize {
-                continue;
-            }
-            padded += 1;
-            if y >= 0 && x >= 0 && (y as usize) < p.h && (x as usize) < p.w {
-                out.push(y as usize * p.w + x as usize);
-            }
-        }
+    let (ys, xs) = (window.axis_taps(0, oy, p.h), window.axis_taps(1, ox, p.w));
+    for y in (ys.first..).step_by(ys.step).take(ys.count) {
+        out.extend((xs.first..).step_by(xs.step).take(xs.count).map(|x| y * p.w + x));
     }
-    padded
+    ys.padded.saturating_mul(xs.padded)
 }
 
 /// Planes `first..` of a max pooling of `x` (whole planes): the maximum of
@@ -136,9 +157,12 @@ fn max_pool_planes<E: Element>(
     let mut positions = Vec::new();
     // Without padding, and with every window inside the input, the taps
     // are plain offsets: no per-window list or bounds checks (same order).
-    let last =
-        |axis: usize, outputs: usize| (outputs - 1) * stride[axis] + (kernel[axis] - 1) * dilation[axis];
-    let inside = padding == [0, 0] && last(0, p.oh) < p.h && last(1, p.ow) < p.w;
+    let last = |axis: usize, outputs: usize| {
+        ((outputs - 1).checked_mul(stride[axis])?)
+            .checked_add((kernel[axis] - 1).checked_mul(dilation[axis])?)
+    };
+    let inside =
+        padding == [0, 0] && last(0, p.oh).is_some_and(|y| y < p.h) && last(1, p.ow).is_some_and(|x| x < p.w);
     let outs = values.chunks_exact_mut(per_plane).zip(argmax.chunks_exact_mut(per_plane));
     for (index, (values, argmax)) in outs.enumerate() {
         let plane = &x[(first + index) * p.h * p.w..][..p.h * p.w];
@@ -224,7 +248,7 @@ impl<E: Element> TensorBase<E> {
     ) -> Result<Self, ShapeError> {
         let shape = self.shape();
         let window = Window { kernel, stride, padding, dilation, ceil_mode };
-        let p = window_planes("max_pool2d", &shape, &window)?;
+        let p = window_planes::<E>("max_pool2d", &shape, &window)?;
         let per_plane = p.oh * p.ow;
         // Every value is written below.
         let (mut values, mut argmax) =
@@ -233,7 +257,8 @@ impl<E: Element> TensorBase<E> {
             let x = self.data();
             let x = x.as_standard_layout();
             let x = x.as_slice().expect("standard layout");
-            let parts = loop_parts(values.len() * kernel[0] * kernel[1], p.planes, get_num_threads());
+            let work = values.len().saturating_mul(kernel[0]).saturating_mul(kernel[1]);
+            let parts = loop_parts(work, p.planes, get_num_threads());
             let runs = row_parts(&mut values, per_plane, parts).into_iter().zip(row_parts(
                 &mut argmax,
                 per_plane,
@@ -311,7 +336,7 @@ impl<E: Element> TensorBase<E> {
     ) -> Result<Self, ShapeError> {
         let shape = self.shape();
         let window = Window { kernel, stride, padding, dilation: [1, 1], ceil_mode };
-        let p = window_planes("avg_pool2d", &shape, &window)?;
+        let p = window_planes::<E>("avg_pool2d", &shape, &window)?;
         let divisor = move |padded: usize, inside: usize| {
             E::from_usize(if count_include_pad { padded } else { inside }).expect("a count fits")
         };
@@ -322,7 +347,7 @@ impl<E: Element> TensorBase<E> {
             let x = self.data();
             let x = x.as_standard_layout();
             let x = x.as_slice().expect("standard layout");
-            let plane_work = per_plane * kernel[0] * kernel[1];
+            let plane_work = per_plane.saturating_mul(kernel[0]).saturating_mul(kernel[1]);
             for_row_parts(&mut values, per_plane, plane_work, get_num_threads(), |first, out| {
                 let mut positions = Vec::new();
                 for (index, out) in out.chunks_exact_mut(per_plane).enumerate() {
@@ -342,7 +367,7 @@ impl<E: Element> TensorBase<E> {
             let grad = grad.as_slice().expect("standard layout");
             // Each part zeroes its own planes before adding into them.
             let mut dx = pool::scratch(p.planes * p.h * p.w);
-            let plane_work = p.oh * p.ow * window.kernel[0] * window.kernel[1];
+            let plane_work = (p.oh * p.ow).saturating_mul(window.kernel[0]).saturating_mul(window.kernel[1]);
             for_row_parts(&mut dx, p.h * p.w, plane_work, get_num_threads(), |first, planes| {
                 let mut positions = Vec::new();
                 let grads = grad[first * p.oh * p.ow..].chunks_exact(p.oh * p.ow);
@@ -400,9 +425,18 @@ impl<E: Element> TensorBase<E> {
                 "adaptive_avg_pool2d: input {shape:?}, output_size {output_size:?}: sizes must be positive"
             )));
         }
+        checked_alloc::<E>("adaptive_avg_pool2d", "the output", &[planes, oh, ow]).map_err(|error| {
+            let why = error.to_string().replacen("adaptive_avg_pool2d: ", "", 1);
+            ShapeError::new(format!(
+                "adaptive_avg_pool2d: input {shape:?}, output_size {output_size:?}: {why}"
+            ))
+        })?;
         let p = Planes { planes, h, w, oh, ow };
-        let bounds =
-            |i: usize, input: usize, output: usize| (i * input / output, ((i + 1) * input).div_ceil(output));
+        // In u128: `(i + 1) · input` may not fit a usize; the bounds do (at most `input`).
+        let bounds = |i: usize, input: usize, output: usize| {
+            let (i, input, output) = (i as u128, input as u128, output as u128);
+            ((i * input / output) as usize, ((i + 1) * input).div_ceil(output) as usize)
+        };
         let mut values = Vec::with_capacity(planes * oh * ow);
         {
             let x = self.data();

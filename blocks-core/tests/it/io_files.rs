@@ -281,10 +281,15 @@ fn a_write_that_fails_halfway_leaves_the_old_file_and_no_temporary() {
 #[test]
 fn a_failed_rename_removes_the_temporary_file() {
     let dir = folder("rename");
-    // The target is a non-empty folder: everything succeeds but the final rename.
+    // The target becomes a non-empty folder while the file is written (a
+    // folder from the start is refused before writing): everything succeeds
+    // but the final rename.
     let target = dir.join("taken");
-    std::fs::create_dir_all(target.join("inside")).unwrap();
-    let error = save(&Tensor::ones([2]), &target).unwrap_err();
+    let error = write_atomically(&target, |file| {
+        std::fs::create_dir_all(target.join("inside"))?;
+        file.write_all(b"bytes")
+    })
+    .unwrap_err();
     assert!(matches!(error, FileError::Io { action: "replace", .. }), "{error}");
     assert_eq!(entries(&dir), ["taken"]);
 }

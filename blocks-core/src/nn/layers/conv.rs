@@ -63,7 +63,9 @@ impl<const D: usize> DynConv<D> {
     /// # Panics
     ///
     /// When `groups` is 0 or does not divide both channel counts, or a
-    /// kernel size, stride or dilation is 0, as PyTorch's constructor refuses them.
+    /// kernel size, stride or dilation is 0, as PyTorch's constructor refuses them;
+    /// when a dilation or padding is so large that the kernel's extent or the
+    /// padded size overflows, or the weight would not fit in memory.
     ///
     /// ```
     /// use blocks_core::{nn::DynConv2d, Conv2dOptions};
@@ -88,8 +90,26 @@ impl<const D: usize> DynConv<D> {
         {
             assert!(values.iter().all(|&v| v > 0), "Conv{D}d: {what} must be positive, got {values:?}");
         }
+        // As the op checks them: sizes that overflow are refused here, not at the first forward.
+        for axis in 0..D {
+            let (k, dilation, padding) = (kernel_size[axis], options.dilation[axis], options.padding[axis]);
+            assert!(
+                dilation.checked_mul(k - 1).is_some_and(|e| e < usize::MAX),
+                "Conv{D}d: dilation {:?} with kernel_size {kernel_size:?} is too large (the kernel's extent \
+                 overflows)",
+                options.dilation
+            );
+            assert!(
+                padding.checked_mul(2).is_some(),
+                "Conv{D}d: padding {:?} is too large (twice it overflows)",
+                options.padding
+            );
+        }
         let mut shape = vec![out_channels, in_channels / groups];
         shape.extend_from_slice(&kernel_size);
+        if let Err(error) = crate::numel::checked_alloc::<f32>(&format!("Conv{D}d"), "the weight", &shape) {
+            panic!("{error}");
+        }
         let weight = Parameter::new(Tensor::zeros(shape));
         let bias = bias.then(|| Parameter::new(Tensor::zeros([out_channels])));
         crate::nn::init::reset_linear(&weight, bias.as_ref());
@@ -361,6 +381,11 @@ macro_rules! typed_conv {
             /// let conv = blocks_core::nn::Conv2d::<1, 6, 5>::new().padding(2);
             /// assert_eq!(conv.to_string(), "Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))");
             /// ```
+            ///
+            /// # Panics
+            ///
+            /// When twice `padding` overflows.
+            #[track_caller]
             pub fn padding(self, padding: usize) -> Self {
                 let options = ConvOptions { padding: [padding; $d], ..self.layer.options };
                 let bias = self.layer.bias.is_some();

@@ -89,6 +89,25 @@ pub struct MaxPool2d {
     hooks: Hooks,
 }
 
+/// `sizes`, checked to be positive as the pooling functions check them
+/// (so a bad option is refused where the layer is built).
+#[track_caller]
+fn positive(layer: &str, what: &str, sizes: Size2) -> Size2 {
+    assert!(sizes.pair().iter().all(|&size| size > 0), "{layer}: {what} must be positive, got {sizes}");
+    sizes
+}
+
+/// `padding`, checked to be at most half of `kernel` (PyTorch's rule and message).
+#[track_caller]
+fn half_kernel(layer: &str, padding: Size2, kernel: Size2) -> Size2 {
+    let (p, k) = (padding.pair(), kernel.pair());
+    assert!(
+        p[0] <= k[0] / 2 && p[1] <= k[1] / 2,
+        "{layer}: pad should be at most half of effective kernel size, but got pad={padding} and kernel_size={kernel}"
+    );
+    padding
+}
+
 impl MaxPool2d {
     /// Windows of `kernel_size`, stride equal to it, no padding.
     ///
@@ -96,8 +115,13 @@ impl MaxPool2d {
     /// let pool = blocks_core::nn::MaxPool2d::new(2);
     /// assert_eq!(pool.to_string(), "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)");
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// When a kernel size is 0.
+    #[track_caller]
     pub fn new(kernel_size: impl Into<Size2>) -> Self {
-        let kernel_size = kernel_size.into();
+        let kernel_size = positive("MaxPool2d", "kernel_size", kernel_size.into());
         MaxPool2d {
             hooks: Hooks::new(),
             kernel_size,
@@ -113,8 +137,13 @@ impl MaxPool2d {
     /// ```
     /// assert!(blocks_core::nn::MaxPool2d::new(3).stride(1).to_string().contains("stride=1"));
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// When a stride is 0.
+    #[track_caller]
     pub fn stride(self, stride: impl Into<Size2>) -> Self {
-        MaxPool2d { stride: stride.into(), ..self }
+        MaxPool2d { stride: positive("MaxPool2d", "stride", stride.into()), ..self }
     }
 
     /// The same pool with `-inf` padding on both sides.
@@ -122,8 +151,13 @@ impl MaxPool2d {
     /// ```
     /// assert!(blocks_core::nn::MaxPool2d::new(3).padding(1).to_string().contains("padding=1"));
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// When the padding is more than half the kernel, as PyTorch refuses it.
+    #[track_caller]
     pub fn padding(self, padding: impl Into<Size2>) -> Self {
-        MaxPool2d { padding: padding.into(), ..self }
+        MaxPool2d { padding: half_kernel("MaxPool2d", padding.into(), self.kernel_size), ..self }
     }
 
     /// The same pool with window taps `dilation` apart.
@@ -131,8 +165,13 @@ impl MaxPool2d {
     /// ```
     /// assert!(blocks_core::nn::MaxPool2d::new(2).dilation(2).to_string().contains("dilation=2"));
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// When a dilation is 0.
+    #[track_caller]
     pub fn dilation(self, dilation: impl Into<Size2>) -> Self {
-        MaxPool2d { dilation: dilation.into(), ..self }
+        MaxPool2d { dilation: positive("MaxPool2d", "dilation", dilation.into()), ..self }
     }
 
     /// The same pool rounding the output size up (`ceil_mode=True`).
@@ -172,8 +211,13 @@ impl AvgPool2d {
     /// ```
     /// assert!(blocks_core::nn::AvgPool2d::new([2, 3]).to_string().starts_with("AvgPool2d(kernel_size=(2, 3)"));
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// When a kernel size is 0.
+    #[track_caller]
     pub fn new(kernel_size: impl Into<Size2>) -> Self {
-        let kernel_size = kernel_size.into();
+        let kernel_size = positive("AvgPool2d", "kernel_size", kernel_size.into());
         AvgPool2d {
             hooks: Hooks::new(),
             kernel_size,
@@ -189,8 +233,13 @@ impl AvgPool2d {
     /// ```
     /// assert!(blocks_core::nn::AvgPool2d::new(3).stride(1).to_string().contains("stride=1"));
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// When a stride is 0.
+    #[track_caller]
     pub fn stride(self, stride: impl Into<Size2>) -> Self {
-        AvgPool2d { stride: stride.into(), ..self }
+        AvgPool2d { stride: positive("AvgPool2d", "stride", stride.into()), ..self }
     }
 
     /// The same pool with zero padding on both sides.
@@ -198,8 +247,13 @@ impl AvgPool2d {
     /// ```
     /// assert!(blocks_core::nn::AvgPool2d::new(3).padding(1).to_string().contains("padding=1"));
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// When the padding is more than half the kernel, as PyTorch refuses it.
+    #[track_caller]
     pub fn padding(self, padding: impl Into<Size2>) -> Self {
-        AvgPool2d { padding: padding.into(), ..self }
+        AvgPool2d { padding: half_kernel("AvgPool2d", padding.into(), self.kernel_size), ..self }
     }
 
     /// The same pool rounding the output size up (`ceil_mode=True`).
