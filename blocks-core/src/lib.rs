@@ -20,8 +20,6 @@ mod display;
 pub mod distributed;
 mod element;
 mod error;
-mod gradcheck;
-mod gradcheck_module;
 pub mod io;
 pub mod nn;
 mod numel;
@@ -34,11 +32,11 @@ mod threading;
 pub use any_tensor::AnyTensor;
 pub use autograd::grad_hooks::GradHookHandle;
 pub use autograd::grad_mode::{NoGradGuard, is_grad_enabled, no_grad};
+pub use autograd::gradcheck::{GradcheckError, GradcheckOptions, Mismatch, gradcheck, gradcheck_with};
 pub use autograd::storage::{DataMut, Snapshot};
 pub use element::{ByElement, Element};
 pub use error::ShapeError;
-pub use gradcheck::{GradcheckError, GradcheckOptions, Mismatch, gradcheck, gradcheck_with};
-pub use gradcheck_module::{gradcheck_module, gradcheck_module_with};
+pub use nn::module::gradcheck_module::{gradcheck_module, gradcheck_module_with};
 pub use ops::{
     BatchNormStats, CompareOperand, Conv1dOptions, Conv2dOptions, ConvOptions, GeluApproximate, Indices,
 };

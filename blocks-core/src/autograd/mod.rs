@@ -4,6 +4,7 @@
 mod backward;
 pub(crate) mod grad_hooks;
 pub(crate) mod grad_mode;
+pub(crate) mod gradcheck;
 pub(crate) mod node;
 pub(crate) mod pool;
 pub(crate) mod storage;

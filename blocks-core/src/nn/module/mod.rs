@@ -3,6 +3,7 @@
 pub(crate) mod apply;
 pub(crate) mod deep_copy;
 pub(crate) mod field;
+pub(crate) mod gradcheck_module;
 pub(crate) mod hook_storage;
 pub(crate) mod hook_value;
 pub(crate) mod hooks;

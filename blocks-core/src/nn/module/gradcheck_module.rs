@@ -4,7 +4,7 @@
 
 use ndarray::ArrayD;
 
-use crate::gradcheck::{GradcheckError, GradcheckOptions, compare, leaves};
+use crate::autograd::gradcheck::{GradcheckError, GradcheckOptions, compare, leaves};
 use crate::nn::{Module, Parameter};
 use crate::{Tensor64, no_grad};
 
