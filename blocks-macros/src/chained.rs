@@ -56,7 +56,7 @@ pub fn forward(
         let key = LitStr::new(&field.key(), field.key_span());
         let arg = if index == 0 { quote!(__input) } else { quote!(&__x) };
         steps.push(quote! {
-            let __x = #facade::__private::within_field(#key, || #facade::nn::run(&__net.#member, #arg));
+            let __x = #facade::__private::within_field(#key, &__net.#member, #arg);
         });
         given = quote_spanned!(ty.span()=> <#ty as #facade::nn::StepOut<#given>>::Out);
     }

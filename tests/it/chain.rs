@@ -207,6 +207,7 @@ fn a_width_panic_points_at_the_callers_line() {
     let seen: Arc<Mutex<Vec<(String, u32)>>> = Arc::default();
     let record = Arc::clone(&seen);
     let this_thread = std::thread::current().id();
+    let _serial = crate::support::panic_hook_lock();
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if std::thread::current().id() == this_thread

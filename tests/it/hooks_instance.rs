@@ -229,6 +229,7 @@ fn registering_on_a_block_without_hooks_panics_naming_it_at_the_callers_line() {
     let seen: Arc<Mutex<Vec<(String, u32)>>> = Arc::default();
     let record_location = Arc::clone(&seen);
     let this_thread = std::thread::current().id();
+    let _serial = crate::support::panic_hook_lock();
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if std::thread::current().id() == this_thread

@@ -4,6 +4,7 @@
 //! The MPI test (`tests/distributed.rs`) stays a binary of its own: it has
 //! no harness and launches itself under `mpirun`.
 
+mod caller_lines;
 mod chain;
 mod chain_float64;
 mod conformance;

@@ -30,6 +30,7 @@ impl TensorDataset {
     /// let data = blocks_core::data::TensorDataset::new(blocks_core::Tensor::zeros([2, 3]), vec![1, 0]);
     /// assert_eq!(data.labels(), &[1, 0]);
     /// ```
+    #[track_caller]
     pub fn new(inputs: Tensor, labels: Vec<usize>) -> Self {
         match Self::try_new(inputs, labels) {
             Ok(data) => data,
@@ -119,6 +120,7 @@ impl TensorDataset {
     /// let picked = data.subset(&[2, 0]);
     /// assert_eq!((picked.inputs().to_vec(), picked.labels()), (vec![3.0, 1.0], &[7, 5][..]));
     /// ```
+    #[track_caller]
     pub fn subset(&self, indices: &[usize]) -> TensorDataset {
         if let Some(&bad) = indices.iter().find(|&&i| i >= self.len()) {
             panic!("TensorDataset: index {bad} is out of range for {} samples", self.len());
@@ -136,6 +138,7 @@ impl TensorDataset {
     /// let (train, test) = data.split(0.2, 42);
     /// assert_eq!((train.len(), test.len()), (8, 2));
     /// ```
+    #[track_caller]
     pub fn split(&self, test_fraction: f64, seed: u64) -> (TensorDataset, TensorDataset) {
         let (train, test) = super::train_test_split(self.len(), test_fraction, seed);
         (self.subset(&train), self.subset(&test))
@@ -167,6 +170,7 @@ impl super::Dataset for TensorDataset {
 /// assert_eq!((train.len(), test.len()), (1437, 360));
 /// assert_eq!(train_test_split(1797, 0.2, 0), (train, test)); // same seed, same split
 /// ```
+#[track_caller]
 pub fn train_test_split(n: usize, test_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
     assert!(
         test_fraction > 0.0 && test_fraction < 1.0,

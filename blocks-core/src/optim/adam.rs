@@ -173,6 +173,7 @@ impl<E: Element> Adam<E> {
     /// let opt = Adam::new(net.parameters(), AdamConfig { lr: 1e-2, ..Default::default() });
     /// assert!(opt.to_string().starts_with("Adam ("));
     /// ```
+    #[track_caller]
     pub fn new<P: AsRef<TensorBase<E>>>(params: impl IntoIterator<Item = P>, config: AdamConfig) -> Self {
         match Self::try_new(params, config) {
             Ok(adam) => adam,

@@ -146,6 +146,7 @@ impl<E: Element> Sgd<E> {
     /// let net = Linear::<4, 2>::new();
     /// let opt = Sgd::new(net.parameters(), SgdConfig { lr: 0.1, ..Default::default() });
     /// ```
+    #[track_caller]
     pub fn new<P: AsRef<TensorBase<E>>>(params: impl IntoIterator<Item = P>, config: SgdConfig) -> Self {
         match Self::try_new(params, config) {
             Ok(sgd) => sgd,

@@ -60,3 +60,14 @@ pub fn panic_message(caught: Box<dyn Any + Send>) -> String {
         Err(caught) => caught.downcast_ref::<&str>().map(|s| s.to_string()).unwrap_or_default(),
     }
 }
+
+/// Held by every test that replaces the process's panic hook (to record
+/// where a panic points): tests run on several threads at once, and one
+/// test restoring the hook while another's is in place would lose the
+/// other's record.
+pub static PANIC_HOOK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The guard of [`PANIC_HOOK`], whole even after a test panicked holding it.
+pub fn panic_hook_lock() -> std::sync::MutexGuard<'static, ()> {
+    PANIC_HOOK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

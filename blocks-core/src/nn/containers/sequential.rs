@@ -199,5 +199,6 @@ impl<T: NamedEntries> Deref for Sequential<T> {
 /// ```
 #[track_caller]
 pub fn run_entry<B: Call<G> + ?Sized, G>(block: &B, key: &'static str, input: &G) -> B::Out {
-    crate::nn::path::within_key(key, || run(block, input))
+    let _step = crate::nn::path::within_key(key);
+    run(block, input)
 }

@@ -115,8 +115,14 @@ macro_rules! entries_tuple {
             #[allow(non_snake_case)]
             #[track_caller]
             fn run_from(&self, first: usize, input: &$first_input) -> $last {
-                let $first_out = within(first + $first_index, || run(&self.$first_index, input));
-                $(let $out = within(first + $index, || run(&self.$index, &$input));)*
+                let step = within(first + $first_index);
+                let $first_out = run(&self.$first_index, input);
+                drop(step);
+                $(
+                    let step = within(first + $index);
+                    let $out = run(&self.$index, &$input);
+                    drop(step);
+                )*
                 $last
             }
         }

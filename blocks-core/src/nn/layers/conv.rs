@@ -221,7 +221,7 @@ impl<E: Element> Forward for DynConv<2, E> {
     #[track_caller]
     fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
         self.check_input(x, true);
-        x.conv2d(&self.weight, self.bias.as_deref(), self.options)
+        crate::nn::path::or_panic(x.try_conv2d(&self.weight, self.bias.as_deref(), self.options))
     }
 }
 
@@ -233,7 +233,7 @@ impl<E: Element> Forward for DynConv<1, E> {
     #[track_caller]
     fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
         self.check_input(x, true);
-        x.conv1d(&self.weight, self.bias.as_deref(), self.options)
+        crate::nn::path::or_panic(x.try_conv1d(&self.weight, self.bias.as_deref(), self.options))
     }
 }
 

@@ -342,13 +342,13 @@ macro_rules! pool_block {
 
 pool_block!(
     MaxPool2d,
-    |p, x| x.max_pool2d(
+    |p, x| crate::nn::path::or_panic(x.try_max_pool2d(
         p.kernel_size.pair(),
         p.stride.pair(),
         p.padding.pair(),
         p.dilation.pair(),
         p.ceil_mode
-    ),
+    )),
     |s| format!(
         "kernel_size={}, stride={}, padding={}, dilation={}, ceil_mode={}",
         s.kernel_size,
@@ -360,16 +360,17 @@ pool_block!(
 );
 pool_block!(
     AvgPool2d,
-    |p, x| x.avg_pool2d(
+    |p, x| crate::nn::path::or_panic(x.try_avg_pool2d(
         p.kernel_size.pair(),
         p.stride.pair(),
         p.padding.pair(),
         p.ceil_mode,
         p.count_include_pad
-    ),
+    )),
     |s| format!("kernel_size={}, stride={}, padding={}", s.kernel_size, s.stride, s.padding)
 );
-pool_block!(AdaptiveAvgPool2d, |p, x| x.adaptive_avg_pool2d(p.output_size.pair()), |s| format!(
-    "output_size={}",
-    s.output_size
-));
+pool_block!(
+    AdaptiveAvgPool2d,
+    |p, x| crate::nn::path::or_panic(x.try_adaptive_avg_pool2d(p.output_size.pair())),
+    |s| format!("output_size={}", s.output_size)
+);

@@ -52,32 +52,37 @@ thread_local! {
     static PATH: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
 }
 
-fn push_while<T>(step: Step, f: impl FnOnce() -> T) -> T {
-    struct Pop;
-    impl Drop for Pop {
-        fn drop(&mut self) {
-            PATH.with(|p| p.borrow_mut().pop());
-        }
+/// A container's step in the path while its child runs: pushed by
+/// [`within`] (and the others), popped when dropped (also when the child
+/// panics). A guard rather than a closure, so `#[track_caller]` reaches
+/// through a container to the caller's line.
+pub(crate) struct StepGuard(());
+
+impl Drop for StepGuard {
+    fn drop(&mut self) {
+        PATH.with(|p| p.borrow_mut().pop());
     }
+}
+
+fn push(step: Step) -> StepGuard {
     PATH.with(|p| p.borrow_mut().push(Frame { step: Some(step), entered: false, children: Vec::new() }));
-    let _pop = Pop;
-    f()
+    StepGuard(())
 }
 
-/// Runs `f` with child `index` appended to the current path.
-pub(crate) fn within<T>(index: usize, f: impl FnOnce() -> T) -> T {
-    push_while(Step::Index(index), f)
+/// Child `index` appended to the current path while the guard lives.
+pub(crate) fn within(index: usize) -> StepGuard {
+    push(Step::Index(index))
 }
 
-/// Runs `f` with the child named `name` appended to the current path.
-pub(crate) fn within_named<T>(name: &Arc<str>, f: impl FnOnce() -> T) -> T {
-    push_while(Step::Name(Arc::clone(name)), f)
+/// The child named `name` appended to the current path while the guard lives.
+pub(crate) fn within_named(name: &Arc<str>) -> StepGuard {
+    push(Step::Name(Arc::clone(name)))
 }
 
-/// Runs `f` with the entry named `key` (of `sequential![key: ..]`) appended
-/// to the current path.
-pub(crate) fn within_key<T>(key: &'static str, f: impl FnOnce() -> T) -> T {
-    push_while(Step::Key(key), f)
+/// The entry or field named `key` appended to the current path while the
+/// guard lives.
+pub(crate) fn within_key(key: &'static str) -> StepGuard {
+    push(Step::Key(key))
 }
 
 fn identity<M: Module + ?Sized>(block: &M) -> Identity {
@@ -154,4 +159,15 @@ pub(crate) fn current() -> String {
 pub(crate) fn describe() -> String {
     let steps = steps();
     if steps.is_empty() { String::new() } else { format!(" (at block {})", steps.join(".")) }
+}
+
+/// The value of an op's `try_` form, or a panic with its error and the
+/// place of the running block (` (at block 0.2)`): how a layer reports a
+/// shape its op refuses, at the caller's line.
+#[track_caller]
+pub(crate) fn or_panic<T>(result: Result<T, crate::ShapeError>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(error) => panic!("{error}{}", describe()),
+    }
 }

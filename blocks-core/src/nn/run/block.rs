@@ -29,6 +29,7 @@ pub trait Block: Module {
     /// let block: Box<dyn Block> = Box::new(ReLU);
     /// assert_eq!(block.forward_tensor(&Tensor::from_vec(vec![-1.0], [1])).to_vec(), vec![0.0]);
     /// ```
+    #[track_caller]
     fn forward_tensor(&self, input: &Tensor) -> Tensor;
 }
 
@@ -37,6 +38,7 @@ where
     M: Module + Call<Tensor>,
     M::Out: Into<Tensor>,
 {
+    #[track_caller]
     fn forward_tensor(&self, input: &Tensor) -> Tensor {
         run(self, input).into()
     }

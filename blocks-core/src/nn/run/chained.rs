@@ -7,16 +7,20 @@
 use crate::nn::{AnyKind, ByInput, Forward, Sequential, Takes};
 use crate::{Element, TensorBase};
 
-/// Runs `f` with the field keyed `key` appended to the current path (what a
+/// Runs `block` on `input` with the field keyed `key` appended to the current path (what a
 /// run-time width panic and a global hook's [`RunningBlock::path`](crate::nn::RunningBlock::path)
 /// tell): each step of a `#[module(chain)]` block's forward.
 ///
 /// ```
-/// let y = blocks_core::__private::within_field("hidden", || 1 + 1);
-/// assert_eq!(y, 2);
+/// use blocks_core::nn::ReLU;
+/// use blocks_core::Tensor;
+/// let y = blocks_core::__private::within_field("act", &ReLU::default(), &Tensor::from_vec(vec![-1.0], [1]));
+/// assert_eq!(y.to_vec(), vec![0.0]);
 /// ```
-pub fn within_field<T>(key: &'static str, f: impl FnOnce() -> T) -> T {
-    crate::nn::path::within_key(key, f)
+#[track_caller]
+pub fn within_field<B: crate::nn::Call<G> + ?Sized, G>(key: &'static str, block: &B, input: &G) -> B::Out {
+    let _step = crate::nn::path::within_key(key);
+    crate::nn::run(block, input)
 }
 
 /// What a `#[module(chain)]` block takes: what its first field takes. A

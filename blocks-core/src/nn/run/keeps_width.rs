@@ -178,6 +178,7 @@ impl<L: Forward<Input = Tensor, Output = Tensor> + ?Sized> KeepsWidth for L {}
 /// let y: Batch<3> = keep_width(&Double, &Batch::<3>::rand(2));
 /// assert_eq!(y.shape(), vec![2, 3]);
 /// ```
+#[track_caller]
 pub fn keep_width<L: KeptForward + ?Sized, G: TensorKind>(layer: &L, input: &G) -> G {
     let given = input.tensor();
     let out = kept(layer, given);

@@ -74,7 +74,7 @@ impl LogSoftmax {
 }
 
 macro_rules! softmax_block {
-    ($name:ident, $op:ident) => {
+    ($name:ident, $try_op:ident) => {
         #[diagnostic::do_not_recommend]
         impl Forward for $name {
             type Input = Tensor;
@@ -82,7 +82,7 @@ macro_rules! softmax_block {
 
             #[track_caller]
             fn forward(&self, x: &Tensor) -> Tensor {
-                x.$op(self.dim)
+                crate::nn::path::or_panic(x.$try_op(self.dim))
             }
         }
 
@@ -116,12 +116,12 @@ macro_rules! softmax_block {
             /// let y: Batch<3> = LogSoftmax::new(1).forward(&x);
             /// assert_eq!(y.shape(), vec![2, 3]);
             /// ```
-            [] $name, keeps_width, f64: |layer, x| x.$op(layer.dim)
+            [] $name, keeps_width, f64: |layer, x| crate::nn::path::or_panic(x.$try_op(layer.dim))
         }
 
         crate::nn::to_element::same_in_every_element!($name);
     };
 }
 
-softmax_block!(Softmax, softmax);
-softmax_block!(LogSoftmax, log_softmax);
+softmax_block!(Softmax, try_softmax);
+softmax_block!(LogSoftmax, try_log_softmax);

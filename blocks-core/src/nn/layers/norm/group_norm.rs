@@ -144,7 +144,12 @@ impl<E: Element> DynGroupNorm<E> {
                 crate::nn::path::describe()
             );
         }
-        x.group_norm(self.num_groups, self.weight.as_deref(), self.bias.as_deref(), E::of(self.eps))
+        crate::nn::path::or_panic(x.try_group_norm(
+            self.num_groups,
+            self.weight.as_deref(),
+            self.bias.as_deref(),
+            E::of(self.eps),
+        ))
     }
 }
 

@@ -109,7 +109,12 @@ impl<E: Element> Forward for LayerNorm<E> {
 
     #[track_caller]
     fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
-        x.layer_norm(&self.normalized_shape, self.weight.as_deref(), self.bias.as_deref(), E::of(self.eps))
+        crate::nn::path::or_panic(x.try_layer_norm(
+            &self.normalized_shape,
+            self.weight.as_deref(),
+            self.bias.as_deref(),
+            E::of(self.eps),
+        ))
     }
 }
 
