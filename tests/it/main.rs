@@ -22,6 +22,7 @@ mod hooks;
 mod hooks_float64;
 mod hooks_instance;
 mod layer_blocks;
+mod repeat;
 mod sequential_entries;
 mod sequential_iter;
 mod state_dict;

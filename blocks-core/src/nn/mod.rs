@@ -131,6 +131,7 @@ pub(crate) use self::run::forward;
 pub mod init;
 
 pub use self::containers::dyn_sequential::DynSequential;
+pub use self::containers::repeat::{KeepsKind, Repeat};
 pub use self::containers::sequential::{BlockEntries, Chain, Entries, NamedEntries, Sequential};
 pub use self::containers::sequential_entries::Chunks;
 pub use self::kinds::flat::Flat;

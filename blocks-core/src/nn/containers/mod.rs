@@ -4,5 +4,6 @@ pub(crate) mod boxed;
 pub(crate) mod dyn_sequential;
 pub(crate) mod index;
 pub(crate) mod module_list;
+pub(crate) mod repeat;
 pub(crate) mod sequential;
 pub(crate) mod sequential_entries;

@@ -1,0 +1,169 @@
+//! `Repeat<N, B>`: `N` blocks of one type that each give what they take,
+//! run in order (a ResNet stage's residual blocks, VGG's repeated 3x3
+//! convolutions), typed at its edges: it takes and gives `B`'s input kind.
+//! PyTorch writes it `nn.Sequential(*[make() for _ in range(N)])`, and so it
+//! prints and keys (`0.conv1.weight`, `1.conv1.weight`, ...).
+
+use crate::Element;
+use crate::nn::chain::Known;
+use crate::nn::path::within;
+use crate::nn::{Call, DeepCopy, Forward, Hooks, MapElement, Mapper, Module, Visitor, run};
+
+/// `N` blocks of type `B` run in order, each given what the one before it
+/// gave, like `nn.Sequential(*[make() for _ in range(N)])`: keys `0.…` to
+/// `N-1.…`, printed as that `Sequential`. `B` must give what it takes
+/// (`Images<C>` to `Images<C>`, `Batch<N>` to `Batch<N>`), which the
+/// compiler checks, naming `B` and both kinds; the container takes and
+/// gives that kind, so the chain around it is checked as for any block.
+///
+/// ```
+/// use blocks_core::nn::{Images, Module, Repeat};
+/// use blocks_core::nn::Conv2d;
+/// use blocks_core::Tensor;
+/// let stage = Repeat::<2, Conv2d<4, 4, 3>>::new(|_| Conv2d::new().padding(1));
+/// let y: Images<4> = stage.forward(&Images::new(Tensor::rand([1, 4, 5, 5])));
+/// assert_eq!(y.shape(), vec![1, 4, 5, 5]);
+/// let keys: Vec<String> = stage.named_parameters().into_iter().map(|(key, _)| key).collect();
+/// assert_eq!(keys, ["0.weight", "0.bias", "1.weight", "1.bias"]);
+/// assert!(stage.to_string().starts_with("Sequential(\n  (0): Conv2d(4, 4, kernel_size=(3, 3)"));
+/// ```
+#[derive(Clone)]
+pub struct Repeat<const N: usize, B> {
+    blocks: [B; N],
+    hooks: Hooks,
+}
+
+impl<const N: usize, B> Repeat<N, B> {
+    /// The `N` blocks `make(0)`, ..., `make(N - 1)`, in order.
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Repeat};
+    /// let layers = Repeat::<3, Linear<8, 8>>::new(|_| Linear::new());
+    /// assert_eq!(layers.blocks().len(), 3);
+    /// ```
+    ///
+    /// A block that does not give what it takes is a compile error here,
+    /// naming the block and both kinds (and nothing after it is reported
+    /// again: the result's type is known only once the check holds).
+    pub fn new(
+        make: impl FnMut(usize) -> B,
+    ) -> <<B as KeepsKind<B::Input, B::Output>>::Checked as Known<Self>>::Net
+    where
+        B: Forward + KeepsKind<B::Input, B::Output>,
+    {
+        <<B as KeepsKind<B::Input, B::Output>>::Checked as Known<Self>>::pass(Repeat {
+            blocks: std::array::from_fn(make),
+            hooks: Hooks::new(),
+        })
+    }
+
+    /// The blocks, in order (`stage.blocks()[1]` is PyTorch's `stage[1]`).
+    ///
+    /// ```
+    /// use blocks_core::nn::{Linear, Repeat};
+    /// let layers = Repeat::<2, Linear<2, 2>>::new(|_| Linear::new());
+    /// assert_eq!(layers.blocks()[1].weight().shape(), vec![2, 2]);
+    /// ```
+    pub fn blocks(&self) -> &[B; N] {
+        &self.blocks
+    }
+}
+
+/// The check that block `Self` gives what it takes, so that it can be
+/// repeated: implemented only when `GIVES` is `TAKES`.
+///
+/// ```
+/// use blocks_core::nn::{Batch, KeepsKind, Linear};
+/// fn repeatable<B: KeepsKind<Batch<4>, Batch<4>>>() {}
+/// repeatable::<Linear<4, 4>>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be repeated: it takes `{TAKES}` but gives `{GIVES}`",
+    label = "takes `{TAKES}` but gives `{GIVES}`",
+    note = "each block of a `Repeat` is given what the one before it gave: repeat a block that gives what it takes, and put the block that changes the size before the `Repeat`"
+)]
+pub trait KeepsKind<TAKES, GIVES> {
+    /// `()`: the check as a type, which [`Repeat::new`]'s result goes through.
+    type Checked;
+
+    /// The block's output as its input: the same value, of the same type.
+    fn same(given: GIVES) -> TAKES;
+}
+
+impl<B: ?Sized, T> KeepsKind<T, T> for B {
+    type Checked = ();
+
+    fn same(given: T) -> T {
+        given
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<const N: usize, B> Forward for Repeat<N, B>
+where
+    B: Forward + Call<<B as Forward>::Input, Out = <B as Forward>::Output> + KeepsKind<B::Input, B::Output>,
+    B::Input: Clone,
+    Self: Module,
+{
+    type Input = B::Input;
+    type Output = B::Input;
+
+    #[track_caller]
+    fn forward(&self, input: &B::Input) -> B::Input {
+        let mut x = input.clone();
+        for (index, block) in self.blocks.iter().enumerate() {
+            let _step = within(index);
+            x = <B as KeepsKind<B::Input, B::Output>>::same(run(block, &x));
+        }
+        x
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<const N: usize, B: Module> Module for Repeat<N, B> {
+    fn type_name(&self) -> String {
+        "Sequential".into()
+    }
+
+    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+        for (index, block) in self.blocks.iter().enumerate() {
+            visitor.child(&index.to_string(), block);
+        }
+        visitor.hooks(&self.hooks);
+    }
+}
+
+impl<const N: usize, B: DeepCopy> DeepCopy for Repeat<N, B> {
+    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
+        let mut blocks = self.blocks.iter();
+        Repeat {
+            blocks: std::array::from_fn(|_| blocks.next().expect("N blocks").deep_copy_with(mapper)),
+            hooks: self.hooks.clone(),
+        }
+    }
+}
+
+impl<const N: usize, B: MapElement> MapElement for Repeat<N, B> {
+    type As<F: Element> = Repeat<N, B::As<F>>;
+
+    fn map_element<F: Element>(&self, mapper: &mut Mapper) -> Self::As<F> {
+        let mut blocks = self.blocks.iter();
+        Repeat {
+            blocks: std::array::from_fn(|_| blocks.next().expect("N blocks").map_element::<F>(mapper)),
+            hooks: self.hooks.clone(),
+        }
+    }
+}
+
+impl_block! {
+    /// Runs the `N` blocks in order on `B`'s input (checked by the compiler),
+    /// or on a plain tensor (checked at run time by the first block).
+    ///
+    /// ```
+    /// use blocks_core::nn::{Batch, Linear, Repeat};
+    /// let layers = Repeat::<2, Linear<3, 3>>::new(|_| Linear::new());
+    /// let y: Batch<3> = layers.forward(&blocks_core::Tensor::rand([4, 3]));
+    /// assert_eq!(y.shape(), vec![4, 3]);
+    /// ```
+    [const N: usize, B: Module] Repeat<N, B>
+}
