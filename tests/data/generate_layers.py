@@ -1,5 +1,6 @@
-"""Writes the PyTorch reference cases for GroupNorm, Dropout2d, Embedding(padding_idx) and
-LayerNorm without affine / without bias into tests/data/conformance/layers/.
+"""Writes the PyTorch reference cases for GroupNorm, Dropout2d, Embedding(padding_idx),
+LayerNorm without affine / without bias, and channel concatenation (d2l's Inception block and
+DenseNet's dense block) into tests/data/conformance/layers/.
 
 Run by hand, never by CI (the tests only read the files it wrote). Needs PyTorch 2.15 and
 safetensors:
@@ -19,6 +20,7 @@ import json
 import os
 
 import torch
+import torch.nn.functional as F
 from safetensors.torch import save_file
 from torch import nn
 
@@ -48,6 +50,8 @@ def write_case(case, arch, seed, mode, net, x, describe, settings):
     for key, p in net.named_parameters():
         if p.requires_grad:
             io["grad." + key] = p.grad.detach().contiguous()
+    for key, b in net.named_buffers():
+        io["after." + key] = b.detach().clone().contiguous()
     metadata = {
         "case": case,
         "arch": arch,
@@ -121,6 +125,71 @@ def conv_dropout2d(case, seed, p):
     write_case(case, "conv_dropout2d", seed, "eval", net, x, describe, {"p": p})
 
 
+class Inception(nn.Module):
+    """d2l 8.4's Inception block, as the book writes it."""
+
+    def __init__(self, in_channels, c1, c2, c3, c4):
+        super().__init__()
+        self.p1_1 = nn.Conv2d(in_channels, c1, kernel_size=1)
+        self.p2_1 = nn.Conv2d(in_channels, c2[0], kernel_size=1)
+        self.p2_2 = nn.Conv2d(c2[0], c2[1], kernel_size=3, padding=1)
+        self.p3_1 = nn.Conv2d(in_channels, c3[0], kernel_size=1)
+        self.p3_2 = nn.Conv2d(c3[0], c3[1], kernel_size=5, padding=2)
+        self.p4_1 = nn.MaxPool2d(kernel_size=3, stride=1, padding=1)
+        self.p4_2 = nn.Conv2d(in_channels, c4, kernel_size=1)
+
+    def forward(self, x):
+        p1 = F.relu(self.p1_1(x))
+        p2 = F.relu(self.p2_2(F.relu(self.p2_1(x))))
+        p3 = F.relu(self.p3_2(F.relu(self.p3_1(x))))
+        p4 = F.relu(self.p4_2(self.p4_1(x)))
+        return torch.cat((p1, p2, p3, p4), dim=1)
+
+
+def conv_block(input_channels, num_channels):
+    """d2l 8.7's conv_block: BatchNorm2d, ReLU, Conv2d(3x3, padding 1)."""
+    return nn.Sequential(
+        nn.BatchNorm2d(input_channels), nn.ReLU(), nn.Conv2d(input_channels, num_channels, kernel_size=3, padding=1)
+    )
+
+
+class DenseBlock(nn.Module):
+    """d2l 8.7's dense block: each conv block's output concatenated to its input."""
+
+    def __init__(self, num_convs, input_channels, num_channels):
+        super().__init__()
+        layer = []
+        for i in range(num_convs):
+            layer.append(conv_block(num_channels * i + input_channels, num_channels))
+        self.net = nn.Sequential(*layer)
+
+    def forward(self, X):
+        for blk in self.net:
+            Y = blk(X)
+            X = torch.cat((X, Y), dim=1)
+        return X
+
+
+def inception(case, seed, in_channels, c1, c2, c3, c4, shape):
+    """d2l's Inception block on odd image sizes."""
+    torch.manual_seed(seed)
+    net = Inception(in_channels, c1, c2, c3, c4)
+    x = torch.rand(*shape)
+    describe = f"d2l Inception({in_channels}, {c1}, {c2}, {c3}, {c4})"
+    settings = {"in_channels": in_channels, "c1": c1, "c2": json.dumps(c2), "c3": json.dumps(c3), "c4": c4}
+    write_case(case, "inception", seed, "train", net, x, describe, settings)
+
+
+def dense_block(case, seed, num_convs, input_channels, num_channels, shape):
+    """d2l's DenseBlock in train mode (BatchNorm with batch statistics, running statistics updated)."""
+    torch.manual_seed(seed)
+    net = DenseBlock(num_convs, input_channels, num_channels)
+    x = torch.rand(*shape)
+    describe = f"d2l DenseBlock({num_convs}, {input_channels}, {num_channels})"
+    settings = {"num_convs": num_convs, "input_channels": input_channels, "num_channels": num_channels}
+    write_case(case, "dense_block", seed, "train", net, x, describe, settings)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     conv_gn("group_norm", 40, channels=6, num_groups=3, affine=True, shape=(2, 3, 7, 5))
@@ -129,3 +198,5 @@ if __name__ == "__main__":
     ln_mlp("layer_norm_plain", 43, elementwise_affine=False, bias=True)
     ln_mlp("layer_norm_no_bias", 44, elementwise_affine=True, bias=False)
     conv_dropout2d("dropout2d_eval", 45, p=0.3)
+    inception("inception", 46, in_channels=3, c1=2, c2=[2, 3], c3=[1, 2], c4=2, shape=(2, 3, 5, 7))
+    dense_block("dense_block", 47, num_convs=2, input_channels=3, num_channels=4, shape=(3, 3, 5, 4))

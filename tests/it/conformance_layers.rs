@@ -77,6 +77,95 @@ impl Forward for Residual {
     }
 }
 
+/// d2l's Inception block (8.4), its sizes from a case: four paths whose
+/// outputs are concatenated on the channel dimension.
+#[derive(blocks::Module)]
+pub(crate) struct Inception {
+    pub(crate) p1_1: DynConv2d,
+    pub(crate) p2_1: DynConv2d,
+    pub(crate) p2_2: DynConv2d,
+    pub(crate) p3_1: DynConv2d,
+    pub(crate) p3_2: DynConv2d,
+    pub(crate) p4_1: MaxPool2d,
+    pub(crate) p4_2: DynConv2d,
+}
+
+/// A square convolution with stride 1 and `padding`.
+fn square_conv(input: usize, output: usize, kernel: usize, padding: usize) -> DynConv2d {
+    let options = Conv2dOptions { padding: [padding; 2], ..Default::default() };
+    DynConv2d::with_options(input, output, [kernel, kernel], options, true)
+}
+
+impl Inception {
+    pub(crate) fn new(in_channels: usize, c1: usize, c2: [usize; 2], c3: [usize; 2], c4: usize) -> Self {
+        Inception {
+            p1_1: square_conv(in_channels, c1, 1, 0),
+            p2_1: square_conv(in_channels, c2[0], 1, 0),
+            p2_2: square_conv(c2[0], c2[1], 3, 1),
+            p3_1: square_conv(in_channels, c3[0], 1, 0),
+            p3_2: square_conv(c3[0], c3[1], 5, 2),
+            p4_1: MaxPool2d::new(3).stride(1).padding(1),
+            p4_2: square_conv(in_channels, c4, 1, 0),
+        }
+    }
+}
+
+impl Forward for Inception {
+    type Input = Tensor;
+    type Output = Tensor;
+
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let p1 = self.p1_1.forward(x).relu();
+        let p2 = self.p2_2.forward(&self.p2_1.forward(x).relu()).relu();
+        let p3 = self.p3_2.forward(&self.p3_1.forward(x).relu()).relu();
+        let p4 = self.p4_2.forward(&self.p4_1.forward(x)).relu();
+        Tensor::cat(&[&p1, &p2, &p3, &p4], 1)
+    }
+}
+
+/// d2l's dense block (8.7): each conv block (BatchNorm2d, ReLU, 3x3 Conv2d)
+/// is given everything before it, concatenated on the channel dimension.
+#[derive(blocks::Module)]
+struct DenseBlock {
+    net: DynSequential,
+}
+
+impl DenseBlock {
+    fn new(num_convs: usize, input_channels: usize, num_channels: usize) -> Self {
+        let mut net = DynSequential::new();
+        for i in 0..num_convs {
+            let channels = num_channels * i + input_channels;
+            let mut block = DynSequential::new();
+            block.push(DynBatchNorm2d::new(channels, BatchNormOptions::default()));
+            block.push(ReLU).push(square_conv(channels, num_channels, 3, 1));
+            net.push(block);
+        }
+        DenseBlock { net }
+    }
+}
+
+impl Forward for DenseBlock {
+    type Input = Tensor;
+    type Output = Tensor;
+
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let mut x = x.clone();
+        for (_, block) in self.net.iter() {
+            let y = block.forward_tensor(&x);
+            x = Tensor::cat(&[&x, &y], 1);
+        }
+        x
+    }
+}
+
+/// `[2, 3]` from a case's metadata.
+fn pair(meta: &Metadata, key: &str) -> [usize; 2] {
+    let text = meta.text(key).unwrap_or_else(|| panic!("no {key} in the metadata"));
+    let values: Vec<usize> =
+        text.trim_matches(['[', ']']).split(',').map(|v| v.trim().parse().expect("a size")).collect();
+    [values[0], values[1]]
+}
+
 /// A case's input: float32 values or int64 indices.
 enum Input {
     Floats(Tensor),
@@ -226,6 +315,23 @@ fn build(arch: &str, meta: &Metadata, s: &Shapes) -> Box<dyn CaseModel> {
                 number("strides"),
             );
             return Box::new(Floats(residual));
+        }
+        "inception" => {
+            let number = |key: &str| meta.number(key, f64::NAN) as usize;
+            let block = Inception::new(
+                number("in_channels"),
+                number("c1"),
+                pair(meta, "c2"),
+                pair(meta, "c3"),
+                number("c4"),
+            );
+            return Box::new(Floats(block));
+        }
+        "dense_block" => {
+            let number = |key: &str| meta.number(key, f64::NAN) as usize;
+            let block =
+                DenseBlock::new(number("num_convs"), number("input_channels"), number("num_channels"));
+            return Box::new(Floats(block));
         }
         "embed_ln" => {
             let e = s.of("0.weight");

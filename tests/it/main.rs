@@ -7,6 +7,7 @@
 mod caller_lines;
 mod chain;
 mod chain_float64;
+mod concat;
 mod conformance;
 mod conformance_layers;
 mod conformance_training;

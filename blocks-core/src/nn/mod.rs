@@ -134,6 +134,7 @@ pub use self::containers::dyn_sequential::DynSequential;
 pub use self::containers::repeat::{KeepsKind, Repeat};
 pub use self::containers::sequential::{BlockEntries, Chain, Entries, NamedEntries, Sequential};
 pub use self::containers::sequential_entries::Chunks;
+pub use self::kinds::concat::ChannelParts;
 pub use self::kinds::flat::Flat;
 pub use self::kinds::images::Images;
 pub use self::kinds::typed::{Batch, Scalar};

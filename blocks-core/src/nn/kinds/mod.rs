@@ -1,5 +1,6 @@
 //! The typed tensor kinds a block takes and gives: `Batch<N>` (N features), `Images<C>` (C channels), `Flat` (what `Flatten` gives) and `Scalar`.
 
+pub(crate) mod concat;
 pub(crate) mod flat;
 pub(crate) mod images;
 pub(crate) mod typed;
