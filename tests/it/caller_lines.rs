@@ -2,35 +2,10 @@
 //! through the layer's forward), one layer family at a time, and inside a
 //! `Sequential` it names the block's place (`(at block N)`).
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex};
-
 use blocks::nn::{AdaptiveAvgPool2d, DynGroupNorm, LogSoftmax, Softmax};
 use blocks::prelude::*;
 
-use crate::support::panic_message;
-
-/// Runs `f`, which must panic; gives the message and the `file:line` it
-/// points at (only this thread's panics are recorded).
-fn panic_site<T>(f: impl FnOnce() -> T) -> (String, String) {
-    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-    let record = Arc::clone(&seen);
-    let this_thread = std::thread::current().id();
-    let _serial = crate::support::panic_hook_lock();
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if std::thread::current().id() == this_thread
-            && let Some(location) = info.location()
-        {
-            record.lock().unwrap().push(format!("{}:{}", location.file(), location.line()));
-        }
-    }));
-    let caught = catch_unwind(AssertUnwindSafe(f));
-    std::panic::set_hook(previous);
-    let message = panic_message(caught.err().expect("it must panic"));
-    let site = seen.lock().unwrap().first().cloned().unwrap_or_default();
-    (message, site)
-}
+use crate::support::panic_site;
 
 /// `(message, site)` of `f`, asserting the site is `line` of this file.
 #[track_caller]

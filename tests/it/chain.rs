@@ -203,29 +203,16 @@ fn plain_tensor_of_the_wrong_width_names_the_block() {
 /// derived `forward`), for a chained block and for a layer alike.
 #[test]
 fn a_width_panic_points_at_the_callers_line() {
-    use std::sync::{Arc, Mutex};
-    let seen: Arc<Mutex<Vec<(String, u32)>>> = Arc::default();
-    let record = Arc::clone(&seen);
-    let this_thread = std::thread::current().id();
-    let _serial = crate::support::panic_hook_lock();
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if std::thread::current().id() == this_thread
-            && let Some(location) = info.location()
-        {
-            record.lock().unwrap().push((location.file().to_string(), location.line()));
-        }
-    }));
     let net = Mlp::new();
     let wrong = Tensor::rand([2, 19]);
     let chained_line = line!() + 1;
-    let chained = std::panic::catch_unwind(|| net.forward(&wrong));
+    let (_, chained) = crate::support::panic_site(|| net.forward(&wrong));
     let layer_line = line!() + 1;
-    let layer = std::panic::catch_unwind(|| Linear::<20, 2>::new().forward(&wrong));
-    std::panic::set_hook(previous);
-    assert!(chained.is_err() && layer.is_err());
-    let file = file!().to_string();
-    assert_eq!(*seen.lock().unwrap(), [(file.clone(), chained_line), (file, layer_line)]);
+    let (_, layer) = crate::support::panic_site(|| Linear::<20, 2>::new().forward(&wrong));
+    assert_eq!(
+        [chained, layer],
+        [format!("{}:{chained_line}", file!()), format!("{}:{layer_line}", file!())]
+    );
 }
 
 /// Global hooks are told each step's path: the field's key, under the

@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::support::watchdog::with_watchdog;
-use blocks::nn::{DynConv2d, HookHandle, hooks_of, register_module_forward_hook};
+use blocks::nn::{HookHandle, hooks_of, register_module_forward_hook};
 use blocks::prelude::*;
 
 type Log = Arc<Mutex<Vec<(String, Vec<f32>)>>>;
@@ -129,54 +129,7 @@ fn a_new_block_starts_without_hooks_and_a_clone_copies_them() {
     assert_eq!(copy.forward(&x).to_vec(), vec![0.0, 4.0]);
 }
 
-/// d2l's Inception block: four paths whose outputs are concatenated on the
-/// channel dimension, its fields called by a hand-written forward.
-#[derive(Module)]
-struct Inception {
-    p1_1: DynConv2d,
-    p2_1: DynConv2d,
-    p2_2: DynConv2d,
-    p3_1: DynConv2d,
-    p3_2: DynConv2d,
-    p4_1: MaxPool2d,
-    p4_2: DynConv2d,
-}
-
-impl Inception {
-    fn new(in_channels: usize, c1: usize, c2: [usize; 2], c3: [usize; 2], c4: usize) -> Self {
-        let conv = |i, o, k: usize, p: usize| {
-            DynConv2d::with_options(
-                i,
-                o,
-                [k, k],
-                blocks::Conv2dOptions { padding: [p, p], ..Default::default() },
-                true,
-            )
-        };
-        Inception {
-            p1_1: conv(in_channels, c1, 1, 0),
-            p2_1: conv(in_channels, c2[0], 1, 0),
-            p2_2: conv(c2[0], c2[1], 3, 1),
-            p3_1: conv(in_channels, c3[0], 1, 0),
-            p3_2: conv(c3[0], c3[1], 5, 2),
-            p4_1: MaxPool2d::new(3).stride(1).padding(1),
-            p4_2: conv(in_channels, c4, 1, 0),
-        }
-    }
-}
-
-impl Forward for Inception {
-    type Input = Tensor;
-    type Output = Tensor;
-
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let p1 = self.p1_1.forward(x).relu();
-        let p2 = self.p2_2.forward(&self.p2_1.forward(x).relu()).relu();
-        let p3 = self.p3_2.forward(&self.p3_1.forward(x).relu()).relu();
-        let p4 = self.p4_2.forward(&self.p4_1.forward(x)).relu();
-        Tensor::cat(&[&p1, &p2, &p3, &p4], 1)
-    }
-}
+use crate::conformance_layers::Inception;
 
 #[test]
 fn global_hooks_see_the_path_of_blocks_a_hand_written_forward_calls() {
@@ -222,33 +175,18 @@ struct NoHooks {
     layer: Linear<2, 2>,
 }
 
-/// Panics at the caller's line, naming the block (the same pattern as
-/// tests/chain.rs: a panic hook that records this thread's locations).
+/// Panics at the caller's line, naming the block.
 #[test]
 fn registering_on_a_block_without_hooks_panics_naming_it_at_the_callers_line() {
-    let seen: Arc<Mutex<Vec<(String, u32)>>> = Arc::default();
-    let record_location = Arc::clone(&seen);
-    let this_thread = std::thread::current().id();
-    let _serial = crate::support::panic_hook_lock();
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if std::thread::current().id() == this_thread
-            && let Some(location) = info.location()
-        {
-            record_location.lock().unwrap().push((location.file().to_string(), location.line()));
-        }
-    }));
     let block = NoHooks { layer: Linear::new() };
     let register = || block.register_forward_hook(|_, _| None);
     let line = line!() - 1;
-    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(register));
-    std::panic::set_hook(previous);
-    let message = *caught.unwrap_err().downcast::<String>().unwrap();
+    let (message, site) = crate::support::panic_site(register);
+    assert_eq!(site, format!("{}:{line}", file!()));
     assert!(
         message.starts_with("NoHooks keeps no hooks of its own: give it a field `hooks: Hooks`"),
         "{message}"
     );
-    assert_eq!(*seen.lock().unwrap(), [(file!().to_string(), line)]);
     // Its layers keep theirs.
     let _ = block.layer.register_forward_hook(|_, _| None);
 }

@@ -61,13 +61,35 @@ pub fn panic_message(caught: Box<dyn Any + Send>) -> String {
     }
 }
 
-/// Held by every test that replaces the process's panic hook (to record
-/// where a panic points): tests run on several threads at once, and one
-/// test restoring the hook while another's is in place would lose the
-/// other's record.
-pub static PANIC_HOOK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// Held while a test replaces the process's panic hook (see [`panic_site`]):
+/// tests run on several threads at once, and one test restoring the hook
+/// while another's is in place would lose the other's record.
+static PANIC_HOOK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// The guard of [`PANIC_HOOK`], whole even after a test panicked holding it.
-pub fn panic_hook_lock() -> std::sync::MutexGuard<'static, ()> {
-    PANIC_HOOK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+/// Runs `f`, which must panic, and gives its message and the `file:line`
+/// the panic points at (`#[track_caller]` through the library should make
+/// it the caller's line). Only this thread's panic is recorded.
+///
+/// # Panics
+///
+/// When `f` does not panic.
+pub fn panic_site<T>(f: impl FnOnce() -> T) -> (String, String) {
+    use std::sync::{Arc, Mutex, PoisonError};
+    let _serial = PANIC_HOOK.lock().unwrap_or_else(PoisonError::into_inner);
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let record = Arc::clone(&seen);
+    let this_thread = std::thread::current().id();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == this_thread
+            && let Some(location) = info.location()
+        {
+            record.lock().unwrap().push(format!("{}:{}", location.file(), location.line()));
+        }
+    }));
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(previous);
+    let message = panic_message(caught.err().expect("it must panic"));
+    let site = seen.lock().unwrap().first().cloned().unwrap_or_default();
+    (message, site)
 }
