@@ -175,6 +175,25 @@ fn forward(
             let x = x.layer_norm(&[x.shape()[1]], p.opt("1.weight"), p.opt("1.bias"), eps).relu();
             p.linear(&x, "3")
         }
+        "inception" => {
+            let same = |padding| conv_options(1, padding, 1, 1);
+            let p1 = p.conv(input, "p1_1", same(0)).relu();
+            let p2 = p.conv(&p.conv(input, "p2_1", same(0)).relu(), "p2_2", same(1)).relu();
+            let p3 = p.conv(&p.conv(input, "p3_1", same(0)).relu(), "p3_2", same(2)).relu();
+            let pooled = input.max_pool2d([3, 3], [1, 1], [1, 1], [1, 1], false);
+            let p4 = p.conv(&pooled, "p4_2", same(0)).relu();
+            Tensor::cat(&[&p1, &p2, &p3, &p4], 1)
+        }
+        "dense_block" => {
+            let num_convs: usize = meta["num_convs"].parse().unwrap();
+            let mut x = input.clone();
+            for i in 0..num_convs {
+                let y = p.batch_norm(&x, &format!("net.{i}.0"), training).relu();
+                let y = p.conv(&y, &format!("net.{i}.2"), conv_options(1, 1, 1, 1));
+                x = Tensor::cat(&[&x, &y], 1);
+            }
+            x
+        }
         other => panic!("no plain-ops build for arch {other}"),
     }
 }
