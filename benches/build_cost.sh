@@ -16,8 +16,7 @@ block_fields='    hidden: Linear<16, 32>,
     net: Sequential<(Linear<16, 16>, ReLU)>,'
 forward_impl() { # $1 = struct name
   cat <<RS
-impl Forward for $1 {
-    type Input = Batch<16>;
+impl Forward<Batch<16>> for $1 {
     type Output = Batch<16>;
     fn forward(&self, x: &Batch<16>) -> Batch<16> {
         self.net.forward(&self.out.forward(&self.hidden.forward(x).relu()))

@@ -18,8 +18,7 @@ struct Mlp {
     out: Linear<256, 10>,
 }
 
-impl Forward for Mlp {
-    type Input = Batch<20>;
+impl Forward<Batch<20>> for Mlp {
     type Output = Batch<10>;
 
     fn forward(&self, x: &Batch<20>) -> Batch<10> {

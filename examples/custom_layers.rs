@@ -20,8 +20,7 @@ use blocks::prelude::*;
 #[module(keeps_width)]
 pub struct CenteredLayer;
 
-impl Forward for CenteredLayer {
-    type Input = Tensor;
+impl Forward<Tensor> for CenteredLayer {
     type Output = Tensor;
 
     fn forward(&self, x: &Tensor) -> Tensor {
@@ -83,8 +82,7 @@ impl<const IN: usize, const UNITS: usize> Default for MyLinear<IN, UNITS> {
     }
 }
 
-impl<const IN: usize, const UNITS: usize> Forward for MyLinear<IN, UNITS> {
-    type Input = Batch<IN>;
+impl<const IN: usize, const UNITS: usize> Forward<Batch<IN>> for MyLinear<IN, UNITS> {
     type Output = Batch<UNITS>;
 
     fn forward(&self, x: &Batch<IN>) -> Batch<UNITS> {

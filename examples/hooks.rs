@@ -14,7 +14,10 @@ use blocks::prelude::*;
 
 /// One line per top-level block: `Linear output shape:\t[2, 256]`, as d2l prints
 /// `X.__class__.__name__, 'output shape:\t', X.shape` for each layer.
-pub fn shape_walk<B: Module + Call<Tensor>>(net: &B, x: &Tensor) -> Vec<String> {
+pub fn shape_walk<B: Forward<Tensor> + 'static>(net: &B, x: &Tensor) -> Vec<String>
+where
+    B::Output: HookValue,
+{
     let lines = Arc::new(Mutex::new(Vec::new()));
     let lines_in_hook = Arc::clone(&lines);
     // A hook for every block sees every thread's blocks: keep this thread's.
@@ -26,7 +29,7 @@ pub fn shape_walk<B: Module + Call<Tensor>>(net: &B, x: &Tensor) -> Vec<String> 
         }
         None
     });
-    let _ = net.call(x);
+    let _ = run(net, x);
     handle.remove();
     lines.lock().unwrap().clone()
 }

@@ -29,8 +29,12 @@ pub fn net() -> Net {
 ///     if init is not None:
 ///         self.net.apply(init)
 /// ```
-pub fn apply_init<M: Module + Call<Tensor>>(net: &M, inputs: &Tensor, init: Option<fn(&dyn Module)>) {
-    net.call(inputs);
+pub fn apply_init<M>(net: &M, inputs: &Tensor, init: Option<fn(&dyn Module)>)
+where
+    M: Forward<Tensor> + 'static,
+    M::Output: HookValue,
+{
+    run(net, inputs);
     if let Some(init) = init {
         apply(net, init);
     }

@@ -34,8 +34,7 @@ impl MySequential {
     }
 }
 
-impl Forward for MySequential {
-    type Input = Tensor;
+impl Forward<Tensor> for MySequential {
     type Output = Tensor;
 
     fn forward(&self, x: &Tensor) -> Tensor {

@@ -12,8 +12,7 @@
 //!     out: Linear<256, 10>,
 //! }
 //!
-//! impl Forward for Mlp {
-//!     type Input = Batch<20>;
+//! impl Forward<Batch<20>> for Mlp {
 //!     type Output = Batch<10>;
 //!     fn forward(&self, x: &Batch<20>) -> Batch<10> {
 //!         self.out.forward(&self.hidden.forward(x).relu())
@@ -85,8 +84,7 @@ pub use blocks_core::*;
 /// #[module(keeps_width)]
 /// struct CenteredLayer;
 ///
-/// impl Forward for CenteredLayer {
-///     type Input = Tensor;
+/// impl Forward<Tensor> for CenteredLayer {
 ///     type Output = Tensor;
 ///     fn forward(&self, x: &Tensor) -> Tensor {
 ///         x - &x.mean()
@@ -238,9 +236,10 @@ pub mod prelude {
     pub use crate::data::{DataLoader, TensorDataset};
     pub use crate::nn::{
         AdaptiveAvgPool2d, AvgPool2d, Batch, BatchNorm1d, BatchNorm2d, Block, Call, Conv1d, Conv2d, DeepCopy,
-        Dropout, Dropout2d, DynConv1d, DynConv2d, DynLinear, DynSequential, Flatten, Forward, ForwardHooks,
-        GroupNorm, Hooks, Identity, Images, LayerNorm, LazyLinear, Linear, MaxPool2d, Module, Parameter,
-        ReLU, Scalar, Sequential, Sigmoid, StateDict, Tanh, ToElement, TrainingFlag,
+        Dropout, Dropout2d, DynConv1d, DynConv2d, DynLinear, DynSequential, FeedsInto, Flatten, Forward,
+        ForwardHooks, GroupNorm, HookValue, Hooks, Identity, Images, LayerNorm, LazyLinear, Linear, MaxPool2d,
+        Module, Parameter, ReLU, Scalar, Sequential, Sigmoid, StateDict, Tanh, TensorKind, ToElement,
+        TrainingFlag, run,
     };
     pub use crate::optim::{Adam, AdamConfig, AdamWConfig, LrScheduler, Optimizer, Sgd, SgdConfig};
     pub use crate::{Element, Tensor, Tensor64, manual_seed, no_grad};

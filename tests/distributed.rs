@@ -238,8 +238,7 @@ struct RunningCentering {
     running_mean: Tensor,
 }
 
-impl Forward for RunningCentering {
-    type Input = Tensor;
+impl Forward<Tensor> for RunningCentering {
     type Output = Tensor;
 
     fn forward(&self, x: &Tensor) -> Tensor {
@@ -279,8 +278,7 @@ impl BatchNorm {
     }
 }
 
-impl Forward for BatchNorm {
-    type Input = Tensor;
+impl Forward<Tensor> for BatchNorm {
     type Output = Tensor;
 
     fn forward(&self, x: &Tensor) -> Tensor {

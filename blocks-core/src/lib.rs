@@ -48,8 +48,11 @@ pub use threading::{MAX_THREADS, get_num_threads, set_num_threads, set_num_threa
 /// not a public API, may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::nn::chain::{FirstInput, GivesTo, Known, Then, block, checked, feed, nested, of, start};
-    pub use crate::nn::chained::{Entry, EntryRule, within_field};
+    pub use crate::nn::chain::{
+        FeedsInChain, FirstInput, GivesTo, Known, Step, block, checked, feed, nested, of, start,
+    };
+    pub use crate::nn::chained::within_field;
+    pub use crate::nn::keeps_width::keep_width;
     pub use crate::nn::field::{
         BufferField, Field, FlattenField, PlainTensorField, Probe, ProbeField, ProbeTensor,
     };

@@ -25,6 +25,9 @@ pub struct StructAttrs {
     /// `chain`: the block's forward runs its block fields in declaration
     /// order (the derive writes its `Forward`).
     pub chain: Option<Ident>,
+    /// `any_input`: the block's `Forward` is generic over its input (or it
+    /// has several), and its `forward` takes exactly those inputs.
+    pub any_input: Option<Ident>,
 }
 
 /// What `#[module(...)]` on a field says.
@@ -41,7 +44,7 @@ pub struct FieldAttrs {
     pub flatten: Option<Ident>,
 }
 
-const STRUCT_KEYS: &str = "`name = \"...\"`, `chain`, `keeps_width` and `crate = \"...\"`";
+const STRUCT_KEYS: &str = "`name = \"...\"`, `chain`, `keeps_width`, `any_input` and `crate = \"...\"`";
 const FIELD_KEYS: &str = "`skip`, `buffer`, `flatten` and `rename = \"...\"`";
 
 /// One argument: `key` or `key = value`.
@@ -157,6 +160,10 @@ pub fn struct_attrs(attrs: &[Attribute], errors: &mut Errors) -> StructAttrs {
                 let value = flag(&arg, errors);
                 set_once(&mut out.chain, value, &arg.key, errors);
             }
+            "any_input" => {
+                let value = flag(&arg, errors);
+                set_once(&mut out.any_input, value, &arg.key, errors);
+            }
             "skip" | "buffer" | "rename" | "flatten" => errors.push(Error::new_spanned(
                 &arg.key,
                 format!("`{key}` goes on a field, not on the struct; on the struct #[module(...)] takes {STRUCT_KEYS}"),
@@ -189,7 +196,7 @@ pub fn field_attrs(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                 let value = flag(&arg, errors);
                 set_once(&mut out.flatten, value, &arg.key, errors);
             }
-            "name" | "crate" | "keeps_width" | "chain" => errors.push(Error::new_spanned(
+            "name" | "crate" | "keeps_width" | "chain" | "any_input" => errors.push(Error::new_spanned(
                 &arg.key,
                 format!(
                     "`{key}` goes on the struct, not on a field; on a field #[module(...)] takes {FIELD_KEYS}"

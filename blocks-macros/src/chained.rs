@@ -6,9 +6,9 @@
 //! take what the field before it gives is one compile error on that field,
 //! in a chain's words ("but the block before it gives 256"). The steps that
 //! run go through `__private::nested`, whose type is known only once the
-//! check holds, so they add no second error. `Input` is what the first field
-//! takes (`Entry`), `Output` what the last field gives (`StepOut`, by kinds
-//! alone, without the check, so the impl's types add none either).
+//! check holds, so they add no second error. The block takes what its first
+//! field takes (`Forward<G>` for every `G` the fields run on in turn, and
+//! the first field's `Takes`), and gives what its last field gives.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -30,17 +30,11 @@ pub fn forward(
     facade: &TokenStream,
 ) -> TokenStream {
     let ident = s.ident;
-    let (impl_generics, ty_generics, _) = s.generics.split_for_impl();
+    let (_, ty_generics, _) = s.generics.split_for_impl();
     let fields: Vec<_> = s.chained().collect();
     let Some(first) = fields.first() else { return TokenStream::new() };
     let first_ty = first.ty;
-    // A block generic over its element type `E` takes a plain tensor of `E`
-    // when its first field takes every kind.
-    let element = match crate::to_element::element_param(s.generics) {
-        Some(element) => quote!(#element),
-        None => quote!(f32),
-    };
-    let input = quote_spanned!(first_ty.span()=> <#first_ty as #facade::__private::Entry<#element>>::Input);
+    let input = quote!(__G);
     let links: Vec<Link> = fields
         .iter()
         .map(|field| {
@@ -49,6 +43,8 @@ pub fn forward(
         })
         .collect();
     let check = chain_check(facade, &links);
+    let mut clause = where_clause.clone().unwrap_or_else(|| syn::parse_quote!(where));
+    clause.predicates.push(syn::parse_quote!(#input: #facade::nn::HookValue));
     let mut given = input.clone();
     let mut steps = Vec::new();
     for (index, field) in fields.iter().enumerate() {
@@ -58,17 +54,21 @@ pub fn forward(
         steps.push(quote! {
             let __x = #facade::__private::within_field(#key, &__net.#member, #arg);
         });
-        given = quote_spanned!(ty.span()=> <#ty as #facade::nn::StepOut<#given>>::Out);
+        clause.predicates.push(syn::parse_quote_spanned!(ty.span()=> #ty: #facade::nn::Forward<#given> + 'static));
+        given = quote_spanned!(ty.span()=> <#ty as #facade::nn::Forward<#given>>::Output);
+        clause.predicates.push(syn::parse_quote!(#given: #facade::nn::HookValue));
     }
-    // The header at `chain`; the signature names the types themselves, not
-    // `Self::Input`, which a hand-written `impl Forward` beside this one
-    // (a conflicting impl, reported once) would make ambiguous.
+    let mut generics = s.generics.clone();
+    generics.params.push(syn::parse_quote!(#input));
+    let (impl_generics, _, _) = generics.split_for_impl();
+    let (plain_impl_generics, _, _) = s.generics.split_for_impl();
+    // The header at `chain`, so that an `impl Forward` written beside this
+    // one (a conflicting impl) is reported there.
     let header =
-        quote_spanned!(chain.span()=> impl #impl_generics #facade::nn::Forward for #ident #ty_generics);
+        quote_spanned!(chain.span()=> impl #impl_generics #facade::nn::Forward<#input> for #ident #ty_generics);
     quote! {
         #[automatically_derived]
-        #header #where_clause {
-            type Input = #input;
+        #header #clause {
             type Output = #given;
 
             #[track_caller]
@@ -77,6 +77,11 @@ pub fn forward(
                 #(#steps)*
                 __x
             }
+        }
+
+        #[automatically_derived]
+        impl #plain_impl_generics #facade::nn::Takes for #ident #ty_generics #where_clause {
+            type Inputs = <#first_ty as #facade::nn::Takes>::Inputs;
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Emitting `impl Module`, `impl Display`, the `Call` impl and the inherent
+//! Emitting `impl Module`, `impl Display`, `impl Takes` and the inherent
 //! `forward` (the door every run goes through) for a checked [`Struct`].
 //!
 //! Each field's registration is emitted with `quote_spanned!` at the field's
@@ -52,12 +52,8 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
     let visitor = if visits.is_empty() { quote!(_) } else { quote!(__visitor) };
     let call = match (&s.attrs.keeps_width, &s.attrs.chain) {
         (Some(flag), _) => keeps_width(s, flag, &where_clause, facade),
-        (None, Some(flag)) => {
-            let mut out = chained::forward(s, flag, &where_clause, facade);
-            out.extend(call(s, &where_clause, facade));
-            out
-        }
-        (None, None) => call(s, &where_clause, facade),
+        (None, Some(flag)) => chained::forward(s, flag, &where_clause, facade),
+        (None, None) => takes(s, &where_clause, facade),
     };
     let to_element = crate::to_element::to_element(s, facade);
     quote! {
@@ -85,43 +81,46 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
 
         #[automatically_derived]
         impl #impl_generics #self_ty #where_clause {
-            /// Runs the block on `input`, like PyTorch's `net(X)`: its
-            /// `Forward` input (checked by the compiler), or a plain `Tensor`
-            /// for a typed input (checked at run time, naming the block).
+            /// Runs the block on `input`, like PyTorch's `net(X)`, hooks
+            /// included: its `Forward` input (checked by the compiler), or
+            /// for a block with one `Forward` impl also what feeds into it
+            /// (a plain `Tensor` for a typed input, checked at run time,
+            /// naming the block).
             #[allow(dead_code)]
             #[track_caller]
-            pub fn forward<__G>(
+            pub fn forward<__G, __I>(
                 &self,
                 input: &__G,
-            ) -> <Self as #facade::nn::Call<__G>>::Out
+            ) -> <Self as #facade::nn::Call<__G, __I, <Self as #facade::nn::Takes>::Inputs>>::Out
             where
-                Self: #facade::nn::Call<__G>,
+                Self: #facade::nn::Takes + #facade::nn::Call<__G, __I, <Self as #facade::nn::Takes>::Inputs>,
             {
-                #facade::nn::run(self, input)
+                #facade::nn::Call::call(self, input)
             }
         }
     }
 }
 
-/// The block's `Takes` rule: it takes what feeds into its `Forward` input
-/// (which gives it `Call`). A block without `Forward` is reported where it
-/// is run.
-fn call(s: &Struct, where_clause: &Option<WhereClause>, facade: &TokenStream) -> TokenStream {
+/// The block's `Takes`: [`OneInput`] for a block with one hand-written
+/// `Forward` impl (its `forward` also takes what feeds into that input),
+/// `AnyInput` with `#[module(any_input)]`.
+fn takes(s: &Struct, where_clause: &Option<WhereClause>, facade: &TokenStream) -> TokenStream {
     let ident = s.ident;
     let (impl_generics, ty_generics, _) = s.generics.split_for_impl();
+    let inputs = if s.attrs.any_input.is_some() { quote!(AnyInput) } else { quote!(OneInput) };
     quote! {
         #[automatically_derived]
         impl #impl_generics #facade::nn::Takes for #ident #ty_generics #where_clause {
-            type Rule = #facade::nn::ByInput;
+            type Inputs = #facade::nn::#inputs;
         }
     }
 }
 
 /// `#[module(keeps_width)]`: the block takes every tensor kind and gives back
-/// the kind it was given, running its `Forward` from `Tensor` to `Tensor`. A
-/// missing or other `Forward` is reported at the flag (the `KeepsWidth`
-/// error) by the impl's bound: where the struct is defined for a plain one,
-/// where the block is used for a generic one.
+/// the kind it was given, running its `Forward<Tensor>` on the tensor
+/// inside. A missing or other `Forward` is reported at the flag (the
+/// `KeepsWidth` error): where the struct is defined for a plain one, where
+/// the block is used for a generic one.
 fn keeps_width(
     s: &Struct,
     flag: &Ident,
@@ -129,7 +128,7 @@ fn keeps_width(
     facade: &TokenStream,
 ) -> TokenStream {
     let ident = s.ident;
-    let (impl_generics, ty_generics, _) = s.generics.split_for_impl();
+    let (_, ty_generics, _) = s.generics.split_for_impl();
     let mut clause = where_clause.clone();
     if !s.generics.params.is_empty() {
         clause
@@ -137,20 +136,41 @@ fn keeps_width(
             .predicates
             .push(syn::parse_quote_spanned!(flag.span()=> Self: #facade::nn::KeepsWidth));
     }
-    let body = quote_spanned!(flag.span()=> #facade::nn::forward_kept(self, __x));
-    quote! {
+    let body = quote_spanned!(flag.span()=> #facade::__private::keep_width(self, __x));
+    let kinds: [(TokenStream, TokenStream); 5] = [
+        (quote!(const __N: usize), quote!(#facade::nn::Batch<__N>)),
+        (quote!(const __C: usize), quote!(#facade::nn::Images<__C>)),
+        (quote!(), quote!(#facade::nn::Flat)),
+        (quote!(), quote!(#facade::nn::Scalar)),
+        (quote!(), quote!(#facade::__private::FirstInput)),
+    ];
+    let mut out = TokenStream::new();
+    for (param, kind) in kinds {
+        let mut generics = s.generics.clone();
+        if !param.is_empty() {
+            generics.params.push(syn::parse_quote!(#param));
+        }
+        let (impl_generics, _, _) = generics.split_for_impl();
+        out.extend(quote! {
+            #[automatically_derived]
+            impl #impl_generics #facade::nn::Forward<#kind> for #ident #ty_generics #clause {
+                type Output = #kind;
+
+                #[track_caller]
+                fn forward(&self, __x: &#kind) -> #kind {
+                    #body
+                }
+            }
+        });
+    }
+    let (impl_generics, _, _) = s.generics.split_for_impl();
+    out.extend(quote! {
         #[automatically_derived]
         impl #impl_generics #facade::nn::Takes for #ident #ty_generics #where_clause {
-            type Rule = #facade::nn::AnyKind;
+            type Inputs = #facade::nn::AnyInput;
         }
-
-        #[automatically_derived]
-        impl #impl_generics #facade::nn::KeptForward for #ident #ty_generics #clause {
-            fn forward_kept(&self, __x: &#facade::Tensor) -> #facade::Tensor {
-                #body
-            }
-        }
-    }
+    });
+    out
 }
 
 /// The registration of one field, spanned at its type; nothing for skipped fields.

@@ -234,6 +234,7 @@ fn named(names: &[&Ident], blocks: &[TokenStream], facade: &TokenStream) -> (Tok
     let len = names.len();
     let last = &outs[len - 1];
     let first_param = &params[0];
+    let rest_params = &params[1..];
     let givens: Vec<TokenStream> =
         std::iter::once(quote!(#input)).chain(outs[..len - 1].iter().map(|out| quote!(#out))).collect();
     let args: Vec<TokenStream> =
@@ -260,18 +261,14 @@ fn named(names: &[&Ident], blocks: &[TokenStream], facade: &TokenStream) -> (Tok
             }
         }
 
-        impl<#input, #(#params, #outs),*> #facade::nn::ChainHead<#input> for #ty<#(#params),*>
-        where
-            #first_param: #facade::nn::ChainStep<#input>,
-            #(#params: #facade::nn::StepOut<#givens, Out = #outs>,)*
-        {
-            type Check = <#first_param as #facade::nn::ChainStep<#input>>::Check;
-            type Out = #last;
+        impl<#first_param: #facade::nn::Takes, #(#rest_params),*> #facade::nn::FirstTakes for #ty<#(#params),*> {
+            type Inputs = <#first_param as #facade::nn::Takes>::Inputs;
         }
 
         impl<#input, #(#params, #outs),*> #facade::nn::Chain<#input> for #ty<#(#params),*>
         where
-            #(#params: #facade::nn::Call<#givens, Out = #outs>,)*
+            #input: #facade::nn::HookValue,
+            #(#params: #facade::nn::Forward<#givens, Output = #outs> + 'static, #outs: #facade::nn::HookValue,)*
         {
             type Out = #last;
 

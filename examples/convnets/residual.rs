@@ -84,8 +84,7 @@ impl<const I: usize, const O: usize> Residual<I, O> {
     }
 }
 
-impl<const I: usize, const O: usize> Forward for Residual<I, O> {
-    type Input = Images<I>;
+impl<const I: usize, const O: usize> Forward<Images<I>> for Residual<I, O> {
     type Output = Images<O>;
 
     fn forward(&self, x: &Images<I>) -> Images<O> {

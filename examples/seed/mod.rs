@@ -39,8 +39,7 @@ impl Mlp {
     }
 }
 
-impl Forward for Mlp {
-    type Input = Batch<20>;
+impl Forward<Batch<20>> for Mlp {
     type Output = Batch<10>;
 
     fn forward(&self, x: &Batch<20>) -> Batch<10> {
@@ -87,8 +86,7 @@ impl FixedHiddenMlp {
     }
 }
 
-impl Forward for FixedHiddenMlp {
-    type Input = Batch<20>;
+impl Forward<Batch<20>> for FixedHiddenMlp {
     type Output = Scalar;
 
     fn forward(&self, x: &Batch<20>) -> Scalar {
@@ -132,8 +130,7 @@ impl NestMlp {
     }
 }
 
-impl Forward for NestMlp {
-    type Input = Batch<20>;
+impl Forward<Batch<20>> for NestMlp {
     type Output = Batch<16>;
 
     fn forward(&self, x: &Batch<20>) -> Batch<16> {

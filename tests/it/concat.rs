@@ -23,8 +23,7 @@ struct TypedInception {
     p4_2: Conv2d<3, 2, 1>,
 }
 
-impl Forward for TypedInception {
-    type Input = Images<3>;
+impl Forward<Images<3>> for TypedInception {
     type Output = Images<9>;
 
     fn forward(&self, x: &Images<3>) -> Images<9> {

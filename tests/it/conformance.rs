@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use blocks::io::TensorFile;
-use blocks::nn::StateDict;
+use blocks::nn::{StateDict, Takes};
 use blocks::prelude::*;
 
 use crate::support::{self, conformance_dir, seed};
@@ -37,9 +37,11 @@ struct Built {
     forward: Box<dyn Fn(&Tensor) -> Tensor>,
 }
 
-fn built<M>(model: M) -> Built
+/// A model run as its `forward` method runs it (a plain tensor fed to its
+/// input, whichever kind that is): `I` is what it takes.
+fn built<M, I>(model: M) -> Built
 where
-    M: Module + Call<Tensor>,
+    M: Module + Takes + Call<Tensor, I, <M as Takes>::Inputs> + 'static,
     M::Out: Into<Tensor>,
 {
     let model = Arc::new(model);

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use blocks::io::TensorFile;
 use blocks::nn::{
-    AdaptiveAvgPool2d, AvgPool2d, BatchNormOptions, Call, Dropout, Dropout2d, DynBatchNorm1d, DynBatchNorm2d,
+    AdaptiveAvgPool2d, AvgPool2d, BatchNormOptions, Dropout, Dropout2d, DynBatchNorm1d, DynBatchNorm2d,
     DynConv2d, DynEmbedding, DynGroupNorm, DynLinear, DynSequential, ELU, Flatten, Forward, GELU, Identity,
     LayerNorm, LeakyReLU, LogSoftmax, MaxPool2d, Module, ReLU, Sequential, SiLU, Sigmoid, Softplus,
     StateDict, Tanh,
@@ -62,8 +62,7 @@ impl Residual {
     }
 }
 
-impl Forward for Residual {
-    type Input = Tensor;
+impl Forward<Tensor> for Residual {
     type Output = Tensor;
 
     fn forward(&self, x: &Tensor) -> Tensor {
@@ -110,8 +109,7 @@ impl Inception {
     }
 }
 
-impl Forward for Inception {
-    type Input = Tensor;
+impl Forward<Tensor> for Inception {
     type Output = Tensor;
 
     fn forward(&self, x: &Tensor) -> Tensor {
@@ -144,8 +142,7 @@ impl DenseBlock {
     }
 }
 
-impl Forward for DenseBlock {
-    type Input = Tensor;
+impl Forward<Tensor> for DenseBlock {
     type Output = Tensor;
 
     fn forward(&self, x: &Tensor) -> Tensor {
@@ -181,7 +178,7 @@ trait CaseModel {
 /// A model taking float tensors.
 struct Floats<M>(M);
 
-impl<M: Module + Call<Tensor, Out = Tensor>> CaseModel for Floats<M> {
+impl<M: Forward<Tensor, Output = Tensor> + 'static> CaseModel for Floats<M> {
     fn module(&self) -> &dyn Module {
         &self.0
     }
@@ -197,7 +194,7 @@ impl<M: Module + Call<Tensor, Out = Tensor>> CaseModel for Floats<M> {
 /// A model taking int64 indices.
 struct Indexed<M>(M);
 
-impl<M: Module + Call<Indices, Out = Tensor>> CaseModel for Indexed<M> {
+impl<M: Forward<Indices, Output = Tensor> + 'static> CaseModel for Indexed<M> {
     fn module(&self) -> &dyn Module {
         &self.0
     }

@@ -15,8 +15,7 @@ use blocks::prelude::*;
 #[module(keeps_width)]
 struct CenteredLayer;
 
-impl Forward for CenteredLayer {
-    type Input = Tensor;
+impl Forward<Tensor> for CenteredLayer {
     type Output = Tensor;
 
     fn forward(&self, x: &Tensor) -> Tensor {
@@ -50,8 +49,7 @@ impl<const IN: usize, const UNITS: usize> MyLinear<IN, UNITS> {
     }
 }
 
-impl<const IN: usize, const UNITS: usize> Forward for MyLinear<IN, UNITS> {
-    type Input = Batch<IN>;
+impl<const IN: usize, const UNITS: usize> Forward<Batch<IN>> for MyLinear<IN, UNITS> {
     type Output = Batch<UNITS>;
 
     fn forward(&self, x: &Batch<IN>) -> Batch<UNITS> {
@@ -68,8 +66,7 @@ struct Scaled<B> {
     _inner: std::marker::PhantomData<B>,
 }
 
-impl<B: Send + Sync + 'static> Forward for Scaled<B> {
-    type Input = Tensor;
+impl<B: Send + Sync + 'static> Forward<Tensor> for Scaled<B> {
     type Output = Tensor;
 
     fn forward(&self, x: &Tensor) -> Tensor {
@@ -82,8 +79,7 @@ impl<B: Send + Sync + 'static> Forward for Scaled<B> {
 #[module(keeps_width)]
 struct Liar;
 
-impl Forward for Liar {
-    type Input = Tensor;
+impl Forward<Tensor> for Liar {
     type Output = Tensor;
 
     fn forward(&self, x: &Tensor) -> Tensor {
@@ -101,11 +97,11 @@ fn centered_layer_prints_as_d2l_shows() {
 
 #[test]
 fn centered_layer_keeps_every_tensor_kind() {
-    let t: Tensor = CenteredLayer.call(&Tensor::rand([2, 3]));
+    let t: Tensor = CenteredLayer.forward(&Tensor::rand([2, 3]));
     assert_eq!(t.shape(), vec![2, 3]);
-    let b: Batch<3> = CenteredLayer.call(&Batch::<3>::rand(2));
+    let b: Batch<3> = CenteredLayer.forward(&Batch::<3>::rand(2));
     assert_eq!(b.shape(), vec![2, 3]);
-    let s: Scalar = CenteredLayer.call(&Scalar::new(Tensor::scalar(4.0)));
+    let s: Scalar = CenteredLayer.forward(&Scalar::new(Tensor::scalar(4.0)));
     assert_eq!(s.item(), 0.0);
 }
 

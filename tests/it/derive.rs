@@ -25,8 +25,7 @@ impl NestMlp {
     }
 }
 
-impl Forward for NestMlp {
-    type Input = Batch<20>;
+impl Forward<Batch<20>> for NestMlp {
     type Output = Batch<16>;
 
     fn forward(&self, x: &Batch<20>) -> Batch<16> {
@@ -50,8 +49,7 @@ impl FixedHiddenMlp {
     }
 }
 
-impl Forward for FixedHiddenMlp {
-    type Input = Batch<20>;
+impl Forward<Batch<20>> for FixedHiddenMlp {
     type Output = Scalar;
 
     fn forward(&self, x: &Batch<20>) -> Scalar {
@@ -124,8 +122,7 @@ struct Mlp {
     out: Linear<256, 10>,
 }
 
-impl Forward for Mlp {
-    type Input = Batch<20>;
+impl Forward<Batch<20>> for Mlp {
     type Output = Batch<10>;
 
     fn forward(&self, x: &Batch<20>) -> Batch<10> {

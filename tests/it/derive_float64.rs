@@ -36,8 +36,7 @@ impl Mlp {
     }
 }
 
-impl<E: Element> Forward for Mlp<E> {
-    type Input = Batch<4, E>;
+impl<E: Element> Forward<Batch<4, E>> for Mlp<E> {
     type Output = Batch<2, E>;
 
     fn forward(&self, x: &Batch<4, E>) -> Batch<2, E> {

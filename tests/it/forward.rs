@@ -14,8 +14,7 @@ struct Mlp {
     out: Linear<256, 10>,
 }
 
-impl Forward for Mlp {
-    type Input = Batch<20>;
+impl Forward<Batch<20>> for Mlp {
     type Output = Batch<10>;
 
     fn forward(&self, x: &Batch<20>) -> Batch<10> {
@@ -48,11 +47,29 @@ fn a_plain_tensor_of_the_wrong_width_names_the_derived_block() {
     mlp().forward(&Tensor::rand([2, 19]));
 }
 
+/// `Mlp` generic over what it is fed (`#[module(any_input)]`): it takes a
+/// plain tensor wherever it is, so it also goes in a `Box<dyn Block>`.
+#[derive(Module)]
+#[module(name = "MLP", any_input)]
+struct AnyMlp {
+    hidden: Linear<20, 256>,
+    out: Linear<256, 10>,
+}
+
+impl<K: FeedsInto<Batch<20>, Self>> Forward<K> for AnyMlp {
+    type Output = Batch<10>;
+
+    #[track_caller]
+    fn forward(&self, x: &K) -> Batch<10> {
+        self.out.forward(&self.hidden.forward(&x.feed_into()).relu())
+    }
+}
+
 #[test]
-#[should_panic(expected = "Mlp takes 20 input features, but got a tensor of shape [2, 19] (at block 1)")]
+#[should_panic(expected = "AnyMlp takes 20 input features, but got a tensor of shape [2, 19] (at block 1)")]
 fn inside_a_dynamic_container_the_error_names_the_path() {
     let mut net = DynSequential::new();
-    net.push(DynLinear::new(4, 19)).push(mlp());
+    net.push(DynLinear::new(4, 19)).push(AnyMlp { hidden: Linear::new(), out: Linear::new() });
     net.forward(&Tensor::rand([2, 4]));
 }
 
@@ -73,8 +90,7 @@ impl MyDropout {
     }
 }
 
-impl Forward for MyDropout {
-    type Input = Tensor;
+impl Forward<Tensor> for MyDropout {
     type Output = Tensor;
 
     fn forward(&self, x: &Tensor) -> Tensor {
@@ -96,8 +112,7 @@ struct Net {
     head: Linear<64, 2>,
 }
 
-impl Forward for Net {
-    type Input = Batch<8>;
+impl Forward<Batch<8>> for Net {
     type Output = Batch<2>;
 
     fn forward(&self, x: &Batch<8>) -> Batch<2> {
@@ -148,7 +163,7 @@ fn a_derived_flag_is_its_own_mode_and_not_a_member() {
 /// A tiny typed channel block standing in for a convolution: a 1x1 mixing
 /// of `I` channels into `O`, on `[N, I, ...]`.
 #[derive(Module)]
-#[module(name = "Mix")]
+#[module(name = "Mix", any_input)]
 struct Mix<const I: usize, const O: usize> {
     weight: Parameter,
 }
@@ -159,11 +174,14 @@ impl<const I: usize, const O: usize> Mix<I, O> {
     }
 }
 
-impl<const I: usize, const O: usize> Forward for Mix<I, O> {
-    type Input = Images<I>;
+/// Generic over what it is fed (`#[module(any_input)]`): `Images<I>`, or a
+/// plain tensor checked at run time, also in the middle of a chain.
+impl<const I: usize, const O: usize, K: FeedsInto<Images<I>, Self>> Forward<K> for Mix<I, O> {
     type Output = Images<O>;
 
-    fn forward(&self, x: &Images<I>) -> Images<O> {
+    #[track_caller]
+    fn forward(&self, x: &K) -> Images<O> {
+        let x = x.feed_into();
         // [N, I, L] -> [N, L, I] x [I, O] -> [N, L, O] -> [N, O, L]
         let shape: Vec<isize> = x.shape().into_iter().map(|d| d as isize).collect();
         let rows = x.transpose(1, 2).reshape(&[shape[0] * shape[2], I as isize]);
@@ -237,13 +255,14 @@ fn a_hand_written_module_needs_only_its_name_and_members() {
 
 /// A stand-in `Flatten`: `[N, ...]` to `[N, rest]`, sizes known only at run time.
 #[derive(Module)]
+#[module(any_input)]
 struct Flatten;
 
-impl Forward for Flatten {
-    type Input = Tensor;
+impl<K: FeedsInto<Tensor, Self>> Forward<K> for Flatten {
     type Output = Tensor;
 
-    fn forward(&self, x: &Tensor) -> Tensor {
+    fn forward(&self, x: &K) -> Tensor {
+        let x = x.feed_into();
         let rows = x.shape()[0] as isize;
         x.reshape(&[rows, -1])
     }

@@ -13,19 +13,20 @@ use watchdog::with_watchdog;
 
 use crate::support::watchdog;
 
+/// Generic over what it is fed, so that it also goes in a `Box<dyn Block>`.
 #[derive(Module)]
+#[module(any_input)]
 pub(crate) struct Mlp {
     pub(crate) hidden: Linear<4, 8>,
     pub(crate) out: Linear<8, 2>,
     pub(crate) hooks: Hooks,
 }
 
-impl Forward for Mlp {
-    type Input = Batch<4>;
+impl<K: FeedsInto<Batch<4>, Self>> Forward<K> for Mlp {
     type Output = Batch<2>;
 
-    fn forward(&self, x: &Batch<4>) -> Batch<2> {
-        self.out.forward(&self.hidden.forward(x).relu())
+    fn forward(&self, x: &K) -> Batch<2> {
+        self.out.forward(&self.hidden.forward(&x.feed_into()).relu())
     }
 }
 

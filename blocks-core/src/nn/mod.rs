@@ -68,8 +68,7 @@
 //!     weight: Parameter,
 //! }
 //!
-//! impl<const C: usize> Forward for ChannelScale<C> {
-//!     type Input = Images<C>;
+//! impl<const C: usize> Forward<Images<C>> for ChannelScale<C> {
 //!     type Output = Images<C>;
 //!     fn forward(&self, x: &Images<C>) -> Images<C> {
 //!         Images::new(&**x * &self.weight.reshape(&[1, C as isize, 1, 1]))
@@ -128,11 +127,12 @@ pub(crate) use self::module::uninitialized;
 pub(crate) use self::run::chain;
 pub(crate) use self::run::chained;
 pub(crate) use self::run::forward;
+pub(crate) use self::run::keeps_width;
 pub mod init;
 
 pub use self::containers::dyn_sequential::DynSequential;
 pub use self::containers::repeat::{KeepsKind, Repeat};
-pub use self::containers::sequential::{BlockEntries, Chain, Entries, NamedEntries, Sequential};
+pub use self::containers::sequential::{BlockEntries, Chain, Entries, FirstTakes, NamedEntries, Sequential};
 pub use self::containers::sequential_entries::Chunks;
 pub use self::kinds::concat::ChannelParts;
 pub use self::kinds::flat::Flat;
@@ -171,9 +171,7 @@ pub use self::module::training::TrainingFlag;
 pub use self::module::uninitialized::uninitialized_parameters;
 pub use self::module::visitor::{BufferRef, Member, ParamRef, Visitor, register_buffer, register_parameter};
 pub use self::run::block::Block;
-pub use self::run::chain::{ChainHead, ChainRule, ChainStep, FeedsInChain, RuleOut, StepOut};
 pub use self::run::forward::{
-    AnyKind, ArgumentChannels, ArgumentWidth, ByInput, Call, FeedsInto, Forward, Rule, SameChannels,
-    SameWidth, Takes, run,
+    AnyInput, Call, FeedsInto, Forward, OneInput, SameChannels, SameWidth, Takes, run,
 };
-pub use self::run::keeps_width::{KeepsWidth, KeptForward, TensorKind, ToPlain, forward_kept, keep_width};
+pub use self::run::keeps_width::{KeepsWidth, TensorKind, keep_kind};

@@ -7,8 +7,7 @@ struct NestMlp {
     linear: Linear<32, 16>,
 }
 
-impl Forward for NestMlp {
-    type Input = Batch<20>;
+impl Forward<Batch<20>> for NestMlp {
     type Output = Batch<16>;
 
     fn forward(&self, x: &Batch<20>) -> Batch<16> {
@@ -22,8 +21,7 @@ struct FixedHiddenMlp {
     linear: Linear<20, 20>,
 }
 
-impl Forward for FixedHiddenMlp {
-    type Input = Batch<20>;
+impl Forward<Batch<20>> for FixedHiddenMlp {
     type Output = Scalar;
 
     fn forward(&self, x: &Batch<20>) -> Scalar {

@@ -6,8 +6,7 @@ struct Conv2d<const IN: usize, const OUT: usize> {
     weight: Parameter,
 }
 
-impl<const IN: usize, const OUT: usize> Forward for Conv2d<IN, OUT> {
-    type Input = Images<IN>;
+impl<const IN: usize, const OUT: usize> Forward<Images<IN>> for Conv2d<IN, OUT> {
     type Output = Images<OUT>;
 
     fn forward(&self, x: &Images<IN>) -> Images<OUT> {
@@ -21,8 +20,7 @@ struct Block {
     conv2: Conv2d<16, 16>,
 }
 
-impl Forward for Block {
-    type Input = Images<3>;
+impl Forward<Images<3>> for Block {
     type Output = Images<16>;
 
     fn forward(&self, x: &Images<3>) -> Images<16> {

@@ -6,8 +6,7 @@ use blocks::prelude::*;
 #[module(keeps_width)]
 struct Shift;
 
-impl Forward for Shift {
-    type Input = Batch<4>;
+impl Forward<Batch<4>> for Shift {
     type Output = Batch<4>;
 
     fn forward(&self, x: &Batch<4>) -> Batch<4> {

@@ -9,8 +9,7 @@ struct ConvBn {
     bn: BatchNorm2d<8>,
 }
 
-impl Forward for ConvBn {
-    type Input = Images<3>;
+impl Forward<Images<3>> for ConvBn {
     type Output = Images<8>;
 
     fn forward(&self, x: &Images<3>) -> Images<8> {

@@ -9,8 +9,7 @@ struct MyLinear {
     bias: Parameter,
 }
 
-impl Forward for MyLinear {
-    type Input = Batch<5>;
+impl Forward<Batch<5>> for MyLinear {
     type Output = Batch<3>;
 
     fn forward(&self, x: &Batch<5>) -> Batch<3> {

@@ -5,8 +5,7 @@ struct Loss {
     linear: Linear<20, 1>,
 }
 
-impl Forward for Loss {
-    type Input = Batch<20>;
+impl Forward<Batch<20>> for Loss {
     type Output = Scalar;
 
     fn forward(&self, x: &Batch<20>) -> Scalar {

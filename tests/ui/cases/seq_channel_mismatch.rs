@@ -14,8 +14,7 @@ impl<const IN: usize, const OUT: usize, const K: usize> Conv2d<IN, OUT, K> {
     }
 }
 
-impl<const IN: usize, const OUT: usize, const K: usize> Forward for Conv2d<IN, OUT, K> {
-    type Input = Images<IN>;
+impl<const IN: usize, const OUT: usize, const K: usize> Forward<Images<IN>> for Conv2d<IN, OUT, K> {
     type Output = Images<OUT>;
 
     fn forward(&self, x: &Images<IN>) -> Images<OUT> {

@@ -21,8 +21,7 @@ impl fmt::Display for Twice {
     }
 }
 
-impl Forward for Twice {
-    type Input = Tensor;
+impl Forward<Tensor> for Twice {
     type Output = Tensor;
 
     fn forward(&self, x: &Tensor) -> Tensor {

@@ -161,13 +161,13 @@ impl DynSequential {
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl Forward for DynSequential {
-    type Input = Tensor;
+/// Takes a plain tensor, or a typed one as a plain one.
+impl<Fed: crate::nn::FeedsInto<Tensor, Self>> Forward<Fed> for DynSequential {
     type Output = Tensor;
 
-    fn forward(&self, input: &Tensor) -> Tensor {
-        let mut x = input.clone();
+    #[track_caller]
+    fn forward(&self, input: &Fed) -> Tensor {
+        let mut x = input.feed_into();
         for (name, block) in &self.blocks {
             let _step = within_named(name);
             x = block.forward_tensor(&x);

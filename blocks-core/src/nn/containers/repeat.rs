@@ -7,7 +7,12 @@
 use crate::Element;
 use crate::nn::chain::Known;
 use crate::nn::path::within;
-use crate::nn::{Call, DeepCopy, Forward, Hooks, MapElement, Mapper, Module, Visitor, run};
+use crate::nn::chain::{FirstInput, Step};
+use crate::nn::{DeepCopy, Forward, HookValue, Hooks, MapElement, Mapper, Module, Takes, Visitor, run};
+
+/// What block `B`, taking `I`, gives when fed `G` (first: what a chain is
+/// first given).
+type Gives<B, I, G = FirstInput> = <B as Step<G, I, <B as Takes>::Inputs>>::Out;
 
 /// `N` blocks of type `B` run in order, each given what the one before it
 /// gave, like `nn.Sequential(*[make() for _ in range(N)])`: keys `0.…` to
@@ -45,13 +50,15 @@ impl<const N: usize, B> Repeat<N, B> {
     /// A block that does not give what it takes is a compile error here,
     /// naming the block and both kinds (and nothing after it is reported
     /// again: the result's type is known only once the check holds).
-    pub fn new(
+    pub fn new<I, J>(
         make: impl FnMut(usize) -> B,
-    ) -> <<B as KeepsKind<B::Input, B::Output>>::Checked as Known<Self>>::Net
+    ) -> <<B as KeepsKind<Gives<B, I>, Gives<B, J, Gives<B, I>>>>::Checked as Known<Self>>::Net
     where
-        B: Forward + KeepsKind<B::Input, B::Output>,
+        B: Takes + Step<FirstInput, I, B::Inputs> + Step<Gives<B, I>, J, B::Inputs>,
+        B: KeepsKind<Gives<B, I>, Gives<B, J, Gives<B, I>>>,
     {
-        <<B as KeepsKind<B::Input, B::Output>>::Checked as Known<Self>>::pass(Repeat {
+        const { assert!(N > 0, "a Repeat holds at least one block") };
+        <<B as KeepsKind<Gives<B, I>, Gives<B, J, Gives<B, I>>>>::Checked as Known<Self>>::pass(Repeat {
             blocks: std::array::from_fn(make),
             hooks: Hooks::new(),
         })
@@ -98,25 +105,38 @@ impl<B: ?Sized, T> KeepsKind<T, T> for B {
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl<const N: usize, B> Forward for Repeat<N, B>
+/// Takes what its block takes; each block after the first is given what
+/// the one before it gave.
+impl<const N: usize, B, G> Forward<G> for Repeat<N, B>
 where
-    B: Forward + Call<<B as Forward>::Input, Out = <B as Forward>::Output> + KeepsKind<B::Input, B::Output>,
-    B::Input: Clone,
+    B: Forward<G> + Forward<Out<B, G>, Output = Out<B, G>> + 'static,
+    G: HookValue,
+    Out<B, G>: HookValue,
     Self: Module,
 {
-    type Input = B::Input;
-    type Output = B::Input;
+    type Output = Out<B, G>;
 
     #[track_caller]
-    fn forward(&self, input: &B::Input) -> B::Input {
-        let mut x = input.clone();
-        for (index, block) in self.blocks.iter().enumerate() {
-            let _step = within(index);
-            x = <B as KeepsKind<B::Input, B::Output>>::same(run(block, &x));
+    fn forward(&self, input: &G) -> Out<B, G> {
+        let (first, rest) = self.blocks.split_first().expect("a Repeat has at least one block");
+        let mut x = {
+            let _step = within(0);
+            run(first, input)
+        };
+        for (index, block) in rest.iter().enumerate() {
+            let _step = within(index + 1);
+            x = run(block, &x);
         }
         x
     }
+}
+
+/// What `B` gives for `G`.
+type Out<B, G> = <B as Forward<G>>::Output;
+
+/// A `Repeat` takes inputs as its block does.
+impl<const N: usize, B: Takes> Takes for Repeat<N, B> {
+    type Inputs = B::Inputs;
 }
 
 #[diagnostic::do_not_recommend]
@@ -155,7 +175,7 @@ impl<const N: usize, B: MapElement> MapElement for Repeat<N, B> {
     }
 }
 
-impl_block! {
+impl_forward! {
     /// Runs the `N` blocks in order on `B`'s input (checked by the compiler),
     /// or on a plain tensor (checked at run time by the first block).
     ///

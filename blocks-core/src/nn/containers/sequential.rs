@@ -7,7 +7,7 @@
 use std::fmt;
 use std::ops::Deref;
 
-use crate::nn::forward::{Call, run};
+use crate::nn::forward::{Call, Forward, Takes, run};
 use crate::nn::{HookValue, Hooks, Module, Visitor};
 
 /// Blocks run in order, like `nn.Sequential`; usually made with `sequential!`,
@@ -52,11 +52,11 @@ impl<T> Sequential<T> {
     /// assert_eq!(y.shape(), vec![5, 3]);
     /// ```
     #[track_caller]
-    pub fn forward<G>(&self, input: &G) -> <Self as Call<G>>::Out
+    pub fn forward<G, I>(&self, input: &G) -> <Self as Call<G, I, <Self as Takes>::Inputs>>::Out
     where
-        Self: Call<G>,
+        Self: Takes + Call<G, I, <Self as Takes>::Inputs>,
     {
-        run(self, input)
+        self.call(input)
     }
 }
 
@@ -156,25 +156,36 @@ impl<T: Entries> fmt::Display for Sequential<T> {
     }
 }
 
-impl<T, G> Call<G> for Sequential<T>
+/// A `Sequential` takes what its first block takes, and gives what its
+/// last gives; each block is run through [`run`] with its key in the path.
+impl<T, G> Forward<G> for Sequential<T>
 where
-    Self: 'static,
-    G: HookValue,
-    T: Chain<G>,
-    T::Out: HookValue,
+    T: Chain<G> + Entries,
 {
-    type Out = T::Out;
+    type Output = T::Out;
 
     #[track_caller]
-    fn call(&self, given: &G) -> T::Out {
-        let hooked = crate::nn::hooks::hooked_container(self, &self.1, given);
-        let input = hooked.as_ref().map_or(given, |hooked| hooked.input(given));
-        let out = self.0.run_from(0, input);
-        match hooked {
-            None => out,
-            Some(hooked) => hooked.finish::<Self, _>(given, out),
-        }
+    fn forward(&self, given: &G) -> T::Out {
+        self.0.run_from(0, given)
     }
+}
+
+/// A `Sequential` takes inputs as its first block does (see [`Takes`]).
+impl<T: FirstTakes> Takes for Sequential<T> {
+    type Inputs = T::Inputs;
+}
+
+/// How the first block of a `Sequential`'s entries takes its inputs: its
+/// [`Takes`]. Implemented with [`Entries`]; never by hand.
+///
+/// ```
+/// use blocks_core::nn::{AnyInput, FirstTakes, Linear, ReLU};
+/// fn inputs<T: FirstTakes<Inputs = AnyInput>>() {}
+/// inputs::<(Linear<4, 8>, ReLU)>();
+/// ```
+pub trait FirstTakes {
+    /// The first block's [`Takes::Inputs`].
+    type Inputs;
 }
 
 /// `net.hidden`: a named entry of `sequential![hidden: .., out: ..]`, with
@@ -198,7 +209,12 @@ impl<T: NamedEntries> Deref for Sequential<T> {
 /// assert_eq!(run_entry(&Linear::<3, 2>::new(), "hidden", &Tensor::ones([1, 3])).shape(), vec![1, 2]);
 /// ```
 #[track_caller]
-pub fn run_entry<B: Call<G> + ?Sized, G>(block: &B, key: &'static str, input: &G) -> B::Out {
+pub fn run_entry<B, G>(block: &B, key: &'static str, input: &G) -> B::Output
+where
+    B: Forward<G> + ?Sized + 'static,
+    G: HookValue,
+    B::Output: HookValue,
+{
     let _step = crate::nn::path::within_key(key);
     run(block, input)
 }

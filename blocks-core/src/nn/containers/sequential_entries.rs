@@ -2,10 +2,10 @@
 //! [`Chunks`] of them for more (the tuple impls of the standard library,
 //! `Debug` and `Default`, stop at twelve).
 
-use crate::nn::chain::{ChainHead, ChainStep, StepOut};
-use crate::nn::forward::{Call, run};
+use crate::nn::HookValue;
+use crate::nn::forward::{Forward, run};
 use crate::nn::path::within;
-use crate::nn::sequential::{BlockEntries, Chain, Entries};
+use crate::nn::sequential::{BlockEntries, Chain, Entries, FirstTakes};
 use crate::nn::{Module, Visitor};
 
 /// More than twelve blocks in a `Sequential`: the first twelve (a tuple) and
@@ -47,13 +47,8 @@ impl<F: BlockEntries, R: BlockEntries> BlockEntries for Chunks<F, R> {
     }
 }
 
-impl<G, F, R> ChainHead<G> for Chunks<F, R>
-where
-    F: ChainHead<G>,
-    R: ChainHead<F::Out>,
-{
-    type Check = F::Check;
-    type Out = R::Out;
+impl<F: FirstTakes, R> FirstTakes for Chunks<F, R> {
+    type Inputs = F::Inputs;
 }
 
 impl<G, F, R> Chain<G> for Chunks<F, R>
@@ -86,9 +81,15 @@ macro_rules! entries_tuple {
             }
         }
 
+        entries_tuple!(@first $($block),+);
         entries_tuple!(@call G; (); ($($block $out $index),+));
     };
-    // Builds `A: Call<G, Out = OA>, B: Call<OA, Out = OB>, ...` one block at a time.
+    (@first $first:ident $(, $rest:ident)*) => {
+        impl<$first: crate::nn::Takes, $($rest),*> FirstTakes for ($first, $($rest,)*) {
+            type Inputs = $first::Inputs;
+        }
+    };
+    // Builds `A: Forward<G, Output = OA>, B: Forward<OA, Output = OB>, ...` one block at a time.
     (@call $input:ident; ($($bounds:tt)*); ($block:ident $out:ident $index:tt $(, $rest_block:ident $rest_out:ident $rest_index:tt)*)) => {
         entries_tuple!(@call $out; ($($bounds)* [$block $input $out $index]); ($($rest_block $rest_out $rest_index),*));
     };
@@ -96,19 +97,12 @@ macro_rules! entries_tuple {
         entries_tuple!(@impl $last; $($bounds)*);
     };
     (@impl $last:ident; [$first:ident $first_input:ident $first_out:ident $first_index:tt] $([$block:ident $input:ident $out:ident $index:tt])*) => {
-        impl<$first_input, $first, $first_out, $($block, $out),*> ChainHead<$first_input> for ($first, $($block,)*)
-        where
-            $first: ChainStep<$first_input> + StepOut<$first_input, Out = $first_out>,
-            $($block: StepOut<$input, Out = $out>,)*
-        {
-            type Check = $first::Check;
-            type Out = $last;
-        }
-
         impl<$first_input, $first, $first_out, $($block, $out),*> Chain<$first_input> for ($first, $($block,)*)
         where
-            $first: Call<$first_input, Out = $first_out>,
-            $($block: Call<$input, Out = $out>,)*
+            $first_input: HookValue,
+            $first: Forward<$first_input, Output = $first_out> + 'static,
+            $first_out: HookValue,
+            $($block: Forward<$input, Output = $out> + 'static, $out: HookValue,)*
         {
             type Out = $last;
 

@@ -213,25 +213,23 @@ impl<const D: usize, E: Element> DynConv<D, E> {
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl<E: Element> Forward for DynConv<2, E> {
-    type Input = TensorBase<E>;
+impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> for DynConv<2, E> {
     type Output = TensorBase<E>;
 
     #[track_caller]
-    fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
+    fn forward(&self, given: &Fed) -> TensorBase<E> {
+        let x: &TensorBase<E> = &given.feed_into();
         self.check_input(x, true);
         crate::nn::path::or_panic(x.try_conv2d(&self.weight, self.bias.as_deref(), self.options))
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl<E: Element> Forward for DynConv<1, E> {
-    type Input = TensorBase<E>;
+impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> for DynConv<1, E> {
     type Output = TensorBase<E>;
 
     #[track_caller]
-    fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
+    fn forward(&self, given: &Fed) -> TensorBase<E> {
+        let x: &TensorBase<E> = &given.feed_into();
         self.check_input(x, true);
         crate::nn::path::or_panic(x.try_conv1d(&self.weight, self.bias.as_deref(), self.options))
     }
@@ -462,13 +460,12 @@ macro_rules! typed_conv {
             }
         }
 
-        #[diagnostic::do_not_recommend]
-        impl<const I: usize, const O: usize, const K: usize, E: Element> Forward for $name<I, O, K, E> {
-            type Input = Images<I, E>;
+                impl<const I: usize, const O: usize, const K: usize, E: Element, Fed: crate::nn::FeedsInto<Images<I, E>, Self>> Forward<Fed> for $name<I, O, K, E> {
             type Output = Images<O, E>;
 
             #[track_caller]
-            fn forward(&self, x: &Images<I, E>) -> Images<O, E> {
+            fn forward(&self, given: &Fed) -> Images<O, E> {
+                let x: &Images<I, E> = &given.feed_into();
                 self.layer.check_input(x, false);
                 Images::trusted(Forward::forward(&self.layer, &**x))
             }

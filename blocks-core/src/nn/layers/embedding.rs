@@ -3,7 +3,7 @@
 //! its type, giving `Batch<D>`), both taking int64 [`Indices`] of any shape.
 
 use crate::nn::Hooks;
-use crate::nn::forward::{FeedsInto, Forward};
+use crate::nn::forward::Forward;
 use crate::nn::typed::Batch;
 use crate::nn::{DeepCopy, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor, register_parameter};
 use ndarray::Axis;
@@ -120,21 +120,12 @@ impl<E: Element> DynEmbedding<E> {
     }
 }
 
-/// Indices reach an embedding as they are (a handle, not a copy).
-#[diagnostic::do_not_recommend]
-impl<B: ?Sized> FeedsInto<Indices, B> for Indices {
-    fn feed_into(&self) -> Indices {
-        self.clone()
-    }
-}
-
-#[diagnostic::do_not_recommend]
-impl<E: Element> Forward for DynEmbedding<E> {
-    type Input = Indices;
+impl<E: Element, Fed: crate::nn::FeedsInto<Indices, Self>> Forward<Fed> for DynEmbedding<E> {
     type Output = TensorBase<E>;
 
     #[track_caller]
-    fn forward(&self, indices: &Indices) -> TensorBase<E> {
+    fn forward(&self, given: &Fed) -> TensorBase<E> {
+        let indices: &Indices = &given.feed_into();
         TensorBase::embedding_padded(indices, &self.weight, self.padding_idx)
     }
 }
@@ -255,13 +246,12 @@ impl<const N: usize, const D: usize> Default for Embedding<N, D> {
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl<const N: usize, const D: usize, E: Element> Forward for Embedding<N, D, E> {
-    type Input = Indices;
+impl<const N: usize, const D: usize, E: Element, Fed: crate::nn::FeedsInto<Indices, Self>> Forward<Fed> for Embedding<N, D, E> {
     type Output = Batch<D, E>;
 
     #[track_caller]
-    fn forward(&self, indices: &Indices) -> Batch<D, E> {
+    fn forward(&self, given: &Fed) -> Batch<D, E> {
+        let indices: &Indices = &given.feed_into();
         Batch::trusted(Forward::forward(&self.layer, indices))
     }
 }

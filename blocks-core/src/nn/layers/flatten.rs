@@ -2,7 +2,6 @@
 //! sizes. It gives a [`Flat`](crate::nn::Flat), so the `Linear` after it checks its
 //! width at run time, naming itself and its path.
 
-use crate::Tensor;
 use crate::nn::Hooks;
 use crate::nn::{Forward, Module, Visitor};
 
@@ -65,14 +64,15 @@ impl Default for Flatten {
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl Forward for Flatten {
-    type Input = Tensor;
-    type Output = Tensor;
+impl<K: crate::nn::TensorKind> Forward<K> for Flatten {
+    type Output = K::Flattened;
 
     #[track_caller]
-    fn forward(&self, x: &Tensor) -> Tensor {
+    fn forward(&self, input: &K) -> K::Flattened {
+        let x = input.tensor();
+        K::flattened({
         x.flatten(self.start_dim, self.end_dim)
+        })
     }
 }
 
@@ -103,7 +103,7 @@ impl_block! {
     /// let y = Flatten::new(0, -1).forward(&Batch::<3>::rand(2));
     /// assert_eq!(y.shape(), vec![6]);
     /// ```
-    [] Flatten, to_plain, f64: |layer, x| x.flatten(layer.start_dim, layer.end_dim)
+    [] Flatten
 }
 
 crate::nn::to_element::same_in_every_element!(Flatten);

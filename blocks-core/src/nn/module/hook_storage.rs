@@ -101,8 +101,7 @@ impl Drop for Shared {
 /// impl Takes for Scale {
 ///     type Rule = ByInput;
 /// }
-/// impl Forward for Scale {
-///     type Input = Tensor;
+/// impl Forward<Tensor> for Scale {
 ///     type Output = Tensor;
 ///     fn forward(&self, x: &Tensor) -> Tensor {
 ///         x * 2.0

@@ -392,21 +392,6 @@ where
     start::<B, I>(block, hooks_of(block), || crate::nn::path::children_of(block), input)
 }
 
-/// [`hooked`] for a container whose children it runs itself (a
-/// `Sequential`, which puts each child's key in the path), given its own
-/// hooks.
-#[track_caller]
-pub(crate) fn hooked_container<'b, B, I>(block: &'b B, own: &'b Hooks, input: &I) -> Option<HookedRun<'b, I>>
-where
-    B: ?Sized + 'static,
-    I: HookValue,
-{
-    if !crate::nn::hook_storage::any_registered() {
-        return None;
-    }
-    start::<B, I>(block, Some(own), Vec::new, input)
-}
-
 /// Runs the pre-hooks (global ones, then `own`) of `block`, which records
 /// `children` in the path while global hooks exist.
 #[track_caller]

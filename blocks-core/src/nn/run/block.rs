@@ -2,18 +2,18 @@
 //! containers whose contents are chosen at run time (d2l's `MySequential`).
 
 use crate::Tensor;
-use crate::nn::{ByInput, Call, Forward, Module, Takes, run};
+use crate::nn::{AnyInput, FeedsInto, Forward, HookValue, Module, Takes, run};
 
 /// A block that runs on a plain tensor (its sizes checked at run time),
-/// usable as `Box<dyn Block>`. Every [`Module`] that can be [`Call`]ed with a
-/// `Tensor` is one, and a `Box<dyn Block>` is itself a block taking and
+/// usable as `Box<dyn Block>`. Every [`Module`] with a `Forward<Tensor>` is
+/// one, and a `Box<dyn Block>` is itself a block taking and
 /// giving tensors (so it fits in a `sequential!`).
 ///
 /// ```
 /// use blocks_core::nn::{Block, DynLinear, Linear, ReLU};
 /// use blocks_core::Tensor;
 /// let blocks: Vec<Box<dyn Block>> =
-///     vec![Box::new(Linear::<20, 256>::new()), Box::new(ReLU), Box::new(DynLinear::new(256, 10))];
+///     vec![Box::new(Linear::<20, 256>::new()), Box::new(ReLU::default()), Box::new(DynLinear::new(256, 10))];
 /// let mut x = Tensor::rand([2, 20]);
 /// for block in &blocks {
 ///     x = block.forward_tensor(&x);
@@ -26,7 +26,7 @@ pub trait Block: Module {
     /// ```
     /// use blocks_core::nn::{Block, ReLU};
     /// use blocks_core::Tensor;
-    /// let block: Box<dyn Block> = Box::new(ReLU);
+    /// let block: Box<dyn Block> = Box::new(ReLU::default());
     /// assert_eq!(block.forward_tensor(&Tensor::from_vec(vec![-1.0], [1])).to_vec(), vec![0.0]);
     /// ```
     #[track_caller]
@@ -35,8 +35,8 @@ pub trait Block: Module {
 
 impl<M> Block for M
 where
-    M: Module + Call<Tensor>,
-    M::Out: Into<Tensor>,
+    M: Module + Forward<Tensor> + 'static,
+    M::Output: Into<Tensor> + HookValue,
 {
     #[track_caller]
     fn forward_tensor(&self, input: &Tensor) -> Tensor {
@@ -44,27 +44,27 @@ where
     }
 }
 
-/// A boxed block runs the block inside on a plain tensor.
+/// A boxed block runs the block inside on a plain tensor (a typed tensor
+/// as a plain one).
 ///
 /// ```
 /// use blocks_core::nn::{Block, Forward, ReLU};
 /// use blocks_core::Tensor;
-/// let block: Box<dyn Block> = Box::new(ReLU);
+/// let block: Box<dyn Block> = Box::new(ReLU::default());
 /// assert_eq!(Forward::forward(&block, &Tensor::from_vec(vec![-1.0, 2.0], [2])).to_vec(), vec![0.0, 2.0]);
 /// ```
 #[diagnostic::do_not_recommend]
-impl Forward for Box<dyn Block> {
-    type Input = Tensor;
+impl<K: FeedsInto<Tensor, Self>> Forward<K> for Box<dyn Block> {
     type Output = Tensor;
 
-    fn forward(&self, input: &Tensor) -> Tensor {
-        (**self).forward_tensor(input)
+    #[track_caller]
+    fn forward(&self, input: &K) -> Tensor {
+        (**self).forward_tensor(&input.feed_into())
     }
 }
 
-/// A boxed block takes what its `Forward` takes: a `Tensor`, or a typed
-/// tensor as a plain one.
+/// A boxed block takes a plain tensor, or a typed one as a plain one.
 #[diagnostic::do_not_recommend]
 impl Takes for Box<dyn Block> {
-    type Rule = ByInput;
+    type Inputs = AnyInput;
 }

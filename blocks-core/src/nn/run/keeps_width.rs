@@ -1,16 +1,18 @@
-//! Layers that keep the width of what they are given (`ReLU`, d2l's
-//! `CenteredLayer`, `X - X.mean()`): the forward is written once on a plain
-//! tensor, and `#[derive(Module)]` with `#[module(keeps_width)]` makes the
-//! layer take every tensor kind and give back the same kind, so it fits
-//! anywhere in a `sequential!` chain.
+//! The tensor kinds a block can be given ([`TensorKind`]), and layers that
+//! keep the kind of what they are given (`ReLU`, d2l's `CenteredLayer`,
+//! `X - X.mean()`): a layer of this crate is generic over the kind
+//! (`impl<K: TensorKind> Forward<K> for ReLU`, written once, for every
+//! kind and element type, with [`keep_kind`]); a user's block writes its
+//! forward on a plain `Tensor` and `#[module(keeps_width)]` makes it take
+//! every kind ([`KeepsWidth`]), so it fits anywhere in a `sequential!` chain.
 
 use crate::nn::flat::Flat;
-use crate::nn::forward::{AnyKind, Forward, Rule, short_type_name};
+use crate::nn::forward::{Forward, short_type_name};
 use crate::nn::images::Images;
 use crate::nn::typed::{Batch, Scalar};
-use crate::{Element, Tensor, Tensor64, TensorBase};
+use crate::{Element, Tensor, TensorBase};
 
-mod sealed {
+pub(crate) mod sealed {
     pub trait Sealed {}
 }
 
@@ -53,6 +55,14 @@ pub trait TensorKind: sealed::Sealed + Sized {
     /// assert!(Tensor::from_same_kind(Tensor::ones([2])).is_some());
     /// ```
     fn from_same_kind(tensor: TensorBase<Self::Elem>) -> Option<Self>;
+
+    /// What `Flatten` gives for this kind: a [`Flat`] of its element type.
+    #[doc(hidden)]
+    type Flattened: TensorKind;
+
+    /// `tensor` as [`Self::Flattened`].
+    #[doc(hidden)]
+    fn flattened(tensor: TensorBase<Self::Elem>) -> Self::Flattened;
 }
 
 impl<E: Element> sealed::Sealed for TensorBase<E> {}
@@ -71,6 +81,12 @@ impl<E: Element> TensorKind for TensorBase<E> {
     fn from_same_kind(tensor: TensorBase<E>) -> Option<Self> {
         Some(tensor)
     }
+
+    type Flattened = Flat<E>;
+
+    fn flattened(tensor: TensorBase<E>) -> Flat<E> {
+        Flat::new(tensor)
+    }
 }
 
 impl<const N: usize, E: Element> TensorKind for Batch<N, E> {
@@ -82,6 +98,12 @@ impl<const N: usize, E: Element> TensorKind for Batch<N, E> {
 
     fn from_same_kind(tensor: TensorBase<E>) -> Option<Self> {
         Batch::try_new(tensor).ok()
+    }
+
+    type Flattened = Flat<E>;
+
+    fn flattened(tensor: TensorBase<E>) -> Flat<E> {
+        Flat::new(tensor)
     }
 }
 
@@ -95,6 +117,12 @@ impl<const C: usize, E: Element> TensorKind for Images<C, E> {
     fn from_same_kind(tensor: TensorBase<E>) -> Option<Self> {
         Images::try_new(tensor).ok()
     }
+
+    type Flattened = Flat<E>;
+
+    fn flattened(tensor: TensorBase<E>) -> Flat<E> {
+        Flat::new(tensor)
+    }
 }
 
 impl<E: Element> TensorKind for Flat<E> {
@@ -106,6 +134,12 @@ impl<E: Element> TensorKind for Flat<E> {
 
     fn from_same_kind(tensor: TensorBase<E>) -> Option<Self> {
         Some(Flat::new(tensor))
+    }
+
+    type Flattened = Flat<E>;
+
+    fn flattened(tensor: TensorBase<E>) -> Flat<E> {
+        Flat::new(tensor)
     }
 }
 
@@ -119,11 +153,18 @@ impl TensorKind for Scalar {
     fn from_same_kind(tensor: Tensor) -> Option<Self> {
         (tensor.numel() == 1).then(|| Scalar::new(tensor))
     }
+
+    type Flattened = Flat;
+
+    fn flattened(tensor: TensorBase<f32>) -> Flat {
+        Flat::new(tensor)
+    }
 }
 
-/// A block whose [`Forward`] goes from `Tensor` to `Tensor` and keeps the
-/// width: what `#[module(keeps_width)]` asks of the block it marks. Never
-/// implemented by hand; every block with such a `Forward` has it.
+/// A user's block whose `Forward` goes from `Tensor` to `Tensor` and keeps
+/// the width: what `#[module(keeps_width)]` asks of the block it marks (the
+/// derive then makes it take every tensor kind, giving back the same kind).
+/// Never implemented by hand; every block with such a `Forward` has it.
 ///
 /// ```
 /// use blocks_core::nn::{Forward, KeepsWidth, Module, Visitor};
@@ -135,8 +176,7 @@ impl TensorKind for Scalar {
 ///     }
 ///     fn visit<'m>(&'m self, _: &mut dyn Visitor<'m>) {}
 /// }
-/// impl Forward for Negate {
-///     type Input = Tensor;
+/// impl Forward<Tensor> for Negate {
 ///     type Output = Tensor;
 ///     fn forward(&self, x: &Tensor) -> Tensor {
 ///         -x
@@ -147,156 +187,58 @@ impl TensorKind for Scalar {
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is marked #[module(keeps_width)], but has no forward from `Tensor` to `Tensor`",
-    label = "no `impl Forward for {Self}` from `Tensor` to `Tensor`",
-    note = "write `impl Forward for {Self} {{ type Input = Tensor; type Output = Tensor; fn forward(&self, x: &Tensor) -> Tensor {{ ... }} }}`, PyTorch's `def forward(self, X)`"
+    label = "no `impl Forward<Tensor> for {Self}` giving a `Tensor`",
+    note = "write `impl Forward<Tensor> for {Self} {{ type Output = Tensor; fn forward(&self, x: &Tensor) -> Tensor {{ ... }} }}`, PyTorch's `def forward(self, X)`"
 )]
-pub trait KeepsWidth: Forward<Input = Tensor, Output = Tensor> {}
+pub trait KeepsWidth: Forward<Tensor, Output = Tensor> {}
 
 #[diagnostic::do_not_recommend]
-impl<L: Forward<Input = Tensor, Output = Tensor> + ?Sized> KeepsWidth for L {}
+impl<L: Forward<Tensor, Output = Tensor> + ?Sized> KeepsWidth for L {}
 
-/// Runs `layer` on `input` and gives back the same kind: how a block with
-/// the [`AnyKind`] rule (`#[module(keeps_width)]`) runs. Panics if the forward
-/// changed the width (or the channels of `Images`, or made a `Scalar` more
-/// than one element).
+/// Runs `forward` on the tensor inside `input` and gives back the same kind:
+/// the body of a forward generic over the kind of its input (a layer that
+/// keeps the width, like `ReLU`).
+///
+/// # Panics
+///
+/// If `forward` changed the width (or the channels of `Images`, or made a
+/// `Scalar` more than one element), naming `block`.
 ///
 /// ```
-/// use blocks_core::nn::{keep_width, Batch, KeptForward, Module, Visitor};
-/// use blocks_core::Tensor;
-/// struct Double;
-/// impl Module for Double {
-///     fn type_name(&self) -> String {
-///         "Double".into()
-///     }
-///     fn visit<'m>(&'m self, _: &mut dyn Visitor<'m>) {}
-/// }
-/// impl KeptForward for Double {
-///     fn forward_kept(&self, x: &Tensor) -> Tensor {
-///         x * 2.0
-///     }
-/// }
-/// let y: Batch<3> = keep_width(&Double, &Batch::<3>::rand(2));
+/// use blocks_core::nn::{keep_kind, Batch, ReLU};
+/// let y: Batch<3> = keep_kind(&ReLU::default(), &Batch::<3>::rand(2), |x| x * 2.0);
 /// assert_eq!(y.shape(), vec![2, 3]);
 /// ```
 #[track_caller]
-pub fn keep_width<L: KeptForward + ?Sized, G: TensorKind>(layer: &L, input: &G) -> G {
+pub fn keep_kind<B: ?Sized, K: TensorKind>(
+    block: &B,
+    input: &K,
+    forward: impl FnOnce(&TensorBase<K::Elem>) -> TensorBase<K::Elem>,
+) -> K {
+    let _ = block;
     let given = input.tensor();
-    let out = kept(layer, given);
+    let out = forward(given);
     let shape = out.shape();
-    G::from_same_kind(out).unwrap_or_else(|| {
+    K::from_same_kind(out).unwrap_or_else(|| {
         panic!(
-            "{} is marked #[module(keeps_width)], but its forward turned a tensor of shape {:?} into one of \
+            "{} keeps the width of what it is given, but its forward turned a tensor of shape {:?} into one of \
              shape {shape:?}{}",
-            short_type_name::<L>(),
+            short_type_name::<B>(),
             given.shape(),
             crate::nn::path::describe()
         )
     })
 }
 
-/// The forward of a block with the [`AnyKind`] rule, on a plain tensor:
-/// what `#[module(keeps_width)]` writes from the block's `Forward` (which
-/// must go from `Tensor` to `Tensor`, see [`KeepsWidth`]).
+/// The forward `#[module(keeps_width)]` writes for each tensor kind: the
+/// block's `Forward<Tensor>` on the tensor inside, given back as that kind.
 ///
 /// ```
-/// use blocks_core::nn::{KeptForward, ReLU};
-/// use blocks_core::Tensor;
-/// assert_eq!(ReLU.forward_kept(&Tensor::from_vec(vec![-1.0], [1])).to_vec(), vec![0.0]);
-/// ```
-pub trait KeptForward: crate::nn::Module {
-    /// Runs the block's `Forward` on `x`.
-    fn forward_kept(&self, x: &Tensor) -> Tensor;
-
-    /// Runs the block on a float64 tensor: the same forward, for the blocks
-    /// of this crate that have no parameters (activations, dropout, pools,
-    /// softmax). A user's width-keeping block runs on float32 only.
-    ///
-    /// # Panics
-    ///
-    /// For a block that runs on float32 only, naming it.
-    #[track_caller]
-    fn forward_kept_f64(&self, x: &Tensor64) -> Tensor64 {
-        panic!(
-            "{} runs on float32 tensors only, but got a float64 tensor of shape {:?}{}",
-            short_type_name::<Self>(),
-            x.shape(),
-            crate::nn::path::describe()
-        )
-    }
-}
-
-/// The body of [`KeptForward::forward_kept`]: `layer`'s forward, which must
-/// go from `Tensor` to `Tensor` (the [`KeepsWidth`] error otherwise).
-///
-/// ```
-/// use blocks_core::nn::{forward_kept, ReLU};
-/// use blocks_core::Tensor;
-/// assert_eq!(forward_kept(&ReLU, &Tensor::from_vec(vec![2.0], [1])).to_vec(), vec![2.0]);
+/// use blocks_core::nn::{Batch, ReLU};
+/// let y: Batch<3> = blocks_core::__private::keep_width(&ReLU::default(), &Batch::<3>::rand(2));
+/// assert_eq!(y.shape(), vec![2, 3]);
 /// ```
 #[track_caller]
-pub fn forward_kept<L: KeepsWidth + ?Sized>(layer: &L, x: &Tensor) -> Tensor {
-    layer.forward(x)
-}
-
-impl<L: KeptForward + ?Sized + 'static, G: TensorKind> Rule<G, L> for AnyKind {
-    type Out = G;
-
-    #[track_caller]
-    fn run(layer: &L, input: &G) -> G {
-        match crate::nn::hooks::hooked(layer, input) {
-            None => keep_width(layer, input),
-            Some(run) => run.finish::<L, _>(input, keep_width(layer, run.input(input))),
-        }
-    }
-}
-
-/// The [`Takes`](crate::nn::Takes) rule of a block that takes every tensor kind,
-/// of either element type, and gives a [`Flat`] of that element type
-/// (`Flatten`): its forward is its [`KeptForward`] (float32) and
-/// [`KeptForward::forward_kept_f64`] (float64).
-///
-/// ```
-/// use blocks_core::nn::{Flat, Flatten, Images};
-/// use blocks_core::{Tensor, Tensor64};
-/// let y: Flat = Flatten::default().forward(&Images::<2>::new(Tensor::ones([1, 2, 3, 3])));
-/// let y64: Flat<f64> = Flatten::default().forward(&Tensor64::ones([1, 2, 3, 3]));
-/// assert_eq!((y.shape(), y64.shape()), (vec![1, 18], vec![1, 18]));
-/// ```
-pub enum ToPlain {}
-
-impl<L: KeptForward + ?Sized + 'static, G: TensorKind> Rule<G, L> for ToPlain {
-    type Out = Flat<G::Elem>;
-
-    #[track_caller]
-    fn run(layer: &L, input: &G) -> Flat<G::Elem> {
-        match crate::nn::hooks::hooked(layer, input) {
-            None => Flat::new(kept(layer, input.tensor())),
-            Some(run) => run.finish::<L, _>(input, Flat::new(kept(layer, run.input(input).tensor()))),
-        }
-    }
-}
-
-/// Runs `layer` on `x` by its element type: [`KeptForward::forward_kept`] or
-/// [`forward_kept_f64`](KeptForward::forward_kept_f64).
-#[track_caller]
-fn kept<'a, L: KeptForward + ?Sized, E: Element>(layer: &'a L, x: &'a TensorBase<E>) -> TensorBase<E> {
-    E::dispatch(&Kept(layer), x)
-}
-
-/// A width-keeping forward, as written for each element type.
-struct Kept<'a, L: ?Sized>(&'a L);
-
-impl<'a, L: KeptForward + ?Sized> crate::ByElement for Kept<'a, L> {
-    type In<E: Element> = &'a TensorBase<E>;
-    type Out<E: Element> = TensorBase<E>;
-
-    #[track_caller]
-    fn f32(&self, x: &'a Tensor) -> Tensor {
-        self.0.forward_kept(x)
-    }
-
-    #[track_caller]
-    fn f64(&self, x: &'a Tensor64) -> Tensor64 {
-        self.0.forward_kept_f64(x)
-    }
+pub fn keep_width<B: KeepsWidth + ?Sized, K: TensorKind<Elem = f32>>(block: &B, input: &K) -> K {
+    keep_kind(block, input, |x| block.forward(x))
 }

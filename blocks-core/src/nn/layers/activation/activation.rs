@@ -2,11 +2,10 @@
 //! `nn.Tanh`, `nn.SiLU` and `nn.Identity`. Each keeps the kind it is given
 //! (a `Batch<N>` stays a `Batch<N>`, `Images<C>` stay `Images<C>`).
 
-use crate::Tensor;
 use crate::nn::{Forward, Hooks, Module, Visitor};
 
 /// One setting-free activation: its struct, its forward (`Tensor` to
-/// `Tensor`, marked width-keeping) and its repr (`Name()`).
+/// generic over the kind and element type of its input) and its repr (`Name()`).
 macro_rules! unit_activation {
     ($(#[$doc:meta])* $name:ident, $py:literal, |$x:ident| $body:expr) => {
         $(#[$doc])*
@@ -24,14 +23,12 @@ macro_rules! unit_activation {
         #[allow(non_upper_case_globals, clippy::declare_interior_mutable_const)]
         pub const $name: $name = $name { hooks: Hooks::new() };
 
-        #[diagnostic::do_not_recommend]
-        impl Forward for $name {
-            type Input = Tensor;
-            type Output = Tensor;
+        impl<K: crate::nn::TensorKind> Forward<K> for $name {
+            type Output = K;
 
             #[track_caller]
-            fn forward(&self, $x: &Tensor) -> Tensor {
-                $body
+            fn forward(&self, input: &K) -> K {
+                crate::nn::keep_kind(self, input, |$x| $body)
             }
         }
 
@@ -60,7 +57,7 @@ macro_rules! unit_activation {
             /// let y: Batch<3> = Identity.forward(&x);
             /// assert_eq!(y.shape(), vec![2, 3]);
             /// ```
-            [] $name, keeps_width, f64: |layer, $x| $body
+            [] $name
         }
 
         crate::nn::to_element::same_in_every_element!($name);

@@ -205,12 +205,12 @@ activation_block!(GELU, |l, x| x.gelu(l.approximate), |s| format!(
     "approximate='{}'",
     s.approximate.as_str()
 ));
-activation_block!(LeakyReLU, |l, x| x.leaky_relu(l.negative_slope as _), |s| format!(
+activation_block!(LeakyReLU, |l, x| x.leaky_relu(crate::Element::of(l.negative_slope)), |s| format!(
     "negative_slope={}",
     float(s.negative_slope)
 ));
-activation_block!(ELU, |l, x| x.elu(l.alpha as _), |s| format!("alpha={}", float(s.alpha)));
-activation_block!(Softplus, |l, x| x.softplus(l.beta as _, l.threshold as _), |s| format!(
+activation_block!(ELU, |l, x| x.elu(crate::Element::of(l.alpha)), |s| format!("alpha={}", float(s.alpha)));
+activation_block!(Softplus, |l, x| x.softplus(crate::Element::of(l.beta), crate::Element::of(l.threshold)), |s| format!(
     "beta={}, threshold={}",
     float(s.beta),
     float(s.threshold)

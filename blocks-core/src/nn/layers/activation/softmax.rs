@@ -1,7 +1,6 @@
 //! `nn.Softmax(dim)` and `nn.LogSoftmax(dim)` as blocks. Each keeps the
 //! kind it is given.
 
-use crate::Tensor;
 use crate::nn::Hooks;
 use crate::nn::{Forward, Module, Visitor};
 
@@ -75,14 +74,12 @@ impl LogSoftmax {
 
 macro_rules! softmax_block {
     ($name:ident, $try_op:ident) => {
-        #[diagnostic::do_not_recommend]
-        impl Forward for $name {
-            type Input = Tensor;
-            type Output = Tensor;
+        impl<K: crate::nn::TensorKind> Forward<K> for $name {
+            type Output = K;
 
             #[track_caller]
-            fn forward(&self, x: &Tensor) -> Tensor {
-                crate::nn::path::or_panic(x.$try_op(self.dim))
+            fn forward(&self, input: &K) -> K {
+                crate::nn::keep_kind(self, input, |x| crate::nn::path::or_panic(x.$try_op(self.dim)))
             }
         }
 
@@ -116,7 +113,7 @@ macro_rules! softmax_block {
             /// let y: Batch<3> = LogSoftmax::new(1).forward(&x);
             /// assert_eq!(y.shape(), vec![2, 3]);
             /// ```
-            [] $name, keeps_width, f64: |layer, x| crate::nn::path::or_panic(x.$try_op(layer.dim))
+            [] $name
         }
 
         crate::nn::to_element::same_in_every_element!($name);

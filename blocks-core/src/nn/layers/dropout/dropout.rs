@@ -1,6 +1,5 @@
 //! `nn.Dropout(p)`: random zeroing in training, the identity in eval.
 
-use crate::Tensor;
 use crate::nn::Hooks;
 use crate::nn::{Forward, Module, TrainingFlag, Visitor};
 use crate::optim::pyrepr::float;
@@ -65,14 +64,14 @@ impl Default for Dropout {
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl Forward for Dropout {
-    type Input = Tensor;
-    type Output = Tensor;
+impl<K: crate::nn::TensorKind> Forward<K> for Dropout {
+    type Output = K;
 
     #[track_caller]
-    fn forward(&self, x: &Tensor) -> Tensor {
-        x.dropout(self.p, self.training.get())
+    fn forward(&self, input: &K) -> K {
+        crate::nn::keep_kind(self, input, |x| {
+            x.dropout(self.p, self.training.get())
+        })
     }
 }
 
@@ -103,7 +102,7 @@ impl_block! {
     /// let y: Batch<3> = layer.forward(&Batch::<3>::rand(2));
     /// assert_eq!(y.shape(), vec![2, 3]);
     /// ```
-    [] Dropout, keeps_width, f64: |layer, x| x.dropout(layer.p, layer.training.get())
+    [] Dropout
 }
 
 crate::nn::to_element::same_in_every_element!(Dropout);

@@ -1,6 +1,5 @@
 //! `nn.Dropout2d(p)`: zeroing whole channels in training, the identity in eval.
 
-use crate::Tensor;
 use crate::nn::Hooks;
 use crate::nn::{Forward, Module, TrainingFlag, Visitor};
 use crate::optim::pyrepr::float;
@@ -69,14 +68,14 @@ impl Default for Dropout2d {
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl Forward for Dropout2d {
-    type Input = Tensor;
-    type Output = Tensor;
+impl<K: crate::nn::TensorKind> Forward<K> for Dropout2d {
+    type Output = K;
 
     #[track_caller]
-    fn forward(&self, x: &Tensor) -> Tensor {
-        x.dropout2d(self.p, self.training.get())
+    fn forward(&self, input: &K) -> K {
+        crate::nn::keep_kind(self, input, |x| {
+            x.dropout2d(self.p, self.training.get())
+        })
     }
 }
 
@@ -111,7 +110,7 @@ impl_block! {
     /// let y: Images<3> = layer.forward(&Images::<3>::new(blocks_core::Tensor::rand([2, 3, 4, 4])));
     /// assert_eq!(y.shape(), vec![2, 3, 4, 4]);
     /// ```
-    [] Dropout2d, keeps_width, f64: |layer, x| x.dropout2d(layer.p, layer.training.get())
+    [] Dropout2d
 }
 
 crate::nn::to_element::same_in_every_element!(Dropout2d);

@@ -174,12 +174,11 @@ impl<E: Element> LazyLinear<E> {
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl<E: Element> Forward for LazyLinear<E> {
-    type Input = TensorBase<E>;
+impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> for LazyLinear<E> {
     type Output = TensorBase<E>;
 
-    fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
+    fn forward(&self, given: &Fed) -> TensorBase<E> {
+        let x: &TensorBase<E> = &given.feed_into();
         if self.has_uninitialized_params() {
             let shape = x.shape();
             let Some(&width) = shape.last() else {

@@ -159,14 +159,13 @@ impl<E: Element> DynLinear<E> {
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl<E: Element> Forward for DynLinear<E> {
-    type Input = TensorBase<E>;
+impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> for DynLinear<E> {
     type Output = TensorBase<E>;
 
     /// `x Wᵀ + b` on a tensor whose last dimension is `in_features`.
     #[track_caller]
-    fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
+    fn forward(&self, given: &Fed) -> TensorBase<E> {
+        let x: &TensorBase<E> = &given.feed_into();
         if x.last_dim() != Some(self.in_features) {
             panic!(
                 "{self} takes {} input features, but got a tensor of shape {:?}{}",
@@ -311,12 +310,11 @@ impl<const IN: usize, const OUT: usize> Default for Linear<IN, OUT> {
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl<const IN: usize, const OUT: usize, E: Element> Forward for Linear<IN, OUT, E> {
-    type Input = Batch<IN, E>;
+impl<const IN: usize, const OUT: usize, E: Element, Fed: crate::nn::FeedsInto<Batch<IN, E>, Self>> Forward<Fed> for Linear<IN, OUT, E> {
     type Output = Batch<OUT, E>;
 
-    fn forward(&self, input: &Batch<IN, E>) -> Batch<OUT, E> {
+    fn forward(&self, given: &Fed) -> Batch<OUT, E> {
+        let input: &Batch<IN, E> = &given.feed_into();
         Batch::trusted(input.linear(&self.layer.weight, self.layer.bias.as_deref()))
     }
 }

@@ -218,13 +218,12 @@ impl<const D: usize, E: Element> DynBatchNorm<D, E> {
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl<const D: usize, E: Element> Forward for DynBatchNorm<D, E> {
-    type Input = TensorBase<E>;
+impl<const D: usize, E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> for DynBatchNorm<D, E> {
     type Output = TensorBase<E>;
 
     #[track_caller]
-    fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
+    fn forward(&self, given: &Fed) -> TensorBase<E> {
+        let x: &TensorBase<E> = &given.feed_into();
         self.check_input(x);
         self.normalize(x)
     }
@@ -361,13 +360,12 @@ macro_rules! typed_batch_norm {
             }
         }
 
-        #[diagnostic::do_not_recommend]
-        impl<const C: usize, E: Element> Forward for $name<C, E> {
-            type Input = $kind<C, E>;
+                impl<const C: usize, E: Element, Fed: crate::nn::FeedsInto<$kind<C, E>, Self>> Forward<Fed> for $name<C, E> {
             type Output = $kind<C, E>;
 
             #[track_caller]
-            fn forward(&self, x: &$kind<C, E>) -> $kind<C, E> {
+            fn forward(&self, given: &Fed) -> $kind<C, E> {
+                let x: &$kind<C, E> = &given.feed_into();
                 self.layer.check_input(x);
                 $kind::trusted(self.layer.normalize(x))
             }

@@ -153,13 +153,12 @@ impl<E: Element> DynGroupNorm<E> {
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl<E: Element> Forward for DynGroupNorm<E> {
-    type Input = TensorBase<E>;
+impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> for DynGroupNorm<E> {
     type Output = TensorBase<E>;
 
     #[track_caller]
-    fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
+    fn forward(&self, given: &Fed) -> TensorBase<E> {
+        let x: &TensorBase<E> = &given.feed_into();
         self.normalize(x)
     }
 }
@@ -303,13 +302,12 @@ impl<const GROUPS: usize, const C: usize> Default for GroupNorm<GROUPS, C> {
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl<const GROUPS: usize, const C: usize, E: Element> Forward for GroupNorm<GROUPS, C, E> {
-    type Input = Images<C, E>;
+impl<const GROUPS: usize, const C: usize, E: Element, Fed: crate::nn::FeedsInto<Images<C, E>, Self>> Forward<Fed> for GroupNorm<GROUPS, C, E> {
     type Output = Images<C, E>;
 
     #[track_caller]
-    fn forward(&self, x: &Images<C, E>) -> Images<C, E> {
+    fn forward(&self, given: &Fed) -> Images<C, E> {
+        let x: &Images<C, E> = &given.feed_into();
         Images::trusted(self.layer.normalize(x))
     }
 }

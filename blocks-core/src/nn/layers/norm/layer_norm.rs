@@ -2,11 +2,11 @@
 
 use crate::nn::Hooks;
 use crate::nn::{
-    DeepCopy, Forward, KeptForward, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor,
+    DeepCopy, Forward, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor,
     register_parameter,
 };
 use crate::optim::pyrepr::{boolean, float};
-use crate::{AnyTensor, Element, Tensor, Tensor64, TensorBase};
+use crate::{Element, Tensor};
 
 /// Normalizes over the trailing dims `normalized_shape` (mean 0, biased
 /// variance 1, then `· weight + bias`), like
@@ -102,56 +102,21 @@ impl<E: Element> LayerNorm<E> {
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl<E: Element> Forward for LayerNorm<E> {
-    type Input = TensorBase<E>;
-    type Output = TensorBase<E>;
-
-    #[track_caller]
-    fn forward(&self, x: &TensorBase<E>) -> TensorBase<E> {
-        crate::nn::path::or_panic(x.try_layer_norm(
-            &self.normalized_shape,
-            self.weight.as_deref(),
-            self.bias.as_deref(),
-            E::of(self.eps),
-        ))
-    }
-}
-
-impl<E: Element> LayerNorm<E> {
-    /// The forward on a tensor of element type `F`, which must be `E`.
-    #[track_caller]
-    fn forward_as<F: Element>(&self, x: &TensorBase<F>) -> TensorBase<F> {
-        match AnyTensor::from(x.clone()).get::<E>() {
-            Some(x) => AnyTensor::from(Forward::forward(self, x)).cast(),
-            None => panic!(
-                "{self} holds {} parameters, but got a {} tensor of shape {:?}{}",
-                E::DTYPE,
-                F::DTYPE,
-                x.shape(),
-                crate::nn::path::describe()
-            ),
-        }
-    }
-}
-
 /// Keeps the kind it is given, of its own element type.
-#[diagnostic::do_not_recommend]
-impl<E: Element> KeptForward for LayerNorm<E> {
-    #[track_caller]
-    fn forward_kept(&self, x: &Tensor) -> Tensor {
-        self.forward_as(x)
-    }
+impl<E: Element, K: crate::nn::TensorKind<Elem = E>> Forward<K> for LayerNorm<E> {
+    type Output = K;
 
     #[track_caller]
-    fn forward_kept_f64(&self, x: &Tensor64) -> Tensor64 {
-        self.forward_as(x)
+    fn forward(&self, input: &K) -> K {
+        crate::nn::keep_kind(self, input, |x| {
+            crate::nn::path::or_panic(x.try_layer_norm(
+                &self.normalized_shape,
+                self.weight.as_deref(),
+                self.bias.as_deref(),
+                E::of(self.eps),
+            ))
+        })
     }
-}
-
-#[diagnostic::do_not_recommend]
-impl<E: Element> crate::nn::Takes for LayerNorm<E> {
-    type Rule = crate::nn::AnyKind;
 }
 
 #[diagnostic::do_not_recommend]
@@ -207,7 +172,6 @@ impl<E: Element> DeepCopy for LayerNorm<E> {
 }
 
 impl_block! {
-    @common
     /// Normalizes a `Tensor`, `Batch<N>` or `Images<C>` whose trailing
     /// dims are `normalized_shape`, giving the same kind.
     ///
