@@ -58,14 +58,14 @@ macro_rules! impl_forward {
 /// those of its generated `forward`.
 macro_rules! settings_block {
     ($(#[$doc:meta])* $name:ident, |$layer:ident, $x:ident| $body:expr, |$s:ident| $repr:expr) => {
-        #[diagnostic::do_not_recommend]
         impl<K: $crate::nn::TensorKind> $crate::nn::Forward<K> for $name {
             type Output = K;
 
             #[track_caller]
             fn forward(&self, input: &K) -> K {
                 let $layer = self;
-                $crate::nn::keep_kind(self, input, |$x| $body)
+                let $x = input.tensor();
+                $crate::nn::keep_kind(self, input, $body)
             }
         }
 

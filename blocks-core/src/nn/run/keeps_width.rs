@@ -195,36 +195,31 @@ pub trait KeepsWidth: Forward<Tensor, Output = Tensor> {}
 #[diagnostic::do_not_recommend]
 impl<L: Forward<Tensor, Output = Tensor> + ?Sized> KeepsWidth for L {}
 
-/// Runs `forward` on the tensor inside `input` and gives back the same kind:
-/// the body of a forward generic over the kind of its input (a layer that
-/// keeps the width, like `ReLU`).
+/// `output`, the forward of a block on the tensor inside `input`, as the
+/// kind of `input`: the end of a forward generic over the kind of its input
+/// (a layer that keeps the width, like `ReLU`).
 ///
 /// # Panics
 ///
-/// If `forward` changed the width (or the channels of `Images`, or made a
-/// `Scalar` more than one element), naming `block`.
+/// If the forward changed the width (or the channels of `Images`, or made
+/// a `Scalar` more than one element), naming `block`.
 ///
 /// ```
 /// use blocks_core::nn::{keep_kind, Batch, ReLU};
-/// let y: Batch<3> = keep_kind(&ReLU::default(), &Batch::<3>::rand(2), |x| x * 2.0);
+/// let x = Batch::<3>::rand(2);
+/// let y: Batch<3> = keep_kind(&ReLU::default(), &x, &*x * 2.0);
 /// assert_eq!(y.shape(), vec![2, 3]);
 /// ```
 #[track_caller]
-pub fn keep_kind<B: ?Sized, K: TensorKind>(
-    block: &B,
-    input: &K,
-    forward: impl FnOnce(&TensorBase<K::Elem>) -> TensorBase<K::Elem>,
-) -> K {
+pub fn keep_kind<B: ?Sized, K: TensorKind>(block: &B, input: &K, output: TensorBase<K::Elem>) -> K {
     let _ = block;
-    let given = input.tensor();
-    let out = forward(given);
-    let shape = out.shape();
-    K::from_same_kind(out).unwrap_or_else(|| {
+    let shape = output.shape();
+    K::from_same_kind(output).unwrap_or_else(|| {
         panic!(
             "{} keeps the width of what it is given, but its forward turned a tensor of shape {:?} into one of \
              shape {shape:?}{}",
             short_type_name::<B>(),
-            given.shape(),
+            input.tensor().shape(),
             crate::nn::path::describe()
         )
     })
@@ -238,7 +233,21 @@ pub fn keep_kind<B: ?Sized, K: TensorKind>(
 /// let y: Batch<3> = blocks_core::__private::keep_width(&ReLU::default(), &Batch::<3>::rand(2));
 /// assert_eq!(y.shape(), vec![2, 3]);
 /// ```
+///
+/// # Panics
+///
+/// If the forward changed the width, naming the block.
 #[track_caller]
 pub fn keep_width<B: KeepsWidth + ?Sized, K: TensorKind<Elem = f32>>(block: &B, input: &K) -> K {
-    keep_kind(block, input, |x| block.forward(x))
+    let output = block.forward(input.tensor());
+    let shape = output.shape();
+    K::from_same_kind(output).unwrap_or_else(|| {
+        panic!(
+            "{} is marked #[module(keeps_width)], but its forward turned a tensor of shape {:?} into one of \
+             shape {shape:?}{}",
+            short_type_name::<B>(),
+            input.tensor().shape(),
+            crate::nn::path::describe()
+        )
+    })
 }

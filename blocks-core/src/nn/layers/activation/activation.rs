@@ -28,7 +28,10 @@ macro_rules! unit_activation {
 
             #[track_caller]
             fn forward(&self, input: &K) -> K {
-                crate::nn::keep_kind(self, input, |$x| $body)
+                {
+                    let $x = input.tensor();
+                    crate::nn::keep_kind(self, input, $body)
+                }
             }
         }
 

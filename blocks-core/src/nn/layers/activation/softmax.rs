@@ -79,7 +79,7 @@ macro_rules! softmax_block {
 
             #[track_caller]
             fn forward(&self, input: &K) -> K {
-                crate::nn::keep_kind(self, input, |x| crate::nn::path::or_panic(x.$try_op(self.dim)))
+                crate::nn::keep_kind(self, input, crate::nn::path::or_panic(input.tensor().$try_op(self.dim)))
             }
         }
 

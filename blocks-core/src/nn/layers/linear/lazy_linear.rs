@@ -177,6 +177,7 @@ impl<E: Element> LazyLinear<E> {
 impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> for LazyLinear<E> {
     type Output = TensorBase<E>;
 
+    #[track_caller]
     fn forward(&self, given: &Fed) -> TensorBase<E> {
         let x: &TensorBase<E> = &given.feed_into();
         if self.has_uninitialized_params() {

@@ -313,6 +313,7 @@ impl<const IN: usize, const OUT: usize> Default for Linear<IN, OUT> {
 impl<const IN: usize, const OUT: usize, E: Element, Fed: crate::nn::FeedsInto<Batch<IN, E>, Self>> Forward<Fed> for Linear<IN, OUT, E> {
     type Output = Batch<OUT, E>;
 
+    #[track_caller]
     fn forward(&self, given: &Fed) -> Batch<OUT, E> {
         let input: &Batch<IN, E> = &given.feed_into();
         Batch::trusted(input.linear(&self.layer.weight, self.layer.bias.as_deref()))

@@ -108,14 +108,16 @@ impl<E: Element, K: crate::nn::TensorKind<Elem = E>> Forward<K> for LayerNorm<E>
 
     #[track_caller]
     fn forward(&self, input: &K) -> K {
-        crate::nn::keep_kind(self, input, |x| {
+        let x = input.tensor();
+        let output = {
             crate::nn::path::or_panic(x.try_layer_norm(
                 &self.normalized_shape,
                 self.weight.as_deref(),
                 self.bias.as_deref(),
                 E::of(self.eps),
             ))
-        })
+        };
+        crate::nn::keep_kind(self, input, output)
     }
 }
 
