@@ -49,13 +49,13 @@ pub use threading::{MAX_THREADS, get_num_threads, set_num_threads, set_num_threa
 #[doc(hidden)]
 pub mod __private {
     pub use crate::nn::chain::{
-        FeedsInChain, FirstInput, GivesTo, Known, Step, block, checked, feed, nested, of, start,
+        FeedsInChain, FirstInput, GivesTo, Known, Step, Then, block, checked, feed, nested, of, start,
     };
     pub use crate::nn::chained::within_field;
-    pub use crate::nn::keeps_width::keep_width;
     pub use crate::nn::field::{
         BufferField, Field, FlattenField, PlainTensorField, Probe, ProbeField, ProbeTensor,
     };
+    pub use crate::nn::keeps_width::keep_width;
     pub use crate::nn::sequential::run_entry;
 }
 

@@ -15,7 +15,7 @@
 //! it in a function over `&self` (links `&self.hidden`, blamed on the
 //! fields).
 
-use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote};
 
 /// One block of a chain: the tokens an error on it underlines, and an
@@ -50,7 +50,10 @@ pub fn chain_check(facade: &TokenStream, links: &[Link]) -> TokenStream {
             link.first,
             link.last,
         );
-        let feed = spanned_call(quote!(__blocks_feed), quote!(#block, #given), link.first, link.last);
+        // The value given, located at the block (same hygiene), so that an
+        // error the compiler puts on the argument lands on the block too.
+        let given_here = Ident::new("__given", Span::mixed_site().located_at(link.last));
+        let feed = spanned_call(quote!(__blocks_feed), quote!(#block, #given_here), link.first, link.last);
         quote! {
             #is_block;
             let #given = #feed;

@@ -54,7 +54,9 @@ pub fn forward(
         steps.push(quote! {
             let __x = #facade::__private::within_field(#key, &__net.#member, #arg);
         });
-        clause.predicates.push(syn::parse_quote_spanned!(ty.span()=> #ty: #facade::nn::Forward<#given> + 'static));
+        clause
+            .predicates
+            .push(syn::parse_quote_spanned!(ty.span()=> #ty: #facade::nn::Forward<#given> + 'static));
         given = quote_spanned!(ty.span()=> <#ty as #facade::nn::Forward<#given>>::Output);
         clause.predicates.push(syn::parse_quote!(#given: #facade::nn::HookValue));
     }
@@ -64,8 +66,7 @@ pub fn forward(
     let (plain_impl_generics, _, _) = s.generics.split_for_impl();
     // The header at `chain`, so that an `impl Forward` written beside this
     // one (a conflicting impl) is reported there.
-    let header =
-        quote_spanned!(chain.span()=> impl #impl_generics #facade::nn::Forward<#input> for #ident #ty_generics);
+    let header = quote_spanned!(chain.span()=> impl #impl_generics #facade::nn::Forward<#input> for #ident #ty_generics);
     quote! {
         #[automatically_derived]
         #header #clause {

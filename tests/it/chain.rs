@@ -197,7 +197,10 @@ fn plain_tensor_of_the_wrong_width_names_the_block() {
     // A chained block takes what its first field takes, which checks it.
     let panic = std::panic::catch_unwind(|| Mlp::new().forward(&Tensor::rand([2, 19]))).unwrap_err();
     let message = panic.downcast_ref::<String>().unwrap();
-    assert_eq!(message, "Linear<20, 256> takes 20 input features, but got a tensor of shape [2, 19] (at block hidden)");
+    assert_eq!(
+        message,
+        "Linear<20, 256> takes 20 input features, but got a tensor of shape [2, 19] (at block hidden)"
+    );
 }
 
 /// A width panic points at the caller's line (`#[track_caller]` through the

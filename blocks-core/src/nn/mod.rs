@@ -4,74 +4,84 @@
 //!
 //! # How a block runs
 //!
-//! A block implements [`Forward`] (what it takes, what it gives, PyTorch's
-//! `def forward`) and [`Module`] (its name, members and repr). Everything
-//! else is generated: a [`Takes`] rule, and from it [`Call`] (how the block
-//! takes each tensor kind) and an inherent `forward` method that every
-//! caller uses. Every run, from that method, a `Sequential`, a
-//! `DynSequential` or a `Box<dyn Block>`, goes through one door, [`run`].
+//! A block implements [`Forward<Input>`](Forward) (what it gives for an
+//! `Input`, PyTorch's `def forward`; one impl per kind of input, or one
+//! generic over it) and [`Module`] (its name, members and repr). Everything
+//! else is generated: its [`Takes`] (one input, or any), and an inherent
+//! `forward` method that every caller uses. Every run, from that method, a
+//! `Sequential`, a `DynSequential` or a `Box<dyn Block>`, goes through one
+//! door, [`run`], hooks included.
 //!
 //! The tensor kinds: [`Batch<N>`] (`N` features in the last dimension),
 //! [`Images<C>`] (`C` channels in dimension 1: `[N, C, H, W]`, or
-//! `[N, C, L]` for 1-d signals), [`Scalar`], and a plain `Tensor`. A block
-//! taking `Batch<N>` or `Images<C>`:
+//! `[N, C, L]` for 1-d signals), [`Flat`] (what `Flatten` gives), [`Scalar`],
+//! and a plain `Tensor`. The layers of this crate are generic over what they
+//! are fed ([`FeedsInto`] their input); a block taking `Batch<N>` or
+//! `Images<C>`:
 //!
 //! - given the same kind with another size: a compile error on that block,
-//!   in plain words: in a chain ([`SameWidth`], [`SameChannels`]:
-//!   "`Conv2d<16, 32, 5>` takes 16 input channels, but the block before it
-//!   gives 6"), at a call ([`ArgumentWidth`], [`ArgumentChannels`]:
-//!   "`Linear<4, 8>` takes 4 input features, but the argument has 5");
+//!   in plain words ([`SameWidth`], [`SameChannels`]: "`Conv2d<16, 32, 5>`
+//!   takes 16 input channels, but is given 6"), on the block in a chain, on
+//!   the argument at a call;
 //! - given a plain `Tensor`: checked at run time, the panic naming the block
 //!   and its path in the `Sequential` (`(at block 0.2)`);
 //! - a width-keeping block (`ReLU`, `#[module(keeps_width)]`) gives back the
 //!   kind it was given, so the sizes stay known after it.
+//!
+//! A block of your own with one `Forward` impl ([`OneInput`], what
+//! `#[derive(Module)]` assumes) is given exactly that input in a chain, and
+//! its `forward` method also takes what feeds into it; one generic over what
+//! it is fed (`impl<K: FeedsInto<Batch<20>, Self>> Forward<K>`, with
+//! `#[module(any_input)]`) takes every such kind everywhere.
 //!
 //! # How to add a layer
 //!
 //! A layer is three things, in one file named after it:
 //!
 //! 1. **The struct**: its [`Parameter`]s, buffers (tensors it reports with
-//!    [`Visitor::buffer`]), its settings, and a [`TrainingFlag`] if it
-//!    behaves differently in training (dropout, batch norm: read it with
-//!    `self.training.get()`; `train()`/`eval()` on any ancestor set it).
-//!    Sizes the compiler should check are const generics (`Conv2d<I, O, K>`);
-//!    give the layer a dynamic form too (sizes from a config, taking
-//!    `Tensor`), one core type with thin typed fronts, as `Linear<IN, OUT>`
-//!    wraps `DynLinear`.
-//! 2. **Its forward**: `impl Forward` with `Input = Batch<IN>` or
-//!    `Images<I>` (the typed form), `Tensor` (the dynamic form), and the
-//!    matching `Output` (`Images<O>`; spatial sizes stay run-time values). A
-//!    layer that keeps the shape's kind (activations, dropout) goes from
-//!    `Tensor` to `Tensor` and is marked `keeps_width` (below). A layer
-//!    that needs a size it does not have in its type (the features after a
-//!    `Flatten`) takes `Tensor` and checks at run time, naming itself (see
-//!    `DynLinear`'s panic).
+//!    [`Visitor::buffer`]), its settings, a [`TrainingFlag`] if it behaves
+//!    differently in training (dropout, batch norm: read it with
+//!    `self.training.get()`; `train()`/`eval()` on any ancestor set it), and
+//!    its [`Hooks`]. Sizes the compiler should check are const generics
+//!    (`Conv2d<I, O, K>`); give the layer a dynamic form too (sizes from a
+//!    config, taking `Tensor`), one core type with thin typed fronts, as
+//!    `Linear<IN, OUT>` wraps `DynLinear`.
+//! 2. **Its forward**: one `impl<Fed: FeedsInto<Batch<IN>, Self>>
+//!    Forward<Fed>` (or `Images<I>` for the typed form, `TensorBase<E>` for
+//!    the dynamic form) with the matching `Output` (`Images<O>`; spatial
+//!    sizes stay run-time values). A layer that keeps the shape's kind
+//!    (activations, dropout) is generic over it: `impl<K: TensorKind>
+//!    Forward<K>`, giving back `K` through [`keep_kind`], for every kind and
+//!    element type at once. A layer that needs a size it does not have in
+//!    its type (the features after a `Flatten`) takes `Tensor` and checks at
+//!    run time, naming itself (see `DynLinear`'s panic).
 //! 3. **Its repr**: `impl Module` with `type_name` (PyTorch's class name),
-//!    `visit` (its members in PyTorch's order, under PyTorch's keys, and
-//!    its `TrainingFlag`) and `extra_repr` (PyTorch's `extra_repr`, e.g.
-//!    `1, 6, kernel_size=(5, 5), stride=(1, 1)`).
+//!    `visit` (its members in PyTorch's order, under PyTorch's keys, its
+//!    `TrainingFlag` and its hooks) and `extra_repr` (PyTorch's
+//!    `extra_repr`, e.g. `1, 6, kernel_size=(5, 5), stride=(1, 1)`).
 //!
-//! Then, inside this crate, one `impl_block!` line writes the rest (the
-//! [`Takes`] rule, the inherent `forward` with its doc example, and
-//! `Display`): `impl_block! { /// doc [const I: usize, const O: usize,
-//! const K: usize] Conv2d<I, O, K> }`, adding `, keeps_width` for a
-//! width-keeping layer (see `conv.rs`, `pool.rs`, `dropout.rs`). A
-//! user's layer gets the same from `#[derive(Module)]`. Without either, a
-//! hand-written block adds its rule itself:
+//! Then, inside this crate, one `impl_block!` line writes the rest (its
+//! [`Takes`], the inherent `forward` with its doc example, and `Display`):
+//! `impl_block! { /// doc [const I: usize, const O: usize, const K: usize]
+//! Conv2d<I, O, K> }` (see `conv.rs`, `pool.rs`, `dropout.rs`). A user's
+//! layer gets the same from `#[derive(Module)]`. Without either, a
+//! hand-written block says how it takes inputs itself, and runs through
+//! [`run`]:
 //!
 //! ```
-//! use blocks_core::nn::{run, ByInput, Forward, Images, Module, Parameter, Takes, Visitor};
+//! use blocks_core::nn::{run, AnyInput, FeedsInto, Forward, Hooks, Images, Module, Parameter, Takes, Visitor};
 //! use blocks_core::Tensor;
 //!
 //! /// Scales each of `C` channels by its own weight.
 //! struct ChannelScale<const C: usize> {
 //!     weight: Parameter,
+//!     hooks: Hooks,
 //! }
 //!
-//! impl<const C: usize> Forward<Images<C>> for ChannelScale<C> {
+//! impl<const C: usize, K: FeedsInto<Images<C>, Self>> Forward<K> for ChannelScale<C> {
 //!     type Output = Images<C>;
-//!     fn forward(&self, x: &Images<C>) -> Images<C> {
-//!         Images::new(&**x * &self.weight.reshape(&[1, C as isize, 1, 1]))
+//!     fn forward(&self, x: &K) -> Images<C> {
+//!         Images::new(&*x.feed_into() * &self.weight.reshape(&[1, C as isize, 1, 1]))
 //!     }
 //! }
 //!
@@ -84,14 +94,16 @@
 //!     }
 //!     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
 //!         visitor.parameter("weight", (&self.weight).into());
+//!         visitor.hooks(&self.hooks);
 //!     }
 //! }
 //!
 //! impl<const C: usize> Takes for ChannelScale<C> {
-//!     type Rule = ByInput;
+//!     type Inputs = AnyInput;
 //! }
 //!
-//! let layer = ChannelScale::<3> { weight: Parameter::new(Tensor::from_vec(vec![1.0, 2.0, 3.0], [3])) };
+//! let weight = Parameter::new(Tensor::from_vec(vec![1.0, 2.0, 3.0], [3]));
+//! let layer = ChannelScale::<3> { weight, hooks: Hooks::new() };
 //! let y: Images<3> = run(&layer, &Tensor::ones([2, 3, 4, 4])); // a plain tensor, checked at run time
 //! assert_eq!(y.shape(), vec![2, 3, 4, 4]);
 //! assert_eq!(y.to_vec()[16], 2.0);
@@ -172,6 +184,6 @@ pub use self::module::uninitialized::uninitialized_parameters;
 pub use self::module::visitor::{BufferRef, Member, ParamRef, Visitor, register_buffer, register_parameter};
 pub use self::run::block::Block;
 pub use self::run::forward::{
-    AnyInput, Call, FeedsInto, Forward, OneInput, SameChannels, SameWidth, Takes, run,
+    AnyInput, Call, Checked, FeedsInto, Forward, OneInput, SameChannels, SameWidth, Takes, run,
 };
 pub use self::run::keeps_width::{KeepsWidth, TensorKind, keep_kind};

@@ -163,7 +163,7 @@ impl DynSequential {
 
 /// Takes a plain tensor, or a typed one as a plain one.
 impl<Fed: crate::nn::FeedsInto<Tensor, Self>> Forward<Fed> for DynSequential {
-    type Output = Tensor;
+    type Output = crate::nn::Checked<Fed, Tensor, Self, Tensor>;
 
     #[track_caller]
     fn forward(&self, input: &Fed) -> Tensor {

@@ -6,8 +6,8 @@
 
 use crate::Element;
 use crate::nn::chain::Known;
-use crate::nn::path::within;
 use crate::nn::chain::{FirstInput, Step};
+use crate::nn::path::within;
 use crate::nn::{DeepCopy, Forward, HookValue, Hooks, MapElement, Mapper, Module, Takes, Visitor, run};
 
 /// What block `B`, taking `I`, gives when fed `G` (first: what a chain is

@@ -214,7 +214,7 @@ impl<const D: usize, E: Element> DynConv<D, E> {
 }
 
 impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> for DynConv<2, E> {
-    type Output = TensorBase<E>;
+    type Output = crate::nn::Checked<Fed, TensorBase<E>, Self, TensorBase<E>>;
 
     #[track_caller]
     fn forward(&self, given: &Fed) -> TensorBase<E> {
@@ -225,7 +225,7 @@ impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> fo
 }
 
 impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> for DynConv<1, E> {
-    type Output = TensorBase<E>;
+    type Output = crate::nn::Checked<Fed, TensorBase<E>, Self, TensorBase<E>>;
 
     #[track_caller]
     fn forward(&self, given: &Fed) -> TensorBase<E> {
@@ -461,7 +461,7 @@ macro_rules! typed_conv {
         }
 
                 impl<const I: usize, const O: usize, const K: usize, E: Element, Fed: crate::nn::FeedsInto<Images<I, E>, Self>> Forward<Fed> for $name<I, O, K, E> {
-            type Output = Images<O, E>;
+            type Output = crate::nn::Checked<Fed, Images<I, E>, Self, Images<O, E>>;
 
             #[track_caller]
             fn forward(&self, given: &Fed) -> Images<O, E> {

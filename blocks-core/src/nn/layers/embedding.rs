@@ -121,7 +121,7 @@ impl<E: Element> DynEmbedding<E> {
 }
 
 impl<E: Element, Fed: crate::nn::FeedsInto<Indices, Self>> Forward<Fed> for DynEmbedding<E> {
-    type Output = TensorBase<E>;
+    type Output = crate::nn::Checked<Fed, Indices, Self, TensorBase<E>>;
 
     #[track_caller]
     fn forward(&self, given: &Fed) -> TensorBase<E> {
@@ -246,8 +246,10 @@ impl<const N: usize, const D: usize> Default for Embedding<N, D> {
     }
 }
 
-impl<const N: usize, const D: usize, E: Element, Fed: crate::nn::FeedsInto<Indices, Self>> Forward<Fed> for Embedding<N, D, E> {
-    type Output = Batch<D, E>;
+impl<const N: usize, const D: usize, E: Element, Fed: crate::nn::FeedsInto<Indices, Self>> Forward<Fed>
+    for Embedding<N, D, E>
+{
+    type Output = crate::nn::Checked<Fed, Indices, Self, Batch<D, E>>;
 
     #[track_caller]
     fn forward(&self, given: &Fed) -> Batch<D, E> {

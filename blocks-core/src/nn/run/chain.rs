@@ -42,37 +42,55 @@ pub trait GivesTo<B: ?Sized, I> {
 
 impl<G, I, B> GivesTo<B, I> for G
 where
-    B: Takes + Step<G, I, <B as Takes>::Inputs> + ?Sized,
+    B: Takes + ?Sized,
+    B::Inputs: Step<G, I, B>,
 {
-    type Out = <B as Step<G, I, <B as Takes>::Inputs>>::Out;
+    type Out = <B::Inputs as Step<G, I, B>>::Out;
 }
 
-/// Block `Self` fed a `G` in a chain, taking `I`: a block generic over its
-/// input ([`AnyInput`]) takes `G` itself; a block with one `Forward` impl
-/// ([`OneInput`]) takes its input `I` when `G` is that kind, with the same
-/// size ([`FeedsInChain`]).
+/// Block `B` fed a `G` in a chain, taking `I`, as `Self` (its [`Takes`])
+/// says: a block generic over its input ([`AnyInput`]) takes `G` itself; a
+/// block with one `Forward` impl ([`OneInput`]) takes its input `I` when
+/// `G` is that kind, with the same size ([`FeedsInChain`]). What it gives
+/// is known only once the check holds, so a block that does not fit is
+/// reported once, and nothing after it.
 ///
 /// ```
 /// use blocks_core::__private::Step;
 /// use blocks_core::nn::{AnyInput, Batch, Linear, ReLU};
-/// fn gives<B: Step<G, G, AnyInput, Out = O>, G, O>() {}
-/// gives::<Linear<4, 2>, Batch<4>, Batch<2>>();
-/// gives::<ReLU, Batch<3>, Batch<3>>();
+/// fn gives<M: Step<G, G, B, Out = O>, G, B, O>() {}
+/// gives::<AnyInput, Batch<4>, Linear<4, 2>, Batch<2>>();
+/// gives::<AnyInput, Batch<3>, ReLU, Batch<3>>();
 /// ```
-pub trait Step<G, I, M> {
+pub trait Step<G, I, B: ?Sized> {
     /// What the block gives.
     type Out;
 }
 
-impl<G, B: Forward<G> + ?Sized> Step<G, G, AnyInput> for B {
+impl<G, B: Forward<G> + ?Sized> Step<G, G, B> for AnyInput {
     type Out = B::Output;
 }
 
-impl<G, I, B: Forward<I> + ?Sized> Step<G, I, OneInput> for B
+impl<G, I, B: Forward<I> + ?Sized> Step<G, I, B> for OneInput
 where
     G: FeedsInChain<I, B>,
 {
-    type Out = B::Output;
+    type Out = <<G as FeedsInChain<I, B>>::Checked as Then<B::Output>>::Out;
+}
+
+/// A check that held (`Self`, once known), then `T`.
+///
+/// ```
+/// fn then<C: blocks_core::__private::Then<T, Out = T>, T>() {}
+/// then::<(), f32>();
+/// ```
+pub trait Then<T> {
+    /// `T`.
+    type Out;
+}
+
+impl<C, T> Then<T> for C {
+    type Out = T;
 }
 
 /// What a block with one `Forward` impl, taking `T`, can be given in a
@@ -93,22 +111,33 @@ where
     label = "cannot take `{Self}`",
     note = "a block of your own is given exactly what it implements `Forward` for in a chain; to take other kinds, make its `Forward` generic over them (`impl<K: FeedsInto<{T}, Self>> Forward<K>`) and mark it `#[module(any_input)]`"
 )]
-pub trait FeedsInChain<T, B: ?Sized> {}
-
-impl<B, const GIVES: usize, const TAKES: usize, E: Element> FeedsInChain<Batch<TAKES, E>, B> for Batch<GIVES, E> where
-    B: SameWidth<TAKES, GIVES> + ?Sized
-{
+pub trait FeedsInChain<T, B: ?Sized> {
+    /// The size check as a type: `()` once it holds.
+    type Checked;
 }
 
-impl<B, const GIVES: usize, const TAKES: usize, E: Element> FeedsInChain<Images<TAKES, E>, B> for Images<GIVES, E> where
-    B: SameChannels<TAKES, GIVES> + ?Sized
+impl<B, const GIVES: usize, const TAKES: usize, E: Element> FeedsInChain<Batch<TAKES, E>, B>
+    for Batch<GIVES, E>
+where
+    B: SameWidth<TAKES, GIVES> + ?Sized,
 {
+    type Checked = <B as SameWidth<TAKES, GIVES>>::Checked;
+}
+
+impl<B, const GIVES: usize, const TAKES: usize, E: Element> FeedsInChain<Images<TAKES, E>, B>
+    for Images<GIVES, E>
+where
+    B: SameChannels<TAKES, GIVES> + ?Sized,
+{
+    type Checked = <B as SameChannels<TAKES, GIVES>>::Checked;
 }
 
 macro_rules! feeds_in_chain {
     ($([$($generics:tt)*] $given:ty => $taken:ty;)*) => {$(
         #[diagnostic::do_not_recommend]
-        impl<B: ?Sized, $($generics)*> FeedsInChain<$taken, B> for $given {}
+        impl<B: ?Sized, $($generics)*> FeedsInChain<$taken, B> for $given {
+            type Checked = ();
+        }
     )*};
 }
 
@@ -172,30 +201,40 @@ impl TensorKind for FirstInput {
 }
 
 impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Batch<TAKES, E>, B> for FirstInput {
+    type Checked = ();
+
     fn feed_into(&self) -> Batch<TAKES, E> {
         self.never()
     }
 }
 
 impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Images<TAKES, E>, B> for FirstInput {
+    type Checked = ();
+
     fn feed_into(&self) -> Images<TAKES, E> {
         self.never()
     }
 }
 
 impl<B: ?Sized, E: Element> FeedsInto<TensorBase<E>, B> for FirstInput {
+    type Checked = ();
+
     fn feed_into(&self) -> TensorBase<E> {
         self.never()
     }
 }
 
 impl<B: ?Sized, E: Element> FeedsInto<Flat<E>, B> for FirstInput {
+    type Checked = ();
+
     fn feed_into(&self) -> Flat<E> {
         self.never()
     }
 }
 
 impl<B: ?Sized> FeedsInto<Indices, B> for FirstInput {
+    type Checked = ();
+
     fn feed_into(&self) -> Indices {
         self.never()
     }

@@ -208,9 +208,25 @@ where
     label = "cannot take `{Self}`"
 )]
 pub trait FeedsInto<T, B: ?Sized> {
+    /// The size check as a type: `()` once it holds (see [`Checked`]).
+    type Checked;
+
     /// The value as `B`'s input (a handle, not a copy).
     fn feed_into(&self) -> T;
 }
+
+/// `Output`, once `Fed` feeds into `Input` of block `B`: what a layer
+/// generic over what it is fed gives (`type Output = Checked<Fed,
+/// Batch<IN>, Self, Batch<OUT>>`). It is `Output` itself; written through
+/// the size check, it is known only once the check holds, so a block that
+/// does not fit in a chain is reported once, and nothing after it.
+///
+/// ```
+/// use blocks_core::nn::{Batch, Checked, Linear};
+/// let _: Checked<Batch<4>, Batch<4>, Linear<4, 2>, Batch<2>> = Batch::<2>::rand(1);
+/// ```
+pub type Checked<Fed, Input, B, Output> =
+    <<Fed as FeedsInto<Input, B>>::Checked as crate::nn::chain::Then<Output>>::Out;
 
 /// The width check where a block is fed a `Batch`: implemented only when
 /// `TAKES == GIVES`.
@@ -223,9 +239,14 @@ pub trait FeedsInto<T, B: ?Sized> {
     message = "`{Self}` takes {TAKES} input features, but is given {GIVES}",
     label = "takes {TAKES} input features, but is given {GIVES}"
 )]
-pub trait SameWidth<const TAKES: usize, const GIVES: usize> {}
+pub trait SameWidth<const TAKES: usize, const GIVES: usize> {
+    /// `()`: the check as a type.
+    type Checked;
+}
 
-impl<B: ?Sized, const N: usize> SameWidth<N, N> for B {}
+impl<B: ?Sized, const N: usize> SameWidth<N, N> for B {
+    type Checked = ();
+}
 
 /// The channel check where a block is fed `Images`: implemented only when
 /// `TAKES == GIVES`.
@@ -238,15 +259,22 @@ impl<B: ?Sized, const N: usize> SameWidth<N, N> for B {}
     message = "`{Self}` takes {TAKES} input channels, but is given {GIVES}",
     label = "takes {TAKES} input channels, but is given {GIVES}"
 )]
-pub trait SameChannels<const TAKES: usize, const GIVES: usize> {}
+pub trait SameChannels<const TAKES: usize, const GIVES: usize> {
+    /// `()`: the check as a type.
+    type Checked;
+}
 
-impl<B: ?Sized, const C: usize> SameChannels<C, C> for B {}
+impl<B: ?Sized, const C: usize> SameChannels<C, C> for B {
+    type Checked = ();
+}
 
 impl<B: ?Sized, const GIVES: usize, const TAKES: usize, E: Element> FeedsInto<Batch<TAKES, E>, B>
     for Batch<GIVES, E>
 where
     B: SameWidth<TAKES, GIVES>,
 {
+    type Checked = <B as SameWidth<TAKES, GIVES>>::Checked;
+
     #[track_caller]
     fn feed_into(&self) -> Batch<TAKES, E> {
         Batch::trusted(TensorBase::clone(self))
@@ -258,6 +286,8 @@ impl<B: ?Sized, const GIVES: usize, const TAKES: usize, E: Element> FeedsInto<Im
 where
     B: SameChannels<TAKES, GIVES>,
 {
+    type Checked = <B as SameChannels<TAKES, GIVES>>::Checked;
+
     #[track_caller]
     fn feed_into(&self) -> Images<TAKES, E> {
         Images::trusted(TensorBase::clone(self))
@@ -266,6 +296,8 @@ where
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Batch<TAKES, E>, B> for TensorBase<E> {
+    type Checked = ();
+
     #[track_caller]
     fn feed_into(&self) -> Batch<TAKES, E> {
         if self.last_dim() != Some(TAKES) {
@@ -282,6 +314,8 @@ impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Batch<TAKES, E>, B> fo
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Images<TAKES, E>, B> for TensorBase<E> {
+    type Checked = ();
+
     #[track_caller]
     fn feed_into(&self) -> Images<TAKES, E> {
         if !Images::<TAKES, E>::fits(self) {
@@ -301,6 +335,8 @@ impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Images<TAKES, E>, B> f
 /// at run time, as a plain tensor's) or a plain tensor; not `Images<C>`.
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Batch<TAKES, E>, B> for Flat<E> {
+    type Checked = ();
+
     #[track_caller]
     fn feed_into(&self) -> Batch<TAKES, E> {
         <TensorBase<E> as FeedsInto<Batch<TAKES, E>, B>>::feed_into(self)
@@ -309,6 +345,8 @@ impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Batch<TAKES, E>, B> fo
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, E: Element> FeedsInto<TensorBase<E>, B> for Flat<E> {
+    type Checked = ();
+
     #[track_caller]
     fn feed_into(&self) -> TensorBase<E> {
         TensorBase::clone(self)
@@ -317,6 +355,8 @@ impl<B: ?Sized, E: Element> FeedsInto<TensorBase<E>, B> for Flat<E> {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, E: Element> FeedsInto<TensorBase<E>, B> for TensorBase<E> {
+    type Checked = ();
+
     #[track_caller]
     fn feed_into(&self) -> TensorBase<E> {
         self.clone()
@@ -325,6 +365,8 @@ impl<B: ?Sized, E: Element> FeedsInto<TensorBase<E>, B> for TensorBase<E> {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, const GIVES: usize, E: Element> FeedsInto<TensorBase<E>, B> for Batch<GIVES, E> {
+    type Checked = ();
+
     #[track_caller]
     fn feed_into(&self) -> TensorBase<E> {
         TensorBase::clone(self)
@@ -333,6 +375,8 @@ impl<B: ?Sized, const GIVES: usize, E: Element> FeedsInto<TensorBase<E>, B> for 
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, const GIVES: usize, E: Element> FeedsInto<TensorBase<E>, B> for Images<GIVES, E> {
+    type Checked = ();
+
     #[track_caller]
     fn feed_into(&self) -> TensorBase<E> {
         TensorBase::clone(self)
@@ -341,6 +385,8 @@ impl<B: ?Sized, const GIVES: usize, E: Element> FeedsInto<TensorBase<E>, B> for 
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Scalar, B> for Scalar {
+    type Checked = ();
+
     #[track_caller]
     fn feed_into(&self) -> Scalar {
         self.clone()
@@ -349,6 +395,8 @@ impl<B: ?Sized> FeedsInto<Scalar, B> for Scalar {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Tensor, B> for Scalar {
+    type Checked = ();
+
     #[track_caller]
     fn feed_into(&self) -> Tensor {
         (**self).clone()
@@ -357,6 +405,8 @@ impl<B: ?Sized> FeedsInto<Tensor, B> for Scalar {
 
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized> FeedsInto<Indices, B> for Indices {
+    type Checked = ();
+
     #[track_caller]
     fn feed_into(&self) -> Indices {
         self.clone()

@@ -210,8 +210,8 @@ activation_block!(LeakyReLU, |l, x| x.leaky_relu(crate::Element::of(l.negative_s
     float(s.negative_slope)
 ));
 activation_block!(ELU, |l, x| x.elu(crate::Element::of(l.alpha)), |s| format!("alpha={}", float(s.alpha)));
-activation_block!(Softplus, |l, x| x.softplus(crate::Element::of(l.beta), crate::Element::of(l.threshold)), |s| format!(
-    "beta={}, threshold={}",
-    float(s.beta),
-    float(s.threshold)
-));
+activation_block!(
+    Softplus,
+    |l, x| x.softplus(crate::Element::of(l.beta), crate::Element::of(l.threshold)),
+    |s| format!("beta={}, threshold={}", float(s.beta), float(s.threshold))
+);

@@ -74,9 +74,7 @@ impl<K: crate::nn::TensorKind> Forward<K> for Dropout2d {
     #[track_caller]
     fn forward(&self, input: &K) -> K {
         let x = input.tensor();
-        let output = {
-            x.dropout2d(self.p, self.training.get())
-        };
+        let output = { x.dropout2d(self.p, self.training.get()) };
         crate::nn::keep_kind(self, input, output)
     }
 }

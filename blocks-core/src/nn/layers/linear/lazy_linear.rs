@@ -175,7 +175,7 @@ impl<E: Element> LazyLinear<E> {
 }
 
 impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> for LazyLinear<E> {
-    type Output = TensorBase<E>;
+    type Output = crate::nn::Checked<Fed, TensorBase<E>, Self, TensorBase<E>>;
 
     #[track_caller]
     fn forward(&self, given: &Fed) -> TensorBase<E> {

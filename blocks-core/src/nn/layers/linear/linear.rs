@@ -160,7 +160,7 @@ impl<E: Element> DynLinear<E> {
 }
 
 impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> for DynLinear<E> {
-    type Output = TensorBase<E>;
+    type Output = crate::nn::Checked<Fed, TensorBase<E>, Self, TensorBase<E>>;
 
     /// `x Wᵀ + b` on a tensor whose last dimension is `in_features`.
     #[track_caller]
@@ -310,8 +310,10 @@ impl<const IN: usize, const OUT: usize> Default for Linear<IN, OUT> {
     }
 }
 
-impl<const IN: usize, const OUT: usize, E: Element, Fed: crate::nn::FeedsInto<Batch<IN, E>, Self>> Forward<Fed> for Linear<IN, OUT, E> {
-    type Output = Batch<OUT, E>;
+impl<const IN: usize, const OUT: usize, E: Element, Fed: crate::nn::FeedsInto<Batch<IN, E>, Self>>
+    Forward<Fed> for Linear<IN, OUT, E>
+{
+    type Output = crate::nn::Checked<Fed, Batch<IN, E>, Self, Batch<OUT, E>>;
 
     #[track_caller]
     fn forward(&self, given: &Fed) -> Batch<OUT, E> {

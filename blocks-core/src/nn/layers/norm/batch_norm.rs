@@ -218,8 +218,10 @@ impl<const D: usize, E: Element> DynBatchNorm<D, E> {
     }
 }
 
-impl<const D: usize, E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> for DynBatchNorm<D, E> {
-    type Output = TensorBase<E>;
+impl<const D: usize, E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed>
+    for DynBatchNorm<D, E>
+{
+    type Output = crate::nn::Checked<Fed, TensorBase<E>, Self, TensorBase<E>>;
 
     #[track_caller]
     fn forward(&self, given: &Fed) -> TensorBase<E> {
@@ -361,7 +363,7 @@ macro_rules! typed_batch_norm {
         }
 
                 impl<const C: usize, E: Element, Fed: crate::nn::FeedsInto<$kind<C, E>, Self>> Forward<Fed> for $name<C, E> {
-            type Output = $kind<C, E>;
+            type Output = crate::nn::Checked<Fed, $kind<C, E>, Self, $kind<C, E>>;
 
             #[track_caller]
             fn forward(&self, given: &Fed) -> $kind<C, E> {

@@ -154,7 +154,7 @@ impl<E: Element> DynGroupNorm<E> {
 }
 
 impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> for DynGroupNorm<E> {
-    type Output = TensorBase<E>;
+    type Output = crate::nn::Checked<Fed, TensorBase<E>, Self, TensorBase<E>>;
 
     #[track_caller]
     fn forward(&self, given: &Fed) -> TensorBase<E> {
@@ -302,8 +302,10 @@ impl<const GROUPS: usize, const C: usize> Default for GroupNorm<GROUPS, C> {
     }
 }
 
-impl<const GROUPS: usize, const C: usize, E: Element, Fed: crate::nn::FeedsInto<Images<C, E>, Self>> Forward<Fed> for GroupNorm<GROUPS, C, E> {
-    type Output = Images<C, E>;
+impl<const GROUPS: usize, const C: usize, E: Element, Fed: crate::nn::FeedsInto<Images<C, E>, Self>>
+    Forward<Fed> for GroupNorm<GROUPS, C, E>
+{
+    type Output = crate::nn::Checked<Fed, Images<C, E>, Self, Images<C, E>>;
 
     #[track_caller]
     fn forward(&self, given: &Fed) -> Images<C, E> {

@@ -2,8 +2,7 @@
 
 use crate::nn::Hooks;
 use crate::nn::{
-    DeepCopy, Forward, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor,
-    register_parameter,
+    DeepCopy, Forward, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor, register_parameter,
 };
 use crate::optim::pyrepr::{boolean, float};
 use crate::{Element, Tensor};
