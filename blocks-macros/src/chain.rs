@@ -15,7 +15,7 @@
 //! it in a function over `&self` (links `&self.hidden`, blamed on the
 //! fields).
 
-use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote};
 
 /// One block of a chain: the tokens an error on it underlines, and an
@@ -50,9 +50,9 @@ pub fn chain_check(facade: &TokenStream, links: &[Link]) -> TokenStream {
             link.first,
             link.last,
         );
-        // The value given, located at the block (same hygiene), so that an
-        // error the compiler puts on the argument lands on the block too.
-        let given_here = Ident::new("__given", Span::mixed_site().located_at(link.last));
+        // The value given, passed through a call spanned over the block, so
+        // that an error the compiler puts on the argument lands on the block.
+        let given_here = spanned_call(quote!(__blocks_pass), quote!(#given), link.first, link.last);
         let feed = spanned_call(quote!(__blocks_feed), quote!(#block, #given_here), link.first, link.last);
         quote! {
             #is_block;
@@ -63,7 +63,7 @@ pub fn chain_check(facade: &TokenStream, links: &[Link]) -> TokenStream {
     // spans, and a `$crate` facade (from the `sequential!` wrapper) only
     // names the right crate with its own.
     quote! {{
-        use #facade::__private::{block as __blocks_block, feed as __blocks_feed};
+        use #facade::__private::{block as __blocks_block, feed as __blocks_feed, pass as __blocks_pass};
         let #given = #facade::__private::start();
         #(#steps)*
         #given

@@ -6,13 +6,13 @@
 
 use crate::Element;
 use crate::nn::chain::Known;
-use crate::nn::chain::{FirstInput, Step};
+use crate::nn::chain::{FirstInput, GivesTo};
 use crate::nn::path::within;
 use crate::nn::{DeepCopy, Forward, HookValue, Hooks, MapElement, Mapper, Module, Takes, Visitor, run};
 
 /// What block `B`, taking `I`, gives when fed `G` (first: what a chain is
 /// first given).
-type Gives<B, I, G = FirstInput> = <B as Step<G, I, <B as Takes>::Inputs>>::Out;
+type Gives<B, I, G = FirstInput> = <G as GivesTo<B, I>>::Out;
 
 /// `N` blocks of type `B` run in order, each given what the one before it
 /// gave, like `nn.Sequential(*[make() for _ in range(N)])`: keys `0.…` to
@@ -52,13 +52,14 @@ impl<const N: usize, B> Repeat<N, B> {
     /// again: the result's type is known only once the check holds).
     pub fn new<I, J>(
         make: impl FnMut(usize) -> B,
-    ) -> <<B as KeepsKind<Gives<B, I>, Gives<B, J, Gives<B, I>>>>::Checked as Known<Self>>::Net
+    ) -> <<Gives<B, J, Gives<B, I>> as KeepsKind<Gives<B, I>, B>>::Checked as Known<Self>>::Net
     where
-        B: Takes + Step<FirstInput, I, B::Inputs> + Step<Gives<B, I>, J, B::Inputs>,
-        B: KeepsKind<Gives<B, I>, Gives<B, J, Gives<B, I>>>,
+        FirstInput: GivesTo<B, I>,
+        Gives<B, I>: GivesTo<B, J>,
+        Gives<B, J, Gives<B, I>>: KeepsKind<Gives<B, I>, B>,
     {
         const { assert!(N > 0, "a Repeat holds at least one block") };
-        <<B as KeepsKind<Gives<B, I>, Gives<B, J, Gives<B, I>>>>::Checked as Known<Self>>::pass(Repeat {
+        <<Gives<B, J, Gives<B, I>> as KeepsKind<Gives<B, I>, B>>::Checked as Known<Self>>::pass(Repeat {
             blocks: std::array::from_fn(make),
             hooks: Hooks::new(),
         })
@@ -76,33 +77,27 @@ impl<const N: usize, B> Repeat<N, B> {
     }
 }
 
-/// The check that block `Self` gives what it takes, so that it can be
-/// repeated: implemented only when `GIVES` is `TAKES`.
+/// The check that block `B` gives back what it gives, so that it can be
+/// repeated: `Self` is what it gives when given `TAKES` (what it gave
+/// before); implemented only when that is `TAKES` again.
 ///
 /// ```
 /// use blocks_core::nn::{Batch, KeepsKind, Linear};
-/// fn repeatable<B: KeepsKind<Batch<4>, Batch<4>>>() {}
-/// repeatable::<Linear<4, 4>>();
+/// fn repeatable<G: KeepsKind<Batch<4>, Linear<4, 4>>>() {}
+/// repeatable::<Batch<4>>();
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be repeated: it takes `{TAKES}` but gives `{GIVES}`",
-    label = "takes `{TAKES}` but gives `{GIVES}`",
+    message = "`{B}` cannot be repeated: given `{TAKES}`, it gives `{Self}`",
+    label = "given `{TAKES}`, it gives `{Self}`",
     note = "each block of a `Repeat` is given what the one before it gave: repeat a block that gives what it takes, and put the block that changes the size before the `Repeat`"
 )]
-pub trait KeepsKind<TAKES, GIVES> {
+pub trait KeepsKind<TAKES, B: ?Sized> {
     /// `()`: the check as a type, which [`Repeat::new`]'s result goes through.
     type Checked;
-
-    /// The block's output as its input: the same value, of the same type.
-    fn same(given: GIVES) -> TAKES;
 }
 
-impl<B: ?Sized, T> KeepsKind<T, T> for B {
+impl<T, B: ?Sized> KeepsKind<T, B> for T {
     type Checked = ();
-
-    fn same(given: T) -> T {
-        given
-    }
 }
 
 /// Takes what its block takes; each block after the first is given what
@@ -135,6 +130,7 @@ where
 type Out<B, G> = <B as Forward<G>>::Output;
 
 /// A `Repeat` takes inputs as its block does.
+#[diagnostic::do_not_recommend]
 impl<const N: usize, B: Takes> Takes for Repeat<N, B> {
     type Inputs = B::Inputs;
 }

@@ -171,6 +171,7 @@ where
 }
 
 /// A `Sequential` takes inputs as its first block does (see [`Takes`]).
+#[diagnostic::do_not_recommend]
 impl<T: FirstTakes> Takes for Sequential<T> {
     type Inputs = T::Inputs;
 }

@@ -69,8 +69,7 @@ impl<K: crate::nn::TensorKind> Forward<K> for Flatten {
 
     #[track_caller]
     fn forward(&self, input: &K) -> K::Flattened {
-        let x = input.tensor();
-        K::flattened({ x.flatten(self.start_dim, self.end_dim) })
+        K::flattened(input.tensor().flatten(self.start_dim, self.end_dim))
     }
 }
 

@@ -71,11 +71,35 @@ impl<G, B: Forward<G> + ?Sized> Step<G, G, B> for AnyInput {
     type Out = B::Output;
 }
 
-impl<G, I, B: Forward<I> + ?Sized> Step<G, I, B> for OneInput
+impl<G, I, B: HasForward<I> + ?Sized> Step<G, I, B> for OneInput
 where
     G: FeedsInChain<I, B>,
 {
-    type Out = <<G as FeedsInChain<I, B>>::Checked as Then<B::Output>>::Out;
+    type Out = <<G as FeedsInChain<I, B>>::Checked as Then<<B as HasForward<I>>::Output>>::Out;
+}
+
+/// A block with a `Forward<I>`: the chain check's bound on a block with one
+/// `Forward` impl (found from it), worded for a block that has none.
+///
+/// ```
+/// use blocks_core::__private::HasForward;
+/// use blocks_core::nn::{Batch, Linear};
+/// fn has<B: HasForward<I>, I>() {}
+/// has::<Linear<4, 2>, Batch<4>>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no forward pass",
+    label = "no forward pass",
+    note = "a block gets a forward pass from `impl Forward<Input> for {Self}` (`type Output` and `fn forward`, PyTorch's `def forward(self, X)`)"
+)]
+pub trait HasForward<I> {
+    /// What the block gives.
+    type Output;
+}
+
+#[diagnostic::do_not_recommend]
+impl<I, B: Forward<I> + ?Sized> HasForward<I> for B {
+    type Output = B::Output;
 }
 
 /// A check that held (`Self`, once known), then `T`.
@@ -279,6 +303,16 @@ pub fn of<B: ?Sized>(_block: &B) -> PhantomData<B> {
 /// ```
 pub fn feed<G: GivesTo<B, I>, B: ?Sized, I>(_block: &B, _given: PhantomData<G>) -> PhantomData<G::Out> {
     PhantomData
+}
+
+/// `given`, as it is: the chain check passes what a block is given through
+/// it, in a call spanned over the block.
+///
+/// ```
+/// let _given = blocks_core::__private::pass(blocks_core::__private::start());
+/// ```
+pub fn pass<G>(given: PhantomData<G>) -> PhantomData<G> {
+    given
 }
 
 /// `net`, once `check` (the chain check, never run) type-checks: the
