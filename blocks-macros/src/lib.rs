@@ -24,12 +24,13 @@ use proc_macro::TokenStream;
 /// Makes a struct a block, like subclassing `nn.Module`: generates
 /// `impl Module` (parameters, buffers and children reported in field order,
 /// under the field names), `impl Display` (PyTorch's repr), and from the
-/// block's `impl Forward` its `Takes` rule (which gives it `Call`) and an
-/// inherent `forward` that takes its input or a plain `Tensor` (checked at
-/// run time), like `net(X)`, and runs through `blocks::nn::run` (a typed
-/// argument of the wrong size is a compile error at the call: "`Net` takes 4
-/// input features, but the argument has 5"). (So a
-/// derived block's forward is written as `impl Forward`, not as an inherent
+/// its `Takes` (one `Forward` impl, or `AnyInput` with `#[module(any_input)]`)
+/// and an inherent `forward` that takes its `Forward` input or, for a block
+/// with one `impl Forward<Input>`, what feeds into it (a plain `Tensor`,
+/// checked at run time), like `net(X)`, and runs through `blocks::nn::run`,
+/// hooks included (a typed argument of the wrong size is a compile error at
+/// the call: "`Net` takes 4 input features, but is given 5"). (So a derived
+/// block's forward is written as `impl Forward<Input>`, not as an inherent
 /// `fn forward`.)
 ///
 /// Fields are registered by type: a block (anything implementing `Module`,
@@ -54,8 +55,11 @@ use proc_macro::TokenStream;
 /// `Forward` as its block fields run in declaration order (each checked
 /// against the one before it, the error on the field that does not fit);
 /// `#[module(keeps_width)]` makes a layer whose
-/// forward keeps the width (its `impl Forward` from `Tensor` to `Tensor`)
+/// forward keeps the width (its `impl Forward<Tensor>` giving a `Tensor`)
 /// take every tensor kind and give back the kind it was given, as `ReLU` does;
+/// `#[module(any_input)]` says the block's `Forward` is generic over what it
+/// takes (`impl<K: FeedsInto<Batch<20>, Self>> Forward<K>`), so it takes every
+/// such kind in a chain and in a `Box<dyn Block>`;
 /// `#[module(crate = "path::to::blocks")]` names
 /// the facade's path (`::blocks` by default) for a dependency renamed in
 /// Cargo.toml or a crate that re-exports it.

@@ -220,7 +220,7 @@ fn position_path(k: usize, len: usize) -> TokenStream {
 
 /// A struct with one field per name (so `net.hidden` is the block with its
 /// type), its `Entries` (keys: the names), its `Chain` (each block run
-/// under its name) and `ChainHead` (as a block of an outer chain), and the
+/// under its name) and `FirstTakes` (how its first block takes inputs), and the
 /// value of it holding `blocks`.
 fn named(names: &[&Ident], blocks: &[TokenStream], facade: &TokenStream) -> (TokenStream, TokenStream) {
     let ty = Ident::new("Named", Span::mixed_site());

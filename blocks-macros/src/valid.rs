@@ -68,7 +68,27 @@ pub fn check(input: &Struct) -> syn::Result<()> {
     if input.attrs.chain.is_some() {
         check_chain(input, &mut errors);
     }
+    check_any_input(input, &mut errors);
     errors.finish(())
+}
+
+/// `#[module(any_input)]` says how a hand-written `Forward` takes inputs:
+/// not beside `keeps_width` or `chain`, which write the block's `Forward`
+/// for every input themselves.
+fn check_any_input(input: &Struct, errors: &mut Errors) {
+    let Some(any_input) = &input.attrs.any_input else { return };
+    let other = match (&input.attrs.keeps_width, &input.attrs.chain) {
+        (Some(_), _) => "keeps_width",
+        (None, Some(_)) => "chain",
+        (None, None) => return,
+    };
+    errors.push(Error::new(
+        any_input.span(),
+        format!(
+            "`any_input` is for a block whose `impl Forward` is written by hand and generic over its input; \
+             a #[module({other})] block already takes every input it can, so remove `any_input`"
+        ),
+    ));
 }
 
 /// `#[module(flatten)]`: on one registered field at most, whose items'

@@ -83,7 +83,7 @@ impl Drop for Shared {
 /// one through its handle removes it from the original only.
 ///
 /// ```
-/// use blocks_core::nn::{run, ByInput, Forward, ForwardHooks, Hooks, Module, Takes, Visitor};
+/// use blocks_core::nn::{run, Forward, ForwardHooks, Hooks, Module, OneInput, Takes, Visitor};
 /// use blocks_core::Tensor;
 ///
 /// // What `#[derive(Module)]` writes for a struct with a field `hooks: Hooks`.
@@ -99,7 +99,7 @@ impl Drop for Shared {
 ///     }
 /// }
 /// impl Takes for Scale {
-///     type Rule = ByInput;
+///     type Inputs = OneInput;
 /// }
 /// impl Forward<Tensor> for Scale {
 ///     type Output = Tensor;

@@ -89,8 +89,9 @@ where
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no forward pass",
-    label = "no forward pass",
-    note = "a block gets a forward pass from `impl Forward<Input> for {Self}` (`type Output` and `fn forward`, PyTorch's `def forward(self, X)`)"
+    label = "no forward pass for `{I}`",
+    note = "a block gets a forward pass from `impl Forward<Input> for {Self}` (`type Output` and `fn forward`, PyTorch's `def forward(self, X)`)",
+    note = "in a chain, a block with one `impl Forward` is given exactly its input; to take other kinds, make its `Forward` generic over them (`impl<K: FeedsInto<Input, Self>> Forward<K>`) and mark it `#[module(any_input)]`"
 )]
 pub trait HasForward<I> {
     /// What the block gives.
