@@ -74,12 +74,34 @@ impl<'a> Struct<'a> {
     /// The fields a `#[module(chain)]` block runs, in order: its blocks (not
     /// its buffers, plain data, `TrainingFlag` or Parameters).
     pub fn chained(&self) -> impl Iterator<Item = &Field<'a>> {
-        self.fields
-            .iter()
-            .filter(|f| f.kind() == Kind::Registered && !f.type_is("TrainingFlag") && !f.type_is("Parameter"))
+        self.fields.iter().filter(|f| {
+            f.kind() == Kind::Registered
+                && !f.type_is("TrainingFlag")
+                && !f.type_is("Parameter")
+                && !f.type_is("Hooks")
+        })
     }
 
     /// The class name printed by the repr: `name = "..."` or the struct's name.
+    /// The one block field of a `#[module(transparent)]` front: its only
+    /// field that is not skipped.
+    pub fn inner(&self) -> Option<&Field<'a>> {
+        let mut kept = self.fields.iter().filter(|f| f.kind() != Kind::Skip);
+        let inner = kept.next()?;
+        kept.next().is_none().then_some(inner)
+    }
+
+    /// Whether the block holds nothing that has an element type: its fields
+    /// are settings (skipped), its `TrainingFlag` and its `Hooks`. Such a
+    /// block is the same block in every element type.
+    pub fn element_free(&self) -> bool {
+        self.generics.type_params().next().is_none()
+            && self.fields.iter().all(|f| {
+                f.kind() == Kind::Skip
+                    || (f.kind() == Kind::Registered && (f.type_is("TrainingFlag") || f.type_is("Hooks")))
+            })
+    }
+
     pub fn type_name(&self) -> String {
         match &self.attrs.name {
             Some(name) => name.value(),

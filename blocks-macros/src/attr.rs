@@ -28,6 +28,12 @@ pub struct StructAttrs {
     /// `any_input`: the block's `Forward` is generic over its input (or it
     /// has several), and its `forward` takes exactly those inputs.
     pub any_input: Option<Ident>,
+    /// `extra_repr = "Self::settings"`: a function `fn(&Self) -> String`
+    /// giving PyTorch's `extra_repr` (the settings in the printout).
+    pub extra_repr: Option<Path>,
+    /// `transparent`: a typed front over its one block field (`Linear<I, O>`
+    /// over `DynLinear`): its name, printout and members are the field's.
+    pub transparent: Option<Ident>,
 }
 
 /// What `#[module(...)]` on a field says.
@@ -44,7 +50,7 @@ pub struct FieldAttrs {
     pub flatten: Option<Ident>,
 }
 
-const STRUCT_KEYS: &str = "`name = \"...\"`, `chain`, `keeps_width`, `any_input` and `crate = \"...\"`";
+const STRUCT_KEYS: &str = "`name = \"...\"`, `chain`, `keeps_width`, `any_input`, `transparent`, `extra_repr = \"...\"` and `crate = \"...\"`";
 const FIELD_KEYS: &str = "`skip`, `buffer`, `flatten` and `rename = \"...\"`";
 
 /// One argument: `key` or `key = value`.
@@ -164,6 +170,23 @@ pub fn struct_attrs(attrs: &[Attribute], errors: &mut Errors) -> StructAttrs {
                 let value = flag(&arg, errors);
                 set_once(&mut out.any_input, value, &arg.key, errors);
             }
+            "transparent" => {
+                let value = flag(&arg, errors);
+                set_once(&mut out.transparent, value, &arg.key, errors);
+            }
+            "extra_repr" => {
+                let value = string(&arg, "Self::settings", errors).and_then(|lit| match lit.parse::<Path>() {
+                    Ok(path) => Some(path),
+                    Err(_) => {
+                        errors.push(Error::new_spanned(
+                            &lit,
+                            "`extra_repr` takes the path of a function `fn(&Self) -> String`, like \"Self::settings\"",
+                        ));
+                        None
+                    }
+                });
+                set_once(&mut out.extra_repr, value, &arg.key, errors);
+            }
             "skip" | "buffer" | "rename" | "flatten" => errors.push(Error::new_spanned(
                 &arg.key,
                 format!("`{key}` goes on a field, not on the struct; on the struct #[module(...)] takes {STRUCT_KEYS}"),
@@ -196,7 +219,7 @@ pub fn field_attrs(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                 let value = flag(&arg, errors);
                 set_once(&mut out.flatten, value, &arg.key, errors);
             }
-            "name" | "crate" | "keeps_width" | "chain" | "any_input" => errors.push(Error::new_spanned(
+            "name" | "crate" | "keeps_width" | "chain" | "any_input" | "transparent" | "extra_repr" => errors.push(Error::new_spanned(
                 &arg.key,
                 format!(
                     "`{key}` goes on the struct, not on a field; on a field #[module(...)] takes {FIELD_KEYS}"

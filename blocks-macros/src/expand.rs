@@ -56,16 +56,52 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
         (None, None) => takes(s, &where_clause, facade),
     };
     let to_element = crate::to_element::to_element(s, facade);
+    let module_body = match (&s.attrs.transparent, s.inner()) {
+        (Some(_), Some(inner)) => {
+            let member = &inner.member;
+            quote! {
+                fn type_name(&self) -> ::std::string::String {
+                    #facade::nn::Module::type_name(&self.#member)
+                }
+
+                fn extra_repr(&self) -> ::std::string::String {
+                    #facade::nn::Module::extra_repr(&self.#member)
+                }
+
+                fn visit<'__m>(&'__m self, __visitor: &mut dyn #facade::nn::Visitor<'__m>) {
+                    #facade::nn::Module::visit(&self.#member, __visitor)
+                }
+
+                fn core(&self) -> ::core::option::Option<&dyn #facade::nn::Module> {
+                    ::core::option::Option::Some(&self.#member)
+                }
+            }
+        }
+        _ => {
+            let extra_repr = s.attrs.extra_repr.as_ref().map(|path| {
+                quote! {
+                    fn extra_repr(&self) -> ::std::string::String {
+                        #path(self)
+                    }
+                }
+            });
+            quote! {
+                fn type_name(&self) -> ::std::string::String {
+                    ::std::string::String::from(#type_name)
+                }
+
+                #extra_repr
+
+                fn visit<'__m>(&'__m self, #visitor: &mut dyn #facade::nn::Visitor<'__m>) {
+                    #(#visits)*
+                }
+            }
+        }
+    };
     quote! {
         #[automatically_derived]
         impl #impl_generics #facade::nn::Module for #self_ty #where_clause {
-            fn type_name(&self) -> ::std::string::String {
-                ::std::string::String::from(#type_name)
-            }
-
-            fn visit<'__m>(&'__m self, #visitor: &mut dyn #facade::nn::Visitor<'__m>) {
-                #(#visits)*
-            }
+            #module_body
         }
 
         #[automatically_derived]
@@ -220,6 +256,9 @@ fn where_clause(s: &Struct, self_ty: &TokenStream, facade: &TokenStream) -> Opti
             continue;
         }
         let span = ty.span();
+        if s.attrs.transparent.is_some() && field.kind() == Kind::Registered {
+            clause.predicates.push(syn::parse_quote_spanned!(span=> #ty: #facade::nn::Module));
+        }
         match field.kind() {
             Kind::Registered if tensor_ident(ty).is_some() => {}
             Kind::Registered => clause

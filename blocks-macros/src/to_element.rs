@@ -61,6 +61,23 @@ pub fn deep_copy(s: &Struct, facade: &TokenStream) -> TokenStream {
 /// one element type (a type parameter bounded by `Element`) alone.
 pub fn to_element(s: &Struct, facade: &TokenStream) -> TokenStream {
     let deep_copy = deep_copy(s, facade);
+    if s.element_free() {
+        // Settings only: the same block in every element type.
+        let ident = s.ident;
+        let (impl_generics, ty_generics, where_clause) = s.generics.split_for_impl();
+        return quote! {
+            #deep_copy
+
+            #[automatically_derived]
+            impl #impl_generics #facade::nn::MapElement for #ident #ty_generics #where_clause {
+                type As<__F: #facade::Element> = Self;
+
+                fn map_element<__F: #facade::Element>(&self, __mapper: &mut #facade::nn::Mapper) -> Self {
+                    #facade::nn::DeepCopy::deep_copy_with(self, __mapper)
+                }
+            }
+        };
+    }
     let Some(element) = element_param(s.generics) else { return deep_copy };
     let ident = s.ident;
     let (impl_generics, ty_generics, where_clause) = s.generics.split_for_impl();

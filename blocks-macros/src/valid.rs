@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use syn::Error;
+use syn::spanned::Spanned;
 
 use crate::ast::{Kind, Struct};
 use crate::errors::Errors;
@@ -69,7 +70,35 @@ pub fn check(input: &Struct) -> syn::Result<()> {
         check_chain(input, &mut errors);
     }
     check_any_input(input, &mut errors);
+    check_transparent(input, &mut errors);
     errors.finish(())
+}
+
+/// `#[module(transparent)]`: one block field (the others skipped), whose
+/// name and printout the front shows, so no `name`, `extra_repr` or `chain`.
+fn check_transparent(input: &Struct, errors: &mut Errors) {
+    let Some(transparent) = &input.attrs.transparent else { return };
+    if input.inner().is_none() {
+        errors.push(Error::new(
+            transparent.span(),
+            "a #[module(transparent)] block shows its one block field (as `Linear<I, O>` shows its `DynLinear`): \
+             give it exactly one field that is not #[module(skip)]",
+        ));
+    }
+    let others = [
+        ("name", input.attrs.name.as_ref().map(|n| n.span())),
+        ("extra_repr", input.attrs.extra_repr.as_ref().map(|p| p.span())),
+        ("chain", input.attrs.chain.as_ref().map(|c| c.span())),
+        ("keeps_width", input.attrs.keeps_width.as_ref().map(|k| k.span())),
+    ];
+    for (key, span) in others {
+        if let Some(span) = span {
+            errors.push(Error::new(
+                span,
+                format!("a #[module(transparent)] block takes its name, printout and forward from its field, so `{key}` does not apply; remove it"),
+            ));
+        }
+    }
 }
 
 /// `#[module(any_input)]` says how a hand-written `Forward` takes inputs:

@@ -134,7 +134,6 @@ pub(crate) use self::module::load_state;
 pub(crate) use self::module::path;
 pub(crate) use self::module::repr;
 pub(crate) use self::module::state_dict;
-pub(crate) use self::module::to_element;
 pub(crate) use self::module::uninitialized;
 pub(crate) use self::run::chain;
 pub(crate) use self::run::chained;

@@ -2,8 +2,8 @@
 //! sizes. It gives a [`Flat`](crate::nn::Flat), so the `Linear` after it checks its
 //! width at run time, naming itself and its path.
 
+use crate::nn::Forward;
 use crate::nn::Hooks;
-use crate::nn::{Forward, Module, Visitor};
 
 /// Flattens dims `start_dim..=end_dim` into one, like
 /// `nn.Flatten(start_dim=1, end_dim=-1)` (the defaults keep the batch dim).
@@ -20,9 +20,12 @@ use crate::nn::{Forward, Module, Visitor};
 /// assert_eq!(Flatten::default().to_string(), "Flatten(start_dim=1, end_dim=-1)");
 /// assert_eq!(Flatten::new(0, 1).forward(&Tensor::ones([2, 3, 4])).shape(), vec![6, 4]);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(blocks_macros::Module, Clone, Debug)]
+#[module(crate = "crate", any_input, extra_repr = "Self::settings")]
 pub struct Flatten {
+    #[module(skip)]
     start_dim: isize,
+    #[module(skip)]
     end_dim: isize,
     hooks: Hooks,
 }
@@ -73,34 +76,9 @@ impl<K: crate::nn::TensorKind> Forward<K> for Flatten {
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl Module for Flatten {
-    fn type_name(&self) -> String {
-        "Flatten".into()
-    }
-
-    fn extra_repr(&self) -> String {
+impl Flatten {
+    /// PyTorch's `extra_repr`: the settings in the printout.
+    fn settings(&self) -> String {
         format!("start_dim={}, end_dim={}", self.start_dim, self.end_dim)
     }
-
-    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-        visitor.hooks(&self.hooks);
-    }
 }
-
-impl_block! {
-    /// Flattens any tensor kind, of either element type, into a [`Flat`](crate::nn::Flat).
-    ///
-    /// # Panics
-    ///
-    /// When a dim is out of range for the input, naming the op and the shape.
-    ///
-    /// ```
-    /// use blocks_core::nn::{Batch, Flatten};
-    /// let y = Flatten::new(0, -1).forward(&Batch::<3>::rand(2));
-    /// assert_eq!(y.shape(), vec![6]);
-    /// ```
-    [] Flatten
-}
-
-crate::nn::to_element::same_in_every_element!(Flatten);

@@ -79,12 +79,18 @@ fn python_bool(b: bool) -> &'static str {
 /// let y: Images<4> = pool.forward(&Images::<4>::new(Tensor::rand([2, 4, 6, 6])));
 /// assert_eq!(y.shape(), vec![2, 4, 3, 3]);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(blocks_macros::Module, Clone, Debug)]
+#[module(crate = "crate", any_input, extra_repr = "Self::settings")]
 pub struct MaxPool2d {
+    #[module(skip)]
     kernel_size: Size2,
+    #[module(skip)]
     stride: Size2,
+    #[module(skip)]
     padding: Size2,
+    #[module(skip)]
     dilation: Size2,
+    #[module(skip)]
     ceil_mode: bool,
     hooks: Hooks,
 }
@@ -195,12 +201,18 @@ impl MaxPool2d {
 /// let y: Images<6> = pool.forward(&Images::<6>::new(Tensor::ones([1, 6, 28, 28])));
 /// assert_eq!(y.shape(), vec![1, 6, 14, 14]);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(blocks_macros::Module, Clone, Debug)]
+#[module(crate = "crate", any_input, extra_repr = "Self::settings")]
 pub struct AvgPool2d {
+    #[module(skip)]
     kernel_size: Size2,
+    #[module(skip)]
     stride: Size2,
+    #[module(skip)]
     padding: Size2,
+    #[module(skip)]
     ceil_mode: bool,
+    #[module(skip)]
     count_include_pad: bool,
     hooks: Hooks,
 }
@@ -289,8 +301,10 @@ impl AvgPool2d {
 /// assert_eq!(y.shape(), vec![2, 16, 1, 1]);
 /// assert_eq!(AdaptiveAvgPool2d::new((1, 1)).to_string(), "AdaptiveAvgPool2d(output_size=(1, 1))");
 /// ```
-#[derive(Clone, Debug)]
+#[derive(blocks_macros::Module, Clone, Debug)]
+#[module(crate = "crate", any_input, extra_repr = "Self::settings")]
 pub struct AdaptiveAvgPool2d {
+    #[module(skip)]
     output_size: Size2,
     hooks: Hooks,
 }
@@ -315,62 +329,81 @@ impl AdaptiveAvgPool2d {
     }
 }
 
-/// The forward, repr and generated methods of one pool.
-macro_rules! pool_block {
-    ($($rest:tt)*) => {
-        settings_block! {
-            /// Pools `Images<C>` (giving `Images<C>`) or a plain tensor
-            /// `[N, C, H, W]` / `[C, H, W]`.
-            ///
-            /// # Panics
-            ///
-            /// When the input is not 3-d or 4-d, or its windows do not fit,
-            /// naming the op and the shape.
-            ///
-            /// ```
-            /// use blocks_core::nn::{AdaptiveAvgPool2d, AvgPool2d, Images, MaxPool2d};
-            /// let x = Images::<3>::new(blocks_core::Tensor::rand([1, 3, 4, 4]));
-            /// let _: Images<3> = MaxPool2d::new(2).forward(&x);
-            /// let _: Images<3> = AvgPool2d::new(2).forward(&x);
-            /// let y: Images<3> = AdaptiveAvgPool2d::new(1).forward(&x);
-            /// assert_eq!(y.shape(), vec![1, 3, 1, 1]);
-            /// ```
-            $($rest)*
-        }
-    };
+impl MaxPool2d {
+    /// PyTorch's `extra_repr`: the settings in the printout.
+    fn settings(&self) -> String {
+        format!(
+            "kernel_size={}, stride={}, padding={}, dilation={}, ceil_mode={}",
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            python_bool(self.ceil_mode)
+        )
+    }
 }
 
-pool_block!(
-    MaxPool2d,
-    |p, x| crate::nn::path::or_panic(x.try_max_pool2d(
-        p.kernel_size.pair(),
-        p.stride.pair(),
-        p.padding.pair(),
-        p.dilation.pair(),
-        p.ceil_mode
-    )),
-    |s| format!(
-        "kernel_size={}, stride={}, padding={}, dilation={}, ceil_mode={}",
-        s.kernel_size,
-        s.stride,
-        s.padding,
-        s.dilation,
-        python_bool(s.ceil_mode)
-    )
-);
-pool_block!(
-    AvgPool2d,
-    |p, x| crate::nn::path::or_panic(x.try_avg_pool2d(
-        p.kernel_size.pair(),
-        p.stride.pair(),
-        p.padding.pair(),
-        p.ceil_mode,
-        p.count_include_pad
-    )),
-    |s| format!("kernel_size={}, stride={}, padding={}", s.kernel_size, s.stride, s.padding)
-);
-pool_block!(
-    AdaptiveAvgPool2d,
-    |p, x| crate::nn::path::or_panic(x.try_adaptive_avg_pool2d(p.output_size.pair())),
-    |s| format!("output_size={}", s.output_size)
-);
+impl<K: crate::nn::TensorKind> crate::nn::Forward<K> for MaxPool2d {
+    type Output = K;
+
+    #[track_caller]
+    fn forward(&self, x: &K) -> K {
+        crate::nn::keep_kind(
+            self,
+            x,
+            crate::nn::path::or_panic(x.tensor().try_max_pool2d(
+                self.kernel_size.pair(),
+                self.stride.pair(),
+                self.padding.pair(),
+                self.dilation.pair(),
+                self.ceil_mode,
+            )),
+        )
+    }
+}
+
+impl AvgPool2d {
+    /// PyTorch's `extra_repr`: the settings in the printout.
+    fn settings(&self) -> String {
+        format!("kernel_size={}, stride={}, padding={}", self.kernel_size, self.stride, self.padding)
+    }
+}
+
+impl<K: crate::nn::TensorKind> crate::nn::Forward<K> for AvgPool2d {
+    type Output = K;
+
+    #[track_caller]
+    fn forward(&self, x: &K) -> K {
+        crate::nn::keep_kind(
+            self,
+            x,
+            crate::nn::path::or_panic(x.tensor().try_avg_pool2d(
+                self.kernel_size.pair(),
+                self.stride.pair(),
+                self.padding.pair(),
+                self.ceil_mode,
+                self.count_include_pad,
+            )),
+        )
+    }
+}
+
+impl AdaptiveAvgPool2d {
+    /// PyTorch's `extra_repr`: the settings in the printout.
+    fn settings(&self) -> String {
+        format!("output_size={}", self.output_size)
+    }
+}
+
+impl<K: crate::nn::TensorKind> crate::nn::Forward<K> for AdaptiveAvgPool2d {
+    type Output = K;
+
+    #[track_caller]
+    fn forward(&self, x: &K) -> K {
+        crate::nn::keep_kind(
+            self,
+            x,
+            crate::nn::path::or_panic(x.tensor().try_adaptive_avg_pool2d(self.output_size.pair())),
+        )
+    }
+}

@@ -221,27 +221,3 @@ tuple_to_element!(A 0, B 1, C 2, D 3, E 4, G 5, H 6, I 7, J 8);
 tuple_to_element!(A 0, B 1, C 2, D 3, E 4, G 5, H 6, I 7, J 8, K 9);
 tuple_to_element!(A 0, B 1, C 2, D 3, E 4, G 5, H 6, I 7, J 8, K 9, L 10);
 tuple_to_element!(A 0, B 1, C 2, D 3, E 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11);
-
-/// Blocks without parameters (activations, pools, dropout, ...): the same
-/// block in every element type, and their own deep copy.
-macro_rules! same_in_every_element {
-    ($($ty:ty),+ $(,)?) => {
-        $(
-            impl $crate::nn::MapElement for $ty {
-                type As<F: $crate::Element> = $ty;
-
-                fn map_element<F: $crate::Element>(&self, _: &mut $crate::nn::Mapper) -> $ty {
-                    <$ty as Clone>::clone(self)
-                }
-            }
-
-            impl $crate::nn::DeepCopy for $ty {
-                fn deep_copy_with(&self, _: &mut $crate::nn::Mapper) -> $ty {
-                    <$ty as Clone>::clone(self)
-                }
-            }
-        )+
-    };
-}
-
-pub(crate) use same_in_every_element;

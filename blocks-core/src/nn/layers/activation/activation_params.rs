@@ -17,8 +17,10 @@ use crate::optim::pyrepr::float;
 /// assert_eq!(tanh.to_string(), "GELU(approximate='tanh')");
 /// assert_eq!(tanh.forward(&Tensor::zeros([1])).to_vec(), vec![0.0]);
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(blocks_macros::Module, Clone, Debug, Default)]
+#[module(crate = "crate", any_input, extra_repr = "Self::settings")]
 pub struct GELU {
+    #[module(skip)]
     approximate: GeluApproximate,
     hooks: Hooks,
 }
@@ -54,8 +56,10 @@ impl GELU {
 /// assert_eq!(layer.forward(&Tensor::from_vec(vec![-2.0, 3.0], [2])).to_vec(), vec![-0.2, 3.0]);
 /// assert_eq!(LeakyReLU::default().to_string(), "LeakyReLU(negative_slope=0.01)");
 /// ```
-#[derive(Clone, Debug)]
+#[derive(blocks_macros::Module, Clone, Debug)]
+#[module(crate = "crate", any_input, extra_repr = "Self::settings")]
 pub struct LeakyReLU {
+    #[module(skip)]
     negative_slope: f64,
     hooks: Hooks,
 }
@@ -95,8 +99,10 @@ impl Default for LeakyReLU {
 /// assert_eq!(ELU::default().to_string(), "ELU(alpha=1.0)");
 /// assert_eq!(ELU::new(2.0).forward(&Tensor::from_vec(vec![3.0], [1])).to_vec(), vec![3.0]);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(blocks_macros::Module, Clone, Debug)]
+#[module(crate = "crate", any_input, extra_repr = "Self::settings")]
 pub struct ELU {
+    #[module(skip)]
     alpha: f64,
     hooks: Hooks,
 }
@@ -136,9 +142,12 @@ impl Default for ELU {
 /// assert_eq!(Softplus::default().to_string(), "Softplus(beta=1.0, threshold=20.0)");
 /// assert_eq!(Softplus::new(1.0, 20.0).forward(&Tensor::from_vec(vec![30.0], [1])).to_vec(), vec![30.0]);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(blocks_macros::Module, Clone, Debug)]
+#[module(crate = "crate", any_input, extra_repr = "Self::settings")]
 pub struct Softplus {
+    #[module(skip)]
     beta: f64,
+    #[module(skip)]
     threshold: f64,
     hooks: Hooks,
 }
@@ -180,38 +189,70 @@ impl Default for Softplus {
     }
 }
 
-/// The forward, repr and generated methods of one activation with settings.
-macro_rules! activation_block {
-    ($($rest:tt)*) => {
-        settings_block! {
-            /// Runs the activation on a `Tensor`, `Batch<N>`, `Images<C>` or
-            /// `Scalar`, giving the same kind.
-            ///
-            /// ```
-            /// use blocks_core::nn::{Batch, ELU, GELU, LeakyReLU, Softplus};
-            /// let x = Batch::<3>::rand(2);
-            /// let _: Batch<3> = GELU::default().forward(&x);
-            /// let _: Batch<3> = LeakyReLU::default().forward(&x);
-            /// let _: Batch<3> = ELU::default().forward(&x);
-            /// let y: Batch<3> = Softplus::default().forward(&x);
-            /// assert_eq!(y.shape(), vec![2, 3]);
-            /// ```
-            $($rest)*
-        }
-    };
+impl GELU {
+    /// PyTorch's `extra_repr`: the settings in the printout.
+    fn settings(&self) -> String {
+        format!("approximate='{}'", self.approximate.as_str())
+    }
 }
 
-activation_block!(GELU, |l, x| x.gelu(l.approximate), |s| format!(
-    "approximate='{}'",
-    s.approximate.as_str()
-));
-activation_block!(LeakyReLU, |l, x| x.leaky_relu(crate::Element::of(l.negative_slope)), |s| format!(
-    "negative_slope={}",
-    float(s.negative_slope)
-));
-activation_block!(ELU, |l, x| x.elu(crate::Element::of(l.alpha)), |s| format!("alpha={}", float(s.alpha)));
-activation_block!(
-    Softplus,
-    |l, x| x.softplus(crate::Element::of(l.beta), crate::Element::of(l.threshold)),
-    |s| format!("beta={}, threshold={}", float(s.beta), float(s.threshold))
-);
+impl<K: crate::nn::TensorKind> crate::nn::Forward<K> for GELU {
+    type Output = K;
+
+    #[track_caller]
+    fn forward(&self, x: &K) -> K {
+        crate::nn::keep_kind(self, x, x.tensor().gelu(self.approximate))
+    }
+}
+
+impl LeakyReLU {
+    /// PyTorch's `extra_repr`: the settings in the printout.
+    fn settings(&self) -> String {
+        format!("negative_slope={}", float(self.negative_slope))
+    }
+}
+
+impl<K: crate::nn::TensorKind> crate::nn::Forward<K> for LeakyReLU {
+    type Output = K;
+
+    #[track_caller]
+    fn forward(&self, x: &K) -> K {
+        crate::nn::keep_kind(self, x, x.tensor().leaky_relu(crate::Element::of(self.negative_slope)))
+    }
+}
+
+impl ELU {
+    /// PyTorch's `extra_repr`: the settings in the printout.
+    fn settings(&self) -> String {
+        format!("alpha={}", float(self.alpha))
+    }
+}
+
+impl<K: crate::nn::TensorKind> crate::nn::Forward<K> for ELU {
+    type Output = K;
+
+    #[track_caller]
+    fn forward(&self, x: &K) -> K {
+        crate::nn::keep_kind(self, x, x.tensor().elu(crate::Element::of(self.alpha)))
+    }
+}
+
+impl Softplus {
+    /// PyTorch's `extra_repr`: the settings in the printout.
+    fn settings(&self) -> String {
+        format!("beta={}, threshold={}", float(self.beta), float(self.threshold))
+    }
+}
+
+impl<K: crate::nn::TensorKind> crate::nn::Forward<K> for Softplus {
+    type Output = K;
+
+    #[track_caller]
+    fn forward(&self, x: &K) -> K {
+        crate::nn::keep_kind(
+            self,
+            x,
+            x.tensor().softplus(crate::Element::of(self.beta), crate::Element::of(self.threshold)),
+        )
+    }
+}

@@ -2,7 +2,6 @@
 //! kind it is given.
 
 use crate::nn::Hooks;
-use crate::nn::{Forward, Module, Visitor};
 
 /// `exp(x) / sum(exp(x))` along `dim`, like `nn.Softmax(dim=dim)`.
 ///
@@ -12,8 +11,10 @@ use crate::nn::{Forward, Module, Visitor};
 /// assert_eq!(layer.to_string(), "Softmax(dim=1)");
 /// assert_eq!(layer.forward(&Tensor::zeros([1, 2])).to_vec(), vec![0.5, 0.5]);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(blocks_macros::Module, Clone, Debug)]
+#[module(crate = "crate", any_input, extra_repr = "Self::settings")]
 pub struct Softmax {
+    #[module(skip)]
     dim: isize,
     hooks: Hooks,
 }
@@ -46,8 +47,10 @@ impl Softmax {
 /// assert_eq!(layer.to_string(), "LogSoftmax(dim=1)");
 /// assert_eq!(layer.forward(&Tensor::zeros([1, 1])).to_vec(), vec![0.0]);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(blocks_macros::Module, Clone, Debug)]
+#[module(crate = "crate", any_input, extra_repr = "Self::settings")]
 pub struct LogSoftmax {
+    #[module(skip)]
     dim: isize,
     hooks: Hooks,
 }
@@ -72,53 +75,34 @@ impl LogSoftmax {
     }
 }
 
-macro_rules! softmax_block {
-    ($name:ident, $try_op:ident) => {
-        impl<K: crate::nn::TensorKind> Forward<K> for $name {
-            type Output = K;
-
-            #[track_caller]
-            fn forward(&self, input: &K) -> K {
-                crate::nn::keep_kind(self, input, crate::nn::path::or_panic(input.tensor().$try_op(self.dim)))
-            }
-        }
-
-        #[diagnostic::do_not_recommend]
-        impl Module for $name {
-            fn type_name(&self) -> String {
-                stringify!($name).into()
-            }
-
-            fn extra_repr(&self) -> String {
-                format!("dim={}", self.dim)
-            }
-
-            fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-                visitor.hooks(&self.hooks);
-            }
-        }
-
-        impl_block! {
-            /// Runs the layer on a `Tensor`, `Batch<N>`, `Images<C>` or
-            /// `Scalar`, giving the same kind.
-            ///
-            /// # Panics
-            ///
-            /// When `dim` is out of range for the input, naming the op and the shape.
-            ///
-            /// ```
-            /// use blocks_core::nn::{Batch, LogSoftmax, Softmax};
-            /// let x = Batch::<3>::rand(2);
-            /// let _: Batch<3> = Softmax::new(1).forward(&x);
-            /// let y: Batch<3> = LogSoftmax::new(1).forward(&x);
-            /// assert_eq!(y.shape(), vec![2, 3]);
-            /// ```
-            [] $name
-        }
-
-        crate::nn::to_element::same_in_every_element!($name);
-    };
+impl Softmax {
+    /// PyTorch's `extra_repr`: the settings in the printout.
+    fn settings(&self) -> String {
+        format!("dim={}", self.dim)
+    }
 }
 
-softmax_block!(Softmax, try_softmax);
-softmax_block!(LogSoftmax, try_log_softmax);
+impl<K: crate::nn::TensorKind> crate::nn::Forward<K> for Softmax {
+    type Output = K;
+
+    #[track_caller]
+    fn forward(&self, x: &K) -> K {
+        crate::nn::keep_kind(self, x, crate::nn::path::or_panic(x.tensor().try_softmax(self.dim)))
+    }
+}
+
+impl LogSoftmax {
+    /// PyTorch's `extra_repr`: the settings in the printout.
+    fn settings(&self) -> String {
+        format!("dim={}", self.dim)
+    }
+}
+
+impl<K: crate::nn::TensorKind> crate::nn::Forward<K> for LogSoftmax {
+    type Output = K;
+
+    #[track_caller]
+    fn forward(&self, x: &K) -> K {
+        crate::nn::keep_kind(self, x, crate::nn::path::or_panic(x.tensor().try_log_softmax(self.dim)))
+    }
+}

@@ -1,7 +1,7 @@
 //! `nn.Dropout(p)`: random zeroing in training, the identity in eval.
 
 use crate::nn::Hooks;
-use crate::nn::{Forward, Module, TrainingFlag, Visitor};
+use crate::nn::{Forward, TrainingFlag};
 use crate::optim::pyrepr::float;
 
 /// Zeroes each element with probability `p` and scales the rest by
@@ -23,8 +23,10 @@ use crate::optim::pyrepr::float;
 /// let x = Tensor::ones([3]);
 /// assert!(layer.forward(&x).same(&x));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(blocks_macros::Module, Clone, Debug)]
+#[module(crate = "crate", any_input, extra_repr = "Self::settings")]
 pub struct Dropout {
+    #[module(skip)]
     p: f64,
     training: TrainingFlag,
     hooks: Hooks,
@@ -75,34 +77,9 @@ impl<K: crate::nn::TensorKind> Forward<K> for Dropout {
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl Module for Dropout {
-    fn type_name(&self) -> String {
-        "Dropout".into()
-    }
-
-    fn extra_repr(&self) -> String {
+impl Dropout {
+    /// PyTorch's `extra_repr`: the settings in the printout.
+    fn settings(&self) -> String {
         format!("p={}, inplace=False", float(self.p))
     }
-
-    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-        visitor.training_flag(&self.training);
-        visitor.hooks(&self.hooks);
-    }
 }
-
-impl_block! {
-    /// Runs dropout on a `Tensor`, `Batch<N>`, `Images<C>` or `Scalar`,
-    /// giving the same kind.
-    ///
-    /// ```
-    /// use blocks_core::nn::{Batch, Dropout, Module};
-    /// let layer = Dropout::new(0.5);
-    /// layer.eval();
-    /// let y: Batch<3> = layer.forward(&Batch::<3>::rand(2));
-    /// assert_eq!(y.shape(), vec![2, 3]);
-    /// ```
-    [] Dropout
-}
-
-crate::nn::to_element::same_in_every_element!(Dropout);

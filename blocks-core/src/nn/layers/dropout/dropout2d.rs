@@ -1,7 +1,7 @@
 //! `nn.Dropout2d(p)`: zeroing whole channels in training, the identity in eval.
 
 use crate::nn::Hooks;
-use crate::nn::{Forward, Module, TrainingFlag, Visitor};
+use crate::nn::{Forward, TrainingFlag};
 use crate::optim::pyrepr::float;
 
 /// Zeroes each whole channel of an `[N, C, H, W]` input with probability
@@ -27,8 +27,10 @@ use crate::optim::pyrepr::float;
 /// let x = Tensor::ones([1, 3, 2, 2]);
 /// assert!(layer.forward(&x).same(&x));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(blocks_macros::Module, Clone, Debug)]
+#[module(crate = "crate", any_input, extra_repr = "Self::settings")]
 pub struct Dropout2d {
+    #[module(skip)]
     p: f64,
     training: TrainingFlag,
     hooks: Hooks,
@@ -79,38 +81,9 @@ impl<K: crate::nn::TensorKind> Forward<K> for Dropout2d {
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl Module for Dropout2d {
-    fn type_name(&self) -> String {
-        "Dropout2d".into()
-    }
-
-    fn extra_repr(&self) -> String {
+impl Dropout2d {
+    /// PyTorch's `extra_repr`: the settings in the printout.
+    fn settings(&self) -> String {
         format!("p={}, inplace=False", float(self.p))
     }
-
-    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-        visitor.training_flag(&self.training);
-        visitor.hooks(&self.hooks);
-    }
 }
-
-impl_block! {
-    /// Runs channel dropout on a `Tensor` or `Images<C>` (or any kind of at
-    /// least 2 dims), giving the same kind.
-    ///
-    /// # Panics
-    ///
-    /// In training, on an input of fewer than 2 dims.
-    ///
-    /// ```
-    /// use blocks_core::nn::{Dropout2d, Images, Module};
-    /// let layer = Dropout2d::new(0.5);
-    /// layer.eval();
-    /// let y: Images<3> = layer.forward(&Images::<3>::new(blocks_core::Tensor::rand([2, 3, 4, 4])));
-    /// assert_eq!(y.shape(), vec![2, 3, 4, 4]);
-    /// ```
-    [] Dropout2d
-}
-
-crate::nn::to_element::same_in_every_element!(Dropout2d);
