@@ -34,6 +34,9 @@ pub struct StructAttrs {
     /// `transparent`: a typed front over its one block field (`Linear<I, O>`
     /// over `DynLinear`): its name, printout and members are the field's.
     pub transparent: Option<Ident>,
+    /// `manual`: the block writes `impl Module` (and its conversions)
+    /// itself; the derive writes the rest (`Takes`, `forward`, `Display`).
+    pub manual: Option<Ident>,
 }
 
 /// What `#[module(...)]` on a field says.
@@ -50,7 +53,7 @@ pub struct FieldAttrs {
     pub flatten: Option<Ident>,
 }
 
-const STRUCT_KEYS: &str = "`name = \"...\"`, `chain`, `keeps_width`, `any_input`, `transparent`, `extra_repr = \"...\"` and `crate = \"...\"`";
+const STRUCT_KEYS: &str = "`name = \"...\"`, `chain`, `keeps_width`, `any_input`, `transparent`, `manual`, `extra_repr = \"...\"` and `crate = \"...\"`";
 const FIELD_KEYS: &str = "`skip`, `buffer`, `flatten` and `rename = \"...\"`";
 
 /// One argument: `key` or `key = value`.
@@ -174,6 +177,10 @@ pub fn struct_attrs(attrs: &[Attribute], errors: &mut Errors) -> StructAttrs {
                 let value = flag(&arg, errors);
                 set_once(&mut out.transparent, value, &arg.key, errors);
             }
+            "manual" => {
+                let value = flag(&arg, errors);
+                set_once(&mut out.manual, value, &arg.key, errors);
+            }
             "extra_repr" => {
                 let value = string(&arg, "Self::settings", errors).and_then(|lit| match lit.parse::<Path>() {
                     Ok(path) => Some(path),
@@ -219,7 +226,8 @@ pub fn field_attrs(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                 let value = flag(&arg, errors);
                 set_once(&mut out.flatten, value, &arg.key, errors);
             }
-            "name" | "crate" | "keeps_width" | "chain" | "any_input" | "transparent" | "extra_repr" => errors.push(Error::new_spanned(
+            "name" | "crate" | "keeps_width" | "chain" | "any_input" | "transparent" | "manual"
+            | "extra_repr" => errors.push(Error::new_spanned(
                 &arg.key,
                 format!(
                     "`{key}` goes on the struct, not on a field; on a field #[module(...)] takes {FIELD_KEYS}"

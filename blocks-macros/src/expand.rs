@@ -46,7 +46,11 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
     let ident = s.ident;
     let (impl_generics, ty_generics, _) = s.generics.split_for_impl();
     let self_ty = quote!(#ident #ty_generics);
-    let where_clause = where_clause(s, &self_ty, facade);
+    // A block writing `impl Module` itself registers its fields itself.
+    let where_clause = match s.attrs.manual {
+        Some(_) => block_bounds(s.generics, &self_ty),
+        None => where_clause(s, &self_ty, facade),
+    };
     let type_name = s.type_name();
     let visits: Vec<TokenStream> = s.fields.iter().filter_map(|f| visit_field(f, facade)).collect();
     let visitor = if visits.is_empty() { quote!(_) } else { quote!(__visitor) };
@@ -98,11 +102,20 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
             }
         }
     };
-    quote! {
-        #[automatically_derived]
-        impl #impl_generics #facade::nn::Module for #self_ty #where_clause {
-            #module_body
+    let module = if s.attrs.manual.is_some() {
+        TokenStream::new()
+    } else {
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics #facade::nn::Module for #self_ty #where_clause {
+                #module_body
+            }
+
+            #to_element
         }
+    };
+    quote! {
+        #module
 
         #[automatically_derived]
         impl #impl_generics ::core::fmt::Display for #self_ty #where_clause {
@@ -112,8 +125,6 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
         }
 
         #call
-
-        #to_element
 
         #[automatically_derived]
         impl #impl_generics #self_ty #where_clause {

@@ -36,7 +36,8 @@ use crate::nn::{Block, Module, Visitor};
 /// assert!(net.to_string().starts_with("Sequential(\n  (block 0): Sequential(\n    (0): Linear("));
 /// assert_eq!(net[2].type_name(), "Linear");
 /// ```
-#[derive(Default)]
+#[derive(blocks_macros::Module, Default)]
+#[module(crate = "crate", manual, any_input)]
 pub struct DynSequential {
     blocks: Vec<(Arc<str>, Box<dyn Block>)>,
     hooks: Hooks,
@@ -174,33 +175,6 @@ impl<Fed: crate::nn::FeedsInto<Tensor, Self>> Forward<Fed> for DynSequential {
         }
         x
     }
-}
-
-impl_block! {
-    /// Runs the blocks in order on `input` (a typed tensor is taken as a
-    /// plain one); each checks the sizes it is given.
-    ///
-    /// # Panics
-    ///
-    /// When a block does not fit what it is given, naming the block's path.
-    ///
-    /// ```
-    /// use blocks_core::nn::{DynLinear, DynSequential, ReLU};
-    /// use blocks_core::Tensor;
-    /// let mut net = DynSequential::new();
-    /// net.push(DynLinear::new(3, 2)).push(ReLU);
-    /// assert_eq!(net.forward(&Tensor::ones([4, 3])).shape(), vec![4, 2]);
-    /// ```
-    ///
-    /// ```should_panic
-    /// # use blocks_core::nn::{DynLinear, DynSequential};
-    /// # use blocks_core::Tensor;
-    /// let mut net = DynSequential::new();
-    /// net.add_module("in", DynLinear::new(3, 2)).add_module("out", DynLinear::new(5, 1));
-    /// // panics: Linear(in_features=5, ...) takes 5 input features, but got a tensor of shape [4, 2] (at block out)
-    /// net.forward(&Tensor::ones([4, 3]));
-    /// ```
-    [] DynSequential
 }
 
 #[diagnostic::do_not_recommend]

@@ -8,7 +8,7 @@ use crate::Element;
 use crate::nn::chain::Known;
 use crate::nn::chain::{FirstInput, GivesTo};
 use crate::nn::path::within;
-use crate::nn::{DeepCopy, Forward, HookValue, Hooks, MapElement, Mapper, Module, Takes, Visitor, run};
+use crate::nn::{Call, DeepCopy, Forward, HookValue, Hooks, MapElement, Mapper, Module, Takes, Visitor, run};
 
 /// What block `B`, taking `I`, gives when fed `G` (first: what a chain is
 /// first given).
@@ -171,7 +171,7 @@ impl<const N: usize, B: MapElement> MapElement for Repeat<N, B> {
     }
 }
 
-impl_forward! {
+impl<const N: usize, B> Repeat<N, B> {
     /// Runs the `N` blocks in order on `B`'s input (checked by the compiler),
     /// or on a plain tensor (checked at run time by the first block).
     ///
@@ -181,5 +181,17 @@ impl_forward! {
     /// let y: Batch<3> = layers.forward(&blocks_core::Tensor::rand([4, 3]));
     /// assert_eq!(y.shape(), vec![4, 3]);
     /// ```
-    [const N: usize, B: Module] Repeat<N, B>
+    #[track_caller]
+    pub fn forward<G, I>(&self, input: &G) -> <Self as Call<G, I, <Self as Takes>::Inputs>>::Out
+    where
+        Self: Takes + Call<G, I, <Self as Takes>::Inputs>,
+    {
+        self.call(input)
+    }
+}
+
+impl<const N: usize, B: Module> std::fmt::Display for Repeat<N, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::nn::fmt_module(self, f)
+    }
 }

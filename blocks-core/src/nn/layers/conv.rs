@@ -22,7 +22,8 @@ use crate::{ConvOptions, Element, Tensor, TensorBase};
 /// ```
 ///
 /// `DynConv<D, f64>` is the layer in float64 ([`to_f64`](crate::nn::ToElement::to_f64)).
-#[derive(Clone)]
+#[derive(blocks_macros::Module, Clone)]
+#[module(crate = "crate", manual, any_input)]
 pub struct DynConv<const D: usize, E: Element = f32> {
     in_channels: usize,
     out_channels: usize,
@@ -235,26 +236,6 @@ impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> fo
     }
 }
 
-impl_block! {
-    /// The convolution of a plain tensor `[N, in, ...]` (an `Images<C>` is
-    /// taken as a plain tensor), or of one unbatched `[in, ...]`.
-    ///
-    /// # Panics
-    ///
-    /// When the input's channels are not `in_channels`, naming the layer,
-    /// the shape and where it sits in a `Sequential`; when the spatial size
-    /// is smaller than the dilated kernel.
-    ///
-    /// ```
-    /// use blocks_core::nn::{DynConv1d, DynConv2d};
-    /// let conv = DynConv2d::new(3, 2, [3, 3]);
-    /// assert_eq!(conv.forward(&blocks_core::Tensor::ones([1, 3, 5, 5])).shape(), vec![1, 2, 3, 3]);
-    /// let conv = DynConv1d::new(3, 2, [3]);
-    /// assert_eq!(conv.forward(&blocks_core::Tensor::ones([1, 3, 5])).shape(), vec![1, 2, 3]);
-    /// ```
-    [const D: usize, E: Element] DynConv<D, E>
-}
-
 /// A Python tuple: `(5, 5)`, `(3,)`.
 fn tuple<const D: usize>(values: [usize; D]) -> String {
     let items: Vec<String> = values.iter().map(usize::to_string).collect();
@@ -329,7 +310,8 @@ impl<const D: usize, E: Element> DeepCopy for DynConv<D, E> {
 macro_rules! typed_conv {
     ($(#[$doc:meta])* $name:ident, $d:literal) => {
         $(#[$doc])*
-        #[derive(Clone)]
+        #[derive(blocks_macros::Module, Clone)]
+        #[module(crate = "crate", transparent, any_input)]
         pub struct $name<const I: usize, const O: usize, const K: usize, E: Element = f32> {
             layer: DynConv<$d, E>,
         }
@@ -471,28 +453,6 @@ macro_rules! typed_conv {
             }
         }
 
-        impl_block! {
-            /// Runs the layer on `Images<I>` (channels checked by the compiler)
-            /// or a plain tensor (checked at run time), giving `Images<O>`.
-            ///
-            /// # Panics
-            ///
-            /// When a plain tensor is not `[N, I, ...]`, naming the layer, the
-            /// shape and where it sits in a `Sequential`.
-            ///
-            /// ```
-            /// use blocks_core::nn::{Conv1d, Conv2d, Images};
-            /// let y: Images<6> = Conv2d::<1, 6, 5>::new().forward(&blocks_core::Tensor::ones([1, 1, 8, 8]));
-            /// assert_eq!(y.shape(), vec![1, 6, 4, 4]);
-            /// let z: Images<4> = Conv1d::<2, 4, 3>::new().forward(&Images::<2>::new(blocks_core::Tensor::ones([1, 2, 5])));
-            /// assert_eq!(z.shape(), vec![1, 4, 3]);
-            /// ```
-            [const I: usize, const O: usize, const K: usize, E: Element] $name<I, O, K, E>
-        }
-
-        typed_front! {
-            [const I: usize, const O: usize, const K: usize, E: Element] $name<I, O, K, E> => $name<I, O, K, F>
-        }
     };
 }
 

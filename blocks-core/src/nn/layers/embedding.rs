@@ -5,7 +5,7 @@
 use crate::nn::Hooks;
 use crate::nn::forward::Forward;
 use crate::nn::typed::Batch;
-use crate::nn::{DeepCopy, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor, register_parameter};
+use crate::nn::{Parameter, TrainingFlag};
 use ndarray::Axis;
 
 use crate::{Element, Indices, Tensor, TensorBase};
@@ -22,9 +22,11 @@ use crate::{Element, Indices, Tensor, TensorBase};
 /// let y = embed.forward(&Indices::from_vec(vec![3, 1, 4, 1, 5, 9], [2, 3]));
 /// assert_eq!(y.shape(), vec![2, 3, 16]);
 /// ```
-#[derive(Clone)]
+#[derive(blocks_macros::Module, Clone)]
+#[module(crate = "crate", name = "Embedding", any_input, extra_repr = "Self::settings")]
 pub struct DynEmbedding<E: Element = f32> {
     weight: Parameter<E>,
+    #[module(skip)]
     padding_idx: Option<usize>,
     training: TrainingFlag,
     hooks: Hooks,
@@ -130,61 +132,6 @@ impl<E: Element, Fed: crate::nn::FeedsInto<Indices, Self>> Forward<Fed> for DynE
     }
 }
 
-impl_block! {
-    /// The rows at `indices`, shaped `indices.shape() + [embedding_dim]`.
-    ///
-    /// # Panics
-    ///
-    /// On an index not below `num_embeddings`, naming it and the table size.
-    ///
-    /// ```
-    /// let embed = blocks_core::nn::DynEmbedding::new(5, 2);
-    /// assert_eq!(embed.forward(&blocks_core::Indices::from_vec(vec![4], [1])).shape(), vec![1, 2]);
-    /// ```
-    [E: Element] DynEmbedding<E>
-}
-
-#[diagnostic::do_not_recommend]
-impl<E: Element> Module for DynEmbedding<E> {
-    fn type_name(&self) -> String {
-        "Embedding".into()
-    }
-
-    fn extra_repr(&self) -> String {
-        let sizes = format!("{}, {}", self.num_embeddings(), self.embedding_dim());
-        match self.padding_idx {
-            Some(padding_idx) => format!("{sizes}, padding_idx={padding_idx}"),
-            None => sizes,
-        }
-    }
-
-    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-        register_parameter(visitor, "weight", &self.weight);
-        visitor.training_flag(&self.training);
-        visitor.hooks(&self.hooks);
-    }
-}
-
-impl<E: Element> MapElement for DynEmbedding<E> {
-    type As<F: Element> = DynEmbedding<F>;
-
-    fn map_element<F: Element>(&self, mapper: &mut Mapper) -> DynEmbedding<F> {
-        DynEmbedding {
-            weight: self.weight.map_element(mapper),
-            padding_idx: self.padding_idx,
-            training: self.training.clone(),
-            hooks: self.hooks.clone(),
-        }
-    }
-}
-
-/// The copy is the map to the layer's own element type.
-impl<E: Element> DeepCopy for DynEmbedding<E> {
-    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
-        self.map_element::<E>(mapper)
-    }
-}
-
 /// An embedding table with its sizes in its type, like
 /// `nn.Embedding(N, D)`: it gives `Batch<D>`, so the compiler checks the
 /// width of the block after it.
@@ -196,7 +143,8 @@ impl<E: Element> DeepCopy for DynEmbedding<E> {
 /// let x: Batch<16> = embed.forward(&Indices::from_vec(vec![1, 2, 3], [3]));
 /// assert_eq!(Linear::<16, 4>::new().forward(&x).shape(), vec![3, 4]);
 /// ```
-#[derive(Clone)]
+#[derive(blocks_macros::Module, Clone)]
+#[module(crate = "crate", transparent, any_input)]
 pub struct Embedding<const N: usize, const D: usize, E: Element = f32> {
     layer: DynEmbedding<E>,
 }
@@ -258,20 +206,13 @@ impl<const N: usize, const D: usize, E: Element, Fed: crate::nn::FeedsInto<Indic
     }
 }
 
-impl_block! {
-    /// The rows at `indices`, as `Batch<D>` shaped `indices.shape() + [D]`.
-    ///
-    /// # Panics
-    ///
-    /// On an index not below `N`, naming it and the table size.
-    ///
-    /// ```
-    /// let y = blocks_core::nn::Embedding::<5, 2>::new().forward(&blocks_core::Indices::from_vec(vec![0, 4], [2]));
-    /// assert_eq!(y.shape(), vec![2, 2]);
-    /// ```
-    [const N: usize, const D: usize, E: Element] Embedding<N, D, E>
-}
-
-typed_front! {
-    [const N: usize, const D: usize, E: Element] Embedding<N, D, E> => Embedding<N, D, F>
+impl<E: Element> DynEmbedding<E> {
+    /// PyTorch's `extra_repr`: the settings in the printout.
+    fn settings(&self) -> String {
+        let sizes = format!("{}, {}", self.num_embeddings(), self.embedding_dim());
+        match self.padding_idx {
+            Some(padding_idx) => format!("{sizes}, padding_idx={padding_idx}"),
+            None => sizes,
+        }
+    }
 }

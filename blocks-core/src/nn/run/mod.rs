@@ -1,9 +1,5 @@
 //! How a block runs: the [`Forward`](crate::nn::Forward) trait, the one door every run goes through, and the compile-time checks of widths and channels between blocks.
 
-#[macro_use]
-pub(crate) mod impl_block;
-#[macro_use]
-pub(crate) mod typed_front;
 pub(crate) mod block;
 pub(crate) mod chain;
 pub(crate) mod chained;

@@ -31,7 +31,8 @@ use crate::{Element, TensorBase};
 /// assert_eq!(y.shape(), vec![2, 256]);
 /// assert_eq!(layer.to_string(), "Linear(in_features=20, out_features=256, bias=True)");
 /// ```
-#[derive(Clone)]
+#[derive(blocks_macros::Module, Clone)]
+#[module(crate = "crate", manual, any_input)]
 pub struct LazyLinear<E: Element = f32> {
     out_features: usize,
     weight: Parameter<E>,
@@ -193,24 +194,6 @@ impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> fo
         }
         Forward::forward(self.linear().expect("materialized above"), x)
     }
-}
-
-impl_block! {
-    /// `x Wᵀ + b`; the first call takes `in_features` from the last dimension
-    /// of `x` and draws the parameters as `nn.Linear` does (weight then bias,
-    /// U(-1/√in, 1/√in), from this thread's generator).
-    ///
-    /// # Panics
-    ///
-    /// When a later input has another width (naming both widths), or the
-    /// input is 0-dimensional.
-    ///
-    /// ```
-    /// use blocks_core::{nn::LazyLinear, Tensor};
-    /// let layer = LazyLinear::new(4);
-    /// assert_eq!(layer.forward(&Tensor::ones([3, 5])).shape(), vec![3, 4]);
-    /// ```
-    [E: Element] LazyLinear<E>
 }
 
 #[diagnostic::do_not_recommend]

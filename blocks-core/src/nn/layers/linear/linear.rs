@@ -4,7 +4,7 @@
 use crate::nn::Hooks;
 use crate::nn::forward::Forward;
 use crate::nn::typed::Batch;
-use crate::nn::{DeepCopy, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor, register_parameter};
+use crate::nn::{Parameter, TrainingFlag};
 use crate::{Element, Tensor, TensorBase};
 
 /// A fully connected layer whose widths are known only at run time, like
@@ -23,9 +23,12 @@ use crate::{Element, Tensor, TensorBase};
 /// assert_eq!(layer.forward(&Tensor::rand([2, 64])).shape(), vec![2, 128]);
 /// assert_eq!(layer.to_string(), "Linear(in_features=64, out_features=128, bias=True)");
 /// ```
-#[derive(Clone)]
+#[derive(blocks_macros::Module, Clone)]
+#[module(crate = "crate", name = "Linear", any_input, extra_repr = "Self::settings")]
 pub struct DynLinear<E: Element = f32> {
+    #[module(skip)]
     in_features: usize,
+    #[module(skip)]
     out_features: usize,
     weight: Parameter<E>,
     bias: Option<Parameter<E>>,
@@ -178,65 +181,6 @@ impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> fo
     }
 }
 
-impl_block! {
-    /// `x Wᵀ + b` on a tensor whose last dimension is `in_features` (a
-    /// `Batch<N>` or `Images<C>` is taken as a plain tensor).
-    ///
-    /// # Panics
-    ///
-    /// When the last dimension is not `in_features`, naming the layer, the
-    /// shape and where it sits in a `Sequential`.
-    ///
-    /// ```
-    /// let layer = blocks_core::nn::DynLinear::new(3, 1);
-    /// assert_eq!(layer.forward(&blocks_core::Tensor::ones([5, 3])).shape(), vec![5, 1]);
-    /// ```
-    [E: Element] DynLinear<E>
-}
-
-#[diagnostic::do_not_recommend]
-impl<E: Element> Module for DynLinear<E> {
-    fn type_name(&self) -> String {
-        "Linear".into()
-    }
-
-    fn extra_repr(&self) -> String {
-        let bias = if self.bias.is_some() { "True" } else { "False" };
-        format!("in_features={}, out_features={}, bias={bias}", self.in_features, self.out_features)
-    }
-
-    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-        register_parameter(visitor, "weight", &self.weight);
-        if let Some(bias) = &self.bias {
-            register_parameter(visitor, "bias", bias);
-        }
-        visitor.training_flag(&self.training);
-        visitor.hooks(&self.hooks);
-    }
-}
-
-impl<E: Element> MapElement for DynLinear<E> {
-    type As<F: Element> = DynLinear<F>;
-
-    fn map_element<F: Element>(&self, mapper: &mut Mapper) -> DynLinear<F> {
-        DynLinear {
-            hooks: self.hooks.clone(),
-            in_features: self.in_features,
-            out_features: self.out_features,
-            weight: self.weight.map_element(mapper),
-            bias: self.bias.map_element(mapper),
-            training: self.training.clone(),
-        }
-    }
-}
-
-/// The copy is the map to the layer's own element type.
-impl<E: Element> DeepCopy for DynLinear<E> {
-    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
-        self.map_element::<E>(mapper)
-    }
-}
-
 /// A fully connected layer with its widths in its type, like
 /// `nn.Linear(IN, OUT)`: the compiler checks that the block before it gives
 /// `IN` features.
@@ -258,7 +202,8 @@ impl<E: Element> DeepCopy for DynLinear<E> {
 /// let y: Batch<2, f64> = layer.forward(&Tensor64::ones([4, 3]));
 /// assert_eq!(y.shape(), vec![4, 2]);
 /// ```
-#[derive(Clone)]
+#[derive(blocks_macros::Module, Clone)]
+#[module(crate = "crate", transparent, any_input)]
 pub struct Linear<const IN: usize, const OUT: usize, E: Element = f32> {
     layer: DynLinear<E>,
 }
@@ -322,23 +267,10 @@ impl<const IN: usize, const OUT: usize, E: Element, Fed: crate::nn::FeedsInto<Ba
     }
 }
 
-impl_block! {
-    /// Runs the layer on a `Batch<IN>` (checked by the compiler) or on a
-    /// plain tensor (checked at run time), giving a `Batch<OUT>`.
-    ///
-    /// # Panics
-    ///
-    /// When a plain tensor's last dimension is not `IN`, naming the layer,
-    /// the shape and where it sits in a `Sequential`.
-    ///
-    /// ```
-    /// use blocks_core::{nn::Linear, Tensor};
-    /// let y = Linear::<3, 2>::new().forward(&Tensor::ones([4, 3]));
-    /// assert_eq!(y.shape(), vec![4, 2]);
-    /// ```
-    [const IN: usize, const OUT: usize, E: Element] Linear<IN, OUT, E>
-}
-
-typed_front! {
-    [const IN: usize, const OUT: usize, E: Element] Linear<IN, OUT, E> => Linear<IN, OUT, F>
+impl<E: Element> DynLinear<E> {
+    /// PyTorch's `extra_repr`: the settings in the printout.
+    fn settings(&self) -> String {
+        let bias = if self.bias.is_some() { "True" } else { "False" };
+        format!("in_features={}, out_features={}, bias={bias}", self.in_features, self.out_features)
+    }
 }

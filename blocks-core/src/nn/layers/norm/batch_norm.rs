@@ -72,7 +72,8 @@ impl Default for BatchNormOptions {
 /// assert_eq!(bn.parameter("running_mean").unwrap().to_vec(), vec![0.2, 0.0]);
 /// assert_eq!(bn.parameter("num_batches_tracked").unwrap().item(), 1.0);
 /// ```
-#[derive(Clone)]
+#[derive(blocks_macros::Module, Clone)]
+#[module(crate = "crate", manual, any_input)]
 pub struct DynBatchNorm<const D: usize, E: Element = f32> {
     num_features: usize,
     options: BatchNormOptions,
@@ -231,23 +232,6 @@ impl<const D: usize, E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>>
     }
 }
 
-impl_block! {
-    /// Normalizes a plain tensor (`[N, C]` or `[N, C, L]` for the 1-d
-    /// layer, `[N, C, H, W]` for the 2-d one).
-    ///
-    /// # Panics
-    ///
-    /// When the input has other dims or another channel count, naming the
-    /// layer, the shape and where it sits in a `Sequential`.
-    ///
-    /// ```
-    /// use blocks_core::nn::{BatchNormOptions, DynBatchNorm2d};
-    /// let bn = DynBatchNorm2d::new(3, BatchNormOptions::default());
-    /// assert_eq!(bn.forward(&blocks_core::Tensor::rand([2, 3, 4, 4])).shape(), vec![2, 3, 4, 4]);
-    /// ```
-    [const D: usize, E: Element] DynBatchNorm<D, E>
-}
-
 #[diagnostic::do_not_recommend]
 impl<const D: usize, E: Element> Module for DynBatchNorm<D, E> {
     fn type_name(&self) -> String {
@@ -315,7 +299,8 @@ impl<const D: usize, E: Element> DeepCopy for DynBatchNorm<D, E> {
 macro_rules! typed_batch_norm {
     ($(#[$doc:meta])* $name:ident, $d:literal, $kind:ident) => {
         $(#[$doc])*
-        #[derive(Clone)]
+        #[derive(blocks_macros::Module, Clone)]
+        #[module(crate = "crate", transparent, any_input)]
         pub struct $name<const C: usize, E: Element = f32> {
             layer: DynBatchNorm<$d, E>,
         }
@@ -373,27 +358,6 @@ macro_rules! typed_batch_norm {
             }
         }
 
-        impl_block! {
-            /// Normalizes a typed input (channels checked by the compiler) or
-            /// a plain tensor (checked at run time), giving the same kind.
-            ///
-            /// # Panics
-            ///
-            /// When the input has other dims or channels than the layer
-            /// takes, naming the layer and the shape.
-            ///
-            /// ```
-            /// use blocks_core::nn::{Batch, BatchNorm1d, BatchNorm2d, Images};
-            /// let y: Images<3> = BatchNorm2d::<3>::new().forward(&Images::<3>::new(blocks_core::Tensor::rand([2, 3, 4, 4])));
-            /// let z: Batch<5> = BatchNorm1d::<5>::new().forward(&Batch::<5>::rand(4));
-            /// assert_eq!((y.shape(), z.shape()), (vec![2, 3, 4, 4], vec![4, 5]));
-            /// ```
-            [const C: usize, E: Element] $name<C, E>
-        }
-
-        typed_front! {
-            [const C: usize, E: Element] $name<C, E> => $name<C, F>
-        }
     };
 }
 

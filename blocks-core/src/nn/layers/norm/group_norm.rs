@@ -6,7 +6,7 @@
 use crate::nn::Hooks;
 use crate::nn::forward::Forward;
 use crate::nn::images::Images;
-use crate::nn::{DeepCopy, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor, register_parameter};
+use crate::nn::{Parameter, TrainingFlag};
 use crate::optim::pyrepr::{boolean, float};
 use crate::{Element, Tensor, TensorBase};
 
@@ -24,10 +24,14 @@ use crate::{Element, Tensor, TensorBase};
 /// let y = gn.forward(&Tensor::rand([3, 6, 5, 5]));
 /// assert!(y.reshape(&[3, 2, 75]).mean_dim(&[2], false).to_vec().iter().all(|m| m.abs() < 1e-5));
 /// ```
-#[derive(Clone)]
+#[derive(blocks_macros::Module, Clone)]
+#[module(crate = "crate", name = "GroupNorm", any_input, extra_repr = "Self::settings")]
 pub struct DynGroupNorm<E: Element = f32> {
+    #[module(skip)]
     num_groups: usize,
+    #[module(skip)]
     num_channels: usize,
+    #[module(skip)]
     eps: f64,
     weight: Option<Parameter<E>>,
     bias: Option<Parameter<E>>,
@@ -163,73 +167,6 @@ impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> fo
     }
 }
 
-impl_block! {
-    /// Normalizes a plain `[N, C, *]` tensor.
-    ///
-    /// # Panics
-    ///
-    /// When the input has fewer than 2 dims or another channel count,
-    /// naming the layer, the shape and where it sits in a `Sequential`.
-    ///
-    /// ```
-    /// let gn = blocks_core::nn::DynGroupNorm::new(2, 4);
-    /// assert_eq!(gn.forward(&blocks_core::Tensor::rand([2, 4, 3])).shape(), vec![2, 4, 3]);
-    /// ```
-    [E: Element] DynGroupNorm<E>
-}
-
-#[diagnostic::do_not_recommend]
-impl<E: Element> Module for DynGroupNorm<E> {
-    fn type_name(&self) -> String {
-        "GroupNorm".into()
-    }
-
-    fn extra_repr(&self) -> String {
-        format!(
-            "{}, {}, eps={}, affine={}, bias={}",
-            self.num_groups,
-            self.num_channels,
-            float(self.eps),
-            boolean(self.weight.is_some()),
-            boolean(self.bias.is_some())
-        )
-    }
-
-    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-        if let Some(weight) = &self.weight {
-            register_parameter(visitor, "weight", weight);
-        }
-        if let Some(bias) = &self.bias {
-            register_parameter(visitor, "bias", bias);
-        }
-        visitor.training_flag(&self.training);
-        visitor.hooks(&self.hooks);
-    }
-}
-
-impl<E: Element> MapElement for DynGroupNorm<E> {
-    type As<F: Element> = DynGroupNorm<F>;
-
-    fn map_element<F: Element>(&self, mapper: &mut Mapper) -> DynGroupNorm<F> {
-        DynGroupNorm {
-            hooks: self.hooks.clone(),
-            num_groups: self.num_groups,
-            num_channels: self.num_channels,
-            eps: self.eps,
-            weight: self.weight.map_element(mapper),
-            bias: self.bias.map_element(mapper),
-            training: self.training.clone(),
-        }
-    }
-}
-
-/// The copy is the map to the layer's own element type.
-impl<E: Element> DeepCopy for DynGroupNorm<E> {
-    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
-        self.map_element::<E>(mapper)
-    }
-}
-
 /// Group normalization of `Images<C>` in `GROUPS` groups, both in its type,
 /// like `nn.GroupNorm(GROUPS, C)`: feeding it other channels is a compile
 /// error, and so is building one whose `C` is not divisible by `GROUPS`:
@@ -251,7 +188,8 @@ impl<E: Element> DeepCopy for DynGroupNorm<E> {
 /// let y: Images<6> = gn.forward(&Images::<6>::new(Tensor::rand([2, 6, 4, 4])));
 /// assert_eq!(y.shape(), vec![2, 6, 4, 4]);
 /// ```
-#[derive(Clone)]
+#[derive(blocks_macros::Module, Clone)]
+#[module(crate = "crate", transparent, any_input)]
 pub struct GroupNorm<const GROUPS: usize, const C: usize, E: Element = f32> {
     layer: DynGroupNorm<E>,
 }
@@ -314,22 +252,16 @@ impl<const GROUPS: usize, const C: usize, E: Element, Fed: crate::nn::FeedsInto<
     }
 }
 
-impl_block! {
-    /// Normalizes `Images<C>` (channels checked by the compiler) or a plain
-    /// tensor (checked at run time), giving `Images<C>`.
-    ///
-    /// # Panics
-    ///
-    /// When a plain tensor has other channels, naming the layer and the shape.
-    ///
-    /// ```
-    /// use blocks_core::nn::{GroupNorm, Images};
-    /// let y: Images<4> = GroupNorm::<2, 4>::new().forward(&blocks_core::Tensor::rand([2, 4, 3, 3]));
-    /// assert_eq!(y.shape(), vec![2, 4, 3, 3]);
-    /// ```
-    [const GROUPS: usize, const C: usize, E: Element] GroupNorm<GROUPS, C, E>
-}
-
-typed_front! {
-    [const GROUPS: usize, const C: usize, E: Element] GroupNorm<GROUPS, C, E> => GroupNorm<GROUPS, C, F>
+impl<E: Element> DynGroupNorm<E> {
+    /// PyTorch's `extra_repr`: the settings in the printout.
+    fn settings(&self) -> String {
+        format!(
+            "{}, {}, eps={}, affine={}, bias={}",
+            self.num_groups,
+            self.num_channels,
+            float(self.eps),
+            boolean(self.weight.is_some()),
+            boolean(self.bias.is_some())
+        )
+    }
 }

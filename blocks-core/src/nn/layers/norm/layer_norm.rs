@@ -1,9 +1,7 @@
 //! `nn.LayerNorm(normalized_shape, eps, elementwise_affine)`.
 
 use crate::nn::Hooks;
-use crate::nn::{
-    DeepCopy, Forward, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor, register_parameter,
-};
+use crate::nn::{Forward, Parameter, TrainingFlag};
 use crate::optim::pyrepr::{boolean, float};
 use crate::{Element, Tensor};
 
@@ -19,9 +17,12 @@ use crate::{Element, Tensor};
 /// let y: Batch<16> = ln.forward(&Batch::<16>::rand(3));
 /// assert!(y.mean_dim(&[1], false).to_vec().iter().all(|m| m.abs() < 1e-5));
 /// ```
-#[derive(Clone)]
+#[derive(blocks_macros::Module, Clone)]
+#[module(crate = "crate", any_input, extra_repr = "Self::settings")]
 pub struct LayerNorm<E: Element = f32> {
+    #[module(skip)]
     normalized_shape: Vec<usize>,
+    #[module(skip)]
     eps: f64,
     weight: Option<Parameter<E>>,
     bias: Option<Parameter<E>>,
@@ -120,13 +121,9 @@ impl<E: Element, K: crate::nn::TensorKind<Elem = E>> Forward<K> for LayerNorm<E>
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl<E: Element> Module for LayerNorm<E> {
-    fn type_name(&self) -> String {
-        "LayerNorm".into()
-    }
-
-    fn extra_repr(&self) -> String {
+impl<E: Element> LayerNorm<E> {
+    /// PyTorch's `extra_repr`: the settings in the printout.
+    fn settings(&self) -> String {
         let dims: Vec<String> = self.normalized_shape.iter().map(usize::to_string).collect();
         let shape =
             if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
@@ -137,52 +134,4 @@ impl<E: Element> Module for LayerNorm<E> {
             boolean(self.bias.is_some())
         )
     }
-
-    fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
-        if let Some(weight) = &self.weight {
-            register_parameter(visitor, "weight", weight);
-        }
-        if let Some(bias) = &self.bias {
-            register_parameter(visitor, "bias", bias);
-        }
-        visitor.training_flag(&self.training);
-        visitor.hooks(&self.hooks);
-    }
-}
-
-impl<E: Element> MapElement for LayerNorm<E> {
-    type As<F: Element> = LayerNorm<F>;
-
-    fn map_element<F: Element>(&self, mapper: &mut Mapper) -> LayerNorm<F> {
-        LayerNorm {
-            hooks: self.hooks.clone(),
-            normalized_shape: self.normalized_shape.clone(),
-            eps: self.eps,
-            weight: self.weight.map_element(mapper),
-            bias: self.bias.map_element(mapper),
-            training: self.training.clone(),
-        }
-    }
-}
-
-/// The copy is the map to the layer's own element type.
-impl<E: Element> DeepCopy for LayerNorm<E> {
-    fn deep_copy_with(&self, mapper: &mut Mapper) -> Self {
-        self.map_element::<E>(mapper)
-    }
-}
-
-impl_block! {
-    /// Normalizes a `Tensor`, `Batch<N>` or `Images<C>` whose trailing
-    /// dims are `normalized_shape`, giving the same kind.
-    ///
-    /// # Panics
-    ///
-    /// When the trailing dims are not `normalized_shape`, naming the op and both shapes.
-    ///
-    /// ```
-    /// let y = blocks_core::nn::LayerNorm::new([4]).forward(&blocks_core::Tensor::rand([2, 3, 4]));
-    /// assert_eq!(y.shape(), vec![2, 3, 4]);
-    /// ```
-    [E: Element] LayerNorm<E>
 }
