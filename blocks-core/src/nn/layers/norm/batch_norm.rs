@@ -296,98 +296,143 @@ impl<const D: usize, E: Element> DeepCopy for DynBatchNorm<D, E> {
     }
 }
 
-macro_rules! typed_batch_norm {
-    ($(#[$doc:meta])* $name:ident, $d:literal, $kind:ident) => {
-        $(#[$doc])*
-        #[derive(blocks_macros::Module, Clone)]
-        #[module(crate = "crate", transparent, any_input)]
-        pub struct $name<const C: usize, E: Element = f32> {
-            layer: DynBatchNorm<$d, E>,
-        }
-
-        impl<const C: usize> $name<C> {
-            /// The layer with PyTorch's defaults (see [`BatchNormOptions`]).
-            ///
-            /// ```
-            /// use blocks_core::nn::{BatchNorm1d, BatchNorm2d};
-            /// assert_eq!(BatchNorm2d::<6>::new().core().num_features(), 6);
-            /// assert_eq!(BatchNorm1d::<6>::new().core().num_features(), 6);
-            /// ```
-            pub fn new() -> Self {
-                Self::with_options(BatchNormOptions::default())
-            }
-
-            /// The layer with the given settings.
-            ///
-            /// ```
-            /// use blocks_core::nn::{BatchNorm2d, BatchNormOptions};
-            /// let bn = BatchNorm2d::<2>::with_options(BatchNormOptions { momentum: None, ..Default::default() });
-            /// assert!(bn.to_string().contains("momentum=None"));
-            /// ```
-            pub fn with_options(options: BatchNormOptions) -> Self {
-                $name { layer: DynBatchNorm::new(C, options) }
-            }
-        }
-
-        impl<const C: usize, E: Element> $name<C, E> {
-
-            /// The run-time core (settings, weight, bias).
-            ///
-            /// ```
-            /// assert!(blocks_core::nn::BatchNorm2d::<2>::new().core().weight().is_some());
-            /// ```
-            pub fn core(&self) -> &DynBatchNorm<$d, E> {
-                &self.layer
-            }
-        }
-
-        impl<const C: usize> Default for $name<C> {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
-
-                impl<const C: usize, E: Element, Fed: crate::nn::FeedsInto<$kind<C, E>, Self>> Forward<Fed> for $name<C, E> {
-            type Output = crate::nn::Checked<Fed, $kind<C, E>, Self, $kind<C, E>>;
-
-            #[track_caller]
-            fn forward(&self, given: &Fed) -> $kind<C, E> {
-                let x: &$kind<C, E> = &given.feed_into();
-                self.layer.check_input(x);
-                $kind::trusted(self.layer.normalize(x))
-            }
-        }
-
-    };
+/// Batch normalization of `Batch<C>` rows (`[N, C]`), with `C` in its
+/// type, like `nn.BatchNorm1d(C)`; for `[N, C, L]` signals use
+/// [`DynBatchNorm1d`].
+///
+/// ```
+/// use blocks_core::nn::{Batch, BatchNorm1d, Module};
+/// let bn = BatchNorm1d::<32>::new();
+/// assert_eq!(bn.to_string(), "BatchNorm1d(32, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)");
+/// let y: Batch<32> = bn.forward(&Batch::<32>::rand(4));
+/// assert_eq!(y.shape(), vec![4, 32]);
+/// ```
+#[derive(blocks_macros::Module, Clone)]
+#[module(crate = "crate", transparent, any_input)]
+pub struct BatchNorm1d<const C: usize, E: Element = f32> {
+    layer: DynBatchNorm<1, E>,
 }
 
-typed_batch_norm! {
-    /// Batch normalization of `Batch<C>` rows (`[N, C]`), with `C` in its
-    /// type, like `nn.BatchNorm1d(C)`; for `[N, C, L]` signals use
-    /// [`DynBatchNorm1d`].
+impl<const C: usize> BatchNorm1d<C> {
+    /// The layer with PyTorch's defaults (see [`BatchNormOptions`]).
     ///
     /// ```
-    /// use blocks_core::nn::{Batch, BatchNorm1d, Module};
-    /// let bn = BatchNorm1d::<32>::new();
-    /// assert_eq!(bn.to_string(), "BatchNorm1d(32, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)");
-    /// let y: Batch<32> = bn.forward(&Batch::<32>::rand(4));
-    /// assert_eq!(y.shape(), vec![4, 32]);
+    /// assert_eq!(blocks_core::nn::BatchNorm1d::<6>::new().core().num_features(), 6);
     /// ```
-    BatchNorm1d, 1, Batch
+    pub fn new() -> Self {
+        Self::with_options(BatchNormOptions::default())
+    }
+
+    /// The layer with the given settings.
+    ///
+    /// ```
+    /// use blocks_core::nn::{BatchNorm1d, BatchNormOptions};
+    /// let bn = BatchNorm1d::<2>::with_options(BatchNormOptions { momentum: None, ..Default::default() });
+    /// assert!(bn.to_string().contains("momentum=None"));
+    /// ```
+    pub fn with_options(options: BatchNormOptions) -> Self {
+        BatchNorm1d { layer: DynBatchNorm::new(C, options) }
+    }
 }
 
-typed_batch_norm! {
-    /// Batch normalization of `Images<C>` (`[N, C, H, W]`), with `C` in its
-    /// type, like `nn.BatchNorm2d(C)`: feeding it other channels is a
-    /// compile error.
+impl<const C: usize, E: Element> BatchNorm1d<C, E> {
+    /// The run-time core (settings, weight, bias).
     ///
     /// ```
-    /// use blocks_core::nn::{BatchNorm2d, Images, Module};
-    /// use blocks_core::Tensor;
-    /// let bn = BatchNorm2d::<6>::new();
-    /// bn.eval();
-    /// let y: Images<6> = bn.forward(&Images::<6>::new(Tensor::ones([1, 6, 2, 2])));
-    /// assert!(y.to_vec().iter().all(|v| (v - 1.0).abs() < 1e-4)); // running stats 0 and 1
+    /// assert!(blocks_core::nn::BatchNorm1d::<2>::new().core().weight().is_some());
     /// ```
-    BatchNorm2d, 2, Images
+    pub fn core(&self) -> &DynBatchNorm<1, E> {
+        &self.layer
+    }
+}
+
+impl<const C: usize> Default for BatchNorm1d<C> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Takes `Batch<C>`, or a plain tensor checked at run time.
+impl<const C: usize, E: Element, Fed: crate::nn::FeedsInto<Batch<C, E>, Self>> Forward<Fed>
+    for BatchNorm1d<C, E>
+{
+    type Output = crate::nn::Checked<Fed, Batch<C, E>, Self, Batch<C, E>>;
+
+    #[track_caller]
+    fn forward(&self, given: &Fed) -> Batch<C, E> {
+        let x: &Batch<C, E> = &given.feed_into();
+        self.layer.check_input(x);
+        Batch::trusted(self.layer.normalize(x))
+    }
+}
+
+/// Batch normalization of `Images<C>` (`[N, C, H, W]`), with `C` in its
+/// type, like `nn.BatchNorm2d(C)`: feeding it other channels is a
+/// compile error.
+///
+/// ```
+/// use blocks_core::nn::{BatchNorm2d, Images, Module};
+/// use blocks_core::Tensor;
+/// let bn = BatchNorm2d::<6>::new();
+/// bn.eval();
+/// let y: Images<6> = bn.forward(&Images::<6>::new(Tensor::ones([1, 6, 2, 2])));
+/// assert!(y.to_vec().iter().all(|v| (v - 1.0).abs() < 1e-4)); // running stats 0 and 1
+/// ```
+#[derive(blocks_macros::Module, Clone)]
+#[module(crate = "crate", transparent, any_input)]
+pub struct BatchNorm2d<const C: usize, E: Element = f32> {
+    layer: DynBatchNorm<2, E>,
+}
+
+impl<const C: usize> BatchNorm2d<C> {
+    /// The layer with PyTorch's defaults (see [`BatchNormOptions`]).
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::BatchNorm2d::<6>::new().core().num_features(), 6);
+    /// ```
+    pub fn new() -> Self {
+        Self::with_options(BatchNormOptions::default())
+    }
+
+    /// The layer with the given settings.
+    ///
+    /// ```
+    /// use blocks_core::nn::{BatchNorm2d, BatchNormOptions};
+    /// let bn = BatchNorm2d::<2>::with_options(BatchNormOptions { momentum: None, ..Default::default() });
+    /// assert!(bn.to_string().contains("momentum=None"));
+    /// ```
+    pub fn with_options(options: BatchNormOptions) -> Self {
+        BatchNorm2d { layer: DynBatchNorm::new(C, options) }
+    }
+}
+
+impl<const C: usize, E: Element> BatchNorm2d<C, E> {
+    /// The run-time core (settings, weight, bias).
+    ///
+    /// ```
+    /// assert!(blocks_core::nn::BatchNorm2d::<2>::new().core().weight().is_some());
+    /// ```
+    pub fn core(&self) -> &DynBatchNorm<2, E> {
+        &self.layer
+    }
+}
+
+impl<const C: usize> Default for BatchNorm2d<C> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Takes `Images<C>`, or a plain tensor checked at run time.
+impl<const C: usize, E: Element, Fed: crate::nn::FeedsInto<Images<C, E>, Self>> Forward<Fed>
+    for BatchNorm2d<C, E>
+{
+    type Output = crate::nn::Checked<Fed, Images<C, E>, Self, Images<C, E>>;
+
+    #[track_caller]
+    fn forward(&self, given: &Fed) -> Images<C, E> {
+        let x: &Images<C, E> = &given.feed_into();
+        self.layer.check_input(x);
+        Images::trusted(self.layer.normalize(x))
+    }
 }

@@ -1,11 +1,9 @@
-//! `nn.Conv2d` and `nn.Conv1d`: one core, [`DynConv`] (channels and kernel
-//! from a config, taking plain tensors), and the typed fronts
-//! [`Conv2d<I, O, K>`] and [`Conv1d<I, O, K>`], whose channels the
-//! compiler checks between blocks.
+//! [`DynConv`]: the core of `nn.Conv2d` and `nn.Conv1d`, its channels and
+//! kernel from a config, taking plain tensors; the typed fronts
+//! `Conv2d<I, O, K>` and `Conv1d<I, O, K>` hold one.
 
 use crate::nn::Hooks;
 use crate::nn::forward::Forward;
-use crate::nn::images::Images;
 use crate::nn::{DeepCopy, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor, register_parameter};
 use crate::{ConvOptions, Element, Tensor, TensorBase};
 
@@ -197,7 +195,7 @@ impl<const D: usize, E: Element> DynConv<D, E> {
     /// Panics unless `x` is `[N, in_channels, ...D]` or (when `unbatched`
     /// is allowed) `[in_channels, ...D]`.
     #[track_caller]
-    fn check_input(&self, x: &TensorBase<E>, unbatched: bool) {
+    pub(crate) fn check_input(&self, x: &TensorBase<E>, unbatched: bool) {
         let shape = x.shape();
         let fits = (shape.len() == D + 2 && shape[1] == self.in_channels)
             || (unbatched && shape.len() == D + 1 && shape[0] == self.in_channels);
@@ -306,183 +304,91 @@ impl<const D: usize, E: Element> DeepCopy for DynConv<D, E> {
     }
 }
 
-/// The typed fronts: `Conv2d<I, O, K>` and `Conv1d<I, O, K>`.
-macro_rules! typed_conv {
-    ($(#[$doc:meta])* $name:ident, $d:literal) => {
-        $(#[$doc])*
-        #[derive(blocks_macros::Module, Clone)]
-        #[module(crate = "crate", transparent, any_input)]
-        pub struct $name<const I: usize, const O: usize, const K: usize, E: Element = f32> {
-            layer: DynConv<$d, E>,
+/// Builders: the same layer with other options, as the keyword arguments
+/// of `nn.Conv2d(...)`. A change of groups or bias makes new weights.
+impl<const D: usize> DynConv<D> {
+    /// The layer with `options` and `bias`, its weights kept when their
+    /// shapes stay.
+    #[track_caller]
+    fn with(self, options: ConvOptions<D>, bias: bool) -> Self {
+        if options.groups != self.options.groups || bias != self.bias.is_some() {
+            DynConv::with_options(self.in_channels, self.out_channels, self.kernel_size, options, bias)
+        } else {
+            DynConv { options, ..self }
         }
+    }
 
-        impl<const I: usize, const O: usize, const K: usize> $name<I, O, K> {
-            /// The layer with stride 1, no padding, dilation 1, one group and a
-            /// bias, initialized as PyTorch does; change those with the
-            /// builder methods.
-            ///
-            /// ```
-            /// let conv = blocks_core::nn::Conv2d::<1, 6, 5>::new();
-            /// assert_eq!(conv.weight().shape(), vec![6, 1, 5, 5]);
-            /// ```
-            pub fn new() -> Self {
-                $name { layer: DynConv::new(I, O, [K; $d]) }
-            }
-
-            #[track_caller]
-            fn with(self, options: ConvOptions<$d>, bias: bool) -> Self {
-                let rebuilt = options.groups != self.layer.options.groups || bias != self.layer.bias.is_some();
-                if rebuilt {
-                    $name { layer: DynConv::with_options(I, O, [K; $d], options, bias) }
-                } else {
-                    let mut layer = self.layer;
-                    layer.options = options;
-                    $name { layer }
-                }
-            }
-
-            /// The same layer with stride `stride` in every spatial dim.
-            ///
-            /// ```
-            /// let conv = blocks_core::nn::Conv2d::<3, 6, 3>::new().stride(2);
-            /// assert_eq!(conv.core().options().stride, [2, 2]);
-            /// ```
-            #[track_caller]
-            pub fn stride(self, stride: usize) -> Self {
-                assert!(stride > 0, "{}: stride must be positive", stringify!($name));
-                let options = ConvOptions { stride: [stride; $d], ..self.layer.options };
-                let bias = self.layer.bias.is_some();
-                self.with(options, bias)
-            }
-
-            /// The same layer with `padding` zeros on both sides of every spatial dim.
-            ///
-            /// ```
-            /// let conv = blocks_core::nn::Conv2d::<1, 6, 5>::new().padding(2);
-            /// assert_eq!(conv.to_string(), "Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))");
-            /// ```
-            ///
-            /// # Panics
-            ///
-            /// When twice `padding` overflows.
-            #[track_caller]
-            pub fn padding(self, padding: usize) -> Self {
-                let options = ConvOptions { padding: [padding; $d], ..self.layer.options };
-                let bias = self.layer.bias.is_some();
-                self.with(options, bias)
-            }
-
-            /// The same layer with the kernel taps `dilation` apart.
-            ///
-            /// ```
-            /// let conv = blocks_core::nn::Conv2d::<1, 2, 3>::new().dilation(2);
-            /// assert_eq!(conv.core().options().dilation, [2, 2]);
-            /// ```
-            #[track_caller]
-            pub fn dilation(self, dilation: usize) -> Self {
-                assert!(dilation > 0, "{}: dilation must be positive", stringify!($name));
-                let options = ConvOptions { dilation: [dilation; $d], ..self.layer.options };
-                let bias = self.layer.bias.is_some();
-                self.with(options, bias)
-            }
-
-            /// The layer split into `groups` channel groups (new weights, of shape
-            /// `[O, I / groups, K...]`).
-            ///
-            /// # Panics
-            ///
-            /// When `groups` does not divide `I` and `O`.
-            ///
-            /// ```
-            /// let conv = blocks_core::nn::Conv2d::<4, 8, 3>::new().groups(2);
-            /// assert_eq!(conv.weight().shape(), vec![8, 2, 3, 3]);
-            /// ```
-            #[track_caller]
-            pub fn groups(self, groups: usize) -> Self {
-                let options = ConvOptions { groups, ..self.layer.options };
-                let bias = self.layer.bias.is_some();
-                self.with(options, bias)
-            }
-
-            /// The layer with or without a bias (`bias=False`).
-            ///
-            /// ```
-            /// let conv = blocks_core::nn::Conv2d::<1, 8, 3>::new().bias(false);
-            /// assert!(conv.core().bias().is_none());
-            /// ```
-            pub fn bias(self, bias: bool) -> Self {
-                let options = self.layer.options;
-                self.with(options, bias)
-            }
-        }
-
-        impl<const I: usize, const O: usize, const K: usize, E: Element> $name<I, O, K, E> {
-            /// The weight, `[O, I / groups, K...]`.
-            ///
-            /// ```
-            /// assert_eq!(blocks_core::nn::Conv1d::<2, 4, 3>::new().weight().shape(), vec![4, 2, 3]);
-            /// ```
-            pub fn weight(&self) -> &Parameter<E> {
-                self.layer.weight()
-            }
-
-            /// The run-time core (channels, kernel, options, bias).
-            ///
-            /// ```
-            /// assert_eq!(blocks_core::nn::Conv2d::<1, 6, 5>::new().core().out_channels(), 6);
-            /// ```
-            pub fn core(&self) -> &DynConv<$d, E> {
-                &self.layer
-            }
-        }
-
-        impl<const I: usize, const O: usize, const K: usize> Default for $name<I, O, K> {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
-
-                impl<const I: usize, const O: usize, const K: usize, E: Element, Fed: crate::nn::FeedsInto<Images<I, E>, Self>> Forward<Fed> for $name<I, O, K, E> {
-            type Output = crate::nn::Checked<Fed, Images<I, E>, Self, Images<O, E>>;
-
-            #[track_caller]
-            fn forward(&self, given: &Fed) -> Images<O, E> {
-                let x: &Images<I, E> = &given.feed_into();
-                self.layer.check_input(x, false);
-                Images::trusted(Forward::forward(&self.layer, &**x))
-            }
-        }
-
-    };
-}
-
-typed_conv! {
-    /// A 2-D convolution with its channels and (square) kernel in its type,
-    /// like `nn.Conv2d(I, O, K)`: the compiler checks that the block before
-    /// it gives `I` channels, and it gives `Images<O>`. Stride, padding,
-    /// dilation, groups and bias by builder methods.
+    /// The same layer with stride `stride` in every spatial dim.
+    ///
+    /// # Panics
+    ///
+    /// When `stride` is 0.
     ///
     /// ```
-    /// use blocks_core::nn::{Conv2d, Images};
-    /// use blocks_core::Tensor;
-    /// let conv = Conv2d::<1, 6, 5>::new().padding(2);
-    /// let y: Images<6> = conv.forward(&Images::<1>::new(Tensor::rand([2, 1, 28, 28])));
-    /// assert_eq!(y.shape(), vec![2, 6, 28, 28]);
+    /// let conv = blocks_core::nn::DynConv2d::new(3, 6, [3, 3]).stride(2);
+    /// assert_eq!(conv.options().stride, [2, 2]);
     /// ```
-    Conv2d, 2
-}
+    #[track_caller]
+    pub fn stride(self, stride: usize) -> Self {
+        assert!(stride > 0, "Conv{D}d: stride must be positive");
+        let (options, bias) = (ConvOptions { stride: [stride; D], ..self.options }, self.bias.is_some());
+        self.with(options, bias)
+    }
 
-typed_conv! {
-    /// A 1-d convolution over signals `[N, C, L]` with its channels and
-    /// kernel in its type, like `nn.Conv1d(I, O, K)`.
+    /// The same layer with `padding` zeros on both sides of every spatial dim.
     ///
     /// ```
-    /// use blocks_core::nn::{Conv1d, Images};
-    /// use blocks_core::Tensor;
-    /// let conv = Conv1d::<2, 4, 3>::new().padding(1);
-    /// let y: Images<4> = conv.forward(&Images::<2>::new(Tensor::rand([1, 2, 10])));
-    /// assert_eq!(y.shape(), vec![1, 4, 10]);
-    /// assert_eq!(conv.to_string(), "Conv1d(2, 4, kernel_size=(3,), stride=(1,), padding=(1,))");
+    /// let conv = blocks_core::nn::DynConv2d::new(1, 6, [5, 5]).padding(2);
+    /// assert_eq!(conv.to_string(), "Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))");
     /// ```
-    Conv1d, 1
+    #[track_caller]
+    pub fn padding(self, padding: usize) -> Self {
+        let (options, bias) = (ConvOptions { padding: [padding; D], ..self.options }, self.bias.is_some());
+        self.with(options, bias)
+    }
+
+    /// The same layer with the kernel taps `dilation` apart.
+    ///
+    /// # Panics
+    ///
+    /// When `dilation` is 0.
+    ///
+    /// ```
+    /// let conv = blocks_core::nn::DynConv2d::new(1, 2, [3, 3]).dilation(2);
+    /// assert_eq!(conv.options().dilation, [2, 2]);
+    /// ```
+    #[track_caller]
+    pub fn dilation(self, dilation: usize) -> Self {
+        assert!(dilation > 0, "Conv{D}d: dilation must be positive");
+        let (options, bias) = (ConvOptions { dilation: [dilation; D], ..self.options }, self.bias.is_some());
+        self.with(options, bias)
+    }
+
+    /// The layer split into `groups` channel groups (new weights, of shape
+    /// `[O, I / groups, K...]`).
+    ///
+    /// # Panics
+    ///
+    /// When `groups` does not divide the channels.
+    ///
+    /// ```
+    /// let conv = blocks_core::nn::DynConv2d::new(4, 8, [3, 3]).groups(2);
+    /// assert_eq!(conv.weight().shape(), vec![8, 2, 3, 3]);
+    /// ```
+    #[track_caller]
+    pub fn groups(self, groups: usize) -> Self {
+        let (options, bias) = (ConvOptions { groups, ..self.options }, self.bias.is_some());
+        self.with(options, bias)
+    }
+
+    /// The layer with or without a bias (`bias=False`).
+    ///
+    /// ```
+    /// let conv = blocks_core::nn::DynConv2d::new(1, 8, [3, 3]).with_bias(false);
+    /// assert!(conv.bias().is_none());
+    /// ```
+    pub fn with_bias(self, bias: bool) -> Self {
+        let options = self.options;
+        self.with(options, bias)
+    }
 }
