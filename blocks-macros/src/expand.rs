@@ -60,6 +60,7 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
         (None, None) => takes(s, &where_clause, facade),
     };
     let to_element = crate::to_element::to_element(s, facade);
+    let quiet = quiet(s, facade);
     let module_body = match (&s.attrs.transparent, s.inner()) {
         (Some(_), Some(inner)) => {
             let member = &inner.member;
@@ -107,6 +108,7 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
     } else {
         quote! {
             #[automatically_derived]
+            #quiet
             impl #impl_generics #facade::nn::Module for #self_ty #where_clause {
                 #module_body
             }
@@ -155,11 +157,26 @@ fn takes(s: &Struct, where_clause: &Option<WhereClause>, facade: &TokenStream) -
     let ident = s.ident;
     let (impl_generics, ty_generics, _) = s.generics.split_for_impl();
     let inputs = if s.attrs.any_input.is_some() { quote!(AnyInput) } else { quote!(OneInput) };
+    let quiet = quiet(s, facade);
     quote! {
         #[automatically_derived]
+        #quiet
         impl #impl_generics #facade::nn::Takes for #ident #ty_generics #where_clause {
             type Inputs = #facade::nn::#inputs;
         }
+    }
+}
+
+/// `#[diagnostic::do_not_recommend]` for the block's `Module` and `Takes`
+/// impls when their where clauses cannot fail (a struct without type
+/// parameters, or a layer of the blocks crate itself, `crate = "crate"`),
+/// so that an error about another type does not list every block.
+fn quiet(s: &Struct, facade: &TokenStream) -> TokenStream {
+    let own_crate = facade.to_string() == "crate";
+    if own_crate || s.generics.type_params().next().is_none() {
+        quote!(#[diagnostic::do_not_recommend])
+    } else {
+        TokenStream::new()
     }
 }
 

@@ -42,6 +42,7 @@ impl<M: Module, Owner: ?Sized> Field<Owner> for M {
 }
 
 /// A block's own forward hooks: what `register_forward_hook` on the block finds.
+#[diagnostic::do_not_recommend]
 impl<Owner: ?Sized> Field<Owner> for crate::nn::Hooks {
     fn visit_field<'m>(&'m self, _: &str, visitor: &mut dyn Visitor<'m>) {
         visitor.hooks(self);
@@ -49,12 +50,14 @@ impl<Owner: ?Sized> Field<Owner> for crate::nn::Hooks {
 }
 
 /// A block's own training flag: `train()`/`eval()` on any ancestor set it.
+#[diagnostic::do_not_recommend]
 impl<Owner: ?Sized> Field<Owner> for TrainingFlag {
     fn visit_field<'m>(&'m self, _: &str, visitor: &mut dyn Visitor<'m>) {
         visitor.training_flag(self);
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<E: Element, Owner: ?Sized> Field<Owner> for Parameter<E> {
     fn visit_field<'m>(&'m self, name: &str, visitor: &mut dyn Visitor<'m>) {
         crate::nn::register_parameter(visitor, name, self);
