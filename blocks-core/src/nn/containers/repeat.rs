@@ -14,6 +14,10 @@ use crate::nn::{Call, DeepCopy, Forward, HookValue, Hooks, MapElement, Mapper, M
 /// first given).
 type Gives<B, I, G = FirstInput> = <G as GivesTo<B, I>>::Out;
 
+/// `R`, once block `B` (taking `I`, then `J`) gives back what it gave.
+type Repeated<R, B, I, J> =
+    <<Gives<B, J, Gives<B, I>> as KeepsKind<Gives<B, I>, B>>::Checked as Known<R>>::Net;
+
 /// `N` blocks of type `B` run in order, each given what the one before it
 /// gave, like `nn.Sequential(*[make() for _ in range(N)])`: keys `0.…` to
 /// `N-1.…`, printed as that `Sequential`. `B` must give what it takes
@@ -50,9 +54,7 @@ impl<const N: usize, B> Repeat<N, B> {
     /// A block that does not give what it takes is a compile error here,
     /// naming the block and both kinds (and nothing after it is reported
     /// again: the result's type is known only once the check holds).
-    pub fn new<I, J>(
-        make: impl FnMut(usize) -> B,
-    ) -> <<Gives<B, J, Gives<B, I>> as KeepsKind<Gives<B, I>, B>>::Checked as Known<Self>>::Net
+    pub fn new<I, J>(make: impl FnMut(usize) -> B) -> Repeated<Self, B, I, J>
     where
         FirstInput: GivesTo<B, I>,
         Gives<B, I>: GivesTo<B, J>,
