@@ -103,11 +103,14 @@ impl<E: Element> TensorBase<E> {
     }
 }
 
+/// What [`TensorBase::backward_reporting`] calls with each complete leaf.
+type Ready<'r, E> = &'r mut dyn FnMut(&TensorBase<E>);
+
 /// For [`TensorBase::backward_reporting`]: how many edges of the pass still
 /// lead into each leaf (by node address); a leaf is complete at zero.
 struct LeafEdges<'r, E: Element> {
     remaining: HashMap<usize, usize, BuildHasherDefault<AddressHasher>>,
-    ready: &'r mut dyn FnMut(&TensorBase<E>),
+    ready: Ready<'r, E>,
 }
 
 impl<E: Element> LeafEdges<'_, E> {
@@ -128,7 +131,7 @@ fn run_backward<E: Element>(
     root: &TensorBase<E>,
     seed: ArrayD<E>,
     retain_graph: bool,
-    ready: Option<&mut dyn FnMut(&TensorBase<E>)>,
+    ready: Option<Ready<'_, E>>,
 ) {
     if root.is_leaf() {
         let seed = if grad_hooks::has_hooks(&root.node) { grad_hooks::apply(&root.node, seed) } else { seed };

@@ -48,8 +48,23 @@
 //! batches calls [`DistributedDataParallel::join`] (PyTorch's `join()`) and
 //! answers the others' exchanges until all are done; a rank that drops its
 //! model while others still train ends the job with a message, and every
-//! exchange of training waits at most [`World::set_timeout`] (PyTorch's 30
-//! minutes by default) before ending the job, saying why.
+//! collective of this module (the construction's checks, each step's
+//! exchanges, `join`, `save`, [`World::barrier`], [`World::all_reduce_sum`])
+//! waits at most [`World::set_timeout`] (PyTorch's 30 minutes by default)
+//! before ending the job, saying why.
+//!
+//! **Averaging** divides the summed gradients by the world size, as
+//! PyTorch's reducer does: a rank that did not use a parameter in its
+//! forward (or has joined, out of batches) counts as a zero gradient, and a
+//! parameter no rank used keeps no gradient. PyTorch's
+//! `join(divide_by_initial_world_size=False)` divides by the ranks still
+//! training instead: [`DdpConfig::divide_by_initial_world_size`].
+//!
+//! **Overlap**: [`DistributedDataParallel::backward`] starts each bucket's
+//! all-reduce (non-blocking, `MPI_Iallreduce`) as soon as the backward pass
+//! has completed its gradients, while the layers before it still compute,
+//! as PyTorch's reducer does; the result is that of a plain backward
+//! followed by [`DistributedDataParallel::sync_gradients`], bit for bit.
 
 mod buckets;
 mod ddp;

@@ -156,19 +156,22 @@ impl World {
         self.inner.rank == 0
     }
 
-    /// Waits until every rank has called it (`dist.barrier()`).
+    /// Waits until every rank has called it (`dist.barrier()`), at most
+    /// the [`timeout`](Self::timeout): a rank that never comes ends the job
+    /// with a message, as every collective of this module does.
     ///
     /// ```no_run
     /// let world = blocks_core::distributed::World::init().unwrap();
     /// world.barrier();
     /// ```
     pub fn barrier(&self) {
-        self.inner.comm.barrier();
+        self.wait_for(self.inner.comm.immediate_barrier(), "a barrier");
     }
 
     /// Sums `values` element-wise over all ranks, in place on every rank
     /// (`dist.all_reduce(t, op=SUM)`), for metrics such as a loss summed
-    /// over the shards. Every rank must pass the same number of values.
+    /// over the shards. Every rank must pass the same number of values. It
+    /// waits at most the [`timeout`](Self::timeout), then ends the job.
     ///
     /// ```no_run
     /// let world = blocks_core::distributed::World::init().unwrap();
@@ -178,7 +181,11 @@ impl World {
     /// ```
     pub fn all_reduce_sum(&self, values: &mut [f64]) {
         let send = values.to_vec();
-        self.inner.comm.all_reduce_into(&send[..], values, SystemOperation::sum());
+        let comm = &self.inner.comm;
+        mpi::request::scope(|scope| {
+            let request = comm.immediate_all_reduce_into(scope, &send[..], values, SystemOperation::sum());
+            self.wait_for(request, "an all-reduce (World::all_reduce_sum)");
+        });
     }
 
     /// Ends the whole job now, on every rank, with exit code `code`
@@ -252,13 +259,34 @@ impl World {
 
     /// Waits for `request` (a collective named `what`), polling, and aborts
     /// the job with a message when it has not completed within the timeout.
-    fn wait_for<'a, R: ?Sized, S: Scope<'a>>(&self, mut request: Request<'a, R, S>, what: &str) {
+    pub(crate) fn wait_for<'a, R: ?Sized, S: Scope<'a>>(&self, request: Request<'a, R, S>, what: &str) {
+        self.wait_all(&mut [Some(request)], what);
+    }
+
+    /// Drives the requests still in `requests` (MPI progresses a
+    /// non-blocking collective only inside MPI calls): each completed one
+    /// is taken out. Returns at once.
+    pub(crate) fn progress<'a, R: ?Sized, S: Scope<'a>>(requests: &mut [Option<Request<'a, R, S>>]) {
+        for slot in requests.iter_mut() {
+            if let Some(request) = slot.take() {
+                *slot = request.test().err();
+            }
+        }
+    }
+
+    /// Waits for every request of `requests` (collectives named `what`), as
+    /// [`wait_for`](Self::wait_for) does for one.
+    pub(crate) fn wait_all<'a, R: ?Sized, S: Scope<'a>>(
+        &self,
+        requests: &mut [Option<Request<'a, R, S>>],
+        what: &str,
+    ) {
         let started = Instant::now();
         let deadline = started + self.timeout();
         loop {
-            match request.test() {
-                Ok(_) => return,
-                Err(pending) => request = pending,
+            Self::progress(requests);
+            if requests.iter().all(Option::is_none) {
+                return;
             }
             if Instant::now() >= deadline {
                 self.abort_with(format_args!(
@@ -287,18 +315,17 @@ impl World {
 
     /// Sends rank 0's bytes to every rank: the other ranks' `bytes` are replaced.
     pub(crate) fn broadcast_bytes(&self, bytes: &mut Vec<u8>) {
-        let mut len = bytes.len() as u64;
-        self.inner.comm.process_at_rank(0).broadcast_into(&mut len);
-        bytes.resize(len as usize, 0);
-        if len > 0 {
-            self.inner.comm.process_at_rank(0).broadcast_into(&mut bytes[..]);
-        }
+        self.broadcast_bytes_from(0, bytes);
     }
 
     /// Every rank's `value`, in rank order.
     pub(crate) fn all_gather_i32(&self, value: i32) -> Vec<i32> {
         let mut all = vec![0; self.size()];
-        self.inner.comm.all_gather_into(&value, &mut all[..]);
+        let comm = &self.inner.comm;
+        mpi::request::scope(|scope| {
+            let request = comm.immediate_all_gather_into(scope, &value, &mut all[..]);
+            self.wait_for(request, "an all-gather of the ranks' verdicts");
+        });
         all
     }
 
@@ -315,10 +342,14 @@ impl World {
     pub(crate) fn broadcast_bytes_from(&self, root: usize, bytes: &mut Vec<u8>) {
         let root = self.inner.comm.process_at_rank(root as i32);
         let mut len = bytes.len() as u64;
-        root.broadcast_into(&mut len);
+        mpi::request::scope(|scope| {
+            self.wait_for(root.immediate_broadcast_into(scope, &mut len), "a broadcast of a length")
+        });
         bytes.resize(usize::try_from(len).expect("a length another rank allocated"), 0);
         if len > 0 {
-            root.broadcast_into(&mut bytes[..]);
+            mpi::request::scope(|scope| {
+                self.wait_for(root.immediate_broadcast_into(scope, &mut bytes[..]), "a broadcast of bytes")
+            });
         }
     }
 }
