@@ -92,6 +92,7 @@ impl<E: Element> TensorBase<E> {
     /// that uses it (even if that op gave it no gradient); a leaf outside
     /// the graph is not.
     #[track_caller]
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // used by distributed (and the tests)
     pub(crate) fn backward_reporting(&self, ready: &mut dyn FnMut(&TensorBase<E>)) {
         assert!(
             self.requires_grad(),
