@@ -24,12 +24,16 @@
 //! - `unused` and `overlap`: a gradient missing on a rank is divided as
 //!   PyTorch divides it, and the overlapped backward gives the separate
 //!   path's bits: see `distributed/gradients.rs`.
+//! - `sync_batch_norm`: 2 ranks on halves of a batch give one BatchNorm's
+//!   results on the whole: see `distributed/sync_batch_norm.rs`.
 //! - uneven and mismatched ranks (`uneven_join`, `early_stop`, `hang`, `absent`,
 //!   `settings`, and `train_digits` with different flags per rank): see
 //!   `distributed/uneven.rs`.
 
 #[path = "distributed/gradients.rs"]
 mod gradients;
+#[path = "distributed/sync_batch_norm.rs"]
+mod sync_batch_norm;
 #[path = "distributed/uneven.rs"]
 mod uneven;
 
@@ -193,6 +197,10 @@ fn driver() {
         ("uneven_inputs_complete_with_join", Box::new(uneven::check_uneven_join)),
         ("a_missing_gradient_divides_as_pytorch", Box::new(|| check_ok("unused", "unused ok"))),
         ("overlapped_backward_gives_the_separate_paths_bits", Box::new(|| check_ok("overlap", "overlap ok"))),
+        (
+            "sync_batch_norm_on_halves_is_batch_norm_on_the_whole",
+            Box::new(|| check_ok("sync_batch_norm", "sync_batch_norm ok")),
+        ),
         ("a_rank_that_returns_early_ends_the_job", Box::new(uneven::check_early_stop)),
         ("a_hanging_rank_ends_the_job_at_the_timeout", Box::new(uneven::check_hang)),
         ("an_absent_rank_ends_the_construction_at_the_timeout", Box::new(uneven::check_absent)),
@@ -245,6 +253,7 @@ fn rank_main(case: &str) {
         "uneven_join" => uneven::uneven_join(&world),
         "unused" => gradients::unused(&world),
         "overlap" => gradients::overlap(&world),
+        "sync_batch_norm" => sync_batch_norm::sync_batch_norm(&world),
         "early_stop" => uneven::early_stop(&world),
         "hang" => uneven::hang(&world),
         "absent" => uneven::absent(&world),

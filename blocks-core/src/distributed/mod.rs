@@ -76,6 +76,7 @@ mod world;
 pub use ddp::{BufferSync, DdpConfig, DistributedDataParallel};
 pub use error::DistributedError;
 pub use world::{DEFAULT_TIMEOUT, World};
+pub(crate) use world::{all_reduce_sum_world, running_world_size};
 
 /// The `mpi` crate (rsmpi) this module runs on, for collectives it does not
 /// wrap (see [`World::communicator`]).

@@ -2,11 +2,10 @@
 //! started (`mpirun -np N`), and the few collective operations training
 //! needs beyond gradients.
 
-use std::cell::Cell;
 use std::fmt::Display;
 use std::rc::Rc;
 use std::sync::Once;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use mpi::collective::SystemOperation;
@@ -24,6 +23,9 @@ static MPI_ALIVE: AtomicBool = AtomicBool::new(false);
 static RANK: AtomicUsize = AtomicUsize::new(0);
 static SIZE: AtomicUsize = AtomicUsize::new(1);
 static HOOK: Once = Once::new();
+/// How long a collective waits, in nanoseconds (see [`World::set_timeout`]):
+/// one MPI session per process, so one setting.
+static TIMEOUT_NANOS: AtomicU64 = AtomicU64::new(30 * 60 * 1_000_000_000);
 
 /// How long a collective of training waits by default: PyTorch's default
 /// process-group timeout (30 minutes).
@@ -75,8 +77,6 @@ struct Session {
     size: usize,
     /// Dropped last: `MPI_Finalize`.
     _universe: Universe,
-    /// How long a collective of training waits for the other ranks.
-    timeout: Cell<Duration>,
 }
 
 impl Drop for Session {
@@ -119,8 +119,8 @@ impl World {
         SIZE.store(size, Ordering::SeqCst);
         MPI_ALIVE.store(true, Ordering::SeqCst);
         install_abort_on_panic();
-        let timeout = Cell::new(DEFAULT_TIMEOUT);
-        Ok(World { inner: Rc::new(Session { comm, rank, size, timeout, _universe: universe }) })
+        TIMEOUT_NANOS.store(nanos(DEFAULT_TIMEOUT), Ordering::SeqCst);
+        Ok(World { inner: Rc::new(Session { comm, rank, size, _universe: universe }) })
     }
 
     /// This process's rank, `0..size()` (`dist.get_rank()`).
@@ -244,7 +244,7 @@ impl World {
     /// assert_eq!(world.timeout(), Duration::from_secs(60));
     /// ```
     pub fn set_timeout(&self, timeout: Duration) {
-        self.inner.timeout.set(timeout);
+        TIMEOUT_NANOS.store(nanos(timeout), Ordering::SeqCst);
     }
 
     /// How long the collectives of training wait; see [`set_timeout`](Self::set_timeout).
@@ -254,7 +254,7 @@ impl World {
     /// assert_eq!(world.timeout(), blocks_core::distributed::DEFAULT_TIMEOUT);
     /// ```
     pub fn timeout(&self) -> Duration {
-        self.inner.timeout.get()
+        Duration::from_nanos(TIMEOUT_NANOS.load(Ordering::SeqCst))
     }
 
     /// Waits for `request` (a collective named `what`), polling, and aborts
@@ -281,28 +281,7 @@ impl World {
         requests: &mut [Option<Request<'a, R, S>>],
         what: &str,
     ) {
-        let started = Instant::now();
-        let deadline = started + self.timeout();
-        loop {
-            Self::progress(requests);
-            if requests.iter().all(Option::is_none) {
-                return;
-            }
-            if Instant::now() >= deadline {
-                self.abort_with(format_args!(
-                    "{what}: no answer from the other ranks within {:?} (a rank stopped taking part: it \
-                     hangs, died, or ran out of batches without DistributedDataParallel::join)",
-                    self.timeout()
-                ));
-            }
-            // For the first 2 ms (a step's exchange is quick) poll, giving
-            // the core away between polls; then sleep 100 µs between them.
-            if started.elapsed() < Duration::from_millis(2) {
-                std::thread::yield_now();
-            } else {
-                std::thread::sleep(Duration::from_micros(100));
-            }
-        }
+        wait_within_timeout(&self.inner.comm, requests, what);
     }
 
     /// Sends rank `root`'s `values` to every rank, in place.
@@ -358,6 +337,66 @@ impl std::fmt::Debug for World {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("World").field("rank", &self.rank()).field("size", &self.size()).finish()
     }
+}
+
+/// `timeout` in nanoseconds, saturating.
+fn nanos(timeout: Duration) -> u64 {
+    u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Waits for every request of `requests` on `comm` (collectives named
+/// `what`), polling, and aborts the job with a message when they have not
+/// completed within the timeout.
+fn wait_within_timeout<'a, R: ?Sized, S: Scope<'a>>(
+    comm: &SimpleCommunicator,
+    requests: &mut [Option<Request<'a, R, S>>],
+    what: &str,
+) {
+    let started = Instant::now();
+    let timeout = Duration::from_nanos(TIMEOUT_NANOS.load(Ordering::SeqCst));
+    let deadline = started.checked_add(timeout);
+    loop {
+        World::progress(requests);
+        if requests.iter().all(Option::is_none) {
+            return;
+        }
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            let (rank, size) = (RANK.load(Ordering::SeqCst), SIZE.load(Ordering::SeqCst));
+            eprintln!(
+                "rank {rank} of {size}: {what}: no answer from the other ranks within {timeout:?} (a rank \
+                 stopped taking part: it hangs, died, or ran out of batches without \
+                 DistributedDataParallel::join): aborting every rank (MPI_Abort)"
+            );
+            comm.abort(1);
+        }
+        // For the first 2 ms (a step's exchange is quick) poll, giving
+        // the core away between polls; then sleep 100 µs between them.
+        if started.elapsed() < Duration::from_millis(2) {
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+}
+
+/// The world size while MPI is up (between [`World::init`] and the last
+/// handle's drop), else `None`: whether a layer such as
+/// [`SyncBatchNorm`](crate::nn::SyncBatchNorm) has other ranks to sync with.
+pub(crate) fn running_world_size() -> Option<usize> {
+    MPI_ALIVE.load(Ordering::SeqCst).then(|| SIZE.load(Ordering::SeqCst))
+}
+
+/// Sums `values` over every rank of `MPI_COMM_WORLD`, in place, waiting at
+/// most the timeout: for the layers that sync inside forward and backward
+/// (which hold no [`World`]). Call it only while MPI is up, on the thread
+/// that initialized it (the autograd pass runs on the caller's thread).
+pub(crate) fn all_reduce_sum_world(values: &mut [f64], what: &str) {
+    let comm = SimpleCommunicator::world();
+    let send = values.to_vec();
+    mpi::request::scope(|scope| {
+        let request = comm.immediate_all_reduce_into(scope, &send[..], values, SystemOperation::sum());
+        wait_within_timeout(&comm, &mut [Some(request)], what);
+    });
 }
 
 /// After the usual panic message, a panic on any rank ends the job with

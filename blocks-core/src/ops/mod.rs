@@ -4,7 +4,7 @@ mod activation;
 mod activation_more;
 mod arithmetic;
 pub(crate) mod axes;
-mod batch_norm;
+pub(crate) mod batch_norm;
 pub(crate) mod broadcast;
 mod compare;
 mod conv;
