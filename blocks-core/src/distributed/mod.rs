@@ -18,6 +18,8 @@
 //! | `if rank == 0: torch.save(...)` | [`ddp.save(path)`](DistributedDataParallel::save) |
 //! | `dist.all_reduce(t)` | [`World::all_reduce_sum`] |
 //! | `with model.join():` (uneven inputs) | [`ddp.join()`](DistributedDataParallel::join) after the last step |
+//! | `model.join(divide_by_initial_world_size=False)` | [`DdpConfig::divide_by_initial_world_size`]` = false` |
+//! | `nn.SyncBatchNorm(C)` | [`SyncBatchNorm::new(C, options)`](crate::nn::SyncBatchNorm) |
 //! | `init_process_group(timeout=...)` | [`World::set_timeout`] |
 //!
 //! Launch with the MPI launcher, on one machine or several:

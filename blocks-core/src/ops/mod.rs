@@ -10,7 +10,7 @@ mod compare;
 mod conv;
 mod conv_backward;
 mod conv_layout;
-mod dropout;
+pub(crate) mod dropout;
 mod embedding;
 mod extrema;
 pub(crate) mod gemm;

@@ -72,7 +72,7 @@ impl Forward for Flatten {
 
     #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
-        x.flatten(self.start_dim, self.end_dim)
+        crate::nn::path::or_panic(x.try_flatten(self.start_dim, self.end_dim))
     }
 }
 
@@ -96,14 +96,15 @@ impl_block! {
     ///
     /// # Panics
     ///
-    /// When a dim is out of range for the input, naming the op and the shape.
+    /// When a dim is out of range for the input, naming the op, the shape
+    /// and where the layer sits in a `Sequential` (" (at block 2)").
     ///
     /// ```
     /// use blocks_core::nn::{Batch, Flatten};
     /// let y = Flatten::new(0, -1).forward(&Batch::<3>::rand(2));
     /// assert_eq!(y.shape(), vec![6]);
     /// ```
-    [] Flatten, to_plain, f64: |layer, x| x.flatten(layer.start_dim, layer.end_dim)
+    [] Flatten, to_plain, f64: |layer, x| crate::nn::path::or_panic(x.try_flatten(layer.start_dim, layer.end_dim))
 }
 
 crate::nn::to_element::same_in_every_element!(Flatten);

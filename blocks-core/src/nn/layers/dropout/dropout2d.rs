@@ -36,6 +36,17 @@ pub struct Dropout2d {
 }
 
 impl Dropout2d {
+    /// The forward on either element type: the input checked here, so that
+    /// a panic names the place in a `Sequential` (" (at block 2)").
+    #[track_caller]
+    fn run<E: crate::Element>(&self, x: &crate::TensorBase<E>) -> crate::TensorBase<E> {
+        let training = self.training.get();
+        if training && self.p != 0.0 {
+            crate::nn::path::or_panic(crate::ops::dropout::check_dropout2d_input(&x.shape()));
+        }
+        x.dropout2d(self.p, training)
+    }
+
     /// A channel dropout layer zeroing a channel with probability `p`.
     ///
     /// # Panics
@@ -76,7 +87,7 @@ impl Forward for Dropout2d {
 
     #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
-        x.dropout2d(self.p, self.training.get())
+        self.run(x)
     }
 }
 
@@ -111,7 +122,7 @@ impl_block! {
     /// let y: Images<3> = layer.forward(&Images::<3>::new(blocks_core::Tensor::rand([2, 3, 4, 4])));
     /// assert_eq!(y.shape(), vec![2, 3, 4, 4]);
     /// ```
-    [] Dropout2d, keeps_width, f64: |layer, x| x.dropout2d(layer.p, layer.training.get())
+    [] Dropout2d, keeps_width, f64: |layer, x| layer.run(x)
 }
 
 crate::nn::to_element::same_in_every_element!(Dropout2d);
