@@ -59,7 +59,7 @@ const ALL_REDUCE: u64 = 3;
 const SEPARATE: u64 = 4;
 const OVERLAPPED: u64 = 5;
 /// Rounds of the paired overlap summary, and steps of each side per round.
-const PAIRED_ROUNDS: usize = 12;
+const PAIRED_ROUNDS: usize = 30;
 const PAIRED_STEPS: u64 = 10;
 
 fn main() {
@@ -257,7 +257,9 @@ impl Bench {
                 BLOCKS => {
                     self.blocks_step();
                 }
-                SEPARATE | OVERLAPPED => self.bucketed_step(command == OVERLAPPED),
+                SEPARATE | OVERLAPPED => {
+                    self.bucketed_step(command == OVERLAPPED);
+                }
                 _ => {
                     let n = argument as usize / 4;
                     let comm = self.world.communicator();
@@ -280,17 +282,20 @@ impl Bench {
     }
 
     /// One step of the 1 MiB-bucket model, the all-reduce overlapped with
-    /// backward or after it.
-    fn bucketed_step(&mut self, overlapped: bool) {
+    /// backward or after it; returns the time of backward and averaging.
+    fn bucketed_step(&mut self, overlapped: bool) -> Duration {
         self.bucketed_optimizer.zero_grad();
         let loss = self.bucketed.forward(&self.x).cross_entropy(&self.labels);
+        let start = Instant::now();
         if overlapped {
             self.bucketed.backward(&loss);
         } else {
             loss.backward();
             self.bucketed.sync_gradients();
         }
+        let backward = start.elapsed();
         self.bucketed_optimizer.step();
+        backward
     }
 
     /// [`PAIRED_ROUNDS`] rounds of [`PAIRED_STEPS`] separate steps then as
@@ -302,25 +307,36 @@ impl Bench {
             return; // nothing to overlap
         }
         let mut rounds = Vec::with_capacity(PAIRED_ROUNDS);
+        let mut backward = [0.0; 2];
         for round in 0..PAIRED_ROUNDS {
-            let mut times = [0.0; 2];
+            // [separate step, overlapped step, separate backward, overlapped backward]
+            let mut times = [0.0; 4];
             // Alternate which side goes first, so neither always follows the other.
             for side in [round % 2 == 1, round % 2 == 0] {
                 self.world.barrier();
                 let start = Instant::now();
+                let mut in_backward = Duration::ZERO;
                 for _ in 0..PAIRED_STEPS {
-                    self.bucketed_step(side);
+                    in_backward += self.bucketed_step(side);
                 }
                 times[usize::from(side)] = start.elapsed().as_secs_f64() / PAIRED_STEPS as f64;
+                times[2 + usize::from(side)] = in_backward.as_secs_f64() / PAIRED_STEPS as f64;
             }
-            let mut slowest = times;
-            self.world.all_reduce_sum(&mut slowest); // both ranks' view, summed
-            rounds.push([slowest[0] / 2.0, slowest[1] / 2.0]);
+            self.world.all_reduce_sum(&mut times); // both ranks' view, summed
+            let n = self.world.size() as f64;
+            rounds.push([times[0] / n, times[1] / n]);
+            backward[0] += times[2] / n / PAIRED_ROUNDS as f64;
+            backward[1] += times[3] / n / PAIRED_ROUNDS as f64;
         }
         if self.world.is_main() {
             let mean = |side: usize| rounds.iter().map(|r| r[side]).sum::<f64>() / rounds.len() as f64;
             let mut ratios: Vec<f64> = rounds.iter().map(|r| r[1] / r[0]).collect();
             ratios.sort_by(f64::total_cmp);
+            println!(
+                "overlap summary: backward with gradient averaging {:.2} ms separate, {:.2} ms overlapped",
+                1e3 * backward[0],
+                1e3 * backward[1]
+            );
             let (buckets, bytes) = self.bucketed.gradient_buckets();
             println!(
                 "overlap summary, {} processes, 1 MiB buckets ({buckets} buckets, {bytes} bytes), {PAIRED_ROUNDS} \
