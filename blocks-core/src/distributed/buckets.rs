@@ -355,7 +355,7 @@ mod tests {
         assert_eq!(buckets.members, [1, 1, 1, 1]);
         assert_eq!((buckets.flags, buckets.bucket_count(), buckets.bytes()), (180, 4, 184 * 4));
         let one = GradientBuckets::new(sizes.iter().map(|&shape| Tensor::zeros(shape)).collect(), 1 << 20);
-        assert_eq!((one.buckets.clone(), one.members.clone()), (vec![0..184], vec![4]));
+        assert_eq!((one.buckets.clone(), one.members.clone()), (vec![Range { start: 0, end: 184 }], vec![4]));
     }
 
     #[test]
