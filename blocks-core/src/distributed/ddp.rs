@@ -388,9 +388,11 @@ impl<M: Module> DistributedDataParallel<M> {
 
     /// Called by a rank that has run out of batches, like PyTorch's
     /// `with model.join():` around uneven inputs: until every rank has
-    /// joined, it answers the other ranks' exchanges with no gradient, so
-    /// they go on and average over the ranks that still train (and their
-    /// buffer exchanges take its buffers as they are). Every rank calls it
+    /// joined, it answers the other ranks' exchanges with zero gradients, so
+    /// they go on (their sums divided by the world size, PyTorch's default,
+    /// or by the ranks still training: see
+    /// [`DdpConfig::divide_by_initial_world_size`]), and their buffer
+    /// exchanges take its buffers as they are. Every rank calls it
     /// after its last step; once all have, every rank takes the parameters
     /// and buffers of the last rank to join (which took every step), as
     /// PyTorch's join syncs the final model, and it returns. The rank must
