@@ -16,13 +16,25 @@
 //! criterion, every rank takes [`SUMMARY_STEPS`] more steps with the
 //! all-reduce timed apart, and rank 0 prints steps per second and the
 //! all-reduce time per step against the bytes it moves.
+//!
+//! The overlap of the all-reduce with backward is measured with 1 MiB
+//! buckets (the 25 MiB default holds the whole 2.7 MB gradient in one
+//! bucket, which can only start when backward ends): `separate` runs
+//! `loss.backward()` then `sync_gradients()`, `overlapped` runs
+//! `ddp.backward(&loss)`, whose buckets start their all-reduce from the
+//! backward pass. A paired summary then alternates rounds of the two.
+//! `BLOCKS_BENCH_NP=2` runs the 2-process launch alone:
+//!
+//! ```text
+//! BLOCKS_BENCH_NP=2 cargo bench --features mpi --bench distributed -- 1MiB
+//! ```
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use blocks::distributed::mpi::collective::SystemOperation;
 use blocks::distributed::mpi::traits::{Communicator, CommunicatorCollectives, Root};
-use blocks::distributed::{DistributedDataParallel, World};
+use blocks::distributed::{DdpConfig, DistributedDataParallel, World};
 use blocks::prelude::*;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use ndarray::linalg::general_mat_mul;
@@ -44,12 +56,18 @@ const STOP: u64 = 0;
 const HAND_WRITTEN: u64 = 1;
 const BLOCKS: u64 = 2;
 const ALL_REDUCE: u64 = 3;
+const SEPARATE: u64 = 4;
+const OVERLAPPED: u64 = 5;
+/// Rounds of the paired overlap summary, and steps of each side per round.
+const PAIRED_ROUNDS: usize = 30;
+const PAIRED_STEPS: u64 = 10;
 
 fn main() {
     if std::env::var_os("OMPI_COMM_WORLD_SIZE").is_some() || std::env::var_os("PMI_SIZE").is_some() {
         rank_main();
     } else {
-        for np in [1, 2] {
+        let only: Option<usize> = std::env::var("BLOCKS_BENCH_NP").ok().and_then(|n| n.parse().ok());
+        for np in [1, 2].into_iter().filter(|np| only.is_none_or(|only| only == *np)) {
             launch(np);
         }
     }
@@ -85,6 +103,11 @@ fn rank_main() {
         group.bench_function("hand_written", |b| b.iter_custom(|iters| bench.run(HAND_WRITTEN, iters, 0)));
         group.bench_function("blocks", |b| b.iter_custom(|iters| bench.run(BLOCKS, iters, 0)));
         group.finish();
+        let mut group = c.benchmark_group(format!("ddp_784_512_512_10_batch128_1MiB_buckets/{n}_processes"));
+        group.throughput(Throughput::Elements((BATCH * n) as u64));
+        group.bench_function("separate", |b| b.iter_custom(|iters| bench.run(SEPARATE, iters, 0)));
+        group.bench_function("overlapped", |b| b.iter_custom(|iters| bench.run(OVERLAPPED, iters, 0)));
+        group.finish();
         let mut group = c.benchmark_group(format!("all_reduce/{n}_processes"));
         for bytes in ALL_REDUCE_BYTES {
             group.throughput(Throughput::Bytes(bytes as u64));
@@ -105,6 +128,7 @@ fn rank_main() {
         }
     }
     bench.summary();
+    bench.overlap_summary();
     if world.size() == 1 {
         larger_model();
     }
@@ -153,6 +177,9 @@ struct Bench {
     hand: HandNet,
     model: DistributedDataParallel<Mlp>,
     optimizer: Sgd,
+    /// The same model with 1 MiB buckets, for the overlap pair.
+    bucketed: DistributedDataParallel<Mlp>,
+    bucketed_optimizer: Sgd,
     x: Tensor,
     labels: Vec<usize>,
     send: Vec<f32>,
@@ -170,6 +197,18 @@ impl Bench {
             DynLinear::new(WIDTHS[2], WIDTHS[3])
         ];
         let model = world.abort_on_error(DistributedDataParallel::new(model, world));
+        let copy = sequential![
+            DynLinear::new(WIDTHS[0], WIDTHS[1]),
+            ReLU,
+            DynLinear::new(WIDTHS[1], WIDTHS[2]),
+            ReLU,
+            DynLinear::new(WIDTHS[2], WIDTHS[3])
+        ];
+        let config = DdpConfig { bucket_cap_mb: 1.0, ..Default::default() };
+        let bucketed = world.abort_on_error(DistributedDataParallel::with_config(copy, world, config));
+        world.abort_on_error(bucketed.load_state_dict(&model.state_dict()));
+        let sgd = SgdConfig { lr: LR as f64, ..Default::default() };
+        let bucketed_optimizer = Sgd::new(bucketed.parameters(), sgd);
         manual_seed(1 + world.rank() as u64);
         let x = Tensor::randn([BATCH, WIDTHS[0]]);
         let labels: Vec<usize> = (0..BATCH).map(|i| (i * 7 + 3 * world.rank()) % WIDTHS[3]).collect();
@@ -181,6 +220,8 @@ impl Bench {
             hand,
             model,
             optimizer,
+            bucketed,
+            bucketed_optimizer,
             x,
             labels,
             send: vec![1.0; n],
@@ -205,7 +246,7 @@ impl Bench {
     }
 
     fn work(&mut self, command: u64, iters: u64, argument: u64) {
-        if command != HAND_WRITTEN && command != BLOCKS && command != ALL_REDUCE {
+        if !(HAND_WRITTEN..=OVERLAPPED).contains(&command) {
             self.world.abort_with(format!("unknown command {command}"));
         }
         for _ in 0..iters {
@@ -215,6 +256,9 @@ impl Bench {
                 }
                 BLOCKS => {
                     self.blocks_step();
+                }
+                SEPARATE | OVERLAPPED => {
+                    self.bucketed_step(command == OVERLAPPED);
                 }
                 _ => {
                     let n = argument as usize / 4;
@@ -235,6 +279,77 @@ impl Bench {
         let all_reduce = start.elapsed();
         self.optimizer.step();
         all_reduce
+    }
+
+    /// One step of the 1 MiB-bucket model, the all-reduce overlapped with
+    /// backward or after it; returns the time of backward and averaging.
+    fn bucketed_step(&mut self, overlapped: bool) -> Duration {
+        self.bucketed_optimizer.zero_grad();
+        let loss = self.bucketed.forward(&self.x).cross_entropy(&self.labels);
+        let start = Instant::now();
+        if overlapped {
+            self.bucketed.backward(&loss);
+        } else {
+            loss.backward();
+            self.bucketed.sync_gradients();
+        }
+        let backward = start.elapsed();
+        self.bucketed_optimizer.step();
+        backward
+    }
+
+    /// [`PAIRED_ROUNDS`] rounds of [`PAIRED_STEPS`] separate steps then as
+    /// many overlapped ones (every rank the same), each round timed; rank 0
+    /// prints the mean step of each side and the median of the per-round
+    /// ratios (pairs taken close in time share the machine's load).
+    fn overlap_summary(&mut self) {
+        if self.world.size() == 1 {
+            return; // nothing to overlap
+        }
+        let mut rounds = Vec::with_capacity(PAIRED_ROUNDS);
+        let mut backward = [0.0; 2];
+        for round in 0..PAIRED_ROUNDS {
+            // [separate step, overlapped step, separate backward, overlapped backward]
+            let mut times = [0.0; 4];
+            // Alternate which side goes first, so neither always follows the other.
+            for side in [round % 2 == 1, round % 2 == 0] {
+                self.world.barrier();
+                let start = Instant::now();
+                let mut in_backward = Duration::ZERO;
+                for _ in 0..PAIRED_STEPS {
+                    in_backward += self.bucketed_step(side);
+                }
+                times[usize::from(side)] = start.elapsed().as_secs_f64() / PAIRED_STEPS as f64;
+                times[2 + usize::from(side)] = in_backward.as_secs_f64() / PAIRED_STEPS as f64;
+            }
+            self.world.all_reduce_sum(&mut times); // both ranks' view, summed
+            let n = self.world.size() as f64;
+            rounds.push([times[0] / n, times[1] / n]);
+            backward[0] += times[2] / n / PAIRED_ROUNDS as f64;
+            backward[1] += times[3] / n / PAIRED_ROUNDS as f64;
+        }
+        if self.world.is_main() {
+            let mean = |side: usize| rounds.iter().map(|r| r[side]).sum::<f64>() / rounds.len() as f64;
+            let mut ratios: Vec<f64> = rounds.iter().map(|r| r[1] / r[0]).collect();
+            ratios.sort_by(f64::total_cmp);
+            println!(
+                "overlap summary: backward with gradient averaging {:.2} ms separate, {:.2} ms overlapped",
+                1e3 * backward[0],
+                1e3 * backward[1]
+            );
+            let (buckets, bytes) = self.bucketed.gradient_buckets();
+            println!(
+                "overlap summary, {} processes, 1 MiB buckets ({buckets} buckets, {bytes} bytes), {PAIRED_ROUNDS} \
+                 rounds of {PAIRED_STEPS} steps each side: separate (backward, then sync_gradients) {:.2} ms/step, \
+                 overlapped (ddp.backward) {:.2} ms/step, overlapped/separate median {:.3} (range {:.3}-{:.3})",
+                self.world.size(),
+                1e3 * mean(0),
+                1e3 * mean(1),
+                ratios[ratios.len() / 2],
+                ratios[0],
+                ratios[ratios.len() - 1],
+            );
+        }
     }
 
     /// [`SUMMARY_STEPS`] steps of blocks with the all-reduce timed apart;

@@ -21,10 +21,19 @@
 //!   `abort_on_error`, or crashes (`abort()`), in the middle of training
 //!   while rank 0 waits in an all-reduce; the job must end (not hang) with
 //!   the rank's message (for the crash, the launcher's).
-//! - uneven and mismatched ranks (`uneven_join`, `early_stop`, `hang`,
+//! - `unused` and `overlap`: a gradient missing on a rank is divided as
+//!   PyTorch divides it, and the overlapped backward gives the separate
+//!   path's bits: see `distributed/gradients.rs`.
+//! - `sync_batch_norm`: 2 ranks on halves of a batch give one BatchNorm's
+//!   results on the whole: see `distributed/sync_batch_norm.rs`.
+//! - uneven and mismatched ranks (`uneven_join`, `early_stop`, `hang`, `absent`,
 //!   `settings`, and `train_digits` with different flags per rank): see
 //!   `distributed/uneven.rs`.
 
+#[path = "distributed/gradients.rs"]
+mod gradients;
+#[path = "distributed/sync_batch_norm.rs"]
+mod sync_batch_norm;
 #[path = "distributed/uneven.rs"]
 mod uneven;
 
@@ -104,6 +113,14 @@ fn check_exactness(np: usize, oversubscribe: bool) -> Result<(), String> {
     }
 }
 
+/// A case every rank of 2 must pass, printing `rank R of 2: <passed>`.
+fn check_ok(case: &str, passed: &str) -> Result<(), String> {
+    let output = launch(case, 2, false);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let ranks = (0..2).filter(|r| stdout.contains(&format!("rank {r} of 2: {passed}"))).count();
+    if output.status.success() && ranks == 2 { Ok(()) } else { Err(text(&output)) }
+}
+
 fn check_mismatch() -> Result<(), String> {
     let output = launch("mismatch", 2, false);
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -178,8 +195,15 @@ fn driver() {
         ),
         ("a_rank_that_dies_ends_the_job", Box::new(|| check_failure("dies", "exited on signal 6 (Aborted)"))),
         ("uneven_inputs_complete_with_join", Box::new(uneven::check_uneven_join)),
+        ("a_missing_gradient_divides_as_pytorch", Box::new(|| check_ok("unused", "unused ok"))),
+        ("overlapped_backward_gives_the_separate_paths_bits", Box::new(|| check_ok("overlap", "overlap ok"))),
+        (
+            "sync_batch_norm_on_halves_is_batch_norm_on_the_whole",
+            Box::new(|| check_ok("sync_batch_norm", "sync_batch_norm ok")),
+        ),
         ("a_rank_that_returns_early_ends_the_job", Box::new(uneven::check_early_stop)),
         ("a_hanging_rank_ends_the_job_at_the_timeout", Box::new(uneven::check_hang)),
+        ("an_absent_rank_ends_the_construction_at_the_timeout", Box::new(uneven::check_absent)),
         ("settings_that_differ_fail_on_every_rank", Box::new(uneven::check_settings)),
         (
             "train_digits_with_different_flags_per_rank_refuses",
@@ -195,6 +219,12 @@ fn driver() {
             }),
         ),
     ];
+    // `cargo test --test distributed -- NAME...` runs the cases whose names contain a NAME.
+    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let cases: Vec<(&str, Case)> = cases
+        .into_iter()
+        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
+        .collect();
     println!("\nrunning {} tests under mpirun", cases.len());
     let mut failed = Vec::new();
     for (name, case) in &cases {
@@ -221,8 +251,12 @@ fn rank_main(case: &str) {
         "mismatch" => mismatch(&world),
         "panic" | "error" | "dies" => failing(&world, case),
         "uneven_join" => uneven::uneven_join(&world),
+        "unused" => gradients::unused(&world),
+        "overlap" => gradients::overlap(&world),
+        "sync_batch_norm" => sync_batch_norm::sync_batch_norm(&world),
         "early_stop" => uneven::early_stop(&world),
         "hang" => uneven::hang(&world),
+        "absent" => uneven::absent(&world),
         "settings" => uneven::settings(&world),
         other => world.abort_with(format!("unknown case {other}")),
     }
@@ -432,7 +466,7 @@ fn exactness(world: &World) {
         }
         for buffers in [BufferSync::Average, BufferSync::Broadcast, BufferSync::PerRank] {
             manual_seed(200 + rank as u64);
-            let config = DdpConfig { buffers, bucket_cap_mb: 0.0002 }; // 209 bytes: several buckets
+            let config = DdpConfig { buffers, bucket_cap_mb: 0.0002, ..Default::default() }; // 209 bytes: several buckets
             let ddp =
                 DistributedDataParallel::with_config(centered(), world, config).map_err(|e| e.to_string())?;
             if ddp.gradient_buckets().0 < 2 {

@@ -5,11 +5,16 @@
 //! - `uneven_join`: rank 0 has 2 batches, rank 1 has 4; rank 0 joins after
 //!   its last step and answers rank 1's exchanges; every rank ends with the
 //!   parameters one process gets taking steps 1-2 on both ranks' batches
-//!   and steps 3-4 on rank 1's alone, identical on both ranks.
+//!   and steps 3-4 on rank 1's alone (with half the loss under PyTorch's
+//!   default `divide_by_initial_world_size`, the full loss without it),
+//!   identical on both ranks.
 //! - `early_stop`: rank 1 drops its model after 1 of 3 steps, without
 //!   `join()`: the job ends, naming the rank that stopped.
 //! - `hang`: rank 1 stops taking part (sleeps); rank 0's exchange reaches
 //!   its timeout (5 s) and ends the job, saying why.
+//! - `absent`: rank 1 never comes to the construction (sleeps); rank 0's
+//!   structure check reaches its timeout (5 s) and ends the job, saying
+//!   why: the collectives of construction wait no longer than a step's.
 //! - `settings`: the ranks pass different batch sizes: construction fails
 //!   on every rank, each naming the difference.
 //! - `train_digits` launched with different `--epochs` or `--batch-size`
@@ -42,7 +47,8 @@ pub fn check_uneven_join() -> Result<(), String> {
     within_bound(|| {
         let output = launch("uneven_join", 2, false);
         let stdout = String::from_utf8_lossy(&output.stdout);
-        let passed = (0..2).filter(|r| stdout.contains(&format!("rank {r} of 2: join ok"))).count();
+        let passed =
+            (0..2).filter(|r| stdout.matches(&format!("rank {r} of 2: join ok")).count() == 2).count();
         if output.status.success() && passed == 2 { Ok(()) } else { Err(text(&output)) }
     })
 }
@@ -67,6 +73,13 @@ pub fn check_early_stop() -> Result<(), String> {
 
 pub fn check_hang() -> Result<(), String> {
     check_ends_with("hang", "no answer from the other ranks within 5s")
+}
+
+pub fn check_absent() -> Result<(), String> {
+    check_ends_with(
+        "absent",
+        "rank 0 of 2: an all-gather of the ranks' verdicts: no answer from the other ranks within 5s",
+    )
 }
 
 pub fn check_settings() -> Result<(), String> {
@@ -143,15 +156,26 @@ pub fn check_train_digits_mismatches() -> Result<(), String> {
 // ---------------------------------------------------------------- ranks
 
 /// The batch rank `rank` takes at `step`: 6 samples, the same on every rank that asks.
-fn batch(step: usize, rank: usize) -> (Tensor, Vec<usize>) {
+pub fn batch(step: usize, rank: usize) -> (Tensor, Vec<usize>) {
     manual_seed(1_000 + 10 * step as u64 + rank as u64);
     (Tensor::randn([6, 6]), (0..6).map(|i| (i + step + rank) % 4).collect())
 }
 
 pub fn uneven_join(world: &World) {
+    for divide_by_initial_world_size in [true, false] {
+        uneven_join_dividing(world, divide_by_initial_world_size);
+    }
+}
+
+/// Rank 0 has 2 batches, rank 1 has 4. With `divide_by_initial_world_size`
+/// (PyTorch's default) steps 3-4 divide rank 1's gradient by the world
+/// size (rank 0 counts as zeros: one process on rank 1's batch with half
+/// the loss); without it, by the one rank still training.
+fn uneven_join_dividing(world: &World, divide_by_initial_world_size: bool) {
     let rank = world.rank();
     manual_seed(5);
-    let ddp = world.abort_on_error(DistributedDataParallel::new(plain(8), world));
+    let config = DdpConfig { divide_by_initial_world_size, ..Default::default() };
+    let ddp = world.abort_on_error(DistributedDataParallel::with_config(plain(8), world, config));
     manual_seed(5);
     let reference = plain(8);
     let sgd = SgdConfig { lr: 0.1, ..Default::default() };
@@ -164,7 +188,8 @@ pub fn uneven_join(world: &World) {
     }
     ddp.join();
     // One process: steps 1-2 on both ranks' batches (equal halves: the mean
-    // of the two means), steps 3-4 on rank 1's alone.
+    // of the two means), steps 3-4 on rank 1's alone (halved when dividing
+    // by the world size).
     let mut reference_opt = Sgd::new(reference.parameters(), sgd);
     for step in 0..4 {
         let (x, y) = if step < 2 {
@@ -174,13 +199,20 @@ pub fn uneven_join(world: &World) {
             batch(step, 1)
         };
         reference_opt.zero_grad();
-        reference.forward_tensor(&x).cross_entropy(&y).backward();
+        let loss = reference.forward_tensor(&x).cross_entropy(&y);
+        if step >= 2 && divide_by_initial_world_size {
+            (loss * 0.5).backward()
+        } else {
+            loss.backward()
+        }
         reference_opt.step();
     }
     let outcome = identical_to_rank_0(world, &params(&*ddp))
         .and_then(|()| close("after join", &params(&*ddp), &params(&reference)));
     match outcome {
-        Ok(worst) => println!("rank {rank} of 2: join ok ({worst:.1e})"),
+        Ok(worst) => println!(
+            "rank {rank} of 2: join ok (divide_by_initial_world_size {divide_by_initial_world_size}: {worst:.1e})"
+        ),
         Err(message) => world.abort_with(message),
     }
 }
@@ -211,6 +243,15 @@ pub fn hang(world: &World) {
     let (x, y) = batch(0, world.rank());
     ddp.backward(&ddp.forward_tensor(&x).cross_entropy(&y));
     world.abort_with("the step should not have completed: rank 1 hangs");
+}
+
+pub fn absent(world: &World) {
+    world.set_timeout(Duration::from_secs(5));
+    if world.rank() == 1 {
+        std::thread::sleep(Duration::from_secs(BOUND_SECONDS * 2)); // never constructs
+    }
+    let _ddp = DistributedDataParallel::new(plain(8), world);
+    world.abort_with("the construction should not have completed: rank 1 is absent");
 }
 
 pub fn settings(world: &World) {

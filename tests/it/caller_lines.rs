@@ -66,7 +66,24 @@ fn dropout_and_flatten_point_at_the_callers_line_and_name_their_place() {
     assert_at_line(line, || Flatten::new(2, 3).forward(&Tensor::rand([2, 3])));
     let net = sequential![Linear::<3, 3>::new(), Flatten::new(3, 4)];
     let line = line!() + 1;
-    assert_at_line(line, || net.forward(&Tensor::rand([2, 3])));
+    let message = assert_at_line(line, || net.forward(&Tensor::rand([2, 3])));
+    assert!(message.contains("flatten") && message.ends_with("(at block 1)"), "{message}");
+    let net = sequential![ReLU, Dropout2d::new(0.5)];
+    let line = line!() + 1;
+    let message = assert_at_line(line, || net.forward(&Tensor::rand([4])));
+    assert!(message.contains("dropout2d") && message.ends_with("(at block 1)"), "{message}");
+    let net = sequential![ReLU, Flatten::new(1, 0)]; // start after end
+    let line = line!() + 1;
+    let message = assert_at_line(line, || net.forward(&Tensor::rand([2, 3])));
+    assert!(
+        message.contains("start_dim cannot come after end_dim") && message.ends_with("(at block 1)"),
+        "{message}"
+    );
+    // In float64 too.
+    let net = sequential![ReLU, Flatten::new(3, 4)];
+    let line = line!() + 1;
+    let message = assert_at_line(line, || net.forward(&Tensor64::zeros([2, 3])));
+    assert!(message.ends_with("(at block 1)"), "{message}");
 }
 
 #[test]

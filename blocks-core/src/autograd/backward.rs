@@ -80,21 +80,76 @@ impl<E: Element> TensorBase<E> {
                 ArrayD::from_elem(shape, E::one())
             }
         };
-        run_backward(self, seed, retain_graph);
+        run_backward(self, seed, retain_graph, None);
+    }
+
+    /// `backward()` that calls `ready(leaf)` as soon as each leaf's gradient
+    /// of this pass is complete and added into its `.grad()` (after its
+    /// hooks), while the tensors nearer the inputs are still being worked
+    /// on: what PyTorch's post-accumulate-grad hooks see, and what its DDP
+    /// reducer starts a bucket's all-reduce from. Every leaf that requires
+    /// grad and that the graph reaches is reported once, after the last op
+    /// that uses it (even if that op gave it no gradient); a leaf outside
+    /// the graph is not.
+    #[track_caller]
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // used by distributed (and the tests)
+    pub(crate) fn backward_reporting(&self, ready: &mut dyn FnMut(&TensorBase<E>)) {
+        assert!(
+            self.requires_grad(),
+            "element 0 of tensors does not require grad and does not have a grad_fn"
+        );
+        let shape = self.node.storage.read(|data| data.raw_dim());
+        assert!(shape.size() == 1, "grad can be implicitly created only for scalar outputs");
+        run_backward(self, ArrayD::from_elem(shape, E::one()), false, Some(ready));
+    }
+}
+
+/// What [`TensorBase::backward_reporting`] calls with each complete leaf.
+type Ready<'r, E> = &'r mut dyn FnMut(&TensorBase<E>);
+
+/// For [`TensorBase::backward_reporting`]: how many edges of the pass still
+/// lead into each leaf (by node address); a leaf is complete at zero.
+struct LeafEdges<'r, E: Element> {
+    remaining: HashMap<usize, usize, BuildHasherDefault<AddressHasher>>,
+    ready: Ready<'r, E>,
+}
+
+impl<E: Element> LeafEdges<'_, E> {
+    /// Counts the edges from the ordered steps into leaves that require grad.
+    fn count(&mut self, order: &[Step<E>]) {
+        for step in order {
+            for (input, _) in step.grad_fn.iter().flat_map(|grad_fn| grad_fn.inputs.iter()) {
+                if input.is_leaf() && input.requires_grad() {
+                    *self.remaining.entry(address(input)).or_insert(0) += 1;
+                }
+            }
+        }
     }
 }
 
 #[track_caller]
-fn run_backward<E: Element>(root: &TensorBase<E>, seed: ArrayD<E>, retain_graph: bool) {
+fn run_backward<E: Element>(
+    root: &TensorBase<E>,
+    seed: ArrayD<E>,
+    retain_graph: bool,
+    ready: Option<Ready<'_, E>>,
+) {
     if root.is_leaf() {
         let seed = if grad_hooks::has_hooks(&root.node) { grad_hooks::apply(&root.node, seed) } else { seed };
         root.node.accumulate_grad(seed, "backward");
+        if let Some(ready) = ready {
+            ready(root);
+        }
         return;
     }
     // Leaves with gradient hooks: their gradient summed over the pass, for
     // the hooks to see once (PyTorch's AccumulateGrad gets one sum per pass).
     let mut hooked_leaves: Vec<(TensorBase<E>, ArrayD<E>, &'static str)> = Vec::new();
     let mut pass = Pass::walk(root, retain_graph);
+    let mut leaf_edges = ready.map(|ready| LeafEdges { remaining: HashMap::default(), ready });
+    if let Some(edges) = &mut leaf_edges {
+        edges.count(&pass.order);
+    }
     let root_index = pass.order.len() - 1;
     pass.pending[root_index] = Some(seed);
     // Each tensor is let go once its gradient has been passed on: an
@@ -144,11 +199,40 @@ fn run_backward<E: Element>(root: &TensorBase<E>, seed: ArrayD<E>, retain_graph:
                 }
             }
         }
+        if let Some(edges) = &mut leaf_edges {
+            report_complete_leaves(edges, pass.order.last().expect("the current step"), &mut hooked_leaves);
+        }
         pass.order.pop();
     }
     for (leaf, grad, name) in hooked_leaves {
         let grad = grad_hooks::apply(&leaf.node, grad);
         leaf.node.accumulate_grad(grad, name);
+    }
+}
+
+/// After a step: the leaves whose last edge it was are complete; a hooked
+/// one gets its hooks and its `.grad()` now, and each is reported.
+fn report_complete_leaves<E: Element>(
+    edges: &mut LeafEdges<'_, E>,
+    step: &Step<E>,
+    hooked_leaves: &mut Vec<(TensorBase<E>, ArrayD<E>, &'static str)>,
+) {
+    let Some(grad_fn) = &step.grad_fn else { return };
+    for (input, _) in &grad_fn.inputs {
+        if !(input.is_leaf() && input.requires_grad()) {
+            continue;
+        }
+        let Some(remaining) = edges.remaining.get_mut(&address(input)) else { continue };
+        *remaining -= 1;
+        if *remaining > 0 {
+            continue;
+        }
+        if let Some(at) = hooked_leaves.iter().position(|(leaf, _, _)| leaf.same(input)) {
+            let (leaf, grad, name) = hooked_leaves.swap_remove(at);
+            let grad = grad_hooks::apply(&leaf.node, grad);
+            leaf.node.accumulate_grad(grad, name);
+        }
+        (edges.ready)(input);
     }
 }
 
@@ -258,5 +342,38 @@ impl<E: Element> Drop for Pass<E> {
                 *lock(&step.tensor.node.grad_fn) = Some(grad_fn);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Tensor;
+
+    #[test]
+    fn leaves_are_reported_as_soon_as_their_gradient_is_complete() {
+        // y = sum(relu(x·w1ᵀ)·w2ᵀ) + 0·(w1 sum): w2's gradient is complete
+        // before w1's, which a second use keeps open until the end.
+        let x = Tensor::from_vec(vec![1.0, 2.0, -1.0, 0.5], [2, 2]);
+        let w1 = Tensor::from_vec(vec![0.5, -0.25, 1.0, 0.75], [2, 2]).requires_grad_(true);
+        let w2 = Tensor::from_vec(vec![2.0, -1.0], [1, 2]).requires_grad_(true);
+        let _hook = w2.register_hook(|g| Some(g * 2.0));
+        let y = x.matmul(&w1.t()).relu().matmul(&w2.t()).sum() + w1.sum() * 0.0;
+        let (expected_w1, expected_w2) = {
+            let (a, b) = (w1.detach().requires_grad_(true), w2.detach().requires_grad_(true));
+            let _hook = b.register_hook(|g| Some(g * 2.0));
+            (x.matmul(&a.t()).relu().matmul(&b.t()).sum() + a.sum() * 0.0).backward();
+            (a.grad().unwrap().to_vec(), b.grad().unwrap().to_vec())
+        };
+        let mut seen = Vec::new();
+        y.backward_reporting(&mut |leaf| {
+            // Reported with its complete gradient (after its hooks) in `.grad()`.
+            let grad = leaf.grad().expect("a gradient").to_vec();
+            seen.push(if leaf.same(&w1) { ("w1", grad) } else { ("w2", grad) });
+        });
+        assert_eq!(seen, vec![("w2", expected_w2), ("w1", expected_w1)]);
+        let lone = Tensor::ones([1]).requires_grad_(true);
+        let mut count = 0;
+        lone.sum().backward_reporting(&mut |_| count += 1);
+        assert_eq!(count, 1);
     }
 }

@@ -6,7 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::ops::Deref;
 use std::path::Path;
 
-use super::buckets::{Exchange, GradientBuckets, exchange};
+use super::buckets::{Divisor, Exchange, GradientBuckets, exchange};
 use super::settings::check_settings;
 use super::structure::{Entry, check};
 use super::{DistributedError, World};
@@ -45,6 +45,7 @@ pub enum BufferSync {
 /// use blocks_core::distributed::{BufferSync, DdpConfig};
 /// let config = DdpConfig { buffers: BufferSync::Average, ..Default::default() };
 /// assert_eq!(config.bucket_cap_mb, 25.0);
+/// assert!(config.divide_by_initial_world_size);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DdpConfig {
@@ -54,11 +55,22 @@ pub struct DdpConfig {
     pub bucket_cap_mb: f64,
     /// What happens to the buffers; see [`BufferSync`].
     pub buffers: BufferSync,
+    /// What the summed gradients are divided by, as the argument of
+    /// PyTorch's `join()`: `true` (PyTorch's default) divides by the world
+    /// size always, so a rank that has joined (out of batches) or that did
+    /// not use a parameter counts as a zero gradient and every sample of
+    /// the global batch weighs the same; `false` divides by the number of
+    /// ranks still training (not joined), so the ranks left average among
+    /// themselves. A parameter some ranks used and others did not is
+    /// divided the same way (PyTorch's reducer with
+    /// `find_unused_parameters=True` gives it zeros from the others and
+    /// divides by the same factor as every other gradient).
+    pub divide_by_initial_world_size: bool,
 }
 
 impl Default for DdpConfig {
     fn default() -> Self {
-        DdpConfig { bucket_cap_mb: 25.0, buffers: BufferSync::PerRank }
+        DdpConfig { bucket_cap_mb: 25.0, buffers: BufferSync::PerRank, divide_by_initial_world_size: true }
     }
 }
 
@@ -71,9 +83,12 @@ impl Default for DdpConfig {
 ///   fails on every rank, naming the first difference, if they differ; then
 ///   it broadcasts rank 0's parameters and buffers, so every replica starts
 ///   from the same weights.
-/// - **[`backward`](Self::backward)** runs the loss's backward, then averages
-///   the gradients over the ranks with `MPI_Allreduce` in buckets of about
-///   25 MiB (several parameters per call). Frozen parameters
+/// - **[`backward`](Self::backward)** runs the loss's backward and averages
+///   the gradients over the ranks in buckets of about 25 MiB (several
+///   parameters per call), overlapped with the backward as PyTorch's reducer
+///   does: the buckets hold the parameters from the last layer back, and
+///   each starts its all-reduce (`MPI_Iallreduce`) as soon as its gradients
+///   are complete, while the layers before it still compute. Frozen parameters
 ///   (`requires_grad == false` at construction) are skipped. Each rank then
 ///   steps its own optimizer with the same gradient, so the replicas stay
 ///   identical. With the loss a mean over each rank's batch, the mean of the
@@ -186,7 +201,7 @@ impl<M: Module> DistributedDataParallel<M> {
     /// use blocks_core::distributed::{BufferSync, DdpConfig, DistributedDataParallel, World};
     /// use blocks_core::nn::Linear;
     /// let world = World::init().unwrap();
-    /// let config = DdpConfig { buffers: BufferSync::Broadcast, bucket_cap_mb: 1.0 };
+    /// let config = DdpConfig { buffers: BufferSync::Broadcast, bucket_cap_mb: 1.0, ..Default::default() };
     /// let model = DistributedDataParallel::with_config(Linear::<4, 2>::new(), &world, config).unwrap();
     /// ```
     pub fn with_config(module: M, world: &World, config: DdpConfig) -> Result<Self, DistributedError> {
@@ -247,6 +262,7 @@ impl<M: Module> DistributedDataParallel<M> {
         let own = [
             ("bucket_cap_mb", config.bucket_cap_mb.to_string()),
             ("buffers", format!("{:?}", config.buffers)),
+            ("divide_by_initial_world_size", config.divide_by_initial_world_size.to_string()),
             ("dtype", "float32".to_string()),
         ];
         let all: Vec<(String, String)> = own
@@ -277,9 +293,13 @@ impl<M: Module> DistributedDataParallel<M> {
         })
     }
 
-    /// `loss.backward()`, then [`sync_gradients`](Self::sync_gradients) and
+    /// `loss.backward()` with the gradients averaged over the ranks, then
     /// [`sync_buffers`](Self::sync_buffers): what `loss.backward()` does
-    /// under PyTorch's DDP. Every rank must call it (it is collective).
+    /// under PyTorch's DDP. Each bucket's all-reduce starts as soon as its
+    /// gradients are complete, overlapping the rest of the backward; the
+    /// gradients are those of `loss.backward()` and
+    /// [`sync_gradients`](Self::sync_gradients) (the same buckets and
+    /// sums), bit for bit. Every rank must call it (it is collective).
     ///
     /// ```no_run
     /// use blocks_core::distributed::{DistributedDataParallel, World};
@@ -291,8 +311,13 @@ impl<M: Module> DistributedDataParallel<M> {
     /// assert!(model.weight().grad().is_some());
     /// ```
     pub fn backward(&self, loss: &Tensor) {
-        loss.backward();
-        self.sync(true);
+        if self.world.size() == 1 {
+            loss.backward();
+            return;
+        }
+        let divisor = self.open_step(true);
+        self.gradients.borrow_mut().backward_overlapped(&self.world, loss, divisor);
+        self.sync_buffers();
     }
 
     /// Averages the accumulated gradients over the ranks, in buckets (in a
@@ -321,6 +346,16 @@ impl<M: Module> DistributedDataParallel<M> {
         if self.world.size() == 1 {
             return; // the mean over one rank is its own gradient
         }
+        let divisor = self.open_step(buffers);
+        self.gradients.borrow_mut().all_reduce_mean(&self.world, divisor);
+        if buffers {
+            self.sync_buffers();
+        }
+    }
+
+    /// The control exchange that opens a step (who still trains, whether
+    /// buffers follow); what the step's gradient sums are divided by.
+    fn open_step(&self, buffers: bool) -> Divisor {
         assert_eq!(
             self.state.get(),
             Membership::Training,
@@ -336,9 +371,10 @@ impl<M: Module> DistributedDataParallel<M> {
                 control.left
             ));
         }
-        self.gradients.borrow_mut().all_reduce_mean(&self.world);
-        if buffers {
-            self.sync_buffers();
+        if self.config.divide_by_initial_world_size {
+            Divisor::WorldSize(self.world.size() as f32)
+        } else {
+            Divisor::Training(control.training)
         }
     }
 
@@ -352,9 +388,11 @@ impl<M: Module> DistributedDataParallel<M> {
 
     /// Called by a rank that has run out of batches, like PyTorch's
     /// `with model.join():` around uneven inputs: until every rank has
-    /// joined, it answers the other ranks' exchanges with no gradient, so
-    /// they go on and average over the ranks that still train (and their
-    /// buffer exchanges take its buffers as they are). Every rank calls it
+    /// joined, it answers the other ranks' exchanges with zero gradients, so
+    /// they go on (their sums divided by the world size, PyTorch's default,
+    /// or by the ranks still training: see
+    /// [`DdpConfig::divide_by_initial_world_size`]), and their buffer
+    /// exchanges take its buffers as they are. Every rank calls it
     /// after its last step; once all have, every rank takes the parameters
     /// and buffers of the last rank to join (which took every step), as
     /// PyTorch's join syncs the final model, and it returns. The rank must

@@ -18,6 +18,8 @@
 //! | `if rank == 0: torch.save(...)` | [`ddp.save(path)`](DistributedDataParallel::save) |
 //! | `dist.all_reduce(t)` | [`World::all_reduce_sum`] |
 //! | `with model.join():` (uneven inputs) | [`ddp.join()`](DistributedDataParallel::join) after the last step |
+//! | `model.join(divide_by_initial_world_size=False)` | [`DdpConfig::divide_by_initial_world_size`]` = false` |
+//! | `nn.SyncBatchNorm(C)` | [`SyncBatchNorm::new(C, options)`](crate::nn::SyncBatchNorm) |
 //! | `init_process_group(timeout=...)` | [`World::set_timeout`] |
 //!
 //! Launch with the MPI launcher, on one machine or several:
@@ -48,8 +50,23 @@
 //! batches calls [`DistributedDataParallel::join`] (PyTorch's `join()`) and
 //! answers the others' exchanges until all are done; a rank that drops its
 //! model while others still train ends the job with a message, and every
-//! exchange of training waits at most [`World::set_timeout`] (PyTorch's 30
-//! minutes by default) before ending the job, saying why.
+//! collective of this module (the construction's checks, each step's
+//! exchanges, `join`, `save`, [`World::barrier`], [`World::all_reduce_sum`])
+//! waits at most [`World::set_timeout`] (PyTorch's 30 minutes by default)
+//! before ending the job, saying why.
+//!
+//! **Averaging** divides the summed gradients by the world size, as
+//! PyTorch's reducer does: a rank that did not use a parameter in its
+//! forward (or has joined, out of batches) counts as a zero gradient, and a
+//! parameter no rank used keeps no gradient. PyTorch's
+//! `join(divide_by_initial_world_size=False)` divides by the ranks still
+//! training instead: [`DdpConfig::divide_by_initial_world_size`].
+//!
+//! **Overlap**: [`DistributedDataParallel::backward`] starts each bucket's
+//! all-reduce (non-blocking, `MPI_Iallreduce`) as soon as the backward pass
+//! has completed its gradients, while the layers before it still compute,
+//! as PyTorch's reducer does; the result is that of a plain backward
+//! followed by [`DistributedDataParallel::sync_gradients`], bit for bit.
 
 mod buckets;
 mod ddp;
@@ -61,6 +78,7 @@ mod world;
 pub use ddp::{BufferSync, DdpConfig, DistributedDataParallel};
 pub use error::DistributedError;
 pub use world::{DEFAULT_TIMEOUT, World};
+pub(crate) use world::{all_reduce_sum_world, running_world_size};
 
 /// The `mpi` crate (rsmpi) this module runs on, for collectives it does not
 /// wrap (see [`World::communicator`]).

@@ -2,11 +2,10 @@
 //! started (`mpirun -np N`), and the few collective operations training
 //! needs beyond gradients.
 
-use std::cell::Cell;
 use std::fmt::Display;
 use std::rc::Rc;
 use std::sync::Once;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use mpi::collective::SystemOperation;
@@ -24,6 +23,9 @@ static MPI_ALIVE: AtomicBool = AtomicBool::new(false);
 static RANK: AtomicUsize = AtomicUsize::new(0);
 static SIZE: AtomicUsize = AtomicUsize::new(1);
 static HOOK: Once = Once::new();
+/// How long a collective waits, in nanoseconds (see [`World::set_timeout`]):
+/// one MPI session per process, so one setting.
+static TIMEOUT_NANOS: AtomicU64 = AtomicU64::new(30 * 60 * 1_000_000_000);
 
 /// How long a collective of training waits by default: PyTorch's default
 /// process-group timeout (30 minutes).
@@ -75,8 +77,6 @@ struct Session {
     size: usize,
     /// Dropped last: `MPI_Finalize`.
     _universe: Universe,
-    /// How long a collective of training waits for the other ranks.
-    timeout: Cell<Duration>,
 }
 
 impl Drop for Session {
@@ -119,8 +119,8 @@ impl World {
         SIZE.store(size, Ordering::SeqCst);
         MPI_ALIVE.store(true, Ordering::SeqCst);
         install_abort_on_panic();
-        let timeout = Cell::new(DEFAULT_TIMEOUT);
-        Ok(World { inner: Rc::new(Session { comm, rank, size, timeout, _universe: universe }) })
+        TIMEOUT_NANOS.store(nanos(DEFAULT_TIMEOUT), Ordering::SeqCst);
+        Ok(World { inner: Rc::new(Session { comm, rank, size, _universe: universe }) })
     }
 
     /// This process's rank, `0..size()` (`dist.get_rank()`).
@@ -156,19 +156,22 @@ impl World {
         self.inner.rank == 0
     }
 
-    /// Waits until every rank has called it (`dist.barrier()`).
+    /// Waits until every rank has called it (`dist.barrier()`), at most
+    /// the [`timeout`](Self::timeout): a rank that never comes ends the job
+    /// with a message, as every collective of this module does.
     ///
     /// ```no_run
     /// let world = blocks_core::distributed::World::init().unwrap();
     /// world.barrier();
     /// ```
     pub fn barrier(&self) {
-        self.inner.comm.barrier();
+        self.wait_for(self.inner.comm.immediate_barrier(), "a barrier");
     }
 
     /// Sums `values` element-wise over all ranks, in place on every rank
     /// (`dist.all_reduce(t, op=SUM)`), for metrics such as a loss summed
-    /// over the shards. Every rank must pass the same number of values.
+    /// over the shards. Every rank must pass the same number of values. It
+    /// waits at most the [`timeout`](Self::timeout), then ends the job.
     ///
     /// ```no_run
     /// let world = blocks_core::distributed::World::init().unwrap();
@@ -178,7 +181,11 @@ impl World {
     /// ```
     pub fn all_reduce_sum(&self, values: &mut [f64]) {
         let send = values.to_vec();
-        self.inner.comm.all_reduce_into(&send[..], values, SystemOperation::sum());
+        let comm = &self.inner.comm;
+        mpi::request::scope(|scope| {
+            let request = comm.immediate_all_reduce_into(scope, &send[..], values, SystemOperation::sum());
+            self.wait_for(request, "an all-reduce (World::all_reduce_sum)");
+        });
     }
 
     /// Ends the whole job now, on every rank, with exit code `code`
@@ -237,7 +244,7 @@ impl World {
     /// assert_eq!(world.timeout(), Duration::from_secs(60));
     /// ```
     pub fn set_timeout(&self, timeout: Duration) {
-        self.inner.timeout.set(timeout);
+        TIMEOUT_NANOS.store(nanos(timeout), Ordering::SeqCst);
     }
 
     /// How long the collectives of training wait; see [`set_timeout`](Self::set_timeout).
@@ -247,34 +254,34 @@ impl World {
     /// assert_eq!(world.timeout(), blocks_core::distributed::DEFAULT_TIMEOUT);
     /// ```
     pub fn timeout(&self) -> Duration {
-        self.inner.timeout.get()
+        Duration::from_nanos(TIMEOUT_NANOS.load(Ordering::SeqCst))
     }
 
     /// Waits for `request` (a collective named `what`), polling, and aborts
     /// the job with a message when it has not completed within the timeout.
-    fn wait_for<'a, R: ?Sized, S: Scope<'a>>(&self, mut request: Request<'a, R, S>, what: &str) {
-        let started = Instant::now();
-        let deadline = started + self.timeout();
-        loop {
-            match request.test() {
-                Ok(_) => return,
-                Err(pending) => request = pending,
-            }
-            if Instant::now() >= deadline {
-                self.abort_with(format_args!(
-                    "{what}: no answer from the other ranks within {:?} (a rank stopped taking part: it \
-                     hangs, died, or ran out of batches without DistributedDataParallel::join)",
-                    self.timeout()
-                ));
-            }
-            // For the first 2 ms (a step's exchange is quick) poll, giving
-            // the core away between polls; then sleep 100 µs between them.
-            if started.elapsed() < Duration::from_millis(2) {
-                std::thread::yield_now();
-            } else {
-                std::thread::sleep(Duration::from_micros(100));
+    pub(crate) fn wait_for<'a, R: ?Sized, S: Scope<'a>>(&self, request: Request<'a, R, S>, what: &str) {
+        self.wait_all(&mut [Some(request)], what);
+    }
+
+    /// Drives the requests still in `requests` (MPI progresses a
+    /// non-blocking collective only inside MPI calls): each completed one
+    /// is taken out. Returns at once.
+    pub(crate) fn progress<'a, R: ?Sized, S: Scope<'a>>(requests: &mut [Option<Request<'a, R, S>>]) {
+        for slot in requests.iter_mut() {
+            if let Some(request) = slot.take() {
+                *slot = request.test().err();
             }
         }
+    }
+
+    /// Waits for every request of `requests` (collectives named `what`), as
+    /// [`wait_for`](Self::wait_for) does for one.
+    pub(crate) fn wait_all<'a, R: ?Sized, S: Scope<'a>>(
+        &self,
+        requests: &mut [Option<Request<'a, R, S>>],
+        what: &str,
+    ) {
+        wait_within_timeout(&self.inner.comm, requests, what);
     }
 
     /// Sends rank `root`'s `values` to every rank, in place.
@@ -287,18 +294,17 @@ impl World {
 
     /// Sends rank 0's bytes to every rank: the other ranks' `bytes` are replaced.
     pub(crate) fn broadcast_bytes(&self, bytes: &mut Vec<u8>) {
-        let mut len = bytes.len() as u64;
-        self.inner.comm.process_at_rank(0).broadcast_into(&mut len);
-        bytes.resize(len as usize, 0);
-        if len > 0 {
-            self.inner.comm.process_at_rank(0).broadcast_into(&mut bytes[..]);
-        }
+        self.broadcast_bytes_from(0, bytes);
     }
 
     /// Every rank's `value`, in rank order.
     pub(crate) fn all_gather_i32(&self, value: i32) -> Vec<i32> {
         let mut all = vec![0; self.size()];
-        self.inner.comm.all_gather_into(&value, &mut all[..]);
+        let comm = &self.inner.comm;
+        mpi::request::scope(|scope| {
+            let request = comm.immediate_all_gather_into(scope, &value, &mut all[..]);
+            self.wait_for(request, "an all-gather of the ranks' verdicts");
+        });
         all
     }
 
@@ -315,10 +321,14 @@ impl World {
     pub(crate) fn broadcast_bytes_from(&self, root: usize, bytes: &mut Vec<u8>) {
         let root = self.inner.comm.process_at_rank(root as i32);
         let mut len = bytes.len() as u64;
-        root.broadcast_into(&mut len);
+        mpi::request::scope(|scope| {
+            self.wait_for(root.immediate_broadcast_into(scope, &mut len), "a broadcast of a length")
+        });
         bytes.resize(usize::try_from(len).expect("a length another rank allocated"), 0);
         if len > 0 {
-            root.broadcast_into(&mut bytes[..]);
+            mpi::request::scope(|scope| {
+                self.wait_for(root.immediate_broadcast_into(scope, &mut bytes[..]), "a broadcast of bytes")
+            });
         }
     }
 }
@@ -327,6 +337,66 @@ impl std::fmt::Debug for World {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("World").field("rank", &self.rank()).field("size", &self.size()).finish()
     }
+}
+
+/// `timeout` in nanoseconds, saturating.
+fn nanos(timeout: Duration) -> u64 {
+    u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Waits for every request of `requests` on `comm` (collectives named
+/// `what`), polling, and aborts the job with a message when they have not
+/// completed within the timeout.
+fn wait_within_timeout<'a, R: ?Sized, S: Scope<'a>>(
+    comm: &SimpleCommunicator,
+    requests: &mut [Option<Request<'a, R, S>>],
+    what: &str,
+) {
+    let started = Instant::now();
+    let timeout = Duration::from_nanos(TIMEOUT_NANOS.load(Ordering::SeqCst));
+    let deadline = started.checked_add(timeout);
+    loop {
+        World::progress(requests);
+        if requests.iter().all(Option::is_none) {
+            return;
+        }
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            let (rank, size) = (RANK.load(Ordering::SeqCst), SIZE.load(Ordering::SeqCst));
+            eprintln!(
+                "rank {rank} of {size}: {what}: no answer from the other ranks within {timeout:?} (a rank \
+                 stopped taking part: it hangs, died, or ran out of batches without \
+                 DistributedDataParallel::join): aborting every rank (MPI_Abort)"
+            );
+            comm.abort(1);
+        }
+        // For the first 2 ms (a step's exchange is quick) poll, giving
+        // the core away between polls; then sleep 100 µs between them.
+        if started.elapsed() < Duration::from_millis(2) {
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+}
+
+/// The world size while MPI is up (between [`World::init`] and the last
+/// handle's drop), else `None`: whether a layer such as
+/// [`SyncBatchNorm`](crate::nn::SyncBatchNorm) has other ranks to sync with.
+pub(crate) fn running_world_size() -> Option<usize> {
+    MPI_ALIVE.load(Ordering::SeqCst).then(|| SIZE.load(Ordering::SeqCst))
+}
+
+/// Sums `values` over every rank of `MPI_COMM_WORLD`, in place, waiting at
+/// most the timeout: for the layers that sync inside forward and backward
+/// (which hold no [`World`]). Call it only while MPI is up, on the thread
+/// that initialized it (the autograd pass runs on the caller's thread).
+pub(crate) fn all_reduce_sum_world(values: &mut [f64], what: &str) {
+    let comm = SimpleCommunicator::world();
+    let send = values.to_vec();
+    mpi::request::scope(|scope| {
+        let request = comm.immediate_all_reduce_into(scope, &send[..], values, SystemOperation::sum());
+        wait_within_timeout(&comm, &mut [Some(request)], what);
+    });
 }
 
 /// After the usual panic message, a panic on any rank ends the job with

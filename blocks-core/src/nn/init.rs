@@ -18,7 +18,8 @@
 //!
 //! The functions panic, with PyTorch's message, where PyTorch raises: on an
 //! uninitialized parameter (a lazy layer before its first forward), on
-//! fans of a tensor with fewer than two dimensions, on `std < 0` or `a > b`.
+//! fans of a tensor with fewer than two dimensions, on `std < 0` or `a > b`,
+//! on bounds, means and deviations that are not finite.
 //! A tensor with no elements is left as it is.
 
 use std::fmt;
@@ -28,6 +29,10 @@ use ndarray::ArrayD;
 
 use super::Parameter;
 use crate::{Element, TensorBase, with_rng};
+
+mod trunc_normal;
+
+pub use trunc_normal::trunc_normal_;
 
 /// What the initializers fill: a tensor, or a [`Parameter`] (checked to be
 /// initialized first).

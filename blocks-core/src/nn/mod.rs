@@ -166,6 +166,7 @@ pub use self::layers::norm::batch_norm::{
 };
 pub use self::layers::norm::group_norm::{DynGroupNorm, GroupNorm};
 pub use self::layers::norm::layer_norm::LayerNorm;
+pub use self::layers::norm::sync_batch_norm::SyncBatchNorm;
 pub use self::layers::pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Size2};
 pub use self::module::apply::{apply, apply_to};
 pub use self::module::deep_copy::{DeepCopy, Mapper};

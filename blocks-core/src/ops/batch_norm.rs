@@ -3,6 +3,8 @@
 //! (NativeBatchNormBackward0): batch statistics in training (with the exact
 //! gradient through them), running statistics in eval.
 
+use std::sync::Arc;
+
 use ndarray::{ArrayD, ArrayView3, ArrayViewD, IxDyn};
 
 use crate::error::or_panic;
@@ -139,7 +141,16 @@ struct Normalization<E> {
     invstd: Vec<f64>,
     weight: Option<Vec<E>>,
     training: bool,
+    /// For statistics taken across processes (SyncBatchNorm): the count of
+    /// values per channel over all of them, and the sum that combines the
+    /// backward's per-channel sums across them.
+    across: Option<(f64, Reduce)>,
 }
+
+/// Sums values element-wise across the processes of a job, in place, on
+/// every process (an all-reduce): what [`TensorBase::batch_norm_train_across`]
+/// combines statistics and gradient sums with.
+pub(crate) type Reduce = Arc<dyn Fn(&mut [f64]) + Send + Sync>;
 
 impl<E: Element> TensorBase<E> {
     /// Batch normalization with the batch's statistics, as a BatchNorm layer
@@ -209,7 +220,8 @@ impl<E: Element> TensorBase<E> {
             var: TensorBase::from_vec(unbiased, [channels]),
             count,
         };
-        let norm = Normalization { mean, invstd, weight: weight.map(Self::to_vec), training: true };
+        let norm =
+            Normalization { mean, invstd, weight: weight.map(Self::to_vec), training: true, across: None };
         Ok((self.normalize(norm, weight, bias), stats))
     }
 
@@ -266,8 +278,77 @@ impl<E: Element> TensorBase<E> {
         check_channels("batch_norm", &self.shape(), &per_channel)?;
         let mean = running_mean.to_vec().iter().map(|m| m.as_f64()).collect();
         let invstd = running_var.to_vec().iter().map(|v| 1.0 / (v.as_f64() + eps.as_f64()).sqrt()).collect();
-        let norm = Normalization { mean, invstd, weight: weight.map(Self::to_vec), training: false };
+        let norm =
+            Normalization { mean, invstd, weight: weight.map(Self::to_vec), training: false, across: None };
         Ok(self.normalize(norm, weight, bias))
+    }
+
+    /// Batch normalization in training with the statistics of the batch
+    /// split across processes (SyncBatchNorm): each process passes its part,
+    /// `reduce` sums across them. The mean and biased variance are those of
+    /// the whole batch (each part's mean and squared deviations, combined
+    /// exactly in float64); the backward sums `Σ g` and `Σ g · x̂` across the
+    /// processes too, so each part's input gradient is the whole batch's,
+    /// while the weight and bias get this part's (summed, as every gradient
+    /// is, by data-parallel training). The statistics returned are the whole
+    /// batch's, with its count. Every process must call it, and run the
+    /// backward, alike.
+    ///
+    /// # Errors
+    /// As [`try_batch_norm_train`](Self::try_batch_norm_train), with one
+    /// value per channel counted over the whole batch.
+    pub(crate) fn batch_norm_train_across(
+        &self,
+        weight: Option<&Self>,
+        bias: Option<&Self>,
+        eps: E,
+        reduce: Reduce,
+    ) -> Result<(Self, BatchNormStats<E>), ShapeError> {
+        let x_shape = self.shape();
+        let per_channel = [("weight", weight.map(Self::shape)), ("bias", bias.map(Self::shape))];
+        let channels = check_channels("batch_norm", &x_shape, &per_channel)?;
+        let local = self.numel().checked_div(channels).unwrap_or(0);
+        let (local_mean, local_var) = if local == 0 {
+            (vec![0.0; channels], vec![0.0; channels])
+        } else {
+            let x = self.data();
+            let x = x.as_standard_layout();
+            channel_stats(channels_view(x.view()))
+        };
+        // The count and the sums, then the squared deviations from the
+        // whole batch's mean: two sums across the processes.
+        let mut sums: Vec<f64> =
+            std::iter::once(local as f64).chain(local_mean.iter().map(|m| m * local as f64)).collect();
+        reduce(&mut sums);
+        let count = sums[0];
+        if count <= 1.0 {
+            return Err(ShapeError::new(format!(
+                "batch_norm: Expected more than 1 value per channel when training, got input size {x_shape:?} \
+                 ({count} values per channel over every process)"
+            )));
+        }
+        let mean: Vec<f64> = sums[1..].iter().map(|s| s / count).collect();
+        let mut squares: Vec<f64> = local_mean
+            .iter()
+            .zip(&local_var)
+            .zip(&mean)
+            .map(|((m, v), global)| local as f64 * (v + (m - global) * (m - global)))
+            .collect();
+        reduce(&mut squares);
+        let biased: Vec<f64> = squares.iter().map(|s| s / count).collect();
+        let invstd: Vec<f64> = biased.iter().map(|v| 1.0 / (v + eps.as_f64()).sqrt()).collect();
+        let stats = BatchNormStats {
+            mean: TensorBase::from_vec(mean.iter().map(|&m| E::of(m)).collect(), [channels]),
+            var: TensorBase::from_vec(
+                biased.iter().map(|v| E::of(v * count / (count - 1.0))).collect(),
+                [channels],
+            ),
+            count: count as usize,
+        };
+        let weights = weight.map(Self::to_vec);
+        let norm =
+            Normalization { mean, invstd, weight: weights, training: true, across: Some((count, reduce)) };
+        Ok((self.normalize(norm, weight, bias), stats))
     }
 
     /// `(x − mean) · invstd · weight + bias` per channel, recorded with its backward.
@@ -392,7 +473,7 @@ fn batch_norm_backward<E: Element>(
     norm: &Normalization<E>,
 ) -> (Vec<E>, Vec<E>, Vec<E>) {
     let (n, c, s) = x.dim();
-    let count = (n * s) as f64;
+    let count = norm.across.as_ref().map_or((n * s) as f64, |(count, _)| *count);
     let threads = get_num_threads();
     let (x, g) = (x.as_slice().expect("standard layout"), g.as_slice().expect("standard layout"));
     // The plane of image `img` and channel `ch` within a `[N, C, S]` slice.
@@ -410,6 +491,15 @@ fn batch_norm_backward<E: Element>(
             });
         }
     });
+    // This part's weight and bias gradients; then, across processes, the
+    // sums over the whole batch for the input's.
+    let dw = sums.iter().map(|&(_, sum_g_xhat)| E::of(sum_g_xhat)).collect();
+    let db = sums.iter().map(|&(sum_g, _)| E::of(sum_g)).collect();
+    if let Some((_, reduce)) = &norm.across {
+        let mut flat: Vec<f64> = sums.iter().flat_map(|&(g, gx)| [g, gx]).collect();
+        reduce(&mut flat);
+        sums = flat.chunks_exact(2).map(|pair| (pair[0], pair[1])).collect();
+    }
     // Every element is written below.
     let mut dx = crate::autograd::pool::scratch(n * c * s);
     if s > 0 {
@@ -434,7 +524,5 @@ fn batch_norm_backward<E: Element>(
             }
         });
     }
-    let dw = sums.iter().map(|&(_, sum_g_xhat)| E::of(sum_g_xhat)).collect();
-    let db = sums.iter().map(|&(sum_g, _)| E::of(sum_g)).collect();
     (dx, dw, db)
 }

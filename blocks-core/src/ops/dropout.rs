@@ -54,6 +54,16 @@ impl<E: Element> TensorBase<E> {
     }
 }
 
+/// The input check of [`TensorBase::dropout2d`] in training: at least 2 dims.
+pub(crate) fn check_dropout2d_input(shape: &[usize]) -> Result<(), crate::ShapeError> {
+    if shape.len() >= 2 {
+        return Ok(());
+    }
+    Err(crate::ShapeError::new(format!(
+        "dropout2d: expected an input [N, C, H, W] of at least 2 dims, but got input of size {shape:?}"
+    )))
+}
+
 impl<E: Element> TensorBase<E> {
     /// Channel dropout: in training, zeroes each whole channel (every
     /// `[n, c, ..]` slice) with probability `p` and scales the others by
@@ -86,10 +96,7 @@ impl<E: Element> TensorBase<E> {
             return self.clone();
         }
         let shape = self.shape();
-        assert!(
-            shape.len() >= 2,
-            "dropout2d: expected an input [N, C, H, W] of at least 2 dims, but got input of size {shape:?}"
-        );
+        crate::error::or_panic(check_dropout2d_input(&shape));
         if self.numel() == 0 {
             return self.clone();
         }

@@ -81,24 +81,40 @@ impl<E: Element> TensorBase<E> {
     /// ```
     #[track_caller]
     pub fn flatten(&self, start_dim: isize, end_dim: isize) -> Self {
+        or_panic(self.try_flatten(start_dim, end_dim))
+    }
+
+    /// Like [`flatten`](Self::flatten), returning an error on a bad dim.
+    ///
+    /// # Errors
+    /// A [`ShapeError`] naming the op and the shape when a dim is out of
+    /// range or `start_dim` comes after `end_dim`.
+    ///
+    /// ```
+    /// let x = blocks_core::Tensor::zeros([2, 3]);
+    /// assert!(x.try_flatten(1, 3).unwrap_err().to_string().contains("flatten"));
+    /// assert_eq!(x.try_flatten(0, 1).unwrap().shape(), vec![6]);
+    /// ```
+    pub fn try_flatten(&self, start_dim: isize, end_dim: isize) -> Result<Self, ShapeError> {
         let shape = self.shape();
-        let start = or_panic(axis_for("flatten", start_dim, shape.len(), &shape));
-        let end = or_panic(axis_for("flatten", end_dim, shape.len(), &shape));
+        let start = axis_for("flatten", start_dim, shape.len(), &shape)?;
+        let end = axis_for("flatten", end_dim, shape.len(), &shape)?;
         if shape.is_empty() {
-            return self.relabel(shape, vec![1], "ViewBackward0");
+            return Ok(self.relabel(shape, vec![1], "ViewBackward0"));
         }
-        assert!(
-            start <= end,
-            "flatten: start_dim cannot come after end_dim (start_dim {start_dim}, end_dim {end_dim}) \
-             for a tensor of shape {shape:?}"
-        );
+        if start > end {
+            return Err(ShapeError::new(format!(
+                "flatten: start_dim cannot come after end_dim (start_dim {start_dim}, end_dim {end_dim}) \
+                 for a tensor of shape {shape:?}"
+            )));
+        }
         if start == end {
-            return self.clone();
+            return Ok(self.clone());
         }
         let mut new_shape = shape[..start].to_vec();
         new_shape.push(shape[start..=end].iter().product());
         new_shape.extend_from_slice(&shape[end + 1..]);
-        self.relabel(shape, new_shape, "ViewBackward0")
+        Ok(self.relabel(shape, new_shape, "ViewBackward0"))
     }
 
     /// All values in one dim, like `x.flatten()` (ViewBackward0; a 1-D tensor

@@ -27,6 +27,7 @@ mod layers_plain_ops;
 mod nn_apply;
 mod nn_float64;
 mod nn_init;
+mod nn_init_trunc_normal;
 mod nn_lazy_linear;
 mod ops_activation_more;
 mod ops_arithmetic;

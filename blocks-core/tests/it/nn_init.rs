@@ -9,7 +9,7 @@ use blocks_core::nn::{DynLinear, Linear, Module, Parameter};
 use blocks_core::{Tensor, Tensor64, manual_seed};
 
 /// The generator is global: tests that seed it or count on its sequence take turns.
-fn rng_lock() -> MutexGuard<'static, ()> {
+pub(crate) fn rng_lock() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -72,7 +72,7 @@ impl<K: crate::nn::TensorKind> Forward<K> for Flatten {
 
     #[track_caller]
     fn forward(&self, input: &K) -> K::Flattened {
-        K::flattened(input.tensor().flatten(self.start_dim, self.end_dim))
+        K::flattened(crate::nn::path::or_panic(input.tensor().try_flatten(self.start_dim, self.end_dim)))
     }
 }
 

@@ -37,6 +37,17 @@ pub struct Dropout2d {
 }
 
 impl Dropout2d {
+    /// The forward on either element type: the input checked here, so that
+    /// a panic names the place in a `Sequential` (" (at block 2)").
+    #[track_caller]
+    fn run<E: crate::Element>(&self, x: &crate::TensorBase<E>) -> crate::TensorBase<E> {
+        let training = self.training.get();
+        if training && self.p != 0.0 {
+            crate::nn::path::or_panic(crate::ops::dropout::check_dropout2d_input(&x.shape()));
+        }
+        x.dropout2d(self.p, training)
+    }
+
     /// A channel dropout layer zeroing a channel with probability `p`.
     ///
     /// # Panics
@@ -75,9 +86,7 @@ impl<K: crate::nn::TensorKind> Forward<K> for Dropout2d {
 
     #[track_caller]
     fn forward(&self, input: &K) -> K {
-        let x = input.tensor();
-        let output = { x.dropout2d(self.p, self.training.get()) };
-        crate::nn::keep_kind(self, input, output)
+        crate::nn::keep_kind(self, input, self.run(input.tensor()))
     }
 }
 

@@ -84,14 +84,14 @@ pub struct DynBatchNorm<const D: usize, E: Element = f32> {
     hooks: Hooks,
 }
 
-/// The buffers of a layer that tracks running statistics.
+/// The buffers of a layer that tracks running statistics (also `SyncBatchNorm`'s).
 #[derive(Clone)]
-struct Running<E: Element> {
-    mean: TensorBase<E>,
-    var: TensorBase<E>,
+pub(crate) struct Running<E: Element> {
+    pub(crate) mean: TensorBase<E>,
+    pub(crate) var: TensorBase<E>,
     /// An integer count, stored exactly in a float32 tensor (whatever `E`)
     /// up to 2^24 and saved as int64 (PyTorch's dtype).
-    num_batches_tracked: Tensor,
+    pub(crate) num_batches_tracked: Tensor,
 }
 
 /// `nn.BatchNorm1d` with its channels chosen at run time (see [`DynBatchNorm`]).
