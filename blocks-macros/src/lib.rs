@@ -60,6 +60,12 @@ use proc_macro::TokenStream;
 /// `#[module(any_input)]` says the block's `Forward` is generic over what it
 /// takes (`impl<K: FeedsInto<Batch<20>, Self>> Forward<K>`), so it takes every
 /// such kind in a chain and in a `Box<dyn Block>`;
+/// `#[module(extra_repr = "Self::settings")]` names a `fn(&Self) -> String`
+/// giving PyTorch's `extra_repr` (the settings in the printout);
+/// `#[module(transparent)]` makes a typed front over its one block field
+/// (`Linear<I, O>` over `DynLinear`: the field's name, printout and members);
+/// `#[module(manual)]` is for a block that writes `impl Module` itself (the
+/// derive then writes only `Takes`, `forward` and `Display`);
 /// `#[module(crate = "path::to::blocks")]` names
 /// the facade's path (`::blocks` by default) for a dependency renamed in
 /// Cargo.toml or a crate that re-exports it.

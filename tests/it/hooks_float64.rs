@@ -1,5 +1,5 @@
 //! Forward hooks on float64 models: hooks registered for float64
-//! (`register_forward_hook_f64` and the others) see and replace float64
+//! (`hooks_for::<f64>()` and `module_hooks_for::<f64>()`) see and replace float64
 //! values as they are, with the gradient flowing through a replacement;
 //! float32 hooks (the `|x, y|` closures on `Tensor`s) run too, on the values
 //! rounded to float32, to read them; a float32 hook replacing a float64 value
@@ -21,13 +21,13 @@ fn a_float64_pre_hook_replaces_the_input_and_a_forward_hook_the_output() {
     let x = Tensor64::from_vec(vec![0.1, 0.2, 0.3, -0.4, 0.5, -0.6], [2, 3]);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let seen_in_hook = Arc::clone(&seen);
-    let pre = layer.register_forward_pre_hook_f64(move |x| {
+    let pre = layer.hooks_for::<f64>().register_forward_pre_hook(move |x| {
         seen_in_hook.lock().unwrap().push(x.to_vec());
         Some(x * 2.0)
     });
     let outputs = Arc::new(Mutex::new(Vec::new()));
     let outputs_in_hook = Arc::clone(&outputs);
-    let post = layer.register_forward_hook_f64(move |x, y| {
+    let post = layer.hooks_for::<f64>().register_forward_hook(move |x, y| {
         outputs_in_hook.lock().unwrap().push((x.to_vec(), y.to_vec()));
         Some(y + 1.0)
     });
@@ -57,14 +57,14 @@ fn the_gradient_flows_through_a_float64_replacement_and_gradchecks() {
     net.forward(&x).sum().backward();
     let plain = net.0.0.weight().grad().unwrap().to_vec();
     net.zero_grad();
-    let handle = net.0.2.register_forward_hook_f64(|_, y| Some(y * 3.0));
+    let handle = net.0.2.hooks_for::<f64>().register_forward_hook(|_, y| Some(y * 3.0));
     net.forward(&x).sum().backward();
     let hooked = net.0.0.weight().grad().unwrap().to_vec();
     for (h, p) in hooked.iter().zip(&plain) {
         assert!((h - 3.0 * p).abs() < 1e-12, "{h} != 3 * {p}");
     }
     // The hooked model's gradients against finite differences, in float64.
-    let squash = net.0.1.register_forward_hook_f64(|_, y| Some(y * y));
+    let squash = net.0.1.hooks_for::<f64>().register_forward_hook(|_, y| Some(y * y));
     let xs = Tensor64::randn([2, 3]).requires_grad_(true);
     let checked = gradcheck_module(&net, |xs| net.forward(&xs[0]).sum(), &[xs]);
     handle.remove();
@@ -106,12 +106,13 @@ fn a_float32_hook_replacing_a_float64_value_panics_naming_the_float64_registrati
     assert_eq!(
         panic_message(caught.unwrap_err()),
         "a forward hook on Linear<3, 2, f64> registered for float32 replaced its float64 output: a hook reads values \
-         of the other element type and replaces only its own; register it with `register_forward_hook_f64` \
-         (`register_module_forward_hook_f64` for a hook on every block)"
+         of the other element type and replaces only its own; register it with \
+         `hooks_for::<f64>().register_forward_hook` (`module_hooks_for::<f64>().register_forward_hook` for a \
+         hook on every block)"
     );
 
     let relu = ReLU;
-    let handle = relu.register_forward_pre_hook_f64(|x| Some(x.clone()));
+    let handle = relu.hooks_for::<f64>().register_forward_pre_hook(|x| Some(x.clone()));
     let caught = std::panic::catch_unwind(|| relu.forward(&Tensor::ones([1])));
     handle.remove();
     assert!(
@@ -127,7 +128,7 @@ fn a_float64_module_hook_runs_for_every_block_and_tells_the_path() {
     let order_in_hook = Arc::clone(&order);
     // A global hook sees every thread's blocks (other tests run meanwhile): keep this thread's.
     let this_thread = std::thread::current().id();
-    let global = blocks::nn::register_module_forward_hook_f64(move |block, _, y| {
+    let global = blocks::nn::module_hooks_for::<f64>().register_forward_hook(move |block, _, y| {
         if std::thread::current().id() == this_thread {
             order_in_hook.lock().unwrap().push(format!(
                 "{} at '{}' {:?}",
@@ -160,7 +161,7 @@ fn a_float64_model_with_hooks_runs_on_many_threads() {
         let expected: Vec<f64> = net.forward(&x).to_vec().iter().map(|v| v * 2.0).collect();
         let calls = Arc::new(AtomicUsize::new(0));
         let calls_in_hook = Arc::clone(&calls);
-        let handle = net.0.2.register_forward_hook_f64(move |_, y| {
+        let handle = net.0.2.hooks_for::<f64>().register_forward_hook(move |_, y| {
             calls_in_hook.fetch_add(1, Ordering::SeqCst);
             Some(y * 2.0)
         });

@@ -173,8 +173,8 @@ pub use self::module::deep_copy::{DeepCopy, Mapper};
 pub use self::module::hook_storage::{HookHandle, Hooks};
 pub use self::module::hook_value::HookValue;
 pub use self::module::hooks::{
-    ForwardHooks, RunningBlock, hooks_of, register_module_forward_hook, register_module_forward_hook_f64,
-    register_module_forward_pre_hook, register_module_forward_pre_hook_f64,
+    ForwardHooks, HooksFor, ModuleHooksFor, RunningBlock, hooks_of, module_hooks_for,
+    register_module_forward_hook, register_module_forward_pre_hook,
 };
 pub use self::module::module_trait::{AsModule, Module};
 pub use self::module::parameter::Parameter;

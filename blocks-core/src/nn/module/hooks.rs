@@ -37,9 +37,9 @@
 //!
 //! Hooks run whatever the element type of the values. A hook is registered
 //! for one element type: `register_forward_hook` and the others for float32
-//! (`|x, y|` on `Tensor`s), `register_forward_hook_f64` and the others for
-//! float64 (on `Tensor64`s, for a model after
-//! [`to_f64`](crate::nn::ToElement::to_f64)). A hook sees values of its own type
+//! (`|x, y|` on `Tensor`s), `hooks_for::<f64>().register_forward_hook` and
+//! [`module_hooks_for::<f64>()`](module_hooks_for) for float64 (on
+//! `Tensor64`s, for a model after [`to_f64`](crate::nn::ToElement::to_f64)). A hook sees values of its own type
 //! as they are, and may replace them; it sees values of the other type cast
 //! to its own (float64 rounded to float32, a copy outside the autograd
 //! graph), to read them (shapes, statistics), and replacing those panics,
@@ -50,12 +50,13 @@
 //! several threads at once (the argument is in `hook_storage.rs`).
 
 use std::any::TypeId;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::nn::forward::short_type_name;
 use crate::nn::hook_storage::{Hook, HookHandle, Hooks, PostHook, PreHook};
 use crate::nn::{HookValue, Module, Visitor};
-use crate::{AnyTensor, Element, Tensor, Tensor64, TensorBase};
+use crate::{AnyTensor, Element, Tensor, TensorBase};
 
 /// A pre-hook written for element type `E`, run on values of either type
 /// (cast to `E`, a handle when they are `E` already).
@@ -112,6 +113,9 @@ fn own_hooks<M: Module + ?Sized>(block: &M) -> &Hooks {
 /// Registering hooks on any block: a layer, a `sequential!`, a derived
 /// block, a `Box<dyn Block>` (the block inside). See the [module
 /// docs](self) for where hooks live and the rules of order and removal.
+/// These register hooks on float32 values; [`hooks_for`](Self::hooks_for)
+/// registers them for another element type (`hooks_for::<f64>()` for a
+/// model after `to_f64`).
 ///
 /// ```
 /// use blocks_core::nn::{ForwardHooks, Linear};
@@ -125,105 +129,127 @@ fn own_hooks<M: Module + ?Sized>(block: &M) -> &Hooks {
 /// handle.remove();
 /// ```
 pub trait ForwardHooks {
-    /// Runs `hook` on the block's input before every forward, like
-    /// `register_forward_pre_hook`: returning `Some(tensor)` replaces the
-    /// input (it must be of the kind the block takes, or the run panics
-    /// naming the block), `None` keeps it.
+    /// The block's hooks on values of element type `E`: where hooks for a
+    /// float64 model are registered.
     ///
-    /// ```
-    /// use blocks_core::nn::{ForwardHooks, ReLU};
-    /// use blocks_core::Tensor;
-    /// let relu = ReLU;
-    /// let handle = relu.register_forward_pre_hook(|x| Some(-x));
-    /// assert_eq!(relu.forward(&Tensor::from_vec(vec![-3.0], [1])).to_vec(), vec![3.0]);
-    /// handle.remove();
-    /// ```
-    fn register_forward_pre_hook<F>(&self, hook: F) -> HookHandle
-    where
-        F: Fn(&Tensor) -> Option<Tensor> + Send + Sync + 'static;
-
-    /// Runs `hook` on the block's input and output after every forward,
-    /// like `register_forward_hook`: returning `Some(tensor)` replaces the
-    /// output (of the kind the block gives, or the run panics naming the
-    /// block), `None` keeps it.
+    /// # Panics
     ///
-    /// ```
-    /// use blocks_core::nn::{ForwardHooks, Linear};
-    /// use blocks_core::Tensor;
-    /// let layer = Linear::<3, 2>::new();
-    /// let handle = layer.register_forward_hook(|_, y| Some(y.zeros_like()));
-    /// assert_eq!(layer.forward(&Tensor::ones([1, 3])).to_vec(), vec![0.0, 0.0]);
-    /// handle.remove();
-    /// ```
-    fn register_forward_hook<F>(&self, hook: F) -> HookHandle
-    where
-        F: Fn(&Tensor, &Tensor) -> Option<Tensor> + Send + Sync + 'static;
-
-    /// [`register_forward_pre_hook`](Self::register_forward_pre_hook) for a
-    /// float64 model: `hook` sees float64 inputs as they are and may replace
-    /// them (float32 ones widened, to read).
+    /// When the block keeps no hooks of its own (no `hooks: Hooks` field),
+    /// naming it.
     ///
     /// ```
     /// use blocks_core::nn::{ForwardHooks, Linear, ToElement};
     /// use blocks_core::Tensor64;
-    /// let layer = Linear::<2, 1>::new().to_f64();
-    /// let handle = layer.register_forward_pre_hook_f64(|x| Some(x.zeros_like()));
-    /// let y = layer.forward(&Tensor64::ones([1, 2]));
-    /// assert_eq!(y.to_vec(), layer.bias().unwrap().to_vec());
+    /// let layer = Linear::<4, 2>::new().to_f64();
+    /// let handle = layer.hooks_for::<f64>().register_forward_hook(|_, y| Some(y * 2.0));
+    /// layer.forward(&Tensor64::ones([1, 4]));
     /// handle.remove();
     /// ```
-    fn register_forward_pre_hook_f64<F>(&self, hook: F) -> HookHandle
-    where
-        F: Fn(&Tensor64) -> Option<Tensor64> + Send + Sync + 'static;
+    #[track_caller]
+    fn hooks_for<E: Element>(&self) -> HooksFor<'_, E>;
 
-    /// [`register_forward_hook`](Self::register_forward_hook) for a float64
-    /// model: `hook` sees float64 inputs and outputs as they are and may
-    /// replace the output (float32 ones widened, to read).
+    /// PyTorch's `register_forward_pre_hook`: `hook(input)` runs before the
+    /// forward, and may replace the input (`Some`). On float32 values.
+    ///
+    /// # Panics
+    ///
+    /// When the block keeps no hooks of its own, naming it.
     ///
     /// ```
     /// use blocks_core::nn::{ForwardHooks, ReLU};
-    /// use blocks_core::Tensor64;
-    /// let relu = ReLU;
-    /// let handle = relu.register_forward_hook_f64(|_, y| Some(y * 2.0));
-    /// assert_eq!(relu.forward(&Tensor64::from_vec(vec![0.1], [1])).to_vec(), vec![0.2]);
+    /// use blocks_core::Tensor;
+    /// let relu = ReLU::default();
+    /// let handle = relu.register_forward_pre_hook(|x| Some(x * -1.0));
+    /// assert_eq!(relu.forward(&Tensor::from_vec(vec![-2.0], [1])).to_vec(), vec![2.0]);
     /// handle.remove();
     /// ```
-    fn register_forward_hook_f64<F>(&self, hook: F) -> HookHandle
-    where
-        F: Fn(&Tensor64, &Tensor64) -> Option<Tensor64> + Send + Sync + 'static;
-}
-
-impl<M: Module + ?Sized> ForwardHooks for M {
     #[track_caller]
     fn register_forward_pre_hook<F>(&self, hook: F) -> HookHandle
     where
         F: Fn(&Tensor) -> Option<Tensor> + Send + Sync + 'static,
     {
-        own_hooks(self).add(pre_hook(move |_, x: &Tensor| hook(x)))
+        self.hooks_for::<f32>().register_forward_pre_hook(hook)
     }
 
+    /// PyTorch's `register_forward_hook`: `hook(input, output)` runs after
+    /// the forward, and may replace the output (`Some`). On float32 values.
+    ///
+    /// # Panics
+    ///
+    /// When the block keeps no hooks of its own, naming it.
+    ///
+    /// ```
+    /// use blocks_core::nn::{ForwardHooks, ReLU};
+    /// use blocks_core::Tensor;
+    /// let relu = ReLU::default();
+    /// let handle = relu.register_forward_hook(|_, y| Some(y + 1.0));
+    /// assert_eq!(relu.forward(&Tensor::from_vec(vec![-2.0], [1])).to_vec(), vec![1.0]);
+    /// handle.remove();
+    /// ```
     #[track_caller]
     fn register_forward_hook<F>(&self, hook: F) -> HookHandle
     where
         F: Fn(&Tensor, &Tensor) -> Option<Tensor> + Send + Sync + 'static,
     {
-        own_hooks(self).add(post_hook(move |_, x: &Tensor, y: &Tensor| hook(x, y)))
+        self.hooks_for::<f32>().register_forward_hook(hook)
+    }
+}
+
+impl<M: Module + ?Sized> ForwardHooks for M {
+    #[track_caller]
+    fn hooks_for<E: Element>(&self) -> HooksFor<'_, E> {
+        HooksFor { hooks: own_hooks(self), element: PhantomData }
+    }
+}
+
+/// A block's hooks on values of element type `E` (from
+/// [`ForwardHooks::hooks_for`]). A hook sees values of its own type as
+/// they are and may replace them; values of the other type, cast, to read.
+///
+/// ```
+/// use blocks_core::nn::{ForwardHooks, ReLU};
+/// let relu = ReLU::default();
+/// let handle = relu.hooks_for::<f64>().register_forward_pre_hook(|x| Some(x * 2.0));
+/// handle.remove();
+/// ```
+pub struct HooksFor<'b, E> {
+    hooks: &'b Hooks,
+    element: PhantomData<E>,
+}
+
+impl<E: Element> HooksFor<'_, E> {
+    /// PyTorch's `register_forward_pre_hook`, on values of element type `E`.
+    ///
+    /// ```
+    /// use blocks_core::nn::{ForwardHooks, ReLU};
+    /// use blocks_core::Tensor64;
+    /// let relu = ReLU::default();
+    /// let handle = relu.hooks_for::<f64>().register_forward_pre_hook(|x| Some(x * -1.0));
+    /// assert_eq!(relu.forward(&Tensor64::from_vec(vec![-2.0], [1])).to_vec(), vec![2.0]);
+    /// handle.remove();
+    /// ```
+    pub fn register_forward_pre_hook<F>(&self, hook: F) -> HookHandle
+    where
+        F: Fn(&TensorBase<E>) -> Option<TensorBase<E>> + Send + Sync + 'static,
+    {
+        self.hooks.add(pre_hook(move |_, x: &TensorBase<E>| hook(x)))
     }
 
-    #[track_caller]
-    fn register_forward_pre_hook_f64<F>(&self, hook: F) -> HookHandle
+    /// PyTorch's `register_forward_hook`, on values of element type `E`.
+    ///
+    /// ```
+    /// use blocks_core::nn::{ForwardHooks, ReLU};
+    /// use blocks_core::Tensor64;
+    /// let relu = ReLU::default();
+    /// let handle = relu.hooks_for::<f64>().register_forward_hook(|_, y| Some(y + 1.0));
+    /// assert_eq!(relu.forward(&Tensor64::from_vec(vec![-2.0], [1])).to_vec(), vec![1.0]);
+    /// handle.remove();
+    /// ```
+    pub fn register_forward_hook<F>(&self, hook: F) -> HookHandle
     where
-        F: Fn(&Tensor64) -> Option<Tensor64> + Send + Sync + 'static,
+        F: Fn(&TensorBase<E>, &TensorBase<E>) -> Option<TensorBase<E>> + Send + Sync + 'static,
     {
-        own_hooks(self).add(pre_hook(move |_, x: &Tensor64| hook(x)))
-    }
-
-    #[track_caller]
-    fn register_forward_hook_f64<F>(&self, hook: F) -> HookHandle
-    where
-        F: Fn(&Tensor64, &Tensor64) -> Option<Tensor64> + Send + Sync + 'static,
-    {
-        own_hooks(self).add(post_hook(move |_, x: &Tensor64, y: &Tensor64| hook(x, y)))
+        self.hooks.add(post_hook(move |_, x: &TensorBase<E>, y: &TensorBase<E>| hook(x, y)))
     }
 }
 
@@ -285,32 +311,14 @@ impl RunningBlock {
 /// use blocks_core::nn::{register_module_forward_pre_hook, ReLU};
 /// use blocks_core::Tensor;
 /// let handle = register_module_forward_pre_hook(|block, x| (block.name() == "ReLU").then(|| -x));
-/// assert_eq!(ReLU.forward(&Tensor::from_vec(vec![-1.0], [1])).to_vec(), vec![1.0]);
+/// assert_eq!(ReLU::default().forward(&Tensor::from_vec(vec![-1.0], [1])).to_vec(), vec![1.0]);
 /// handle.remove();
 /// ```
 pub fn register_module_forward_pre_hook<F>(hook: F) -> HookHandle
 where
     F: Fn(&RunningBlock, &Tensor) -> Option<Tensor> + Send + Sync + 'static,
 {
-    crate::nn::hook_storage::add_global(pre_hook(hook))
-}
-
-/// [`register_module_forward_pre_hook`] for float64 models: `hook` sees
-/// float64 inputs as they are and may replace them (float32 ones widened,
-/// to read).
-///
-/// ```
-/// use blocks_core::nn::{register_module_forward_pre_hook_f64, ReLU};
-/// use blocks_core::Tensor64;
-/// let handle = register_module_forward_pre_hook_f64(|block, x| (block.name() == "ReLU").then(|| -x));
-/// assert_eq!(ReLU.forward(&Tensor64::from_vec(vec![-0.1], [1])).to_vec(), vec![0.1]);
-/// handle.remove();
-/// ```
-pub fn register_module_forward_pre_hook_f64<F>(hook: F) -> HookHandle
-where
-    F: Fn(&RunningBlock, &Tensor64) -> Option<Tensor64> + Send + Sync + 'static,
-{
-    crate::nn::hook_storage::add_global(pre_hook(hook))
+    module_hooks_for::<f32>().register_forward_pre_hook(hook)
 }
 
 /// Runs `hook` after the forward of every block, like PyTorch's
@@ -336,28 +344,70 @@ pub fn register_module_forward_hook<F>(hook: F) -> HookHandle
 where
     F: Fn(&RunningBlock, &Tensor, &Tensor) -> Option<Tensor> + Send + Sync + 'static,
 {
-    crate::nn::hook_storage::add_global(post_hook(hook))
+    module_hooks_for::<f32>().register_forward_hook(hook)
 }
 
-/// [`register_module_forward_hook`] for float64 models: `hook` sees
-/// float64 inputs and outputs as they are and may replace the output
-/// (float32 ones widened, to read).
+/// Hooks for every block on values of element type `E` (see
+/// [`module_hooks_for`]): [`register_module_forward_pre_hook`] and
+/// [`register_module_forward_hook`] for a float64 model.
 ///
 /// ```
-/// use blocks_core::nn::{register_module_forward_hook_f64, Linear, ToElement};
+/// let hooks = blocks_core::nn::module_hooks_for::<f64>();
+/// hooks.register_forward_hook(|_, _, _| None).remove();
+/// ```
+pub struct ModuleHooksFor<E>(PhantomData<E>);
+
+/// Hooks for every block, on values of element type `E`: a hook sees values
+/// of its own type as they are and may replace them; values of the other
+/// type cast, to read.
+///
+/// ```
+/// use blocks_core::nn::{module_hooks_for, Linear, ToElement};
 /// use blocks_core::Tensor64;
-/// let handle = register_module_forward_hook_f64(|block, _, y| {
+/// let handle = module_hooks_for::<f64>().register_forward_hook(|block, _, y| {
 ///     println!("{} output: {:?} float64", block.name(), y.shape());
 ///     None
 /// });
 /// Linear::<4, 2>::new().to_f64().forward(&Tensor64::ones([1, 4]));
 /// handle.remove();
 /// ```
-pub fn register_module_forward_hook_f64<F>(hook: F) -> HookHandle
-where
-    F: Fn(&RunningBlock, &Tensor64, &Tensor64) -> Option<Tensor64> + Send + Sync + 'static,
-{
-    crate::nn::hook_storage::add_global(post_hook(hook))
+pub fn module_hooks_for<E: Element>() -> ModuleHooksFor<E> {
+    ModuleHooksFor(PhantomData)
+}
+
+impl<E: Element> ModuleHooksFor<E> {
+    /// [`register_module_forward_pre_hook`] on values of element type `E`.
+    ///
+    /// ```
+    /// use blocks_core::nn::{module_hooks_for, ReLU};
+    /// use blocks_core::Tensor64;
+    /// let handle = module_hooks_for::<f64>().register_forward_pre_hook(|block, x| (block.name() == "ReLU").then(|| -x));
+    /// assert_eq!(ReLU::default().forward(&Tensor64::from_vec(vec![-0.1], [1])).to_vec(), vec![0.1]);
+    /// handle.remove();
+    /// ```
+    pub fn register_forward_pre_hook<F>(&self, hook: F) -> HookHandle
+    where
+        F: Fn(&RunningBlock, &TensorBase<E>) -> Option<TensorBase<E>> + Send + Sync + 'static,
+    {
+        crate::nn::hook_storage::add_global(pre_hook(hook))
+    }
+
+    /// [`register_module_forward_hook`] on values of element type `E`.
+    ///
+    /// ```
+    /// use blocks_core::nn::{module_hooks_for, Linear, ToElement};
+    /// use blocks_core::Tensor64;
+    /// let handle = module_hooks_for::<f64>().register_forward_hook(|_, _, y| Some(y * 0.0));
+    /// let y = Linear::<4, 2>::new().to_f64().forward(&Tensor64::ones([1, 4]));
+    /// assert_eq!(y.to_vec(), vec![0.0, 0.0]);
+    /// handle.remove();
+    /// ```
+    pub fn register_forward_hook<F>(&self, hook: F) -> HookHandle
+    where
+        F: Fn(&RunningBlock, &TensorBase<E>, &TensorBase<E>) -> Option<TensorBase<E>> + Send + Sync + 'static,
+    {
+        crate::nn::hook_storage::add_global(post_hook(hook))
+    }
 }
 
 /// A run of a block that has hooks (its own or global ones), between its
@@ -462,12 +512,12 @@ fn class_name<B: ?Sized>() -> String {
 #[track_caller]
 fn replace<B: ?Sized, T: HookValue>(tensor: AnyTensor, what: &str, hook: &str) -> T {
     if tensor.dtype() != T::DTYPE {
-        let register = if T::DTYPE == <f64 as Element>::DTYPE { "_f64" } else { "" };
+        let element = if T::DTYPE == <f64 as Element>::DTYPE { "f64" } else { "f32" };
         let registered = hook.replace("forward ", "forward_").replace('-', "_");
         panic!(
             "a {hook} on {} registered for {} replaced its {} {what}: a hook reads values of the other \
-             element type and replaces only its own; register it with `register_{registered}{register}` \
-             (`register_module_{registered}{register}` for a hook on every block){}",
+             element type and replaces only its own; register it with `hooks_for::<{element}>().register_{registered}` \
+             (`module_hooks_for::<{element}>().register_{registered}` for a hook on every block){}",
             short_type_name::<B>(),
             tensor.dtype(),
             T::DTYPE,

@@ -20,6 +20,11 @@ use crate::nn::{AnyInput, FeedsInto, Forward, HookValue, Module, Takes, run};
 /// }
 /// assert_eq!(x.shape(), vec![2, 10]);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `dyn Block`: it does not run on a plain `Tensor`",
+    label = "does not run on a plain `Tensor`",
+    note = "a `dyn Block` (in a `Box<dyn Block>`, a `DynSequential`, or from `net.iter()`) runs on a plain tensor: give the block an `impl Forward<Tensor>`, or make its `Forward` generic over what it is fed (`impl<K: FeedsInto<Batch<20>, Self>> Forward<K>`, with `#[module(any_input)]`)"
+)]
 pub trait Block: Module {
     /// Runs the block on `input` (through [`run`], as every block runs).
     ///
