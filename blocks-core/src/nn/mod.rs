@@ -55,18 +55,19 @@
 //!    element type at once. A layer that needs a size it does not have in
 //!    its type (the features after a `Flatten`) takes `Tensor` and checks at
 //!    run time, naming itself (see `DynLinear`'s panic).
-//! 3. **Its repr**: `impl Module` with `type_name` (PyTorch's class name),
-//!    `visit` (its members in PyTorch's order, under PyTorch's keys, its
-//!    `TrainingFlag` and its hooks) and `extra_repr` (PyTorch's
-//!    `extra_repr`, e.g. `1, 6, kernel_size=(5, 5), stride=(1, 1)`).
+//! 3. **Its repr**: `#[derive(Module)]`, as a user's block: the struct's
+//!    fields are its members in PyTorch's order under PyTorch's keys
+//!    (settings marked `#[module(skip)]`), `#[module(name = "Conv2d",
+//!    extra_repr = "Self::settings")]` gives PyTorch's class name and
+//!    `extra_repr` (e.g. `1, 6, kernel_size=(5, 5), stride=(1, 1)`), and
+//!    `#[module(any_input)]` says its `Forward` is generic over what it is
+//!    fed. A typed front is `#[module(transparent)]` over its core. Inside
+//!    this crate the derive takes `#[module(crate = "crate")]` (see
+//!    `linear.rs`, `pool.rs`, `dropout.rs`); it writes `Module`, `Display`,
+//!    [`Takes`], the inherent `forward` and the conversions.
 //!
-//! Then, inside this crate, one `impl_block!` line writes the rest (its
-//! [`Takes`], the inherent `forward` with its doc example, and `Display`):
-//! `impl_block! { /// doc [const I: usize, const O: usize, const K: usize]
-//! Conv2d<I, O, K> }` (see `conv.rs`, `pool.rs`, `dropout.rs`). A user's
-//! layer gets the same from `#[derive(Module)]`. Without either, a
-//! hand-written block says how it takes inputs itself, and runs through
-//! [`run`]:
+//! Without the derive, a hand-written block says how it takes inputs
+//! itself, and runs through [`run`]:
 //!
 //! ```
 //! use blocks_core::nn::{run, AnyInput, FeedsInto, Forward, Hooks, Images, Module, Parameter, Takes, Visitor};
