@@ -15,6 +15,7 @@ mod convnet_examples;
 mod custom_layers;
 mod deep_copy;
 mod derive;
+mod derive_attributes;
 mod derive_float64;
 mod dyn_sequential;
 mod examples_output;

@@ -201,7 +201,7 @@ where
 /// }
 /// let sum = Sum(Hooks::new());
 /// assert_eq!(Forward::forward(&sum, &Tensor::ones([2, 3])).item(), 6.0);
-/// assert_eq!(Forward::forward(&sum, &Batch::<3>::ones(1)).item(), 3.0);
+/// assert_eq!(Forward::forward(&sum, &Batch::<3>::new(Tensor::ones([1, 3]))).item(), 3.0);
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{B}` takes `{T}`, but is given `{Self}`",
