@@ -189,4 +189,4 @@ pub use self::run::block::Block;
 pub use self::run::forward::{
     AnyInput, Call, Checked, FeedsInto, Forward, OneInput, SameChannels, SameWidth, Takes, run,
 };
-pub use self::run::keeps_width::{KeepsWidth, TensorKind, keep_kind};
+pub use self::run::keeps_width::{KeepsWidth, TensorKind, TensorOf, keep_kind};

@@ -225,6 +225,12 @@ impl TensorKind for FirstInput {
     }
 }
 
+impl<E: Element> crate::nn::TensorOf<E> for FirstInput {
+    fn tensor_of(&self) -> &TensorBase<E> {
+        self.never()
+    }
+}
+
 impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Batch<TAKES, E>, B> for FirstInput {
     type Checked = ();
 

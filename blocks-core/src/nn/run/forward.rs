@@ -213,6 +213,14 @@ pub trait FeedsInto<T, B: ?Sized> {
 
     /// The value as `B`'s input (a handle, not a copy).
     fn feed_into(&self) -> T;
+
+    /// Checks that the value can be `B`'s input, as `feed_into` does (the
+    /// run-time check of a plain tensor), without making it: for a block
+    /// that reads the tensor inside itself.
+    #[track_caller]
+    fn check_feed(&self) {
+        drop(self.feed_into());
+    }
 }
 
 /// `Output`, once `Fed` feeds into `Input` of block `B`: what a layer
@@ -279,6 +287,8 @@ where
     fn feed_into(&self) -> Batch<TAKES, E> {
         Batch::trusted(TensorBase::clone(self))
     }
+
+    fn check_feed(&self) {}
 }
 
 impl<B: ?Sized, const GIVES: usize, const TAKES: usize, E: Element> FeedsInto<Images<TAKES, E>, B>
@@ -292,6 +302,8 @@ where
     fn feed_into(&self) -> Images<TAKES, E> {
         Images::trusted(TensorBase::clone(self))
     }
+
+    fn check_feed(&self) {}
 }
 
 #[diagnostic::do_not_recommend]
@@ -351,6 +363,8 @@ impl<B: ?Sized, E: Element> FeedsInto<TensorBase<E>, B> for Flat<E> {
     fn feed_into(&self) -> TensorBase<E> {
         TensorBase::clone(self)
     }
+
+    fn check_feed(&self) {}
 }
 
 #[diagnostic::do_not_recommend]
@@ -361,6 +375,8 @@ impl<B: ?Sized, E: Element> FeedsInto<TensorBase<E>, B> for TensorBase<E> {
     fn feed_into(&self) -> TensorBase<E> {
         self.clone()
     }
+
+    fn check_feed(&self) {}
 }
 
 #[diagnostic::do_not_recommend]
@@ -371,6 +387,8 @@ impl<B: ?Sized, const GIVES: usize, E: Element> FeedsInto<TensorBase<E>, B> for 
     fn feed_into(&self) -> TensorBase<E> {
         TensorBase::clone(self)
     }
+
+    fn check_feed(&self) {}
 }
 
 #[diagnostic::do_not_recommend]
@@ -381,6 +399,8 @@ impl<B: ?Sized, const GIVES: usize, E: Element> FeedsInto<TensorBase<E>, B> for 
     fn feed_into(&self) -> TensorBase<E> {
         TensorBase::clone(self)
     }
+
+    fn check_feed(&self) {}
 }
 
 #[diagnostic::do_not_recommend]

@@ -162,13 +162,17 @@ impl<E: Element> DynLinear<E> {
     }
 }
 
-impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> for DynLinear<E> {
+impl<E: Element, Fed> Forward<Fed> for DynLinear<E>
+where
+    Fed: crate::nn::FeedsInto<TensorBase<E>, Self> + crate::nn::TensorOf<E>,
+{
     type Output = crate::nn::Checked<Fed, TensorBase<E>, Self, TensorBase<E>>;
 
     /// `x Wᵀ + b` on a tensor whose last dimension is `in_features`.
     #[track_caller]
     fn forward(&self, given: &Fed) -> TensorBase<E> {
-        let x: &TensorBase<E> = &given.feed_into();
+        given.check_feed();
+        let x = given.tensor_of();
         if x.last_dim() != Some(self.in_features) {
             panic!(
                 "{self} takes {} input features, but got a tensor of shape {:?}{}",
@@ -255,15 +259,18 @@ impl<const IN: usize, const OUT: usize> Default for Linear<IN, OUT> {
     }
 }
 
-impl<const IN: usize, const OUT: usize, E: Element, Fed: crate::nn::FeedsInto<Batch<IN, E>, Self>>
-    Forward<Fed> for Linear<IN, OUT, E>
+/// Takes `Batch<IN>`, or a plain tensor (or `Flat`) checked at run time;
+/// reads the tensor given, no handle made.
+impl<const IN: usize, const OUT: usize, E: Element, Fed> Forward<Fed> for Linear<IN, OUT, E>
+where
+    Fed: crate::nn::FeedsInto<Batch<IN, E>, Self> + crate::nn::TensorOf<E>,
 {
     type Output = crate::nn::Checked<Fed, Batch<IN, E>, Self, Batch<OUT, E>>;
 
     #[track_caller]
     fn forward(&self, given: &Fed) -> Batch<OUT, E> {
-        let input: &Batch<IN, E> = &given.feed_into();
-        Batch::trusted(input.linear(&self.layer.weight, self.layer.bias.as_deref()))
+        given.check_feed();
+        Batch::trusted(given.tensor_of().linear(&self.layer.weight, self.layer.bias.as_deref()))
     }
 }
 
