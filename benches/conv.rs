@@ -84,7 +84,7 @@ fn w7(c: &mut Criterion, clock: Clock, peak: Option<&Peak>) {
     let mut group = c.benchmark_group("w7_conv_forward");
     group.sample_size(samples);
     set_num_threads(1);
-    let floor_1 = bench(&mut group, "floor_1_thread", Clock::Wall, || floor.run());
+    let floor_1 = bench(&mut group, "floor_1_thread", clock, || floor.run());
     let blocks_1 = bench(&mut group, "blocks_1_thread", clock, forward);
     set_num_threads(2);
     let floor_2 = bench(&mut group, "floor_2_threads", Clock::Wall, || floor.run_two_threads());
@@ -198,7 +198,7 @@ fn w6(c: &mut Criterion, clock: Clock, peak: Option<&Peak>) {
     let mut group = c.benchmark_group("w6_digits_step");
     group.sample_size(samples);
     set_num_threads(1);
-    let floor_1 = bench(&mut group, "floor_1_thread", Clock::Wall, &mut run_floor);
+    let floor_1 = bench(&mut group, "floor_1_thread", clock, &mut run_floor);
     let blocks_1 = bench(&mut group, "blocks_1_thread", clock, || net.step());
     set_num_threads(2);
     // The floor's products are small: on 2 threads it is the 1-thread floor.
@@ -210,7 +210,31 @@ fn w6(c: &mut Criterion, clock: Clock, peak: Option<&Peak>) {
     report("w6", flops(&shapes), peak, samples, [&floor_1, &blocks_1, &floor_2, &blocks_2]);
 }
 
+/// `CONV_BENCH_PROFILE=w6` or `w7`: the blocks side alone, on 1 thread,
+/// for 10 seconds, for a profiler (`perf record`), instead of the benches.
+fn profile(workload: &str) {
+    set_num_threads(1);
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    if workload == "w6" {
+        let mut net = DigitsStep::new();
+        while std::time::Instant::now() < until {
+            black_box(net.step());
+        }
+        return;
+    }
+    manual_seed(0);
+    let (x, w) = (Tensor::randn([32, 64, 32, 32]), Tensor::randn([64, 64, 3, 3]));
+    let same = Conv2dOptions { padding: [1, 1], ..Default::default() };
+    while std::time::Instant::now() < until {
+        black_box(no_grad(|| x.conv2d(&w, None, same)));
+    }
+}
+
 fn main() {
+    if let Ok(workload) = std::env::var("CONV_BENCH_PROFILE") {
+        profile(&workload);
+        return;
+    }
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))

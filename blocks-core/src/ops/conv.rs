@@ -4,7 +4,7 @@
 
 use ndarray::{Array2, ArrayD, IxDyn};
 
-use super::conv_backward::conv_backward;
+use super::conv_backward::{SavedCols, conv_backward};
 use super::conv_panels::Panels;
 use super::im2col::Geometry;
 use crate::error::or_panic;
@@ -167,15 +167,20 @@ impl<E: Element> TensorBase<E> {
         let geometry = conv_geometry::<E>(op, spatial, &x_shape, &w_shape, b_shape.as_deref(), options)?;
         let groups = options.groups;
         let out_channels = w_shape[0];
-        let data = {
+        // The column matrix is kept for the weight's gradient when one will be
+        // needed and it is small (`conv_panels.rs`); otherwise the backward lays
+        // it out again from the input, as PyTorch does.
+        let keep_cols = crate::is_grad_enabled() && weight.requires_grad();
+        let (data, kept_cols) = {
             let x = self.data();
             let x = x.as_standard_layout();
             let w = weight.data();
             let w2 = weight_matrix(&w, out_channels);
             let panels = Panels { geometry: &geometry, groups, weight: w2.view() };
             let bias = bias.map(|b| b.to_vec());
-            let out =
-                panels.forward(x.as_slice().expect("standard layout"), bias.as_deref(), get_num_threads());
+            let x = x.as_slice().expect("standard layout");
+            let (out, kept) = panels.forward(x, bias.as_deref(), keep_cols, get_num_threads());
+            let kept = kept.map(SavedCols);
             let mut out_shape = x_shape[..x_shape.len() - spatial].to_vec();
             let last = out_shape.len() - 1;
             out_shape[last] = out_channels;
@@ -183,11 +188,12 @@ impl<E: Element> TensorBase<E> {
                 out_shape.push(geometry.oh);
             }
             out_shape.push(geometry.ow);
-            ArrayD::from_shape_vec(IxDyn(&out_shape), out).expect("output size")
+            (ArrayD::from_shape_vec(IxDyn(&out_shape), out).expect("output size"), kept)
         };
         let inputs: Vec<&Self> = [Some(self), Some(weight), bias].into_iter().flatten().collect();
         Ok(TensorBase::from_op(data, "ConvolutionBackward0", &inputs, move |grad, ctx| {
-            conv_backward(grad, ctx, &geometry, groups, &x_shape, &w_shape)
+            let kept = kept_cols.as_ref().map(|cols| cols.0.as_slice());
+            conv_backward(grad, ctx, &geometry, groups, &x_shape, &w_shape, kept)
         }))
     }
 }

@@ -1,7 +1,7 @@
 //! The convolution's backward (ConvolutionBackward0): the input's gradient
-//! (`Wᵀ · dy`, then `col2im`) and the weight's (`dy · colsᵀ`, the columns
-//! laid out again from the input, as PyTorch keeps the input rather than
-//! its columns), a panel at a time (`conv_panels.rs`), and the bias's.
+//! (`Wᵀ · dy`, then `col2im`) and the weight's (`dy · colsᵀ`, from the
+//! columns the forward kept when small, else laid out again from the input,
+//! which PyTorch keeps), a panel at a time (`conv_panels.rs`), and the bias's.
 
 use ndarray::{Array2, ArrayD, Axis, IxDyn};
 
@@ -9,12 +9,13 @@ use super::conv::weight_matrix;
 use super::conv_panels::Panels;
 use super::im2col::Geometry;
 use crate::autograd::node::BackwardContext;
+use crate::autograd::pool;
 use crate::{Element, get_num_threads};
 
 /// The gradients of input, weight and bias from the output's gradient `grad`.
 ///
 /// ```text
-/// conv_backward(grad, ctx, &geometry, groups, &x_shape, &w_shape)
+/// conv_backward(grad, ctx, &geometry, groups, &x_shape, &w_shape, kept_cols)
 /// ```
 pub(super) fn conv_backward<E: Element>(
     grad: ArrayD<E>,
@@ -23,6 +24,7 @@ pub(super) fn conv_backward<E: Element>(
     groups: usize,
     x_shape: &[usize],
     w_shape: &[usize],
+    kept_cols: Option<&[E]>,
 ) -> Vec<Option<ArrayD<E>>> {
     let out_channels = w_shape[0];
     let grad = grad.as_standard_layout();
@@ -40,7 +42,7 @@ pub(super) fn conv_backward<E: Element>(
     let x = x.as_ref().map(|x| x.as_standard_layout());
     let panels = Panels { geometry, groups, weight: w2.view() };
     let x_values = x.as_ref().map(|x| x.as_slice().expect("standard layout"));
-    let (dx, dw) = panels.backward(dy, x_values, ctx.needs(0), get_num_threads());
+    let (dx, dw) = panels.backward(dy, x_values, kept_cols, ctx.needs(0), get_num_threads());
     let mut grads = vec![
         dx.map(|dx| ArrayD::from_shape_vec(IxDyn(x_shape), dx).expect("input size")),
         dw.map(|dw| ArrayD::from_shape_vec(IxDyn(w_shape), dw).expect("weight size")),
@@ -54,4 +56,15 @@ pub(super) fn conv_backward<E: Element>(
         }));
     }
     grads
+}
+
+/// The column matrix a convolution kept for its weight's gradient, given
+/// back for reuse when the graph lets it go (the next step's forward takes
+/// the same size).
+pub(super) struct SavedCols<E: Element>(pub Vec<E>);
+
+impl<E: Element> Drop for SavedCols<E> {
+    fn drop(&mut self) {
+        pool::recycle_vec(std::mem::take(&mut self.0));
+    }
 }

@@ -29,6 +29,14 @@ use crate::threading::{loop_parts, row_parts, run_parts};
 /// that the panel, the weight and the panel's output stay in it.
 const PANEL_ELEMENTS: usize = 1 << 16;
 
+/// Column matrices of at most this many elements (2²², 16 MiB of `f32`)
+/// are kept from the forward for the weight's gradient (as the whole
+/// matrix was before panels); larger ones are laid out again in the
+/// backward, a panel at a time, from the input (which PyTorch keeps).
+/// Measured on the digits CNN step (`cargo bench --bench conv -- w6`):
+/// laying out its small layers' columns twice made it 15% slower.
+const SAVED_MAX: usize = 1 << 22;
+
 /// Runs of images the weight's gradient is summed over (fewer for smaller
 /// batches): partial sums, one per run, are added in order at the end, so
 /// the sum does not depend on how many threads shared the runs.
@@ -87,6 +95,11 @@ impl Panel {
         self.rows.len() * g.ow
     }
 
+    /// The panel's first column in the whole column matrix (image-major).
+    fn first_column(&self, g: &Geometry) -> usize {
+        self.images.start * g.positions() + self.rows.start * g.ow
+    }
+
     /// Columns in all.
     fn width(&self, g: &Geometry) -> usize {
         self.images.len() * self.image_width(g)
@@ -126,20 +139,46 @@ impl<E: Element> Panels<'_, E> {
         (g.n.saturating_mul(self.weight.len())).saturating_mul(g.positions())
     }
 
+    /// Whether a pointwise convolution's panel is one image, its own
+    /// column matrix (nothing laid out, nothing kept).
+    fn is_direct(&self, panel: &Panel) -> bool {
+        self.geometry.is_pointwise() && panel.is_one_image(self.geometry)
+    }
+
     /// The columns of `panel` of the batch `x` (`[n, c, h, w]`): one image
-    /// itself for a pointwise convolution's whole image, else laid out in
-    /// `buffer`.
-    fn columns<'b>(&self, x: &'b [E], panel: &Panel, buffer: &'b mut Vec<E>) -> ArrayView2<'b, E> {
+    /// itself when [direct](Self::is_direct), else laid out into `kept`
+    /// (the panel's place in the kept column matrix) or `buffer`.
+    fn columns<'b>(
+        &self,
+        x: &'b [E],
+        panel: &Panel,
+        buffer: &'b mut Vec<E>,
+        kept: Option<&'b mut [E]>,
+    ) -> ArrayView2<'b, E> {
         let g = self.geometry;
         let (image, width) = (g.c * g.h * g.w, panel.width(g));
-        if g.is_pointwise() && panel.is_one_image(g) {
+        if self.is_direct(panel) {
             let x = &x[panel.images.start * image..][..image];
             return ArrayView2::from_shape((g.c, width), x).expect("image size");
         }
-        buffer.resize(g.rows() * width, E::zero());
+        let target = match kept {
+            Some(kept) => kept,
+            None => {
+                buffer.resize(g.rows() * width, E::zero());
+                &mut buffer[..]
+            }
+        };
         let x = &x[panel.images.start * image..][..panel.images.len() * image];
-        im2col_panel(x, panel.images.len(), g, panel.rows.clone(), buffer, width);
-        ArrayView2::from_shape((g.rows(), width), &buffer[..]).expect("panel size")
+        im2col_panel(x, panel.images.len(), g, panel.rows.clone(), target, width);
+        ArrayView2::from_shape((g.rows(), width), &target[..]).expect("panel size")
+    }
+
+    /// Whether the forward keeps the column matrix for the weight's
+    /// gradient: when it is laid out at all and small enough.
+    pub fn keeps_columns(&self) -> bool {
+        let g = self.geometry;
+        let direct = g.is_pointwise() && g.images_per_panel() == 1;
+        !direct && g.rows().saturating_mul(g.n).saturating_mul(g.positions()) <= SAVED_MAX
     }
 
     /// `c = W · cols` per group (`beta = 0`).
@@ -154,30 +193,53 @@ impl<E: Element> Panels<'_, E> {
     }
 
     /// The convolution of the batch `x` (`[n, c, h, w]`, row-major) as
-    /// `[n, out_channels, oh, ow]` values, with `bias` added; panels of
-    /// images are shared between at most `threads` threads.
-    pub fn forward(&self, x: &[E], bias: Option<&[E]>, threads: usize) -> Vec<E> {
+    /// `[n, out_channels, oh, ow]` values, with `bias` added, and the column
+    /// matrix when `keep` (and [`keeps_columns`](Self::keeps_columns));
+    /// panels of images are shared between at most `threads` threads.
+    pub fn forward(
+        &self,
+        x: &[E],
+        bias: Option<&[E]>,
+        keep: bool,
+        threads: usize,
+    ) -> (Vec<E>, Option<Vec<E>>) {
         let g = self.geometry;
-        let image_out = self.out_channels() * g.positions();
+        let (image_out, image_cols) = (self.out_channels() * g.positions(), g.rows() * g.positions());
         let mut out = pool::scratch(g.n * image_out);
+        // Every element is written by im2col.
+        let mut kept = (keep && self.keeps_columns()).then(|| pool::scratch(g.n * image_cols));
         if out.is_empty() {
-            return out;
+            return (out, kept);
         }
-        let run = |first: usize, y: &mut [E]| {
+        let run = |first: usize, y: &mut [E], mut kept: Option<&mut [E]>| {
             let mut scratch = Scratch::default();
             for panel in g.panels(first..first + y.len() / image_out) {
-                self.forward_panel(x, &panel, first, y, bias, &mut scratch);
+                let at = g.rows() * (panel.first_column(g) - first * g.positions());
+                let kept = kept.as_deref_mut().map(|kept| &mut kept[at..][..g.rows() * panel.width(g)]);
+                self.forward_panel(x, &panel, first, y, bias, kept, &mut scratch);
             }
         };
         // Threads take whole panels, so that panels are the same on any count.
         let per_panel = g.images_per_panel();
         match loop_parts(self.work(), g.n.div_ceil(per_panel), threads) {
-            1 => run(0, &mut out),
-            parts => run_parts(row_parts(&mut out, per_panel * image_out, parts), |(first, y)| {
-                run(first * per_panel, y);
-            }),
+            1 => run(0, &mut out, kept.as_deref_mut()),
+            parts => {
+                let outs = row_parts(&mut out, per_panel * image_out, parts);
+                let mut rest = kept.as_deref_mut();
+                let mut jobs = Vec::with_capacity(outs.len());
+                for (first, y) in outs {
+                    let images = y.len() / image_out;
+                    let part = rest.take().map(|kept| {
+                        let (head, tail) = kept.split_at_mut(images * image_cols);
+                        rest = Some(tail);
+                        head
+                    });
+                    jobs.push((first * per_panel, y, part));
+                }
+                run_parts(jobs, |(first, y, kept)| run(first, y, kept));
+            }
         }
-        out
+        (out, kept)
     }
 
     /// The outputs of `panel` into `y` (the images from `first` on, each
@@ -190,12 +252,13 @@ impl<E: Element> Panels<'_, E> {
         first: usize,
         y: &mut [E],
         bias: Option<&[E]>,
+        kept: Option<&mut [E]>,
         Scratch { cols, panel: buffer, .. }: &mut Scratch<E>,
     ) {
         let g = self.geometry;
         let (channels, positions) = (self.out_channels(), g.positions());
         let (width, image_width) = (panel.width(g), panel.image_width(g));
-        let cols = self.columns(x, panel, cols);
+        let cols = self.columns(x, panel, cols, kept);
         if panel.is_one_image(g) {
             let y = &mut y[(panel.images.start - first) * channels * positions..][..channels * positions];
             let mut out = ArrayViewMut2::from_shape((channels, width), &mut y[..]).expect("image size");
@@ -223,23 +286,29 @@ impl<E: Element> Panels<'_, E> {
     }
 
     /// The gradients of the input (when `input_grad`) and of the weight
-    /// (when `x`, the input batch, is given) from the output's gradient
-    /// `dy` (`[n, out_channels, oh, ow]`, row-major), on at most `threads`
+    /// (when `x`, the input batch, is given; from `kept`, the forward's
+    /// column matrix, when given) from the output's gradient `dy`
+    /// (`[n, out_channels, oh, ow]`, row-major), on at most `threads`
     /// threads: `([n, c, h, w], [out_channels, c / groups · kh · kw])`.
     pub fn backward(
         &self,
         dy: &[E],
         x: Option<&[E]>,
+        kept: Option<&[E]>,
         input_grad: bool,
         threads: usize,
     ) -> (Option<Vec<E>>, Option<Vec<E>>) {
         let g = self.geometry;
         let image_in = g.c * g.h * g.w;
-        let runs = g.n.clamp(1, WEIGHT_GRAD_RUNS);
+        // Runs of whole panels of images (units), the same on any thread count.
+        let (per_panel, units) = (g.images_per_panel(), g.n.div_ceil(g.images_per_panel()));
+        let runs = units.clamp(1, WEIGHT_GRAD_RUNS);
         let mut dx = input_grad.then(|| pool::scratch(g.n * image_in));
         let mut partials = vec![vec![E::zero(); if x.is_some() { self.weight.len() } else { 0 }]; runs];
         // Runs of whole images, each with its part of dx and its partial sum.
-        let image_runs: Vec<Range<usize>> = (0..runs).map(|r| g.n * r / runs..g.n * (r + 1) / runs).collect();
+        let image_runs: Vec<Range<usize>> = (0..runs)
+            .map(|r| (units * r / runs * per_panel).min(g.n)..(units * (r + 1) / runs * per_panel).min(g.n))
+            .collect();
         let mut dx_runs: Vec<Option<&mut [E]>> = match dx.as_mut() {
             Some(dx) => {
                 let mut rest = &mut dx[..];
@@ -274,7 +343,7 @@ impl<E: Element> Panels<'_, E> {
                 }
                 let first = images.start;
                 for panel in g.panels(images) {
-                    self.backward_panel(dy, x, &panel, first, dx.as_deref_mut(), dw, &mut scratch);
+                    self.backward_panel(dy, (x, kept), &panel, first, dx.as_deref_mut(), dw, &mut scratch);
                 }
             }
         };
@@ -291,13 +360,13 @@ impl<E: Element> Panels<'_, E> {
     }
 
     /// One panel's share of [`backward`](Self::backward): `dw += dy · colsᵀ`
-    /// when `x` is given, and its part of `dx` (the images from `first` on;
+    /// when `x` is given (the columns from `kept` when given), and its part of `dx` (the images from `first` on;
     /// written, or added to zeros) when given.
     #[allow(clippy::too_many_arguments)] // the panel's inputs and outputs, each used once
     fn backward_panel(
         &self,
         dy: &[E],
-        x: Option<&[E]>,
+        (x, kept): (Option<&[E]>, Option<&[E]>),
         panel: &Panel,
         first: usize,
         dx: Option<&mut [E]>,
@@ -326,7 +395,14 @@ impl<E: Element> Panels<'_, E> {
             ArrayView2::from_shape((channels, width), &buffer[..]).expect("panel size")
         };
         if let Some(x) = x {
-            let cols = self.columns(x, panel, cols);
+            let cols = match kept {
+                Some(kept) if !self.is_direct(panel) => {
+                    let at = g.rows() * panel.first_column(g);
+                    ArrayView2::from_shape((g.rows(), width), &kept[at..][..g.rows() * width])
+                        .expect("panel size")
+                }
+                _ => self.columns(x, panel, cols, None),
+            };
             let mut dw = ArrayViewMut2::from_shape((channels, rg), dw).expect("weight size");
             for group in 0..self.groups {
                 let a = dy.slice_axis(Axis(0), Slice::from(group * og..(group + 1) * og));
@@ -337,7 +413,7 @@ impl<E: Element> Panels<'_, E> {
         }
         let Some(dx) = dx else { return };
         let image_in = g.c * g.h * g.w;
-        let direct = g.is_pointwise() && panel.is_one_image(g);
+        let direct = self.is_direct(panel);
         let target = if direct {
             &mut dx[(panel.images.start - first) * image_in..][..image_in]
         } else {
@@ -447,10 +523,14 @@ mod tests {
                         );
                     }
                 };
-                close(&panels.forward(&x, None, threads), &y, "y");
-                let (got_dx, got_dw) = panels.backward(&dy, Some(&x), true, threads);
-                close(&got_dx.expect("dx"), &dx, "dx");
-                close(&got_dw.expect("dw"), &dw, "dw");
+                let (got_y, kept) = panels.forward(&x, None, true, threads);
+                close(&got_y, &y, "y");
+                assert_eq!(kept.is_some(), !g.is_pointwise() || g.images_per_panel() > 1, "{g:?}");
+                for kept in [kept.as_deref(), None] {
+                    let (got_dx, got_dw) = panels.backward(&dy, Some(&x), kept, true, threads);
+                    close(&got_dx.expect("dx"), &dx, "dx");
+                    close(&got_dw.expect("dw"), &dw, "dw");
+                }
             }
         }
     }
