@@ -13,10 +13,14 @@
 //!   2 threads; the floor is every product of the step (forward, the
 //!   weights' gradients, the inputs' gradients except the first layer's),
 //!   by faer on 1 thread.
+//! - **W7 train**: W7 with gradients (forward, then the input's, weight's
+//!   and bias's gradients); the floor is its three products.
 //!
 //! ```text
 //! cargo bench --bench conv -- --warm-up-time 1 --measurement-time 3
-//! cargo bench --bench conv -- w7      # the convolution forward only
+//! cargo bench --bench conv -- w7_conv # the convolution forward only
+//! cargo bench --bench conv -- w7_train # its forward and backward
+//! CONV_BENCH_PROFILE=w6 cargo bench --bench conv   # the blocks side alone, for perf
 //! ```
 //!
 //! `benches/pytorch_conv.py` runs the same two workloads in PyTorch.
@@ -93,6 +97,44 @@ fn w7(c: &mut Criterion, clock: Clock, peak: Option<&Peak>) {
     group.finish();
     let flops = flops(&[W7_SHAPE]);
     report("w7", flops, peak, samples, [&floor_1, &blocks_1, &floor_2, &blocks_2]);
+}
+
+/// The products of W7's forward and backward: `W · cols`, `Wᵀ · dy` and
+/// `dy · colsᵀ`.
+const W7_TRAIN_SHAPES: [(usize, usize, usize); 3] =
+    [W7_SHAPE, (W7_SHAPE.1, W7_SHAPE.0, W7_SHAPE.2), (W7_SHAPE.0, W7_SHAPE.2, W7_SHAPE.1)];
+
+/// W7 with gradients: the forward, then `backward()` of `sum(y ⊙ c)` to the
+/// input, the weight and the bias; the floor is the three products on one
+/// thread (and their outputs' columns or rows cut in two on 2).
+fn w7_train(c: &mut Criterion, clock: Clock, peak: Option<&Peak>) {
+    manual_seed(0);
+    let x = Tensor::randn([32, 64, 32, 32]).requires_grad_(true);
+    let w = (Tensor::randn([64, 64, 3, 3]) * (1.0 / 24.0)).requires_grad_(true);
+    let b = (Tensor::randn([64]) * 0.1).requires_grad_(true);
+    let dy = Tensor::randn([32, 64, 32, 32]);
+    let same = Conv2dOptions { padding: [1, 1], ..Default::default() };
+    let step = || {
+        (&x.conv2d(&w, Some(&b), same) * &dy).sum().backward();
+        for p in [&x, &w, &b] {
+            p.zero_grad();
+        }
+    };
+    let mut floor: Vec<Product> = W7_TRAIN_SHAPES.iter().map(|&s| Product::new(s)).collect();
+    let samples = 10;
+    let mut group = c.benchmark_group("w7_train_conv_forward_backward");
+    group.sample_size(samples);
+    set_num_threads(1);
+    let floor_1 = bench(&mut group, "floor_1_thread", clock, || floor.iter_mut().for_each(Product::run));
+    let blocks_1 = bench(&mut group, "blocks_1_thread", clock, step);
+    set_num_threads(2);
+    let floor_2 = bench(&mut group, "floor_2_threads", Clock::Wall, || {
+        floor.iter_mut().for_each(Product::run_two_threads)
+    });
+    let blocks_2 = bench(&mut group, "blocks_2_threads", Clock::Wall, step);
+    set_num_threads(1);
+    group.finish();
+    report("w7_train", flops(&W7_TRAIN_SHAPES), peak, samples, [&floor_1, &blocks_1, &floor_2, &blocks_2]);
 }
 
 /// Prints each timing's median as ms, GFLOP/s, the share of the peak, and
@@ -241,8 +283,11 @@ fn main() {
         .configure_from_args();
     let clock = Clock::from_env();
     let peak = Peak::measure(2);
-    if selected("w7") {
+    if selected("w7_conv") {
         w7(&mut c, clock, peak.as_ref());
+    }
+    if selected("w7_train") {
+        w7_train(&mut c, clock, peak.as_ref());
     }
     if selected("w6") {
         w6(&mut c, clock, peak.as_ref());
