@@ -113,6 +113,10 @@ impl Panel {
     }
 }
 
+/// A run of images in the backward: the images, their part of the input's
+/// gradient (when wanted) and the run's partial sum of the weight's.
+type Run<'a, E> = ((Range<usize>, Option<&'a mut [E]>), &'a mut Vec<E>);
+
 /// A thread's buffers for one panel: its columns, its share of the
 /// output or of the output's gradient, and the columns' gradient.
 #[derive(Default)]
@@ -198,6 +202,11 @@ impl<E: Element> Panels<'_, E> {
     /// `[n, out_channels, oh, ow]` values, with `bias` added, and the column
     /// matrix when `keep` (and [`keeps_columns`](Self::keeps_columns));
     /// panels of images are shared between at most `threads` threads.
+    ///
+    /// ```text
+    /// let panels = Panels { geometry: &geometry, groups, weight: w2.view() };
+    /// let (y, kept) = panels.forward(x, bias.as_deref(), weight.requires_grad(), get_num_threads());
+    /// ```
     pub fn forward(
         &self,
         x: &[E],
@@ -218,7 +227,7 @@ impl<E: Element> Panels<'_, E> {
             for panel in g.panels(first..first + y.len() / image_out) {
                 let at = g.rows() * (panel.first_column(g) - first * g.positions());
                 let kept = kept.as_deref_mut().map(|kept| &mut kept[at..][..g.rows() * panel.width(g)]);
-                self.forward_panel(x, &panel, first, y, bias, kept, &mut scratch);
+                self.forward_panel(x, &panel, (first, &mut *y), bias, kept, &mut scratch);
             }
         };
         // Threads take whole panels, so that panels are the same on any count.
@@ -251,8 +260,7 @@ impl<E: Element> Panels<'_, E> {
         &self,
         x: &[E],
         panel: &Panel,
-        first: usize,
-        y: &mut [E],
+        (first, y): (usize, &mut [E]),
         bias: Option<&[E]>,
         kept: Option<&mut [E]>,
         Scratch { cols, panel: buffer, .. }: &mut Scratch<E>,
@@ -292,6 +300,10 @@ impl<E: Element> Panels<'_, E> {
     /// column matrix, when given) from the output's gradient `dy`
     /// (`[n, out_channels, oh, ow]`, row-major), on at most `threads`
     /// threads: `([n, c, h, w], [out_channels, c / groups · kh · kw])`.
+    ///
+    /// ```text
+    /// let (dx, dw) = panels.backward(dy, Some(x), kept.as_deref(), ctx.needs(0), get_num_threads());
+    /// ```
     pub fn backward(
         &self,
         dy: &[E],
@@ -335,7 +347,7 @@ impl<E: Element> Panels<'_, E> {
             shares.push(items.split_off(runs * part / parts));
         }
         shares.reverse();
-        let work_on = |share: Vec<((Range<usize>, Option<&mut [E]>), &mut Vec<E>)>| {
+        let work_on = |share: Vec<Run<'_, E>>| {
             let mut scratch = Scratch::default();
             for ((images, mut dx), dw) in share {
                 if let Some(dx) = dx.as_deref_mut()

@@ -68,6 +68,10 @@ impl Geometry {
 /// `(rows.start + y, x)` of image `i`. Each output row is copied as one
 /// slice where the stride is 1, with the padding's zeros written around it;
 /// every element of the panel is written.
+///
+/// ```text
+/// im2col_panel(&x[first * image..], images, &geometry, 0..geometry.oh, &mut cols, images * positions);
+/// ```
 pub(crate) fn im2col_panel<E: Element>(
     x: &[E],
     images: usize,
@@ -115,6 +119,10 @@ pub(crate) fn im2col_panel<E: Element>(
 /// from. Each input position gathers its entries in a fixed order (kernel
 /// row, then column), so a batch cut into images on any number of threads
 /// gives the same sums bit for bit.
+///
+/// ```text
+/// col2im_panel(&dcols, images, &geometry, rows, &mut dx[first * image..], width);
+/// ```
 pub(crate) fn col2im_panel<E: Element>(
     cols: &[E],
     images: usize,
