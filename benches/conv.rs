@@ -252,7 +252,7 @@ fn w6(c: &mut Criterion, clock: Clock, peak: Option<&Peak>) {
     report("w6", flops(&shapes), peak, samples, [&floor_1, &blocks_1, &floor_2, &blocks_2]);
 }
 
-/// `CONV_BENCH_PROFILE=w6` or `w7`: the blocks side alone, on 1 thread,
+/// `CONV_BENCH_PROFILE=w6`, `w7` or `w7_train`: the blocks side alone, on 1 thread,
 /// for 10 seconds, for a profiler (`perf record`), instead of the benches.
 fn profile(workload: &str) {
     set_num_threads(1);
@@ -265,10 +265,18 @@ fn profile(workload: &str) {
         return;
     }
     manual_seed(0);
-    let (x, w) = (Tensor::randn([32, 64, 32, 32]), Tensor::randn([64, 64, 3, 3]));
+    let train = workload == "w7_train";
+    let (x, w) = (Tensor::randn([32, 64, 32, 32]), Tensor::randn([64, 64, 3, 3]).requires_grad_(train));
+    let x = x.requires_grad_(train);
     let same = Conv2dOptions { padding: [1, 1], ..Default::default() };
     while std::time::Instant::now() < until {
-        black_box(no_grad(|| x.conv2d(&w, None, same)));
+        if train {
+            x.conv2d(&w, None, same).sum().backward();
+            x.zero_grad();
+            w.zero_grad();
+        } else {
+            black_box(no_grad(|| x.conv2d(&w, None, same)));
+        }
     }
 }
 
