@@ -1,13 +1,12 @@
 //! Convolutions: `conv2d` on NCHW batches and `conv1d` on NCL batches, with
 //! stride, padding, dilation and groups, lowered to matrix products through
-//! `im2col` (ConvolutionBackward0, as in PyTorch).
+//! `im2col` a panel at a time (`conv_panels.rs`; ConvolutionBackward0, as in PyTorch).
 
-use ndarray::{Array2, ArrayD, ArrayView2, Axis, IxDyn, Slice};
+use ndarray::{Array2, ArrayD, IxDyn};
 
 use super::conv_backward::{SavedCols, conv_backward};
-use super::conv_layout::channels_first;
-use super::gemm::output;
-use super::im2col::{Geometry, gemm, im2col};
+use super::conv_panels::Panels;
+use super::im2col::Geometry;
 use crate::error::or_panic;
 use crate::numel::checked_alloc;
 use crate::{Element, ShapeError, TensorBase, get_num_threads};
@@ -169,33 +168,19 @@ impl<E: Element> TensorBase<E> {
         let groups = options.groups;
         let out_channels = w_shape[0];
         // The column matrix is kept for the weight's gradient when one will be
-        // needed, as the hand-written im2col path does (PyTorch keeps the input).
+        // needed and it is small (`conv_panels.rs`); otherwise the backward lays
+        // it out again from the input, as PyTorch does.
         let keep_cols = crate::is_grad_enabled() && weight.requires_grad();
-        let mut saved_cols = None;
-        let data = {
+        let (data, kept_cols) = {
             let x = self.data();
             let x = x.as_standard_layout();
             let w = weight.data();
             let w2 = weight_matrix(&w, out_channels);
-            let threads = get_num_threads();
-            let cols_data = im2col(x.as_slice().expect("standard layout"), &geometry, threads);
-            let cols =
-                ArrayView2::from_shape((geometry.rows(), geometry.cols()), &cols_data).expect("im2col size");
-            // Written whole by the group products (beta = 0).
-            let mut product = output(out_channels, geometry.cols());
-            let (og, rg) = (out_channels / groups, geometry.rows() / groups);
-            for g in 0..groups {
-                let a = w2.slice_axis(Axis(0), Slice::from(g * og..(g + 1) * og));
-                let b = cols.slice_axis(Axis(0), Slice::from(g * rg..(g + 1) * rg));
-                gemm(
-                    &a,
-                    &b,
-                    E::zero(),
-                    &mut product.slice_axis_mut(Axis(0), Slice::from(g * og..(g + 1) * og)),
-                );
-            }
+            let panels = Panels { geometry: &geometry, groups, weight: w2.view() };
             let bias = bias.map(|b| b.to_vec());
-            let out = channels_first(&product, geometry.n, geometry.positions(), bias.as_deref(), threads);
+            let x = x.as_slice().expect("standard layout");
+            let (out, kept) = panels.forward(x, bias.as_deref(), keep_cols, get_num_threads());
+            let kept = kept.map(SavedCols);
             let mut out_shape = x_shape[..x_shape.len() - spatial].to_vec();
             let last = out_shape.len() - 1;
             out_shape[last] = out_channels;
@@ -203,24 +188,12 @@ impl<E: Element> TensorBase<E> {
                 out_shape.push(geometry.oh);
             }
             out_shape.push(geometry.ow);
-            if keep_cols {
-                saved_cols = Some(SavedCols(cols_data));
-            } else {
-                crate::autograd::pool::recycle_vec(cols_data);
-            }
-            out.into_shape_with_order(IxDyn(&out_shape)).expect("output size")
+            (ArrayD::from_shape_vec(IxDyn(&out_shape), out).expect("output size"), kept)
         };
         let inputs: Vec<&Self> = [Some(self), Some(weight), bias].into_iter().flatten().collect();
         Ok(TensorBase::from_op(data, "ConvolutionBackward0", &inputs, move |grad, ctx| {
-            conv_backward(
-                grad,
-                ctx,
-                &geometry,
-                groups,
-                &x_shape,
-                &w_shape,
-                saved_cols.as_ref().map(|cols| cols.0.as_slice()),
-            )
+            let kept = kept_cols.as_ref().map(|cols| cols.0.as_slice());
+            conv_backward(grad, ctx, &geometry, groups, &x_shape, &w_shape, kept)
         }))
     }
 }

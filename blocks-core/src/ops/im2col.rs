@@ -1,11 +1,11 @@
-//! The convolution's lowering to matrix products: `im2col` lays every
-//! receptive field of a batch out as one column, `col2im` adds columns back
-//! into an image; the products run through [`gemm`] (threaded by size).
+//! The convolution's lowering to matrix products, a panel at a time:
+//! `im2col_panel` lays the receptive fields of some output rows of one
+//! image out as columns, `col2im_panel` adds such columns back into the
+//! image (the products are in `conv_panels.rs`).
 
-pub(crate) use super::gemm::gemm;
+use std::ops::Range;
+
 use crate::Element;
-use crate::autograd::pool;
-use crate::threading::for_row_parts;
 
 /// The sizes of a 2-D convolution (a 1-D one has `h = kh = 1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,7 @@ impl Geometry {
     }
 
     /// Columns of the column matrix: one per (image, output position).
+    #[cfg(test)]
     pub fn cols(&self) -> usize {
         self.n * self.positions()
     }
@@ -52,47 +53,54 @@ impl Geometry {
         let offset = k * self.dilation[axis];
         let outputs = if axis == 0 { self.oh } else { self.ow };
         // The first o with o·stride + offset ≥ pad, and the first with o·stride + offset ≥ pad + size.
-        let lo = pad.saturating_sub(offset).div_ceil(stride).min(outputs);
-        let hi = (pad + size).saturating_sub(offset).div_ceil(stride).clamp(lo, outputs);
+        // (Stride 1, the common case, without the divisions: they showed in
+        // the profile of a 3x3 layer's backward, called per row of each panel.)
+        let steps = |distance: usize| if stride == 1 { distance } else { distance.div_ceil(stride) };
+        let lo = steps(pad.saturating_sub(offset)).min(outputs);
+        let hi = steps((pad + size).saturating_sub(offset)).clamp(lo, outputs);
         // Where no output reads the input, the coordinate is never used (0).
         let first = if hi > lo { lo * stride + offset - pad } else { 0 };
         (lo, hi, first)
     }
 }
 
-/// The column matrix `[c·kh·kw, n·oh·ow]` of the batch `x` (`[n, c, h, w]`,
-/// row-major): column `(img, y, x)` holds the receptive field of that output.
-/// Each output row is copied as one slice where the stride is 1, with the
-/// padding's zeros written around it. Large matrices are cut into runs of
-/// rows, one per thread (at most `threads`); each entry is a copy, so the
-/// result is the same on any number of threads.
-pub(crate) fn im2col<E: Element>(x: &[E], g: &Geometry, threads: usize) -> Vec<E> {
-    let cols = g.cols();
-    // Every element is written below (values or padding zeros).
-    let mut out = pool::scratch(g.rows() * cols);
-    if !out.is_empty() {
-        for_row_parts(&mut out, cols, cols, threads, |first, rows| im2col_rows(x, g, first, rows));
+/// Output rows `rows` of `images` consecutive images `x` (each `[c, h, w]`,
+/// row-major) as a panel of their column matrix, `[c·kh·kw, images ·
+/// rows.len() · ow]`, row `r` at `r · stride` of `out`, the images' columns
+/// side by side: column `(i, y, x)` holds the receptive field of output
+/// `(rows.start + y, x)` of image `i`. Each output row is copied as one
+/// slice where the stride is 1, with the padding's zeros written around it;
+/// every element of the panel is written.
+///
+/// ```text
+/// im2col_panel(&x[first * image..], images, &geometry, 0..geometry.oh, &mut cols, images * positions);
+/// ```
+pub(crate) fn im2col_panel<E: Element>(
+    x: &[E],
+    images: usize,
+    g: &Geometry,
+    rows: Range<usize>,
+    out: &mut [E],
+    stride: usize,
+) {
+    let (width, plane_len) = (rows.len() * g.ow, g.h * g.w);
+    if width == 0 {
+        return;
     }
-    out
-}
-
-/// Rows `first..` of the column matrix of `x`, into `out` (whole rows).
-fn im2col_rows<E: Element>(x: &[E], g: &Geometry, first: usize, out: &mut [E]) {
-    let (positions, cols) = (g.positions(), g.cols());
-    for (index, row) in out.chunks_exact_mut(cols).enumerate() {
-        let r = first + index;
+    for r in 0..g.rows() {
         let (c, ki, kj) = (r / (g.kh * g.kw), r / g.kw % g.kh, r % g.kw);
         let (y_lo, y_hi, iy_lo) = g.inside(0, ki, g.h);
         let (x_lo, x_hi, ix_lo) = g.inside(1, kj, g.w);
-        for img in 0..g.n {
-            let plane = &x[(img * g.c + c) * g.h * g.w..][..g.h * g.w];
-            let row = &mut row[img * positions..][..positions];
-            row[..y_lo * g.ow].fill(E::zero());
-            row[y_hi * g.ow..].fill(E::zero());
-            for (step, oy) in (y_lo..y_hi).enumerate() {
-                let iy = iy_lo + step * g.stride[0];
+        for img in 0..images {
+            let row = &mut out[r * stride + img * width..][..width];
+            let plane = &x[(img * g.c + c) * plane_len..][..plane_len];
+            for (out_row, oy) in row.chunks_exact_mut(g.ow).zip(rows.clone()) {
+                if oy < y_lo || oy >= y_hi {
+                    out_row.fill(E::zero());
+                    continue;
+                }
+                let iy = iy_lo + (oy - y_lo) * g.stride[0];
                 let source = &plane[iy * g.w..][..g.w];
-                let out_row = &mut row[oy * g.ow..][..g.ow];
                 out_row[..x_lo].fill(E::zero());
                 out_row[x_hi..].fill(E::zero());
                 let inside = &mut out_row[x_lo..x_hi];
@@ -108,47 +116,49 @@ fn im2col_rows<E: Element>(x: &[E], g: &Geometry, first: usize, out: &mut [E]) {
     }
 }
 
-/// The adjoint of [`im2col`]: adds every column entry back to the input
-/// position it was read from, giving `[n, c, h, w]` values (row-major).
-/// Large batches are cut into runs of planes (image, channel), one per
-/// thread (at most `threads`): each plane gathers its own entries, in the
-/// same order (kernel row, then column) on any number of threads, so the
-/// sums are the same bit for bit.
-pub(crate) fn col2im<E: Element>(cols_data: &[E], g: &Geometry, threads: usize) -> Vec<E> {
-    let plane_len = g.h * g.w;
-    // Each part zeroes its own planes before adding into them.
-    let mut out = pool::scratch(g.n * g.c * plane_len);
-    if !out.is_empty() {
-        let plane_work = g.kh * g.kw * g.positions();
-        for_row_parts(&mut out, plane_len, plane_work, threads, |first, planes| {
-            col2im_planes(cols_data, g, first, planes);
-        });
+/// The adjoint of [`im2col_panel`]: adds every entry of the panel `cols`
+/// (`[c·kh·kw, images · rows.len() · ow]`, row `r` at `r · stride`) to the
+/// position of the images `dx` (consecutive, each `[c, h, w]`) it was read
+/// from. Each input position gathers its entries in a fixed order (kernel
+/// row, then column), so a batch cut into images on any number of threads
+/// gives the same sums bit for bit.
+///
+/// ```text
+/// col2im_panel(&dcols, images, &geometry, rows, &mut dx[first * image..], width);
+/// ```
+pub(crate) fn col2im_panel<E: Element>(
+    cols: &[E],
+    images: usize,
+    g: &Geometry,
+    rows: Range<usize>,
+    dx: &mut [E],
+    stride: usize,
+) {
+    let (width, plane_len) = (rows.len() * g.ow, g.h * g.w);
+    if width == 0 {
+        return;
     }
-    out
-}
-
-/// Planes `first..` (image-major, channel-minor) of [`col2im`], into `out`.
-fn col2im_planes<E: Element>(cols_data: &[E], g: &Geometry, first: usize, out: &mut [E]) {
-    let (positions, cols) = (g.positions(), g.cols());
-    for (index, plane) in out.chunks_exact_mut(g.h * g.w).enumerate() {
-        let (img, c) = ((first + index) / g.c, (first + index) % g.c);
-        plane.fill(E::zero());
+    for c in 0..g.c {
         for ki in 0..g.kh {
             let (y_lo, y_hi, iy_lo) = g.inside(0, ki, g.h);
+            let (first, last) = (rows.start.max(y_lo), rows.end.min(y_hi));
             for kj in 0..g.kw {
                 let (x_lo, x_hi, ix_lo) = g.inside(1, kj, g.w);
-                let row = (c * g.kh + ki) * g.kw + kj;
-                let row = &cols_data[row * cols + img * positions..][..positions];
-                for (step, oy) in (y_lo..y_hi).enumerate() {
-                    let iy = iy_lo + step * g.stride[0];
-                    let target = &mut plane[iy * g.w..][..g.w];
-                    let inside = &row[oy * g.ow + x_lo..oy * g.ow + x_hi];
-                    if g.stride[1] == 1 {
-                        let target = &mut target[ix_lo..ix_lo + inside.len()];
-                        target.iter_mut().zip(inside).for_each(|(t, &v)| *t += v);
-                    } else {
-                        for (t, &v) in target[ix_lo..].iter_mut().step_by(g.stride[1]).zip(inside) {
-                            *t += v;
+                for img in 0..images {
+                    let row = &cols[((c * g.kh + ki) * g.kw + kj) * stride + img * width..][..width];
+                    let plane = &mut dx[(img * g.c + c) * plane_len..][..plane_len];
+                    for oy in first..last {
+                        let iy = iy_lo + (oy - y_lo) * g.stride[0];
+                        let target = &mut plane[iy * g.w..][..g.w];
+                        let at = (oy - rows.start) * g.ow;
+                        let inside = &row[at + x_lo..at + x_hi];
+                        if g.stride[1] == 1 {
+                            let target = &mut target[ix_lo..ix_lo + inside.len()];
+                            target.iter_mut().zip(inside).for_each(|(t, &v)| *t += v);
+                        } else {
+                            for (t, &v) in target[ix_lo..].iter_mut().step_by(g.stride[1]).zip(inside) {
+                                *t += v;
+                            }
                         }
                     }
                 }
@@ -221,13 +231,35 @@ mod tests {
         assert!(geometries.len() > 50);
         for g in geometries {
             let x: Vec<f64> = (0..g.n * g.c * g.h * g.w).map(|i| (i * 37 % 101) as f64 - 50.0).collect();
-            let cols = im2col(&x, &g, 1);
-            assert_eq!(cols, reference(&x, &g), "{g:?}");
-            // <im2col(x), y> = <x, col2im(y)> for any y.
-            let y: Vec<f64> = (0..cols.len()).map(|i| (i * 53 % 97) as f64 - 48.0).collect();
-            let left: f64 = cols.iter().zip(&y).map(|(a, b)| a * b).sum();
-            let right: f64 = x.iter().zip(col2im(&y, &g, 1)).map(|(a, b)| a * b).sum();
-            assert_eq!(left, right, "{g:?}");
+            let expected = reference(&x, &g);
+            let y: Vec<f64> = (0..expected.len()).map(|i| (i * 53 % 97) as f64 - 48.0).collect();
+            let image = g.c * g.h * g.w;
+            // Panels of every height, the last one shorter where it does not divide.
+            for panel in [1, 2, g.oh] {
+                let mut cols = vec![f64::NAN; expected.len()];
+                let mut dx = vec![0.0; x.len()];
+                for img in 0..g.n {
+                    for start in (0..g.oh).step_by(panel) {
+                        let rows = start..(start + panel).min(g.oh);
+                        let width = rows.len() * g.ow;
+                        let mut out = vec![f64::NAN; g.rows() * width];
+                        im2col_panel(&x[img * image..][..image], 1, &g, rows.clone(), &mut out, width);
+                        // The panel's columns, and y's, at their place in the whole matrix.
+                        let mut y_panel = vec![0.0; out.len()];
+                        for r in 0..g.rows() {
+                            let at = r * g.cols() + img * g.positions() + start * g.ow;
+                            cols[at..at + width].copy_from_slice(&out[r * width..][..width]);
+                            y_panel[r * width..][..width].copy_from_slice(&y[at..at + width]);
+                        }
+                        col2im_panel(&y_panel, 1, &g, rows, &mut dx[img * image..][..image], width);
+                    }
+                }
+                assert_eq!(cols, expected, "{g:?}, panels of {panel} rows");
+                // <im2col(x), y> = <x, col2im(y)> for any y.
+                let left: f64 = cols.iter().zip(&y).map(|(a, b)| a * b).sum();
+                let right: f64 = x.iter().zip(&dx).map(|(a, b)| a * b).sum();
+                assert_eq!(left, right, "{g:?}, panels of {panel} rows");
+            }
         }
     }
 }

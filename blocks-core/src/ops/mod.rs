@@ -9,7 +9,7 @@ pub(crate) mod broadcast;
 mod compare;
 mod conv;
 mod conv_backward;
-mod conv_layout;
+mod conv_panels;
 pub(crate) mod dropout;
 mod embedding;
 mod extrema;
