@@ -187,6 +187,6 @@ pub use self::module::uninitialized::uninitialized_parameters;
 pub use self::module::visitor::{BufferRef, Member, ParamRef, Visitor, register_buffer, register_parameter};
 pub use self::run::block::Block;
 pub use self::run::forward::{
-    AnyInput, Call, Checked, FeedsInto, Forward, OneInput, SameChannels, SameWidth, Takes, run,
+    AnyInput, Call, Checked, FeedsInto, Forward, Holds, OneInput, SameChannels, SameWidth, Takes, run,
 };
-pub use self::run::keeps_width::{KeepsWidth, TensorKind, TensorOf, keep_kind};
+pub use self::run::keeps_width::{KeepsWidth, TensorKind, keep_kind};

@@ -225,16 +225,14 @@ impl TensorKind for FirstInput {
     }
 }
 
-impl<E: Element> crate::nn::TensorOf<E> for FirstInput {
-    fn tensor_of(&self) -> &TensorBase<E> {
-        self.never()
-    }
-}
-
 impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Batch<TAKES, E>, B> for FirstInput {
     type Checked = ();
 
     fn feed_into(&self) -> Batch<TAKES, E> {
+        self.never()
+    }
+
+    fn feed_ref(&self) -> &TensorBase<E> {
         self.never()
     }
 }
@@ -245,12 +243,20 @@ impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Images<TAKES, E>, B> f
     fn feed_into(&self) -> Images<TAKES, E> {
         self.never()
     }
+
+    fn feed_ref(&self) -> &TensorBase<E> {
+        self.never()
+    }
 }
 
 impl<B: ?Sized, E: Element> FeedsInto<TensorBase<E>, B> for FirstInput {
     type Checked = ();
 
     fn feed_into(&self) -> TensorBase<E> {
+        self.never()
+    }
+
+    fn feed_ref(&self) -> &TensorBase<E> {
         self.never()
     }
 }
@@ -261,12 +267,20 @@ impl<B: ?Sized, E: Element> FeedsInto<Flat<E>, B> for FirstInput {
     fn feed_into(&self) -> Flat<E> {
         self.never()
     }
+
+    fn feed_ref(&self) -> &TensorBase<E> {
+        self.never()
+    }
 }
 
 impl<B: ?Sized> FeedsInto<Indices, B> for FirstInput {
     type Checked = ();
 
     fn feed_into(&self) -> Indices {
+        self.never()
+    }
+
+    fn feed_ref(&self) -> &Indices {
         self.never()
     }
 }

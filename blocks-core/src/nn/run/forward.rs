@@ -165,7 +165,7 @@ impl<B, G, I> Call<G, I, OneInput> for B
 where
     B: Forward<I> + 'static,
     G: FeedsInto<I, B>,
-    I: HookValue,
+    I: HookValue + Holds,
     B::Output: HookValue,
 {
     type Out = B::Output;
@@ -207,20 +207,56 @@ where
     message = "`{B}` takes `{T}`, but is given `{Self}`",
     label = "cannot take `{Self}`"
 )]
-pub trait FeedsInto<T, B: ?Sized> {
+pub trait FeedsInto<T: Holds, B: ?Sized> {
     /// The size check as a type: `()` once it holds (see [`Checked`]).
     type Checked;
 
     /// The value as `B`'s input (a handle, not a copy).
     fn feed_into(&self) -> T;
 
-    /// Checks that the value can be `B`'s input, as `feed_into` does (the
-    /// run-time check of a plain tensor), without making it: for a block
-    /// that reads the tensor inside itself.
-    #[track_caller]
-    fn check_feed(&self) {
-        drop(self.feed_into());
-    }
+    /// What the value holds, checked as `feed_into` checks it (the run-time
+    /// check of a plain tensor), without making a new handle: for a block
+    /// that reads the tensor itself.
+    fn feed_ref(&self) -> &T::Inner;
+}
+
+/// What a block's input holds, that the block reads: the tensor inside a
+/// `Batch`, `Images`, `Flat` or plain tensor, a `Scalar`'s tensor, the
+/// indices of `Indices`.
+///
+/// ```
+/// use blocks_core::nn::{Batch, Holds};
+/// use blocks_core::Tensor;
+/// fn inner<T: Holds<Inner = Tensor>>() {}
+/// inner::<Batch<3>>();
+/// ```
+pub trait Holds {
+    /// What it holds.
+    type Inner: ?Sized;
+}
+
+impl<const N: usize, E: Element> Holds for Batch<N, E> {
+    type Inner = TensorBase<E>;
+}
+
+impl<const C: usize, E: Element> Holds for Images<C, E> {
+    type Inner = TensorBase<E>;
+}
+
+impl<E: Element> Holds for TensorBase<E> {
+    type Inner = TensorBase<E>;
+}
+
+impl<E: Element> Holds for Flat<E> {
+    type Inner = TensorBase<E>;
+}
+
+impl Holds for Scalar {
+    type Inner = Tensor;
+}
+
+impl Holds for Indices {
+    type Inner = Indices;
 }
 
 /// `Output`, once `Fed` feeds into `Input` of block `B`: what a layer
@@ -288,7 +324,9 @@ where
         Batch::trusted(TensorBase::clone(self))
     }
 
-    fn check_feed(&self) {}
+    fn feed_ref(&self) -> &TensorBase<E> {
+        self
+    }
 }
 
 impl<B: ?Sized, const GIVES: usize, const TAKES: usize, E: Element> FeedsInto<Images<TAKES, E>, B>
@@ -303,7 +341,9 @@ where
         Images::trusted(TensorBase::clone(self))
     }
 
-    fn check_feed(&self) {}
+    fn feed_ref(&self) -> &TensorBase<E> {
+        self
+    }
 }
 
 #[diagnostic::do_not_recommend]
@@ -312,6 +352,11 @@ impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Batch<TAKES, E>, B> fo
 
     #[track_caller]
     fn feed_into(&self) -> Batch<TAKES, E> {
+        Batch::trusted(<Self as FeedsInto<Batch<TAKES, E>, B>>::feed_ref(self).clone())
+    }
+
+    #[track_caller]
+    fn feed_ref(&self) -> &TensorBase<E> {
         if self.last_dim() != Some(TAKES) {
             panic!(
                 "{} takes {TAKES} input features, but got a tensor of shape {:?}{}",
@@ -320,7 +365,7 @@ impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Batch<TAKES, E>, B> fo
                 crate::nn::path::describe()
             );
         }
-        Batch::trusted(self.clone())
+        self
     }
 }
 
@@ -330,6 +375,11 @@ impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Images<TAKES, E>, B> f
 
     #[track_caller]
     fn feed_into(&self) -> Images<TAKES, E> {
+        Images::trusted(<Self as FeedsInto<Images<TAKES, E>, B>>::feed_ref(self).clone())
+    }
+
+    #[track_caller]
+    fn feed_ref(&self) -> &TensorBase<E> {
         if !Images::<TAKES, E>::fits(self) {
             panic!(
                 "{} takes {TAKES} input channels (a tensor [N, {TAKES}, ...] of 3 or more dimensions), but got \
@@ -339,7 +389,7 @@ impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Images<TAKES, E>, B> f
                 crate::nn::path::describe()
             );
         }
-        Images::trusted(self.clone())
+        self
     }
 }
 
@@ -353,6 +403,11 @@ impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Batch<TAKES, E>, B> fo
     fn feed_into(&self) -> Batch<TAKES, E> {
         <TensorBase<E> as FeedsInto<Batch<TAKES, E>, B>>::feed_into(self)
     }
+
+    #[track_caller]
+    fn feed_ref(&self) -> &TensorBase<E> {
+        <TensorBase<E> as FeedsInto<Batch<TAKES, E>, B>>::feed_ref(self)
+    }
 }
 
 #[diagnostic::do_not_recommend]
@@ -364,7 +419,9 @@ impl<B: ?Sized, E: Element> FeedsInto<TensorBase<E>, B> for Flat<E> {
         TensorBase::clone(self)
     }
 
-    fn check_feed(&self) {}
+    fn feed_ref(&self) -> &TensorBase<E> {
+        self
+    }
 }
 
 #[diagnostic::do_not_recommend]
@@ -376,7 +433,9 @@ impl<B: ?Sized, E: Element> FeedsInto<TensorBase<E>, B> for TensorBase<E> {
         self.clone()
     }
 
-    fn check_feed(&self) {}
+    fn feed_ref(&self) -> &TensorBase<E> {
+        self
+    }
 }
 
 #[diagnostic::do_not_recommend]
@@ -388,7 +447,9 @@ impl<B: ?Sized, const GIVES: usize, E: Element> FeedsInto<TensorBase<E>, B> for 
         TensorBase::clone(self)
     }
 
-    fn check_feed(&self) {}
+    fn feed_ref(&self) -> &TensorBase<E> {
+        self
+    }
 }
 
 #[diagnostic::do_not_recommend]
@@ -400,7 +461,9 @@ impl<B: ?Sized, const GIVES: usize, E: Element> FeedsInto<TensorBase<E>, B> for 
         TensorBase::clone(self)
     }
 
-    fn check_feed(&self) {}
+    fn feed_ref(&self) -> &TensorBase<E> {
+        self
+    }
 }
 
 #[diagnostic::do_not_recommend]
@@ -410,6 +473,10 @@ impl<B: ?Sized> FeedsInto<Scalar, B> for Scalar {
     #[track_caller]
     fn feed_into(&self) -> Scalar {
         self.clone()
+    }
+
+    fn feed_ref(&self) -> &Tensor {
+        self
     }
 }
 
@@ -421,6 +488,10 @@ impl<B: ?Sized> FeedsInto<Tensor, B> for Scalar {
     fn feed_into(&self) -> Tensor {
         (**self).clone()
     }
+
+    fn feed_ref(&self) -> &Tensor {
+        self
+    }
 }
 
 #[diagnostic::do_not_recommend]
@@ -430,6 +501,10 @@ impl<B: ?Sized> FeedsInto<Indices, B> for Indices {
     #[track_caller]
     fn feed_into(&self) -> Indices {
         self.clone()
+    }
+
+    fn feed_ref(&self) -> &Indices {
+        self
     }
 }
 

@@ -161,51 +161,6 @@ impl TensorKind for Scalar {
     }
 }
 
-/// A value holding a tensor of element type `E`: every [`TensorKind`] of
-/// that element type (and what a chain is first given, of any). What a
-/// layer reads its input through once [`FeedsInto`](crate::nn::FeedsInto)
-/// has checked it.
-///
-/// ```
-/// use blocks_core::nn::{Batch, TensorOf};
-/// let x = Batch::<3>::rand(2);
-/// assert!(TensorOf::<f32>::tensor_of(&x).same(&x));
-/// ```
-pub trait TensorOf<E: Element> {
-    /// The tensor inside (a borrow).
-    fn tensor_of(&self) -> &TensorBase<E>;
-}
-
-impl<E: Element> TensorOf<E> for TensorBase<E> {
-    fn tensor_of(&self) -> &TensorBase<E> {
-        self
-    }
-}
-
-impl<const N: usize, E: Element> TensorOf<E> for Batch<N, E> {
-    fn tensor_of(&self) -> &TensorBase<E> {
-        self
-    }
-}
-
-impl<const C: usize, E: Element> TensorOf<E> for Images<C, E> {
-    fn tensor_of(&self) -> &TensorBase<E> {
-        self
-    }
-}
-
-impl<E: Element> TensorOf<E> for Flat<E> {
-    fn tensor_of(&self) -> &TensorBase<E> {
-        self
-    }
-}
-
-impl TensorOf<f32> for Scalar {
-    fn tensor_of(&self) -> &Tensor {
-        self
-    }
-}
-
 /// A user's block whose `Forward` goes from `Tensor` to `Tensor` and keeps
 /// the width: what `#[module(keeps_width)]` asks of the block it marks (the
 /// derive then makes it take every tensor kind, giving back the same kind).

@@ -164,15 +164,14 @@ impl<E: Element> DynLinear<E> {
 
 impl<E: Element, Fed> Forward<Fed> for DynLinear<E>
 where
-    Fed: crate::nn::FeedsInto<TensorBase<E>, Self> + crate::nn::TensorOf<E>,
+    Fed: crate::nn::FeedsInto<TensorBase<E>, Self>,
 {
     type Output = crate::nn::Checked<Fed, TensorBase<E>, Self, TensorBase<E>>;
 
     /// `x Wᵀ + b` on a tensor whose last dimension is `in_features`.
     #[track_caller]
     fn forward(&self, given: &Fed) -> TensorBase<E> {
-        given.check_feed();
-        let x = given.tensor_of();
+        let x = given.feed_ref();
         if x.last_dim() != Some(self.in_features) {
             panic!(
                 "{self} takes {} input features, but got a tensor of shape {:?}{}",
@@ -263,14 +262,13 @@ impl<const IN: usize, const OUT: usize> Default for Linear<IN, OUT> {
 /// reads the tensor given, no handle made.
 impl<const IN: usize, const OUT: usize, E: Element, Fed> Forward<Fed> for Linear<IN, OUT, E>
 where
-    Fed: crate::nn::FeedsInto<Batch<IN, E>, Self> + crate::nn::TensorOf<E>,
+    Fed: crate::nn::FeedsInto<Batch<IN, E>, Self>,
 {
     type Output = crate::nn::Checked<Fed, Batch<IN, E>, Self, Batch<OUT, E>>;
 
     #[track_caller]
     fn forward(&self, given: &Fed) -> Batch<OUT, E> {
-        given.check_feed();
-        Batch::trusted(given.tensor_of().linear(&self.layer.weight, self.layer.bias.as_deref()))
+        Batch::trusted(given.feed_ref().linear(&self.layer.weight, self.layer.bias.as_deref()))
     }
 }
 
