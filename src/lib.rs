@@ -238,8 +238,8 @@ pub mod prelude {
         AdaptiveAvgPool2d, AvgPool2d, Batch, BatchNorm1d, BatchNorm2d, Block, Call, Conv1d, Conv2d, DeepCopy,
         Dropout, Dropout2d, DynConv1d, DynConv2d, DynLinear, DynSequential, FeedsInto, Flatten, Forward,
         ForwardHooks, GroupNorm, HookValue, Hooks, Identity, Images, LayerNorm, LazyLinear, Linear,
-        MaxPool2d, Module, Parameter, ReLU, Scalar, Sequential, Sigmoid, StateDict, Tanh, TensorKind,
-        ToElement, TrainingFlag, run,
+        MaxPool2d, Module, ModuleExt, Parameter, ReLU, Scalar, Sequential, Sigmoid, StateDict, Tanh,
+        TensorKind, ToElement, TrainingFlag, run,
     };
     pub use crate::optim::{Adam, AdamConfig, AdamWConfig, LrScheduler, Optimizer, Sgd, SgdConfig};
     pub use crate::{Element, Tensor, Tensor64, manual_seed, no_grad};

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use blocks_core::Tensor;
 use blocks_core::io::{TensorFile, save, save_tensors};
-use blocks_core::nn::{Linear, Module};
+use blocks_core::nn::{Linear, ModuleExt};
 
 /// A fresh folder of its own for each test.
 fn folder(test: &str) -> PathBuf {

@@ -18,8 +18,8 @@ use blocks::io::TensorFile;
 use blocks::nn::{
     AdaptiveAvgPool2d, AvgPool2d, BatchNormOptions, Dropout, Dropout2d, DynBatchNorm1d, DynBatchNorm2d,
     DynConv2d, DynEmbedding, DynGroupNorm, DynLinear, DynSequential, ELU, Flatten, Forward, GELU, Identity,
-    LayerNorm, LeakyReLU, LogSoftmax, MaxPool2d, Module, ReLU, Sequential, SiLU, Sigmoid, Softplus,
-    StateDict, Tanh,
+    LayerNorm, LeakyReLU, LogSoftmax, MaxPool2d, Module, ModuleExt, ReLU, Sequential, SiLU, Sigmoid,
+    Softplus, StateDict, Tanh,
 };
 use blocks::{Conv2dOptions, GeluApproximate, Indices, Tensor};
 

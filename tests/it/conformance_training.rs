@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use blocks::io::TensorFile;
-use blocks::nn::{DynLinear, Module, ReLU, Sequential, StateDict};
+use blocks::nn::{DynLinear, ModuleExt, ReLU, Sequential, StateDict};
 
 use optim_metadata::{Metadata, optimizer, same_repr};
 

@@ -398,7 +398,7 @@ mod user_names {
     #[test]
     fn compiles_with_the_users_names_in_scope() {
         let net = Net { layer: Linear::new(), plain: Tensor, saved: blocks::Tensor::zeros([1]) };
-        assert_eq!(blocks::nn::Module::named_members(&net).len(), 3);
+        assert_eq!(blocks::nn::ModuleExt::named_members(&net).len(), 3);
         let seq = sequential![Linear::<2, 2>::new(), ReLU];
         assert_eq!(blocks::nn::Module::type_name(&seq), "Sequential");
         let g = Generic { body: ReLU };

@@ -10,7 +10,7 @@
 use blocks::io::TensorFile;
 use blocks::nn::{
     AvgPool2d, BatchNorm2d, BatchNormOptions, Conv2d, Dropout, Dropout2d, DynBatchNorm1d, DynConv2d,
-    DynEmbedding, DynGroupNorm, Embedding, Flatten, GroupNorm, Images, LayerNorm, Linear, Module, ReLU,
+    DynEmbedding, DynGroupNorm, Embedding, Flatten, GroupNorm, Images, LayerNorm, Linear, ModuleExt, ReLU,
     ToElement, apply,
 };
 use blocks::{Indices, Tensor, manual_seed, sequential};

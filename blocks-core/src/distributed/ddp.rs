@@ -12,6 +12,7 @@ use super::structure::{Entry, check};
 use super::{DistributedError, World};
 use crate::Tensor;
 use crate::nn::Module;
+use crate::nn::ModuleExt;
 
 /// What happens to the buffers (BatchNorm's running statistics, any
 /// `#[module(buffer)]` tensor) during training. Parameters and buffers are
@@ -103,7 +104,7 @@ impl Default for DdpConfig {
 /// ```no_run
 /// use blocks_core::data::{DataLoader, DistributedSampler, TensorDataset};
 /// use blocks_core::distributed::{DistributedDataParallel, World};
-/// use blocks_core::nn::{Forward, Linear, Module};
+/// use blocks_core::nn::{Forward, Linear, Module, ModuleExt};
 /// use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
 /// use blocks_core::Tensor;
 ///
@@ -180,7 +181,7 @@ impl<M: Module> DistributedDataParallel<M> {
     ///
     /// ```no_run
     /// use blocks_core::distributed::{DistributedDataParallel, World};
-    /// use blocks_core::nn::{DynLinear, Module};
+    /// use blocks_core::nn::{DynLinear, Module, ModuleExt};
     /// let world = World::init().unwrap();
     /// // A different width on rank 1 is caught before any training.
     /// let width = if world.rank() == 1 { 128 } else { 256 };
@@ -538,7 +539,7 @@ impl<M: Module> DistributedDataParallel<M> {
     ///
     /// ```no_run
     /// use blocks_core::distributed::{DistributedDataParallel, World};
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// let world = World::init().unwrap();
     /// let model = DistributedDataParallel::new(Linear::<2, 1>::new(), &world).unwrap();
     /// assert_eq!(model.module().type_name(), "Linear");

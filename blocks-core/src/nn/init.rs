@@ -4,7 +4,7 @@
 //! reproducible.
 //!
 //! ```
-//! use blocks_core::nn::{init, apply, DynLinear, Linear, Module, ReLU, Sequential};
+//! use blocks_core::nn::{DynLinear, Linear, Module, ModuleExt, ReLU, Sequential, apply, init};
 //! let net = Sequential::new((Linear::<4, 8>::new(), ReLU, Linear::<8, 1>::new()));
 //! // d2l's init_normal: `if type(m) == nn.Linear: normal_(m.weight, 0, 0.01); zeros_(m.bias)`
 //! apply(&net, |m| {

@@ -70,7 +70,7 @@
 //! itself, and runs through [`run`]:
 //!
 //! ```
-//! use blocks_core::nn::{run, AnyInput, FeedsInto, Forward, Hooks, Images, Module, Parameter, Takes, Visitor};
+//! use blocks_core::nn::{AnyInput, FeedsInto, Forward, Hooks, Images, Module, ModuleExt, Parameter, Takes, Visitor, run};
 //! use blocks_core::Tensor;
 //!
 //! /// Scales each of `C` channels by its own weight.
@@ -177,7 +177,7 @@ pub use self::module::hooks::{
     ForwardHooks, HooksFor, ModuleHooksFor, RunningBlock, hooks_of, module_hooks_for,
     register_module_forward_hook, register_module_forward_pre_hook,
 };
-pub use self::module::module_trait::{AsModule, Module};
+pub use self::module::module_trait::{AsModule, Module, ModuleExt};
 pub use self::module::parameter::Parameter;
 pub use self::module::repr::{fmt_module, module_repr};
 pub use self::module::state_dict::{LoadError, LoadReport, ShapeMismatch, StateDict, StateDictError};

@@ -167,7 +167,7 @@ impl<E: Element> Adam<E> {
     /// [`try_new`](Self::try_new).
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// use blocks_core::optim::{Adam, AdamConfig};
     /// let net = Linear::<4, 2>::new();
     /// let opt = Adam::new(net.parameters(), AdamConfig { lr: 1e-2, ..Default::default() });

@@ -2,7 +2,7 @@
 //! the same update formulas, defaults, state files and printouts.
 //!
 //! ```
-//! use blocks_core::nn::{DynLinear, Module};
+//! use blocks_core::nn::{DynLinear, Module, ModuleExt};
 //! use blocks_core::optim::{Adam, AdamConfig, Optimizer};
 //! use blocks_core::Tensor;
 //! let net = DynLinear::new(3, 1);

@@ -141,7 +141,7 @@ impl<E: Element> Sgd<E> {
     /// [`try_new`](Self::try_new).
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// use blocks_core::optim::{Sgd, SgdConfig};
     /// let net = Linear::<4, 2>::new();
     /// let opt = Sgd::new(net.parameters(), SgdConfig { lr: 0.1, ..Default::default() });

@@ -174,7 +174,7 @@ fn predict_refuses_a_vector() {
 
 #[test]
 fn minibatch_training_learns_a_separable_problem() {
-    use blocks_core::nn::{DynLinear, Module};
+    use blocks_core::nn::{DynLinear, ModuleExt};
     use blocks_core::optim::{Adam, AdamConfig, Optimizer};
     // Class = which of the 3 inputs is largest.
     blocks_core::manual_seed(0);

@@ -4,7 +4,7 @@
 
 use blocks_core::Tensor;
 use blocks_core::data::{Collate, DataLoader, Dataset, DistributedSampler, TensorDataset, Tensors};
-use blocks_core::nn::{DynLinear, Module};
+use blocks_core::nn::{DynLinear, ModuleExt};
 use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
 
 /// Squares of 0..n as (x, x²) with an f32 target, computed on demand.

@@ -13,7 +13,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use crate::support::panic_message;
-use blocks_core::nn::{DynLinear, Module};
+use blocks_core::nn::{DynLinear, ModuleExt};
 use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
 use blocks_core::{Tensor, no_grad};
 use watchdog::{together, within_watchdog};

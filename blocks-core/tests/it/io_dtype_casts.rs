@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use blocks_core::io::{FileError, TensorFile, load};
-use blocks_core::nn::{BatchNorm1d, Linear, LoadError, Module};
+use blocks_core::nn::{BatchNorm1d, Linear, LoadError, ModuleExt};
 use blocks_core::{Tensor, Tensor64};
 use safetensors::tensor::{Dtype, TensorView, serialize};
 

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use blocks_core::io::{FileError, TensorFile, load, save, serialize_tensors, write_atomically};
-use blocks_core::nn::{Linear, Module, StateDict};
+use blocks_core::nn::{Linear, ModuleExt, StateDict};
 use blocks_core::{Tensor, Tensor64};
 
 /// A fresh folder of its own for each test.

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use blocks_core::Tensor;
 use blocks_core::io::{FileError, TensorFile, save_tensors};
-use blocks_core::nn::{DynLinear, Module, StateDict};
+use blocks_core::nn::{DynLinear, ModuleExt, StateDict};
 use blocks_core::optim::{Optimizer, OptimizerState, Sgd, SgdConfig};
 
 const ENTRIES: usize = 80_000;

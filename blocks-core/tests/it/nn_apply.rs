@@ -5,7 +5,8 @@
 use std::fmt;
 
 use blocks_core::nn::{
-    DynLinear, LazyLinear, Linear, Module, Parameter, ReLU, Sequential, Visitor, apply, apply_to, init,
+    DynLinear, LazyLinear, Linear, Module, ModuleExt, Parameter, ReLU, Sequential, Visitor, apply, apply_to,
+    init,
 };
 use blocks_core::{Tensor, manual_seed};
 

@@ -6,8 +6,8 @@
 
 use blocks_core::io::TensorFile;
 use blocks_core::nn::{
-    BatchNorm2d, Conv2d, DeepCopy, DynLinear, Flatten, Linear, MaxPool2d, Member, Module, ParamRef, ReLU,
-    Sequential, StateDict, ToElement,
+    BatchNorm2d, Conv2d, DeepCopy, DynLinear, Flatten, Linear, MaxPool2d, Member, Module, ModuleExt,
+    ParamRef, ReLU, Sequential, StateDict, ToElement,
 };
 use blocks_core::{Tensor, Tensor64, gradcheck_module, manual_seed};
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Barrier, Mutex, MutexGuard};
 
 use blocks_core::io::FileError;
 use blocks_core::nn::{
-    DynLinear, LazyLinear, Linear, LoadError, Module, ReLU, Sequential, StateDict, apply, init,
+    DynLinear, LazyLinear, Linear, LoadError, Module, ModuleExt, ReLU, Sequential, StateDict, apply, init,
     uninitialized_parameters,
 };
 use blocks_core::{Tensor, manual_seed};
@@ -253,7 +253,7 @@ fn load_error_from_a_file_names_the_mismatch() {
 #[test]
 #[should_panic(expected = "SGD.step(): parameter 0 is uninitialized")]
 fn an_optimizer_step_before_the_dry_run_is_a_clear_error() {
-    use blocks_core::nn::Module;
+    use blocks_core::nn::ModuleExt;
     use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
     let layer = blocks_core::nn::LazyLinear::new(4);
     let mut optimizer = Sgd::new(layer.parameters(), SgdConfig::default());
@@ -262,7 +262,7 @@ fn an_optimizer_step_before_the_dry_run_is_a_clear_error() {
 
 #[test]
 fn an_optimizer_made_before_the_dry_run_trains_after_it() {
-    use blocks_core::nn::Module;
+    use blocks_core::nn::ModuleExt;
     use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
     let layer = blocks_core::nn::LazyLinear::new(2);
     let mut optimizer = Sgd::new(layer.parameters(), SgdConfig { lr: 0.5, ..Default::default() });

@@ -227,7 +227,7 @@ fn tied_parameter_listed_twice_is_updated_once() {
 
 #[test]
 fn shared_layer_in_a_model_is_updated_once() {
-    use blocks_core::nn::{DynLinear, Module, Sequential};
+    use blocks_core::nn::{DynLinear, ModuleExt, Sequential};
     // The same layer twice in a Sequential: its gradient is the sum of both
     // uses, and one SGD step subtracts lr times that sum, once.
     let shared =

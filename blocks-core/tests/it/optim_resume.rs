@@ -2,7 +2,7 @@
 //! fresh ones, N more steps must equal 2N uninterrupted steps bit for bit;
 //! and a state that does not fit is refused without changing anything.
 
-use blocks_core::nn::{DynLinear, Module, ReLU, Sequential};
+use blocks_core::nn::{DynLinear, ModuleExt, ReLU, Sequential};
 use blocks_core::optim::{
     Adam, AdamConfig, AdamWConfig, LrScheduler, Optimizer, OptimizerState, Sgd, SgdConfig, StepLR,
 };

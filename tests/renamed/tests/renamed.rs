@@ -2,7 +2,7 @@
 //! `sequential!` reaches it through `$crate`, `#[derive(Module)]` through
 //! `#[module(crate = "::nn")]`.
 
-use nn::nn::{Linear, Module, ReLU};
+use nn::nn::{Linear, ModuleExt, ReLU};
 
 #[derive(nn::Module)]
 #[module(crate = "::nn", chain)]

@@ -9,7 +9,7 @@ use crate::nn::{Member, Module, Visitor};
 /// block inside.
 ///
 /// ```
-/// use blocks_core::nn::{Linear, Module, ReLU};
+/// use blocks_core::nn::{Linear, Module, ModuleExt, ReLU};
 /// let blocks: Vec<Box<dyn Module>> = vec![Box::new(Linear::<2, 3>::new()), Box::new(ReLU)];
 /// assert_eq!(blocks[1].type_name(), "ReLU");
 /// assert_eq!(blocks.named_parameters()[0].0, "0.weight");

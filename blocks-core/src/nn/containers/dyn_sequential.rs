@@ -24,7 +24,7 @@ use crate::nn::{Block, Module, Visitor};
 /// `sequential!`; the two nest in each other.
 ///
 /// ```
-/// use blocks_core::nn::{DynSequential, LazyLinear, Module, ReLU, Sequential};
+/// use blocks_core::nn::{DynSequential, LazyLinear, Module, ModuleExt, ReLU, Sequential};
 /// use blocks_core::Tensor;
 /// let mut net = DynSequential::new();
 /// for i in 0..2 {
@@ -63,7 +63,7 @@ impl DynSequential {
     /// Panics, with PyTorch's message, on an empty name or a name with a dot.
     ///
     /// ```
-    /// use blocks_core::nn::{DynSequential, Linear, Module, ReLU};
+    /// use blocks_core::nn::{DynSequential, Linear, Module, ModuleExt, ReLU};
     /// let mut net = DynSequential::new();
     /// net.add_module("hidden", Linear::<4, 8>::new()).add_module("act", ReLU);
     /// let names: Vec<String> = net.named_children().into_iter().map(|(n, _)| n).collect();
@@ -77,7 +77,7 @@ impl DynSequential {
     /// `net.append(block)`.
     ///
     /// ```
-    /// use blocks_core::nn::{DynSequential, DynLinear, Module, ReLU};
+    /// use blocks_core::nn::{DynLinear, DynSequential, Module, ModuleExt, ReLU};
     /// let mut net = DynSequential::new();
     /// net.push(DynLinear::new(4, 8)).push(ReLU);
     /// assert_eq!(net.named_parameters()[0].0, "0.weight");

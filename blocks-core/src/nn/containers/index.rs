@@ -5,6 +5,7 @@
 
 use std::ops::Index;
 
+use crate::nn::ModuleExt;
 use crate::nn::{Block, Module};
 
 fn child_at(module: &dyn Module, index: usize) -> &dyn Module {
@@ -31,7 +32,7 @@ fn child_named<'m>(module: &'m dyn Module, name: &str) -> &'m dyn Module {
 /// `DynSequential` and lists is PyTorch's `net[i]`. Panics past the end.
 ///
 /// ```
-/// use blocks_core::nn::{LazyLinear, Module, ReLU, Sequential};
+/// use blocks_core::nn::{LazyLinear, Module, ModuleExt, ReLU, Sequential};
 /// let block1 = Sequential::new((LazyLinear::new(8), ReLU, LazyLinear::new(4), ReLU));
 /// let module: &dyn Module = &block1;
 /// assert_eq!(module[2].extra_repr(), "in_features=0, out_features=4, bias=True");
@@ -49,7 +50,7 @@ impl Index<usize> for dyn Module {
 /// names, if there is none.
 ///
 /// ```
-/// use blocks_core::nn::{Linear, Module, ReLU, Sequential};
+/// use blocks_core::nn::{Linear, Module, ModuleExt, ReLU, Sequential};
 /// let net = Sequential::new((Linear::<2, 3>::new(), ReLU));
 /// let module: &dyn Module = &net;
 /// assert_eq!(module["1"].type_name(), "ReLU");
@@ -65,7 +66,7 @@ impl Index<&str> for dyn Module {
 /// `b[i]`: child `i` of a boxed block, as for `dyn Module`.
 ///
 /// ```
-/// use blocks_core::nn::{Block, LazyLinear, Module, ReLU, Sequential};
+/// use blocks_core::nn::{Block, LazyLinear, Module, ModuleExt, ReLU, Sequential};
 /// let block: Box<dyn Block> = Box::new(Sequential::new((LazyLinear::new(8), ReLU)));
 /// assert_eq!(block[1].type_name(), "ReLU");
 /// ```
@@ -80,7 +81,7 @@ impl Index<usize> for dyn Block {
 /// `b["name"]`: the child of a boxed block registered under `name`.
 ///
 /// ```
-/// use blocks_core::nn::{Block, LazyLinear, Module, ReLU, Sequential};
+/// use blocks_core::nn::{Block, LazyLinear, Module, ModuleExt, ReLU, Sequential};
 /// let block: Box<dyn Block> = Box::new(Sequential::new((LazyLinear::new(8), ReLU)));
 /// assert_eq!(block["0"].type_name(), "LazyLinear");
 /// ```
@@ -101,7 +102,7 @@ impl dyn Module + '_ {
     /// `layer.as_dyn().downcast_ref()` on a block of a known type).
     ///
     /// ```
-    /// use blocks_core::nn::{LazyLinear, Module, ReLU, Sequential};
+    /// use blocks_core::nn::{LazyLinear, Module, ModuleExt, ReLU, Sequential};
     /// let net = Sequential::new((LazyLinear::new(8), ReLU));
     /// let module: &dyn Module = &net;
     /// let layer = module[0].downcast_ref::<LazyLinear>().unwrap();

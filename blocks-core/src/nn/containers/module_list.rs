@@ -6,7 +6,7 @@ use crate::nn::{Module, Visitor};
 /// A list of blocks, like `nn.ModuleList`: child `i` is element `i`.
 ///
 /// ```
-/// use blocks_core::nn::{module_repr, Linear, Module};
+/// use blocks_core::nn::{Linear, Module, ModuleExt, module_repr};
 /// let layers = vec![Linear::<2, 2>::new(), Linear::<2, 2>::new()];
 /// let names: Vec<String> = layers.named_parameters().into_iter().map(|(n, _)| n).collect();
 /// assert_eq!(names, ["0.weight", "0.bias", "1.weight", "1.bias"]);
@@ -26,7 +26,7 @@ impl<M: Module> Module for Vec<M> {
 /// A fixed number of blocks, like an `nn.ModuleList` of `N` blocks.
 ///
 /// ```
-/// use blocks_core::nn::{module_repr, Module, ReLU};
+/// use blocks_core::nn::{Module, ModuleExt, ReLU, module_repr};
 /// let acts = [ReLU, ReLU];
 /// assert_eq!(module_repr(&acts), "ModuleList(\n  (0): ReLU()\n  (1): ReLU()\n)");
 /// ```

@@ -26,7 +26,7 @@ type Repeated<R, B, I, J> =
 /// gives that kind, so the chain around it is checked as for any block.
 ///
 /// ```
-/// use blocks_core::nn::{Images, Module, Repeat};
+/// use blocks_core::nn::{Images, Module, ModuleExt, Repeat};
 /// use blocks_core::nn::Conv2d;
 /// use blocks_core::Tensor;
 /// let stage = Repeat::<2, Conv2d<4, 4, 3>>::new(|_| Conv2d::new().padding(1));

@@ -21,7 +21,7 @@ use crate::nn::{HookValue, Hooks, Module, Visitor};
 /// entries, reached as `net.hidden` (PyTorch's `OrderedDict` form).
 ///
 /// ```
-/// use blocks_core::nn::{Linear, Module, ReLU, Sequential};
+/// use blocks_core::nn::{Linear, Module, ModuleExt, ReLU, Sequential};
 /// use blocks_core::Tensor;
 /// let net = Sequential::new((Linear::<20, 256>::new(), ReLU, Linear::<256, 10>::new()));
 /// let y = net.forward(&Tensor::rand([2, 20]));
@@ -66,7 +66,7 @@ impl<T: BlockEntries> Sequential<T> {
     /// layer by layer printing each output's shape.
     ///
     /// ```
-    /// use blocks_core::nn::{Block, Linear, Module, ReLU, Sequential};
+    /// use blocks_core::nn::{Block, Linear, Module, ModuleExt, ReLU, Sequential};
     /// use blocks_core::Tensor;
     /// let net = Sequential::new((Linear::<20, 256>::new(), ReLU, Linear::<256, 10>::new()));
     /// let mut x = Tensor::rand([2, 20]);

@@ -22,7 +22,7 @@ use crate::nn::{Module, Visitor};
 /// `downcast_ref` its type back).
 ///
 /// ```
-/// use blocks_core::nn::{Chunks, Module, ReLU, Sequential};
+/// use blocks_core::nn::{Chunks, Module, ModuleExt, ReLU, Sequential};
 /// let net = Sequential::new(Chunks((ReLU, ReLU, ReLU, ReLU, ReLU, ReLU, ReLU, ReLU, ReLU, ReLU, ReLU, ReLU), (ReLU,)));
 /// assert_eq!(net.named_children().last().unwrap().0, "12");
 /// let _thirteenth: &ReLU = &net.0.1.0;

@@ -15,7 +15,7 @@ use crate::{Element, Indices, Tensor, TensorBase};
 /// `nn.Embedding(num_embeddings, embedding_dim)`; rows start from N(0, 1).
 ///
 /// ```
-/// use blocks_core::nn::{DynEmbedding, Module};
+/// use blocks_core::nn::{DynEmbedding, Module, ModuleExt};
 /// use blocks_core::Indices;
 /// let embed = DynEmbedding::new(50, 16);
 /// assert_eq!(embed.to_string(), "Embedding(50, 16)");
@@ -56,7 +56,7 @@ impl DynEmbedding {
     /// (PyTorch's "Padding_idx must be within num_embeddings").
     ///
     /// ```
-    /// use blocks_core::nn::{DynEmbedding, Module};
+    /// use blocks_core::nn::{DynEmbedding, Module, ModuleExt};
     /// let embed = DynEmbedding::with_padding_idx(10, 3, -1);
     /// assert_eq!(embed.to_string(), "Embedding(10, 3, padding_idx=9)");
     /// assert_eq!(embed.weight().to_vec()[27..], [0.0; 3]);

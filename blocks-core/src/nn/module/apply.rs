@@ -3,6 +3,7 @@
 use std::any::TypeId;
 
 use crate::nn::Module;
+use crate::nn::ModuleExt;
 
 /// Runs `f` on every block of `module`, like PyTorch's `net.apply(fn)`: each
 /// child's subtree first (in order), then the block itself, so the whole model
@@ -13,7 +14,7 @@ use crate::nn::Module;
 /// its widths, and [`apply_to`] to act on one type.
 ///
 /// ```
-/// use blocks_core::nn::{apply, init, DynLinear, Linear, Module, ReLU, Sequential};
+/// use blocks_core::nn::{DynLinear, Linear, Module, ModuleExt, ReLU, Sequential, apply, init};
 /// let net = Sequential::new((Linear::<4, 8>::new(), ReLU, Linear::<8, 1>::new()));
 /// let mut order = Vec::new();
 /// apply(&net, |m| order.push(m.type_name()));
@@ -37,7 +38,7 @@ pub fn apply<M: Module + ?Sized>(module: &M, mut f: impl FnMut(&dyn Module)) {
 /// `Linear` whatever its widths, use `downcast_ref::<DynLinear>()` with [`apply`].)
 ///
 /// ```
-/// use blocks_core::nn::{apply_to, init, DynLinear, Linear, Module, ReLU, Sequential};
+/// use blocks_core::nn::{DynLinear, Linear, Module, ModuleExt, ReLU, Sequential, apply_to, init};
 /// let net = Sequential::new((DynLinear::new(4, 8), ReLU, Linear::<8, 1>::new()));
 /// apply_to(&net, |layer: &DynLinear| init::constant_(layer.weight(), 1.0));
 /// assert_eq!(net.0.0.weight().to_vec(), vec![1.0; 32]);

@@ -75,7 +75,7 @@ impl Mapper {
 /// `Clone` of a Rust handle).
 ///
 /// ```
-/// use blocks_core::nn::{DeepCopy, Linear, Module};
+/// use blocks_core::nn::{DeepCopy, Linear, Module, ModuleExt};
 /// let net = Linear::<2, 2>::new();
 /// let copy = net.deep_copy();
 /// copy.weight().data_mut().fill(0.0);

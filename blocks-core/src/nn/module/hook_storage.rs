@@ -83,7 +83,7 @@ impl Drop for Shared {
 /// one through its handle removes it from the original only.
 ///
 /// ```
-/// use blocks_core::nn::{run, Forward, ForwardHooks, Hooks, Module, OneInput, Takes, Visitor};
+/// use blocks_core::nn::{Forward, ForwardHooks, Hooks, Module, ModuleExt, OneInput, Takes, Visitor, run};
 /// use blocks_core::Tensor;
 ///
 /// // What `#[derive(Module)]` writes for a struct with a field `hooks: Hooks`.
@@ -133,7 +133,7 @@ impl Hooks {
     /// Whether the block has no hooks of its own.
     ///
     /// ```
-    /// use blocks_core::nn::{ForwardHooks, Hooks, Module, ReLU};
+    /// use blocks_core::nn::{ForwardHooks, Hooks, Module, ModuleExt, ReLU};
     /// let relu = ReLU::default();
     /// let handle = relu.register_forward_hook(|_, _| None);
     /// assert!(!blocks_core::nn::hooks_of(&relu).unwrap().is_empty());

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use crate::nn::ModuleExt;
 use crate::nn::state_dict::{LoadReport, ShapeMismatch, StateDict, StateDictError};
 use crate::nn::{BufferRef, Member, Module, ParamRef, Parameter, Visitor};
 use crate::{AnyTensor, Element, Tensor, TensorBase};

@@ -40,13 +40,15 @@ impl<M: Module> AsModule for M {
 ///
 /// A block implements [`type_name`](Module::type_name) and
 /// [`visit`](Module::visit) (and [`extra_repr`](Module::extra_repr) when it
-/// prints settings), usually through `#[derive(Module)]`, and gets the rest:
-/// PyTorch's parameter names, state dicts, train/eval. Every method takes
-/// `&self`: parameters are shared handles and training flags are interior,
-/// so a model can be shared across threads.
+/// prints settings), usually through `#[derive(Module)]`. The trait holds
+/// only what a container needs of a block (its name, members, identity and
+/// mode); the rest, PyTorch's parameter names, state dicts, train/eval, is
+/// [`ModuleExt`], implemented for every block. Every method takes `&self`:
+/// parameters are shared handles and training flags are interior, so a
+/// model can be shared across threads.
 ///
 /// ```
-/// use blocks_core::nn::{Module, Parameter, Visitor};
+/// use blocks_core::nn::{Module, ModuleExt, Parameter, Visitor};
 /// use blocks_core::Tensor;
 /// struct Scale(Parameter);
 /// impl Module for Scale {
@@ -61,7 +63,7 @@ impl<M: Module> AsModule for M {
 /// ```
 ///
 /// ```
-/// use blocks_core::nn::{Linear, Module};
+/// use blocks_core::nn::{Linear, Module, ModuleExt};
 /// let layer = Linear::<20, 256>::new();
 /// let names: Vec<String> = layer.named_parameters().into_iter().map(|(n, _)| n).collect();
 /// assert_eq!(names, ["weight", "bias"]);
@@ -89,7 +91,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// types (a `Box` answers with the block inside).
     ///
     /// ```
-    /// use blocks_core::nn::{Module, ReLU};
+    /// use blocks_core::nn::{Module, ModuleExt, ReLU};
     /// let boxed: Box<dyn Module> = Box::new(ReLU);
     /// assert!(boxed.as_any().is::<ReLU>());
     /// ```
@@ -100,7 +102,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// This block as a trait object (a `Box` answers with the block inside).
     ///
     /// ```
-    /// use blocks_core::nn::{Module, ReLU};
+    /// use blocks_core::nn::{Module, ModuleExt, ReLU};
     /// assert_eq!(ReLU.as_dyn().type_name(), "ReLU");
     /// ```
     fn as_dyn(&self) -> &dyn Module {
@@ -116,7 +118,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// whatever its widths, PyTorch's `if type(m) == nn.Linear:`.
     ///
     /// ```
-    /// use blocks_core::nn::{DynConv2d, Conv2d, DynLinear, Linear, Module, ReLU};
+    /// use blocks_core::nn::{Conv2d, DynConv2d, DynLinear, Linear, Module, ModuleExt, ReLU};
     /// assert_eq!(Linear::<2, 3>::new().core().unwrap().type_name(), "Linear");
     /// assert!(ReLU.core().is_none());
     /// let conv = Conv2d::<1, 6, 5>::new();
@@ -130,7 +132,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// What this block registers directly, in order.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// assert_eq!(Linear::<2, 1>::new().members().len(), 2);
     /// ```
     fn members(&self) -> Vec<(String, Member<'_>)> {
@@ -143,7 +145,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// one) and every block below it.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// let layer = Linear::<2, 2>::new();
     /// layer.set_training(false);
     /// assert!(!layer.is_training());
@@ -157,7 +159,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// child, and a block with neither is in training mode.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// assert!(Linear::<2, 2>::new().is_training());
     /// ```
     fn is_training(&self) -> bool {
@@ -165,11 +167,24 @@ pub trait Module: AsModule + Send + Sync + 'static {
         self.visit(&mut mode);
         mode.own.or(mode.first_child).unwrap_or(true)
     }
+}
 
+/// What every block can do, from its [`Module`]: PyTorch's `train`/`eval`,
+/// its parameters, buffers and children by name, state dicts and files.
+/// Implemented for every block; in the prelude.
+///
+/// ```
+/// use blocks_core::nn::{Linear, ModuleExt};
+/// let layer = Linear::<20, 256>::new();
+/// let names: Vec<String> = layer.named_parameters().into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names, ["weight", "bias"]);
+/// assert_eq!(layer.num_params(), 20 * 256 + 256);
+/// ```
+pub trait ModuleExt: Module {
     /// Training mode, like `net.train()`.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// let layer = Linear::<2, 2>::new();
     /// layer.eval();
     /// layer.train();
@@ -182,7 +197,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// Evaluation mode, like `net.eval()`.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// let layer = Linear::<2, 2>::new();
     /// layer.eval();
     /// assert!(!layer.is_training());
@@ -194,7 +209,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// The direct children with their names, like `named_children()`.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module, ReLU, Sequential};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt, ReLU, Sequential};
     /// let net = Sequential::new((Linear::<2, 3>::new(), ReLU));
     /// let names: Vec<String> = net.named_children().into_iter().map(|(n, _)| n).collect();
     /// assert_eq!(names, ["0", "1"]);
@@ -213,7 +228,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// child's subtree in order, like `named_modules()`.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module, ReLU, Sequential};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt, ReLU, Sequential};
     /// let net = Sequential::new((Linear::<2, 3>::new(), ReLU));
     /// let names: Vec<String> = net.named_modules().into_iter().map(|(n, _)| n).collect();
     /// assert_eq!(names, ["", "0", "1"]);
@@ -239,7 +254,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// tensors appear under every name.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Member, Module};
+    /// use blocks_core::nn::{Linear, Member, Module, ModuleExt};
     /// let names: Vec<String> = Linear::<2, 1>::new().named_members().into_iter().map(|(n, _)| n).collect();
     /// assert_eq!(names, ["weight", "bias"]);
     /// ```
@@ -257,7 +272,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// `named_parameters_of::<f64>()`).
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// let layer = Linear::<3, 1>::new();
     /// assert_eq!(layer.named_parameters()[1].0, "bias");
     /// ```
@@ -270,7 +285,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// [`parameters_of`](Module::parameters_of) for a float64 model.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// assert_eq!(Linear::<3, 1>::new().parameters().len(), 2);
     /// ```
     fn parameters(&self) -> Vec<Parameter> {
@@ -281,7 +296,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// (see [`named_buffers_of`](Module::named_buffers_of) for float64).
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// assert!(Linear::<3, 1>::new().named_buffers().is_empty());
     /// ```
     fn named_buffers(&self) -> Vec<(String, Tensor)> {
@@ -296,7 +311,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// its parameters with `E = f64`.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module, ToElement};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt, ToElement};
     /// let net = Linear::<3, 1>::new().to_f64();
     /// assert_eq!(net.named_parameters_of::<f64>()[0].0, "weight");
     /// assert!(net.named_parameters_of::<f32>().is_empty());
@@ -313,7 +328,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// (`Sgd::new(net.parameters_of::<f64>(), ..)`).
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module, ToElement};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt, ToElement};
     /// assert_eq!(Linear::<3, 1>::new().to_f64().parameters_of::<f64>().len(), 2);
     /// ```
     fn parameters_of<E: Element>(&self) -> Vec<Parameter<E>>
@@ -327,7 +342,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// ([`named_buffers`](Module::named_buffers) is its float32 form).
     ///
     /// ```
-    /// use blocks_core::nn::{BatchNorm1d, Module, ToElement};
+    /// use blocks_core::nn::{BatchNorm1d, Module, ModuleExt, ToElement};
     /// let norm = BatchNorm1d::<2>::new().to_f64();
     /// assert_eq!(norm.named_buffers_of::<f64>()[0].0, "running_mean");
     /// ```
@@ -342,7 +357,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// parameters counted once).
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// assert_eq!(Linear::<20, 256>::new().num_params(), 5376);
     /// ```
     fn num_params(&self) -> usize {
@@ -352,7 +367,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// Clears every parameter's gradient (sets it to `None`, PyTorch's default).
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// use blocks_core::Tensor;
     /// let layer = Linear::<2, 1>::new();
     /// layer.forward(&Tensor::ones([1, 2])).sum().backward();
@@ -368,7 +383,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// The parameter or buffer with dotted name `name` (`net.parameter("2.bias")`).
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// let layer = Linear::<2, 1>::new();
     /// assert!(layer.parameter("bias").unwrap().same(layer.bias().unwrap()));
     /// ```
@@ -383,7 +398,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// The block with dotted name `name` (`"0.net.2"`), like `get_submodule`.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module, ReLU, Sequential};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt, ReLU, Sequential};
     /// let net = Sequential::new((Linear::<2, 3>::new(), ReLU));
     /// assert_eq!(net.submodule("1").unwrap().type_name(), "ReLU");
     /// ```
@@ -395,7 +410,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// like `net.requires_grad_(False)`.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// let layer = Linear::<2, 1>::new();
     /// layer.requires_grad_(false);
     /// assert!(!layer.weight().requires_grad());
@@ -409,7 +424,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// Every parameter and buffer under its key, like `net.state_dict()`.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// assert_eq!(Linear::<2, 1>::new().state_dict().keys(), vec!["weight", "bias"]);
     /// ```
     fn state_dict(&self) -> StateDict {
@@ -422,7 +437,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// changed when it fails.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// let (a, b) = (Linear::<2, 1>::new(), Linear::<2, 1>::new());
     /// b.load_state_dict(&a.state_dict()).unwrap();
     /// assert_eq!(a.weight().to_vec(), b.weight().to_vec());
@@ -436,7 +451,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// refused (shape mismatches are still errors).
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module, StateDict};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt, StateDict};
     /// let report = Linear::<2, 1>::new().load_state_dict_with(&StateDict::new(), false).unwrap();
     /// assert_eq!(report.missing_keys.len(), 2);
     /// ```
@@ -448,7 +463,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// `load_state_dict(safetensors.torch.load_file(path))`; atomic.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// let path = std::env::temp_dir().join("blocks-doc-save-module.safetensors");
     /// let layer = Linear::<2, 1>::new();
     /// layer.save(&path).unwrap();
@@ -467,7 +482,7 @@ pub trait Module: AsModule + Send + Sync + 'static {
     /// `save_model`) or by [`save`](Module::save), strictly.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// assert!(Linear::<2, 1>::new().load("missing.safetensors").is_err());
     /// ```
     fn load(&self, path: impl AsRef<std::path::Path>) -> Result<LoadReport, LoadError>
@@ -478,6 +493,8 @@ pub trait Module: AsModule + Send + Sync + 'static {
         Ok(self.load_state_dict(&state)?)
     }
 }
+
+impl<M: Module + ?Sized> ModuleExt for M {}
 
 /// Sets the mode on a block's own flag and on each child's subtree.
 struct SetMode(bool);

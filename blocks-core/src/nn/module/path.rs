@@ -16,6 +16,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::nn::Module;
+use crate::nn::ModuleExt;
 
 /// One step down the tree: a child of a tuple `Sequential` (by position) or
 /// of a `DynSequential` (by the name it was added under), or a field.

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::nn::Module;
+use crate::nn::ModuleExt;
 
 /// Writes PyTorch's repr of `module`: one-line leaves such as
 /// `Linear(in_features=20, out_features=256, bias=True)`, children indented

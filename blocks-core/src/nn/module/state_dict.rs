@@ -22,7 +22,7 @@ use crate::{AnyTensor, Element, Tensor, Tensor64, TensorBase};
 /// and [`entries`](Self::entries) every entry as an [`AnyTensor`].
 ///
 /// ```
-/// use blocks_core::nn::{Linear, Module, StateDict};
+/// use blocks_core::nn::{Linear, Module, ModuleExt, StateDict};
 /// let layer = Linear::<3, 2>::new();
 /// let state: StateDict = layer.state_dict();
 /// assert_eq!(state.keys(), vec!["weight", "bias"]);
@@ -84,7 +84,7 @@ impl StateDict {
     /// F64 tensor of a file).
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module, ToElement};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt, ToElement};
     /// let state = Linear::<2, 1>::new().to_f64().state_dict();
     /// assert_eq!(state.get_f64("weight").unwrap().shape(), vec![1, 2]);
     /// assert!(state.get("weight").is_none());
@@ -120,7 +120,7 @@ impl StateDict {
     /// yet): their entries hold no values, and saving refuses them.
     ///
     /// ```
-    /// use blocks_core::nn::{LazyLinear, Module};
+    /// use blocks_core::nn::{LazyLinear, Module, ModuleExt};
     /// let layer = LazyLinear::new(4);
     /// assert_eq!(layer.state_dict().uninitialized_keys(), vec!["weight", "bias"]);
     /// layer.forward(&blocks_core::Tensor::ones([1, 2]));
@@ -135,7 +135,7 @@ impl StateDict {
     ///
     /// ```
     /// let state = blocks_core::nn::Linear::<1, 1>::new();
-    /// # use blocks_core::nn::Module;
+    /// # use blocks_core::nn::{Module, ModuleExt};
     /// assert_eq!(state.state_dict().iter().count(), 2);
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Tensor)> {
@@ -145,7 +145,7 @@ impl StateDict {
     /// The float64 entries in order.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module, ToElement};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt, ToElement};
     /// assert_eq!(Linear::<1, 1>::new().to_f64().state_dict().iter_f64().count(), 2);
     /// ```
     pub fn iter_f64(&self) -> impl Iterator<Item = (&str, &Tensor64)> {
@@ -265,7 +265,7 @@ impl StateDict {
     /// [`FileError::Io`] if the file cannot be written.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module, StateDict};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt, StateDict};
     /// let path = std::env::temp_dir().join("blocks-doc-state.safetensors");
     /// Linear::<2, 1>::new().state_dict().save(&path).unwrap();
     /// assert_eq!(StateDict::read(&path).unwrap().keys(), vec!["bias", "weight"]);
@@ -289,7 +289,7 @@ impl StateDict {
     ///
     /// ```
     /// use blocks_core::io::TensorFile;
-    /// use blocks_core::nn::{Linear, Module, StateDict, ToElement};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt, StateDict, ToElement};
     /// let bytes = Linear::<2, 1>::new().to_f64().state_dict().serialize().unwrap();
     /// let state = StateDict::from_file(&TensorFile::from_bytes(&bytes).unwrap()).unwrap();
     /// assert_eq!(state.entry("weight").unwrap().dtype(), "float64");
@@ -314,7 +314,7 @@ impl StateDict {
 /// entries as `OrderedDict({'weight': ..., 'bias': ...})`.)
 ///
 /// ```
-/// use blocks_core::nn::{DynLinear, Module};
+/// use blocks_core::nn::{DynLinear, Module, ModuleExt};
 /// use blocks_core::Tensor;
 /// let layer = DynLinear::from_tensors(Tensor::from_vec(vec![0.5, -0.25], [1, 2]), Some(Tensor::zeros([1]))).unwrap();
 /// assert_eq!(
@@ -389,7 +389,7 @@ pub struct ShapeMismatch {
 /// Why a state dict did not load: every problem at once, as PyTorch lists them.
 ///
 /// ```
-/// use blocks_core::nn::{Linear, Module, StateDict};
+/// use blocks_core::nn::{Linear, Module, ModuleExt, StateDict};
 /// let error = Linear::<2, 1>::new().load_state_dict(&StateDict::new()).unwrap_err();
 /// assert_eq!(error.missing, vec!["weight", "bias"]);
 /// assert!(error.to_string().starts_with("Error(s) in loading state_dict for Linear:"));
@@ -443,7 +443,7 @@ impl std::error::Error for StateDictError {}
 /// The keys a non-strict load passed over (PyTorch's `_IncompatibleKeys`).
 ///
 /// ```
-/// use blocks_core::nn::{Linear, Module, StateDict};
+/// use blocks_core::nn::{Linear, Module, ModuleExt, StateDict};
 /// let report = Linear::<2, 1>::new().load_state_dict_with(&StateDict::new(), false).unwrap();
 /// assert_eq!(report.missing_keys, vec!["weight", "bias"]);
 /// ```
@@ -458,7 +458,7 @@ pub struct LoadReport {
 /// Why loading a model from a file failed: the file, or its contents.
 ///
 /// ```
-/// use blocks_core::nn::{Linear, LoadError, Module};
+/// use blocks_core::nn::{Linear, LoadError, Module, ModuleExt};
 /// let error = Linear::<2, 1>::new().load("no-such-file.safetensors").unwrap_err();
 /// assert!(matches!(error, LoadError::File(_)));
 /// ```

@@ -69,7 +69,7 @@ pub trait MapElement {
 /// [`deep_copy`](crate::nn::DeepCopy::deep_copy) keeps them.
 ///
 /// ```
-/// use blocks_core::nn::{Linear, Module, ReLU, Sequential, ToElement};
+/// use blocks_core::nn::{Linear, Module, ModuleExt, ReLU, Sequential, ToElement};
 /// use blocks_core::Tensor64;
 /// let net = Sequential::new((Linear::<2, 3>::new(), ReLU, Linear::<3, 1>::new()));
 /// let double = net.to_f64(); // Sequential<(Linear<2, 3, f64>, ReLU, Linear<3, 1, f64>)>

@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::nn::ModuleExt;
 use crate::nn::{Member, Module, Parameter};
 use crate::{Element, ShapeError, Tensor, TensorBase};
 
@@ -138,7 +139,7 @@ impl<E: Element> Parameter<E> {
 /// `named_parameters` order; empty when the model is ready to train or save.
 ///
 /// ```
-/// use blocks_core::nn::{uninitialized_parameters, LazyLinear, Module, ReLU, Sequential};
+/// use blocks_core::nn::{LazyLinear, Module, ModuleExt, ReLU, Sequential, uninitialized_parameters};
 /// use blocks_core::Tensor;
 /// let net = Sequential::new((LazyLinear::new(8), ReLU));
 /// assert_eq!(uninitialized_parameters(&net), ["0.weight", "0.bias"]);

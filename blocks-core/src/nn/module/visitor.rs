@@ -247,7 +247,7 @@ impl<'m> BufferRef<'m> {
 /// One thing a block registers directly, as reported to a [`Visitor`].
 ///
 /// ```
-/// use blocks_core::nn::{Linear, Member, Module};
+/// use blocks_core::nn::{Linear, Member, Module, ModuleExt};
 /// let layer = Linear::<2, 1>::new();
 /// let members = layer.members();
 /// assert!(matches!(members[0], (ref name, Member::Parameter(_)) if name == "weight"));
@@ -278,7 +278,7 @@ impl<'m> Member<'m> {
     /// The parameter if this is one of element type `E`.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// let layer = Linear::<2, 1>::new();
     /// let (_, weight) = layer.members()[0];
     /// assert!(weight.parameter::<f32>().is_some() && weight.parameter::<f64>().is_none());
@@ -293,7 +293,7 @@ impl<'m> Member<'m> {
     /// The buffer if this is one of element type `E`.
     ///
     /// ```
-    /// use blocks_core::nn::{BatchNorm1d, Module};
+    /// use blocks_core::nn::{BatchNorm1d, Module, ModuleExt};
     /// let norm = BatchNorm1d::<2>::new();
     /// let (_, running_mean) = norm.members()[2];
     /// assert_eq!(running_mean.buffer::<f32>().unwrap().to_vec(), vec![0.0, 0.0]);
@@ -309,7 +309,7 @@ impl<'m> Member<'m> {
     /// for a child.
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// let layer = Linear::<2, 1>::new();
     /// assert_eq!(layer.members()[0].1.tensor().unwrap().shape(), vec![1, 2]);
     /// ```
@@ -324,7 +324,7 @@ impl<'m> Member<'m> {
     /// Whether this is a parameter (of either element type).
     ///
     /// ```
-    /// use blocks_core::nn::{Linear, Module};
+    /// use blocks_core::nn::{Linear, Module, ModuleExt};
     /// assert!(Linear::<2, 1>::new().members()[0].1.is_parameter());
     /// ```
     pub fn is_parameter(&self) -> bool {

@@ -34,7 +34,7 @@ use crate::{Element, Indices, Tensor, TensorBase};
 /// skips the hooks that `net(x)` runs in PyTorch.
 ///
 /// ```
-/// use blocks_core::nn::{Batch, Forward, Hooks, Linear, Module, Visitor};
+/// use blocks_core::nn::{Batch, Forward, Hooks, Linear, Module, ModuleExt, Visitor};
 /// struct Double(Linear<3, 3>, Hooks);
 /// impl Module for Double {
 ///     fn type_name(&self) -> String {
@@ -182,7 +182,7 @@ where
 /// `K: FeedsInto<T, Self>`:
 ///
 /// ```
-/// use blocks_core::nn::{Batch, FeedsInto, Forward, Hooks, Module, Visitor};
+/// use blocks_core::nn::{Batch, FeedsInto, Forward, Hooks, Module, ModuleExt, Visitor};
 /// use blocks_core::Tensor;
 /// struct Sum(Hooks);
 /// impl Module for Sum {

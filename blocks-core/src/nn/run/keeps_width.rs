@@ -167,7 +167,7 @@ impl TensorKind for Scalar {
 /// Never implemented by hand; every block with such a `Forward` has it.
 ///
 /// ```
-/// use blocks_core::nn::{Forward, KeepsWidth, Module, Visitor};
+/// use blocks_core::nn::{Forward, KeepsWidth, Module, ModuleExt, Visitor};
 /// use blocks_core::Tensor;
 /// struct Negate;
 /// impl Module for Negate {

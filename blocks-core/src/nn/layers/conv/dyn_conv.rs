@@ -12,7 +12,7 @@ use crate::{ConvOptions, Element, Tensor, TensorBase};
 /// `nn.Conv1d`. Weight `[out, in / groups, k...]`, bias `[out]`.
 ///
 /// ```
-/// use blocks_core::nn::{DynConv2d, Module};
+/// use blocks_core::nn::{DynConv2d, Module, ModuleExt};
 /// use blocks_core::{Conv2dOptions, Tensor};
 /// let conv = DynConv2d::with_options(1, 6, [5, 5], Conv2dOptions { padding: [2, 2], ..Default::default() }, true);
 /// assert_eq!(conv.to_string(), "Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))");

@@ -14,7 +14,7 @@ use crate::optim::pyrepr::float;
 /// [`manual_seed`](crate::manual_seed). It keeps the kind it is given.
 ///
 /// ```
-/// use blocks_core::nn::{Dropout2d, Module};
+/// use blocks_core::nn::{Dropout2d, Module, ModuleExt};
 /// use blocks_core::{manual_seed, Tensor};
 /// let layer = Dropout2d::new(0.5);
 /// assert_eq!(layer.to_string(), "Dropout2d(p=0.5, inplace=False)");

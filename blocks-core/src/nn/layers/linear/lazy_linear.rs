@@ -23,7 +23,7 @@ use crate::{Element, TensorBase};
 /// A clone shares the parameters (a tied layer).
 ///
 /// ```
-/// use blocks_core::nn::{LazyLinear, Module};
+/// use blocks_core::nn::{LazyLinear, Module, ModuleExt};
 /// use blocks_core::Tensor;
 /// let layer = LazyLinear::new(256);
 /// assert_eq!(layer.to_string(), "LazyLinear(in_features=0, out_features=256, bias=True)");

@@ -16,7 +16,7 @@ use crate::{Element, Tensor, TensorBase};
 /// `DynLinear<f64>` is the layer in float64 ([`to_f64`](crate::nn::ToElement::to_f64)).
 ///
 /// ```
-/// use blocks_core::nn::{DynLinear, Module};
+/// use blocks_core::nn::{DynLinear, Module, ModuleExt};
 /// use blocks_core::Tensor;
 /// let hidden = 128; // read from a config
 /// let layer = DynLinear::new(64, hidden);
@@ -189,7 +189,7 @@ where
 /// `IN` features.
 ///
 /// ```
-/// use blocks_core::nn::{Batch, Linear, Module};
+/// use blocks_core::nn::{Batch, Linear, Module, ModuleExt};
 /// let layer = Linear::<20, 256>::new();
 /// let y = layer.forward(&Batch::<20>::rand(2)); // a Batch<256>
 /// assert_eq!(y.shape(), vec![2, 256]);

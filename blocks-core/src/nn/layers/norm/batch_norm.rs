@@ -63,7 +63,7 @@ impl Default for BatchNormOptions {
 /// and `running_var`; in eval it normalizes with the running statistics.
 ///
 /// ```
-/// use blocks_core::nn::{BatchNormOptions, DynBatchNorm1d, Module};
+/// use blocks_core::nn::{BatchNormOptions, DynBatchNorm1d, Module, ModuleExt};
 /// use blocks_core::Tensor;
 /// let bn = DynBatchNorm1d::new(2, BatchNormOptions::default());
 /// assert_eq!(bn.to_string(), "BatchNorm1d(2, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)");
@@ -105,7 +105,7 @@ impl<const D: usize> DynBatchNorm<D> {
     /// 0, running variance 1, no batches tracked, as PyTorch starts it.
     ///
     /// ```
-    /// use blocks_core::nn::{BatchNormOptions, DynBatchNorm2d, Module};
+    /// use blocks_core::nn::{BatchNormOptions, DynBatchNorm2d, Module, ModuleExt};
     /// let bn = DynBatchNorm2d::new(3, BatchNormOptions::default());
     /// let keys = bn.state_dict().keys().into_iter().map(String::from).collect::<Vec<_>>();
     /// assert_eq!(keys, ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]);
@@ -301,7 +301,7 @@ impl<const D: usize, E: Element> DeepCopy for DynBatchNorm<D, E> {
 /// [`DynBatchNorm1d`].
 ///
 /// ```
-/// use blocks_core::nn::{Batch, BatchNorm1d, Module};
+/// use blocks_core::nn::{Batch, BatchNorm1d, Module, ModuleExt};
 /// let bn = BatchNorm1d::<32>::new();
 /// assert_eq!(bn.to_string(), "BatchNorm1d(32, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)");
 /// let y: Batch<32> = bn.forward(&Batch::<32>::rand(4));
@@ -371,7 +371,7 @@ impl<const C: usize, E: Element, Fed: crate::nn::FeedsInto<Batch<C, E>, Self>> F
 /// compile error.
 ///
 /// ```
-/// use blocks_core::nn::{BatchNorm2d, Images, Module};
+/// use blocks_core::nn::{BatchNorm2d, Images, Module, ModuleExt};
 /// use blocks_core::Tensor;
 /// let bn = BatchNorm2d::<6>::new();
 /// bn.eval();

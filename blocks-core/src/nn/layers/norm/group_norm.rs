@@ -17,7 +17,7 @@ use crate::{Element, Tensor, TensorBase};
 /// `· weight + bias` per channel. It behaves the same in training and eval.
 ///
 /// ```
-/// use blocks_core::nn::{DynGroupNorm, Module};
+/// use blocks_core::nn::{DynGroupNorm, Module, ModuleExt};
 /// use blocks_core::Tensor;
 /// let gn = DynGroupNorm::new(2, 6);
 /// assert_eq!(gn.to_string(), "GroupNorm(2, 6, eps=1e-05, affine=True, bias=True)");
@@ -181,7 +181,7 @@ impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> fo
 /// ```
 ///
 /// ```
-/// use blocks_core::nn::{GroupNorm, Images, Module};
+/// use blocks_core::nn::{GroupNorm, Images, Module, ModuleExt};
 /// use blocks_core::Tensor;
 /// let gn = GroupNorm::<3, 6>::new();
 /// assert_eq!(gn.to_string(), "GroupNorm(3, 6, eps=1e-05, affine=True, bias=True)");

@@ -11,7 +11,7 @@ use crate::{Element, Tensor};
 /// It keeps the kind it is given.
 ///
 /// ```
-/// use blocks_core::nn::{Batch, LayerNorm, Module};
+/// use blocks_core::nn::{Batch, LayerNorm, Module, ModuleExt};
 /// let ln = LayerNorm::new([16]);
 /// assert_eq!(ln.to_string(), "LayerNorm((16,), eps=1e-05, elementwise_affine=True, bias=True)");
 /// let y: Batch<16> = ln.forward(&Batch::<16>::rand(3));

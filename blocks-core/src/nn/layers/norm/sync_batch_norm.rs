@@ -34,7 +34,7 @@ use crate::{Element, Tensor, TensorBase};
 /// Keys and printout are PyTorch's:
 ///
 /// ```
-/// use blocks_core::nn::{BatchNormOptions, Module, SyncBatchNorm};
+/// use blocks_core::nn::{BatchNormOptions, Module, ModuleExt, SyncBatchNorm};
 /// use blocks_core::Tensor;
 /// let bn = SyncBatchNorm::new(3, BatchNormOptions::default());
 /// assert_eq!(bn.to_string(), "SyncBatchNorm(3, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)");
@@ -237,7 +237,8 @@ impl<E: Element> DeepCopy for SyncBatchNorm<E> {
 #[cfg(test)]
 mod tests {
     use super::SyncBatchNorm;
-    use crate::nn::{BatchNormOptions, DynBatchNorm2d, Module};
+    use crate::nn::ModuleExt;
+    use crate::nn::{BatchNormOptions, DynBatchNorm2d};
     use crate::{Tensor, manual_seed};
 
     #[test]
