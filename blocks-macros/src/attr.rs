@@ -34,6 +34,10 @@ pub struct StructAttrs {
     /// `transparent`: a typed front over its one block field (`Linear<I, O>`
     /// over `DynLinear`): its name, printout and members are the field's.
     pub transparent: Option<Ident>,
+    /// `input = "Batch<IN>"`: the block's `Forward` is generic over what it
+    /// is fed, and this is its own input (what a chain checks it against,
+    /// in a chain's words).
+    pub input: Option<syn::Type>,
     /// `manual`: the block writes `impl Module` (and its conversions)
     /// itself; the derive writes the rest (`Takes`, `forward`, `Display`).
     pub manual: Option<Ident>,
@@ -53,7 +57,7 @@ pub struct FieldAttrs {
     pub flatten: Option<Ident>,
 }
 
-const STRUCT_KEYS: &str = "`name = \"...\"`, `chain`, `keeps_width`, `any_input`, `transparent`, `manual`, `extra_repr = \"...\"` and `crate = \"...\"`";
+const STRUCT_KEYS: &str = "`name = \"...\"`, `chain`, `keeps_width`, `any_input`, `input = \"...\"`, `transparent`, `manual`, `extra_repr = \"...\"` and `crate = \"...\"`";
 const FIELD_KEYS: &str = "`skip`, `buffer`, `flatten` and `rename = \"...\"`";
 
 /// One argument: `key` or `key = value`.
@@ -177,6 +181,19 @@ pub fn struct_attrs(attrs: &[Attribute], errors: &mut Errors) -> StructAttrs {
                 let value = flag(&arg, errors);
                 set_once(&mut out.transparent, value, &arg.key, errors);
             }
+            "input" => {
+                let value = string(&arg, "Batch<20>", errors).and_then(|lit| match lit.parse::<syn::Type>() {
+                    Ok(ty) => Some(ty),
+                    Err(_) => {
+                        errors.push(Error::new_spanned(
+                            &lit,
+                            "`input` takes the type the block takes, like \"Batch<20>\" or \"Images<C, E>\"",
+                        ));
+                        None
+                    }
+                });
+                set_once(&mut out.input, value, &arg.key, errors);
+            }
             "manual" => {
                 let value = flag(&arg, errors);
                 set_once(&mut out.manual, value, &arg.key, errors);
@@ -226,7 +243,7 @@ pub fn field_attrs(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                 let value = flag(&arg, errors);
                 set_once(&mut out.flatten, value, &arg.key, errors);
             }
-            "name" | "crate" | "keeps_width" | "chain" | "any_input" | "transparent" | "manual"
+            "name" | "crate" | "keeps_width" | "chain" | "any_input" | "input" | "transparent" | "manual"
             | "extra_repr" => errors.push(Error::new_spanned(
                 &arg.key,
                 format!(

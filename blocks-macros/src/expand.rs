@@ -156,7 +156,11 @@ fn expand(s: &Struct, facade: &TokenStream) -> TokenStream {
 fn takes(s: &Struct, where_clause: &Option<WhereClause>, facade: &TokenStream) -> TokenStream {
     let ident = s.ident;
     let (impl_generics, ty_generics, _) = s.generics.split_for_impl();
-    let inputs = if s.attrs.any_input.is_some() { quote!(AnyInput) } else { quote!(OneInput) };
+    let inputs = match (&s.attrs.input, &s.attrs.any_input) {
+        (Some(input), _) => quote!(Typed<#input>),
+        (None, Some(_)) => quote!(AnyInput),
+        (None, None) => quote!(OneInput),
+    };
     let quiet = quiet(s, facade);
     quote! {
         #[automatically_derived]

@@ -60,6 +60,10 @@ use proc_macro::TokenStream;
 /// `#[module(any_input)]` says the block's `Forward` is generic over what it
 /// takes (`impl<K: FeedsInto<Batch<20>, Self>> Forward<K>`), so it takes every
 /// such kind in a chain and in a `Box<dyn Block>`;
+/// `#[module(input = "Batch<IN, E>")]` is `any_input` with the block's own
+/// input named, so that a chain and a call word a mismatch in their terms,
+/// naming the block ("takes 128 input features, but the block before it
+/// gives 256");
 /// `#[module(extra_repr = "Self::settings")]` names a `fn(&Self) -> String`
 /// giving PyTorch's `extra_repr` (the settings in the printout);
 /// `#[module(transparent)]` makes a typed front over its one block field

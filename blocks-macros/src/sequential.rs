@@ -261,8 +261,11 @@ fn named(names: &[&Ident], blocks: &[TokenStream], facade: &TokenStream) -> (Tok
             }
         }
 
-        impl<#first_param: #facade::nn::Takes, #(#rest_params),*> #facade::nn::FirstTakes for #ty<#(#params),*> {
-            type Inputs = <#first_param as #facade::nn::Takes>::Inputs;
+        impl<#first_param: #facade::nn::Takes, #(#rest_params),*> #facade::nn::FirstTakes for #ty<#(#params),*>
+        where
+            <#first_param as #facade::nn::Takes>::Inputs: #facade::nn::Firstly<#first_param>,
+        {
+            type Inputs = <<#first_param as #facade::nn::Takes>::Inputs as #facade::nn::Firstly<#first_param>>::Inputs;
         }
 
         impl<#input, #(#params, #outs),*> #facade::nn::Chain<#input> for #ty<#(#params),*>

@@ -105,6 +105,23 @@ fn check_transparent(input: &Struct, errors: &mut Errors) {
 /// not beside `keeps_width` or `chain`, which write the block's `Forward`
 /// for every input themselves.
 fn check_any_input(input: &Struct, errors: &mut Errors) {
+    if let (Some(ty), Some(other)) =
+        (&input.attrs.input, input.attrs.keeps_width.as_ref().or(input.attrs.chain.as_ref()))
+    {
+        errors.push(Error::new(
+            ty.span(),
+            format!(
+                "`input` is for a block whose `impl Forward` is written by hand; a #[module({other})] block \
+                 already takes every input it can, so remove `input`"
+            ),
+        ));
+    }
+    if let (Some(any_input), Some(_)) = (&input.attrs.any_input, &input.attrs.input) {
+        errors.push(Error::new(
+            any_input.span(),
+            "`input = \"...\"` already says the block's `Forward` is generic over what it is fed; remove `any_input`",
+        ));
+    }
     let Some(any_input) = &input.attrs.any_input else { return };
     let other = match (&input.attrs.keeps_width, &input.attrs.chain) {
         (Some(_), _) => "keeps_width",

@@ -46,7 +46,10 @@ where
 {
     let model = Arc::new(model);
     let runner = Arc::clone(&model);
-    Built { module: model, forward: Box::new(move |x| runner.call(x).into()) }
+    Built {
+        module: model,
+        forward: Box::new(move |x| Call::<Tensor, I, <M as Takes>::Inputs>::call(&*runner, x).into()),
+    }
 }
 
 /// The model for `arch`, or `None` when this suite does not know it.

@@ -60,8 +60,9 @@
 //!    (settings marked `#[module(skip)]`), `#[module(name = "Conv2d",
 //!    extra_repr = "Self::settings")]` gives PyTorch's class name and
 //!    `extra_repr` (e.g. `1, 6, kernel_size=(5, 5), stride=(1, 1)`), and
-//!    `#[module(any_input)]` says its `Forward` is generic over what it is
-//!    fed. A typed front is `#[module(transparent)]` over its core. Inside
+//!    `#[module(input = "Images<I, E>")]` says its `Forward` is generic over
+//!    what it is fed and names its own input, which a chain and a call
+//!    check what it is given against, in their own words. A typed front is `#[module(transparent)]` over its core. Inside
 //!    this crate the derive takes `#[module(crate = "crate")]` (see
 //!    `linear.rs`, `pool.rs`, `dropout.rs`); it writes `Module`, `Display`,
 //!    [`Takes`], the inherent `forward` and the conversions.
@@ -187,6 +188,7 @@ pub use self::module::uninitialized::uninitialized_parameters;
 pub use self::module::visitor::{BufferRef, Member, ParamRef, Visitor, register_buffer, register_parameter};
 pub use self::run::block::Block;
 pub use self::run::forward::{
-    AnyInput, Call, Checked, FeedsInto, Forward, Holds, OneInput, SameChannels, SameWidth, Takes, run,
+    AnyInput, Blamed, By, Call, Checked, FeedsInto, Firstly, Forward, Holds, Me, OneInput, SameChannels,
+    SameWidth, Takes, ThenRun, Typed, run,
 };
 pub use self::run::keeps_width::{KeepsWidth, TensorKind, keep_kind};

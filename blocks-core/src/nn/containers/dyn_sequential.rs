@@ -37,7 +37,7 @@ use crate::nn::{Block, Module, Visitor};
 /// assert_eq!(net[2].type_name(), "Linear");
 /// ```
 #[derive(blocks_macros::Module, Default)]
-#[module(crate = "crate", manual, any_input)]
+#[module(crate = "crate", manual, input = "crate::Tensor")]
 pub struct DynSequential {
     blocks: Vec<(Arc<str>, Box<dyn Block>)>,
     hooks: Hooks,

@@ -133,8 +133,11 @@ type Out<B, G> = <B as Forward<G>>::Output;
 
 /// A `Repeat` takes inputs as its block does.
 #[diagnostic::do_not_recommend]
-impl<const N: usize, B: Takes> Takes for Repeat<N, B> {
-    type Inputs = B::Inputs;
+impl<const N: usize, B: Takes> Takes for Repeat<N, B>
+where
+    B::Inputs: crate::nn::Firstly<B>,
+{
+    type Inputs = <B::Inputs as crate::nn::Firstly<B>>::Inputs;
 }
 
 #[diagnostic::do_not_recommend]

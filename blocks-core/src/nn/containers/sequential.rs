@@ -182,7 +182,7 @@ impl<T: FirstTakes> Takes for Sequential<T> {
 /// ```
 /// use blocks_core::nn::{AnyInput, FirstTakes, Linear, ReLU};
 /// fn inputs<T: FirstTakes<Inputs = AnyInput>>() {}
-/// inputs::<(Linear<4, 8>, ReLU)>();
+/// inputs::<(ReLU, Linear<4, 8>)>();
 /// ```
 pub trait FirstTakes {
     /// The first block's [`Takes::Inputs`].

@@ -85,8 +85,11 @@ macro_rules! entries_tuple {
         entries_tuple!(@call G; (); ($($block $out $index),+));
     };
     (@first $first:ident $(, $rest:ident)*) => {
-        impl<$first: crate::nn::Takes, $($rest),*> FirstTakes for ($first, $($rest,)*) {
-            type Inputs = $first::Inputs;
+        impl<$first: crate::nn::Takes, $($rest),*> FirstTakes for ($first, $($rest,)*)
+        where
+            $first::Inputs: crate::nn::Firstly<$first>,
+        {
+            type Inputs = <$first::Inputs as crate::nn::Firstly<$first>>::Inputs;
         }
     };
     // Builds `A: Forward<G, Output = OA>, B: Forward<OA, Output = OB>, ...` one block at a time.

@@ -23,7 +23,7 @@ use crate::{Element, Indices, Tensor, TensorBase};
 /// assert_eq!(y.shape(), vec![2, 3, 16]);
 /// ```
 #[derive(blocks_macros::Module, Clone)]
-#[module(crate = "crate", name = "Embedding", any_input, extra_repr = "Self::settings")]
+#[module(crate = "crate", name = "Embedding", input = "crate::Indices", extra_repr = "Self::settings")]
 pub struct DynEmbedding<E: Element = f32> {
     weight: Parameter<E>,
     #[module(skip)]
@@ -144,7 +144,7 @@ impl<E: Element, Fed: crate::nn::FeedsInto<Indices, Self>> Forward<Fed> for DynE
 /// assert_eq!(Linear::<16, 4>::new().forward(&x).shape(), vec![3, 4]);
 /// ```
 #[derive(blocks_macros::Module, Clone)]
-#[module(crate = "crate", transparent, any_input)]
+#[module(crate = "crate", transparent, input = "crate::Indices")]
 pub struct Embedding<const N: usize, const D: usize, E: Element = f32> {
     layer: DynEmbedding<E>,
 }

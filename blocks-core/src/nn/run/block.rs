@@ -2,7 +2,7 @@
 //! containers whose contents are chosen at run time (d2l's `MySequential`).
 
 use crate::Tensor;
-use crate::nn::{AnyInput, FeedsInto, Forward, HookValue, Module, Takes, run};
+use crate::nn::{FeedsInto, Forward, HookValue, Module, Takes, run};
 
 /// A block that runs on a plain tensor (its sizes checked at run time),
 /// usable as `Box<dyn Block>`. Every [`Module`] with a `Forward<Tensor>` is
@@ -71,5 +71,5 @@ impl<K: FeedsInto<Tensor, Self>> Forward<K> for Box<dyn Block> {
 /// A boxed block takes a plain tensor, or a typed one as a plain one.
 #[diagnostic::do_not_recommend]
 impl Takes for Box<dyn Block> {
-    type Inputs = AnyInput;
+    type Inputs = crate::nn::Typed<Tensor>;
 }

@@ -17,8 +17,9 @@
 use std::marker::PhantomData;
 
 use crate::nn::flat::Flat;
-use crate::nn::forward::{AnyInput, FeedsInto, Forward, OneInput, SameChannels, SameWidth, Takes};
+use crate::nn::forward::{AnyInput, Blamed, FeedsInto, Forward, OneInput, Takes, Typed};
 use crate::nn::images::Images;
+use crate::nn::run::chain_fit::{ChainChannels, ChainWidth, FitsInChain, ThenForward};
 use crate::nn::run::keeps_width::sealed::Sealed;
 use crate::nn::typed::{Batch, Scalar};
 use crate::nn::{Module, TensorKind};
@@ -71,9 +72,17 @@ impl<G, B: Forward<G> + ?Sized> Step<G, G, B> for AnyInput {
     type Out = B::Output;
 }
 
-impl<G, I, B: HasForward<I> + ?Sized> Step<G, I, B> for OneInput
+/// A layer of this crate: its own input `N` checked in a chain's words.
+impl<G: FitsInChain<N, W::Block>, N, W: Blamed<B> + ?Sized, B: ?Sized> Step<G, G, B> for Typed<N, W>
 where
-    G: FeedsInChain<I, B>,
+    G::Checked: ThenForward<B, G>,
+{
+    type Out = <G::Checked as ThenForward<B, G>>::Out;
+}
+
+impl<G: FeedsInChain<I, B>, I, B: HasForward<I> + ?Sized> Step<G, I, B> for OneInput
+where
+    B::Output: Sized,
 {
     type Out = <<G as FeedsInChain<I, B>>::Checked as Then<<B as HasForward<I>>::Output>>::Out;
 }
@@ -132,7 +141,7 @@ impl<C, T> Then<T> for C {
 /// feeds::<Batch<4>, Batch<4>, Linear<4, 2>>();
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{B}` takes `{T}`, but is given `{Self}`",
+    message = "`{B}` takes `{T}`, but the block before it gives `{Self}`",
     label = "cannot take `{Self}`",
     note = "a block of your own is given exactly what it implements `Forward` for in a chain; to take other kinds, make its `Forward` generic over them (`impl<K: FeedsInto<{T}, Self>> Forward<K>`) and mark it `#[module(any_input)]`"
 )]
@@ -144,17 +153,17 @@ pub trait FeedsInChain<T, B: ?Sized> {
 impl<B, const GIVES: usize, const TAKES: usize, E: Element> FeedsInChain<Batch<TAKES, E>, B>
     for Batch<GIVES, E>
 where
-    B: SameWidth<TAKES, GIVES> + ?Sized,
+    B: ChainWidth<TAKES, GIVES> + ?Sized,
 {
-    type Checked = <B as SameWidth<TAKES, GIVES>>::Checked;
+    type Checked = <B as ChainWidth<TAKES, GIVES>>::Checked;
 }
 
 impl<B, const GIVES: usize, const TAKES: usize, E: Element> FeedsInChain<Images<TAKES, E>, B>
     for Images<GIVES, E>
 where
-    B: SameChannels<TAKES, GIVES> + ?Sized,
+    B: ChainChannels<TAKES, GIVES> + ?Sized,
 {
-    type Checked = <B as SameChannels<TAKES, GIVES>>::Checked;
+    type Checked = <B as ChainChannels<TAKES, GIVES>>::Checked;
 }
 
 macro_rules! feeds_in_chain {

@@ -104,12 +104,13 @@ where
 /// `Batch<20>`) or [`AnyInput`] (a block generic over what it takes, as
 /// this crate's layers are, fed exactly what it implements `Forward` for).
 /// `#[derive(Module)]` writes it (`AnyInput` with `#[module(keeps_width)]`,
-/// `#[module(chain)]` or `#[module(any_input)]`).
+/// `#[module(chain)]` or `#[module(any_input)]`; [`Typed`] with
+/// `#[module(input = "...")]`).
 ///
 /// ```
-/// use blocks_core::nn::{AnyInput, Linear, Takes};
+/// use blocks_core::nn::{AnyInput, ReLU, Takes};
 /// fn inputs<B: Takes<Inputs = AnyInput>>(_: &B) {}
-/// inputs(&Linear::<2, 2>::new());
+/// inputs(&ReLU::default());
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot run as a block",
@@ -117,7 +118,7 @@ where
     note = "a block derives `Module` and implements `Forward` (PyTorch's `def forward(self, X)`); a hand-written `impl Module` also writes `impl Takes for {Self} {{ type Inputs = OneInput; }}`"
 )]
 pub trait Takes {
-    /// [`OneInput`] or [`AnyInput`].
+    /// [`OneInput`], [`AnyInput`] or [`Typed`].
     type Inputs;
 }
 
@@ -128,6 +129,85 @@ pub enum OneInput {}
 /// The [`Takes`] of a block generic over its input (or with several
 /// `Forward` impls): its `forward` method takes exactly those inputs.
 pub enum AnyInput {}
+
+/// The [`Takes`] of a block generic over what it is fed whose own input is
+/// `I` (the layers of this crate: `Typed<Batch<IN>>` for `Linear<IN, OUT>`):
+/// its `forward` method takes what it implements `Forward` for, as with
+/// [`AnyInput`], and the chain check words a mismatch in a chain's terms
+/// ("but the block before it gives 256"). `#[module(input = "...")]` writes it.
+///
+/// ```
+/// use blocks_core::nn::{Batch, Linear, Takes, Typed};
+/// fn inputs<B: Takes<Inputs = Typed<Batch<2>>>>(_: &B) {}
+/// inputs(&Linear::<2, 3>::new());
+/// ```
+///
+/// `W` says which block a mismatch is blamed on: the block itself ([`Me`]),
+/// or, for a container, its first block ([`By`]).
+pub struct Typed<I: ?Sized, W: ?Sized = Me>(
+    Never,
+    std::marker::PhantomData<Box<I>>,
+    std::marker::PhantomData<Box<W>>,
+);
+
+/// No value: a [`Typed`] is never made.
+enum Never {}
+
+/// In [`Typed`]: a mismatch is blamed on the block itself.
+pub enum Me {}
+
+/// In [`Typed`]: a mismatch is blamed on block `A` (a container's first).
+pub struct By<A: ?Sized>(std::marker::PhantomData<fn() -> Box<A>>);
+
+/// The block a [`Typed`] block `B`'s mismatch is blamed on.
+///
+/// ```
+/// use blocks_core::nn::{Blamed, By, Linear, Me, ReLU};
+/// fn blamed<W: Blamed<B, Block = X>, B, X>() {}
+/// blamed::<Me, Linear<2, 2>, Linear<2, 2>>();
+/// blamed::<By<Linear<2, 2>>, ReLU, Linear<2, 2>>();
+/// ```
+pub trait Blamed<B: ?Sized> {
+    /// The block named in the error.
+    type Block: ?Sized;
+}
+
+impl<B: ?Sized> Blamed<B> for Me {
+    type Block = B;
+}
+
+impl<B: ?Sized, A: ?Sized> Blamed<B> for By<A> {
+    type Block = A;
+}
+
+/// How a container whose first block is `A` takes inputs, when `A` takes
+/// them as `Self` says: as `A` does, a mismatch blamed on `A`.
+///
+/// ```
+/// use blocks_core::nn::{By, Firstly, Linear, Typed, Batch, Me};
+/// fn inputs<M: Firstly<A, Inputs = X>, A, X>() {}
+/// inputs::<Typed<Batch<2>, Me>, Linear<2, 3>, Typed<Batch<2>, By<Linear<2, 3>>>>();
+/// ```
+pub trait Firstly<A: ?Sized> {
+    /// The container's [`Takes::Inputs`].
+    type Inputs;
+}
+
+impl<A: ?Sized> Firstly<A> for AnyInput {
+    type Inputs = AnyInput;
+}
+
+impl<A: ?Sized> Firstly<A> for OneInput {
+    type Inputs = OneInput;
+}
+
+impl<A: ?Sized, N: ?Sized> Firstly<A> for Typed<N, Me> {
+    type Inputs = Typed<N, By<A>>;
+}
+
+impl<A: ?Sized, N: ?Sized, X: ?Sized> Firstly<A> for Typed<N, By<X>> {
+    type Inputs = Typed<N, By<X>>;
+}
 
 /// How a block's `forward` method runs it on a `G`, as `B`'s [`Takes`]
 /// says: `G` converted to its one input `I` ([`OneInput`]), or `G` itself
@@ -158,6 +238,50 @@ where
     #[track_caller]
     fn call(&self, input: &G) -> B::Output {
         run(self, input)
+    }
+}
+
+/// A block with its own input `N`: the argument checked against `N` first
+/// (the check's words name the block called), then run.
+impl<B, G: FeedsInto<N, W::Block>, N: Holds, W: Blamed<B> + ?Sized> Call<G, G, Typed<N, W>> for B
+where
+    G::Checked: ThenRun<B, G>,
+{
+    type Out = <G::Checked as ThenRun<B, G>>::Out;
+
+    #[track_caller]
+    fn call(&self, input: &G) -> Self::Out {
+        <G::Checked as ThenRun<B, G>>::run(self, input)
+    }
+}
+
+/// Runs block `B` on a `G` once `Self`, a check, holds (is `()`): what a
+/// block's `forward` method does after the argument's check.
+///
+/// ```
+/// use blocks_core::nn::{Batch, Linear, ThenRun};
+/// let y = <() as ThenRun<Linear<4, 2>, Batch<4>>>::run(&Linear::new(), &Batch::rand(3));
+/// assert_eq!(y.shape(), vec![3, 2]);
+/// ```
+pub trait ThenRun<B: ?Sized, G> {
+    /// What `B` gives.
+    type Out;
+
+    /// Runs `block` on `input` through [`run`].
+    fn run(block: &B, input: &G) -> Self::Out;
+}
+
+impl<B, G> ThenRun<B, G> for ()
+where
+    B: Forward<G> + 'static,
+    G: HookValue,
+    B::Output: HookValue,
+{
+    type Out = B::Output;
+
+    #[track_caller]
+    fn run(block: &B, input: &G) -> B::Output {
+        run(block, input)
     }
 }
 
@@ -204,7 +328,7 @@ where
 /// assert_eq!(Forward::forward(&sum, &Batch::<3>::new(Tensor::ones([1, 3]))).item(), 3.0);
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{B}` takes `{T}`, but is given `{Self}`",
+    message = "`{B}` takes `{T}`, but the argument is `{Self}`",
     label = "cannot take `{Self}`"
 )]
 pub trait FeedsInto<T: Holds, B: ?Sized> {
@@ -280,8 +404,8 @@ pub type Checked<Fed, Input, B, Output> =
 /// fits::<blocks_core::nn::Linear<4, 2>>();
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` takes {TAKES} input features, but is given {GIVES}",
-    label = "takes {TAKES} input features, but is given {GIVES}"
+    message = "`{Self}` takes {TAKES} input features, but the argument has {GIVES}",
+    label = "takes {TAKES} input features, but the argument has {GIVES}"
 )]
 pub trait SameWidth<const TAKES: usize, const GIVES: usize> {
     /// `()`: the check as a type.
@@ -300,8 +424,8 @@ impl<B: ?Sized, const N: usize> SameWidth<N, N> for B {
 /// fits::<blocks_core::nn::Conv2d<3, 6, 5>>();
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` takes {TAKES} input channels, but is given {GIVES}",
-    label = "takes {TAKES} input channels, but is given {GIVES}"
+    message = "`{Self}` takes {TAKES} input channels, but the argument has {GIVES}",
+    label = "takes {TAKES} input channels, but the argument has {GIVES}"
 )]
 pub trait SameChannels<const TAKES: usize, const GIVES: usize> {
     /// `()`: the check as a type.

@@ -17,7 +17,7 @@ use crate::nn::{DynConv, FeedsInto, Forward, Parameter};
 /// assert_eq!(conv.to_string(), "Conv1d(2, 4, kernel_size=(3,), stride=(1,), padding=(1,))");
 /// ```
 #[derive(blocks_macros::Module, Clone)]
-#[module(crate = "crate", transparent, any_input)]
+#[module(crate = "crate", transparent, input = "Images<I, E>")]
 pub struct Conv1d<const I: usize, const O: usize, const K: usize, E: Element = f32> {
     layer: DynConv<1, E>,
 }

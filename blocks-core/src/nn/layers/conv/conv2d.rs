@@ -18,7 +18,7 @@ use crate::nn::{DynConv, FeedsInto, Forward, Parameter};
 /// assert_eq!(y.shape(), vec![2, 6, 28, 28]);
 /// ```
 #[derive(blocks_macros::Module, Clone)]
-#[module(crate = "crate", transparent, any_input)]
+#[module(crate = "crate", transparent, input = "Images<I, E>")]
 pub struct Conv2d<const I: usize, const O: usize, const K: usize, E: Element = f32> {
     layer: DynConv<2, E>,
 }

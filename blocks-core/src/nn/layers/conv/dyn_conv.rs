@@ -21,7 +21,7 @@ use crate::{ConvOptions, Element, Tensor, TensorBase};
 ///
 /// `DynConv<D, f64>` is the layer in float64 ([`to_f64`](crate::nn::ToElement::to_f64)).
 #[derive(blocks_macros::Module, Clone)]
-#[module(crate = "crate", manual, any_input)]
+#[module(crate = "crate", manual, input = "TensorBase<E>")]
 pub struct DynConv<const D: usize, E: Element = f32> {
     in_channels: usize,
     out_channels: usize,

@@ -32,7 +32,7 @@ use crate::{Element, TensorBase};
 /// assert_eq!(layer.to_string(), "Linear(in_features=20, out_features=256, bias=True)");
 /// ```
 #[derive(blocks_macros::Module, Clone)]
-#[module(crate = "crate", manual, any_input)]
+#[module(crate = "crate", manual, input = "TensorBase<E>")]
 pub struct LazyLinear<E: Element = f32> {
     out_features: usize,
     weight: Parameter<E>,

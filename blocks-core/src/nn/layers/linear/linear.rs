@@ -24,7 +24,7 @@ use crate::{Element, Tensor, TensorBase};
 /// assert_eq!(layer.to_string(), "Linear(in_features=64, out_features=128, bias=True)");
 /// ```
 #[derive(blocks_macros::Module, Clone)]
-#[module(crate = "crate", name = "Linear", any_input, extra_repr = "Self::settings")]
+#[module(crate = "crate", name = "Linear", input = "TensorBase<E>", extra_repr = "Self::settings")]
 pub struct DynLinear<E: Element = f32> {
     #[module(skip)]
     in_features: usize,
@@ -206,7 +206,7 @@ where
 /// assert_eq!(y.shape(), vec![4, 2]);
 /// ```
 #[derive(blocks_macros::Module, Clone)]
-#[module(crate = "crate", transparent, any_input)]
+#[module(crate = "crate", transparent, input = "Batch<IN, E>")]
 pub struct Linear<const IN: usize, const OUT: usize, E: Element = f32> {
     layer: DynLinear<E>,
 }

@@ -73,7 +73,7 @@ impl Default for BatchNormOptions {
 /// assert_eq!(bn.parameter("num_batches_tracked").unwrap().item(), 1.0);
 /// ```
 #[derive(blocks_macros::Module, Clone)]
-#[module(crate = "crate", manual, any_input)]
+#[module(crate = "crate", manual, input = "TensorBase<E>")]
 pub struct DynBatchNorm<const D: usize, E: Element = f32> {
     num_features: usize,
     options: BatchNormOptions,
@@ -308,7 +308,7 @@ impl<const D: usize, E: Element> DeepCopy for DynBatchNorm<D, E> {
 /// assert_eq!(y.shape(), vec![4, 32]);
 /// ```
 #[derive(blocks_macros::Module, Clone)]
-#[module(crate = "crate", transparent, any_input)]
+#[module(crate = "crate", transparent, input = "Batch<C, E>")]
 pub struct BatchNorm1d<const C: usize, E: Element = f32> {
     layer: DynBatchNorm<1, E>,
 }
@@ -379,7 +379,7 @@ impl<const C: usize, E: Element, Fed: crate::nn::FeedsInto<Batch<C, E>, Self>> F
 /// assert!(y.to_vec().iter().all(|v| (v - 1.0).abs() < 1e-4)); // running stats 0 and 1
 /// ```
 #[derive(blocks_macros::Module, Clone)]
-#[module(crate = "crate", transparent, any_input)]
+#[module(crate = "crate", transparent, input = "Images<C, E>")]
 pub struct BatchNorm2d<const C: usize, E: Element = f32> {
     layer: DynBatchNorm<2, E>,
 }

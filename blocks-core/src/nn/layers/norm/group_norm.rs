@@ -25,7 +25,7 @@ use crate::{Element, Tensor, TensorBase};
 /// assert!(y.reshape(&[3, 2, 75]).mean_dim(&[2], false).to_vec().iter().all(|m| m.abs() < 1e-5));
 /// ```
 #[derive(blocks_macros::Module, Clone)]
-#[module(crate = "crate", name = "GroupNorm", any_input, extra_repr = "Self::settings")]
+#[module(crate = "crate", name = "GroupNorm", input = "TensorBase<E>", extra_repr = "Self::settings")]
 pub struct DynGroupNorm<E: Element = f32> {
     #[module(skip)]
     num_groups: usize,
@@ -189,7 +189,7 @@ impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> fo
 /// assert_eq!(y.shape(), vec![2, 6, 4, 4]);
 /// ```
 #[derive(blocks_macros::Module, Clone)]
-#[module(crate = "crate", transparent, any_input)]
+#[module(crate = "crate", transparent, input = "Images<C, E>")]
 pub struct GroupNorm<const GROUPS: usize, const C: usize, E: Element = f32> {
     layer: DynGroupNorm<E>,
 }

@@ -44,7 +44,7 @@ use crate::{Element, Tensor, TensorBase};
 /// assert_eq!(y.shape(), vec![4, 3, 2, 2]);
 /// ```
 #[derive(blocks_macros::Module, Clone)]
-#[module(crate = "crate", manual, any_input)]
+#[module(crate = "crate", manual, input = "TensorBase<E>")]
 pub struct SyncBatchNorm<E: Element = f32> {
     num_features: usize,
     options: BatchNormOptions,
