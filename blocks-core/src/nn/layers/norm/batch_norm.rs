@@ -94,6 +94,49 @@ pub(crate) struct Running<E: Element> {
     pub(crate) num_batches_tracked: Tensor,
 }
 
+impl Running<f32> {
+    /// PyTorch's starting statistics: zero means, unit variances, no batch.
+    pub(crate) fn new(num_features: usize) -> Self {
+        Running {
+            mean: Tensor::zeros([num_features]),
+            var: Tensor::ones([num_features]),
+            num_batches_tracked: Tensor::scalar(0.0),
+        }
+    }
+}
+
+impl<E: Element> Running<E> {
+    /// Reports the buffers under PyTorch's keys.
+    pub(crate) fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
+        register_buffer(visitor, "running_mean", &self.mean);
+        register_buffer(visitor, "running_var", &self.var);
+        visitor.integer_buffer("num_batches_tracked", &self.num_batches_tracked);
+    }
+
+    /// The buffers in element type `F` (the count stays as it is stored).
+    pub(crate) fn map_element<F: Element>(&self, mapper: &mut Mapper) -> Running<F> {
+        Running {
+            mean: self.mean.map_element(mapper),
+            var: self.var.map_element(mapper),
+            num_batches_tracked: self.num_batches_tracked.map_element(mapper),
+        }
+    }
+}
+
+impl BatchNormOptions {
+    /// PyTorch's `extra_repr` of a batch norm over `num_features` channels.
+    pub(crate) fn repr(&self, num_features: usize) -> String {
+        format!(
+            "{num_features}, eps={}, momentum={}, affine={}, bias={}, track_running_stats={}",
+            float(self.eps),
+            self.momentum.map_or("None".to_string(), float),
+            boolean(self.affine),
+            boolean(self.bias),
+            boolean(self.track_running_stats)
+        )
+    }
+}
+
 /// `nn.BatchNorm1d` with its channels chosen at run time (see [`DynBatchNorm`]).
 pub type DynBatchNorm1d = DynBatchNorm<1>;
 
@@ -118,11 +161,7 @@ impl<const D: usize> DynBatchNorm<D> {
             options,
             weight: affine.then(|| Parameter::new(Tensor::ones([num_features]))),
             bias: (affine && options.bias).then(|| Parameter::new(Tensor::zeros([num_features]))),
-            running: options.track_running_stats.then(|| Running {
-                mean: Tensor::zeros([num_features]),
-                var: Tensor::ones([num_features]),
-                num_batches_tracked: Tensor::scalar(0.0),
-            }),
+            running: options.track_running_stats.then(|| Running::new(num_features)),
             training: TrainingFlag::default(),
         }
     }
@@ -239,16 +278,7 @@ impl<const D: usize, E: Element> Module for DynBatchNorm<D, E> {
     }
 
     fn extra_repr(&self) -> String {
-        let o = &self.options;
-        format!(
-            "{}, eps={}, momentum={}, affine={}, bias={}, track_running_stats={}",
-            self.num_features,
-            float(o.eps),
-            o.momentum.map_or("None".to_string(), float),
-            boolean(o.affine),
-            boolean(o.bias),
-            boolean(o.track_running_stats)
-        )
+        self.options.repr(self.num_features)
     }
 
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
@@ -259,16 +289,13 @@ impl<const D: usize, E: Element> Module for DynBatchNorm<D, E> {
             register_parameter(visitor, "bias", bias);
         }
         if let Some(running) = &self.running {
-            register_buffer(visitor, "running_mean", &running.mean);
-            register_buffer(visitor, "running_var", &running.var);
-            visitor.integer_buffer("num_batches_tracked", &running.num_batches_tracked);
+            running.visit(visitor);
         }
         visitor.training_flag(&self.training);
         visitor.hooks(&self.hooks);
     }
 }
 
-/// The typed fronts: `BatchNorm1d<C>` and `BatchNorm2d<C>`.
 impl<const D: usize, E: Element> MapElement for DynBatchNorm<D, E> {
     type As<F: Element> = DynBatchNorm<D, F>;
 
@@ -279,11 +306,7 @@ impl<const D: usize, E: Element> MapElement for DynBatchNorm<D, E> {
             options: self.options,
             weight: self.weight.map_element(mapper),
             bias: self.bias.map_element(mapper),
-            running: self.running.as_ref().map(|running| Running {
-                mean: running.mean.map_element(mapper),
-                var: running.var.map_element(mapper),
-                num_batches_tracked: running.num_batches_tracked.map_element(mapper),
-            }),
+            running: self.running.as_ref().map(|running| running.map_element(mapper)),
             training: self.training.clone(),
         }
     }

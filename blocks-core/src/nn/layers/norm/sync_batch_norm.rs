@@ -8,9 +8,8 @@ use crate::nn::forward::Forward;
 use crate::nn::layers::norm::batch_norm::Running;
 use crate::nn::{
     BatchNormOptions, DeepCopy, MapElement, Mapper, Module, Parameter, TrainingFlag, Visitor,
-    register_buffer, register_parameter,
+    register_parameter,
 };
-use crate::optim::pyrepr::{boolean, float};
 use crate::{Element, Tensor, TensorBase};
 
 /// Batch normalization over the channel dim (dim 1) of inputs of at least
@@ -72,11 +71,7 @@ impl SyncBatchNorm {
             options,
             weight: affine.then(|| Parameter::new(Tensor::ones([num_features]))),
             bias: (affine && options.bias).then(|| Parameter::new(Tensor::zeros([num_features]))),
-            running: options.track_running_stats.then(|| Running {
-                mean: Tensor::zeros([num_features]),
-                var: Tensor::ones([num_features]),
-                num_batches_tracked: Tensor::scalar(0.0),
-            }),
+            running: options.track_running_stats.then(|| Running::new(num_features)),
             training: TrainingFlag::default(),
         }
     }
@@ -178,16 +173,7 @@ impl<E: Element> Module for SyncBatchNorm<E> {
     }
 
     fn extra_repr(&self) -> String {
-        let o = &self.options;
-        format!(
-            "{}, eps={}, momentum={}, affine={}, bias={}, track_running_stats={}",
-            self.num_features,
-            float(o.eps),
-            o.momentum.map_or("None".to_string(), float),
-            boolean(o.affine),
-            boolean(o.bias),
-            boolean(o.track_running_stats)
-        )
+        self.options.repr(self.num_features)
     }
 
     fn visit<'m>(&'m self, visitor: &mut dyn Visitor<'m>) {
@@ -198,9 +184,7 @@ impl<E: Element> Module for SyncBatchNorm<E> {
             register_parameter(visitor, "bias", bias);
         }
         if let Some(running) = &self.running {
-            register_buffer(visitor, "running_mean", &running.mean);
-            register_buffer(visitor, "running_var", &running.var);
-            visitor.integer_buffer("num_batches_tracked", &running.num_batches_tracked);
+            running.visit(visitor);
         }
         visitor.training_flag(&self.training);
         visitor.hooks(&self.hooks);
@@ -217,11 +201,7 @@ impl<E: Element> MapElement for SyncBatchNorm<E> {
             options: self.options,
             weight: self.weight.map_element(mapper),
             bias: self.bias.map_element(mapper),
-            running: self.running.as_ref().map(|running| Running {
-                mean: running.mean.map_element(mapper),
-                var: running.var.map_element(mapper),
-                num_batches_tracked: running.num_batches_tracked.map_element(mapper),
-            }),
+            running: self.running.as_ref().map(|running| running.map_element(mapper)),
             training: self.training.clone(),
         }
     }
