@@ -29,7 +29,7 @@ use proc_macro::TokenStream;
 /// with one `impl Forward<Input>`, what feeds into it (a plain `Tensor`,
 /// checked at run time), like `net(X)`, and runs through `blocks::nn::run`,
 /// hooks included (a typed argument of the wrong size is a compile error at
-/// the call: "`Net` takes 4 input features, but is given 5"). (So a derived
+/// the call: "`Net` takes 4 input features, but the argument has 5"). (So a derived
 /// block's forward is written as `impl Forward<Input>`, not as an inherent
 /// `fn forward`.)
 ///

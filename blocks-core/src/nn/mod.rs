@@ -20,9 +20,10 @@
 //! `Images<C>`:
 //!
 //! - given the same kind with another size: a compile error on that block,
-//!   in plain words ([`SameWidth`], [`SameChannels`]: "`Conv2d<16, 32, 5>`
-//!   takes 16 input channels, but is given 6"), on the block in a chain, on
-//!   the argument at a call;
+//!   in plain words: in a chain "`Conv2d<16, 32, 5>` takes 16 input
+//!   channels, but the block before it gives 6", at a call ([`SameWidth`],
+//!   [`SameChannels`]) "`Linear<4, 8>` takes 4 input features, but the
+//!   argument has 5";
 //! - given a plain `Tensor`: checked at run time, the panic naming the block
 //!   and its path in the `Sequential` (`(at block 0.2)`);
 //! - a width-keeping block (`ReLU`, `#[module(keeps_width)]`) gives back the

@@ -2,13 +2,14 @@
 //! chain): starting from a tensor of any kind and element type
 //! ([`FirstInput`]), each block must take what the block before it gives.
 //! The macro emits one [`feed`] per block, spanned at that block, so the
-//! compiler's error points at the block that does not fit, in the words of
-//! the size checks (`SameWidth`: "`Linear<128, 10>` takes 128 input
-//! features, but is given 256").
+//! compiler's error points at the block that does not fit, in a chain's
+//! words ("`Linear<128, 10>` takes 128 input features, but the block before
+//! it gives 256": `chain_fit.rs` for the layers of this crate, which name
+//! their own input, [`FeedsInChain`] for a block with one `Forward` impl).
 //!
 //! A failed check must be reported once. So the type a block gives, as the
-//! check sees it ([`GivesTo::Out`]), is worked out through the block's
-//! `Forward` impl: when a block does not fit, that type cannot be worked
+//! check sees it ([`GivesTo::Out`]), is worked out through the size check:
+//! when a block does not fit, that type cannot be worked
 //! out, the compiler reports the mismatch there, and every later step (the
 //! next blocks, an outer chain holding this one as a nested `sequential!`,
 //! which is built through [`nested`]) depends on an unknown type, which the
