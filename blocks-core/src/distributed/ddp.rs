@@ -495,7 +495,7 @@ impl<M: Module> DistributedDataParallel<M> {
         }
     }
 
-    /// Saves rank 0's model (its state dict, as [`Module::save`]) to `path`;
+    /// Saves rank 0's model (its state dict, as [`ModuleExt::save`](crate::nn::ModuleExt::save)) to `path`;
     /// the other ranks write nothing and learn whether rank 0 succeeded.
     /// Collective: every rank calls it and gets the same kind of outcome.
     ///

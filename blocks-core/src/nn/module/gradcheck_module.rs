@@ -14,7 +14,7 @@ use crate::{Tensor64, no_grad};
 /// tolerances. A model is put in float64 with
 /// [`to_f64`](crate::nn::ToElement::to_f64). In a [`Mismatch`](crate::Mismatch),
 /// `input` counts the inputs first, then the parameters in
-/// [`parameters_of::<f64>`](Module::parameters_of) order.
+/// [`parameters_of::<f64>`](crate::nn::ModuleExt::parameters_of) order.
 ///
 /// Each finite difference runs the model again (twice per value), so keep
 /// the model and inputs small. The model is run as it is (a BatchNorm in

@@ -267,7 +267,7 @@ pub trait ModuleExt: Module {
     /// Every float32 trainable parameter with PyTorch's dotted name
     /// (`net.0.weight`), in PyTorch's order; a parameter shared by several
     /// blocks is listed once, under its first name. The float32 form of
-    /// [`named_parameters_of`](Module::named_parameters_of) (float32 is
+    /// [`named_parameters_of`](ModuleExt::named_parameters_of) (float32 is
     /// PyTorch's default dtype; a float64 model lists its parameters with
     /// `named_parameters_of::<f64>()`).
     ///
@@ -282,7 +282,7 @@ pub trait ModuleExt: Module {
 
     /// The float32 trainable parameters, each once, in PyTorch's order: what
     /// an optimizer takes (`Sgd::new(net.parameters(), ..)`); see
-    /// [`parameters_of`](Module::parameters_of) for a float64 model.
+    /// [`parameters_of`](ModuleExt::parameters_of) for a float64 model.
     ///
     /// ```
     /// use blocks_core::nn::{Linear, Module, ModuleExt};
@@ -293,7 +293,7 @@ pub trait ModuleExt: Module {
     }
 
     /// Every float32 buffer with its dotted name, like `named_buffers()`
-    /// (see [`named_buffers_of`](Module::named_buffers_of) for float64).
+    /// (see [`named_buffers_of`](ModuleExt::named_buffers_of) for float64).
     ///
     /// ```
     /// use blocks_core::nn::{Linear, Module, ModuleExt};
@@ -305,7 +305,7 @@ pub trait ModuleExt: Module {
 
     /// Every trainable parameter of element type `E` with its dotted name,
     /// each once, in PyTorch's order: the one path for either element type
-    /// ([`named_parameters`](Module::named_parameters) is its float32 form,
+    /// ([`named_parameters`](ModuleExt::named_parameters) is its float32 form,
     /// PyTorch's default dtype). A float64 model (after
     /// [`to_f64`](crate::nn::ToElement::to_f64), PyTorch's `net.double()`) gives
     /// its parameters with `E = f64`.
@@ -339,7 +339,7 @@ pub trait ModuleExt: Module {
     }
 
     /// Every buffer of element type `E` with its dotted name
-    /// ([`named_buffers`](Module::named_buffers) is its float32 form).
+    /// ([`named_buffers`](ModuleExt::named_buffers) is its float32 form).
     ///
     /// ```
     /// use blocks_core::nn::{BatchNorm1d, Module, ModuleExt, ToElement};
@@ -446,7 +446,7 @@ pub trait ModuleExt: Module {
         load_into(self.as_dyn(), state, true)
     }
 
-    /// [`load_state_dict`](Module::load_state_dict) with PyTorch's `strict`
+    /// [`load_state_dict`](ModuleExt::load_state_dict) with PyTorch's `strict`
     /// flag: when `false`, missing and unexpected keys are returned instead of
     /// refused (shape mismatches are still errors).
     ///
@@ -479,7 +479,7 @@ pub trait ModuleExt: Module {
     }
 
     /// Loads a safetensors file written by PyTorch (`save_file` or
-    /// `save_model`) or by [`save`](Module::save), strictly.
+    /// `save_model`) or by [`save`](ModuleExt::save), strictly.
     ///
     /// ```
     /// use blocks_core::nn::{Linear, Module, ModuleExt};
