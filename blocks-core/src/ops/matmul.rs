@@ -1,9 +1,8 @@
 //! Matrix products: `matmul` with PyTorch's rules for 1-D, 2-D and batched operands.
 
-use ndarray::{ArrayD, ArrayView2, Axis, Ix2, IxDyn};
+use ndarray::{ArrayD, ArrayView2, Ix2, IxDyn};
 
-use super::broadcast::{broadcast_shape, sum_to_shape};
-use super::gemm::{gemm, product};
+use super::gemm::product;
 use crate::error::or_panic;
 use crate::{Element, ShapeError, TensorBase};
 
@@ -27,7 +26,9 @@ impl<E: Element> TensorBase<E> {
     /// 1-D·1-D is a dot product (DotBackward0), 2-D·1-D a matrix-vector product
     /// (MvBackward0), 1-D·2-D a vector-matrix product, 2-D·2-D a matrix product
     /// (MmBackward0), and operands with more dimensions are batches of
-    /// matrices whose leading dimensions broadcast (BmmBackward0).
+    /// matrices whose leading dimensions broadcast (UnsafeViewBackward0, or
+    /// CloneBackward0 when PyTorch folds a single left matrix into the right
+    /// operand's batch; see [`bmm`](Self::bmm) for batches that must match).
     /// Panics naming both shapes when the inner sizes differ.
     ///
     /// ```
@@ -116,82 +117,4 @@ impl<E: Element> TensorBase<E> {
             ]
         })
     }
-
-    /// Batched product of operands with at least one of them 3-D or more;
-    /// a 1-D operand is treated as a matrix as in `torch.matmul`.
-    fn batched_matmul(&self, other: &Self) -> Result<Self, ShapeError> {
-        let (a_shape, b_shape) = (self.shape(), other.shape());
-        let a = if a_shape.len() == 1 { self.reshape(&[1, a_shape[0] as isize]) } else { self.clone() };
-        let b = if b_shape.len() == 1 { other.reshape(&[b_shape[0] as isize, 1]) } else { other.clone() };
-        let (a_full, b_full) = (a.shape(), b.shape());
-        let (n, k) = (a_full[a_full.len() - 2], a_full[a_full.len() - 1]);
-        let (k_b, m) = (b_full[b_full.len() - 2], b_full[b_full.len() - 1]);
-        if k != k_b {
-            return Err(mismatch(&a_shape, &b_shape, k, k_b));
-        }
-        let batch = broadcast_shape("matmul", &a_full[..a_full.len() - 2], &b_full[..b_full.len() - 2])?;
-        crate::numel::checked_numel::<E>("matmul", &[&batch[..], &[n, m]].concat())?;
-        let mut out_shape = batch.clone();
-        out_shape.extend([n, m]);
-        let data = {
-            let (x, y) = (a.data(), b.data());
-            let x = broadcast_batch(&x, &batch, n, k);
-            let y = broadcast_batch(&y, &batch, k, m);
-            let mut out = ndarray::Array3::<E>::zeros((x.len_of(Axis(0)), n, m));
-            for (i, mut o) in out.outer_iter_mut().enumerate() {
-                gemm(&x.index_axis(Axis(0), i), &y.index_axis(Axis(0), i), E::zero(), &mut o);
-            }
-            out.into_shape_with_order(IxDyn(&out_shape)).expect("same element count")
-        };
-        let result = TensorBase::from_op(data, "BmmBackward0", &[&a, &b], move |grad, ctx| {
-            let count = grad.len() / (n * m);
-            let g = grad.into_shape_with_order((count, n, m)).expect("batched gradient");
-            let x = ctx.input(0);
-            let y = ctx.input(1);
-            let (x_shape, y_shape) = (x.shape().to_vec(), y.shape().to_vec());
-            let x = broadcast_batch(&x, &batch, n, k);
-            let y = broadcast_batch(&y, &batch, k, m);
-            let grad_a = ctx.needs(0).then(|| {
-                let mut out = ndarray::Array3::<E>::zeros((count, n, k));
-                for (i, mut o) in out.outer_iter_mut().enumerate() {
-                    let yi = y.index_axis(Axis(0), i);
-                    gemm(&g.index_axis(Axis(0), i), &yi.t(), E::zero(), &mut o);
-                }
-                let mut full = batch.clone();
-                full.extend([n, k]);
-                sum_to_shape(out.into_shape_with_order(IxDyn(&full)).expect("same count"), &x_shape)
-            });
-            let grad_b = ctx.needs(1).then(|| {
-                let mut out = ndarray::Array3::<E>::zeros((count, k, m));
-                for (i, mut o) in out.outer_iter_mut().enumerate() {
-                    let xi = x.index_axis(Axis(0), i);
-                    gemm(&xi.t(), &g.index_axis(Axis(0), i), E::zero(), &mut o);
-                }
-                let mut full = batch.clone();
-                full.extend([k, m]);
-                sum_to_shape(out.into_shape_with_order(IxDyn(&full)).expect("same count"), &y_shape)
-            });
-            vec![grad_a, grad_b]
-        });
-        Ok(match (a_shape.len(), b_shape.len()) {
-            (1, _) => result.squeeze_dim(-2),
-            (_, 1) => result.squeeze_dim(-1),
-            _ => result,
-        })
-    }
-}
-
-/// `array` (batch dims, then `rows`×`cols`) broadcast to `batch` and stacked
-/// into one 3-D array of matrices.
-fn broadcast_batch<E: Element>(
-    array: &ArrayD<E>,
-    batch: &[usize],
-    rows: usize,
-    cols: usize,
-) -> ndarray::Array3<E> {
-    let mut full = batch.to_vec();
-    full.extend([rows, cols]);
-    let count: usize = batch.iter().product();
-    let view = array.broadcast(IxDyn(&full)).expect("batch dims broadcast");
-    view.to_owned().into_shape_with_order((count, rows, cols)).expect("same element count")
 }
