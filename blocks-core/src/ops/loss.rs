@@ -5,8 +5,9 @@
 //! `[N, C, d1, ..., dk]` (class dim 1, as in PyTorch) and average over the
 //! `N·d1·…·dk` positions.
 
-use ndarray::{Array3, ArrayD, ArrayView2, Axis, CowArray, Ix3, IxDyn, Zip};
+use ndarray::{Array3, ArrayD, Axis, CowArray, Ix3, IxDyn, Zip};
 
+use super::loss_options::{CrossEntropyOptions, NllLossOptions};
 use super::softmax::max_and_log_sum;
 use crate::error::or_panic;
 use crate::{Element, ShapeError, TensorBase};
@@ -14,14 +15,14 @@ use crate::{Element, ShapeError, TensorBase};
 /// An input seen as `(outer, classes, inner)`: `[N, C, d1…dk]` is
 /// `(N, C, d1·…·dk)` and `[C]` is `(1, C, 1)`.
 #[derive(Clone, Copy)]
-struct ClassLayout {
-    outer: usize,
-    classes: usize,
-    inner: usize,
+pub(super) struct ClassLayout {
+    pub(super) outer: usize,
+    pub(super) classes: usize,
+    pub(super) inner: usize,
 }
 
 impl ClassLayout {
-    fn of(op: &str, shape: &[usize]) -> Result<Self, ShapeError> {
+    pub(super) fn of(op: &str, shape: &[usize]) -> Result<Self, ShapeError> {
         match shape {
             [] => {
                 Err(ShapeError::new(format!("{op}: input [] must have at least 1 dimension (the classes)")))
@@ -34,47 +35,18 @@ impl ClassLayout {
     }
 
     /// The number of positions that get a loss (and the divisor of the mean).
-    fn positions(self) -> usize {
+    pub(super) fn positions(self) -> usize {
         self.outer * self.inner
     }
 
-    fn view<'a, E: Element>(self, array: &'a ArrayD<E>) -> CowArray<'a, E, Ix3> {
+    pub(super) fn view<'a, E: Element>(self, array: &'a ArrayD<E>) -> CowArray<'a, E, Ix3> {
         array.to_shape((self.outer, self.classes, self.inner)).expect("layout has the element count")
     }
 }
 
 /// PyTorch's grad_fn name: 1-D and 2-D inputs go through `nll_loss`, others through `nll_loss2d`.
-fn nll_grad_fn(ndim: usize) -> &'static str {
-    if ndim <= 2 { "NllLossBackward0" } else { "NllLoss2dBackward0" }
-}
-
-/// Checks that `targets` holds one class index below `C` per position.
-fn check_targets(
-    op: &str,
-    shape: &[usize],
-    layout: ClassLayout,
-    targets: &[usize],
-) -> Result<(), ShapeError> {
-    let expected = layout.positions();
-    if targets.len() != expected {
-        let target_shape: Vec<usize> = match shape {
-            [_] => vec![],
-            [n, _, rest @ ..] => std::iter::once(*n).chain(rest.iter().copied()).collect(),
-            [] => unreachable!("the layout refused a 0-d input"),
-        };
-        return Err(ShapeError::new(format!(
-            "{op}: input {shape:?} and target [{}] do not match: expected {expected} class indices \
-             (a target of shape {target_shape:?}, flattened)",
-            targets.len()
-        )));
-    }
-    if let Some((i, &t)) = targets.iter().enumerate().find(|&(_, &t)| t >= layout.classes) {
-        return Err(ShapeError::new(format!(
-            "{op}: target {t} at position {i} is out of bounds for {} classes (input {shape:?})",
-            layout.classes
-        )));
-    }
-    Ok(())
+pub(super) fn nll_grad_fn(ndim: usize) -> &'static str {
+    if ndim <= 2 { "NllLossBackward0" } else { "NllLoss2DBackward0" }
 }
 
 fn count<E: Element>(n: usize) -> E {
@@ -135,7 +107,7 @@ impl<E: Element> TensorBase<E> {
     ///
     /// `self` is `[N, C]` with one target per row (also `[C]` with one target,
     /// or `[N, C, d1, ..., dk]` with the targets of shape `[N, d1, ..., dk]`
-    /// flattened in row-major order, whose grad_fn is NllLoss2dBackward0 as in
+    /// flattened in row-major order, whose grad_fn is NllLoss2DBackward0 as in
     /// PyTorch). Log-softmax and the negative log-likelihood are fused: the
     /// forward is stable for any logits and the gradient is
     /// `(softmax(x) − onehot(target)) / N`. Panics on a wrong number of
@@ -164,36 +136,7 @@ impl<E: Element> TensorBase<E> {
     /// );
     /// ```
     pub fn try_cross_entropy(&self, targets: &[usize]) -> Result<Self, ShapeError> {
-        let (data, layout, norms, ndim) = {
-            let x = self.data();
-            let layout = ClassLayout::of("cross_entropy", x.shape())?;
-            check_targets("cross_entropy", x.shape(), layout, targets)?;
-            let x3 = layout.view(&x);
-            let targets = target_view(layout, targets);
-            let norms = Zip::from(x3.lanes(Axis(1))).map_collect(max_and_log_sum);
-            let total = Zip::from(x3.lanes(Axis(1)))
-                .and(&norms)
-                .and(&targets)
-                .fold(E::zero(), |s, lane, &(m, log_sum), &t| s + log_sum - (lane[t] - m));
-            let loss = total / count(layout.positions());
-            (ArrayD::from_elem(IxDyn(&[]), loss), layout, norms, x.ndim())
-        };
-        let targets = targets.to_vec();
-        Ok(TensorBase::from_op(data, nll_grad_fn(ndim), &[self], move |grad, ctx| {
-            let x = ctx.input(0);
-            let x3 = layout.view(&x);
-            let scale = grad[[]] / count(layout.positions());
-            let mut d_input = Array3::zeros((layout.outer, layout.classes, layout.inner));
-            Zip::from(d_input.lanes_mut(Axis(1)))
-                .and(x3.lanes(Axis(1)))
-                .and(&norms)
-                .and(&target_view(layout, &targets))
-                .for_each(|mut d, lane, &(m, log_sum), &t| {
-                    Zip::from(&mut d).and(&lane).for_each(|d, &v| *d = scale * (v - m - log_sum).exp());
-                    d[t] -= scale;
-                });
-            vec![Some(into_input_shape(d_input, x.shape()))]
-        }))
+        self.try_cross_entropy_with(&as_int64("cross_entropy", targets)?, &CrossEntropyOptions::default())
     }
 
     /// The negative log-likelihood of log-probabilities `self` at class
@@ -222,26 +165,7 @@ impl<E: Element> TensorBase<E> {
     /// assert!(error.to_string().starts_with("nll_loss: input [4, 10] and target [3] do not match"));
     /// ```
     pub fn try_nll_loss(&self, targets: &[usize]) -> Result<Self, ShapeError> {
-        let (data, layout, ndim) = {
-            let x = self.data();
-            let layout = ClassLayout::of("nll_loss", x.shape())?;
-            check_targets("nll_loss", x.shape(), layout, targets)?;
-            let x3 = layout.view(&x);
-            let total = Zip::from(x3.lanes(Axis(1)))
-                .and(&target_view(layout, targets))
-                .fold(E::zero(), |s, lane, &t| s - lane[t]);
-            let loss = total / count(layout.positions());
-            (ArrayD::from_elem(IxDyn(&[]), loss), layout, x.ndim())
-        };
-        let targets = targets.to_vec();
-        Ok(TensorBase::from_op(data, nll_grad_fn(ndim), &[self], move |grad, ctx| {
-            let scale = grad[[]] / count(layout.positions());
-            let mut d_input = Array3::zeros((layout.outer, layout.classes, layout.inner));
-            Zip::from(d_input.lanes_mut(Axis(1)))
-                .and(&target_view(layout, &targets))
-                .for_each(|mut d, &t| d[t] = -scale);
-            vec![Some(into_input_shape(d_input, ctx.input(0).shape()))]
-        }))
+        self.try_nll_loss_with(&as_int64("nll_loss", targets)?, &NllLossOptions::default())
     }
 
     /// The cross-entropy of logits `self` against class probabilities of the
@@ -330,12 +254,18 @@ impl<E: Element> TensorBase<E> {
     }
 }
 
-/// The targets as an `(outer, inner)` grid, matching the lanes along the class axis.
-fn target_view(layout: ClassLayout, targets: &[usize]) -> ArrayView2<'_, usize> {
-    ArrayView2::from_shape((layout.outer, layout.inner), targets).expect("targets were counted")
+/// Class indices as the int64 targets of the losses with options.
+fn as_int64(op: &str, targets: &[usize]) -> Result<Vec<i64>, ShapeError> {
+    targets
+        .iter()
+        .map(|&t| {
+            i64::try_from(t)
+                .map_err(|_| ShapeError::new(format!("{op}: target {t} does not fit in an int64")))
+        })
+        .collect()
 }
 
 /// A gradient laid out as `(outer, classes, inner)`, back in the input's shape.
-fn into_input_shape<E: Element>(grad: Array3<E>, shape: &[usize]) -> ArrayD<E> {
+pub(super) fn into_input_shape<E: Element>(grad: Array3<E>, shape: &[usize]) -> ArrayD<E> {
     grad.into_shape_with_order(IxDyn(shape)).expect("same element count")
 }

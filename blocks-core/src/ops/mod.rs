@@ -37,8 +37,16 @@ pub use extrema::Indices;
 mod batched_matmul;
 mod cumsum;
 mod gather;
+mod loss_class;
+mod loss_options;
 mod power;
 mod repeat;
 mod split;
 mod triangle;
 mod trig;
+pub use loss_options::{
+    BceWithLogitsOptions, CrossEntropyOptions, HuberOptions, KlDivOptions, KlDivReduction, NllLossOptions,
+    Reduction, SmoothL1Options,
+};
+mod loss_probability;
+mod loss_regression;
