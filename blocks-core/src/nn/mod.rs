@@ -193,3 +193,4 @@ pub use self::run::forward::{
     SameWidth, Takes, ThenRun, Typed, run,
 };
 pub use self::run::keeps_width::{KeepsWidth, TensorKind, keep_kind};
+pub mod utils;
