@@ -303,3 +303,28 @@ impl<E: Element> TensorBase<E> {
         })
     }
 }
+
+#[cfg(test)]
+mod mask_gradchecks {
+    use crate::{Tensor64, gradcheck};
+
+    fn t(shape: &[usize], seed: f64) -> Tensor64 {
+        let n: usize = shape.iter().product();
+        Tensor64::from_vec((0..n).map(|i| (i as f64 * 0.91 + seed).sin()).collect(), shape)
+            .requires_grad_(true)
+    }
+
+    #[test]
+    fn where_and_masked_fill_pass_gradcheck_with_broadcast_masks() {
+        let mask = Tensor64::from_vec(vec![1.0, 0.0, 1.0], [3]);
+        gradcheck(|x| Tensor64::where_(&mask, &x[0], &x[1]), &[t(&[2, 3], 0.1), t(&[2, 1], 0.5)]).unwrap();
+        let column = Tensor64::from_vec(vec![0.0, 1.0], [2, 1, 1]);
+        gradcheck(|x| Tensor64::where_(&column, &x[0], &x[1]), &[t(&[3, 4], 0.2), t(&[4], 0.7)]).unwrap();
+        let causal = Tensor64::ones([3, 3]).triu(1);
+        gradcheck(|x| x[0].masked_fill(&causal, -1e9).softmax(-1), &[t(&[2, 3, 3], 0.3)]).unwrap();
+        let wide = Tensor64::from_vec(vec![1.0, 0.0, 0.0, 1.0, 0.0, 1.0], [2, 1, 3]);
+        gradcheck(|x| x[0].masked_fill(&wide, 0.5), &[t(&[4, 3], 0.4)]).unwrap();
+        let from_comparison = t(&[2, 3], 0.0).gt(0.0);
+        gradcheck(|x| x[0].masked_fill(&from_comparison, 0.0), &[t(&[2, 3], 0.9)]).unwrap();
+    }
+}

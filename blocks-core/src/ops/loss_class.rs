@@ -8,7 +8,7 @@
 //! `nll_i = −w[t]·lp[t]` and `smooth_i = −Σ_c w[c]·lp[c]`, and the loss is
 //! `(1 − ε)·nll + ε/C·smooth`, reduced as PyTorch does: `"mean"` divides the
 //! nll part by `Σ w[t_i]` over the kept positions and the smoothing part by
-//! the same (with weights) or by the number of positions (without).
+//! the same (with weights) or by the number of kept positions (without).
 
 use ndarray::{Array3, ArrayD, Axis, IxDyn, Zip};
 
@@ -95,7 +95,7 @@ impl<E: Element> ClassLoss<E> {
     /// The coefficients of the nll and smoothing parts in the loss (per
     /// unit of the output's gradient): `1 − ε` and `ε/C`, divided for the
     /// mean by the total weight (the smoothing part without weights by the
-    /// number of positions).
+    /// number of kept positions).
     fn coefficients(&self) -> (E, E) {
         let classes = E::from_usize(self.layout.classes).expect("count fits");
         let (nll, smooth) = (E::one() - self.smoothing, self.smoothing / classes);
@@ -103,8 +103,8 @@ impl<E: Element> ClassLoss<E> {
             Reduction::None | Reduction::Sum => (nll, smooth),
             Reduction::Mean => {
                 let total = self.total_weight();
-                let positions = E::from_usize(self.layout.positions()).expect("count fits");
-                let smooth_divisor = if self.weights.is_some() { total } else { positions };
+                let kept = E::from_usize(self.targets.iter().flatten().count()).expect("count fits");
+                let smooth_divisor = if self.weights.is_some() { total } else { kept };
                 (nll / total, smooth / smooth_divisor)
             }
         }
@@ -156,8 +156,8 @@ impl<E: Element> ClassLoss<E> {
             Reduction::Sum => a * sum(nll) + b * sum(smooth),
             Reduction::Mean => {
                 let total = self.total_weight();
-                let positions = E::from_usize(self.layout.positions()).expect("count fits");
-                let smooth_divisor = if self.weights.is_some() { total } else { positions };
+                let kept = E::from_usize(self.targets.iter().flatten().count()).expect("count fits");
+                let smooth_divisor = if self.weights.is_some() { total } else { kept };
                 let nll_mean = sum(nll) / total;
                 if self.smoothing == E::zero() {
                     nll_mean
@@ -419,11 +419,11 @@ mod tests {
         assert!((mean + (log_p[1] + log_p[11]) / 2.0).abs() < 1e-12);
         let all_ignored = x.cross_entropy_with(&[-100; 3], &CrossEntropyOptions::default());
         assert!(all_ignored.item().is_nan());
-        // Without weights the smoothing part is averaged over all positions, ignored ones included.
+        // Without weights the smoothing part is averaged over the kept positions too.
         let options = CrossEntropyOptions { label_smoothing: 0.2, ..Default::default() };
         let smoothed = x.cross_entropy_with(&[1, -100, 3], &options);
         let row = |r: usize| -log_p[r * 4..r * 4 + 4].iter().sum::<f64>();
-        let expected = 0.8 * -(log_p[1] + log_p[11]) / 2.0 + 0.2 / 4.0 * (row(0) + row(2)) / 3.0;
+        let expected = 0.8 * -(log_p[1] + log_p[11]) / 2.0 + 0.2 / 4.0 * (row(0) + row(2)) / 2.0;
         assert!((smoothed.item() - expected).abs() < 1e-12);
         assert_eq!(smoothed.grad_fn(), Some("AddBackward0"));
         assert_eq!(

@@ -142,7 +142,8 @@ impl<E: Element> TensorBase<E> {
 
     /// The smooth L1 loss, quadratic (`0.5·d²/β`) where `|d| < β` and linear
     /// (`|d| − 0.5·β`) beyond, like `F.smooth_l1_loss(input, target,
-    /// reduction=..., beta=...)` (SmoothL1LossBackward0). `β = 0` is the L1 loss.
+    /// reduction=..., beta=...)` (SmoothL1LossBackward0). `β = 0` is
+    /// [`l1_loss`](Self::l1_loss), named as it is.
     ///
     /// # Panics
     /// When the shapes differ or `beta` is negative; see [`try_smooth_l1_loss`](Self::try_smooth_l1_loss).
@@ -174,6 +175,10 @@ impl<E: Element> TensorBase<E> {
             return Err(ShapeError::new(
                 "smooth_l1_loss: smooth_l1_loss does not support negative values for beta.",
             ));
+        }
+        if options.beta == 0.0 {
+            // PyTorch hands beta = 0 to l1_loss, and records its grad_fn names.
+            return self.try_l1_loss(target, options.reduction);
         }
         let beta: E = element(options.beta);
         let half: E = element(0.5);

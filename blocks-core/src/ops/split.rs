@@ -45,6 +45,9 @@ impl<E: Element> TensorBase<E> {
         }
         let (axis, size) = self.split_axis("chunk", dim)?;
         if size == 0 {
+            // PyTorch gives `chunks` empty pieces; each is a tensor handle (8 bytes, as an f64),
+            // so the count is checked first.
+            crate::numel::checked_alloc::<f64>("chunk", "the list of pieces", &[chunks])?;
             return Ok(self.pieces(axis, &vec![0; chunks], "SplitBackward0"));
         }
         let split_size = size.div_ceil(chunks);
@@ -210,5 +213,6 @@ mod tests {
         assert_eq!(x.chunk(2, 1)[0].grad_fn(), Some("SplitBackward0"));
         assert_eq!(x.split_with_sizes(&[7], 1)[0].grad_fn(), Some("SplitWithSizesBackward0"));
         assert!(Tensor64::from_vec(vec![1.0], []).try_split(1, 0).is_err());
+        assert!(Tensor64::zeros([0]).try_chunk(usize::MAX, 0).is_err());
     }
 }
