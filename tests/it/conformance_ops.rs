@@ -67,8 +67,11 @@ impl Case {
     }
 }
 
-/// Runs the case's call: the output pieces and the float operands by name.
-fn run(case: &Case) -> Result<(Vec<Tensor>, Vec<(&'static str, Tensor)>), String> {
+/// What a call gives: the output pieces and the float operands by name.
+type Ran = (Vec<Tensor>, Vec<(&'static str, Tensor)>);
+
+/// Runs the case's call.
+fn run(case: &Case) -> Result<Ran, String> {
     let x = || case.float("x");
     let one = |out: Tensor, operands: Vec<(&'static str, Tensor)>| Ok((vec![out], operands));
     match case.meta("op") {

@@ -205,7 +205,8 @@ mod tests {
 
     #[test]
     fn matmul_records_pytorchs_names_and_shapes() {
-        let cases: [(&[usize], &[usize], &str, &[usize]); 6] = [
+        type Case<'a> = (&'a [usize], &'a [usize], &'a str, &'a [usize]);
+        let cases: [Case; 6] = [
             (&[2, 3, 4], &[2, 4, 5], "UnsafeViewBackward0", &[2, 3, 5]),
             (&[2, 3, 4], &[4], "UnsafeViewBackward0", &[2, 3]),
             (&[4], &[2, 4, 5], "UnsafeViewBackward0", &[2, 5]),
@@ -225,7 +226,7 @@ mod tests {
         let y = a.matmul(&b);
         for i in 0..2 {
             let one = a.get(i).matmul(&b);
-            assert_eq!(y.get(i as isize).to_vec(), one.to_vec());
+            assert_eq!(y.get(i).to_vec(), one.to_vec());
         }
     }
 

@@ -186,9 +186,9 @@ mod tests {
         let x = Tensor64::from_vec((0..12).map(|v| v as f64 * 0.3 - 1.0).collect(), [2, 3, 2])
             .requires_grad_(true);
         let index = Indices::from_vec(vec![2, 0, 2, 2, 1, 0, 0, 1], [2, 2, 2]);
-        gradcheck(|t| t[0].gather(1, &index), &[x.clone()]).unwrap();
+        gradcheck(|t| t[0].gather(1, &index), std::slice::from_ref(&x)).unwrap();
         let last = Indices::from_vec(vec![1, 1, 0], [1, 3, 1]);
-        gradcheck(|t| t[0].gather(-1, &last), &[x.clone()]).unwrap();
+        gradcheck(|t| t[0].gather(-1, &last), std::slice::from_ref(&x)).unwrap();
         assert_eq!(x.gather(1, &index).grad_fn(), Some("GatherBackward0"));
     }
 

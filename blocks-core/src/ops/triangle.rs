@@ -108,8 +108,8 @@ mod tests {
     fn tril_and_triu_pass_gradcheck_on_batches() {
         let x = Tensor64::from_vec((0..24).map(|v| v as f64 * 0.1).collect(), [2, 3, 4]).requires_grad_(true);
         for diagonal in [-2, -1, 0, 1, 3] {
-            gradcheck(|t| t[0].tril(diagonal), &[x.clone()]).unwrap();
-            gradcheck(|t| t[0].triu(diagonal), &[x.clone()]).unwrap();
+            gradcheck(|t| t[0].tril(diagonal), std::slice::from_ref(&x)).unwrap();
+            gradcheck(|t| t[0].triu(diagonal), std::slice::from_ref(&x)).unwrap();
         }
         assert_eq!(x.tril(0).grad_fn(), Some("TrilBackward0"));
         assert_eq!(x.triu(0).grad_fn(), Some("TriuBackward0"));

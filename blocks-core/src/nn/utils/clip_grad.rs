@@ -215,11 +215,11 @@ mod tests {
         let cases = [(2.0, 13.0), (1.0, 19.0), (f64::INFINITY, 12.0), (0.0, 2.0), (f64::NEG_INFINITY, 3.0)];
         // Order 0 counts the nonzero per-parameter norms (2 and 1), as PyTorch does.
         for (norm_type, expected) in cases {
-            let total = clip_grad_norm_(&params(), 1e9, norm_type).item();
+            let total = clip_grad_norm_(params(), 1e9, norm_type).item();
             assert!((total - expected).abs() < 1e-9, "order {norm_type}: {total}");
         }
         let p3: f64 = (27.0f64 + 64.0 + 1728.0).powf(1.0 / 3.0);
-        assert!((clip_grad_norm_(&params(), 1e9, 3.0).item() - p3).abs() < 1e-9);
+        assert!((clip_grad_norm_(params(), 1e9, 3.0).item() - p3).abs() < 1e-9);
     }
 
     #[test]
