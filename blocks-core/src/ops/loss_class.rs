@@ -267,16 +267,14 @@ impl<E: Element> TensorBase<E> {
             )));
         }
         let smoothing = E::from_f64(smoothing).expect("a float converts");
-        let name = if smoothing > E::zero() { Some("AddBackward0") } else { None };
+        let weight = options.weight.as_ref();
         self.class_loss(
             "cross_entropy",
             targets,
-            options.weight.as_ref(),
+            weight,
             options.ignore_index,
             options.reduction,
-            smoothing,
-            true,
-            name,
+            Some(smoothing),
         )
     }
 
@@ -318,29 +316,20 @@ impl<E: Element> TensorBase<E> {
         targets: &[i64],
         options: &NllLossOptions<E>,
     ) -> Result<Self, ShapeError> {
-        self.class_loss(
-            "nll_loss",
-            targets,
-            options.weight.as_ref(),
-            options.ignore_index,
-            options.reduction,
-            E::zero(),
-            false,
-            None,
-        )
+        let weight = options.weight.as_ref();
+        self.class_loss("nll_loss", targets, weight, options.ignore_index, options.reduction, None)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn class_loss(
+    /// The loss of logits with label smoothing `Some(ε)` (cross-entropy), or
+    /// of log-probabilities with `None` (nll).
+    fn class_loss(
         &self,
         op: &str,
         targets: &[i64],
         weight: Option<&TensorBase<E>>,
         ignore_index: i64,
         reduction: Reduction,
-        smoothing: E,
-        logits: bool,
-        name: Option<&'static str>,
+        smoothing: Option<E>,
     ) -> Result<Self, ShapeError> {
         let shape = self.shape();
         let layout = ClassLayout::of(op, &shape)?;
@@ -349,8 +338,8 @@ impl<E: Element> TensorBase<E> {
             targets: class_targets(op, &shape, layout, targets, ignore_index)?,
             weights: class_weights(op, weight, layout.classes)?,
             reduction,
-            smoothing,
-            logits,
+            smoothing: smoothing.unwrap_or(E::zero()),
+            logits: smoothing.is_some(),
         };
         let (data, norms) = {
             let x = self.data();
@@ -358,7 +347,8 @@ impl<E: Element> TensorBase<E> {
             let (nll, smooth) = loss.parts(&x, &norms);
             (loss.reduce(&nll, &smooth, &shape), norms)
         };
-        let name = name.unwrap_or(nll_grad_fn(shape.len()));
+        // PyTorch ends with an addition when it mixes in the smoothing part.
+        let name = if loss.smoothing > E::zero() { "AddBackward0" } else { nll_grad_fn(shape.len()) };
         Ok(TensorBase::from_op(data, name, &[self], move |grad, ctx| {
             let x = ctx.input(0);
             vec![Some(into_input_shape(loss.backward(&grad, &x, &norms), x.shape()))]
