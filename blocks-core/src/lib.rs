@@ -49,7 +49,7 @@ pub use threading::{MAX_THREADS, get_num_threads, set_num_threads, set_num_threa
 #[doc(hidden)]
 pub mod __private {
     pub use crate::nn::chain::{
-        FeedsInChain, FirstInput, GivesTo, HasForward, Known, Step, Then, block, checked, feed, nested, of,
+        ChainStep, FeedsInChain, FirstInput, GivesTo, HasForward, Known, Step, Then, block, checked, feed, nested, of,
         pass, start,
     };
     pub use crate::nn::chained::within_field;
