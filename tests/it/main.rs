@@ -20,6 +20,7 @@ mod derive_float64;
 mod dyn_sequential;
 mod examples_output;
 mod forward;
+mod gpt2_example;
 mod hooks;
 mod hooks_float64;
 mod hooks_instance;
