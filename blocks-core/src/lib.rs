@@ -49,8 +49,8 @@ pub use threading::{MAX_THREADS, get_num_threads, set_num_threads, set_num_threa
 #[doc(hidden)]
 pub mod __private {
     pub use crate::nn::chain::{
-        ChainStep, FeedsInChain, FirstInput, GivesTo, HasForward, Known, Step, Then, block, checked, feed, nested, of,
-        pass, start,
+        ChainStep, FeedsInChain, FirstInput, GivesTo, HasForward, Known, Step, Then, block, checked, feed,
+        nested, of, pass, start,
     };
     pub use crate::nn::chained::within_field;
     pub use crate::nn::field::{
