@@ -2,6 +2,7 @@
 
 mod activation;
 mod activation_more;
+mod activation_vision;
 mod arithmetic;
 pub(crate) mod axes;
 pub(crate) mod batch_norm;
@@ -19,6 +20,7 @@ pub(crate) mod gemm_kernel;
 mod group_norm;
 mod im2col;
 mod index;
+mod interpolate;
 mod join;
 mod layer_norm;
 mod linear;
@@ -36,3 +38,4 @@ pub use compare::CompareOperand;
 pub use conv::{Conv1dOptions, Conv2dOptions, ConvOptions};
 pub use conv_transpose::{ConvTranspose1dOptions, ConvTranspose2dOptions, ConvTransposeOptions};
 pub use extrema::Indices;
+pub use interpolate::{InterpolateMode, InterpolateSize};

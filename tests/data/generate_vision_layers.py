@@ -1,0 +1,124 @@
+"""Writes the PyTorch reference cases for the vision layers of issue 19 (ConvTranspose2d/1d,
+Upsample, InstanceNorm1d/2d, PReLU, the 1-d and adaptive pools, padding, PixelShuffle,
+Hardswish, Hardsigmoid, Mish, Unflatten) into tests/data/conformance/vision/.
+
+Run by hand, never by CI (the tests only read the files it wrote). Needs PyTorch 2.15 and
+safetensors:
+
+    python3 tests/data/generate_vision_layers.py            # from the repository's root
+
+Each case is one layer built as a PyTorch user builds it (`nn.ConvTranspose2d(4, 6, 3, stride=2,
+...)`), seeded, with parameters that are not the defaults where the defaults would hide a
+mistake, and written as
+
+- NAME.weights.safetensors: the layer's state_dict before the forward (parameters and buffers);
+- NAME.io.safetensors: `input` (float32), `grad_output` (the weights of the loss
+  `(output * grad_output).sum()`, so that a layer whose outputs sum to a constant still has
+  gradients to compare), `output`, `input_grad`, `grad.KEY` for every parameter, `after.KEY` for
+  every buffer after the forward (running statistics); the metadata: `layer` (PyTorch's class
+  name), the constructor's settings (numbers, `true`/`false`, sizes as JSON lists), `mode`
+  (`train` or `eval`), `grad_fn` (the output's grad_fn name) and `module_repr` (PyTorch's printout).
+
+The test (tests/it/conformance_vision.rs) builds each layer from `layer` and the settings and
+reads every size from the files. Running this again writes the same tensors and metadata.
+"""
+
+import json
+import os
+
+import torch
+from safetensors.torch import save_file
+from torch import nn
+
+torch.set_num_threads(1)
+torch.use_deterministic_algorithms(True)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "conformance", "vision")
+
+
+def text(value):
+    """A setting as the metadata holds it: booleans lowercase, tuples as JSON lists."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list)):
+        return json.dumps(list(value))
+    return str(value)
+
+
+def write_case(case, seed, net, x, settings, mode="train", randomize=True):
+    """Runs `net` on `x` in `mode`, the backward of (output * grad_output).sum(), and writes both files."""
+    torch.manual_seed(seed)
+    if randomize:
+        with torch.no_grad():  # parameters that are not their initial values
+            for p in net.parameters():
+                p.uniform_(-1.0, 1.0)
+    weights = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}
+    net.train(mode == "train")
+    x = x.detach().clone().requires_grad_(True)
+    output = net(x)
+    grad_output = torch.rand(output.shape) * 2 - 1
+    output.backward(grad_output)
+    io = {
+        "input": x.detach().contiguous(),
+        "grad_output": grad_output.contiguous(),
+        "output": output.detach().contiguous(),
+        "input_grad": x.grad.detach().contiguous(),
+    }
+    for key, p in net.named_parameters():
+        io["grad." + key] = p.grad.detach().contiguous()
+    for key, b in net.named_buffers():
+        io["after." + key] = b.detach().clone().contiguous()
+    metadata = {
+        "case": case,
+        "layer": type(net).__name__,
+        "mode": mode,
+        "grad_fn": output.grad_fn.name(),
+        "module_repr": repr(net),
+        "backward_of": "(output * grad_output).sum()",
+    }
+    metadata.update({k: text(v) for k, v in settings.items()})
+    save_file(weights, os.path.join(OUT, case + ".weights.safetensors"))
+    save_file(io, os.path.join(OUT, case + ".io.safetensors"), metadata=metadata)
+    print(case, "written:", repr(net), tuple(x.shape), "->", tuple(output.shape))
+
+
+def conv_transpose(case, seed, dims, cin, cout, kernel, shape, **options):
+    """nn.ConvTranspose{dims}d(cin, cout, kernel, **options) on rand(shape)."""
+    torch.manual_seed(seed)
+    cls = nn.ConvTranspose2d if dims == 2 else nn.ConvTranspose1d
+    net = cls(cin, cout, kernel, **options)
+    x = torch.rand(*shape) * 2 - 1
+    settings = {"in_channels": cin, "out_channels": cout, "kernel_size": kernel}
+    settings.update(options)
+    write_case(case, seed, net, x, settings, randomize=False)
+
+
+def conv_transpose_cases():
+    conv_transpose("conv_transpose2d_stride2", 1, 2, 16, 8, 3, (2, 16, 5, 5), stride=2, padding=1, output_padding=1)
+    conv_transpose("conv_transpose2d_plain", 2, 2, 3, 4, (2, 3), (2, 3, 4, 5))
+    conv_transpose(
+        "conv_transpose2d_groups_dilation",
+        3,
+        2,
+        4,
+        6,
+        (3, 2),
+        (1, 4, 3, 4),
+        stride=(2, 1),
+        padding=(1, 0),
+        dilation=(1, 3),
+        output_padding=(1, 2),
+        groups=2,
+        bias=False,
+    )
+    conv_transpose("conv_transpose1d_stride3", 4, 1, 3, 5, 4, (2, 3, 6), stride=3, padding=1, output_padding=2)
+    conv_transpose("conv_transpose1d_groups", 5, 1, 4, 2, 3, (3, 4, 5), groups=2, dilation=2)
+
+
+CASES = [conv_transpose_cases]
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    for cases in CASES:
+        cases()

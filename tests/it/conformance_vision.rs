@@ -1,0 +1,206 @@
+//! Vision layer conformance: every case in `<dir>/vision/` (dir =
+//! `BLOCKS_CONFORMANCE_DIR`, by default `tests/data/conformance`), written by
+//! `tests/data/generate_vision_layers.py`: the layer its metadata names,
+//! built from the settings there (sizes read from the files), PyTorch's
+//! state loaded strictly, run in the case's mode on its input; then the
+//! output, its grad_fn name, the printout, and after the backward of
+//! `(output * grad_output).sum()` the input's gradient, every `grad.KEY` and
+//! every `after.KEY` buffer compared with PyTorch's. A case whose layer this
+//! file cannot build fails by name.
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+
+use blocks::io::TensorFile;
+use blocks::nn::{DynConvTranspose1d, DynConvTranspose2d, Forward, Module, ModuleExt, StateDict};
+use blocks::{ConvTransposeOptions, Tensor};
+
+use crate::support::{self, optim_metadata::Metadata};
+
+fn vision_dir() -> PathBuf {
+    support::conformance_dir().join("vision")
+}
+
+/// |ours - PyTorch| <= 1e-4 + 1e-4 |PyTorch| per element.
+fn assert_close(what: &str, ours: &Tensor, theirs: &Tensor) {
+    support::assert_close(what, ours, theirs, 1e-4, 1e-4);
+}
+
+/// A built layer: its module and its forward on a plain tensor.
+trait CaseLayer {
+    fn module(&self) -> &dyn Module;
+    fn run(&self, x: &Tensor) -> Tensor;
+}
+
+struct Layer<M>(M);
+
+impl<M: Forward<Tensor, Output = Tensor> + 'static> CaseLayer for Layer<M> {
+    fn module(&self) -> &dyn Module {
+        &self.0
+    }
+
+    fn run(&self, x: &Tensor) -> Tensor {
+        blocks::nn::run(&self.0, x)
+    }
+}
+
+/// A case's settings, as the generator wrote them.
+struct Settings<'a> {
+    meta: Metadata<'a>,
+}
+
+impl Settings<'_> {
+    fn has(&self, key: &str) -> bool {
+        self.meta.text(key).is_some()
+    }
+
+    /// A whole number.
+    fn count(&self, key: &str, default: usize) -> usize {
+        self.meta.number(key, default as f64) as usize
+    }
+
+    fn real(&self, key: &str, default: f64) -> f64 {
+        self.meta.number(key, default)
+    }
+
+    fn flag(&self, key: &str, default: bool) -> bool {
+        if self.has(key) { self.meta.flag(key) } else { default }
+    }
+
+    /// Sizes: one number for every dim, or a JSON list.
+    fn sizes(&self, key: &str) -> Option<Vec<usize>> {
+        let text = self.meta.text(key)?;
+        let values: Vec<usize> = text
+            .trim_matches(['[', ']', '(', ')'])
+            .split(',')
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| v.trim().parse().unwrap_or_else(|_| panic!("{}: {key} = {text:?}", self.meta.case)))
+            .collect();
+        Some(values)
+    }
+
+    /// `D` sizes: a number repeated, a list of `D`, or `default`.
+    fn dims<const D: usize>(&self, key: &str, default: usize) -> [usize; D] {
+        match self.sizes(key) {
+            None => [default; D],
+            Some(values) if values.len() == 1 => [values[0]; D],
+            Some(values) => values.try_into().unwrap_or_else(|v| panic!("{}: {key} {v:?}", self.meta.case)),
+        }
+    }
+}
+
+/// A transposed convolution from its settings.
+fn conv_transpose<const D: usize>(s: &Settings) -> ConvTransposeOptions<D> {
+    ConvTransposeOptions {
+        stride: s.dims("stride", 1),
+        padding: s.dims("padding", 0),
+        output_padding: s.dims("output_padding", 0),
+        dilation: s.dims("dilation", 1),
+        groups: s.count("groups", 1),
+    }
+}
+
+/// The layer the case names.
+fn build(layer: &str, s: &Settings) -> Box<dyn CaseLayer> {
+    let (cin, cout) = (s.count("in_channels", 0), s.count("out_channels", 0));
+    match layer {
+        "ConvTranspose2d" => Box::new(Layer(DynConvTranspose2d::with_options(
+            cin,
+            cout,
+            s.dims("kernel_size", 0),
+            conv_transpose(s),
+            s.flag("bias", true),
+        ))),
+        "ConvTranspose1d" => Box::new(Layer(DynConvTranspose1d::with_options(
+            cin,
+            cout,
+            s.dims("kernel_size", 0),
+            conv_transpose(s),
+            s.flag("bias", true),
+        ))),
+        other => panic!("{}: blocks cannot build layer {other:?}", s.meta.case),
+    }
+}
+
+fn run_case(case: &str, io: &TensorFile, weights: PathBuf) {
+    let values = io.metadata();
+    let s = Settings { meta: Metadata { case, values: &values } };
+    let layer = s.meta.text("layer").unwrap_or_else(|| panic!("{case}: no layer in the metadata"));
+    let model = build(layer, &s);
+    let state = StateDict::read(&weights).unwrap_or_else(|e| panic!("{case}: {}: {e}", weights.display()));
+    model.module().load_state_dict(&state).unwrap_or_else(|e| panic!("{case}: {e}"));
+    let theirs = s.meta.text("module_repr").unwrap_or_else(|| panic!("{case}: no module_repr"));
+    assert_eq!(blocks::nn::module_repr(model.module()), theirs, "{case}: module printout");
+    match s.meta.text("mode") {
+        Some("eval") => model.module().eval(),
+        Some("train") | None => model.module().train(),
+        Some(other) => panic!("{case}: mode {other:?}"),
+    }
+    let tensor = |name: &str| io.tensor::<f32>(name).unwrap_or_else(|e| panic!("{case}: {e}"));
+    let x = tensor("input").requires_grad_(true);
+    let output = model.run(&x);
+    assert_close(&format!("{case}: output"), &output, &tensor("output"));
+    assert_eq!(output.grad_fn(), s.meta.text("grad_fn"), "{case}: grad_fn");
+    (&output * &tensor("grad_output")).sum().backward();
+    let grad = x.grad().unwrap_or_else(|| panic!("{case}: the input has no gradient"));
+    assert_close(&format!("{case}: input_grad"), &grad, &tensor("input_grad"));
+    let params: BTreeMap<String, blocks::nn::Parameter> =
+        model.module().named_parameters().into_iter().collect();
+    let mut graded = 0;
+    for name in io.names() {
+        if let Some(key) = name.strip_prefix("grad.") {
+            let p = params.get(key).unwrap_or_else(|| panic!("{case}: the layer has no parameter {key}"));
+            let grad = p.grad().unwrap_or_else(|| panic!("{case}: no gradient for {key}"));
+            assert_close(&format!("{case}: {name}"), &grad, &tensor(name));
+            graded += 1;
+        }
+    }
+    assert_eq!(
+        graded,
+        params.len(),
+        "{case}: PyTorch gives {graded} parameter gradients, the layer has {}",
+        params.len()
+    );
+    let ours = model.module().state_dict();
+    for name in io.names() {
+        let Some(key) = name.strip_prefix("after.") else { continue };
+        let mine = ours.get(key).unwrap_or_else(|| panic!("{case}: the layer has no buffer {key}"));
+        match io.tensor::<f32>(name) {
+            Ok(theirs) => assert_close(&format!("{case}: {name}"), mine, &theirs),
+            Err(_) => {
+                let (theirs, _) = io.integers(name).unwrap_or_else(|e| panic!("{case}: {e}"));
+                let mine: Vec<i64> = mine.to_vec().iter().map(|&v| v as i64).collect();
+                assert_eq!(mine, theirs, "{case}: {name} (int64)");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_vision_layer_case_matches_pytorch() {
+    let dir = vision_dir();
+    let entries =
+        std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("conformance folder {}: {e}", dir.display()));
+    let mut cases: Vec<(String, PathBuf)> = entries
+        .map(|entry| entry.expect("folder entry").path())
+        .filter_map(|path| {
+            Some((path.file_name()?.to_str()?.strip_suffix(".io.safetensors")?.to_string(), path))
+        })
+        .collect();
+    cases.sort();
+    assert!(!cases.is_empty(), "no case in {}", dir.display());
+    let mut failed = Vec::new();
+    for (case, path) in &cases {
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let io = TensorFile::read(path).unwrap_or_else(|e| panic!("{case}: {e}"));
+            run_case(case, &io, dir.join(format!("{case}.weights.safetensors")));
+        }));
+        match outcome {
+            Ok(()) => println!("  {case}: matches PyTorch"),
+            Err(_) => failed.push(case.clone()),
+        }
+    }
+    assert!(failed.is_empty(), "cases that do not match PyTorch (messages above): {failed:?}");
+    println!("{} vision layer cases matched PyTorch in {}", cases.len(), dir.display());
+}
