@@ -16,7 +16,7 @@ mistake, and written as
   `(output * grad_output).sum()`, so that a layer whose outputs sum to a constant still has
   gradients to compare), `output`, `input_grad`, `grad.KEY` for every parameter, `after.KEY` for
   every buffer after the forward (running statistics); the metadata: `layer` (PyTorch's class
-  name), the constructor's settings (numbers, `true`/`false`, sizes as JSON lists), `mode`
+  name), the constructor's settings (`upsample_mode` for Upsample's `mode`) (numbers, `true`/`false`, sizes as JSON lists), `mode`
   (`train` or `eval`), `grad_fn` (the output's grad_fn name) and `module_repr` (PyTorch's printout).
 
 The test (tests/it/conformance_vision.rs) builds each layer from `layer` and the settings and
@@ -77,6 +77,7 @@ def write_case(case, seed, net, x, settings, mode="train", randomize=True):
         "module_repr": repr(net),
         "backward_of": "(output * grad_output).sum()",
     }
+    assert not set(settings) & set(metadata), "a setting named as a metadata key"
     metadata.update({k: text(v) for k, v in settings.items()})
     save_file(weights, os.path.join(OUT, case + ".weights.safetensors"))
     save_file(io, os.path.join(OUT, case + ".io.safetensors"), metadata=metadata)
@@ -116,7 +117,71 @@ def conv_transpose_cases():
     conv_transpose("conv_transpose1d_groups", 5, 1, 4, 2, 3, (3, 4, 5), groups=2, dilation=2)
 
 
-CASES = [conv_transpose_cases]
+def single(case, seed, net, shape, settings, mode="train", scale=1.0):
+    """One parameter-free or randomized layer on rand(shape) scaled to [-scale, scale)."""
+    torch.manual_seed(seed)
+    x = (torch.rand(*shape) * 2 - 1) * scale
+    write_case(case, seed, net, x, settings, mode=mode)
+
+
+def upsample_cases():
+    single("upsample_nearest_scale2", 10, nn.Upsample(scale_factor=2), (2, 3, 3, 4), {"scale_factor": 2.0})
+    single("upsample_nearest_size", 11, nn.Upsample(size=(5, 7)), (1, 2, 3, 3), {"size": (5, 7)})
+    single(
+        "upsample_nearest_scale_pair", 12, nn.Upsample(scale_factor=(1.5, 0.5)), (1, 2, 4, 6), {"scale_factor": (1.5, 0.5)}
+    )
+    single(
+        "upsample_bilinear_align",
+        13,
+        nn.Upsample(size=(5, 7), mode="bilinear", align_corners=True),
+        (2, 2, 3, 4),
+        {"size": (5, 7), "upsample_mode": "bilinear", "align_corners": True},
+    )
+    single(
+        "upsample_bilinear_scale",
+        14,
+        nn.Upsample(scale_factor=1.5, mode="bilinear"),
+        (1, 3, 4, 3),
+        {"scale_factor": 1.5, "upsample_mode": "bilinear", "align_corners": False},
+    )
+    single(
+        "upsample_bilinear_size",
+        15,
+        nn.Upsample(size=(7, 2), mode="bilinear", align_corners=False),
+        (1, 2, 3, 5),
+        {"size": (7, 2), "upsample_mode": "bilinear", "align_corners": False},
+    )
+
+
+def instance_norm_cases():
+    for dims, cls in ((1, nn.InstanceNorm1d), (2, nn.InstanceNorm2d)):
+        shape = (3, 4, 6) if dims == 1 else (2, 3, 4, 5)
+        channels = shape[1]
+        single(f"instance_norm{dims}d_default", 20 + dims, cls(channels), shape, {"num_features": channels}, scale=2.0)
+        for mode in ("train", "eval"):
+            net = cls(channels, affine=True, track_running_stats=True, momentum=0.3, eps=1e-3)
+            torch.manual_seed(30 + dims)
+            with torch.no_grad():  # running statistics that are not the initial ones
+                net.running_mean.uniform_(-0.5, 0.5)
+                net.running_var.uniform_(0.5, 1.5)
+                net.num_batches_tracked.fill_(3)
+            settings = {"num_features": channels, "affine": True, "track_running_stats": True, "momentum": 0.3, "eps": 1e-3}
+            single(f"instance_norm{dims}d_tracked_{mode}", 30 + dims, net, shape, settings, mode=mode, scale=2.0)
+    net = nn.InstanceNorm2d(3, affine=True, bias=False)
+    single("instance_norm2d_unbatched_no_bias", 40, net, (3, 4, 4), {"num_features": 3, "affine": True, "bias": False})
+
+
+def prelu_cases():
+    single("prelu_one", 50, nn.PReLU(), (2, 3, 4), {"num_parameters": 1}, scale=2.0)
+    single("prelu_channels", 51, nn.PReLU(3, init=0.1), (2, 3, 2, 2), {"num_parameters": 3, "init": 0.1}, scale=2.0)
+
+
+def activation_cases():
+    for seed, cls in enumerate((nn.Hardswish, nn.Hardsigmoid, nn.Mish)):
+        single(cls.__name__.lower(), 60 + seed, cls(), (2, 3, 5), {}, scale=5.0)
+
+
+CASES = [conv_transpose_cases, upsample_cases, instance_norm_cases, prelu_cases, activation_cases]
 
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)

@@ -13,8 +13,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
 use blocks::io::TensorFile;
-use blocks::nn::{DynConvTranspose1d, DynConvTranspose2d, Forward, Module, ModuleExt, StateDict};
-use blocks::{ConvTransposeOptions, Tensor};
+use blocks::nn::{
+    DynConvTranspose1d, DynConvTranspose2d, DynInstanceNorm1d, DynInstanceNorm2d, Forward, Hardsigmoid,
+    Hardswish, InstanceNormOptions, Mish, Module, ModuleExt, PReLU, StateDict, Upsample,
+};
+use blocks::{ConvTransposeOptions, InterpolateMode, Tensor};
 
 use crate::support::{self, optim_metadata::Metadata};
 
@@ -101,6 +104,22 @@ fn conv_transpose<const D: usize>(s: &Settings) -> ConvTransposeOptions<D> {
     }
 }
 
+/// An `Upsample` by its `scale_factor`: one number, or a pair.
+fn scale_factor(s: &Settings) -> Upsample {
+    let text =
+        s.meta.text("scale_factor").unwrap_or_else(|| panic!("{}: no size or scale_factor", s.meta.case));
+    let factors: Vec<f64> = text
+        .trim_matches(['[', ']'])
+        .split(',')
+        .map(|v| v.trim().parse().unwrap_or_else(|_| panic!("{}: scale_factor {text:?}", s.meta.case)))
+        .collect();
+    match factors[..] {
+        [one] => Upsample::scale_factor(one),
+        [h, w] => Upsample::scale_factors([h, w]),
+        _ => panic!("{}: scale_factor {text:?}", s.meta.case),
+    }
+}
+
 /// The layer the case names.
 fn build(layer: &str, s: &Settings) -> Box<dyn CaseLayer> {
     let (cin, cout) = (s.count("in_channels", 0), s.count("out_channels", 0));
@@ -119,6 +138,39 @@ fn build(layer: &str, s: &Settings) -> Box<dyn CaseLayer> {
             conv_transpose(s),
             s.flag("bias", true),
         ))),
+        "Upsample" => {
+            let up = match s.sizes("size").as_deref() {
+                Some(&[square]) => Upsample::size(square),
+                Some(_) => Upsample::size(s.dims::<2>("size", 0)),
+                None => scale_factor(s),
+            };
+            let mode = match s.meta.text("upsample_mode").unwrap_or("nearest") {
+                "nearest" => InterpolateMode::Nearest,
+                "bilinear" => InterpolateMode::Bilinear { align_corners: s.flag("align_corners", false) },
+                other => panic!("{}: mode {other:?}", s.meta.case),
+            };
+            Box::new(Layer(up.mode(mode)))
+        }
+        "InstanceNorm1d" | "InstanceNorm2d" => {
+            let d = InstanceNormOptions::default();
+            let options = InstanceNormOptions {
+                eps: s.real("eps", d.eps),
+                momentum: Some(s.real("momentum", 0.1)),
+                affine: s.flag("affine", d.affine),
+                bias: s.flag("bias", d.bias),
+                track_running_stats: s.flag("track_running_stats", d.track_running_stats),
+            };
+            let features = s.count("num_features", 0);
+            if layer == "InstanceNorm1d" {
+                Box::new(Layer(DynInstanceNorm1d::new(features, options)))
+            } else {
+                Box::new(Layer(DynInstanceNorm2d::new(features, options)))
+            }
+        }
+        "PReLU" => Box::new(Layer(PReLU::new(s.count("num_parameters", 1), s.real("init", 0.25)))),
+        "Hardswish" => Box::new(Layer(Hardswish::default())),
+        "Hardsigmoid" => Box::new(Layer(Hardsigmoid::default())),
+        "Mish" => Box::new(Layer(Mish::default())),
         other => panic!("{}: blocks cannot build layer {other:?}", s.meta.case),
     }
 }

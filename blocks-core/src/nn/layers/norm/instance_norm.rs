@@ -60,9 +60,10 @@ impl Default for InstanceNormOptions {
 ///
 /// In training, or always without running statistics, it normalizes with
 /// each instance's statistics (biased variance); tracking running
-/// statistics, training adds 1 to `num_batches_tracked` and blends the mean
-/// over the batch of the instances' means and **unbiased** variances into
-/// `running_mean` and `running_var`, and eval normalizes with them.
+/// statistics, training blends the mean over the batch of the instances'
+/// means and **unbiased** variances into `running_mean` and `running_var`
+/// (leaving `num_batches_tracked` as it is, as PyTorch does), and eval
+/// normalizes with them.
 ///
 /// ```
 /// use blocks_core::nn::{DynInstanceNorm2d, InstanceNormOptions, Module, ModuleExt};
@@ -189,10 +190,6 @@ impl<const D: usize, E: Element> DynInstanceNorm<D, E> {
         let bias = self.bias.as_deref().map(tiled);
         let (y, stats) = x.reshape(&wide).batch_norm_train(weight.as_ref(), bias.as_ref(), eps);
         if let Some(running) = self.running.as_ref().filter(|_| training) {
-            let count = running.num_batches_tracked.update_data(|tracked| {
-                tracked.map_inplace(|k| *k += 1.0);
-                tracked.iter().next().copied().unwrap_or(1.0)
-            });
             // The mean over the batch of each channel's instance statistics.
             let mean_over_batch = |s: &TensorBase<E>| {
                 crate::no_grad(|| s.reshape(&[n as isize, c as isize]).mean_dim(&[0], false))
@@ -202,12 +199,9 @@ impl<const D: usize, E: Element> DynInstanceNorm<D, E> {
                 var: mean_over_batch(&stats.var),
                 count: stats.count,
             };
-            stats.update_running(
-                &running.mean,
-                &running.var,
-                Some(self.options.momentum.unwrap_or(0.0)),
-                count as u64,
-            );
+            // PyTorch's instance norm leaves `num_batches_tracked` as it is.
+            let momentum = Some(self.options.momentum.unwrap_or(0.0));
+            stats.update_running(&running.mean, &running.var, momentum, 1);
         }
         y.reshape(&signed)
     }
