@@ -3,6 +3,7 @@
 mod activation;
 mod activation_more;
 mod activation_vision;
+mod adaptive_max_pool;
 mod arithmetic;
 pub(crate) mod axes;
 pub(crate) mod batch_norm;
@@ -26,7 +27,10 @@ mod layer_norm;
 mod linear;
 mod loss;
 pub(crate) mod matmul;
+mod pad;
+mod pixel_shuffle;
 mod pool;
+mod pool1d;
 mod reduce;
 pub(crate) mod shape;
 mod softmax;

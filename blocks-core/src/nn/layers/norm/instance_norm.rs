@@ -103,8 +103,8 @@ impl<const D: usize> DynInstanceNorm<D> {
     /// use blocks_core::nn::{DynInstanceNorm1d, InstanceNormOptions, ModuleExt};
     /// let options = InstanceNormOptions { affine: true, track_running_stats: true, ..Default::default() };
     /// let norm = DynInstanceNorm1d::new(3, options);
-    /// let keys: Vec<String> = norm.state_dict().keys();
-    /// assert_eq!(keys, ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]);
+    /// let keys = vec!["weight", "bias", "running_mean", "running_var", "num_batches_tracked"];
+    /// assert_eq!(norm.state_dict().keys(), keys);
     /// ```
     pub fn new(num_features: usize, options: InstanceNormOptions) -> Self {
         let affine = options.affine;
