@@ -10,7 +10,12 @@ use crate::{Element, ShapeError, TensorBase};
 
 /// The padded sizes `(planes, h, w, oh, ow)` of `shape`, checked (the
 /// output against the allocation limit).
-fn padded<E: Element>(op: &str, shape: &[usize], padding: [usize; 4], min_dims: usize) -> Result<[usize; 5], ShapeError> {
+fn padded<E: Element>(
+    op: &str,
+    shape: &[usize],
+    padding: [usize; 4],
+    min_dims: usize,
+) -> Result<[usize; 5], ShapeError> {
     let fail = |why: String| ShapeError::new(format!("{op}: input {shape:?}, padding {padding:?}: {why}"));
     if shape.len() < min_dims {
         return Err(fail(format!("expected an input of at least {min_dims} dims")));
