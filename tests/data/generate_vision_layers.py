@@ -59,11 +59,12 @@ def write_case(case, seed, net, x, settings, mode="train", randomize=True):
     output = net(x)
     grad_output = torch.rand(output.shape) * 2 - 1
     output.backward(grad_output)
+    # Copies: a view's output shares the input's memory, which safetensors refuses.
     io = {
-        "input": x.detach().contiguous(),
-        "grad_output": grad_output.contiguous(),
-        "output": output.detach().contiguous(),
-        "input_grad": x.grad.detach().contiguous(),
+        "input": x.detach().clone().contiguous(),
+        "grad_output": grad_output.clone().contiguous(),
+        "output": output.detach().clone().contiguous(),
+        "input_grad": x.grad.detach().clone().contiguous(),
     }
     for key, p in net.named_parameters():
         io["grad." + key] = p.grad.detach().contiguous()
@@ -181,7 +182,43 @@ def activation_cases():
         single(cls.__name__.lower(), 60 + seed, cls(), (2, 3, 5), {}, scale=5.0)
 
 
-CASES = [conv_transpose_cases, upsample_cases, instance_norm_cases, prelu_cases, activation_cases]
+def pool_cases():
+    single("max_pool1d", 70, nn.MaxPool1d(3, stride=2, padding=1), (2, 3, 9), {"kernel_size": 3, "stride": 2, "padding": 1})
+    single(
+        "max_pool1d_dilation_ceil",
+        71,
+        nn.MaxPool1d(2, stride=3, padding=1, dilation=2, ceil_mode=True),
+        (1, 2, 10),
+        {"kernel_size": 2, "stride": 3, "padding": 1, "dilation": 2, "ceil_mode": True},
+    )
+    single("avg_pool1d", 72, nn.AvgPool1d(3, stride=2, padding=1), (2, 3, 8), {"kernel_size": 3, "stride": 2, "padding": 1})
+    single(
+        "avg_pool1d_ceil_no_pad_count",
+        73,
+        nn.AvgPool1d(4, stride=3, padding=2, ceil_mode=True, count_include_pad=False),
+        (1, 2, 9),
+        {"kernel_size": 4, "stride": 3, "padding": 2, "ceil_mode": True, "count_include_pad": False},
+    )
+    single("adaptive_avg_pool1d", 74, nn.AdaptiveAvgPool1d(3), (2, 3, 7), {"output_size": 3})
+    single("adaptive_max_pool2d", 75, nn.AdaptiveMaxPool2d((2, 3)), (2, 3, 5, 7), {"output_size": (2, 3)})
+    single("adaptive_max_pool2d_square", 76, nn.AdaptiveMaxPool2d(4), (1, 2, 6, 5), {"output_size": 4})
+
+
+def padding_cases():
+    single("zero_pad2d", 80, nn.ZeroPad2d((1, 2, 0, 3)), (2, 2, 3, 4), {"padding": (1, 2, 0, 3)})
+    single("constant_pad2d", 81, nn.ConstantPad2d(1, 3.5), (1, 2, 3, 3), {"padding": 1, "value": 3.5})
+    single("reflection_pad2d", 82, nn.ReflectionPad2d((2, 1, 3, 0)), (2, 2, 4, 3), {"padding": (2, 1, 3, 0)})
+    single("reflection_pad2d_unbatched", 83, nn.ReflectionPad2d(1), (2, 3, 3), {"padding": 1})
+
+
+def reshape_cases():
+    single("pixel_shuffle", 90, nn.PixelShuffle(2), (2, 8, 3, 2), {"upscale_factor": 2})
+    single("pixel_shuffle_3", 91, nn.PixelShuffle(3), (1, 9, 2, 2), {"upscale_factor": 3})
+    single("unflatten", 92, nn.Unflatten(1, (2, 3, 2)), (4, 12), {"dim": 1, "unflattened_size": (2, 3, 2)})
+    single("unflatten_last", 93, nn.Unflatten(-1, (2, 2)), (2, 3, 4), {"dim": -1, "unflattened_size": (2, 2)})
+
+
+CASES = [conv_transpose_cases, upsample_cases, instance_norm_cases, prelu_cases, activation_cases, pool_cases, padding_cases, reshape_cases]
 
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)

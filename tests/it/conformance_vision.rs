@@ -14,6 +14,10 @@ use std::path::PathBuf;
 
 use blocks::io::TensorFile;
 use blocks::nn::{
+    AdaptiveAvgPool1d, AdaptiveMaxPool2d, AvgPool1d, ConstantPad2d, MaxPool1d, Padding2d, PixelShuffle,
+    ReflectionPad2d, Unflatten, ZeroPad2d,
+};
+use blocks::nn::{
     DynConvTranspose1d, DynConvTranspose2d, DynInstanceNorm1d, DynInstanceNorm2d, Forward, Hardsigmoid,
     Hardswish, InstanceNormOptions, Mish, Module, ModuleExt, PReLU, StateDict, Upsample,
 };
@@ -120,6 +124,14 @@ fn scale_factor(s: &Settings) -> Upsample {
     }
 }
 
+/// A padding: one number for every side, or `(left, right, top, bottom)`.
+fn padding(s: &Settings) -> Padding2d {
+    match s.sizes("padding").as_deref() {
+        Some(&[all]) => Padding2d::from(all),
+        _ => Padding2d::from(s.dims::<4>("padding", 0)),
+    }
+}
+
 /// The layer the case names.
 fn build(layer: &str, s: &Settings) -> Box<dyn CaseLayer> {
     let (cin, cout) = (s.count("in_channels", 0), s.count("out_channels", 0));
@@ -171,6 +183,32 @@ fn build(layer: &str, s: &Settings) -> Box<dyn CaseLayer> {
         "Hardswish" => Box::new(Layer(Hardswish::default())),
         "Hardsigmoid" => Box::new(Layer(Hardsigmoid::default())),
         "Mish" => Box::new(Layer(Mish::default())),
+        "MaxPool1d" => {
+            let k = s.count("kernel_size", 0);
+            let pool = MaxPool1d::new(k).stride(s.count("stride", k)).padding(s.count("padding", 0));
+            Box::new(Layer(pool.dilation(s.count("dilation", 1)).ceil_mode(s.flag("ceil_mode", false))))
+        }
+        "AvgPool1d" => {
+            let k = s.count("kernel_size", 0);
+            let pool = AvgPool1d::new(k).stride(s.count("stride", k)).padding(s.count("padding", 0));
+            let pool = pool.ceil_mode(s.flag("ceil_mode", false));
+            Box::new(Layer(pool.count_include_pad(s.flag("count_include_pad", true))))
+        }
+        "AdaptiveAvgPool1d" => Box::new(Layer(AdaptiveAvgPool1d::new(s.count("output_size", 0)))),
+        "AdaptiveMaxPool2d" => match s.sizes("output_size").as_deref() {
+            Some(&[square]) => Box::new(Layer(AdaptiveMaxPool2d::new(square))),
+            _ => Box::new(Layer(AdaptiveMaxPool2d::new(s.dims::<2>("output_size", 0)))),
+        },
+        "ZeroPad2d" => Box::new(Layer(ZeroPad2d::new(padding(s)))),
+        "ConstantPad2d" => Box::new(Layer(ConstantPad2d::new(padding(s), s.real("value", 0.0)))),
+        "ReflectionPad2d" => Box::new(Layer(ReflectionPad2d::new(padding(s)))),
+        "PixelShuffle" => Box::new(Layer(PixelShuffle::new(s.count("upscale_factor", 0)))),
+        "Unflatten" => {
+            let dim = s.real("dim", f64::NAN) as isize;
+            let sizes =
+                s.sizes("unflattened_size").unwrap_or_else(|| panic!("{}: no unflattened_size", s.meta.case));
+            Box::new(Layer(Unflatten::new(dim, sizes)))
+        }
         other => panic!("{}: blocks cannot build layer {other:?}", s.meta.case),
     }
 }
