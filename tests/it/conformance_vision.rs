@@ -294,3 +294,54 @@ fn every_vision_layer_case_matches_pytorch() {
     assert!(failed.is_empty(), "cases that do not match PyTorch (messages above): {failed:?}");
     println!("{} vision layer cases matched PyTorch in {}", cases.len(), dir.display());
 }
+
+/// A case's files: its io file and its state.
+fn case_files(case: &str) -> (TensorFile, StateDict) {
+    let dir = vision_dir();
+    let io = TensorFile::read(dir.join(format!("{case}.io.safetensors")))
+        .unwrap_or_else(|e| panic!("{case}: {e}"));
+    let weights = dir.join(format!("{case}.weights.safetensors"));
+    (io, StateDict::read(&weights).unwrap_or_else(|e| panic!("{case}: {e}")))
+}
+
+/// The typed fronts (channels in the type) on the cases of their run-time
+/// cores: PyTorch's state loaded, the same printout and output.
+#[test]
+fn typed_fronts_match_pytorch() {
+    use blocks::nn::{ConvTranspose1d, ConvTranspose2d, Images, InstanceNorm2d};
+    let check = |case: &str, module: &dyn Module, run: &dyn Fn(&Tensor) -> Tensor| {
+        let (io, state) = case_files(case);
+        module.load_state_dict(&state).unwrap_or_else(|e| panic!("{case}: {e}"));
+        assert_eq!(
+            Some(blocks::nn::module_repr(module).as_str()),
+            io.metadata().get("module_repr").map(String::as_str)
+        );
+        if io.metadata().get("mode").map(String::as_str) == Some("eval") {
+            module.eval();
+        }
+        let input = io.tensor::<f32>("input").unwrap();
+        assert_close(&format!("{case} (typed): output"), &run(&input), &io.tensor("output").unwrap());
+    };
+    let up = ConvTranspose2d::<16, 8, 3>::new().stride(2).padding(1).output_padding(1);
+    check("conv_transpose2d_stride2", &up, &|x| {
+        let y: Images<8> = up.forward(&Images::<16>::new(x.clone()));
+        (*y).clone()
+    });
+    let up = ConvTranspose1d::<3, 5, 4>::new().stride(3).padding(1).output_padding(2);
+    check("conv_transpose1d_stride3", &up, &|x| {
+        let y: Images<5> = up.forward(&Images::<3>::new(x.clone()));
+        (*y).clone()
+    });
+    let options = InstanceNormOptions {
+        eps: 1e-3,
+        momentum: Some(0.3),
+        affine: true,
+        track_running_stats: true,
+        ..Default::default()
+    };
+    let norm = InstanceNorm2d::<3>::with_options(options);
+    check("instance_norm2d_tracked_eval", &norm, &|x| {
+        let y: Images<3> = norm.forward(&Images::<3>::new(x.clone()));
+        (*y).clone()
+    });
+}
