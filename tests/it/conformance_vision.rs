@@ -215,7 +215,7 @@ fn build(layer: &str, s: &Settings) -> Box<dyn CaseLayer> {
 
 fn run_case(case: &str, io: &TensorFile, weights: PathBuf) {
     let values = io.metadata();
-    let s = Settings { meta: Metadata { case, values: &values } };
+    let s = Settings { meta: Metadata { case, values } };
     let layer = s.meta.text("layer").unwrap_or_else(|| panic!("{case}: no layer in the metadata"));
     let model = build(layer, &s);
     let state = StateDict::read(&weights).unwrap_or_else(|e| panic!("{case}: {}: {e}", weights.display()));

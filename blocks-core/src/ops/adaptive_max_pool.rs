@@ -74,8 +74,7 @@ impl<E: Element> TensorBase<E> {
                         let (x0, x1) = bounds(ox, w, ow);
                         let mut best = (y0 * w + x0, plane[y0 * w + x0]);
                         for y in y0..y1 {
-                            for at in y * w + x0..y * w + x1 {
-                                let v = plane[at];
+                            for (at, &v) in plane.iter().enumerate().take(y * w + x1).skip(y * w + x0) {
                                 if v > best.1 || (v.is_nan() && !best.1.is_nan()) {
                                     best = (at, v);
                                 }

@@ -168,7 +168,8 @@ mod tests {
     #[test]
     fn pools_1d_gradcheck_in_float64() {
         let x = signal(&[2, 3, 11]);
-        let ops: [(&str, fn(&Tensor64) -> Tensor64); 5] = [
+        type Op = fn(&Tensor64) -> Tensor64;
+        let ops: [(&str, Op); 5] = [
             ("max", |x| x.max_pool1d(3, 2, 1, 1, false)),
             ("max dilated ceil", |x| x.max_pool1d(2, 3, 1, 2, true)),
             ("avg", |x| x.avg_pool1d(3, 2, 1, false, true)),
