@@ -62,7 +62,9 @@ impl<E: Element> TensorBase<E> {
             )));
         };
         let oc = c / square;
-        let (oh, ow) = (h * r, w * r);
+        let (Some(oh), Some(ow)) = (h.checked_mul(r), w.checked_mul(r)) else {
+            return Err(fail(format!("the output's size ({h} x {w} times {r}) overflows")));
+        };
         let batch: usize = shape[..rank - 3].iter().product();
         // The input index of each output element of one image, in output order.
         let sources: Vec<usize> = (0..oc)

@@ -159,3 +159,28 @@ impl<E: Element, K: TensorKind<Elem = E>> Forward<K> for PReLU<E> {
         keep_kind(self, x, crate::nn::path::or_panic(x.tensor().try_prelu(&self.weight)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::nn::{PReLU, ToElement};
+    use crate::{Tensor64, gradcheck_module};
+
+    /// The layer's slopes in float64 against finite differences (inputs away from 0).
+    #[test]
+    fn prelu_layer_gradcheck_in_float64() {
+        let prelu = PReLU::new(3, 0.25).to_f64();
+        let values = (0..24)
+            .map(|i| if i % 2 == 0 { -0.5 - i as f64 / 10.0 } else { 0.3 + i as f64 / 20.0 })
+            .collect();
+        let x = Tensor64::from_vec(values, [2, 3, 4]).requires_grad_(true);
+        gradcheck_module(
+            &prelu,
+            |xs| {
+                let y = prelu.forward(&xs[0]);
+                (&y * &y).sum()
+            },
+            &[x],
+        )
+        .unwrap();
+    }
+}

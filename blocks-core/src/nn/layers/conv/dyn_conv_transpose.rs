@@ -439,3 +439,31 @@ impl<const D: usize, E: Element> DeepCopy for DynConvTranspose<D, E> {
         self.map_element::<E>(mapper)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::nn::{DynConvTranspose2d, ToElement};
+    use crate::{ConvTranspose2dOptions, Tensor64, gradcheck_module};
+
+    /// The layer in float64 (weight and bias) against finite differences.
+    #[test]
+    fn conv_transpose_layer_gradcheck_in_float64() {
+        let options = ConvTranspose2dOptions {
+            stride: [2, 2],
+            padding: [1, 0],
+            output_padding: [1, 1],
+            ..Default::default()
+        };
+        let up = DynConvTranspose2d::with_options(2, 3, [3, 2], options, true).to_f64();
+        let x = Tensor64::rand([2, 2, 3, 2]).requires_grad_(true);
+        gradcheck_module(
+            &up,
+            |xs| {
+                let y = up.forward(&xs[0]);
+                (&y * &y).sum()
+            },
+            &[x],
+        )
+        .unwrap();
+    }
+}

@@ -419,3 +419,32 @@ impl<const C: usize, E: Element, Fed: crate::nn::FeedsInto<Images<C, E>, Self>> 
         Images::trusted(self.layer.normalize(x))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::nn::{DynInstanceNorm1d, DynInstanceNorm2d, InstanceNormOptions, ModuleExt, ToElement};
+    use crate::{Tensor64, gradcheck_module};
+
+    fn input(shape: &[usize]) -> Tensor64 {
+        let len = shape.iter().product::<usize>();
+        let values = (0..len).map(|i| ((i * 29) % 31) as f64 / 7.0 - 2.0).collect();
+        Tensor64::from_vec(values, shape).requires_grad_(true)
+    }
+
+    /// The layer in float64, in training and (tracking statistics) in eval,
+    /// with its affine parameters, against finite differences.
+    #[test]
+    fn instance_norm_gradcheck_in_float64() {
+        let affine = InstanceNormOptions { affine: true, track_running_stats: true, ..Default::default() };
+        let norm = DynInstanceNorm2d::new(3, affine).to_f64();
+        let x = input(&[2, 3, 3, 4]);
+        let weighted = |y: Tensor64| (&y * &y.tanh()).sum();
+        gradcheck_module(&norm, |xs| weighted(norm.forward(&xs[0])), std::slice::from_ref(&x)).unwrap();
+        norm.eval();
+        gradcheck_module(&norm, |xs| weighted(norm.forward(&xs[0])), std::slice::from_ref(&x)).unwrap();
+        let plain = DynInstanceNorm1d::new(4, InstanceNormOptions::default()).to_f64();
+        let y = plain.forward(&input(&[4, 5]));
+        assert_eq!(y.grad_fn(), Some("SqueezeBackward1"));
+        gradcheck_module(&plain, |xs| weighted(plain.forward(&xs[0])), &[input(&[2, 4, 5])]).unwrap();
+    }
+}
