@@ -129,4 +129,11 @@ mod tests {
         y.sum().backward();
         assert_eq!(row.grad().unwrap().to_vec(), vec![0.0, 2.0, 0.0, 0.0, 1.0]);
     }
+
+    #[test]
+    fn hostile_sizes_are_errors_not_overflows() {
+        let x = Tensor64::zeros([1, 1, 2, 2]);
+        assert!(x.try_adaptive_max_pool2d([usize::MAX, usize::MAX]).is_err());
+        assert!(x.try_adaptive_max_pool2d([0, 1]).is_err());
+    }
 }

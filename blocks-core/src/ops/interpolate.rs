@@ -282,4 +282,17 @@ mod tests {
             x.interpolate(InterpolateSize::Size([1, 4]), InterpolateMode::Bilinear { align_corners: false });
         assert_eq!(y.to_vec(), vec![0.0, 1.0, 3.0, 4.0]);
     }
+
+    #[test]
+    fn hostile_sizes_are_errors_not_overflows() {
+        let x = Tensor64::zeros([1, 1, 2, 2]);
+        for size in [
+            InterpolateSize::Size([usize::MAX, 2]),
+            InterpolateSize::ScaleFactor([1e300, 1.0]),
+            InterpolateSize::ScaleFactor([f64::NAN, 1.0]),
+            InterpolateSize::ScaleFactor([0.1, 1.0]),
+        ] {
+            assert!(x.try_interpolate(size, InterpolateMode::Nearest).is_err(), "{size:?}");
+        }
+    }
 }

@@ -204,4 +204,12 @@ mod tests {
         let err = x.try_reflection_pad2d([0, 0, 4, 0]).unwrap_err().to_string();
         assert!(err.ends_with("but got: padding (4, 0) at dimension 2 of input [2, 3, 4, 5]"), "{err}");
     }
+
+    #[test]
+    fn hostile_sizes_are_errors_not_overflows() {
+        let x = Tensor64::zeros([1, 1, 2, 2]);
+        assert!(x.try_pad2d([usize::MAX, 1, 0, 0], 0.0).is_err());
+        assert!(x.try_pad2d([1 << 40, 0, 1 << 40, 0], 0.0).is_err());
+        assert!(x.try_reflection_pad2d([usize::MAX, 0, 0, 0]).is_err());
+    }
 }

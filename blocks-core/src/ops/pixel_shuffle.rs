@@ -118,4 +118,12 @@ mod tests {
         // Output (c=0, y=1, x=0) is input channel 0·4 + 1·2 + 0 = 2 at (0, 0).
         assert_eq!(y.to_vec()[6], x.to_vec()[2 * 6]);
     }
+
+    #[test]
+    fn hostile_factors_are_errors_not_overflows() {
+        let empty = Tensor64::zeros([1, 0, 5, 5]);
+        assert!(empty.try_pixel_shuffle(usize::MAX).is_err());
+        assert!(empty.try_pixel_shuffle(1 << 63).is_err());
+        assert!(Tensor64::zeros([1, 4, 2, 2]).try_pixel_shuffle(0).is_err());
+    }
 }
