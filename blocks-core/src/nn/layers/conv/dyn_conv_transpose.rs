@@ -466,4 +466,18 @@ mod tests {
         )
         .unwrap();
     }
+
+    /// PyTorch's init: U(-b, b) with b = 1/√fan_in, fan_in from the
+    /// weight's dim 1 (`out / groups · ∏k`, not the input channels).
+    #[test]
+    fn init_draws_from_pytorchs_bound() {
+        let options = ConvTranspose2dOptions { groups: 2, ..Default::default() };
+        let up = DynConvTranspose2d::with_options(64, 8, [3, 3], options, true);
+        let bound = 1.0 / ((8 / 2 * 9) as f32).sqrt();
+        let w = up.weight().to_vec();
+        assert!(w.iter().all(|v| v.abs() <= bound));
+        // The draws fill the range: the largest is near the bound, far above 1/√(64·9).
+        assert!(w.iter().fold(0.0f32, |m, v| m.max(v.abs())) > 0.9 * bound);
+        assert!(up.bias().unwrap().to_vec().iter().all(|v| v.abs() <= bound));
+    }
 }
