@@ -11,6 +11,7 @@ mod concat;
 mod conformance;
 mod conformance_layers;
 mod conformance_training;
+mod conformance_vision;
 mod convnet_examples;
 mod custom_layers;
 mod deep_copy;
