@@ -43,8 +43,9 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     let num_classes = args.num_classes as usize;
-    let outcome = resnet18::load_weights(&args.weights, num_classes).and_then(|model| {
-        let case = resnet18::read_io(&args.io, num_classes)?;
+    // The small file first: a wrong input is reported before the weights are read.
+    let outcome = resnet18::read_io(&args.io, num_classes).and_then(|case| {
+        let model = resnet18::load_weights(&args.weights, num_classes)?;
         let start = Instant::now();
         let checked = resnet18::run(&model, &case);
         Ok((checked, case.input.shape(), start.elapsed()))

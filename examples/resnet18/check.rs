@@ -13,9 +13,9 @@ use super::model::{ResNet, resnet18};
 /// The largest difference from the expected output that passes.
 pub const TOLERANCE: f32 = 1e-3;
 
-/// The smallest image side the example takes: ResNet-18 divides the sides by
-/// 32 (stride-2 stem, max pool and three stride-2 stages), so a smaller image
-/// would leave its last stage with less than one pixel per input pixel block.
+/// The smallest image side the example takes, 32 = 2^5: ResNet-18 halves
+/// each side five times (the stride-2 stem, the max pool and three stride-2
+/// stages), so its last stage sees each 32x32 block of the image as one pixel.
 pub const MIN_SIDE: usize = 32;
 
 /// An input file's contents: `input` `[N, 3, H, W]` and, when present,
@@ -39,19 +39,35 @@ pub struct Checked {
 }
 
 /// A ResNet-18 with `num_classes` outputs holding the weights of `path`,
-/// loaded strictly (every key, no other, every shape; any float dtype cast
-/// to float32 as PyTorch's `load_state_dict` does), in eval mode.
+/// loaded strictly (see [`load_into`]), in eval mode. The file is read
+/// before the model is built, so a missing or damaged file fails at once.
 ///
 /// # Errors
 ///
 /// The file cannot be read or is not safetensors, or its keys or shapes are
 /// not ResNet-18's (PyTorch's message, every problem listed).
 pub fn load_weights(path: &Path, num_classes: usize) -> Result<ResNet, String> {
-    let model = resnet18(num_classes);
     let state = StateDict::read(path).map_err(|e| format!("weights: {e}"))?;
-    model.load_state_dict(&state).map_err(|e| format!("weights {}: {e}", path.display()))?;
+    let model = resnet18(num_classes);
+    load_state(&model, &state, path)?;
     model.eval();
     Ok(model)
+}
+
+/// Loads the weights of `path` into `model` strictly: every key, no other,
+/// every shape; any float dtype cast to float32 as PyTorch's
+/// `load_state_dict` does. Nothing changes when it fails.
+///
+/// # Errors
+///
+/// As [`load_weights`].
+pub fn load_into(model: &ResNet, path: &Path) -> Result<(), String> {
+    let state = StateDict::read(path).map_err(|e| format!("weights: {e}"))?;
+    load_state(model, &state, path)
+}
+
+fn load_state(model: &ResNet, state: &StateDict, path: &Path) -> Result<(), String> {
+    model.load_state_dict(state).map(|_| ()).map_err(|e| format!("weights {}: {e}", path.display()))
 }
 
 /// Reads `input` (float32 `[N, 3, H, W]`, H and W at least [`MIN_SIDE`]) and,

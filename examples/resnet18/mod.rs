@@ -7,5 +7,5 @@
 mod check;
 mod model;
 
-pub use check::{Checked, IoCase, MIN_SIDE, TOLERANCE, load_weights, read_io, run, top5};
+pub use check::{Checked, IoCase, MIN_SIDE, TOLERANCE, load_into, load_weights, read_io, run, top5};
 pub use model::{BasicBlock, Downsample, ResNet, Stage, resnet18};
