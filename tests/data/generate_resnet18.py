@@ -6,6 +6,12 @@ torchvision and safetensors:
 
     python3 tests/data/generate_resnet18.py                 # from the repository's root
     python3 tests/data/generate_resnet18.py --real DIR      # also a torchvision-initialized file (see below)
+    python3 tests/data/generate_resnet18.py --weights W.safetensors   # also the formula weights (45 MB)
+
+With `--weights`, the formula weights are saved as torchvision's state_dict (`save_file`), so the
+example runs on the repository's case by hand:
+
+    cargo run --release --example resnet18 -- W.safetensors tests/data/conformance/resnet18/resnet18.io.safetensors
 
 Why the weights are a formula and not a file: `torchvision.models.resnet18()` has 11.7 M float32
 parameters, ~45 MB, too big to commit. Instead this script fills torchvision's own model with
@@ -41,6 +47,9 @@ Files written (`resnet18/` keeps them small, ~65 KB: the input is 46 KB):
 With `--real DIR`, it also writes DIR/resnet18_real.weights.safetensors (torchvision's own random
 initialization saved with `save_file(model.state_dict())`, 45 MB) and DIR/resnet18_real.io.safetensors
 for running the example by hand on a file torchvision wrote (not committed).
+
+Running it again writes the same tensors and metadata (safetensors may order the metadata keys in
+the header differently, so the bytes can differ).
 """
 
 import argparse
@@ -129,11 +138,15 @@ def dtype_name(t):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--real", help="also write a torchvision-initialized case into this folder")
+    parser.add_argument("--weights", help="also save the formula weights (45 MB) to this file")
     args = parser.parse_args()
 
     model = torchvision.models.resnet18()
     keys = [[k, list(t.shape), dtype_name(t)] for k, t in model.state_dict().items()]
-    model.load_state_dict(formula_state(model), strict=True)
+    state = formula_state(model)
+    model.load_state_dict(state, strict=True)
+    if args.weights:
+        save_file(state, args.weights)
     model.eval()
     x = formula("input", (2, 3, 40, 48), 0.0, 1.0)
     with torch.no_grad():

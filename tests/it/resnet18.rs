@@ -152,6 +152,10 @@ fn the_state_dict_has_torchvisions_keys_order_shapes_and_dtypes() {
     }
     assert!(state.get("layer1.0.downsample.0.weight").is_none(), "layer1 keeps its shape: no downsample");
     assert_eq!(rn::resnet18(10).state_dict().get("fc.weight").unwrap().shape(), vec![10, 512]);
+    // The printout is torchvision's, but for `ReLU(inplace=True)`: blocks has no in-place ReLU.
+    let file = TensorFile::read(case_path()).unwrap();
+    let theirs = file.metadata()["module_repr"].replace("ReLU(inplace=True)", "ReLU()");
+    assert_eq!(model.to_string(), theirs);
 }
 
 #[test]
