@@ -10,8 +10,10 @@
 //! build: each test builds as few as it can.)
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use blocks::io::TensorFile;
 use blocks::prelude::*;
@@ -187,22 +189,43 @@ fn example_binary() -> PathBuf {
     profile_dir.join("examples").join(format!("resnet18{}", std::env::consts::EXE_SUFFIX))
 }
 
-fn run_example(args: &[&Path], extra: &[&str]) -> (Output, String, String) {
-    let output = Command::new(example_binary())
+/// How long one run of the example may take (a debug build on a loaded machine
+/// takes about 20 s) before the watchdog kills it and fails the test.
+const WATCHDOG: Duration = Duration::from_secs(300);
+
+/// Runs the example with `args` and `extra`, under the watchdog: its exit
+/// status, stdout and stderr (a few lines each, so the pipes never fill).
+fn run_example(args: &[&Path], extra: &[&str]) -> (ExitStatus, String, String) {
+    let mut child = Command::new(example_binary())
         .args(args)
         .args(extra)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("the resnet18 example runs (cargo test builds it)");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    (output, stdout, stderr)
+    let deadline = Instant::now() + WATCHDOG;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the example's status") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("resnet18 {args:?} {extra:?} did not end in {WATCHDOG:?}: killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    child.stdout.take().expect("piped").read_to_string(&mut stdout).expect("the example's stdout");
+    child.stderr.take().expect("piped").read_to_string(&mut stderr).expect("the example's stderr");
+    (status, stdout, stderr)
 }
 
 /// Fails unless the run exited non-zero with `message` on stderr and no panic.
 #[track_caller]
-fn assert_fails_with(run: (Output, String, String), message: &str) {
-    let (output, stdout, stderr) = run;
-    assert!(!output.status.success(), "expected a failure:\n{stdout}\n{stderr}");
+fn assert_fails_with(run: (ExitStatus, String, String), message: &str) {
+    let (status, stdout, stderr) = run;
+    assert!(!status.success(), "expected a failure:\n{stdout}\n{stderr}");
     assert!(!stderr.contains("panicked"), "a panic instead of an error:\n{stderr}");
     assert!(stderr.contains(message), "expected {message:?} in:\n{stderr}");
 }
@@ -219,8 +242,8 @@ fn io_file(dir: &Path, name: &str, shape: &[usize], dtype: Dtype) -> PathBuf {
 fn the_example_passes_on_the_repos_case_and_fails_with_messages() {
     let dir = temp_dir("example");
     let weights = formula_weights(&dir, Dtype::F32);
-    let (output, stdout, stderr) = run_example(&[&weights, &case_path()], &[]);
-    assert!(output.status.success(), "resnet18 failed:\n{stdout}\n{stderr}");
+    let (status, stdout, stderr) = run_example(&[&weights, &case_path()], &[]);
+    assert!(status.success(), "resnet18 failed:\n{stdout}\n{stderr}");
     let diff_line = stdout.lines().find(|l| l.starts_with("output max abs diff: ")).expect("the diff line");
     let diff: f32 = diff_line["output max abs diff: ".len()..].parse().unwrap();
     assert!(diff <= TOLERANCE, "{diff_line}");
@@ -270,8 +293,8 @@ fn the_example_passes_on_the_repos_case_and_fails_with_messages() {
     ten.extend(formula_entries(&ten_keys, Dtype::F32));
     let ten_path = dir.join("ten.safetensors");
     write(&ten_path, &ten);
-    let (output, stdout, stderr) = run_example(&[&ten_path, &gray_to_rgb(&dir)], &["--num-classes", "10"]);
-    assert!(output.status.success(), "10 classes:\n{stdout}\n{stderr}");
+    let (status, stdout, stderr) = run_example(&[&ten_path, &gray_to_rgb(&dir)], &["--num-classes", "10"]);
+    assert!(status.success(), "10 classes:\n{stdout}\n{stderr}");
     assert!(stdout.contains("output [1, 10]") && stdout.contains("no `output` in IO"), "{stdout}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -12,6 +12,8 @@ use blocks_core::data::{
     TensorDataset, Transform, TransformRng, Transformed,
 };
 
+use crate::watchdog::within_watchdog;
+
 /// 1..=9 as a one-channel 3x3 image.
 fn nine() -> Tensor {
     Tensor::from_vec((1..=9).map(|v| v as f32).collect(), [1, 3, 3])
@@ -186,13 +188,13 @@ fn a_transformed_dataset_is_the_same_in_every_run_order_and_thread() {
     let again = Transformed::new(images(), augment(), 7);
     let backwards: Vec<Vec<f32>> = (0..8).rev().map(|i| again.get(i).0.to_vec()).rev().collect();
     assert_eq!(first, backwards, "a sample's draws depend on its index, not on the order read");
-    let threaded: Vec<Vec<f32>> = std::thread::scope(|scope| {
+    // Read on eight threads at once, under the watchdog (a hang fails the test).
+    let shared = Arc::new(again);
+    let threaded: Vec<Vec<f32>> = within_watchdog("Transformed on threads", move || {
         let handles: Vec<_> = (0..8)
             .map(|i| {
-                scope.spawn({
-                    let d = &again;
-                    move || d.get(i).0.to_vec()
-                })
+                let d = Arc::clone(&shared);
+                std::thread::spawn(move || d.get(i).0.to_vec())
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
