@@ -27,6 +27,7 @@ mod hooks_float64;
 mod hooks_instance;
 mod layer_blocks;
 mod repeat;
+mod resnet18;
 mod sequential_entries;
 mod sequential_iter;
 mod state_dict;

@@ -12,6 +12,7 @@
 mod autograd_engine;
 mod buffer_reuse;
 mod data_loader;
+mod data_transforms;
 mod datasets;
 mod display;
 mod engine_caller_location;
