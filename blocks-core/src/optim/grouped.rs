@@ -81,6 +81,8 @@ pub struct Grouped<C: Rule, E: Element = f32> {
     params: Vec<TensorBase<E>>,
     /// Each group's hyper-parameters and number of parameters.
     groups: Vec<(C, usize)>,
+    /// Each group's `initial_lr`, once a schedule has set it.
+    initial_lrs: Vec<Option<f64>>,
     slots: Vec<Option<Slot<E>>>,
 }
 
@@ -165,7 +167,13 @@ impl<C: Rule, E: Element> Grouped<C, E> {
         if groups.is_empty() {
             return Err(ConfigError::new("optimizer got an empty parameter list"));
         }
-        let mut optimizer = Grouped { class: C::NAMES[0], params: Vec::new(), groups: Vec::new(), slots: Vec::new() };
+        let mut optimizer = Grouped {
+            class: C::NAMES[0],
+            params: Vec::new(),
+            groups: Vec::new(),
+            initial_lrs: Vec::new(),
+            slots: Vec::new(),
+        };
         for group in groups {
             optimizer.add_param_group(group)?;
         }
@@ -201,6 +209,7 @@ impl<C: Rule, E: Element> Grouped<C, E> {
             self.slots.push(slot);
         }
         self.groups.push((group.config, params.len()));
+        self.initial_lrs.push(None);
         self.params.extend(params);
         Ok(())
     }
@@ -342,6 +351,14 @@ impl<C: Rule, E: Element> LearningRate for Grouped<C, E> {
     fn set_group_momentum(&mut self, group: usize, momentum: f64) {
         self.groups[group].0.set_momentum(momentum);
     }
+
+    fn group_initial_lr(&self, group: usize) -> Option<f64> {
+        self.initial_lrs[group]
+    }
+
+    fn set_group_initial_lr(&mut self, group: usize, lr: f64) {
+        self.initial_lrs[group] = Some(lr);
+    }
 }
 
 impl<C: Rule, E: Element> Optimizer<E> for Grouped<C, E> {
@@ -405,8 +422,12 @@ impl<C: Rule, E: Element> Optimizer<E> for Grouped<C, E> {
         let groups: Vec<Value> = self
             .groups
             .iter()
-            .map(|(config, len)| {
+            .zip(&self.initial_lrs)
+            .map(|((config, len), initial_lr)| {
                 let mut group = config.to_json();
+                if let Some(initial_lr) = initial_lr {
+                    group.insert("initial_lr".into(), (*initial_lr).into());
+                }
                 group.insert("params".into(), Value::from((start..start + len).collect::<Vec<_>>()));
                 start += len;
                 Value::Object(group)
@@ -421,12 +442,14 @@ impl<C: Rule, E: Element> Optimizer<E> for Grouped<C, E> {
         let lens: Vec<usize> = self.groups.iter().map(|g| g.1).collect();
         let saved = read_groups(state, C::NAMES, &lens)?;
         let mut groups = Vec::with_capacity(saved.len());
+        let initial_lrs = saved.iter().map(|group| group.get("initial_lr").and_then(Value::as_f64)).collect();
         for (group, &len) in saved.iter().zip(&lens) {
             let config = C::from_json(group, self.class)?;
             config.check().map_err(|e| StateError::new(e.to_string()))?;
             groups.push((config, len));
         }
-        let mut names: Vec<&str> = C::SCALARS.iter().map(|s| s.0).chain(C::BUFFERS.iter().map(|b| b.0)).collect();
+        let mut names: Vec<&str> =
+            C::SCALARS.iter().map(|s| s.0).chain(C::BUFFERS.iter().map(|b| b.0)).collect();
         if C::STEP {
             names.push("step");
         }
@@ -451,7 +474,8 @@ impl<C: Rule, E: Element> Optimizer<E> for Grouped<C, E> {
                 .chain(scalars.iter().map(Option::is_some))
                 .chain(C::STEP.then_some(step.is_some()))
                 .collect();
-            let any = step.is_some() || scalars.iter().any(Option::is_some) || buffers.iter().any(Option::is_some);
+            let any =
+                step.is_some() || scalars.iter().any(Option::is_some) || buffers.iter().any(Option::is_some);
             if any && !required.iter().all(|&present| present) {
                 let mut parts: Vec<&str> = Vec::new();
                 if C::STEP {
@@ -472,6 +496,7 @@ impl<C: Rule, E: Element> Optimizer<E> for Grouped<C, E> {
             }));
         }
         self.groups = groups;
+        self.initial_lrs = initial_lrs;
         self.slots = slots;
         Ok(())
     }

@@ -32,7 +32,7 @@ pub(crate) mod pyrepr;
 mod radam;
 mod rmsprop;
 mod rule;
-mod scheduler;
+mod schedulers;
 mod sgd;
 mod state;
 
@@ -46,6 +46,10 @@ pub use nadam::{NAdam, NAdamConfig};
 pub use optimizer::{ConfigError, LearningRate, Optimizer};
 pub use radam::{RAdam, RAdamConfig};
 pub use rmsprop::{RMSprop, RMSpropConfig};
-pub use scheduler::{CosineAnnealingLR, LrScheduler, SchedulerState, StepLR};
+pub use schedulers::{
+    AnnealStrategy, CosineAnnealingLR, ExponentialLR, LambdaLR, LinearLR, LinearLRConfig, LrScheduler,
+    MultiStepLR, OneCycleLR, OneCycleLRConfig, PlateauMode, ReduceLROnPlateau, ReduceLROnPlateauConfig,
+    SchedulerState, SequentialLR, StepLR, ThresholdMode,
+};
 pub use sgd::{Sgd, SgdConfig};
 pub use state::{LoadStateError, OptimizerState, StateError};

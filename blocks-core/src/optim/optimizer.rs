@@ -81,6 +81,33 @@ pub trait LearningRate {
         None
     }
 
+    /// Group `group`'s `initial_lr`, the rate a schedule starts from, once a
+    /// schedule has set it (PyTorch keeps it in `param_groups`).
+    ///
+    /// ```
+    /// use blocks_core::optim::{LearningRate, LinearLR, LinearLRConfig, Sgd, SgdConfig};
+    /// let mut opt = Sgd::new([&blocks_core::Tensor::ones([1])], SgdConfig { lr: 0.3, ..Default::default() });
+    /// assert_eq!(opt.group_initial_lr(0), None);
+    /// LinearLR::new(&mut opt, LinearLRConfig::default());
+    /// assert_eq!(opt.group_initial_lr(0), Some(0.3));
+    /// ```
+    fn group_initial_lr(&self, group: usize) -> Option<f64> {
+        let _ = group;
+        None
+    }
+
+    /// Sets group `group`'s `initial_lr` (what a schedule does when it starts).
+    ///
+    /// ```
+    /// use blocks_core::optim::{LearningRate, Sgd, SgdConfig};
+    /// let mut opt = Sgd::new([&blocks_core::Tensor::ones([1])], SgdConfig::default());
+    /// opt.set_group_initial_lr(0, 0.1);
+    /// assert_eq!(opt.group_initial_lr(0), Some(0.1));
+    /// ```
+    fn set_group_initial_lr(&mut self, group: usize, lr: f64) {
+        let _ = (group, lr);
+    }
+
     /// Sets what [`group_momentum`](LearningRate::group_momentum) reads; nothing for
     /// an optimizer without momentum.
     ///
@@ -311,7 +338,8 @@ pub(crate) fn read_groups(
         .ok_or_else(|| StateError::new("no \"param_groups\" in the metadata"))?;
     let groups: Value = serde_json::from_str(groups)
         .map_err(|e| StateError::new(format!("\"param_groups\" is not valid JSON: {e}")))?;
-    let groups = groups.as_array().ok_or_else(|| StateError::new("\"param_groups\" must be a list of groups"))?;
+    let groups =
+        groups.as_array().ok_or_else(|| StateError::new("\"param_groups\" must be a list of groups"))?;
     if groups.len() != lens.len() {
         return Err(StateError::new(format!(
             "loaded state dict has a different number of parameter groups ({}, this optimizer has {})",
@@ -328,7 +356,7 @@ pub(crate) fn read_groups(
         if params != count {
             return Err(StateError::new(format!(
                 "loaded state dict contains a parameter group that doesn't match the size of optimizer's \
-                 group: group {index} has {params} parameters, this optimizer's has {count}"
+                 group (group {index}: the saved group has {params} parameters, this optimizer has {count})"
             )));
         }
         out.push(group.clone());
@@ -432,7 +460,11 @@ pub(crate) fn state_step(state: &OptimizerState, index: usize) -> Result<Option<
 
 /// The float32 scalar `state.{index}.{name}` (NAdam's `mu_product`), if
 /// present: one finite number.
-pub(crate) fn state_scalar(state: &OptimizerState, index: usize, name: &str) -> Result<Option<f32>, StateError> {
+pub(crate) fn state_scalar(
+    state: &OptimizerState,
+    index: usize,
+    name: &str,
+) -> Result<Option<f32>, StateError> {
     let key = format!("state.{index}.{name}");
     let Some(tensor) = state.entry(&key).map(AnyTensor::cast::<f32>) else { return Ok(None) };
     if tensor.numel() != 1 || !tensor.item().is_finite() {

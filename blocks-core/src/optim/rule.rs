@@ -131,7 +131,10 @@ impl<E> Run<'_, E> {
                 None => (None, None),
             })
             .unzip();
-        (Run { data: data_a, grad: grad_a, buffers: buffers_a }, Run { data: data_b, grad: grad_b, buffers: buffers_b })
+        (
+            Run { data: data_a, grad: grad_a, buffers: buffers_a },
+            Run { data: data_b, grad: grad_b, buffers: buffers_b },
+        )
     }
 }
 
