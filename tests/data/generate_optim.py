@@ -214,8 +214,58 @@ def schedulers():
                {"lr_lambda": ["0.95 ** epoch", "1.0 / (epoch + 1)"]})
 
 
+def errors():
+    """PyTorch's ValueError messages for invalid settings, in `errors.safetensors`'s metadata."""
+    p = [nn.Parameter(torch.ones(1))]
+    O, S = torch.optim, torch.optim.lr_scheduler
+
+    def duplicate():
+        opt = O.SGD(p, lr=0.1)
+        opt.add_param_group({"params": p})
+
+    cases = {
+        "SGD lr": lambda: O.SGD(p, lr=-1.0),
+        "SGD momentum": lambda: O.SGD(p, lr=0.1, momentum=-0.5),
+        "SGD nesterov": lambda: O.SGD(p, lr=0.1, nesterov=True),
+        "SGD add_param_group": duplicate,
+        "Adam betas": lambda: O.Adam(p, betas=(1.0, 0.999)),
+        "RMSprop lr": lambda: O.RMSprop(p, lr=-1.0),
+        "RMSprop alpha": lambda: O.RMSprop(p, alpha=-0.5),
+        "RMSprop momentum": lambda: O.RMSprop(p, momentum=-0.1),
+        "RMSprop eps": lambda: O.RMSprop(p, eps=-1e-8),
+        "Adagrad lr_decay": lambda: O.Adagrad(p, lr_decay=-1.0),
+        "Adagrad initial_accumulator_value": lambda: O.Adagrad(p, initial_accumulator_value=-0.5),
+        "Adagrad weight_decay": lambda: O.Adagrad(p, weight_decay=-0.1),
+        "Adadelta rho": lambda: O.Adadelta(p, rho=1.5),
+        "Adadelta eps": lambda: O.Adadelta(p, eps=-1e-6),
+        "Adamax betas": lambda: O.Adamax(p, betas=(0.9, 1.0)),
+        "NAdam momentum_decay": lambda: O.NAdam(p, momentum_decay=-1.0),
+        "NAdam betas": lambda: O.NAdam(p, betas=(-0.1, 0.999)),
+        "RAdam weight_decay": lambda: O.RAdam(p, weight_decay=-1e-3),
+        "RAdam eps": lambda: O.RAdam(p, eps=-1.0),
+        "LinearLR start_factor": lambda: S.LinearLR(O.SGD(p, lr=0.1), start_factor=0.0),
+        "LinearLR end_factor": lambda: S.LinearLR(O.SGD(p, lr=0.1), end_factor=1.5),
+        "OneCycleLR pct_start": lambda: S.OneCycleLR(O.SGD(p, lr=0.1, momentum=0.9), 0.1, total_steps=10,
+                                                     pct_start=1.5),
+        "OneCycleLR cycle_momentum": lambda: S.OneCycleLR(O.Adagrad(p), 0.1, total_steps=10),
+        "ReduceLROnPlateau factor": lambda: S.ReduceLROnPlateau(O.SGD(p, lr=0.1), factor=1.0),
+        "SequentialLR milestones": lambda: (lambda o: S.SequentialLR(o, [S.ExponentialLR(o, 0.9)], milestones=[3]))(
+            O.SGD(p, lr=0.1)),
+    }
+    messages = {}
+    for name, make in cases.items():
+        try:
+            make()
+        except ValueError as error:
+            messages[name] = str(error)
+        else:
+            raise SystemExit(f"{name}: PyTorch accepted it")
+    save_file({"none": torch.zeros(1)}, os.path.join(OUT, "errors.safetensors"), metadata=messages)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     optimizers()
     schedulers()
+    errors()
     print("wrote", len(os.listdir(OUT)), "files to", OUT)

@@ -421,3 +421,133 @@ fn schedules_follow_pytorchs_rates() {
 fn group_momenta(opt: &dyn Tested) -> Vec<f64> {
     (0..2).map(|g| opt.group_momentum(g).unwrap_or(0.0)).collect()
 }
+
+#[test]
+fn invalid_settings_are_refused_with_pytorchs_words() {
+    let path = conformance_dir().join("optim").join("errors.safetensors");
+    let file = TensorFile::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let p = || Tensor::ones([1]).requires_grad_(true);
+    fn message<T>(result: Result<T, ConfigError>) -> String {
+        result.err().expect("refused").to_string()
+    }
+    let sgd = |lr| Sgd::new([&p()], SgdConfig { lr, momentum: 0.9, ..Default::default() });
+    let cases: Vec<(&str, String)> = vec![
+        ("SGD lr", message(Sgd::try_new([&p()], SgdConfig { lr: -1.0, ..Default::default() }))),
+        (
+            "SGD momentum",
+            message(Sgd::try_new([&p()], SgdConfig { lr: 0.1, momentum: -0.5, ..Default::default() })),
+        ),
+        (
+            "SGD nesterov",
+            message(Sgd::try_new([&p()], SgdConfig { lr: 0.1, nesterov: true, ..Default::default() })),
+        ),
+        ("SGD add_param_group", {
+            let w = p();
+            let mut opt = Sgd::new([&w], SgdConfig { lr: 0.1, ..Default::default() });
+            message(opt.add_param_group(ParamGroup::new([&w], SgdConfig::default())))
+        }),
+        (
+            "Adam betas",
+            message(Adam::try_new([&p()], AdamConfig { betas: (1.0, 0.999), ..Default::default() })),
+        ),
+        ("RMSprop lr", message(RMSprop::try_new([&p()], RMSpropConfig { lr: -1.0, ..Default::default() }))),
+        (
+            "RMSprop alpha",
+            message(RMSprop::try_new([&p()], RMSpropConfig { alpha: -0.5, ..Default::default() })),
+        ),
+        (
+            "RMSprop momentum",
+            message(RMSprop::try_new([&p()], RMSpropConfig { momentum: -0.1, ..Default::default() })),
+        ),
+        (
+            "RMSprop eps",
+            message(RMSprop::try_new([&p()], RMSpropConfig { eps: -1e-8, ..Default::default() })),
+        ),
+        (
+            "Adagrad lr_decay",
+            message(Adagrad::try_new([&p()], AdagradConfig { lr_decay: -1.0, ..Default::default() })),
+        ),
+        (
+            "Adagrad initial_accumulator_value",
+            message(Adagrad::try_new(
+                [&p()],
+                AdagradConfig { initial_accumulator_value: -0.5, ..Default::default() },
+            )),
+        ),
+        (
+            "Adagrad weight_decay",
+            message(Adagrad::try_new([&p()], AdagradConfig { weight_decay: -0.1, ..Default::default() })),
+        ),
+        (
+            "Adadelta rho",
+            message(Adadelta::try_new([&p()], AdadeltaConfig { rho: 1.5, ..Default::default() })),
+        ),
+        (
+            "Adadelta eps",
+            message(Adadelta::try_new([&p()], AdadeltaConfig { eps: -1e-6, ..Default::default() })),
+        ),
+        (
+            "Adamax betas",
+            message(Adamax::try_new([&p()], AdamaxConfig { betas: (0.9, 1.0), ..Default::default() })),
+        ),
+        (
+            "NAdam momentum_decay",
+            message(NAdam::try_new([&p()], NAdamConfig { momentum_decay: -1.0, ..Default::default() })),
+        ),
+        (
+            "NAdam betas",
+            message(NAdam::try_new([&p()], NAdamConfig { betas: (-0.1, 0.999), ..Default::default() })),
+        ),
+        (
+            "RAdam weight_decay",
+            message(RAdam::try_new([&p()], RAdamConfig { weight_decay: -1e-3, ..Default::default() })),
+        ),
+        ("RAdam eps", message(RAdam::try_new([&p()], RAdamConfig { eps: -1.0, ..Default::default() }))),
+        (
+            "LinearLR start_factor",
+            message(LinearLR::try_new(
+                &mut sgd(0.1),
+                LinearLRConfig { start_factor: 0.0, ..Default::default() },
+            )),
+        ),
+        (
+            "LinearLR end_factor",
+            message(LinearLR::try_new(
+                &mut sgd(0.1),
+                LinearLRConfig { end_factor: 1.5, ..Default::default() },
+            )),
+        ),
+        (
+            "OneCycleLR pct_start",
+            message(OneCycleLR::try_new(
+                &mut sgd(0.1),
+                OneCycleLRConfig { pct_start: 1.5, ..OneCycleLRConfig::new(0.1, 10) },
+            )),
+        ),
+        (
+            "OneCycleLR cycle_momentum",
+            message(OneCycleLR::try_new(
+                &mut Adagrad::new([&p()], AdagradConfig::default()),
+                OneCycleLRConfig::new(0.1, 10),
+            )),
+        ),
+        (
+            "ReduceLROnPlateau factor",
+            message(ReduceLROnPlateau::try_new(
+                &sgd(0.1),
+                ReduceLROnPlateauConfig { factor: 1.0, ..Default::default() },
+            )),
+        ),
+        ("SequentialLR milestones", {
+            let mut opt = sgd(0.1);
+            let only = ExponentialLR::new(&mut opt, 0.9);
+            message(SequentialLR::try_new(&mut opt, vec![Box::new(only)], vec![3]))
+        }),
+    ];
+    let expected = file.metadata();
+    assert_eq!(cases.len(), expected.len(), "one Rust case per PyTorch message");
+    for (name, ours) in cases {
+        let theirs = expected.get(name).unwrap_or_else(|| panic!("no PyTorch message for {name}"));
+        assert_eq!(&ours, theirs, "{name}");
+    }
+}

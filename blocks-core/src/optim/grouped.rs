@@ -19,13 +19,15 @@ use crate::{Element, Tensor, TensorBase};
 /// decay on biases and norms, or a smaller rate for a pretrained backbone).
 ///
 /// ```
-/// use blocks_core::nn::{Linear, ModuleExt};
-/// use blocks_core::optim::{Optimizer, ParamGroup, Sgd, SgdConfig};
+/// use blocks_core::nn::{Linear, Module, ModuleExt};
+/// use blocks_core::optim::{ParamGroup, Sgd, SgdConfig};
 /// let net = Linear::<4, 2>::new();
+/// let (biases, weights): (Vec<_>, Vec<_>) =
+///     net.named_parameters().into_iter().partition(|(name, _)| name.ends_with("bias"));
 /// let base = SgdConfig { lr: 0.1, momentum: 0.9, weight_decay: 5e-4, ..Default::default() };
 /// let opt = Sgd::with_groups(vec![
-///     ParamGroup::new([net.weight.clone()], base),
-///     ParamGroup::new([net.bias.clone()], SgdConfig { weight_decay: 0.0, ..base }),
+///     ParamGroup::new(weights.into_iter().map(|(_, p)| p), base),
+///     ParamGroup::new(biases.into_iter().map(|(_, p)| p), SgdConfig { weight_decay: 0.0, ..base }),
 /// ]);
 /// assert_eq!(opt.param_groups()[1].config.weight_decay, 0.0);
 /// ```
@@ -365,19 +367,18 @@ impl<C: Rule, E: Element> Optimizer<E> for Grouped<C, E> {
     fn step(&mut self) {
         check_initialized(self.class, &self.params);
         let configs: Vec<C> = self.configs().collect();
-        for index in 0..self.params.len() {
-            let (param, config) = (&self.params[index], &configs[index]);
+        for ((param, config), slot) in self.params.iter().zip(&configs).zip(&mut self.slots) {
             if !param.requires_grad() {
                 continue;
             }
             let Some(shape) = param.with_grad(|grad| grad.map(|g| g.shape().to_vec())) else { continue };
-            let slot = self.slots[index].get_or_insert_with(|| Self::new_slot(config, &shape));
+            let slot = slot.get_or_insert_with(|| Self::new_slot(config, &shape));
             // Buffers the configuration uses but a loaded state lacked start as PyTorch starts them.
-            for k in 0..C::BUFFERS.len() {
-                if slot.buffers[k].is_none()
+            for (k, buffer) in slot.buffers.iter_mut().enumerate() {
+                if buffer.is_none()
                     && let Some(value) = config.initial(k)
                 {
-                    slot.buffers[k] = Some(ArrayD::from_elem(param.shape(), E::of(value)));
+                    *buffer = Some(ArrayD::from_elem(shape.as_slice(), E::of(value)));
                 }
             }
             if C::STEP {

@@ -43,6 +43,10 @@ pub trait LearningRate {
 
     /// Group `group`'s learning rate, `param_groups[group]["lr"]`.
     ///
+    /// # Panics
+    ///
+    /// If the optimizer has no group `group`.
+    ///
     /// ```
     /// use blocks_core::optim::{LearningRate, ParamGroup, Sgd, SgdConfig};
     /// let (w, b) = (blocks_core::Tensor::ones([1]), blocks_core::Tensor::ones([1]));
@@ -56,6 +60,10 @@ pub trait LearningRate {
     }
 
     /// Sets group `group`'s learning rate (what a scheduler does, group by group).
+    ///
+    /// # Panics
+    ///
+    /// If the optimizer has no group `group`.
     ///
     /// ```
     /// use blocks_core::optim::{LearningRate, Sgd, SgdConfig};
@@ -189,7 +197,7 @@ pub trait Optimizer<E: Element = f32>: LearningRate {
     /// ```
     fn lr(&self) -> f64;
 
-    /// Sets the learning rate (what a scheduler does).
+    /// Sets every group's learning rate.
     ///
     /// ```
     /// use blocks_core::optim::{Optimizer, Sgd, SgdConfig};

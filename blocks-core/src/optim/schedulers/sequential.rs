@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::{LrScheduler, Progress, SchedulerState};
+use super::{LrScheduler, SchedulerState};
 use crate::optim::{ConfigError, LearningRate, StateError};
 
 /// Runs `schedulers` one after the other, the next starting at each
@@ -152,18 +152,17 @@ impl LrScheduler for SequentialLR {
                     .ok_or_else(|| StateError::new("SequentialLR: a malformed schedule state"))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        // Checked on copies first, so that nothing changes on error.
-        let mut loaded = Vec::with_capacity(children.len());
-        for (scheduler, child) in self.schedulers.iter().zip(&children) {
-            let mut probe =
-                Progress { last_epoch: 0, base_lrs: scheduler.state().base_lrs, last_lrs: Vec::new() };
-            probe.last_lrs = probe.base_lrs.clone();
-            if !child.base_lrs.is_empty() || !probe.base_lrs.is_empty() {
-                probe.load(child)?;
+        // Checked first, so that nothing changes on error.
+        for (index, (scheduler, child)) in self.schedulers.iter().zip(&children).enumerate() {
+            let groups = scheduler.last_lrs().len();
+            if child.last_lrs.len() != groups {
+                return Err(StateError::new(format!(
+                    "SequentialLR: schedule {index} was saved for {} parameter groups, this one has {groups}",
+                    child.last_lrs.len()
+                )));
             }
-            loaded.push(child);
         }
-        for (scheduler, child) in self.schedulers.iter_mut().zip(loaded) {
+        for (scheduler, child) in self.schedulers.iter_mut().zip(&children) {
             scheduler.load_state(child)?;
         }
         self.last_epoch = state.last_epoch;
