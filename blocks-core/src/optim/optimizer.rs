@@ -130,8 +130,9 @@ pub trait LearningRate {
     }
 }
 
-/// An optimizer over a list of parameters, like `torch.optim.Optimizer`
-/// with one parameter group.
+/// An optimizer over parameters in one or more groups, like
+/// `torch.optim.Optimizer` (every optimizer of the crate is a
+/// [`Grouped`](super::Grouped): its `param_groups`, `add_param_group`, states).
 ///
 /// The training loop is PyTorch's: `zero_grad`, forward, `backward`, `step`.
 /// [`step`](Optimizer::step) changes the parameters in place, outside the
