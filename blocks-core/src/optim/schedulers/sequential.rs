@@ -83,13 +83,16 @@ impl SequentialLR {
                 milestones.len()
             )));
         }
-        // Back to the rates the schedules started from, then the first schedule's epoch 0.
+        // Back to the rates the schedules started from (each group's `initial_lr`, or the first
+        // schedule's base rate where a schedule made from `&optimizer` set none), then the first
+        // schedule's epoch 0.
+        let first = milestones.partition_point(|&m| m <= 0);
+        let bases = schedulers[first].state().base_lrs;
         for g in 0..optimizer.group_count() {
-            if let Some(initial_lr) = optimizer.group_initial_lr(g) {
+            if let Some(initial_lr) = optimizer.group_initial_lr(g).or_else(|| bases.get(g).copied()) {
                 optimizer.set_group_learning_rate(g, initial_lr);
             }
         }
-        let first = milestones.partition_point(|&m| m <= 0);
         schedulers[first].step_to_epoch(optimizer, 0);
         let last_lrs = schedulers[first].last_lrs().to_vec();
         Ok(SequentialLR { schedulers, milestones, last_epoch: 0, last_lrs })
