@@ -10,6 +10,7 @@ mod chain_float64;
 mod concat;
 mod conformance;
 mod conformance_layers;
+mod conformance_optim;
 mod conformance_training;
 mod conformance_vision;
 mod convnet_examples;
