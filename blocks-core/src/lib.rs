@@ -44,6 +44,8 @@ pub use ops::{
     BceWithLogitsOptions, CrossEntropyOptions, HuberOptions, KlDivOptions, KlDivReduction, NllLossOptions,
     Reduction, SmoothL1Options,
 };
+pub use ops::{ConvTranspose1dOptions, ConvTranspose2dOptions, ConvTransposeOptions};
+pub use ops::{InterpolateMode, InterpolateSize};
 pub use random::{manual_seed, with_rng};
 pub use tensor::{Tensor, Tensor64, TensorBase};
 pub use threading::{MAX_THREADS, get_num_threads, set_num_threads, set_num_threads_oversubscribed};
@@ -53,8 +55,8 @@ pub use threading::{MAX_THREADS, get_num_threads, set_num_threads, set_num_threa
 #[doc(hidden)]
 pub mod __private {
     pub use crate::nn::chain::{
-        FeedsInChain, FirstInput, GivesTo, HasForward, Known, Step, Then, block, checked, feed, nested, of,
-        pass, start,
+        ChainStep, FeedsInChain, FirstInput, GivesTo, HasForward, Known, Step, Then, block, checked, feed,
+        nested, of, pass, start,
     };
     pub use crate::nn::chained::within_field;
     pub use crate::nn::field::{

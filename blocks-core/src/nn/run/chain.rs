@@ -42,9 +42,27 @@ pub trait GivesTo<B: ?Sized, I> {
     type Out;
 }
 
-impl<G, I, B> GivesTo<B, I> for G
+impl<G, I, B: ChainStep<G, I> + ?Sized> GivesTo<B, I> for G {
+    type Out = B::Out;
+}
+
+/// Block `Self` fed a `G` in a chain, taking `I`: [`Step`] by the block's
+/// [`Takes`]. (Its own trait, between [`GivesTo`] and [`Step`], so that a
+/// block without [`Takes`] is reported in two short notes on the block.)
+///
+/// ```
+/// use blocks_core::__private::ChainStep;
+/// use blocks_core::nn::{Batch, Linear};
+/// fn step<B: ChainStep<G, G, Out = Batch<2>>, G>() {}
+/// step::<Linear<4, 2>, Batch<4>>();
+/// ```
+pub trait ChainStep<G, I> {
+    /// What the block gives.
+    type Out;
+}
+
+impl<G, I, B: Takes + ?Sized> ChainStep<G, I> for B
 where
-    B: Takes + ?Sized,
     B::Inputs: Step<G, I, B>,
 {
     type Out = <B::Inputs as Step<G, I, B>>::Out;

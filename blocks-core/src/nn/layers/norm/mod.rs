@@ -2,5 +2,6 @@
 
 pub(crate) mod batch_norm;
 pub(crate) mod group_norm;
+pub(crate) mod instance_norm;
 pub(crate) mod layer_norm;
 pub(crate) mod sync_batch_norm;
