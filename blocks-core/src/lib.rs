@@ -37,6 +37,7 @@ pub use autograd::storage::{DataMut, Snapshot};
 pub use element::{ByElement, Element};
 pub use error::ShapeError;
 pub use nn::module::gradcheck_module::{gradcheck_module, gradcheck_module_with};
+pub use ops::attention::{BoolMask, Mask};
 pub use ops::{
     BatchNormStats, CompareOperand, Conv1dOptions, Conv2dOptions, ConvOptions, GeluApproximate, Indices,
 };
@@ -49,8 +50,8 @@ pub use threading::{MAX_THREADS, get_num_threads, set_num_threads, set_num_threa
 #[doc(hidden)]
 pub mod __private {
     pub use crate::nn::chain::{
-        ChainStep, FeedsInChain, FirstInput, GivesTo, HasForward, Known, Step, Then, block, checked, feed, nested, of,
-        pass, start,
+        ChainStep, FeedsInChain, FirstInput, GivesTo, HasForward, Known, Step, Then, block, checked, feed,
+        nested, of, pass, start,
     };
     pub use crate::nn::chained::within_field;
     pub use crate::nn::field::{
