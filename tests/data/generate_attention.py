@@ -11,8 +11,8 @@ safetensors:
 Each case NAME is two files (see tests/data/conformance/attention/README.md):
 NAME.weights.safetensors (the state_dict before the forward, as a user saves it) and
 NAME.io.safetensors: the inputs under PyTorch's argument names (`query`, `key`, `value`, `src`,
-`tgt`, `memory`, `input`; masks `attn_mask`, `key_padding_mask`, `src_mask`, ...: float32 masks
-as given, boolean masks stored as int64 0/1), `output`, `weights` (the attention weights when
+`tgt`, `memory`, `input`; masks `attn_mask`, `key_padding_mask`, `src_mask`, ...: float32
+and bool masks as given), `output`, `weights` (the attention weights when
 returned), `output_weight` / `weights_weight` (the random tensors W of the loss
 sum(output * W) [+ sum(weights * W2)]), the gradient of that loss for every float input
 (`query_grad`, ...) and every parameter (`grad.KEY`); in eval cases also `output_no_grad`, the
@@ -42,9 +42,7 @@ def flag(value):
 
 
 def stored(value):
-    """A tensor as the files hold it: float32 as is, bool as int64 0/1."""
-    if value.dtype == torch.bool:
-        return value.to(torch.int64).contiguous()
+    """A tensor as the files hold it (float32 or bool, as given)."""
     return value.detach().clone().contiguous()
 
 
@@ -179,6 +177,7 @@ def mha_case(case, seed, embed_dim, num_heads, options, lengths, batch, call_arg
         "need_weights": call_args.get("need_weights", True),
         "average_attn_weights": call_args.get("average_attn_weights", True),
         "is_causal": call_args.get("is_causal", False),
+        "self_attention": self_attention,
     }
     write_case(case, "mha", seed, mode, net, inputs, call, settings, describe)
 
