@@ -185,6 +185,7 @@ pub use self::layers::transformer::options::{
 };
 pub use self::layers::transformer::stacks::{DynTransformerDecoder, DynTransformerEncoder};
 pub use self::layers::transformer::transformer::{DynTransformer, TransformerMasks, TransformerSizes};
+pub use self::layers::transformer::typed::TransformerEncoderLayer;
 pub use self::module::apply::{apply, apply_to};
 pub use self::module::deep_copy::{DeepCopy, Mapper};
 pub use self::module::hook_storage::{HookHandle, Hooks};

@@ -66,6 +66,7 @@ impl<E: Element> NonDynamicallyQuantizableLinear<E> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<E: Element> Module for NonDynamicallyQuantizableLinear<E> {
     fn type_name(&self) -> String {
         "NonDynamicallyQuantizableLinear".into()

@@ -27,9 +27,11 @@ use crate::{Element, TensorBase};
 /// assert_eq!(w.unwrap().shape(), vec![3, 5, 5]);
 /// ```
 ///
-/// Heads that do not divide the width do not compile:
+/// Heads that do not divide the width do not compile (`cargo build` reports
+/// "`MultiheadAttention<96, 5>`: 96 is not divisible by 5 heads" where the
+/// layer is made; `cargo check` stops before evaluating it):
 ///
-/// ```compile_fail
+/// ```compile_fail,E0080
 /// let mha = blocks_core::nn::MultiheadAttention::<96, 5>::new();
 /// ```
 #[derive(blocks_macros::Module, Clone)]
@@ -97,7 +99,7 @@ const fn check_heads(d: usize, heads: usize) {
 
 impl<const D: usize, const HEADS: usize, E: Element> MultiheadAttention<D, HEADS, E> {
     /// The check that `HEADS` divides `D`, evaluated when the type is made.
-    const HEADS_DIVIDE_WIDTH: () = check_heads(D, HEADS);
+    pub(crate) const HEADS_DIVIDE_WIDTH: () = check_heads(D, HEADS);
 }
 
 impl<const D: usize, const HEADS: usize> MultiheadAttention<D, HEADS> {
@@ -192,5 +194,19 @@ where
     #[track_caller]
     fn forward(&self, given: &Fed) -> Batch<D, E> {
         Batch::trusted(Forward::<TensorBase<E>>::forward(&self.layer, given.feed_ref()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_compile_time_message_reads_in_plain_words() {
+        let message = |d, heads| {
+            let caught = std::panic::catch_unwind(|| super::check_heads(d, heads)).unwrap_err();
+            caught.downcast_ref::<String>().cloned().unwrap_or_default()
+        };
+        assert_eq!(message(96, 5), "`MultiheadAttention<96, 5>`: 96 is not divisible by 5 heads");
+        assert_eq!(message(8, 0), "`MultiheadAttention<8, 0>`: 8 features need at least one head");
+        super::check_heads(96, 8);
     }
 }

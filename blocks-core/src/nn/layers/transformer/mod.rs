@@ -9,3 +9,4 @@ pub(crate) mod stacks;
 // The file is named as PyTorch names it (`torch/nn/modules/transformer.py`).
 #[allow(clippy::module_inception)]
 pub(crate) mod transformer;
+pub(crate) mod typed;
