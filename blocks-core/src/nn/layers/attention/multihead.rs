@@ -57,7 +57,7 @@ impl Default for MultiheadAttentionOptions {
 /// ```
 /// use blocks_core::nn::AttentionArgs;
 /// use blocks_core::BoolMask;
-/// let causal = BoolMask::causal(4, 4).not().into();
+/// let causal: blocks_core::Mask = BoolMask::causal(4, 4).not().into();
 /// let args = AttentionArgs { attn_mask: Some(&causal), need_weights: false, ..AttentionArgs::default() };
 /// assert!(args.average_attn_weights);
 /// ```
@@ -169,7 +169,8 @@ impl DynMultiheadAttention {
     /// use blocks_core::nn::{DynMultiheadAttention, ModuleExt, MultiheadAttentionOptions};
     /// let options = MultiheadAttentionOptions { kdim: Some(5), vdim: Some(3), add_bias_kv: true, ..Default::default() };
     /// let mha = DynMultiheadAttention::with_options(8, 2, options);
-    /// let keys: Vec<String> = mha.state_dict().keys();
+    /// let state = mha.state_dict();
+    /// let keys = state.keys();
     /// assert_eq!(keys, ["q_proj_weight", "k_proj_weight", "v_proj_weight", "in_proj_bias", "bias_k", "bias_v",
     ///     "out_proj.weight", "out_proj.bias"]);
     /// ```
