@@ -149,7 +149,7 @@ fn build<'a>(case: &'a Case<'a>) -> (Option<&'a dyn Module>, Run<'a>) {
                 let (q, k, v) = (case.input("query"), case.input("key"), case.input("value"));
                 model.attend(q, k, v, &args)
             };
-            (Some(&*model), Box::new(run))
+            (Some(model), Box::new(run))
         }
         "encoder_layer" | "encoder" => {
             let layer = DynTransformerEncoderLayer::with_options(
@@ -160,12 +160,12 @@ fn build<'a>(case: &'a Case<'a>) -> (Option<&'a dyn Module>, Run<'a>) {
             if arch == "encoder_layer" {
                 let model = &*Box::leak(Box::new(layer));
                 let run = move || (model.forward_with(case.input("src"), &case.encoder_masks()), None);
-                (Some(&*model), Box::new(run))
+                (Some(model), Box::new(run))
             } else {
                 let encoder = DynTransformerEncoder::new(&layer, case.usize("num_layers"), case.final_norm());
                 let model = &*Box::leak(Box::new(encoder));
                 let run = move || (model.forward_with(case.input("src"), &case.encoder_masks()), None);
-                (Some(&*model), Box::new(run))
+                (Some(model), Box::new(run))
             }
         }
         "decoder_layer" | "decoder" => {
@@ -179,14 +179,14 @@ fn build<'a>(case: &'a Case<'a>) -> (Option<&'a dyn Module>, Run<'a>) {
                 let run = move || {
                     (model.forward_with(case.input("tgt"), case.input("memory"), &case.decoder_masks()), None)
                 };
-                (Some(&*model), Box::new(run))
+                (Some(model), Box::new(run))
             } else {
                 let decoder = DynTransformerDecoder::new(&layer, case.usize("num_layers"), case.final_norm());
                 let model = &*Box::leak(Box::new(decoder));
                 let run = move || {
                     (model.forward_with(case.input("tgt"), case.input("memory"), &case.decoder_masks()), None)
                 };
-                (Some(&*model), Box::new(run))
+                (Some(model), Box::new(run))
             }
         }
         "transformer" => {
@@ -209,7 +209,7 @@ fn build<'a>(case: &'a Case<'a>) -> (Option<&'a dyn Module>, Run<'a>) {
                 };
                 (model.forward_with(case.input("src"), case.input("tgt"), &masks), None)
             };
-            (Some(&*model), Box::new(run))
+            (Some(model), Box::new(run))
         }
         "positional_encoding" => {
             let pos = PositionalEncoding::new(
@@ -222,7 +222,7 @@ fn build<'a>(case: &'a Case<'a>) -> (Option<&'a dyn Module>, Run<'a>) {
             assert_close(&format!("{}: P", case.name), pos.p(), &theirs.tensor("P").unwrap());
             let model = &*Box::leak(Box::new(pos));
             let run = move || (model.forward(case.input("input")), None);
-            (Some(&*model), Box::new(run))
+            (Some(model), Box::new(run))
         }
         "learned_positional" => {
             let pos = LearnedPositionalEncoding::new(
@@ -232,7 +232,7 @@ fn build<'a>(case: &'a Case<'a>) -> (Option<&'a dyn Module>, Run<'a>) {
             );
             let model = &*Box::leak(Box::new(pos));
             let run = move || (model.forward(case.input("input")), None);
-            (Some(&*model), Box::new(run))
+            (Some(model), Box::new(run))
         }
         "rms_norm" => {
             let text = case
@@ -250,7 +250,7 @@ fn build<'a>(case: &'a Case<'a>) -> (Option<&'a dyn Module>, Run<'a>) {
             let norm = RMSNorm::with_options(shape, eps, case.meta.flag("elementwise_affine"));
             let model = &*Box::leak(Box::new(norm));
             let run = move || (model.forward(case.input("input")), None);
-            (Some(&*model), Box::new(run))
+            (Some(model), Box::new(run))
         }
         other => panic!("{}: no model for arch {other:?}", case.name),
     }

@@ -180,7 +180,7 @@ impl DynMultiheadAttention {
             embed_dim > 0 && num_heads > 0,
             "embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and num_heads={num_heads} instead"
         );
-        assert!(embed_dim % num_heads == 0, "embed_dim must be divisible by num_heads");
+        assert!(embed_dim.is_multiple_of(num_heads), "embed_dim must be divisible by num_heads");
         assert!(
             (0.0..=1.0).contains(&options.dropout),
             "dropout probability has to be between 0 and 1, but got {}",

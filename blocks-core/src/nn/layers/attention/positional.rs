@@ -58,7 +58,7 @@ impl PositionalEncoding {
     #[track_caller]
     pub fn new(num_hiddens: usize, dropout: f64, max_len: usize) -> Self {
         assert!(
-            num_hiddens % 2 == 0,
+            num_hiddens.is_multiple_of(2),
             "PositionalEncoding: num_hiddens must be even (sin and cos fill alternate columns), got {num_hiddens}"
         );
         crate::error::or_panic(crate::numel::checked_alloc::<f32>(

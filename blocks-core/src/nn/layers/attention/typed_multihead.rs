@@ -74,7 +74,7 @@ const fn write_text(buf: &mut [u8; 128], mut at: usize, text: &str) -> usize {
 
 /// Panics at compile time, in plain words, unless `heads` divides `d`.
 const fn check_heads(d: usize, heads: usize) {
-    if heads != 0 && d % heads == 0 {
+    if heads != 0 && d.is_multiple_of(heads) {
         return;
     }
     let mut buf = [0u8; 128];
