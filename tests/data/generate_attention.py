@@ -322,6 +322,60 @@ def rms_case(case, seed, normalized_shape, eps, affine, shape, mode):
     write_case(case, "rms_norm", seed, mode, net, {"input": x}, lambda m, x: m(x["input"]), settings, "RMSNorm")
 
 
+class EncoderClassifier(nn.Module):
+    """A small TransformerEncoder (dropout 0, batch_first, bias=False) whose mean over the
+    sequence feeds a Linear head: the training case. bias=False because the key part of
+    in_proj_bias has no gradient in exact arithmetic (it adds the same q.b_k to a row of scores,
+    which softmax ignores): its float gradient is rounding noise, which Adam's normalized step
+    turns into moves of about lr, so its final values would compare noise, not the layer."""
+
+    def __init__(self, d_model, nhead, dim_feedforward, num_layers, classes):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout=0.0, batch_first=True,
+                                           bias=False)
+        self.encoder = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
+        self.head = nn.Linear(d_model, classes)
+
+    def forward(self, x, src_key_padding_mask=None):
+        return self.head(self.encoder(x, src_key_padding_mask=src_key_padding_mask).mean(dim=1))
+
+
+def training_case(case, seed, d_model, nhead, dim_feedforward, num_layers, classes, shape, steps, lr):
+    """Adam for `steps` full-batch steps on cross-entropy: the loss before each step, the final
+    parameters, PyTorch's printouts."""
+    torch.manual_seed(seed)
+    net = EncoderClassifier(d_model, nhead, dim_feedforward, num_layers, classes)
+    weights = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}
+    x = torch.randn(shape)
+    target = torch.randint(0, classes, (shape[0],))
+    padding_mask = padding(shape[0], shape[1], seed)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    net.train()
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = F.cross_entropy(net(x, padding_mask), target)
+        losses.append(loss.item())
+        loss.backward()
+        opt.step()
+    io = {"input": x, "target": target, "src_key_padding_mask": padding_mask, "loss": torch.tensor(losses)}
+    for key, v in net.state_dict().items():
+        io["final." + key] = v.detach().clone().contiguous()
+    metadata = {
+        "case": case, "arch": "encoder_classifier", "seed": str(seed), "mode": "train",
+        "describe": "TransformerEncoder (dropout 0, batch_first) + mean over the sequence + Linear, "
+                    "cross-entropy, Adam, full batch",
+        "d_model": str(d_model), "nhead": str(nhead), "dim_feedforward": str(dim_feedforward),
+        "num_layers": str(num_layers), "classes": str(classes), "steps": str(steps), "dropout": "0.0",
+        "batch_first": "true", "bias": "false",
+        "optimizer": "adam", "lr": str(lr), "optimizer_repr": repr(opt),
+        "keys": json.dumps(list(weights.keys())), "module_repr": repr(net),
+    }
+    save_file(weights, os.path.join(OUT, case + ".weights.safetensors"))
+    save_file(io, os.path.join(OUT, case + ".io.safetensors"), metadata=metadata)
+    print(case, "written")
+
+
 def causal(n, m=None):
     return torch.ones(n, m or n, dtype=torch.bool).triu(1)
 
@@ -405,6 +459,8 @@ def main():
     s = layer_settings(4, 2, 6, 0.0, "gelu", 1e-5, True, True, True)
     transformer_case("transformer_batch_first_train", 41, s, (1, 2), 3, (3, 4),
                      {"tgt_mask": causal(4), "memory_key_padding_mask": padding(3, 3, 8)}, "train")
+
+    training_case("train_encoder_adam", 70, 8, 2, 16, 2, 3, (6, 5, 8), 4, 0.01)
 
     # Position encodings and RMSNorm.
     positional_case("positional_encoding", 50, "positional_encoding", 6, 20, (2, 7, 6), "train")

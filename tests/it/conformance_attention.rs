@@ -7,7 +7,8 @@
 //! output, the attention weights, the gradients of `sum(output * W)
 //! [+ sum(weights * W2)]` for every float input and every parameter, and in
 //! eval the output PyTorch computed under `no_grad` (its fast path). Plus a
-//! float64 gradcheck of MultiheadAttention with masks, and the typed layer.
+//! float64 gradcheck of MultiheadAttention with masks, the typed layer, and a
+//! 4-step Adam training of a small TransformerEncoder against PyTorch's loss curve.
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -15,15 +16,18 @@ use std::path::PathBuf;
 
 use blocks::io::TensorFile;
 use blocks::nn::{
-    AttentionArgs, Batch, DecoderMasks, DynMultiheadAttention, DynTransformer, DynTransformerDecoder,
-    DynTransformerDecoderLayer, DynTransformerEncoder, DynTransformerEncoderLayer, EncoderMasks, LayerNorm,
-    LearnedPositionalEncoding, Module, ModuleExt, MultiheadAttention, MultiheadAttentionOptions,
-    PositionalEncoding, RMSNorm, StateDict, ToElement, TransformerActivation, TransformerMasks,
-    TransformerOptions, TransformerSizes,
+    AttentionArgs, Batch, DecoderMasks, DynLinear, DynMultiheadAttention, DynTransformer,
+    DynTransformerDecoder, DynTransformerDecoderLayer, DynTransformerEncoder, DynTransformerEncoderLayer,
+    EncoderMasks, LayerNorm, LearnedPositionalEncoding, Module, ModuleExt, MultiheadAttention,
+    MultiheadAttentionOptions, PositionalEncoding, RMSNorm, StateDict, ToElement, TransformerActivation,
+    TransformerMasks, TransformerOptions, TransformerSizes,
 };
 use blocks::{BoolMask, Mask, Tensor, Tensor64, gradcheck_module};
 
-use crate::support::{self, optim_metadata::Metadata};
+use crate::support::{
+    self,
+    optim_metadata::{Metadata, optimizer, same_repr},
+};
 
 fn attention_dir() -> PathBuf {
     support::conformance_dir().join("attention")
@@ -290,7 +294,72 @@ fn read_inputs(name: &str, io: &TensorFile, meta: &Metadata) -> BTreeMap<String,
     inputs
 }
 
+/// The training case's model: a TransformerEncoder whose mean over the
+/// sequence feeds a Linear head.
+#[derive(blocks::Module)]
+#[module(name = "EncoderClassifier")]
+struct EncoderClassifier {
+    encoder: DynTransformerEncoder,
+    head: DynLinear,
+}
+
+/// Adam on cross-entropy as the metadata says: the loss before each step
+/// within 1e-4 relative, then every final parameter.
+fn training_case(name: &str, io: &TensorFile, weights: PathBuf) {
+    let meta = Metadata { case: name, values: io.metadata() };
+    let size = |key: &str| meta.number(key, f64::NAN) as usize;
+    let options = TransformerOptions {
+        dim_feedforward: size("dim_feedforward"),
+        dropout: meta.number("dropout", f64::NAN),
+        batch_first: meta.flag("batch_first"),
+        bias: meta.flag("bias"),
+        ..Default::default()
+    };
+    let layer = DynTransformerEncoderLayer::with_options(size("d_model"), size("nhead"), options);
+    let net = EncoderClassifier {
+        encoder: DynTransformerEncoder::new(&layer, size("num_layers"), None),
+        head: DynLinear::new(size("d_model"), size("classes")),
+    };
+    let state = StateDict::read(&weights).unwrap_or_else(|e| panic!("{name}: {e}"));
+    net.load_state_dict(&state).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(net.state_dict().keys(), serde_json_keys(meta.text("keys").unwrap_or("[]")), "{name}: keys");
+    assert_eq!(net.to_string(), meta.text("module_repr").unwrap_or_default(), "{name}: module printout");
+    net.train();
+    let x = io.tensor::<f32>("input").unwrap();
+    let (target, _) = io.integers("target").unwrap();
+    let target: Vec<usize> = target.iter().map(|&t| t as usize).collect();
+    let masks = read_masks(name, io);
+    let encoder_masks =
+        EncoderMasks { src_key_padding_mask: masks.get("src_key_padding_mask"), ..Default::default() };
+    let (mut opt, repr) = optimizer(&meta, net.parameters());
+    let theirs = meta.text("optimizer_repr").unwrap_or_default();
+    assert!(same_repr(&repr, theirs), "{name}: optimizer printout\nours:\n{repr}\nPyTorch:\n{theirs}");
+    let expected = io.tensor::<f32>("loss").unwrap().to_vec();
+    assert_eq!(expected.len(), size("steps"), "{name}: steps vs the recorded losses");
+    for (step, &theirs) in expected.iter().enumerate() {
+        opt.zero_grad();
+        let pooled = net.encoder.forward_with(&x, &encoder_masks).mean_dim(&[1], false);
+        let loss = net.head.forward(&pooled).cross_entropy(&target);
+        let rel = (loss.item() - theirs).abs() / theirs.abs();
+        assert!(
+            rel <= 1e-4,
+            "{name}: step {step}: loss {} vs PyTorch {theirs} (relative {rel:e})",
+            loss.item()
+        );
+        loss.backward();
+        opt.step();
+    }
+    let state = net.state_dict();
+    for key in io.names().into_iter().filter_map(|n| n.strip_prefix("final.")) {
+        let ours = state.get(key).unwrap_or_else(|| panic!("{name}: no {key}"));
+        assert_close(&format!("{name}: final.{key}"), ours, &io.tensor(&format!("final.{key}")).unwrap());
+    }
+}
+
 fn run_case(name: &str, io: &TensorFile, weights: PathBuf) {
+    if io.contains("loss") {
+        return training_case(name, io, weights);
+    }
     let meta = Metadata { case: name, values: io.metadata() };
     let case = Case { name, inputs: read_inputs(name, io, &meta), masks: read_masks(name, io), meta };
     let case = &*Box::leak(Box::new(case));
