@@ -203,14 +203,14 @@ def seq(batch_first, batch, length, width):
     return torch.randn((batch, length, width) if batch_first else (length, batch, width))
 
 
-def encoder_case(case, seed, arch, s, num_layers, final_norm, batch, length, masks, call_flags, mode):
+def encoder_case(case, seed, arch, s, num_layers, final_norm, batch, length, masks, call_flags, mode, nested=False):
     torch.manual_seed(seed)
     layer = nn.TransformerEncoderLayer(**s)
     if arch == "encoder_layer":
         net = layer
     else:
         norm = nn.LayerNorm(s["d_model"], eps=s["layer_norm_eps"], bias=s["bias"]) if final_norm else None
-        net = nn.TransformerEncoder(layer, num_layers, norm=norm, enable_nested_tensor=False)
+        net = nn.TransformerEncoder(layer, num_layers, norm=norm, enable_nested_tensor=nested)
     randomized(net, seed)
     src = seq(s["batch_first"], batch, length, s["d_model"])
     inputs = {"src": src, **masks}
@@ -222,7 +222,7 @@ def encoder_case(case, seed, arch, s, num_layers, final_norm, batch, length, mas
         return m(x["src"], mask=x.get("src_mask"), src_key_padding_mask=x.get("src_key_padding_mask"),
                  **call_flags)
 
-    settings = dict(s, num_layers=num_layers, final_norm=final_norm, **call_flags)
+    settings = dict(s, num_layers=num_layers, final_norm=final_norm, enable_nested_tensor=nested, **call_flags)
     write_case(case, arch, seed, mode, net, inputs, call, settings, f"{arch} {s}")
 
 
@@ -444,6 +444,10 @@ def main():
     s = layer_settings(8, 2, 12, 0.2, "relu", 1e-5, True, False, True)
     encoder_case("encoder_eval_fast_path", 24, "encoder", s, 2, False, 2, 5,
                  {"src_key_padding_mask": padding(2, 5, 10)}, {}, "eval")
+    s = layer_settings(8, 2, 12, 0.1, "gelu", 1e-5, True, False, True)
+    left_padded = torch.tensor([[False, False, False, True, True], [False] * 5, [False, True, True, True, True]])
+    encoder_case("encoder_eval_nested_tensor", 25, "encoder", s, 2, True, 3, 5,
+                 {"src_key_padding_mask": left_padded}, {}, "eval", nested=True)
     s = layer_settings(8, 4, 12, 0.0, "relu", 1e-5, False, False, True)
     decoder_case("decoder_layer", 30, "decoder_layer", s, 1, False, 2, (4, 6),
                  {"tgt_mask": nn.Transformer.generate_square_subsequent_mask(4),

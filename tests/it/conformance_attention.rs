@@ -166,7 +166,8 @@ fn build<'a>(case: &'a Case<'a>) -> (Option<&'a dyn Module>, Run<'a>) {
                 let run = move || (model.forward_with(case.input("src"), &case.encoder_masks()), None);
                 (Some(model), Box::new(run))
             } else {
-                let encoder = DynTransformerEncoder::new(&layer, case.usize("num_layers"), case.final_norm());
+                let encoder = DynTransformerEncoder::new(&layer, case.usize("num_layers"), case.final_norm())
+                    .with_enable_nested_tensor(case.meta.flag("enable_nested_tensor"));
                 let model = &*Box::leak(Box::new(encoder));
                 let run = move || (model.forward_with(case.input("src"), &case.encoder_masks()), None);
                 (Some(model), Box::new(run))

@@ -6,7 +6,7 @@ use crate::nn::forward::Forward;
 use crate::nn::layers::transformer::decoder_layer::DynTransformerDecoderLayer;
 use crate::nn::layers::transformer::encoder_layer::DynTransformerEncoderLayer;
 use crate::nn::layers::transformer::options::{DecoderMasks, EncoderMasks};
-use crate::nn::{DeepCopy, LayerNorm, TrainingFlag};
+use crate::nn::{DeepCopy, LayerNorm, Module, ModuleExt, TrainingFlag};
 use crate::{Element, ShapeError, TensorBase};
 
 /// A stack of encoder layers, like `nn.TransformerEncoder(encoder_layer,
@@ -29,6 +29,8 @@ use crate::{Element, ShapeError, TensorBase};
 pub struct DynTransformerEncoder<E: Element = f32> {
     layers: Vec<DynTransformerEncoderLayer<E>>,
     norm: Option<LayerNorm<E>>,
+    #[module(skip)]
+    use_nested_tensor: bool,
     training: TrainingFlag,
     hooks: Hooks,
 }
@@ -45,9 +47,64 @@ impl<E: Element> DynTransformerEncoder<E> {
         DynTransformerEncoder {
             layers: (0..num_layers).map(|_| layer.deep_copy()).collect(),
             norm,
+            use_nested_tensor: nested_tensor_applies(layer),
             training: TrainingFlag::default(),
             hooks: Hooks::new(),
         }
+    }
+
+    /// PyTorch's `enable_nested_tensor` (`True` by default, as in
+    /// [`new`](Self::new)): in eval without gradients, with a
+    /// `src_key_padding_mask` whose padding ends each row, no `mask`, and a
+    /// layer PyTorch's fast path runs (`batch_first`, not `norm_first`,
+    /// biases, an even number of heads), PyTorch runs the layers on nested
+    /// tensors and gives zeros at the padded positions (before the final
+    /// norm); so does this encoder. The other positions are the same either way.
+    ///
+    /// ```
+    /// use blocks_core::nn::{DynTransformerEncoder, DynTransformerEncoderLayer, EncoderMasks, ModuleExt, TransformerOptions};
+    /// use blocks_core::{BoolMask, Tensor};
+    /// let layer = DynTransformerEncoderLayer::with_options(4, 2, TransformerOptions { batch_first: true, ..Default::default() });
+    /// let encoder = DynTransformerEncoder::new(&layer, 1, None);
+    /// encoder.eval();
+    /// let padding = BoolMask::from_vec(vec![false, true], [1, 2]).into();
+    /// let masks = EncoderMasks { src_key_padding_mask: Some(&padding), ..Default::default() };
+    /// let y = blocks_core::no_grad(|| encoder.forward_with(&Tensor::rand([1, 2, 4]), &masks));
+    /// assert_eq!(y.to_vec()[4..], [0.0; 4]);
+    /// let y = blocks_core::no_grad(|| encoder.clone().with_enable_nested_tensor(false).forward_with(&Tensor::rand([1, 2, 4]), &masks));
+    /// assert!(y.to_vec()[4..].iter().all(|v| *v != 0.0));
+    /// ```
+    pub fn with_enable_nested_tensor(mut self, enable: bool) -> Self {
+        self.use_nested_tensor = enable && self.layers.first().is_some_and(nested_tensor_applies);
+        self
+    }
+
+    /// Where PyTorch's nested-tensor path keeps a position (`[N, L, 1]`,
+    /// 1 kept, 0 padded), when it takes that path (see
+    /// [`with_enable_nested_tensor`](Self::with_enable_nested_tensor)).
+    fn nested_keep(&self, src: &TensorBase<E>, masks: &EncoderMasks<'_, E>) -> Option<TensorBase<E>> {
+        let first = self.layers.first()?;
+        if !self.use_nested_tensor || first.is_training() || src.ndim() != 3 || masks.src_mask.is_some() {
+            return None;
+        }
+        let padding = masks.src_key_padding_mask?.to_additive(true);
+        let needs_grad =
+            || src.requires_grad() || first.parameters_of::<E>().iter().any(|p| p.requires_grad());
+        if crate::is_grad_enabled() && needs_grad() {
+            return None;
+        }
+        let (n, l) = (src.shape()[0], src.shape()[1]);
+        if padding.shape() != [n, l] || l == 0 {
+            return None;
+        }
+        let keep: Vec<bool> = padding.to_vec().iter().map(|v| *v == E::zero()).collect();
+        if keep.chunks(l).any(|row| row.windows(2).any(|w| !w[0] && w[1])) {
+            return None;
+        }
+        Some(TensorBase::from_vec(
+            keep.iter().map(|&k| if k { E::one() } else { E::zero() }).collect(),
+            [n, l, 1],
+        ))
     }
 
     /// The layers.
@@ -110,6 +167,9 @@ impl<E: Element> DynTransformerEncoder<E> {
         let mut output = src.clone();
         for layer in &self.layers {
             output = layer.try_forward_with(&output, masks)?;
+        }
+        if let Some(keep) = self.nested_keep(src, masks) {
+            output = TensorBase::try_where(&keep, &output, &TensorBase::zeros([1]))?;
         }
         Ok(match &self.norm {
             Some(norm) => norm.forward(&output),
@@ -242,4 +302,15 @@ impl<E: Element> DynTransformerDecoder<E> {
             None => output,
         })
     }
+}
+
+/// PyTorch's `TransformerEncoder.__init__` test for `use_nested_tensor`:
+/// whether its fast path can run `layer`.
+fn nested_tensor_applies<E: Element>(layer: &DynTransformerEncoderLayer<E>) -> bool {
+    let attention = layer.self_attn();
+    !layer.norm_first()
+        && attention.batch_first()
+        && attention.in_proj_weight().is_some()
+        && attention.in_proj_bias().is_some()
+        && attention.num_heads().is_multiple_of(2)
 }
