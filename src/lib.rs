@@ -242,6 +242,10 @@ pub mod prelude {
         TensorKind, ToElement, TrainingFlag, run,
     };
     pub use crate::optim::{Adam, AdamConfig, AdamWConfig, LrScheduler, Optimizer, Sgd, SgdConfig};
+    pub use crate::{
+        BoolMask, Mask,
+        nn::{AttentionArgs, MultiheadAttention, PositionalEncoding, RMSNorm},
+    };
     pub use crate::{Element, Tensor, Tensor64, manual_seed, no_grad};
     pub use crate::{Module, sequential};
 }

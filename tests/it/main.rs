@@ -9,6 +9,7 @@ mod chain;
 mod chain_float64;
 mod concat;
 mod conformance;
+mod conformance_attention;
 mod conformance_layers;
 mod conformance_ops;
 mod conformance_optim;

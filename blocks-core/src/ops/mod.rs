@@ -59,3 +59,4 @@ pub use loss_options::{
 mod loss_probability;
 mod loss_regression;
 pub use interpolate::{InterpolateMode, InterpolateSize};
+pub(crate) mod attention;

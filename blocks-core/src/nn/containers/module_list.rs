@@ -10,7 +10,7 @@ use crate::nn::{Module, Visitor};
 /// let layers = vec![Linear::<2, 2>::new(), Linear::<2, 2>::new()];
 /// let names: Vec<String> = layers.named_parameters().into_iter().map(|(n, _)| n).collect();
 /// assert_eq!(names, ["0.weight", "0.bias", "1.weight", "1.bias"]);
-/// assert!(module_repr(&layers).starts_with("ModuleList(\n  (0): Linear("));
+/// assert!(module_repr(&layers).starts_with("ModuleList(\n  (0-1): 2 x Linear("));
 /// ```
 #[diagnostic::do_not_recommend]
 impl<M: Module> Module for Vec<M> {
@@ -28,7 +28,7 @@ impl<M: Module> Module for Vec<M> {
 /// ```
 /// use blocks_core::nn::{Module, ModuleExt, ReLU, module_repr};
 /// let acts = [ReLU, ReLU];
-/// assert_eq!(module_repr(&acts), "ModuleList(\n  (0): ReLU()\n  (1): ReLU()\n)");
+/// assert_eq!(module_repr(&acts), "ModuleList(\n  (0-1): 2 x ReLU()\n)"); // as PyTorch folds repeats
 /// ```
 #[diagnostic::do_not_recommend]
 impl<M: Module, const N: usize> Module for [M; N] {

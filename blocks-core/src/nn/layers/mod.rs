@@ -2,6 +2,7 @@
 
 pub(crate) mod activation;
 pub(crate) mod adaptive_max_pool;
+pub(crate) mod attention;
 pub(crate) mod conv;
 pub(crate) mod dropout;
 pub(crate) mod embedding;
@@ -14,3 +15,4 @@ pub(crate) mod pool;
 pub(crate) mod pool1d;
 pub(crate) mod unflatten;
 pub(crate) mod upsample;
+pub(crate) mod transformer;
