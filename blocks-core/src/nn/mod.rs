@@ -128,6 +128,7 @@ pub(crate) mod module;
 pub(crate) use self::containers::sequential;
 pub(crate) use self::kinds::flat;
 pub(crate) use self::kinds::images;
+pub(crate) use self::kinds::sequence;
 pub(crate) use self::kinds::typed;
 pub(crate) use self::module::field;
 pub(crate) use self::module::hook_storage;
@@ -193,3 +194,10 @@ pub use self::run::forward::{
     SameWidth, Takes, ThenRun, Typed, run,
 };
 pub use self::run::keeps_width::{KeepsWidth, TensorKind, keep_kind};
+pub use self::kinds::sequence::Seq;
+pub use self::layers::recurrent::cells::{GRUCell, LSTMCell, RNNCell};
+pub use self::layers::recurrent::gru::{DynGRU, GRU};
+pub use self::layers::recurrent::lstm::{DynLSTM, LSTM};
+pub use self::layers::recurrent::output::{LstmOutput, RnnOutput};
+pub use self::layers::recurrent::rnn::{DynRNN, RNN};
+pub use self::layers::recurrent::options::RecurrentOptions;

@@ -4,3 +4,4 @@ pub(crate) mod concat;
 pub(crate) mod flat;
 pub(crate) mod images;
 pub(crate) mod typed;
+pub(crate) mod sequence;

@@ -8,3 +8,4 @@ pub(crate) mod flatten;
 pub(crate) mod linear;
 pub(crate) mod norm;
 pub(crate) mod pool;
+pub(crate) mod recurrent;
