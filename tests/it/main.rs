@@ -10,6 +10,7 @@ mod chain_float64;
 mod concat;
 mod conformance;
 mod conformance_layers;
+mod conformance_rnn;
 mod conformance_training;
 mod convnet_examples;
 mod custom_layers;
