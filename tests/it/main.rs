@@ -25,6 +25,7 @@ mod hooks;
 mod hooks_float64;
 mod hooks_instance;
 mod layer_blocks;
+mod recurrent;
 mod repeat;
 mod sequential_entries;
 mod sequential_iter;
