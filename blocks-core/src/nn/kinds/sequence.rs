@@ -226,6 +226,26 @@ where
     }
 }
 
+/// A sequence fed to a block taking `Batch<TAKES>` (a `Linear` on every
+/// step's features, d2l's output layer after an RNN): its width checked at
+/// compile time.
+#[diagnostic::do_not_recommend]
+impl<B: ?Sized, const GIVES: usize, const TAKES: usize, E: Element> FeedsInto<Batch<TAKES, E>, B>
+    for Seq<GIVES, E>
+where
+    B: SameWidth<TAKES, GIVES>,
+{
+    type Checked = <B as SameWidth<TAKES, GIVES>>::Checked;
+
+    fn feed_into(&self) -> Batch<TAKES, E> {
+        Batch::trusted(TensorBase::clone(self))
+    }
+
+    fn feed_ref(&self) -> &TensorBase<E> {
+        self
+    }
+}
+
 /// A plain tensor fed to a block taking `Seq<TAKES>`, checked at run time.
 #[diagnostic::do_not_recommend]
 impl<B: ?Sized, const TAKES: usize, E: Element> FeedsInto<Seq<TAKES, E>, B> for TensorBase<E> {
