@@ -14,11 +14,11 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
+use blocks::Tensor;
 use blocks::io::TensorFile;
 use blocks::nn::{
     DynGRU, DynLSTM, DynRNN, GRUCell, LSTMCell, Module, ModuleExt, RNNCell, RecurrentOptions, StateDict,
 };
-use blocks::Tensor;
 
 use crate::support::{self, optim_metadata::Metadata};
 
@@ -98,7 +98,8 @@ fn gates(arch: &str) -> usize {
 fn build(meta: &Metadata, state: &StateDict) -> Layer {
     let case = meta.case;
     let arch = meta.text("arch").unwrap_or_else(|| panic!("{case}: no arch in the metadata"));
-    let shape = |key: &str| state.get(key).unwrap_or_else(|| panic!("{case}: no {key} in the weights")).shape();
+    let shape =
+        |key: &str| state.get(key).unwrap_or_else(|| panic!("{case}: no {key} in the weights")).shape();
     let nonlinearity = meta.text("nonlinearity").unwrap_or("tanh");
     if arch.ends_with("_cell") {
         let w_ih = shape("weight_ih");
@@ -168,7 +169,11 @@ fn run_case(case: &str, io: &TensorFile, weights: PathBuf) {
     assert_close(&format!("{case}: input_grad"), &grad(&x, "the input"), &tensor("input_grad"));
     for (given, name) in [(&h0, "h0"), (&c0, "c0")] {
         if let Some(state) = given {
-            assert_close(&format!("{case}: {name}_grad"), &grad(state, name), &tensor(&format!("{name}_grad")));
+            assert_close(
+                &format!("{case}: {name}_grad"),
+                &grad(state, name),
+                &tensor(&format!("{name}_grad")),
+            );
         }
     }
     let params = module.named_parameters();
@@ -177,7 +182,12 @@ fn run_case(case: &str, io: &TensorFile, weights: PathBuf) {
         assert_close(&format!("{case}: grad.{key}"), &grad(p, key), &theirs);
     }
     let graded = io.names().iter().filter(|n| n.starts_with("grad.")).count();
-    assert_eq!(graded, params.len(), "{case}: PyTorch has {graded} parameter gradients, the layer {}", params.len());
+    assert_eq!(
+        graded,
+        params.len(),
+        "{case}: PyTorch has {graded} parameter gradients, the layer {}",
+        params.len()
+    );
 }
 
 #[test]

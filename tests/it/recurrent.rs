@@ -5,7 +5,8 @@
 //! checks' wording, and what hooks see.
 
 use blocks::nn::{
-    ForwardHooks, DynGRU, DynLSTM, DynRNN, GRU, LSTM, LSTMCell, ModuleExt, RecurrentOptions, Seq, ToElement, init,
+    DynGRU, DynLSTM, DynRNN, ForwardHooks, GRU, LSTM, LSTMCell, ModuleExt, RecurrentOptions, Seq, ToElement,
+    init,
 };
 use blocks::{Tensor, Tensor64, gradcheck_module, manual_seed};
 
@@ -152,7 +153,8 @@ fn typed_fronts_take_sequences_of_their_width() {
 #[test]
 fn wrong_inputs_and_states_are_named() {
     let lstm = LSTM::<8, 16>::new();
-    let message = panic_message(std::panic::catch_unwind(|| lstm.forward(&Tensor::rand([5, 2, 7]))).unwrap_err());
+    let message =
+        panic_message(std::panic::catch_unwind(|| lstm.forward(&Tensor::rand([5, 2, 7]))).unwrap_err());
     assert_eq!(
         message,
         "LSTM<8, 16> takes sequences of 8 input features ([L, N, 8], [N, L, 8] or [L, 8]), but got a tensor of shape \
@@ -168,11 +170,13 @@ fn wrong_inputs_and_states_are_named() {
     );
     let (h0, c0) = (Tensor::zeros([1, 2, 16]), Tensor::zeros([2, 2, 16]));
     let message = panic_message(
-        std::panic::catch_unwind(|| dynamic.forward_with_state(&Tensor::rand([5, 2, 8]), (&h0, &c0))).unwrap_err(),
+        std::panic::catch_unwind(|| dynamic.forward_with_state(&Tensor::rand([5, 2, 8]), (&h0, &c0)))
+            .unwrap_err(),
     );
     assert_eq!(message, "LSTM(8, 16, num_layers=2): Expected hidden size (2, 2, 16), got [1, 2, 16]");
     let projected = RecurrentOptions { proj_size: 2, ..Default::default() };
-    let message = panic_message(std::panic::catch_unwind(|| DynGRU::with_options(3, 4, projected)).err().unwrap());
+    let message =
+        panic_message(std::panic::catch_unwind(|| DynGRU::with_options(3, 4, projected)).err().unwrap());
     assert_eq!(message, "GRU: proj_size argument is only supported for LSTM, not RNN or GRU");
 }
 

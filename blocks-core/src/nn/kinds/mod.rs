@@ -3,5 +3,5 @@
 pub(crate) mod concat;
 pub(crate) mod flat;
 pub(crate) mod images;
-pub(crate) mod typed;
 pub(crate) mod sequence;
+pub(crate) mod typed;

@@ -189,7 +189,8 @@ impl<const D: usize, E: Element> Holds for Seq<D, E> {
 
 /// A sequence of `GIVES` features fed to a block taking `TAKES`: the
 /// compile-time width check, worded as for `Batch`.
-impl<B: ?Sized, const GIVES: usize, const TAKES: usize, E: Element> FeedsInto<Seq<TAKES, E>, B> for Seq<GIVES, E>
+impl<B: ?Sized, const GIVES: usize, const TAKES: usize, E: Element> FeedsInto<Seq<TAKES, E>, B>
+    for Seq<GIVES, E>
 where
     B: SameWidth<TAKES, GIVES>,
 {
@@ -207,7 +208,6 @@ where
 /// A `Batch<N>` of 2 or 3 dimensions (what an `Embedding<V, N>` gives for
 /// `[L, N]` indices) is a sequence of `N` features: its width is checked at
 /// compile time, its number of dimensions at run time.
-#[diagnostic::do_not_recommend]
 impl<B: ?Sized, const GIVES: usize, const TAKES: usize, E: Element> FeedsInto<Seq<TAKES, E>, B>
     for Batch<GIVES, E>
 where
@@ -229,7 +229,6 @@ where
 /// A sequence fed to a block taking `Batch<TAKES>` (a `Linear` on every
 /// step's features, d2l's output layer after an RNN): its width checked at
 /// compile time.
-#[diagnostic::do_not_recommend]
 impl<B: ?Sized, const GIVES: usize, const TAKES: usize, E: Element> FeedsInto<Batch<TAKES, E>, B>
     for Seq<GIVES, E>
 where

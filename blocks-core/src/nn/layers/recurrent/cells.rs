@@ -23,9 +23,11 @@ struct CellSpec {
 #[track_caller]
 fn weights(mode: Mode, name: &str, input_size: usize, hidden_size: usize, bias: bool) -> CellWeights {
     assert!(hidden_size > 0, "{name}: hidden_size must be greater than zero");
-    if let Err(error) =
-        crate::numel::checked_alloc::<f32>(name, "a weight", &[mode.gates(), hidden_size, input_size.max(hidden_size)])
-    {
+    if let Err(error) = crate::numel::checked_alloc::<f32>(
+        name,
+        "a weight",
+        &[mode.gates(), hidden_size, input_size.max(hidden_size)],
+    ) {
         panic!("{error}");
     }
     CellWeights::new(mode.gates(), input_size, hidden_size, 0, bias)
@@ -87,11 +89,7 @@ fn cell_step<E: Element>(
     };
     let before = State { h: given("hx", h), c: (core.mode == Mode::Lstm).then(|| given("cx", c)) };
     let after = step(core.mode, weights, core.hidden_size, &input_gates(weights, &x), &before);
-    if batched {
-        after
-    } else {
-        State { h: after.h.squeeze_dim(0), c: after.c.map(|c| c.squeeze_dim(0)) }
-    }
+    if batched { after } else { State { h: after.h.squeeze_dim(0), c: after.c.map(|c| c.squeeze_dim(0)) } }
 }
 
 /// An Elman cell, like `nn.RNNCell(input_size, hidden_size)`:

@@ -74,7 +74,12 @@ impl DynGRU {
     #[track_caller]
     pub fn with_options(input_size: usize, hidden_size: usize, options: RecurrentOptions) -> Self {
         let spec = Spec::new(Mode::Gru, input_size, hidden_size, options);
-        DynGRU { spec, weights: StackWeights::new(&spec), training: TrainingFlag::default(), hooks: Hooks::new() }
+        DynGRU {
+            spec,
+            weights: StackWeights::new(&spec),
+            training: TrainingFlag::default(),
+            hooks: Hooks::new(),
+        }
     }
 }
 
@@ -137,11 +142,7 @@ impl<E: Element> DynGRU<E> {
     /// assert_eq!(output.select(0, -1).to_vec(), h_n.select(0, 0).to_vec());
     /// ```
     #[track_caller]
-    pub fn forward_with_state(
-        &self,
-        x: &TensorBase<E>,
-        h_0: &TensorBase<E>,
-    ) -> RnnOutput<TensorBase<E>, E> {
+    pub fn forward_with_state(&self, x: &TensorBase<E>, h_0: &TensorBase<E>) -> RnnOutput<TensorBase<E>, E> {
         self.run(x, Some((h_0, None)))
     }
 
@@ -151,7 +152,8 @@ impl<E: Element> DynGRU<E> {
         x: &TensorBase<E>,
         initial: Option<(&TensorBase<E>, Option<&TensorBase<E>>)>,
     ) -> RnnOutput<TensorBase<E>, E> {
-        let outcome = run_stack(&self.to_string(), &self.spec, &self.weights, x, initial, self.training.get());
+        let outcome =
+            run_stack(&self.to_string(), &self.spec, &self.weights, x, initial, self.training.get());
         (outcome.output, outcome.h_n)
     }
 
@@ -201,7 +203,8 @@ impl<const I: usize, const H: usize, const O: usize> GRU<I, H, O> {
     /// `O == H`, checked when [`new`](Self::new) is used (a compile error otherwise).
     const ONE_WAY: () = assert!(O == H, "GRU<I, H, O>: one direction gives O = H output features");
     /// `O == 2H`, checked when [`bidirectional`](Self::bidirectional) is used.
-    const TWO_WAYS: () = assert!(O == 2 * H, "GRU<I, H, O>: a bidirectional layer gives O = 2H output features");
+    const TWO_WAYS: () =
+        assert!(O == 2 * H, "GRU<I, H, O>: a bidirectional layer gives O = 2H output features");
 
     /// One layer, one direction (PyTorch's defaults).
     ///
@@ -220,7 +223,9 @@ impl<const I: usize, const H: usize, const O: usize> GRU<I, H, O> {
     /// ```
     pub fn bidirectional() -> Self {
         let () = Self::TWO_WAYS;
-        GRU { layer: DynGRU::with_options(I, H, RecurrentOptions { bidirectional: true, ..Default::default() }) }
+        GRU {
+            layer: DynGRU::with_options(I, H, RecurrentOptions { bidirectional: true, ..Default::default() }),
+        }
     }
 
     /// A layer with the given settings.

@@ -74,7 +74,12 @@ impl DynLSTM {
     #[track_caller]
     pub fn with_options(input_size: usize, hidden_size: usize, options: RecurrentOptions) -> Self {
         let spec = Spec::new(Mode::Lstm, input_size, hidden_size, options);
-        DynLSTM { spec, weights: StackWeights::new(&spec), training: TrainingFlag::default(), hooks: Hooks::new() }
+        DynLSTM {
+            spec,
+            weights: StackWeights::new(&spec),
+            training: TrainingFlag::default(),
+            hooks: Hooks::new(),
+        }
     }
 }
 
@@ -154,7 +159,8 @@ impl<E: Element> DynLSTM<E> {
         x: &TensorBase<E>,
         initial: Option<(&TensorBase<E>, Option<&TensorBase<E>>)>,
     ) -> LstmOutput<TensorBase<E>, E> {
-        let outcome = run_stack(&self.to_string(), &self.spec, &self.weights, x, initial, self.training.get());
+        let outcome =
+            run_stack(&self.to_string(), &self.spec, &self.weights, x, initial, self.training.get());
         (outcome.output, (outcome.h_n, outcome.c_n.expect("an LSTM keeps its cells")))
     }
 
@@ -204,7 +210,8 @@ impl<const I: usize, const H: usize, const O: usize> LSTM<I, H, O> {
     /// `O == H`, checked when [`new`](Self::new) is used (a compile error otherwise).
     const ONE_WAY: () = assert!(O == H, "LSTM<I, H, O>: one direction gives O = H output features");
     /// `O == 2H`, checked when [`bidirectional`](Self::bidirectional) is used.
-    const TWO_WAYS: () = assert!(O == 2 * H, "LSTM<I, H, O>: a bidirectional layer gives O = 2H output features");
+    const TWO_WAYS: () =
+        assert!(O == 2 * H, "LSTM<I, H, O>: a bidirectional layer gives O = 2H output features");
 
     /// One layer, one direction (PyTorch's defaults).
     ///
@@ -223,7 +230,13 @@ impl<const I: usize, const H: usize, const O: usize> LSTM<I, H, O> {
     /// ```
     pub fn bidirectional() -> Self {
         let () = Self::TWO_WAYS;
-        LSTM { layer: DynLSTM::with_options(I, H, RecurrentOptions { bidirectional: true, ..Default::default() }) }
+        LSTM {
+            layer: DynLSTM::with_options(
+                I,
+                H,
+                RecurrentOptions { bidirectional: true, ..Default::default() },
+            ),
+        }
     }
 
     /// A layer with the given settings.

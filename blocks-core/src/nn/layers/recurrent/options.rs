@@ -132,12 +132,17 @@ impl Spec {
             options.dropout
         );
         if options.proj_size > 0 {
-            assert!(mode == Mode::Lstm, "{name}: proj_size argument is only supported for LSTM, not RNN or GRU");
+            assert!(
+                mode == Mode::Lstm,
+                "{name}: proj_size argument is only supported for LSTM, not RNN or GRU"
+            );
             assert!(options.proj_size < hidden_size, "{name}: proj_size has to be smaller than hidden_size");
         }
         // The largest weight, W_ih of a layer above the first or W_hh, must fit before anything is allocated.
         let widest = input_size.max(hidden_size.saturating_mul(2));
-        if let Err(error) = crate::numel::checked_alloc::<f32>(name, "a weight", &[mode.gates(), hidden_size, widest]) {
+        if let Err(error) =
+            crate::numel::checked_alloc::<f32>(name, "a weight", &[mode.gates(), hidden_size, widest])
+        {
             panic!("{error}");
         }
         Spec { mode, input_size, hidden_size, options }

@@ -94,7 +94,12 @@ impl DynRNN {
         options: RecurrentOptions,
     ) -> Self {
         let spec = Spec::new(Mode::rnn(nonlinearity), input_size, hidden_size, options);
-        DynRNN { spec, weights: StackWeights::new(&spec), training: TrainingFlag::default(), hooks: Hooks::new() }
+        DynRNN {
+            spec,
+            weights: StackWeights::new(&spec),
+            training: TrainingFlag::default(),
+            hooks: Hooks::new(),
+        }
     }
 }
 
@@ -166,11 +171,7 @@ impl<E: Element> DynRNN<E> {
     /// assert_eq!(output.select(0, -1).to_vec(), h_n.select(0, 0).to_vec());
     /// ```
     #[track_caller]
-    pub fn forward_with_state(
-        &self,
-        x: &TensorBase<E>,
-        h_0: &TensorBase<E>,
-    ) -> RnnOutput<TensorBase<E>, E> {
+    pub fn forward_with_state(&self, x: &TensorBase<E>, h_0: &TensorBase<E>) -> RnnOutput<TensorBase<E>, E> {
         self.run(x, Some((h_0, None)))
     }
 
@@ -180,7 +181,8 @@ impl<E: Element> DynRNN<E> {
         x: &TensorBase<E>,
         initial: Option<(&TensorBase<E>, Option<&TensorBase<E>>)>,
     ) -> RnnOutput<TensorBase<E>, E> {
-        let outcome = run_stack(&self.to_string(), &self.spec, &self.weights, x, initial, self.training.get());
+        let outcome =
+            run_stack(&self.to_string(), &self.spec, &self.weights, x, initial, self.training.get());
         (outcome.output, outcome.h_n)
     }
 
@@ -230,7 +232,8 @@ impl<const I: usize, const H: usize, const O: usize> RNN<I, H, O> {
     /// `O == H`, checked when [`new`](Self::new) is used (a compile error otherwise).
     const ONE_WAY: () = assert!(O == H, "RNN<I, H, O>: one direction gives O = H output features");
     /// `O == 2H`, checked when [`bidirectional`](Self::bidirectional) is used.
-    const TWO_WAYS: () = assert!(O == 2 * H, "RNN<I, H, O>: a bidirectional layer gives O = 2H output features");
+    const TWO_WAYS: () =
+        assert!(O == 2 * H, "RNN<I, H, O>: a bidirectional layer gives O = 2H output features");
 
     /// One layer, one direction (PyTorch's defaults).
     ///
@@ -249,7 +252,9 @@ impl<const I: usize, const H: usize, const O: usize> RNN<I, H, O> {
     /// ```
     pub fn bidirectional() -> Self {
         let () = Self::TWO_WAYS;
-        RNN { layer: DynRNN::with_options(I, H, RecurrentOptions { bidirectional: true, ..Default::default() }) }
+        RNN {
+            layer: DynRNN::with_options(I, H, RecurrentOptions { bidirectional: true, ..Default::default() }),
+        }
     }
 
     /// A layer with the given settings.

@@ -71,7 +71,9 @@ pub(crate) fn run_stack<E: Element>(
             let unit = layer * spec.directions() + direction;
             let gates = input_gates(cell, &layer_input);
             let mut state = State {
-                h: h_0.as_ref().map_or_else(|| zeros(rows, spec.real_hidden()), |h| h.select(0, unit as isize)),
+                h: h_0
+                    .as_ref()
+                    .map_or_else(|| zeros(rows, spec.real_hidden()), |h| h.select(0, unit as isize)),
                 c: (spec.mode == Mode::Lstm).then(|| {
                     c_0.as_ref().map_or_else(|| zeros(rows, spec.hidden_size), |c| c.select(0, unit as isize))
                 }),

@@ -48,9 +48,15 @@ impl<E: Element> CellWeights<E> {
 
     /// The parameters in PyTorch's order.
     pub(crate) fn parameters(&self) -> impl Iterator<Item = &Parameter<E>> {
-        [Some(&self.weight_ih), Some(&self.weight_hh), self.bias_ih.as_ref(), self.bias_hh.as_ref(), self.weight_hr.as_ref()]
-            .into_iter()
-            .flatten()
+        [
+            Some(&self.weight_ih),
+            Some(&self.weight_hh),
+            self.bias_ih.as_ref(),
+            self.bias_hh.as_ref(),
+            self.weight_hr.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
     }
 
     /// Reports the parameters as `weight_ih{suffix}`, ... (PyTorch's order).
