@@ -16,3 +16,4 @@ pub(crate) mod pool1d;
 pub(crate) mod unflatten;
 pub(crate) mod upsample;
 pub(crate) mod transformer;
+pub(crate) mod recurrent;
