@@ -37,6 +37,7 @@ pub use autograd::storage::{DataMut, Snapshot};
 pub use element::{ByElement, Element};
 pub use error::ShapeError;
 pub use nn::module::gradcheck_module::{gradcheck_module, gradcheck_module_with};
+pub use ops::attention::{BoolMask, Mask};
 pub use ops::{
     BatchNormStats, CompareOperand, Conv1dOptions, Conv2dOptions, ConvOptions, GeluApproximate, Indices,
 };

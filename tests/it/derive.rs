@@ -243,7 +243,7 @@ fn vec_and_array_are_module_lists() {
     );
     assert_eq!(
         net.to_string(),
-        "Lists(\n  (blocks): ModuleList(\n    (0): Linear(in_features=3, out_features=3, bias=True)\n    (1): Linear(in_features=3, out_features=3, bias=True)\n  )\n  (heads): ModuleList(\n    (0): Linear(in_features=3, out_features=1, bias=True)\n    (1): Linear(in_features=3, out_features=1, bias=True)\n  )\n)"
+        "Lists(\n  (blocks): ModuleList(\n    (0-1): 2 x Linear(in_features=3, out_features=3, bias=True)\n  )\n  (heads): ModuleList(\n    (0-1): 2 x Linear(in_features=3, out_features=1, bias=True)\n  )\n)"
     );
     let empty = Lists { blocks: Vec::new(), heads: [Linear::new(), Linear::new()] };
     assert!(empty.to_string().starts_with("Lists(\n  (blocks): ModuleList()\n  (heads)"));

@@ -155,6 +155,12 @@ pub use self::kinds::typed::{Batch, Scalar};
 pub use self::layers::activation::activation::{Identity, ReLU, SiLU, Sigmoid, Tanh};
 pub use self::layers::activation::activation_params::{ELU, GELU, LeakyReLU, Softplus};
 pub use self::layers::activation::softmax::{LogSoftmax, Softmax};
+pub use self::layers::attention::multihead::{
+    AttentionArgs, DynMultiheadAttention, MultiheadAttentionOptions,
+};
+pub use self::layers::attention::out_proj::NonDynamicallyQuantizableLinear;
+pub use self::layers::attention::positional::{LearnedPositionalEncoding, PositionalEncoding};
+pub use self::layers::attention::typed_multihead::MultiheadAttention;
 pub use self::layers::conv::conv1d::Conv1d;
 pub use self::layers::conv::conv2d::Conv2d;
 pub use self::layers::conv::dyn_conv::{DynConv, DynConv1d, DynConv2d};
@@ -169,8 +175,16 @@ pub use self::layers::norm::batch_norm::{
 };
 pub use self::layers::norm::group_norm::{DynGroupNorm, GroupNorm};
 pub use self::layers::norm::layer_norm::LayerNorm;
+pub use self::layers::norm::rms_norm::RMSNorm;
 pub use self::layers::norm::sync_batch_norm::SyncBatchNorm;
 pub use self::layers::pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Size2};
+pub use self::layers::transformer::decoder_layer::DynTransformerDecoderLayer;
+pub use self::layers::transformer::encoder_layer::DynTransformerEncoderLayer;
+pub use self::layers::transformer::options::{
+    DecoderMasks, EncoderMasks, TransformerActivation, TransformerOptions, generate_square_subsequent_mask,
+};
+pub use self::layers::transformer::stacks::{DynTransformerDecoder, DynTransformerEncoder};
+pub use self::layers::transformer::transformer::{DynTransformer, TransformerMasks, TransformerSizes};
 pub use self::module::apply::{apply, apply_to};
 pub use self::module::deep_copy::{DeepCopy, Mapper};
 pub use self::module::hook_storage::{HookHandle, Hooks};

@@ -34,3 +34,4 @@ pub use batch_norm::BatchNormStats;
 pub use compare::CompareOperand;
 pub use conv::{Conv1dOptions, Conv2dOptions, ConvOptions};
 pub use extrema::Indices;
+pub(crate) mod attention;

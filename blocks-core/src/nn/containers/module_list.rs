@@ -28,7 +28,7 @@ impl<M: Module> Module for Vec<M> {
 /// ```
 /// use blocks_core::nn::{Module, ModuleExt, ReLU, module_repr};
 /// let acts = [ReLU, ReLU];
-/// assert_eq!(module_repr(&acts), "ModuleList(\n  (0): ReLU()\n  (1): ReLU()\n)");
+/// assert_eq!(module_repr(&acts), "ModuleList(\n  (0-1): 2 x ReLU()\n)"); // as PyTorch folds repeats
 /// ```
 #[diagnostic::do_not_recommend]
 impl<M: Module, const N: usize> Module for [M; N] {

@@ -1,6 +1,7 @@
 //! The layers, one folder or file per family, as PyTorch's `torch/nn/modules/`.
 
 pub(crate) mod activation;
+pub(crate) mod attention;
 pub(crate) mod conv;
 pub(crate) mod dropout;
 pub(crate) mod embedding;
@@ -8,3 +9,4 @@ pub(crate) mod flatten;
 pub(crate) mod linear;
 pub(crate) mod norm;
 pub(crate) mod pool;
+pub(crate) mod transformer;

@@ -20,10 +20,12 @@ use crate::nn::ModuleExt;
 pub fn module_repr(module: &dyn Module) -> String {
     let extra = module.extra_repr();
     let extra_lines: Vec<&str> = if extra.is_empty() { Vec::new() } else { extra.split('\n').collect() };
-    let child_lines: Vec<String> = module
-        .named_children()
+    let children: Vec<(String, String)> =
+        module.named_children().into_iter().map(|(name, child)| (name, module_repr(child))).collect();
+    let children = if module.type_name() == "ModuleList" { repeats_folded(children) } else { children };
+    let child_lines: Vec<String> = children
         .into_iter()
-        .map(|(name, child)| format!("({name}): {}", indent_after_first_line(&module_repr(child), 2)))
+        .map(|(name, repr)| format!("({name}): {}", indent_after_first_line(&repr, 2)))
         .collect();
     let mut out = format!("{}(", module.type_name());
     if extra_lines.len() == 1 && child_lines.is_empty() {
@@ -66,4 +68,25 @@ fn indent_after_first_line(text: &str, spaces: usize) -> String {
         out.push_str(line);
     }
     out
+}
+
+/// `nn.ModuleList`'s printout: a run of children that print the same is
+/// one entry, `(0-2): 3 x Linear(...)`, as PyTorch's `ModuleList.__repr__`.
+fn repeats_folded(children: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut runs: Vec<(String, String, String, usize)> = Vec::new();
+    for (name, repr) in children {
+        match runs.last_mut() {
+            Some((_, last, last_repr, count)) if *last_repr == repr => {
+                *last = name;
+                *count += 1;
+            }
+            _ => runs.push((name.clone(), name, repr, 1)),
+        }
+    }
+    runs.into_iter()
+        .map(|(first, last, repr, count)| match count {
+            1 => (first, repr),
+            _ => (format!("{first}-{last}"), format!("{count} x {repr}")),
+        })
+        .collect()
 }

@@ -3,4 +3,5 @@
 pub(crate) mod batch_norm;
 pub(crate) mod group_norm;
 pub(crate) mod layer_norm;
+pub(crate) mod rms_norm;
 pub(crate) mod sync_batch_norm;
