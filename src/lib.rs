@@ -241,6 +241,7 @@ pub mod prelude {
         MaxPool2d, Module, ModuleExt, Parameter, ReLU, Scalar, Sequential, Sigmoid, StateDict, Tanh,
         TensorKind, ToElement, TrainingFlag, run,
     };
+    pub use crate::nn::{GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell, RecurrentOptions, Seq};
     pub use crate::optim::{Adam, AdamConfig, AdamWConfig, LrScheduler, Optimizer, Sgd, SgdConfig};
     pub use crate::{Element, Tensor, Tensor64, manual_seed, no_grad};
     pub use crate::{Module, sequential};

@@ -1,0 +1,314 @@
+//! `nn.LSTM`: [`DynLSTM`] (sizes from a config, taking plain tensors) and
+//! the typed front [`LSTM<I, H>`] (taking `Seq<I>`, a wrong width a compile
+//! error).
+
+use crate::nn::Hooks;
+use crate::nn::forward::Forward;
+use crate::nn::layers::recurrent::options::{Mode, RecurrentOptions, Spec};
+use crate::nn::layers::recurrent::output::LstmOutput;
+use crate::nn::layers::recurrent::stack::run_stack;
+use crate::nn::layers::recurrent::weights::StackWeights;
+use crate::nn::sequence::Seq;
+use crate::nn::{FeedsInto, TrainingFlag};
+use crate::{Element, TensorBase};
+
+/// A long short-term memory layer whose sizes are known only at run time,
+/// like `nn.LSTM(input_size, hidden_size, ...)`: at each step, from the
+/// gates `i, f, g, o` (PyTorch's order, `W_ih` is `(4H, in)`),
+/// `c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g)` and `h' = σ(o) ⊙ tanh(c')` (projected by
+/// `weight_hr` with `proj_size`).
+///
+/// It takes `[L, N, in]` (`[N, L, in]` with `batch_first`, `[L, in]`
+/// unbatched) and gives `(output, (h_n, c_n))`: the last layer's `h` at every
+/// step (both directions side by side), and each layer's and direction's
+/// last `h` and `c`, `[layers·directions, N, H]`. The states start at zero;
+/// [`forward_with_state`](Self::forward_with_state) starts them from given
+/// ones. Parameters under PyTorch's keys (`weight_ih_l0`, `bias_hh_l1_reverse`,
+/// ...), all drawn from U(-1/√H, 1/√H).
+///
+/// ```
+/// use blocks_core::nn::{DynLSTM, Module, ModuleExt, RecurrentOptions};
+/// use blocks_core::Tensor;
+/// let options = RecurrentOptions { num_layers: 2, batch_first: true, bidirectional: true, ..Default::default() };
+/// let lstm = DynLSTM::with_options(10, 20, options);
+/// assert_eq!(lstm.to_string(), "LSTM(10, 20, num_layers=2, batch_first=True, bidirectional=True)");
+/// let (output, (h_n, c_n)) = lstm.forward(&Tensor::rand([3, 5, 10])); // 3 sequences of 5 steps
+/// assert_eq!(output.shape(), vec![3, 5, 40]);
+/// assert_eq!((h_n.shape(), c_n.shape()), (vec![4, 3, 20], vec![4, 3, 20]));
+/// assert_eq!(lstm.state_dict().keys()[..3], ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0"]);
+/// ```
+#[derive(blocks_macros::Module, Clone)]
+#[module(crate = "crate", name = "LSTM", input = "TensorBase<E>", extra_repr = "Self::settings")]
+pub struct DynLSTM<E: Element = f32> {
+    #[module(skip)]
+    spec: Spec,
+    weights: StackWeights<E>,
+    training: TrainingFlag,
+    hooks: Hooks,
+}
+
+impl DynLSTM {
+    /// One layer, one direction, with biases (PyTorch's defaults).
+    ///
+    /// ```
+    /// let lstm = blocks_core::nn::DynLSTM::new(3, 4);
+    /// assert_eq!(lstm.to_string(), "LSTM(3, 4)");
+    /// ```
+    #[track_caller]
+    pub fn new(input_size: usize, hidden_size: usize) -> Self {
+        Self::with_options(input_size, hidden_size, RecurrentOptions::default())
+    }
+
+    /// A layer with the given settings.
+    ///
+    /// # Panics
+    ///
+    /// On a zero `hidden_size` or `num_layers`, a dropout outside `[0, 1]`,
+    /// or a `proj_size` not below `hidden_size`, in PyTorch's words.
+    ///
+    /// ```
+    /// use blocks_core::nn::{DynLSTM, RecurrentOptions};
+    /// let lstm = DynLSTM::with_options(3, 4, RecurrentOptions { proj_size: 2, ..Default::default() });
+    /// assert_eq!(lstm.to_string(), "LSTM(3, 4, proj_size=2)");
+    /// ```
+    #[track_caller]
+    pub fn with_options(input_size: usize, hidden_size: usize, options: RecurrentOptions) -> Self {
+        let spec = Spec::new(Mode::Lstm, input_size, hidden_size, options);
+        DynLSTM {
+            spec,
+            weights: StackWeights::new(&spec),
+            training: TrainingFlag::default(),
+            hooks: Hooks::new(),
+        }
+    }
+}
+
+impl<E: Element> DynLSTM<E> {
+    /// The input features.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::DynLSTM::new(3, 4).input_size(), 3);
+    /// ```
+    pub fn input_size(&self) -> usize {
+        self.spec.input_size
+    }
+
+    /// The hidden units per direction.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::DynLSTM::new(3, 4).hidden_size(), 4);
+    /// ```
+    pub fn hidden_size(&self) -> usize {
+        self.spec.hidden_size
+    }
+
+    /// The settings.
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::DynLSTM::new(3, 4).options().num_layers, 1);
+    /// ```
+    pub fn options(&self) -> RecurrentOptions {
+        self.spec.options
+    }
+
+    /// Draws every parameter again from U(-1/√H, 1/√H).
+    ///
+    /// ```
+    /// use blocks_core::nn::{DynLSTM, ModuleExt};
+    /// let lstm = DynLSTM::new(3, 4);
+    /// let before = lstm.state_dict().get("weight_ih_l0").unwrap().to_vec();
+    /// lstm.reset_parameters();
+    /// assert_ne!(lstm.state_dict().get("weight_ih_l0").unwrap().to_vec(), before);
+    /// ```
+    pub fn reset_parameters(&self) {
+        for cell in &self.weights.cells {
+            cell.reset(self.spec.hidden_size);
+        }
+    }
+
+    /// The forward from the initial state `(h_0, c_0)`, each
+    /// `[layers·directions, N, H]` (`[layers·directions, H]` for an
+    /// unbatched input; `h_0`'s last size is `proj_size` with a projection),
+    /// as `lstm(x, (h_0, c_0))`. It runs the layer as
+    /// [`Forward::forward`] does, without its hooks.
+    ///
+    /// # Panics
+    ///
+    /// When the input or a state does not have the shape above.
+    ///
+    /// ```
+    /// use blocks_core::nn::DynLSTM;
+    /// use blocks_core::Tensor;
+    /// let lstm = DynLSTM::new(3, 4);
+    /// let (h_0, c_0) = (Tensor::rand([1, 2, 4]), Tensor::rand([1, 2, 4]));
+    /// let (output, (h_n, _)) = lstm.forward_with_state(&Tensor::rand([5, 2, 3]), (&h_0, &c_0));
+    /// assert_eq!(output.select(0, -1).to_vec(), h_n.select(0, 0).to_vec());
+    /// ```
+    #[track_caller]
+    pub fn forward_with_state(
+        &self,
+        x: &TensorBase<E>,
+        (h_0, c_0): (&TensorBase<E>, &TensorBase<E>),
+    ) -> LstmOutput<TensorBase<E>, E> {
+        self.run(x, Some((h_0, Some(c_0))))
+    }
+
+    #[track_caller]
+    fn run(
+        &self,
+        x: &TensorBase<E>,
+        initial: Option<(&TensorBase<E>, Option<&TensorBase<E>>)>,
+    ) -> LstmOutput<TensorBase<E>, E> {
+        let outcome =
+            run_stack(&self.to_string(), &self.spec, &self.weights, x, initial, self.training.get());
+        (outcome.output, (outcome.h_n, outcome.c_n.expect("an LSTM keeps its cells")))
+    }
+
+    /// PyTorch's `extra_repr`.
+    fn settings(&self) -> String {
+        self.spec.repr()
+    }
+}
+
+impl<E: Element, Fed: FeedsInto<TensorBase<E>, Self>> Forward<Fed> for DynLSTM<E> {
+    type Output = crate::nn::Checked<Fed, TensorBase<E>, Self, LstmOutput<TensorBase<E>, E>>;
+
+    #[track_caller]
+    fn forward(&self, given: &Fed) -> LstmOutput<TensorBase<E>, E> {
+        self.run(given.feed_ref(), None)
+    }
+}
+
+/// An LSTM with its widths in its type, taking `Seq<I>`: `I` inputs, `H`
+/// hidden units, `O` output features (`H` for one direction, the default;
+/// `2H` for a bidirectional layer). Feeding it a sequence of another width
+/// is a compile error on that line ("`LSTM<8, 16>` takes 8 input features,
+/// but the argument has 5"); a plain tensor is checked at run time.
+///
+/// ```
+/// use blocks_core::nn::{LSTM, Module, ModuleExt, Seq};
+/// let lstm = LSTM::<8, 16>::new();
+/// let (output, (h_n, c_n)) = lstm.forward(&Seq::<8>::rand(35, 4));
+/// let _: &Seq<16> = &output;
+/// assert_eq!((output.shape(), h_n.shape()), (vec![35, 4, 16], vec![1, 4, 16]));
+/// let both_ways = LSTM::<8, 16, 32>::bidirectional();
+/// assert_eq!(both_ways.to_string(), "LSTM(8, 16, bidirectional=True)");
+/// ```
+///
+/// A width that does not fit its direction fails to build:
+///
+/// ```compile_fail,E0080
+/// let lstm = blocks_core::nn::LSTM::<8, 16, 20>::new(); // 20 is neither 16 nor 32
+/// ```
+#[derive(blocks_macros::Module, Clone)]
+#[module(crate = "crate", transparent, input = "Seq<I, E>")]
+pub struct LSTM<const I: usize, const H: usize, const O: usize = H, E: Element = f32> {
+    layer: DynLSTM<E>,
+}
+
+impl<const I: usize, const H: usize, const O: usize> LSTM<I, H, O> {
+    /// `O == H`, checked when [`new`](Self::new) is used (a compile error otherwise).
+    const ONE_WAY: () = assert!(O == H, "LSTM<I, H, O>: one direction gives O = H output features");
+    /// `O == 2H`, checked when [`bidirectional`](Self::bidirectional) is used.
+    const TWO_WAYS: () =
+        assert!(O == 2 * H, "LSTM<I, H, O>: a bidirectional layer gives O = 2H output features");
+
+    /// One layer, one direction (PyTorch's defaults).
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::LSTM::<3, 4>::new().to_string(), "LSTM(3, 4)");
+    /// ```
+    pub fn new() -> Self {
+        let () = Self::ONE_WAY;
+        LSTM { layer: DynLSTM::new(I, H) }
+    }
+
+    /// One bidirectional layer (`O` must be `2H`).
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::LSTM::<3, 4, 8>::bidirectional().core().options().bidirectional, true);
+    /// ```
+    pub fn bidirectional() -> Self {
+        let () = Self::TWO_WAYS;
+        LSTM {
+            layer: DynLSTM::with_options(
+                I,
+                H,
+                RecurrentOptions { bidirectional: true, ..Default::default() },
+            ),
+        }
+    }
+
+    /// A layer with the given settings.
+    ///
+    /// # Panics
+    ///
+    /// When the output's width (`H`, or `proj_size`, times the directions)
+    /// is not `O`, or on settings [`DynLSTM::with_options`] refuses.
+    ///
+    /// ```
+    /// use blocks_core::nn::{LSTM, RecurrentOptions};
+    /// let lstm = LSTM::<3, 4>::with_options(RecurrentOptions { num_layers: 2, ..Default::default() });
+    /// assert_eq!(lstm.to_string(), "LSTM(3, 4, num_layers=2)");
+    /// ```
+    #[track_caller]
+    pub fn with_options(options: RecurrentOptions) -> Self {
+        let layer = DynLSTM::with_options(I, H, options);
+        let gives = layer.spec.output_size();
+        assert!(gives == O, "LSTM<{I}, {H}, {O}>: the settings give {gives} output features, not {O}");
+        LSTM { layer }
+    }
+}
+
+impl<const I: usize, const H: usize, const O: usize, E: Element> LSTM<I, H, O, E> {
+    /// The run-time core (settings, parameters).
+    ///
+    /// ```
+    /// assert_eq!(blocks_core::nn::LSTM::<3, 4>::new().core().hidden_size(), 4);
+    /// ```
+    pub fn core(&self) -> &DynLSTM<E> {
+        &self.layer
+    }
+
+    /// The forward from `(h_0, c_0)` (see [`DynLSTM::forward_with_state`]).
+    ///
+    /// # Panics
+    ///
+    /// When a state does not have the shape the layer needs.
+    ///
+    /// ```
+    /// use blocks_core::nn::{LSTM, Seq};
+    /// use blocks_core::Tensor;
+    /// let lstm = LSTM::<3, 4>::new();
+    /// let state = (Tensor::zeros([1, 2, 4]), Tensor::zeros([1, 2, 4]));
+    /// let (output, _) = lstm.forward_with_state(&Seq::<3>::rand(5, 2), (&state.0, &state.1));
+    /// assert_eq!(output.shape(), vec![5, 2, 4]);
+    /// ```
+    #[track_caller]
+    pub fn forward_with_state<Fed: FeedsInto<Seq<I, E>, Self>>(
+        &self,
+        x: &Fed,
+        state: (&TensorBase<E>, &TensorBase<E>),
+    ) -> LstmOutput<Seq<O, E>, E> {
+        let (output, states) = self.layer.forward_with_state(x.feed_ref(), state);
+        (Seq::trusted(output), states)
+    }
+}
+
+impl<const I: usize, const H: usize> Default for LSTM<I, H> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const I: usize, const H: usize, const O: usize, E: Element, Fed: FeedsInto<Seq<I, E>, Self>> Forward<Fed>
+    for LSTM<I, H, O, E>
+{
+    type Output = crate::nn::Checked<Fed, Seq<I, E>, Self, LstmOutput<Seq<O, E>, E>>;
+
+    #[track_caller]
+    fn forward(&self, given: &Fed) -> LstmOutput<Seq<O, E>, E> {
+        let (output, states) = self.layer.run(given.feed_ref(), None);
+        (Seq::trusted(output), states)
+    }
+}
