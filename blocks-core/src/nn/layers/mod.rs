@@ -9,8 +9,5 @@ pub(crate) mod flatten;
 pub(crate) mod linear;
 pub(crate) mod norm;
 pub(crate) mod pool;
-<<<<<<< HEAD
-pub(crate) mod transformer;
-=======
 pub(crate) mod recurrent;
->>>>>>> 71602701c4352516e07486a23e3cd5e031d9980a
+pub(crate) mod transformer;
