@@ -41,6 +41,8 @@ pub use ops::attention::{BoolMask, Mask};
 pub use ops::{
     BatchNormStats, CompareOperand, Conv1dOptions, Conv2dOptions, ConvOptions, GeluApproximate, Indices,
 };
+pub use ops::{ConvTranspose1dOptions, ConvTranspose2dOptions, ConvTransposeOptions};
+pub use ops::{InterpolateMode, InterpolateSize};
 pub use random::{manual_seed, with_rng};
 pub use tensor::{Tensor, Tensor64, TensorBase};
 pub use threading::{MAX_THREADS, get_num_threads, set_num_threads, set_num_threads_oversubscribed};

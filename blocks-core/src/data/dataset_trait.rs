@@ -127,3 +127,31 @@ impl<T: Collate> Collate for Vec<T> {
         columns.into_iter().map(T::collate).collect()
     }
 }
+
+/// A shared data set is one too (a [`Subset`](super::Subset) of each part of
+/// one data set, as `random_split` gives).
+impl<D: Dataset + ?Sized> Dataset for std::sync::Arc<D> {
+    type Sample = D::Sample;
+
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+
+    fn get(&self, index: usize) -> D::Sample {
+        (**self).get(index)
+    }
+}
+
+/// A boxed data set is one too (`ConcatDataset<Box<dyn Dataset<Sample = S>>>`
+/// joins data sets of different types).
+impl<D: Dataset + ?Sized> Dataset for Box<D> {
+    type Sample = D::Sample;
+
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+
+    fn get(&self, index: usize) -> D::Sample {
+        (**self).get(index)
+    }
+}

@@ -1,7 +1,10 @@
 //! Data: the [`Dataset`] trait (a user's own data), datasets of tensors
 //! with class labels or any targets ([`Tensors`]), a seeded train/test split,
 //! mini-batch loading with reproducible shuffling, each process its shard in
-//! data-parallel training ([`DistributedSampler`]), and accuracy.
+//! data-parallel training ([`DistributedSampler`]), and accuracy; image
+//! augmentation as torchvision's transforms ([`RandomCrop`],
+//! [`RandomHorizontalFlip`], [`Normalize`], [`Compose`], applied by a seeded
+//! [`Transformed`] data set), and [`Subset`] / [`ConcatDataset`].
 //!
 //! ```
 //! use blocks_core::data::{accuracy, DataLoader, TensorDataset};
@@ -22,11 +25,17 @@ mod loader;
 mod metrics;
 mod sampler;
 mod shuffle;
+mod subset;
 mod tensors;
+mod transformed;
+mod transforms;
 
 pub use dataset::{TensorDataset, train_test_split};
 pub use dataset_trait::{Collate, Dataset};
 pub use loader::{Batches, DataLoader};
 pub use metrics::{accuracy, correct, predict};
 pub use sampler::DistributedSampler;
+pub use subset::{ConcatDataset, Subset};
 pub use tensors::Tensors;
+pub use transformed::Transformed;
+pub use transforms::{Compose, Normalize, RandomCrop, RandomHorizontalFlip, Transform, TransformRng};

@@ -156,16 +156,20 @@ pub use self::kinds::sequence::Seq;
 pub use self::kinds::typed::{Batch, Scalar};
 pub use self::layers::activation::activation::{Identity, ReLU, SiLU, Sigmoid, Tanh};
 pub use self::layers::activation::activation_params::{ELU, GELU, LeakyReLU, Softplus};
+pub use self::layers::activation::activation_vision::{Hardsigmoid, Hardswish, Mish, PReLU};
 pub use self::layers::activation::softmax::{LogSoftmax, Softmax};
+pub use self::layers::adaptive_max_pool::AdaptiveMaxPool2d;
 pub use self::layers::attention::multihead::{
     AttentionArgs, DynMultiheadAttention, MultiheadAttentionOptions,
 };
 pub use self::layers::attention::out_proj::NonDynamicallyQuantizableLinear;
 pub use self::layers::attention::positional::{LearnedPositionalEncoding, PositionalEncoding};
 pub use self::layers::attention::typed_multihead::MultiheadAttention;
+pub use self::layers::conv::conv_transpose::{ConvTranspose1d, ConvTranspose2d};
 pub use self::layers::conv::conv1d::Conv1d;
 pub use self::layers::conv::conv2d::Conv2d;
 pub use self::layers::conv::dyn_conv::{DynConv, DynConv1d, DynConv2d};
+pub use self::layers::conv::dyn_conv_transpose::{DynConvTranspose, DynConvTranspose1d, DynConvTranspose2d};
 pub use self::layers::dropout::dropout::Dropout;
 pub use self::layers::dropout::dropout2d::Dropout2d;
 pub use self::layers::embedding::{DynEmbedding, Embedding};
@@ -176,10 +180,17 @@ pub use self::layers::norm::batch_norm::{
     BatchNorm1d, BatchNorm2d, BatchNormOptions, DynBatchNorm, DynBatchNorm1d, DynBatchNorm2d,
 };
 pub use self::layers::norm::group_norm::{DynGroupNorm, GroupNorm};
+pub use self::layers::norm::instance_norm::{
+    DynInstanceNorm, DynInstanceNorm1d, DynInstanceNorm2d, InstanceNorm1d, InstanceNorm2d,
+    InstanceNormOptions,
+};
 pub use self::layers::norm::layer_norm::LayerNorm;
 pub use self::layers::norm::rms_norm::RMSNorm;
 pub use self::layers::norm::sync_batch_norm::SyncBatchNorm;
+pub use self::layers::padding::{ConstantPad2d, Padding2d, ReflectionPad2d, ZeroPad2d};
+pub use self::layers::pixel_shuffle::PixelShuffle;
 pub use self::layers::pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Size2};
+pub use self::layers::pool1d::{AdaptiveAvgPool1d, AvgPool1d, MaxPool1d};
 pub use self::layers::recurrent::cells::{GRUCell, LSTMCell, RNNCell};
 pub use self::layers::recurrent::gru::{DynGRU, GRU};
 pub use self::layers::recurrent::lstm::{DynLSTM, LSTM};
@@ -193,6 +204,8 @@ pub use self::layers::transformer::options::{
 };
 pub use self::layers::transformer::stacks::{DynTransformerDecoder, DynTransformerEncoder};
 pub use self::layers::transformer::transformer::{DynTransformer, TransformerMasks, TransformerSizes};
+pub use self::layers::unflatten::Unflatten;
+pub use self::layers::upsample::Upsample;
 pub use self::module::apply::{apply, apply_to};
 pub use self::module::deep_copy::{DeepCopy, Mapper};
 pub use self::module::hook_storage::{HookHandle, Hooks};

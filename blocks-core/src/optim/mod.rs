@@ -20,17 +20,36 @@
 //! assert!(losses[19] < losses[0]);
 //! ```
 
+mod adadelta;
+mod adagrad;
 mod adam;
+mod adamax;
 mod adamw;
+mod grouped;
+mod nadam;
 mod optimizer;
 pub(crate) mod pyrepr;
-mod scheduler;
+mod radam;
+mod rmsprop;
+mod rule;
+mod schedulers;
 mod sgd;
 mod state;
 
+pub use adadelta::{Adadelta, AdadeltaConfig};
+pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig};
+pub use adamax::{Adamax, AdamaxConfig};
 pub use adamw::AdamWConfig;
+pub use grouped::{Grouped, ParamGroup};
+pub use nadam::{NAdam, NAdamConfig};
 pub use optimizer::{ConfigError, LearningRate, Optimizer};
-pub use scheduler::{CosineAnnealingLR, LrScheduler, SchedulerState, StepLR};
+pub use radam::{RAdam, RAdamConfig};
+pub use rmsprop::{RMSprop, RMSpropConfig};
+pub use schedulers::{
+    AnnealStrategy, CosineAnnealingLR, ExponentialLR, LambdaLR, LinearLR, LinearLRConfig, LrScheduler,
+    MultiStepLR, OneCycleLR, OneCycleLRConfig, PlateauMode, ReduceLROnPlateau, ReduceLROnPlateauConfig,
+    SchedulerState, SequentialLR, StepLR, ThresholdMode,
+};
 pub use sgd::{Sgd, SgdConfig};
 pub use state::{LoadStateError, OptimizerState, StateError};

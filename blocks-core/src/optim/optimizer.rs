@@ -27,12 +27,112 @@ use crate::{AnyTensor, Element, TensorBase};
 pub trait LearningRate {
     /// The learning rate, `param_groups[0]["lr"]`.
     fn learning_rate(&self) -> f64;
-    /// Sets the learning rate.
+    /// Sets the learning rate of every group.
     fn set_learning_rate(&mut self, lr: f64);
+
+    /// The number of parameter groups, `len(optimizer.param_groups)`.
+    ///
+    /// ```
+    /// use blocks_core::optim::{LearningRate, Sgd, SgdConfig};
+    /// let opt = Sgd::new([&blocks_core::Tensor::ones([1])], SgdConfig::default());
+    /// assert_eq!(opt.group_count(), 1);
+    /// ```
+    fn group_count(&self) -> usize {
+        1
+    }
+
+    /// Group `group`'s learning rate, `param_groups[group]["lr"]`.
+    ///
+    /// # Panics
+    ///
+    /// If the optimizer has no group `group`.
+    ///
+    /// ```
+    /// use blocks_core::optim::{LearningRate, ParamGroup, Sgd, SgdConfig};
+    /// let (w, b) = (blocks_core::Tensor::ones([1]), blocks_core::Tensor::ones([1]));
+    /// let base = SgdConfig { lr: 0.1, ..Default::default() };
+    /// let opt = Sgd::with_groups(vec![ParamGroup::new([&w], base), ParamGroup::new([&b], SgdConfig { lr: 0.2, ..base })]);
+    /// assert_eq!(opt.group_learning_rate(1), 0.2);
+    /// ```
+    fn group_learning_rate(&self, group: usize) -> f64 {
+        let _ = group;
+        self.learning_rate()
+    }
+
+    /// Sets group `group`'s learning rate (what a scheduler does, group by group).
+    ///
+    /// # Panics
+    ///
+    /// If the optimizer has no group `group`.
+    ///
+    /// ```
+    /// use blocks_core::optim::{LearningRate, Sgd, SgdConfig};
+    /// let mut opt = Sgd::new([&blocks_core::Tensor::ones([1])], SgdConfig::default());
+    /// opt.set_group_learning_rate(0, 0.3);
+    /// assert_eq!(opt.learning_rate(), 0.3);
+    /// ```
+    fn set_group_learning_rate(&mut self, group: usize, lr: f64) {
+        let _ = group;
+        self.set_learning_rate(lr);
+    }
+
+    /// Group `group`'s `momentum`, or `betas[0]` for the Adam family (what
+    /// OneCycleLR cycles); `None` for an optimizer that has neither.
+    ///
+    /// ```
+    /// use blocks_core::optim::{AdamConfig, Adam, LearningRate};
+    /// let opt = Adam::new([&blocks_core::Tensor::ones([1])], AdamConfig::default());
+    /// assert_eq!(opt.group_momentum(0), Some(0.9));
+    /// ```
+    fn group_momentum(&self, group: usize) -> Option<f64> {
+        let _ = group;
+        None
+    }
+
+    /// Group `group`'s `initial_lr`, the rate a schedule starts from, once a
+    /// schedule has set it (PyTorch keeps it in `param_groups`).
+    ///
+    /// ```
+    /// use blocks_core::optim::{LearningRate, LinearLR, LinearLRConfig, Sgd, SgdConfig};
+    /// let mut opt = Sgd::new([&blocks_core::Tensor::ones([1])], SgdConfig { lr: 0.3, ..Default::default() });
+    /// assert_eq!(opt.group_initial_lr(0), None);
+    /// LinearLR::new(&mut opt, LinearLRConfig::default());
+    /// assert_eq!(opt.group_initial_lr(0), Some(0.3));
+    /// ```
+    fn group_initial_lr(&self, group: usize) -> Option<f64> {
+        let _ = group;
+        None
+    }
+
+    /// Sets group `group`'s `initial_lr` (what a schedule does when it starts).
+    ///
+    /// ```
+    /// use blocks_core::optim::{LearningRate, Sgd, SgdConfig};
+    /// let mut opt = Sgd::new([&blocks_core::Tensor::ones([1])], SgdConfig::default());
+    /// opt.set_group_initial_lr(0, 0.1);
+    /// assert_eq!(opt.group_initial_lr(0), Some(0.1));
+    /// ```
+    fn set_group_initial_lr(&mut self, group: usize, lr: f64) {
+        let _ = (group, lr);
+    }
+
+    /// Sets what [`group_momentum`](LearningRate::group_momentum) reads; nothing for
+    /// an optimizer without momentum.
+    ///
+    /// ```
+    /// use blocks_core::optim::{LearningRate, Sgd, SgdConfig};
+    /// let mut opt = Sgd::new([&blocks_core::Tensor::ones([1])], SgdConfig { momentum: 0.9, ..Default::default() });
+    /// opt.set_group_momentum(0, 0.85);
+    /// assert_eq!(opt.group_momentum(0), Some(0.85));
+    /// ```
+    fn set_group_momentum(&mut self, group: usize, momentum: f64) {
+        let _ = (group, momentum);
+    }
 }
 
-/// An optimizer over a list of parameters, like `torch.optim.Optimizer`
-/// with one parameter group.
+/// An optimizer over parameters in one or more groups, like
+/// `torch.optim.Optimizer` (every optimizer of the crate is a
+/// [`Grouped`](super::Grouped): its `param_groups`, `add_param_group`, states).
 ///
 /// The training loop is PyTorch's: `zero_grad`, forward, `backward`, `step`.
 /// [`step`](Optimizer::step) changes the parameters in place, outside the
@@ -98,7 +198,7 @@ pub trait Optimizer<E: Element = f32>: LearningRate {
     /// ```
     fn lr(&self) -> f64;
 
-    /// Sets the learning rate (what a scheduler does).
+    /// Sets every group's learning rate.
     ///
     /// ```
     /// use blocks_core::optim::{Optimizer, Sgd, SgdConfig};
@@ -227,19 +327,13 @@ pub(crate) fn unique_params<E: Element, P: AsRef<TensorBase<E>>>(
     Ok(unique)
 }
 
-/// PyTorch's `param_groups` for one group: the hyper-parameters and `params: [0, 1, ...]`.
-pub(crate) fn param_groups_json(mut group: Map<String, Value>, count: usize) -> String {
-    group.insert("params".into(), Value::from((0..count).collect::<Vec<_>>()));
-    Value::Array(vec![Value::Object(group)]).to_string()
-}
-
-/// The single parameter group of a saved state, checked against the
-/// optimizer's class name and number of parameters.
-pub(crate) fn read_group(
+/// The parameter groups of a saved state, checked against the optimizer's
+/// class name and its groups' sizes (`lens`), with PyTorch's messages.
+pub(crate) fn read_groups(
     state: &OptimizerState,
     expected_class: &[&str],
-    count: usize,
-) -> Result<Map<String, Value>, StateError> {
+    lens: &[usize],
+) -> Result<Vec<Map<String, Value>>, StateError> {
     let class =
         state.metadata("optimizer").ok_or_else(|| StateError::new("no \"optimizer\" in the metadata"))?;
     if !expected_class.contains(&class) {
@@ -253,16 +347,30 @@ pub(crate) fn read_group(
         .ok_or_else(|| StateError::new("no \"param_groups\" in the metadata"))?;
     let groups: Value = serde_json::from_str(groups)
         .map_err(|e| StateError::new(format!("\"param_groups\" is not valid JSON: {e}")))?;
-    let [Value::Object(group)] = groups.as_array().map(Vec::as_slice).unwrap_or_default() else {
-        return Err(StateError::new("\"param_groups\" must be a list of exactly one group"));
-    };
-    let params = group.get("params").and_then(Value::as_array).map_or(0, Vec::len);
-    if params != count {
+    let groups =
+        groups.as_array().ok_or_else(|| StateError::new("\"param_groups\" must be a list of groups"))?;
+    if groups.len() != lens.len() {
         return Err(StateError::new(format!(
-            "the saved group has {params} parameters, this optimizer has {count}"
+            "loaded state dict has a different number of parameter groups ({}, this optimizer has {})",
+            groups.len(),
+            lens.len()
         )));
     }
-    Ok(group.clone())
+    let mut out = Vec::with_capacity(groups.len());
+    for (index, (group, &count)) in groups.iter().zip(lens).enumerate() {
+        let Value::Object(group) = group else {
+            return Err(StateError::new(format!("param_groups: group {index} is not an object")));
+        };
+        let params = group.get("params").and_then(Value::as_array).map_or(0, Vec::len);
+        if params != count {
+            return Err(StateError::new(format!(
+                "loaded state dict contains a parameter group that doesn't match the size of optimizer's \
+                 group (group {index}: the saved group has {params} parameters, this optimizer has {count})"
+            )));
+        }
+        out.push(group.clone());
+    }
+    Ok(out)
 }
 
 /// A float hyper-parameter of a saved group.
@@ -299,7 +407,7 @@ pub(crate) fn check_keys(state: &OptimizerState, count: usize, names: &[&str]) -
 /// What the values of a loaded state tensor must be for the step's math to
 /// stay finite (a negative second moment would put a NaN into every weight).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Allowed {
+pub enum Allowed {
     /// Finite numbers (`exp_avg`, `momentum_buffer`).
     Finite,
     /// Finite numbers >= 0 (`exp_avg_sq`, `max_exp_avg_sq`).
@@ -357,6 +465,24 @@ pub(crate) fn state_step(state: &OptimizerState, index: usize) -> Result<Option<
         )));
     }
     Ok(Some(step))
+}
+
+/// The float32 scalar `state.{index}.{name}` (NAdam's `mu_product`), if
+/// present: one finite number.
+pub(crate) fn state_scalar(
+    state: &OptimizerState,
+    index: usize,
+    name: &str,
+) -> Result<Option<f32>, StateError> {
+    let key = format!("state.{index}.{name}");
+    let Some(tensor) = state.entry(&key).map(AnyTensor::cast::<f32>) else { return Ok(None) };
+    if tensor.numel() != 1 || !tensor.item().is_finite() {
+        return Err(StateError::new(format!(
+            "parameter {index}: {key} must hold one finite number, but has shape {:?}",
+            tensor.shape()
+        )));
+    }
+    Ok(Some(tensor.item()))
 }
 
 /// Lets optimizers take `&Tensor`s as well as `Parameter`s (`[&w, &b]`).

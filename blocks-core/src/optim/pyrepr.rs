@@ -48,13 +48,16 @@ pub(crate) fn boolean(b: bool) -> &'static str {
     if b { "True" } else { "False" }
 }
 
-/// PyTorch's `Optimizer.__repr__` for one parameter group: the class name,
-/// then every hyper-parameter, sorted by name, one per line.
-pub(crate) fn optimizer(name: &str, mut entries: Vec<(&str, String)>) -> String {
-    entries.sort_by(|a, b| a.0.cmp(b.0));
-    let mut out = format!("{name} (\nParameter Group 0\n");
-    for (key, value) in entries {
-        out.push_str(&format!("    {key}: {value}\n"));
+/// PyTorch's `Optimizer.__repr__`: the class name, then each group's
+/// hyper-parameters, sorted by name, one per line, each group after a newline.
+pub(crate) fn optimizer_groups(name: &str, groups: Vec<Vec<(&str, String)>>) -> String {
+    let mut out = format!("{name} (");
+    for (index, mut entries) in groups.into_iter().enumerate() {
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        out.push_str(&format!("\nParameter Group {index}\n"));
+        for (key, value) in entries {
+            out.push_str(&format!("    {key}: {value}\n"));
+        }
     }
     out.push(')');
     out

@@ -12,6 +12,7 @@
 mod autograd_engine;
 mod buffer_reuse;
 mod data_loader;
+mod data_transforms;
 mod datasets;
 mod display;
 mod engine_caller_location;
@@ -42,6 +43,7 @@ mod ops_pool;
 mod ops_shape;
 mod ops_softmax_loss;
 mod optim_defaults;
+mod optim_groups;
 mod optim_hostile_state;
 mod optim_known_answers;
 mod optim_resume;

@@ -73,7 +73,7 @@ fn schedule_resumes_from_its_state() {
     let mut opt = Sgd::new([&w], SgdConfig { lr: 123.0, ..Default::default() });
     opt.load_state_dict(&optimizer_state).unwrap();
     let mut second = CosineAnnealingLR::new(&opt, 7, 0.01);
-    second.load_state(&saved);
+    second.load_state(&saved).unwrap();
     assert_eq!(second.last_epoch(), 11);
     let mut resumed = vec![second.last_lr()];
     for _ in 11..30 {

@@ -4,6 +4,7 @@
 
 pub mod convnets;
 pub mod optim_metadata;
+pub mod resnet18;
 pub mod seed;
 pub mod watchdog;
 

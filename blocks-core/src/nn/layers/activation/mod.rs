@@ -4,4 +4,5 @@
 #[allow(clippy::module_inception)]
 pub(crate) mod activation;
 pub(crate) mod activation_params;
+pub(crate) mod activation_vision;
 pub(crate) mod softmax;

@@ -5,4 +5,6 @@
 
 pub(crate) mod conv1d;
 pub(crate) mod conv2d;
+pub(crate) mod conv_transpose;
 pub(crate) mod dyn_conv;
+pub(crate) mod dyn_conv_transpose;
