@@ -346,3 +346,23 @@ fn a_flattened_list_beside_a_training_flag() {
     assert!(!net.1.get());
     assert!(!net.is_training());
 }
+
+// ---- lstm_sine (d2l 9.1 with an LSTM) ----
+
+#[allow(dead_code)]
+#[path = "../../examples/lstm_sine.rs"]
+mod lstm_sine;
+
+#[test]
+fn lstm_sine_learns_the_wave_and_drifts_when_fed_its_own_predictions() {
+    let errors = lstm_sine::run(false);
+    // The noise's variance is 0.04: a model that learned the wave comes close
+    // to it one step ahead, on the training and the test part; fed its own
+    // predictions it drifts, more the further it goes (d2l's figure).
+    assert!(errors.train < 0.07, "training loss {}", errors.train);
+    assert!(errors.test < 0.08, "test loss {}", errors.test);
+    let k: Vec<f32> = errors.k_step.iter().map(|&(_, e)| e).collect();
+    assert!((k[0] - errors.test).abs() < 1e-6, "1-step {} vs test {}", k[0], errors.test);
+    assert!(k[0] < k[1] && k[1] < k[2] && k[2] < k[3], "{k:?}");
+    assert!(k[3] > 0.2, "64 steps ahead should have drifted: {k:?}");
+}
