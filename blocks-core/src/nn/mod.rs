@@ -159,13 +159,13 @@ pub use self::layers::activation::activation_params::{ELU, GELU, LeakyReLU, Soft
 pub use self::layers::activation::activation_vision::{Hardsigmoid, Hardswish, Mish, PReLU};
 pub use self::layers::activation::softmax::{LogSoftmax, Softmax};
 pub use self::layers::adaptive_max_pool::AdaptiveMaxPool2d;
-pub use self::layers::conv::conv_transpose::{ConvTranspose1d, ConvTranspose2d};
 pub use self::layers::attention::multihead::{
     AttentionArgs, DynMultiheadAttention, MultiheadAttentionOptions,
 };
 pub use self::layers::attention::out_proj::NonDynamicallyQuantizableLinear;
 pub use self::layers::attention::positional::{LearnedPositionalEncoding, PositionalEncoding};
 pub use self::layers::attention::typed_multihead::MultiheadAttention;
+pub use self::layers::conv::conv_transpose::{ConvTranspose1d, ConvTranspose2d};
 pub use self::layers::conv::conv1d::Conv1d;
 pub use self::layers::conv::conv2d::Conv2d;
 pub use self::layers::conv::dyn_conv::{DynConv, DynConv1d, DynConv2d};
@@ -191,8 +191,12 @@ pub use self::layers::padding::{ConstantPad2d, Padding2d, ReflectionPad2d, ZeroP
 pub use self::layers::pixel_shuffle::PixelShuffle;
 pub use self::layers::pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Size2};
 pub use self::layers::pool1d::{AdaptiveAvgPool1d, AvgPool1d, MaxPool1d};
-pub use self::layers::unflatten::Unflatten;
-pub use self::layers::upsample::Upsample;
+pub use self::layers::recurrent::cells::{GRUCell, LSTMCell, RNNCell};
+pub use self::layers::recurrent::gru::{DynGRU, GRU};
+pub use self::layers::recurrent::lstm::{DynLSTM, LSTM};
+pub use self::layers::recurrent::options::RecurrentOptions;
+pub use self::layers::recurrent::output::{LstmOutput, RnnOutput};
+pub use self::layers::recurrent::rnn::{DynRNN, RNN};
 pub use self::layers::transformer::decoder_layer::DynTransformerDecoderLayer;
 pub use self::layers::transformer::encoder_layer::DynTransformerEncoderLayer;
 pub use self::layers::transformer::options::{
@@ -201,12 +205,8 @@ pub use self::layers::transformer::options::{
 pub use self::layers::transformer::stacks::{DynTransformerDecoder, DynTransformerEncoder};
 pub use self::layers::transformer::transformer::{DynTransformer, TransformerMasks, TransformerSizes};
 pub use self::layers::transformer::typed::TransformerEncoderLayer;
-pub use self::layers::recurrent::cells::{GRUCell, LSTMCell, RNNCell};
-pub use self::layers::recurrent::gru::{DynGRU, GRU};
-pub use self::layers::recurrent::lstm::{DynLSTM, LSTM};
-pub use self::layers::recurrent::options::RecurrentOptions;
-pub use self::layers::recurrent::output::{LstmOutput, RnnOutput};
-pub use self::layers::recurrent::rnn::{DynRNN, RNN};
+pub use self::layers::unflatten::Unflatten;
+pub use self::layers::upsample::Upsample;
 pub use self::module::apply::{apply, apply_to};
 pub use self::module::deep_copy::{DeepCopy, Mapper};
 pub use self::module::hook_storage::{HookHandle, Hooks};
