@@ -158,7 +158,57 @@ def cell_case(case, arch, seed, *, nonlinearity="tanh", bias=True, with_state=Fa
     })
 
 
+class LSTMClassifier(nn.Module):
+    """A user's LSTM classifier: the last step's output of a 2-layer bidirectional LSTM, then a Linear."""
+
+    def __init__(self, input_size, hidden_size, classes):
+        super().__init__()
+        self.lstm = nn.LSTM(input_size, hidden_size, num_layers=2, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(2 * hidden_size, classes)
+
+    def forward(self, x):
+        output, _ = self.lstm(x)
+        return self.head(output[:, -1])
+
+
+def training_case(case, seed, input_size, hidden_size, classes, shape, steps, lr):
+    """Adam for `steps` full-batch steps on cross-entropy, written to rnn_training/: the loss before
+    each step (`loss`), the final parameters (`final.KEY`), the input and targets, and PyTorch's
+    printouts of the model and the optimizer."""
+    out = os.path.join(HERE, "conformance", "rnn_training")
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(seed)
+    net = LSTMClassifier(input_size, hidden_size, classes)
+    weights = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}
+    x = torch.randn(shape)
+    target = torch.randint(0, classes, (shape[0],))
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    net.train()
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(net(x), target)
+        losses.append(loss.item())
+        loss.backward()
+        opt.step()
+    io = {"input": x, "target": target, "loss": torch.tensor(losses)}
+    for key, v in net.state_dict().items():
+        io["final." + key] = v.detach().clone().contiguous()
+    metadata = {
+        "case": case, "arch": "lstm_classifier", "seed": str(seed), "mode": "train",
+        "describe": "LSTM(num_layers=2, batch_first, bidirectional) + Linear on the last step, "
+                    "cross-entropy, Adam, full batch",
+        "input_size": str(input_size), "hidden_size": str(hidden_size), "classes": str(classes),
+        "steps": str(steps), "optimizer": "adam", "lr": str(lr), "optimizer_repr": repr(opt),
+        "keys": json.dumps(list(weights.keys())), "module_repr": repr(net),
+    }
+    save_file(weights, os.path.join(out, case + ".weights.safetensors"))
+    save_file(io, os.path.join(out, case + ".io.safetensors"), metadata=metadata)
+    print(case, "written")
+
+
 def main():
+    training_case("lstm_classifier_adam", 400, 5, 8, 3, (6, 7, 5), 4, 0.01)
     os.makedirs(OUT, exist_ok=True)
     for name in os.listdir(OUT):
         if name.endswith(".safetensors"):

@@ -216,3 +216,63 @@ fn every_recurrent_case_matches_pytorch() {
     }
     assert!(failed.is_empty(), "{} of {} cases differ from PyTorch: {failed:?}", failed.len(), cases.len());
 }
+
+/// A user's LSTM classifier, as `tests/data/generate_rnn.py` builds it:
+/// a 2-layer bidirectional batch-first LSTM whose last step feeds a Linear.
+#[derive(blocks::Module)]
+#[module(name = "LSTMClassifier")]
+struct LstmClassifier {
+    lstm: DynLSTM,
+    head: blocks::nn::DynLinear,
+}
+
+/// `rnn_training/`: Adam on cross-entropy as the metadata says, against
+/// PyTorch's loss before each step (1e-4 relative) and every final
+/// parameter (the README's tolerance); sizes read from the metadata.
+#[test]
+fn lstm_classifier_trains_as_pytorch() {
+    use crate::support::optim_metadata::{optimizer, same_repr};
+    let dir = support::conformance_dir().join("rnn_training");
+    let name = "lstm_classifier_adam";
+    let io = TensorFile::read(dir.join(format!("{name}.io.safetensors"))).unwrap();
+    let meta = Metadata { case: name, values: io.metadata() };
+    let size = |key: &str| meta.number(key, f64::NAN) as usize;
+    let options =
+        RecurrentOptions { num_layers: 2, batch_first: true, bidirectional: true, ..Default::default() };
+    let hidden = size("hidden_size");
+    let net = LstmClassifier {
+        lstm: DynLSTM::with_options(size("input_size"), hidden, options),
+        head: blocks::nn::DynLinear::new(2 * hidden, size("classes")),
+    };
+    let state = StateDict::read(dir.join(format!("{name}.weights.safetensors"))).unwrap();
+    net.load_state_dict(&state).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(net.state_dict().keys(), json_strings(meta.text("keys").unwrap_or("[]")), "{name}: keys");
+    assert_eq!(net.to_string(), meta.text("module_repr").unwrap_or_default(), "{name}: printout");
+    net.train();
+    let x = io.tensor::<f32>("input").unwrap();
+    let (target, _) = io.integers("target").unwrap();
+    let target: Vec<usize> = target.iter().map(|&t| t as usize).collect();
+    let (mut opt, repr) = optimizer(&meta, net.parameters());
+    let theirs = meta.text("optimizer_repr").unwrap_or_default();
+    assert!(same_repr(&repr, theirs), "{name}: optimizer printout\nours:\n{repr}\nPyTorch:\n{theirs}");
+    let expected = io.tensor::<f32>("loss").unwrap().to_vec();
+    assert_eq!(expected.len(), size("steps"), "{name}: steps vs the recorded losses");
+    for (step, &theirs) in expected.iter().enumerate() {
+        opt.zero_grad();
+        let (output, _) = net.lstm.forward(&x);
+        let loss = net.head.forward(&output.select(1, -1)).cross_entropy(&target);
+        let rel = (loss.item() - theirs).abs() / theirs.abs();
+        assert!(
+            rel <= 1e-4,
+            "{name}: step {step}: loss {} vs PyTorch {theirs} (relative {rel:e})",
+            loss.item()
+        );
+        loss.backward();
+        opt.step();
+    }
+    let state = net.state_dict();
+    for key in io.names().into_iter().filter_map(|n| n.strip_prefix("final.")) {
+        let ours = state.get(key).unwrap_or_else(|| panic!("{name}: no {key}"));
+        assert_close(&format!("{name}: final.{key}"), ours, &io.tensor(&format!("final.{key}")).unwrap());
+    }
+}
