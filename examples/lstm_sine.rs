@@ -104,7 +104,7 @@ pub fn run(print: bool) -> Errors {
     if print {
         println!("{net}");
     }
-    let mut optimizer = Adam::new(&net.parameters(), AdamConfig { lr: 0.01, ..Default::default() });
+    let mut optimizer = Adam::new(net.parameters(), AdamConfig { lr: 0.01, ..Default::default() });
     let mut rng = StdRng::seed_from_u64(0);
     let mut order: Vec<usize> = (0..N_TRAIN).collect();
     let mut train = 0.0;

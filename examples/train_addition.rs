@@ -113,7 +113,7 @@ struct Adder {
 
 impl Adder {
     fn new(args: &Args) -> Result<Self, String> {
-        if args.width % args.heads != 0 {
+        if !args.width.is_multiple_of(args.heads) {
             return Err(format!("--heads {} does not divide --width {}", args.heads, args.width));
         }
         let options = TransformerOptions {
@@ -226,7 +226,7 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
     );
     let model = Adder::new(&args)?;
     println!("{model}");
-    let mut optimizer = Adam::new(&model.parameters(), AdamConfig { lr: args.lr, ..Default::default() });
+    let mut optimizer = Adam::new(model.parameters(), AdamConfig { lr: args.lr, ..Default::default() });
     let mut schedule = CosineAnnealingLR::new(&optimizer, args.epochs, 0.0);
 
     let steps_per_epoch = train.len().div_ceil(args.batch_size);
@@ -313,7 +313,8 @@ fn plot(history: &[EpochStats], path: &Path) -> Result<(), Box<dyn Error>> {
     let (left, right) = root.split_horizontally(480);
     let epochs = u32::try_from(history.len()).unwrap_or(u32::MAX).max(2);
     let ticks = (epochs as usize).min(10);
-    let curves: [(&DrawingArea<SVGBackend, plotters::coord::Shift>, &str, &str, Vec<f64>); 2] = [
+    type Area<'a, 'b> = &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>;
+    let curves: [(Area, &str, &str, Vec<f64>); 2] = [
         (&left, "training loss (cross-entropy)", "loss", history.iter().map(|s| s.train_loss).collect()),
         (&right, "held-out exact match", "%", history.iter().map(|s| 100.0 * s.test_exact).collect()),
     ];
