@@ -1,7 +1,7 @@
 //! The forward of a stacked, maybe bidirectional recurrent layer: the
 //! layout checks (`[L, N, D]`, `batch_first`, unbatched), the initial
-//! state's checks, one product for the input's share of the gates of every
-//! time step, the loop over time, dropout between layers.
+//! state's checks, the loop over time (each step's input projected on its
+//! own), dropout between layers.
 
 use crate::nn::layers::recurrent::options::{Mode, Spec};
 use crate::nn::layers::recurrent::step::{State, input_gates, step};
@@ -50,7 +50,7 @@ pub(crate) fn run_stack<E: Element>(
     let batched = shape.len() == 3;
     let batch_first = batched && spec.options.batch_first;
     // [L, N, D] from here on.
-    let mut layer_input = match (batched, batch_first) {
+    let layer_input = match (batched, batch_first) {
         (false, _) => x.unsqueeze(1),
         (true, true) => x.transpose(0, 1),
         (true, false) => x.clone(),
@@ -64,12 +64,15 @@ pub(crate) fn run_stack<E: Element>(
 
     let mut last_h = Vec::with_capacity(units);
     let mut last_c = Vec::with_capacity(units);
+    // Each step's input apart, so that backward through a step's product
+    // gives that step's gradient alone (a slice of one product for all steps
+    // would give, per step, a gradient of all of them, mostly zeros).
+    let mut inputs: Vec<TensorBase<E>> = (0..steps).map(|t| layer_input.select(0, t as isize)).collect();
     for layer in 0..spec.options.num_layers {
-        let mut outputs = Vec::with_capacity(spec.directions());
+        let mut outputs: Vec<Vec<TensorBase<E>>> = Vec::with_capacity(spec.directions());
         for direction in 0..spec.directions() {
             let cell = weights.cell(layer, direction);
             let unit = layer * spec.directions() + direction;
-            let gates = input_gates(cell, &layer_input);
             let mut state = State {
                 h: h_0
                     .as_ref()
@@ -78,28 +81,28 @@ pub(crate) fn run_stack<E: Element>(
                     c_0.as_ref().map_or_else(|| zeros(rows, spec.hidden_size), |c| c.select(0, unit as isize))
                 }),
             };
-            let mut hs: Vec<TensorBase<E>> = Vec::with_capacity(steps);
+            let mut hs: Vec<Option<TensorBase<E>>> = vec![None; steps];
             let order: Box<dyn Iterator<Item = usize>> =
                 if direction == 0 { Box::new(0..steps) } else { Box::new((0..steps).rev()) };
             for t in order {
-                state = step(spec.mode, cell, spec.hidden_size, &gates.select(0, t as isize), &state);
-                hs.push(state.h.clone());
+                state = step(spec.mode, cell, spec.hidden_size, &input_gates(cell, &inputs[t]), &state);
+                hs[t] = Some(state.h.clone());
             }
-            if direction == 1 {
-                hs.reverse();
-            }
-            outputs.push(TensorBase::stack(&hs.iter().collect::<Vec<_>>(), 0));
+            outputs.push(hs.into_iter().map(|h| h.expect("every step ran")).collect());
             last_h.push(state.h);
             last_c.extend(state.c);
         }
-        layer_input = match outputs.len() {
-            1 => outputs.pop().expect("one direction"),
-            _ => TensorBase::cat(&outputs.iter().collect::<Vec<_>>(), 2),
-        };
+        inputs = (0..steps)
+            .map(|t| match outputs.as_slice() {
+                [one] => one[t].clone(),
+                both => TensorBase::cat(&both.iter().map(|d| &d[t]).collect::<Vec<_>>(), 1),
+            })
+            .collect();
         if layer + 1 < spec.options.num_layers && spec.options.dropout > 0.0 {
-            layer_input = layer_input.dropout(spec.options.dropout, training);
+            inputs = inputs.iter().map(|x| x.dropout(spec.options.dropout, training)).collect();
         }
     }
+    let layer_input = TensorBase::stack(&inputs.iter().collect::<Vec<_>>(), 0);
     let stack = |states: &[TensorBase<E>]| {
         let stacked = TensorBase::stack(&states.iter().collect::<Vec<_>>(), 0);
         if batched { stacked } else { stacked.squeeze_dim(1) }

@@ -13,8 +13,7 @@ pub(crate) struct State<E: Element> {
     pub(crate) c: Option<TensorBase<E>>,
 }
 
-/// The input's share of every gate for every row at once, `x W_ihᵀ + b_ih`
-/// (`x` of any leading dimensions: all time steps in one product).
+/// The input's share of every gate, `x W_ihᵀ + b_ih` (`x` of one time step, `[N, D]`).
 pub(crate) fn input_gates<E: Element>(cell: &CellWeights<E>, x: &TensorBase<E>) -> TensorBase<E> {
     x.linear(&cell.weight_ih, cell.bias_ih.as_deref())
 }
