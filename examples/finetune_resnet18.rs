@@ -92,13 +92,12 @@ fn upscaled(pixels: &Tensor) -> Tensor {
 
 fn run(args: Args) -> Result<(), Box<dyn Error>> {
     manual_seed(args.seed);
-    let model = match &args.weights {
-        Some(path) => {
-            let model = resnet18::load_weights(path, 1000)?;
-            ResNetHead::replace(model)
-        }
-        None => ResNetHead::replace(resnet18::resnet18(1000)),
+    let mut model = match &args.weights {
+        Some(path) => resnet18::load_weights(path, 1000)?,
+        None => resnet18::resnet18(1000),
     };
+    // A new 10-class head, as `model.fc = nn.Linear(512, 10)`.
+    model.fc = DynLinear::new(512, 10);
     let digits = digits::load_digits()?;
     let data = blocks::data::TensorDataset::try_new(upscaled(digits.inputs()), digits.labels().to_vec())?;
     let (train, test) = data.split(0.2, args.seed);
@@ -115,14 +114,9 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
     }
     // Three groups, as a PyTorch recipe writes them: the last stage's weights
     // with decay, its biases and norms without, and the new head at 10x.
-    let (mut decay, mut no_decay) = (Vec::new(), Vec::new());
-    for (name, p) in model.layer4.named_parameters() {
-        if name.ends_with("bias") || name.contains("bn") || name.ends_with(".1.weight") {
-            no_decay.push(p);
-        } else {
-            decay.push(p);
-        }
-    }
+    // (Biases and the BatchNorms' weights are the 1-d parameters.)
+    let (no_decay, decay): (Vec<_>, Vec<_>) =
+        model.layer4.parameters().into_iter().partition(|p| p.shape().len() == 1);
     let config =
         |lr: f64, weight_decay: f64| SgdConfig { lr, momentum: 0.9, weight_decay, ..Default::default() };
     let head: Vec<_> = model.fc.parameters();
@@ -189,16 +183,6 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-/// ResNet-18 with a new 10-class head (`model.fc = nn.Linear(512, 10)`).
-struct ResNetHead;
-
-impl ResNetHead {
-    fn replace(mut model: resnet18::ResNet) -> resnet18::ResNet {
-        model.fc = DynLinear::new(512, 10);
-        model
-    }
 }
 
 /// What the recipe does with the model beside its forward.
