@@ -4,4 +4,5 @@ pub(crate) mod concat;
 pub(crate) mod flat;
 pub(crate) mod images;
 pub(crate) mod sequence;
+pub(crate) mod size_check;
 pub(crate) mod typed;

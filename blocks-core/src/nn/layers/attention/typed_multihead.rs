@@ -3,6 +3,7 @@
 //! heads do not divide is a compile error.
 
 use crate::nn::forward::Forward;
+use crate::nn::kinds::size_check::SizeMessage;
 use crate::nn::layers::attention::multihead::{
     AttentionArgs, DynMultiheadAttention, MultiheadAttentionOptions,
 };
@@ -40,66 +41,24 @@ pub struct MultiheadAttention<const D: usize, const HEADS: usize, E: Element = f
     layer: DynMultiheadAttention<E>,
 }
 
-/// Up to 20 decimal digits of `n` into `buf` at `at`; the new end.
-const fn write_number(buf: &mut [u8; 128], mut at: usize, n: usize) -> usize {
-    let mut digits = [0u8; 20];
-    let (mut len, mut rest) = (0, n);
-    loop {
-        digits[len] = b'0' + (rest % 10) as u8;
-        len += 1;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    while len > 0 {
-        len -= 1;
-        buf[at] = digits[len];
-        at += 1;
-    }
-    at
-}
-
-/// `text` into `buf` at `at`; the new end.
-const fn write_text(buf: &mut [u8; 128], mut at: usize, text: &str) -> usize {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        buf[at] = bytes[i];
-        at += 1;
-        i += 1;
-    }
-    at
-}
-
-/// Panics at compile time, in plain words, unless `heads` divides `d`.
-const fn check_heads(d: usize, heads: usize) {
+/// Why `heads` do not divide `d`, in plain words, or `None` when they do.
+const fn heads_message(d: usize, heads: usize) -> Option<SizeMessage> {
     if heads != 0 && d.is_multiple_of(heads) {
-        return;
+        return None;
     }
-    let mut buf = [0u8; 128];
-    let mut at = write_text(&mut buf, 0, "`MultiheadAttention<");
-    at = write_number(&mut buf, at, d);
-    at = write_text(&mut buf, at, ", ");
-    at = write_number(&mut buf, at, heads);
-    at = write_text(&mut buf, at, ">`: ");
-    at = write_number(&mut buf, at, d);
-    at = if heads == 0 {
-        write_text(&mut buf, at, " features need at least one head")
+    let message = SizeMessage::new().layer("MultiheadAttention", &[d, heads]).number(d);
+    Some(if heads == 0 {
+        message.text(" features need at least one head")
     } else {
-        at = write_text(&mut buf, at, " is not divisible by ");
-        at = write_number(&mut buf, at, heads);
-        write_text(&mut buf, at, " heads")
-    };
-    match core::str::from_utf8(buf.split_at(at).0) {
-        Ok(message) => panic!("{}", message),
-        Err(_) => panic!("MultiheadAttention<D, HEADS>: D must be divisible by HEADS"),
-    }
+        message.text(" is not divisible by ").number(heads).text(" heads")
+    })
 }
 
 impl<const D: usize, const HEADS: usize, E: Element> MultiheadAttention<D, HEADS, E> {
     /// The check that `HEADS` divides `D`, evaluated when the type is made.
-    pub(crate) const HEADS_DIVIDE_WIDTH: () = check_heads(D, HEADS);
+    pub(crate) const HEADS_DIVIDE_WIDTH: () = if let Some(message) = &heads_message(D, HEADS) {
+        panic!("{}", message.as_str())
+    };
 }
 
 impl<const D: usize, const HEADS: usize> MultiheadAttention<D, HEADS> {
@@ -201,12 +160,9 @@ where
 mod tests {
     #[test]
     fn the_compile_time_message_reads_in_plain_words() {
-        let message = |d, heads| {
-            let caught = std::panic::catch_unwind(|| super::check_heads(d, heads)).unwrap_err();
-            caught.downcast_ref::<String>().cloned().unwrap_or_default()
-        };
-        assert_eq!(message(96, 5), "`MultiheadAttention<96, 5>`: 96 is not divisible by 5 heads");
-        assert_eq!(message(8, 0), "`MultiheadAttention<8, 0>`: 8 features need at least one head");
-        super::check_heads(96, 8);
+        let message = |d, heads| super::heads_message(d, heads).map(|m| m.as_str().to_string());
+        assert_eq!(message(96, 5).unwrap(), "`MultiheadAttention<96, 5>`: 96 is not divisible by 5 heads");
+        assert_eq!(message(8, 0).unwrap(), "`MultiheadAttention<8, 0>`: 8 features need at least one head");
+        assert_eq!(message(96, 8), None);
     }
 }

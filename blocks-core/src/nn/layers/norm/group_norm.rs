@@ -6,6 +6,7 @@
 use crate::nn::Hooks;
 use crate::nn::forward::Forward;
 use crate::nn::images::Images;
+use crate::nn::kinds::size_check::SizeMessage;
 use crate::nn::{Parameter, TrainingFlag};
 use crate::optim::pyrepr::{boolean, float};
 use crate::{Element, Tensor, TensorBase};
@@ -170,11 +171,10 @@ impl<E: Element, Fed: crate::nn::FeedsInto<TensorBase<E>, Self>> Forward<Fed> fo
 /// Group normalization of `Images<C>` in `GROUPS` groups, both in its type,
 /// like `nn.GroupNorm(GROUPS, C)`: feeding it other channels is a compile
 /// error, and so is building one whose `C` is not divisible by `GROUPS`:
-/// `GroupNorm::<4, 6>::new()` fails with "evaluation of
-/// `GroupNorm::<4, 6>::DIVIDES` failed: GroupNorm<GROUPS, C>: the channels C
-/// must be divisible by the groups GROUPS". That check is a constant the
-/// compiler evaluates when it generates code (`cargo build`, `test`, `run`),
-/// so `cargo check` alone does not report it.
+/// `GroupNorm::<4, 6>::new()` fails with "`GroupNorm<4, 6>`: 6 channels do
+/// not split into 4 groups". That check is a constant the compiler
+/// evaluates when it generates code (`cargo build`, `test`, `run`), so
+/// `cargo check` alone does not report it.
 ///
 /// ```compile_fail,E0080
 /// let gn = blocks_core::nn::GroupNorm::<4, 6>::new(); // 6 channels do not split into 4 groups
@@ -194,20 +194,34 @@ pub struct GroupNorm<const GROUPS: usize, const C: usize, E: Element = f32> {
     layer: DynGroupNorm<E>,
 }
 
+/// Why `channels` do not split into `groups`, in plain words, or `None` when they do.
+const fn groups_message(groups: usize, channels: usize) -> Option<SizeMessage> {
+    if groups != 0 && channels.is_multiple_of(groups) {
+        return None;
+    }
+    let message = SizeMessage::new().layer("GroupNorm", &[groups, channels]);
+    Some(if groups == 0 {
+        message.text("a group norm needs at least one group")
+    } else {
+        message.number(channels).text(" channels do not split into ").number(groups).text(" groups")
+    })
+}
+
 impl<const GROUPS: usize, const C: usize> GroupNorm<GROUPS, C> {
     /// `C % GROUPS == 0`, checked when the type is used (a compile error otherwise).
-    const DIVIDES: () = assert!(
-        GROUPS > 0 && C.is_multiple_of(GROUPS),
-        "GroupNorm<GROUPS, C>: the channels C must be divisible by the groups GROUPS"
-    );
+    const DIVIDES: () = if let Some(message) = &groups_message(GROUPS, C) {
+        panic!("{}", message.as_str())
+    };
 
     /// The layer with PyTorch's defaults (eps `1e-5`, affine, with bias).
     ///
     /// ```
     /// assert_eq!(blocks_core::nn::GroupNorm::<2, 4>::new().core().num_groups(), 2);
     /// ```
+    #[allow(clippy::let_unit_value)]
     pub fn new() -> Self {
-        Self::with_options(1e-5, true, true)
+        let () = Self::DIVIDES;
+        GroupNorm { layer: DynGroupNorm::with_options(GROUPS, C, 1e-5, true, true) }
     }
 
     /// The layer with the given `eps`, `affine` and `bias` (see
@@ -263,5 +277,17 @@ impl<E: Element> DynGroupNorm<E> {
             boolean(self.weight.is_some()),
             boolean(self.bias.is_some())
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_compile_time_message_reads_in_plain_words() {
+        let message =
+            |groups, channels| super::groups_message(groups, channels).map(|m| m.as_str().to_string());
+        assert_eq!(message(4, 6).unwrap(), "`GroupNorm<4, 6>`: 6 channels do not split into 4 groups");
+        assert_eq!(message(0, 6).unwrap(), "`GroupNorm<0, 6>`: a group norm needs at least one group");
+        assert_eq!(message(3, 6), None);
     }
 }

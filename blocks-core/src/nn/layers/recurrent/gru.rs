@@ -2,6 +2,7 @@
 //! the typed front [`GRU<I, H>`] (taking `Seq<I>`, a wrong width a compile
 //! error).
 
+use super::typed_width::output_width_message;
 use crate::nn::Hooks;
 use crate::nn::forward::Forward;
 use crate::nn::layers::recurrent::options::{Mode, RecurrentOptions, Spec};
@@ -201,10 +202,13 @@ pub struct GRU<const I: usize, const H: usize, const O: usize = H, E: Element = 
 
 impl<const I: usize, const H: usize, const O: usize> GRU<I, H, O> {
     /// `O == H`, checked when [`new`](Self::new) is used (a compile error otherwise).
-    const ONE_WAY: () = assert!(O == H, "GRU<I, H, O>: one direction gives O = H output features");
+    const ONE_WAY: () = if let Some(message) = &output_width_message("GRU", I, H, O, 1) {
+        panic!("{}", message.as_str())
+    };
     /// `O == 2H`, checked when [`bidirectional`](Self::bidirectional) is used.
-    const TWO_WAYS: () =
-        assert!(O == 2 * H, "GRU<I, H, O>: a bidirectional layer gives O = 2H output features");
+    const TWO_WAYS: () = if let Some(message) = &output_width_message("GRU", I, H, O, 2) {
+        panic!("{}", message.as_str())
+    };
 
     /// One layer, one direction (PyTorch's defaults).
     ///

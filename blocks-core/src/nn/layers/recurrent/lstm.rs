@@ -2,6 +2,7 @@
 //! the typed front [`LSTM<I, H>`] (taking `Seq<I>`, a wrong width a compile
 //! error).
 
+use super::typed_width::output_width_message;
 use crate::nn::Hooks;
 use crate::nn::forward::Forward;
 use crate::nn::layers::recurrent::options::{Mode, RecurrentOptions, Spec};
@@ -208,10 +209,13 @@ pub struct LSTM<const I: usize, const H: usize, const O: usize = H, E: Element =
 
 impl<const I: usize, const H: usize, const O: usize> LSTM<I, H, O> {
     /// `O == H`, checked when [`new`](Self::new) is used (a compile error otherwise).
-    const ONE_WAY: () = assert!(O == H, "LSTM<I, H, O>: one direction gives O = H output features");
+    const ONE_WAY: () = if let Some(message) = &output_width_message("LSTM", I, H, O, 1) {
+        panic!("{}", message.as_str())
+    };
     /// `O == 2H`, checked when [`bidirectional`](Self::bidirectional) is used.
-    const TWO_WAYS: () =
-        assert!(O == 2 * H, "LSTM<I, H, O>: a bidirectional layer gives O = 2H output features");
+    const TWO_WAYS: () = if let Some(message) = &output_width_message("LSTM", I, H, O, 2) {
+        panic!("{}", message.as_str())
+    };
 
     /// One layer, one direction (PyTorch's defaults).
     ///

@@ -12,4 +12,5 @@ pub(crate) mod output;
 pub(crate) mod rnn;
 pub(crate) mod stack;
 pub(crate) mod step;
+pub(crate) mod typed_width;
 pub(crate) mod weights;
