@@ -27,6 +27,7 @@ mod examples_output;
 mod forward;
 mod gpt2_example;
 mod hooks;
+mod hooks_calls_with_state;
 mod hooks_float64;
 mod hooks_instance;
 mod layer_blocks;

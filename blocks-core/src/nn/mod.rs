@@ -159,6 +159,7 @@ pub use self::layers::activation::activation_params::{ELU, GELU, LeakyReLU, Soft
 pub use self::layers::activation::activation_vision::{Hardsigmoid, Hardswish, Mish, PReLU};
 pub use self::layers::activation::softmax::{LogSoftmax, Softmax};
 pub use self::layers::adaptive_max_pool::AdaptiveMaxPool2d;
+pub use self::layers::attention::attend::Attend;
 pub use self::layers::attention::multihead::{
     AttentionArgs, DynMultiheadAttention, MultiheadAttentionOptions,
 };
@@ -197,6 +198,7 @@ pub use self::layers::recurrent::lstm::{DynLSTM, LSTM};
 pub use self::layers::recurrent::options::RecurrentOptions;
 pub use self::layers::recurrent::output::{LstmOutput, RnnOutput};
 pub use self::layers::recurrent::rnn::{DynRNN, RNN};
+pub use self::layers::recurrent::with_state::WithState;
 pub use self::layers::transformer::decoder_layer::DynTransformerDecoderLayer;
 pub use self::layers::transformer::encoder_layer::DynTransformerEncoderLayer;
 pub use self::layers::transformer::options::{

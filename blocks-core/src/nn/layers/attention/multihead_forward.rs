@@ -3,6 +3,7 @@
 //! PyTorch's (projections, masks merged into one float mask, the extra key
 //! and value of `add_bias_kv`/`add_zero_attn`, weights averaged over heads).
 
+use crate::nn::layers::attention::attend::Attend;
 use crate::nn::layers::attention::multihead::{AttentionArgs, DynMultiheadAttention};
 use crate::{Element, ShapeError, TensorBase};
 
@@ -74,7 +75,8 @@ impl<E: Element> DynMultiheadAttention<E> {
     /// attn_mask, average_attn_weights, is_causal)`: the output `[L, N, E]`
     /// (`[N, L, E]` with `batch_first`, `[L, E]` unbatched) and, with
     /// `need_weights`, the attention weights `[N, L, S]` (averaged over
-    /// heads) or `[N, heads, L, S]`. Runs without hooks.
+    /// heads) or `[N, heads, L, S]`. Runs through the block's hooks (they
+    /// see the query and the output), as a call does.
     ///
     /// # Panics
     ///
@@ -102,10 +104,11 @@ impl<E: Element> DynMultiheadAttention<E> {
         value: &TensorBase<E>,
         args: &AttentionArgs<'_, E>,
     ) -> (TensorBase<E>, Option<TensorBase<E>>) {
-        crate::nn::path::or_panic(self.try_attend(query, key, value, args))
+        crate::nn::run(self, &Attend::new(query, key, value, *args))
     }
 
-    /// Like [`attend`](Self::attend), returning an error when the shapes do not fit.
+    /// Like [`attend`](Self::attend), returning an error when the shapes do
+    /// not fit, and without the block's hooks (the form the hooked call runs).
     ///
     /// # Errors
     ///

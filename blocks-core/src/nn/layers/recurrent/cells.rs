@@ -2,6 +2,7 @@
 //! state carried by the caller. Parameters `weight_ih`, `weight_hh`,
 //! `bias_ih`, `bias_hh`, drawn from U(-1/√H, 1/√H).
 
+use super::with_state::WithState;
 use crate::nn::forward::Forward;
 use crate::nn::layers::recurrent::options::Mode;
 use crate::nn::layers::recurrent::step::{State, input_gates, step};
@@ -280,7 +281,8 @@ impl<E: Element> RNNCell<E> {
     }
 
     /// One step from the hidden state `h` (`[N, H]`, or `[H]` for an
-    /// unbatched input), as `cell(x, h)`, without the cell's hooks.
+    /// unbatched input), as `cell(x, h)`, through the cell's hooks
+    /// (they see `x`).
     ///
     /// # Panics
     ///
@@ -295,12 +297,22 @@ impl<E: Element> RNNCell<E> {
     /// ```
     #[track_caller]
     pub fn forward_with_state(&self, x: &TensorBase<E>, h: &TensorBase<E>) -> TensorBase<E> {
-        cell_step(&self.to_string(), &self.core, &self.weights, x, Some((h, None))).h
+        crate::nn::run(self, &WithState::new(x, h))
     }
 
     /// PyTorch's `extra_repr`.
     fn settings(&self) -> String {
         cell_repr(&self.core)
+    }
+}
+
+/// `cell(x, h)`: [`forward_with_state`](RNNCell::forward_with_state) through the door.
+impl<'a, E: Element> Forward<WithState<'a, E, &'a TensorBase<E>>> for RNNCell<E> {
+    type Output = TensorBase<E>;
+
+    #[track_caller]
+    fn forward(&self, call: &WithState<'a, E, &'a TensorBase<E>>) -> TensorBase<E> {
+        cell_step(&self.to_string(), &self.core, &self.weights, call.input, Some((call.state, None))).h
     }
 }
 
@@ -347,7 +359,8 @@ impl<E: Element> LSTMCell<E> {
     }
 
     /// One step from the state `(h, c)` (each `[N, H]`, or `[H]` for an
-    /// unbatched input), as `cell(x, (h, c))`, without the cell's hooks.
+    /// unbatched input), as `cell(x, (h, c))`, through the cell's hooks
+    /// (they see `x`).
     ///
     /// # Panics
     ///
@@ -366,13 +379,27 @@ impl<E: Element> LSTMCell<E> {
         x: &TensorBase<E>,
         (h, c): (&TensorBase<E>, &TensorBase<E>),
     ) -> (TensorBase<E>, TensorBase<E>) {
-        let state = cell_step(&self.to_string(), &self.core, &self.weights, x, Some((h, Some(c))));
-        (state.h, state.c.expect("an LSTM cell keeps its cell state"))
+        crate::nn::run(self, &WithState::new(x, (h, c)))
     }
 
     /// PyTorch's `extra_repr`.
     fn settings(&self) -> String {
         cell_repr(&self.core)
+    }
+}
+
+/// `cell(x, (h, c))`: [`forward_with_state`](LSTMCell::forward_with_state) through the door.
+impl<'a, E: Element> Forward<WithState<'a, E, (&'a TensorBase<E>, &'a TensorBase<E>)>> for LSTMCell<E> {
+    type Output = (TensorBase<E>, TensorBase<E>);
+
+    #[track_caller]
+    fn forward(
+        &self,
+        call: &WithState<'a, E, (&'a TensorBase<E>, &'a TensorBase<E>)>,
+    ) -> (TensorBase<E>, TensorBase<E>) {
+        let (h, c) = call.state;
+        let state = cell_step(&self.to_string(), &self.core, &self.weights, call.input, Some((h, Some(c))));
+        (state.h, state.c.expect("an LSTM cell keeps its cell state"))
     }
 }
 
@@ -419,7 +446,8 @@ impl<E: Element> GRUCell<E> {
     }
 
     /// One step from the hidden state `h` (`[N, H]`, or `[H]` for an
-    /// unbatched input), as `cell(x, h)`, without the cell's hooks.
+    /// unbatched input), as `cell(x, h)`, through the cell's hooks
+    /// (they see `x`).
     ///
     /// # Panics
     ///
@@ -434,12 +462,22 @@ impl<E: Element> GRUCell<E> {
     /// ```
     #[track_caller]
     pub fn forward_with_state(&self, x: &TensorBase<E>, h: &TensorBase<E>) -> TensorBase<E> {
-        cell_step(&self.to_string(), &self.core, &self.weights, x, Some((h, None))).h
+        crate::nn::run(self, &WithState::new(x, h))
     }
 
     /// PyTorch's `extra_repr`.
     fn settings(&self) -> String {
         cell_repr(&self.core)
+    }
+}
+
+/// `cell(x, h)`: [`forward_with_state`](GRUCell::forward_with_state) through the door.
+impl<'a, E: Element> Forward<WithState<'a, E, &'a TensorBase<E>>> for GRUCell<E> {
+    type Output = TensorBase<E>;
+
+    #[track_caller]
+    fn forward(&self, call: &WithState<'a, E, &'a TensorBase<E>>) -> TensorBase<E> {
+        cell_step(&self.to_string(), &self.core, &self.weights, call.input, Some((call.state, None))).h
     }
 }
 

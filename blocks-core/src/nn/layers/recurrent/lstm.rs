@@ -3,6 +3,7 @@
 //! error).
 
 use super::typed_width::output_width_message;
+use super::with_state::WithState;
 use crate::nn::Hooks;
 use crate::nn::forward::Forward;
 use crate::nn::layers::recurrent::options::{Mode, RecurrentOptions, Spec};
@@ -130,8 +131,8 @@ impl<E: Element> DynLSTM<E> {
     /// The forward from the initial state `(h_0, c_0)`, each
     /// `[layers·directions, N, H]` (`[layers·directions, H]` for an
     /// unbatched input; `h_0`'s last size is `proj_size` with a projection),
-    /// as `lstm(x, (h_0, c_0))`. It runs the layer as
-    /// [`Forward::forward`] does, without its hooks.
+    /// as `lstm(x, (h_0, c_0))`. It runs through the
+    /// layer's hooks (they see `x`), as a call does.
     ///
     /// # Panics
     ///
@@ -151,7 +152,7 @@ impl<E: Element> DynLSTM<E> {
         x: &TensorBase<E>,
         (h_0, c_0): (&TensorBase<E>, &TensorBase<E>),
     ) -> LstmOutput<TensorBase<E>, E> {
-        self.run(x, Some((h_0, Some(c_0))))
+        crate::nn::run(self, &WithState::new(x, (h_0, c_0)))
     }
 
     #[track_caller]
@@ -168,6 +169,19 @@ impl<E: Element> DynLSTM<E> {
     /// PyTorch's `extra_repr`.
     fn settings(&self) -> String {
         self.spec.repr()
+    }
+}
+
+/// `lstm(x, (h_0, c_0))`: [`forward_with_state`](DynLSTM::forward_with_state) through the door.
+impl<'a, E: Element> Forward<WithState<'a, E, (&'a TensorBase<E>, &'a TensorBase<E>)>> for DynLSTM<E> {
+    type Output = LstmOutput<TensorBase<E>, E>;
+
+    #[track_caller]
+    fn forward(
+        &self,
+        call: &WithState<'a, E, (&'a TensorBase<E>, &'a TensorBase<E>)>,
+    ) -> LstmOutput<TensorBase<E>, E> {
+        self.run(call.input, Some((call.state.0, Some(call.state.1))))
     }
 }
 

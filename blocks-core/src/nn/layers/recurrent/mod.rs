@@ -14,3 +14,4 @@ pub(crate) mod stack;
 pub(crate) mod step;
 pub(crate) mod typed_width;
 pub(crate) mod weights;
+pub(crate) mod with_state;

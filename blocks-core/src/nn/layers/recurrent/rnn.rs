@@ -3,6 +3,7 @@
 //! error).
 
 use super::typed_width::output_width_message;
+use super::with_state::WithState;
 use crate::nn::Hooks;
 use crate::nn::forward::Forward;
 use crate::nn::layers::recurrent::options::{Mode, RecurrentOptions, Spec};
@@ -158,7 +159,7 @@ impl<E: Element> DynRNN<E> {
 
     /// The forward from the initial state `h_0`, `[layers·directions, N, H]`
     /// (`[layers·directions, H]` for an unbatched input), as `rnn(x, h_0)`.
-    /// It runs the layer as [`Forward::forward`] does, without its hooks.
+    /// It runs through the layer's hooks (they see `x`), as a call does.
     ///
     /// # Panics
     ///
@@ -173,7 +174,7 @@ impl<E: Element> DynRNN<E> {
     /// ```
     #[track_caller]
     pub fn forward_with_state(&self, x: &TensorBase<E>, h_0: &TensorBase<E>) -> RnnOutput<TensorBase<E>, E> {
-        self.run(x, Some((h_0, None)))
+        crate::nn::run(self, &WithState::new(x, h_0))
     }
 
     #[track_caller]
@@ -190,6 +191,16 @@ impl<E: Element> DynRNN<E> {
     /// PyTorch's `extra_repr`.
     fn settings(&self) -> String {
         self.spec.repr()
+    }
+}
+
+/// `rnn(x, h_0)`: [`forward_with_state`](DynRNN::forward_with_state) through the door.
+impl<'a, E: Element> Forward<WithState<'a, E, &'a TensorBase<E>>> for DynRNN<E> {
+    type Output = RnnOutput<TensorBase<E>, E>;
+
+    #[track_caller]
+    fn forward(&self, call: &WithState<'a, E, &'a TensorBase<E>>) -> RnnOutput<TensorBase<E>, E> {
+        self.run(call.input, Some((call.state, None)))
     }
 }
 
