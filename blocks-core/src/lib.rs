@@ -60,6 +60,7 @@ pub mod __private {
         nested, of, pass, start,
     };
     pub use crate::nn::chained::within_field;
+    pub use crate::nn::containers::repeat::{GivesAgain, Held, OwnInput};
     pub use crate::nn::field::{
         BufferField, Field, FlattenField, PlainTensorField, Probe, ProbeField, ProbeTensor,
     };
