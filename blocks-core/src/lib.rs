@@ -60,10 +60,12 @@ pub mod __private {
         nested, of, pass, start,
     };
     pub use crate::nn::chained::within_field;
+    pub use crate::nn::containers::repeat::{GivesAgain, Held, OwnInput};
     pub use crate::nn::field::{
         BufferField, Field, FlattenField, PlainTensorField, Probe, ProbeField, ProbeTensor,
     };
     pub use crate::nn::keeps_width::keep_width;
+    pub use crate::nn::keeps_width::{KeepsWidthHolds, KeptIf, KeptInputs, KeptKind};
     pub use crate::nn::run::chain_fit::{ChainChannels, ChainWidth, FitsInChain, ThenForward};
     pub use crate::nn::sequential::run_entry;
 }

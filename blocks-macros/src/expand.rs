@@ -196,46 +196,43 @@ fn keeps_width(
     facade: &TokenStream,
 ) -> TokenStream {
     let ident = s.ident;
-    let (_, ty_generics, _) = s.generics.split_for_impl();
-    let mut clause = where_clause.clone();
-    if !s.generics.params.is_empty() {
-        clause
-            .get_or_insert_with(|| syn::parse_quote!(where))
-            .predicates
-            .push(syn::parse_quote_spanned!(flag.span()=> Self: #facade::nn::KeepsWidth));
-    }
-    let body = quote_spanned!(flag.span()=> #facade::__private::keep_width(self, __x));
-    let kinds: [(TokenStream, TokenStream); 5] = [
-        (quote!(const __N: usize), quote!(#facade::nn::Batch<__N>)),
-        (quote!(const __C: usize), quote!(#facade::nn::Images<__C>)),
-        (quote!(), quote!(#facade::nn::Flat)),
-        (quote!(), quote!(#facade::nn::Scalar)),
-        (quote!(), quote!(#facade::__private::FirstInput)),
-    ];
-    let mut out = TokenStream::new();
-    for (param, kind) in kinds {
-        let mut generics = s.generics.clone();
-        if !param.is_empty() {
-            generics.params.push(syn::parse_quote!(#param));
-        }
-        let (impl_generics, _, _) = generics.split_for_impl();
-        out.extend(quote! {
-            #[automatically_derived]
-            impl #impl_generics #facade::nn::Forward<#kind> for #ident #ty_generics #clause {
-                type Output = #kind;
+    let (impl_generics, ty_generics, _) = s.generics.split_for_impl();
+    // A plain struct is checked where it is defined, through a constant:
+    // without the forward, its `Takes` is an error the compiler reports
+    // once, at the flag, and not again where the block is used (each
+    // forward below names it). A constant cannot name a struct's generic
+    // parameters: a generic one is checked where it is used.
+    let flagged = Ident::new(&ident.to_string(), flag.span());
+    let inputs = if s.generics.params.is_empty() {
+        quote_spanned!(flag.span()=>
+            <#facade::__private::KeptIf<{ <#flagged as #facade::__private::KeepsWidthHolds>::HOLDS }>
+                as #facade::__private::KeptInputs>::Inputs
+        )
+    } else {
+        quote!(#facade::nn::AnyInput)
+    };
+    // Every kind at once, only for a block that keeps the width: one
+    // marked without that forward has no other (nor one conflicting with a
+    // typed forward of its own).
+    let mut generics = s.generics.clone();
+    generics.params.push(syn::parse_quote_spanned!(flag.span()=> __K: #facade::__private::KeptKind<Self>));
+    let (kind_generics, _, _) = generics.split_for_impl();
+    let body = quote_spanned!(flag.span()=> <__K as #facade::__private::KeptKind<Self>>::keep(self, __x));
+    let mut out = quote! {
+        #[automatically_derived]
+        impl #kind_generics #facade::nn::Forward<__K> for #ident #ty_generics #where_clause {
+            type Output = __K;
 
-                #[track_caller]
-                fn forward(&self, __x: &#kind) -> #kind {
-                    #body
-                }
+            #[track_caller]
+            fn forward(&self, __x: &__K) -> __K {
+                #body
             }
-        });
-    }
-    let (impl_generics, _, _) = s.generics.split_for_impl();
+        }
+    };
     out.extend(quote! {
         #[automatically_derived]
         impl #impl_generics #facade::nn::Takes for #ident #ty_generics #where_clause {
-            type Inputs = #facade::nn::AnyInput;
+            type Inputs = #inputs;
         }
     });
     out

@@ -261,11 +261,12 @@ fn named(names: &[&Ident], blocks: &[TokenStream], facade: &TokenStream) -> (Tok
             }
         }
 
-        impl<#first_param: #facade::nn::Takes, #(#rest_params),*> #facade::nn::FirstTakes for #ty<#(#params),*>
+        impl<#first_param: #facade::nn::Takes, #(#rest_params: #facade::nn::Takes),*> #facade::nn::FirstTakes for #ty<#(#params),*>
         where
             <#first_param as #facade::nn::Takes>::Inputs: #facade::nn::Firstly<#first_param>,
         {
-            type Inputs = <<#first_param as #facade::nn::Takes>::Inputs as #facade::nn::Firstly<#first_param>>::Inputs;
+            type Inputs = <<<#first_param as #facade::nn::Takes>::Inputs as #facade::nn::Firstly<#first_param>>::Inputs
+                as #facade::nn::AlongWith<(#(<#rest_params as #facade::nn::Takes>::Inputs,)*)>>::Out;
         }
 
         impl<#input, #(#params, #outs),*> #facade::nn::Chain<#input> for #ty<#(#params),*>

@@ -147,7 +147,9 @@ pub mod init;
 
 pub use self::containers::dyn_sequential::DynSequential;
 pub use self::containers::repeat::{KeepsKind, Repeat};
-pub use self::containers::sequential::{BlockEntries, Chain, Entries, FirstTakes, NamedEntries, Sequential};
+pub use self::containers::sequential::{
+    AlongWith, BlockEntries, Chain, Entries, FirstTakes, NamedEntries, Sequential,
+};
 pub use self::containers::sequential_entries::Chunks;
 pub use self::kinds::concat::ChannelParts;
 pub use self::kinds::flat::Flat;

@@ -5,18 +5,33 @@
 //! prints and keys (`0.conv1.weight`, `1.conv1.weight`, ...).
 
 use crate::Element;
-use crate::nn::chain::Known;
 use crate::nn::chain::{FirstInput, GivesTo};
 use crate::nn::path::within;
-use crate::nn::{Call, DeepCopy, Forward, HookValue, Hooks, MapElement, Mapper, Module, Takes, Visitor, run};
+use crate::nn::{
+    AnyInput, Call, DeepCopy, Forward, HookValue, Hooks, MapElement, Mapper, Module, OneInput, Takes, Typed,
+    Visitor, run,
+};
 
 /// What block `B`, taking `I`, gives when fed `G` (first: what a chain is
 /// first given).
 type Gives<B, I, G = FirstInput> = <G as GivesTo<B, I>>::Out;
 
-/// `R`, once block `B` (taking `I`, then `J`) gives back what it gave.
-type Repeated<R, B, I, J> =
-    <<Gives<B, J, Gives<B, I>> as KeepsKind<Gives<B, I>, B>>::Checked as Known<R>>::Net;
+/// The input block `B` names as its own ([`OwnInput`]), when it takes `I`.
+type Own<B, I> = <<B as Takes>::Inputs as OwnInput<I, Gives<B, I>>>::Input;
+
+/// The check that `B` gives back what it takes (its own input), as a type.
+type Kept<B, I> = <B as KeepsKind<Own<B, I>, Gives<B, I>>>::Checked;
+
+/// What `B` gives when fed what it gave, once it gives back what it takes.
+type Again<B, I, J> = <Kept<B, I> as GivesAgain<Gives<B, I>, B, J>>::Out;
+
+/// The check that `B` gives back what it gave, as a type.
+type KeptAgain<B, I, J> = <B as KeepsKind<Gives<B, I>, Again<B, I, J>>>::Checked;
+
+/// `R`, once block `B` (taking `I`, then `J`) gives back what it takes and
+/// then what it gave: unknown when a check fails, so that nothing after it
+/// (a `forward` on the result) is reported again.
+type Repeated<R, B, I, J> = <Kept<B, I> as Held<<KeptAgain<B, I, J> as Held<R>>::Out>>::Out;
 
 /// `N` blocks of type `B` run in order, each given what the one before it
 /// gave, like `nn.Sequential(*[make() for _ in range(N)])`: keys `0.…` to
@@ -57,14 +72,16 @@ impl<const N: usize, B> Repeat<N, B> {
     pub fn new<I, J>(make: impl FnMut(usize) -> B) -> Repeated<Self, B, I, J>
     where
         FirstInput: GivesTo<B, I>,
-        Gives<B, I>: GivesTo<B, J>,
-        Gives<B, J, Gives<B, I>>: KeepsKind<Gives<B, I>, B>,
+        B: Takes,
+        <B as Takes>::Inputs: OwnInput<I, Gives<B, I>>,
+        B: KeepsKind<Own<B, I>, Gives<B, I>>,
+        Kept<B, I>: GivesAgain<Gives<B, I>, B, J> + Held<<KeptAgain<B, I, J> as Held<Self>>::Out>,
+        B: KeepsKind<Gives<B, I>, Again<B, I, J>>,
+        KeptAgain<B, I, J>: Held<Self>,
     {
         const { assert!(N > 0, "a Repeat holds at least one block") };
-        <<Gives<B, J, Gives<B, I>> as KeepsKind<Gives<B, I>, B>>::Checked as Known<Self>>::pass(Repeat {
-            blocks: std::array::from_fn(make),
-            hooks: Hooks::new(),
-        })
+        let repeat = Repeat { blocks: std::array::from_fn(make), hooks: Hooks::new() };
+        <Kept<B, I> as Held<_>>::held(<KeptAgain<B, I, J> as Held<Self>>::held(repeat))
     }
 
     /// The blocks, in order (`stage.blocks()[1]` is PyTorch's `stage[1]`).
@@ -79,27 +96,95 @@ impl<const N: usize, B> Repeat<N, B> {
     }
 }
 
-/// The check that block `B` gives back what it gives, so that it can be
-/// repeated: `Self` is what it gives when given `TAKES` (what it gave
-/// before); implemented only when that is `TAKES` again.
+/// The check that block `Self` gives back what it takes, so that it can
+/// be repeated: implemented only when `GIVES` is `TAKES`.
 ///
 /// ```
 /// use blocks_core::nn::{Batch, KeepsKind, Linear};
-/// fn repeatable<G: KeepsKind<Batch<4>, Linear<4, 4>>>() {}
-/// repeatable::<Batch<4>>();
+/// fn repeatable<B: KeepsKind<Batch<4>, Batch<4>>>() {}
+/// repeatable::<Linear<4, 4>>();
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{B}` cannot be repeated: given `{TAKES}`, it gives `{Self}`",
-    label = "given `{TAKES}`, it gives `{Self}`",
+    message = "`{Self}` cannot be repeated: it takes `{TAKES}` but gives `{GIVES}`",
+    label = "takes `{TAKES}` but gives `{GIVES}`",
     note = "each block of a `Repeat` is given what the one before it gave: repeat a block that gives what it takes, and put the block that changes the size before the `Repeat`"
 )]
-pub trait KeepsKind<TAKES, B: ?Sized> {
+pub trait KeepsKind<TAKES, GIVES> {
     /// `()`: the check as a type, which [`Repeat::new`]'s result goes through.
     type Checked;
 }
 
-impl<T, B: ?Sized> KeepsKind<T, B> for T {
+impl<B: ?Sized, T> KeepsKind<T, T> for B {
     type Checked = ();
+}
+
+/// The input a block names as its own, as its [`Takes`] (`Self`) says, when
+/// it takes `I` and then gives `O`: `N` for a layer taking `Typed<N>`, `I`
+/// for a block with one `Forward` impl, and for a block generic over its
+/// input, what it gave (checked by feeding it that next).
+///
+/// ```
+/// use blocks_core::__private::OwnInput;
+/// use blocks_core::nn::{AnyInput, Batch};
+/// fn own<M: OwnInput<I, O, Input = X>, I, O, X>() {}
+/// own::<AnyInput, (), Batch<3>, Batch<3>>();
+/// ```
+pub trait OwnInput<I, O> {
+    /// The block's own input.
+    type Input;
+}
+
+impl<I, O> OwnInput<I, O> for AnyInput {
+    type Input = O;
+}
+
+impl<I, O> OwnInput<I, O> for OneInput {
+    type Input = I;
+}
+
+impl<I, O, N, W: ?Sized> OwnInput<I, O> for Typed<N, W> {
+    type Input = N;
+}
+
+/// What block `B`, taking `J`, gives when fed `G` (what it gave the first
+/// time), once `Self`, the check that it gives back what it takes, holds
+/// (is `()`): a block that failed that check is not reported again here.
+///
+/// ```
+/// use blocks_core::__private::GivesAgain;
+/// use blocks_core::nn::{Batch, Linear};
+/// fn again<C: GivesAgain<G, B, G, Out = O>, G, B, O>() {}
+/// again::<(), Batch<4>, Linear<4, 4>, Batch<4>>();
+/// ```
+pub trait GivesAgain<G, B: ?Sized, J> {
+    /// What `B` gives.
+    type Out;
+}
+
+impl<G: GivesTo<B, J>, B: ?Sized, J> GivesAgain<G, B, J> for () {
+    type Out = G::Out;
+}
+
+/// `T`, once `Self`, a check, holds (is `()`); unknown otherwise.
+///
+/// ```
+/// use blocks_core::__private::Held;
+/// assert_eq!(<() as Held<u8>>::held(3), 3);
+/// ```
+pub trait Held<T> {
+    /// `T`.
+    type Out;
+
+    /// `value`, as itself.
+    fn held(value: T) -> Self::Out;
+}
+
+impl<T> Held<T> for () {
+    type Out = T;
+
+    fn held(value: T) -> T {
+        value
+    }
 }
 
 /// Takes what its block takes; each block after the first is given what

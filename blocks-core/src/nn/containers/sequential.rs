@@ -189,6 +189,26 @@ pub trait FirstTakes {
     type Inputs;
 }
 
+/// `Self` (the first block's [`Takes::Inputs`]) once the others' (`T`) are
+/// known too: an error type when one of them is (a
+/// `#[module(keeps_width)]` block without its forward, reported where it
+/// is defined), so that a `forward` on the `Sequential` is not reported
+/// again.
+///
+/// ```
+/// use blocks_core::nn::{AlongWith, AnyInput, OneInput};
+/// fn inputs<M: AlongWith<T, Out = M>, T>() {}
+/// inputs::<AnyInput, (OneInput,)>();
+/// ```
+pub trait AlongWith<T> {
+    /// `Self`.
+    type Out;
+}
+
+impl<M, T> AlongWith<T> for M {
+    type Out = M;
+}
+
 /// `net.hidden`: a named entry of `sequential![hidden: .., out: ..]`, with
 /// its own type (PyTorch's `net.hidden`); examples in `blocks::sequential`.
 impl<T: NamedEntries> Deref for Sequential<T> {

@@ -5,7 +5,7 @@
 use crate::nn::HookValue;
 use crate::nn::forward::{Forward, run};
 use crate::nn::path::within;
-use crate::nn::sequential::{BlockEntries, Chain, Entries, FirstTakes};
+use crate::nn::sequential::{AlongWith, BlockEntries, Chain, Entries, FirstTakes};
 use crate::nn::{Module, Visitor};
 
 /// More than twelve blocks in a `Sequential`: the first twelve (a tuple) and
@@ -47,8 +47,8 @@ impl<F: BlockEntries, R: BlockEntries> BlockEntries for Chunks<F, R> {
     }
 }
 
-impl<F: FirstTakes, R> FirstTakes for Chunks<F, R> {
-    type Inputs = F::Inputs;
+impl<F: FirstTakes, R: FirstTakes> FirstTakes for Chunks<F, R> {
+    type Inputs = <F::Inputs as AlongWith<R::Inputs>>::Out;
 }
 
 impl<G, F, R> Chain<G> for Chunks<F, R>
@@ -85,11 +85,11 @@ macro_rules! entries_tuple {
         entries_tuple!(@call G; (); ($($block $out $index),+));
     };
     (@first $first:ident $(, $rest:ident)*) => {
-        impl<$first: crate::nn::Takes, $($rest),*> FirstTakes for ($first, $($rest,)*)
+        impl<$first: crate::nn::Takes, $($rest: crate::nn::Takes),*> FirstTakes for ($first, $($rest,)*)
         where
             $first::Inputs: crate::nn::Firstly<$first>,
         {
-            type Inputs = <$first::Inputs as crate::nn::Firstly<$first>>::Inputs;
+            type Inputs = <<$first::Inputs as crate::nn::Firstly<$first>>::Inputs as AlongWith<($($rest::Inputs,)*)>>::Out;
         }
     };
     // Builds `A: Forward<G, Output = OA>, B: Forward<OA, Output = OB>, ...` one block at a time.

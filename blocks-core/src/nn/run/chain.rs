@@ -61,45 +61,43 @@ pub trait ChainStep<G, I> {
     type Out;
 }
 
-impl<G, I, B: Takes + ?Sized> ChainStep<G, I> for B
-where
-    B::Inputs: Step<G, I, B>,
-{
-    type Out = <B::Inputs as Step<G, I, B>>::Out;
+impl<G, I, B: Takes + Step<G, I, B::Inputs> + ?Sized> ChainStep<G, I> for B {
+    type Out = <B as Step<G, I, B::Inputs>>::Out;
 }
 
-/// Block `B` fed a `G` in a chain, taking `I`, as `Self` (its [`Takes`])
+/// Block `Self` fed a `G` in a chain, taking `I`, as `M` (its [`Takes`])
 /// says: a block generic over its input ([`AnyInput`]) takes `G` itself; a
 /// block with one `Forward` impl ([`OneInput`]) takes its input `I` when
 /// `G` is that kind, with the same size ([`FeedsInChain`]). What it gives
 /// is known only once the check holds, so a block that does not fit is
-/// reported once, and nothing after it.
+/// reported once, and nothing after it. (Each impl is for every block, told
+/// apart by `M`: a failed check names no impl of this trait.)
 ///
 /// ```
 /// use blocks_core::__private::Step;
 /// use blocks_core::nn::{AnyInput, Batch, Linear, ReLU};
-/// fn gives<M: Step<G, G, B, Out = O>, G, B, O>() {}
-/// gives::<AnyInput, Batch<4>, Linear<4, 2>, Batch<2>>();
-/// gives::<AnyInput, Batch<3>, ReLU, Batch<3>>();
+/// fn gives<B: Step<G, G, AnyInput, Out = O>, G, O>() {}
+/// gives::<Linear<4, 2>, Batch<4>, Batch<2>>();
+/// gives::<ReLU, Batch<3>, Batch<3>>();
 /// ```
-pub trait Step<G, I, B: ?Sized> {
+pub trait Step<G, I, M> {
     /// What the block gives.
     type Out;
 }
 
-impl<G, B: Forward<G> + ?Sized> Step<G, G, B> for AnyInput {
+impl<G, B: Forward<G> + ?Sized> Step<G, G, AnyInput> for B {
     type Out = B::Output;
 }
 
 /// A layer of this crate: its own input `N` checked in a chain's words.
-impl<G: FitsInChain<N, W::Block>, N, W: Blamed<B> + ?Sized, B: ?Sized> Step<G, G, B> for Typed<N, W>
+impl<G: FitsInChain<N, W::Block>, N, W: Blamed<B> + ?Sized, B: ?Sized> Step<G, G, Typed<N, W>> for B
 where
     G::Checked: ThenForward<B, G>,
 {
     type Out = <G::Checked as ThenForward<B, G>>::Out;
 }
 
-impl<G: FeedsInChain<I, B>, I, B: HasForward<I> + ?Sized> Step<G, I, B> for OneInput
+impl<G: FeedsInChain<I, B>, I, B: HasForward<I> + ?Sized> Step<G, I, OneInput> for B
 where
     B::Output: Sized,
 {

@@ -251,3 +251,93 @@ pub fn keep_width<B: KeepsWidth + ?Sized, K: TensorKind<Elem = f32>>(block: &B, 
         )
     })
 }
+
+/// A kind a `#[module(keeps_width)]` block `B` takes and gives back: a
+/// `Batch`, `Images`, `Flat`, `Scalar` (float32), or what a chain is first
+/// given; not a plain `Tensor`, which the block's own `Forward` takes.
+/// Implemented only for a block that [`KeepsWidth`], so a block marked
+/// without that forward has no other either (nor one conflicting with a
+/// typed forward of its own: it is reported once, where it is defined).
+///
+/// ```
+/// use blocks_core::__private::KeptKind;
+/// use blocks_core::nn::{Batch, ReLU};
+/// let y = <Batch<3> as KeptKind<ReLU>>::keep(&ReLU::default(), &Batch::<3>::rand(2));
+/// assert_eq!(y.shape(), vec![2, 3]);
+/// ```
+///
+/// # Panics
+///
+/// If the block's forward changed the width, naming the block.
+pub trait KeptKind<B: ?Sized>: Sized {
+    /// `block`'s `Forward<Tensor>` on the tensor inside `input`, as this kind.
+    fn keep(block: &B, input: &Self) -> Self;
+}
+
+macro_rules! kept_kind {
+    ($([$($generics:tt)*] $kind:ty;)*) => {$(
+        impl<B: KeepsWidth + ?Sized, $($generics)*> KeptKind<B> for $kind {
+            #[track_caller]
+            fn keep(block: &B, input: &Self) -> Self {
+                keep_width(block, input)
+            }
+        }
+    )*};
+}
+
+kept_kind! {
+    [const N: usize] Batch<N>;
+    [const C: usize] Images<C>;
+    [] Flat;
+    [] Scalar;
+    [] crate::nn::chain::FirstInput;
+}
+
+/// Whether block `Self` [`KeepsWidth`], as a constant: `#[module(keeps_width)]`
+/// on a plain struct writes its `Takes` through it, so a block marked
+/// without a forward from `Tensor` to `Tensor` is one error where it is
+/// defined, and its uses are not reported again.
+///
+/// ```
+/// use blocks_core::__private::KeepsWidthHolds;
+/// assert!(<blocks_core::nn::ReLU as KeepsWidthHolds>::HOLDS);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is marked #[module(keeps_width)], but has no forward from `Tensor` to `Tensor`",
+    label = "no `impl Forward<Tensor> for {Self}` giving a `Tensor`",
+    note = "write `impl Forward<Tensor> for {Self} {{ type Output = Tensor; fn forward(&self, x: &Tensor) -> Tensor {{ ... }} }}`, PyTorch's `def forward(self, X)`"
+)]
+pub trait KeepsWidthHolds {
+    /// `true`.
+    const HOLDS: bool;
+}
+
+#[diagnostic::do_not_recommend]
+impl<B: KeepsWidth + ?Sized> KeepsWidthHolds for B {
+    const HOLDS: bool = true;
+}
+
+/// [`AnyInput`](crate::nn::AnyInput) once `HOLDS` is `true`: the `Takes` of a
+/// `#[module(keeps_width)]` block (`<KeptIf<{ .. }> as KeptInputs>::Inputs`).
+///
+/// ```
+/// use blocks_core::__private::{KeptIf, KeptInputs};
+/// fn inputs<K: KeptInputs<Inputs = blocks_core::nn::AnyInput>>() {}
+/// inputs::<KeptIf<true>>();
+/// ```
+pub struct KeptIf<const HOLDS: bool>;
+
+/// What a `#[module(keeps_width)]` block takes, once [`KeptIf`] holds.
+///
+/// ```
+/// fn inputs<K: blocks_core::__private::KeptInputs>() {}
+/// inputs::<blocks_core::__private::KeptIf<true>>();
+/// ```
+pub trait KeptInputs {
+    /// [`AnyInput`](crate::nn::AnyInput).
+    type Inputs;
+}
+
+impl KeptInputs for KeptIf<true> {
+    type Inputs = crate::nn::AnyInput;
+}
