@@ -28,6 +28,7 @@ pub mod optim;
 mod random;
 mod tensor;
 mod threading;
+mod vectorized;
 
 pub use any_tensor::AnyTensor;
 pub use autograd::grad_hooks::GradHookHandle;

@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, ArrayView3, ArrayViewD, IxDyn};
 
+use super::batch_norm_sums::{Sums, channel_stats, channel_sums};
 use crate::error::or_panic;
 use crate::threading::for_row_parts;
+use crate::vectorized::vectorized;
 use crate::{Element, ShapeError, TensorBase, get_num_threads};
 
 /// The per-channel statistics of a training batch, returned by
@@ -352,36 +354,39 @@ impl<E: Element> TensorBase<E> {
     }
 
     /// `(x − mean) · invstd · weight + bias` per channel, recorded with its backward.
+    ///
+    /// One pass from the input into new storage: per channel the mean, the
+    /// scale `invstd · weight` and the bias are rounded to `E` once, and each
+    /// value is `(x − mean) · scale + bias` in `E` (as PyTorch computes it).
     fn normalize(&self, norm: Normalization<E>, weight: Option<&Self>, bias: Option<&Self>) -> Self {
         let data = {
             let x = self.data();
-            let mut y = x.as_standard_layout().into_owned();
+            let x = x.as_standard_layout();
+            let shape = x.shape().to_vec();
+            let values = x.as_slice().expect("standard layout");
             let bias = bias.map(Self::to_vec);
-            let (n, c) = (y.shape()[0], y.shape()[1]);
-            let spatial = y.len().checked_div(n * c).unwrap_or(0);
+            let c = shape[1];
+            let spatial = values.len().checked_div(shape[0] * c).unwrap_or(0);
+            let per_channel: Vec<(E, E, E)> = (0..c)
+                .map(|ch| {
+                    let w = norm.weight.as_ref().map_or(1.0, |w| w[ch].as_f64());
+                    let b = bias.as_ref().map_or(E::zero(), |b| b[ch]);
+                    (E::of(norm.mean[ch]), E::of(norm.invstd[ch] * w), b)
+                })
+                .collect();
+            // Every element is written below.
+            let mut y = crate::autograd::pool::scratch(values.len());
             if spatial > 0 {
                 // One plane (image, channel) at a time: the channel is fixed within it.
-                let values = y.as_slice_mut().expect("standard layout");
-                let (norm, bias) = (&norm, &bias);
-                for_row_parts(values, spatial, spatial, get_num_threads(), |first, planes| {
-                    for (index, chunk) in planes.chunks_exact_mut(spatial).enumerate() {
-                        let ch = (first + index) % c;
-                        let (mean, invstd) = (norm.mean[ch], norm.invstd[ch]);
-                        let (w, b) = (norm.weight.as_ref().map(|w| w[ch]), bias.as_ref().map(|b| b[ch]));
-                        for value in chunk {
-                            let mut v = E::of((value.as_f64() - mean) * invstd);
-                            if let Some(w) = w {
-                                v *= w;
-                            }
-                            if let Some(b) = b {
-                                v += b;
-                            }
-                            *value = v;
-                        }
-                    }
+                let per_channel = &per_channel;
+                for_row_parts(&mut y, spatial, spatial, get_num_threads(), |first, planes| {
+                    vectorized(
+                        #[inline(always)]
+                        || normalize_planes(&values[first * spatial..], spatial, per_channel, first, planes),
+                    );
                 });
             }
-            y
+            ArrayD::from_shape_vec(IxDyn(&shape), y).expect("input size")
         };
         let (has_weight, has_bias) = (weight.is_some(), bias.is_some());
         let inputs: Vec<&Self> = [Some(self), weight, bias].into_iter().flatten().collect();
@@ -408,60 +413,24 @@ impl<E: Element> TensorBase<E> {
     }
 }
 
-/// The per-channel mean and biased variance of `[N, C, S]`, in float64 (two
-/// passes). Large inputs are cut into runs of channels, one per thread; each
-/// channel is summed as on one thread, so the statistics are the same bit
-/// for bit on any number of threads.
-fn channel_stats<E: Element>(x: ArrayView3<'_, E>) -> (Vec<f64>, Vec<f64>) {
-    let (n, c, s) = x.dim();
-    let count = (n * s) as f64;
-    let x = x.as_slice().expect("standard layout");
-    let plane = |img: usize, ch: usize| &x[(img * c + ch) * s..][..s];
-    let mut stats = vec![(0.0, 0.0); c];
-    for_row_parts(&mut stats, 1, n * s, get_num_threads(), |first, channels| {
-        for (index, slot) in channels.iter_mut().enumerate() {
-            let ch = first + index;
-            let m = (0..n).map(|img| sum_f64(plane(img, ch), |v| v)).sum::<f64>() / count;
-            let var = (0..n).map(|img| sum_f64(plane(img, ch), |v| (v - m) * (v - m))).sum::<f64>() / count;
-            *slot = (m, var);
-        }
-    });
-    stats.into_iter().unzip()
-}
-
-/// `Σ f(v)` over `values` in float64, in four interleaved partial sums so
-/// that the additions do not wait on one another.
-fn sum_f64<E: Element>(values: &[E], f: impl Fn(f64) -> f64) -> f64 {
-    let mut sums = [0.0; 4];
-    let chunks = values.chunks_exact(4);
-    let tail: f64 = chunks.remainder().iter().map(|v| f(v.as_f64())).sum();
-    for chunk in chunks {
-        for (sum, v) in sums.iter_mut().zip(chunk) {
-            *sum += f(v.as_f64());
+/// Planes `first..` of a normalization (`spatial` values each) from `x`
+/// (starting at plane `first`): `(x − mean) · scale + shift` with each
+/// plane's channel's `(mean, scale, shift)`.
+#[inline(always)]
+fn normalize_planes<E: Element>(
+    x: &[E],
+    spatial: usize,
+    per_channel: &[(E, E, E)],
+    first: usize,
+    planes: &mut [E],
+) {
+    let c = per_channel.len();
+    for (index, (out, input)) in planes.chunks_exact_mut(spatial).zip(x.chunks_exact(spatial)).enumerate() {
+        let (mean, scale, shift) = per_channel[(first + index) % c];
+        for (out, &v) in out.iter_mut().zip(input) {
+            *out = (v - mean) * scale + shift;
         }
     }
-    (sums[0] + sums[1]) + (sums[2] + sums[3]) + tail
-}
-
-/// `(Σ g, Σ g · x)` over two slices of the same length, in float64, in four
-/// interleaved partial sums each.
-fn sums_of_products<E: Element>(x: &[E], g: &[E], f: impl Fn(f64) -> f64) -> (f64, f64) {
-    let (mut sum_g, mut sum_gx) = ([0.0; 4], [0.0; 4]);
-    let (x_chunks, g_chunks) = (x.chunks_exact(4), g.chunks_exact(4));
-    let (mut tail_g, mut tail_gx) = (0.0, 0.0);
-    for (&xv, &gv) in x_chunks.remainder().iter().zip(g_chunks.remainder()) {
-        tail_g += gv.as_f64();
-        tail_gx += gv.as_f64() * f(xv.as_f64());
-    }
-    for (xs, gs) in x_chunks.zip(g_chunks) {
-        for lane in 0..4 {
-            let gv = gs[lane].as_f64();
-            sum_g[lane] += gv;
-            sum_gx[lane] += gv * f(xs[lane].as_f64());
-        }
-    }
-    let total = |s: [f64; 4]| (s[0] + s[1]) + (s[2] + s[3]);
-    (total(sum_g) + tail_g, total(sum_gx) + tail_gx)
 }
 
 /// The gradients of input, weight and bias, in float64 per channel:
@@ -476,21 +445,11 @@ fn batch_norm_backward<E: Element>(
     let count = norm.across.as_ref().map_or((n * s) as f64, |(count, _)| *count);
     let threads = get_num_threads();
     let (x, g) = (x.as_slice().expect("standard layout"), g.as_slice().expect("standard layout"));
-    // The plane of image `img` and channel `ch` within a `[N, C, S]` slice.
-    let plane = |img: usize, ch: usize| (img * c + ch) * s..(img * c + ch + 1) * s;
-    // (Σ g, Σ g · x̂) per channel, each channel summed as on one thread.
-    let mut sums = vec![(0.0, 0.0); c];
-    for_row_parts(&mut sums, 1, n * s, threads, |first, channels| {
-        for (index, slot) in channels.iter_mut().enumerate() {
-            let ch = first + index;
-            let (mean, invstd) = (norm.mean[ch], norm.invstd[ch]);
-            *slot = (0..n).fold((0.0, 0.0), |(sum_g, sum_g_xhat), img| {
-                let (sg, sgx) =
-                    sums_of_products(&x[plane(img, ch)], &g[plane(img, ch)], |xv| (xv - mean) * invstd);
-                (sum_g + sg, sum_g_xhat + sgx)
-            });
-        }
-    });
+    // (Σ g, Σ g · x̂) per channel, the same on any number of threads.
+    let mut sums = channel_sums(x, g, (n, c, s), Sums::Products(&norm.mean), threads);
+    for ((_, sum_g_xhat), invstd) in sums.iter_mut().zip(&norm.invstd) {
+        *sum_g_xhat *= invstd;
+    }
     // This part's weight and bias gradients; then, across processes, the
     // sums over the whole batch for the input's.
     let dw = sums.iter().map(|&(_, sum_g_xhat)| E::of(sum_g_xhat)).collect();
@@ -500,29 +459,89 @@ fn batch_norm_backward<E: Element>(
         reduce(&mut flat);
         sums = flat.chunks_exact(2).map(|pair| (pair[0], pair[1])).collect();
     }
-    // Every element is written below.
+    // Every element is written below. Per channel, in float64 and then
+    // rounded to `E` once: dx = a · (g − mean(g) − (x − mean) · k) with
+    // a = w · invstd and k = invstd · mean(g · x̂) (training; eval: a · g).
+    let coefficients: Vec<[E; 4]> = (0..c)
+        .map(|ch| {
+            let (mean, invstd) = (norm.mean[ch], norm.invstd[ch]);
+            let w = norm.weight.as_ref().map_or(1.0, |w| w[ch].as_f64());
+            let (sum_g, sum_g_xhat) = sums[ch];
+            [w * invstd, sum_g / count, mean, invstd * sum_g_xhat / count].map(E::of)
+        })
+        .collect();
     let mut dx = crate::autograd::pool::scratch(n * c * s);
     if s > 0 {
-        let sums = &sums;
+        let coefficients = &coefficients;
         for_row_parts(&mut dx, s, s, threads, |first, planes| {
-            for (index, out) in planes.chunks_exact_mut(s).enumerate() {
-                let (img, ch) = ((first + index) / c, (first + index) % c);
-                let (mean, invstd) = (norm.mean[ch], norm.invstd[ch]);
-                let w = norm.weight.as_ref().map_or(1.0, |w| w[ch].as_f64());
-                let (sum_g, sum_g_xhat) = sums[ch];
-                let values = x[plane(img, ch)].iter().zip(&g[plane(img, ch)]);
-                for (out, (&xv, &gv)) in out.iter_mut().zip(values) {
-                    let gv = gv.as_f64();
-                    let value = if norm.training {
-                        let xhat = (xv.as_f64() - mean) * invstd;
-                        w * invstd * (gv - sum_g / count - xhat * sum_g_xhat / count)
-                    } else {
-                        w * invstd * gv
-                    };
-                    *out = E::of(value);
-                }
-            }
+            vectorized(
+                #[inline(always)]
+                || dx_planes(x, g, (c, s), norm.training, coefficients, first, planes),
+            );
         });
     }
     (dx, dw, db)
+}
+
+/// Planes `first..` of the input's gradient (see [`batch_norm_backward`]).
+#[inline(always)]
+fn dx_planes<E: Element>(
+    x: &[E],
+    g: &[E],
+    (c, s): (usize, usize),
+    training: bool,
+    coefficients: &[[E; 4]],
+    first: usize,
+    planes: &mut [E],
+) {
+    let plane = |img: usize, ch: usize| (img * c + ch) * s..(img * c + ch + 1) * s;
+    for (index, out) in planes.chunks_exact_mut(s).enumerate() {
+        let (img, ch) = ((first + index) / c, (first + index) % c);
+        let [a, mean_g, mean, k] = coefficients[ch];
+        let values = x[plane(img, ch)].iter().zip(&g[plane(img, ch)]);
+        if training {
+            for (out, (&xv, &gv)) in out.iter_mut().zip(values) {
+                *out = a * (gv - mean_g - (xv - mean) * k);
+            }
+        } else {
+            for (out, &gv) in out.iter_mut().zip(&g[plane(img, ch)]) {
+                *out = a * gv;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_matches_the_definition() {
+        let (n, c, s) = (2, 3, 5);
+        let x = TensorBase::<f64>::from_vec(
+            (0..n * c * s).map(|i| ((i * 37) % 11) as f64 - 5.0).collect(),
+            [n, c, s],
+        );
+        let weight = TensorBase::<f64>::from_vec(vec![0.5, -2.0, 1.5], [c]).requires_grad_(true);
+        let bias = TensorBase::<f64>::from_vec(vec![0.25, 0.0, -1.0], [c]);
+        let x = x.requires_grad_(true);
+        let (y, _) = x.batch_norm_train(Some(&weight), Some(&bias), 1e-5);
+        let xs = x.to_vec();
+        let at = |img: usize, ch: usize, i: usize| (img * c + ch) * s + i;
+        for ch in 0..c {
+            let values: Vec<f64> = (0..n)
+                .flat_map(|img| (0..s).map(move |i| (img, i)))
+                .map(|(img, i)| xs[at(img, ch, i)])
+                .collect();
+            let m = values.iter().sum::<f64>() / values.len() as f64;
+            let v = values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / values.len() as f64;
+            let (w, b) = (weight.to_vec()[ch], bias.to_vec()[ch]);
+            for img in 0..n {
+                for i in 0..s {
+                    let expected = (xs[at(img, ch, i)] - m) / (v + 1e-5).sqrt() * w + b;
+                    assert!((y.to_vec()[at(img, ch, i)] - expected).abs() < 1e-12);
+                }
+            }
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! stride, padding, dilation and groups, lowered to matrix products through
 //! `im2col` a panel at a time (`conv_panels.rs`; ConvolutionBackward0, as in PyTorch).
 
-use ndarray::{Array2, ArrayD, IxDyn};
+use ndarray::{ArrayD, CowArray, Ix2, IxDyn};
 
 use super::conv_backward::{SavedCols, conv_backward};
 use super::conv_panels::Panels;
@@ -288,8 +288,17 @@ fn both(sizes: [Option<usize>; 2]) -> Option<[usize; 2]> {
     Some([sizes[0]?, sizes[1]?])
 }
 
-/// The weight `[out, in/groups, k...]` seen as the matrix `[out, in/groups · k...]`.
-pub(super) fn weight_matrix<E: Element>(w: &ArrayD<E>, out_channels: usize) -> Array2<E> {
+/// The weight `[out, in/groups, k...]` seen as the matrix `[out, in/groups · k...]`:
+/// a view of it when it is in standard layout (a layer's weight always is), a
+/// copy otherwise (ResNet-18's forward copied its 47 MB of weights each time).
+pub(super) fn weight_matrix<E: Element>(w: &ArrayD<E>, out_channels: usize) -> CowArray<'_, E, Ix2> {
     let per_out = w.len().checked_div(out_channels).unwrap_or(0);
-    w.as_standard_layout().to_owned().into_shape_with_order((out_channels, per_out)).expect("weight size")
+    if w.is_standard_layout() {
+        return w.view().into_shape_with_order((out_channels, per_out)).expect("weight size").into();
+    }
+    w.as_standard_layout()
+        .to_owned()
+        .into_shape_with_order((out_channels, per_out))
+        .expect("weight size")
+        .into()
 }

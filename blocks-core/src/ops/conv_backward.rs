@@ -33,10 +33,10 @@ pub(super) fn conv_backward<E: Element>(
     // (the input's snapshot checks that it was not modified in place since).
     // The weight is read only for the input's gradient (as before); the
     // weight's gradient needs only its shape.
-    let w2 = if ctx.needs(0) {
-        weight_matrix(&ctx.input(1), out_channels)
-    } else {
-        Array2::zeros((out_channels, w_shape[1..].iter().product()))
+    let w = ctx.needs(0).then(|| ctx.input(1));
+    let w2 = match &w {
+        Some(w) => weight_matrix(w, out_channels),
+        None => Array2::zeros((out_channels, w_shape[1..].iter().product())).into(),
     };
     let x = ctx.needs(1).then(|| ctx.input(0));
     let x = x.as_ref().map(|x| x.as_standard_layout());

@@ -7,6 +7,7 @@ mod adaptive_max_pool;
 mod arithmetic;
 pub(crate) mod axes;
 pub(crate) mod batch_norm;
+mod batch_norm_sums;
 pub(crate) mod broadcast;
 mod compare;
 mod conv;

@@ -144,6 +144,10 @@ fn taps(p: &Planes, window: &Window, oy: usize, ox: usize, out: &mut Vec<usize>)
 /// Planes `first..` of a max pooling of `x` (whole planes): the maximum of
 /// each window into `values`, its position within the plane into `argmax`
 /// (`None` for a window all in the padding).
+///
+/// Each axis' taps are found once per output row and column (not per
+/// window), and each window is scanned row by row as [`taps`] lists it, so
+/// the first maximum wins (a NaN over any number), as in PyTorch.
 fn max_pool_planes<E: Element>(
     x: &[E],
     p: &Planes,
@@ -152,28 +156,25 @@ fn max_pool_planes<E: Element>(
     values: &mut [E],
     argmax: &mut [Option<usize>],
 ) {
-    let Window { kernel, stride, padding, dilation, .. } = *window;
     let per_plane = p.oh * p.ow;
-    let mut positions = Vec::new();
-    // Without padding, and with every window inside the input, the taps
-    // are plain offsets: no per-window list or bounds checks (same order).
-    let last = |axis: usize, outputs: usize| {
-        ((outputs - 1).checked_mul(stride[axis])?)
-            .checked_add((kernel[axis] - 1).checked_mul(dilation[axis])?)
-    };
-    let inside =
-        padding == [0, 0] && last(0, p.oh).is_some_and(|y| y < p.h) && last(1, p.ow).is_some_and(|x| x < p.w);
+    let rows: Vec<AxisTaps> = (0..p.oh).map(|oy| window.axis_taps(0, oy, p.h)).collect();
+    let cols: Vec<AxisTaps> = (0..p.ow).map(|ox| window.axis_taps(1, ox, p.w)).collect();
     let outs = values.chunks_exact_mut(per_plane).zip(argmax.chunks_exact_mut(per_plane));
     for (index, (values, argmax)) in outs.enumerate() {
         let plane = &x[(first + index) * p.h * p.w..][..p.h * p.w];
-        for (o, (value, arg)) in values.iter_mut().zip(argmax.iter_mut()).enumerate() {
-            let (oy, ox) = (o / p.ow, o % p.ow);
-            if inside {
-                let base = oy * stride[0] * p.w + ox * stride[1];
-                let mut best = base;
-                for ky in 0..kernel[0] {
-                    for kx in 0..kernel[1] {
-                        let i = base + ky * dilation[0] * p.w + kx * dilation[1];
+        let lines = values.chunks_exact_mut(p.ow).zip(argmax.chunks_exact_mut(p.ow));
+        for (ys, (values, argmax)) in rows.iter().zip(lines) {
+            for (xs, (value, arg)) in cols.iter().zip(values.iter_mut().zip(argmax.iter_mut())) {
+                if ys.count == 0 || xs.count == 0 {
+                    *value = E::neg_infinity();
+                    *arg = None;
+                    continue;
+                }
+                let mut best = ys.first * p.w + xs.first;
+                for ky in 0..ys.count {
+                    let row = (ys.first + ky * ys.step) * p.w + xs.first;
+                    for kx in 0..xs.count {
+                        let i = row + kx * xs.step;
                         let (v, b) = (plane[i], plane[best]);
                         // Branch-free (the winner is data): taps come in
                         // increasing order, so `i >= best`.
@@ -183,18 +184,7 @@ fn max_pool_planes<E: Element>(
                 }
                 *value = plane[best];
                 *arg = Some(best);
-                continue;
             }
-            taps(p, window, oy, ox, &mut positions);
-            let mut best: Option<usize> = None;
-            for &i in &positions {
-                let v = plane[i];
-                if best.is_none_or(|b| v > plane[b] || v.is_nan() && !plane[b].is_nan()) {
-                    best = Some(i);
-                }
-            }
-            *value = best.map_or(E::neg_infinity(), |b| plane[b]);
-            *arg = best;
         }
     }
 }
