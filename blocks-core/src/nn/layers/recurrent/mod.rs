@@ -13,3 +13,4 @@ pub(crate) mod rnn;
 pub(crate) mod stack;
 pub(crate) mod step;
 pub(crate) mod weights;
+pub(crate) mod fused;
