@@ -75,8 +75,15 @@ impl<E: Element> TensorBase<E> {
     ///
     /// When the shapes do not fit together, naming them all.
     #[track_caller]
-    pub(crate) fn lstm_layer(&self, h0: &Self, c0: &Self, weights: LstmWeights<'_, E>, reverse: bool) -> Self {
-        let (x_shape, w_ih_shape, w_hh_shape) = (self.shape(), weights.weight_ih.shape(), weights.weight_hh.shape());
+    pub(crate) fn lstm_layer(
+        &self,
+        h0: &Self,
+        c0: &Self,
+        weights: LstmWeights<'_, E>,
+        reverse: bool,
+    ) -> Self {
+        let (x_shape, w_ih_shape, w_hh_shape) =
+            (self.shape(), weights.weight_ih.shape(), weights.weight_hh.shape());
         let hidden = w_hh_shape.get(1).copied().unwrap_or(0);
         let fits = x_shape.len() == 3
             && w_hh_shape == [4 * hidden, hidden]
@@ -98,7 +105,8 @@ impl<E: Element> TensorBase<E> {
         if let Some((b_ih, b_hh)) = weights.biases {
             inputs.extend([b_ih, b_hh]);
         }
-        let data = ArrayD::from_shape_vec(IxDyn(&[sizes.steps + 1, sizes.batch, hidden]), y).expect("(L + 1) N H");
+        let data =
+            ArrayD::from_shape_vec(IxDyn(&[sizes.steps + 1, sizes.batch, hidden]), y).expect("(L + 1) N H");
         TensorBase::from_op(data, "MkldnnRnnLayerBackward0", &inputs, move |grad, ctx| {
             let grads = backward(&grad, ctx, &saved, sizes, reverse);
             pool::recycle(grad);
@@ -145,7 +153,12 @@ fn forward<E: Element>(
     {
         let (x, w_ih) = (x.data(), weights.weight_ih.data());
         let (x, w_ih) = (row_major(&x), row_major(&w_ih));
-        gemm(&view(&x, rows, input), &view(&w_ih, width, input).t(), beta, &mut view_mut(&mut gates, rows, width));
+        gemm(
+            &view(&x, rows, input),
+            &view(&w_ih, width, input).t(),
+            beta,
+            &mut view_mut(&mut gates, rows, width),
+        );
     }
     let (h0, c0, w_hh) = (h0.data(), c0.data(), weights.weight_hh.data());
     let (h0, c0, w_hh) = (row_major(&h0), row_major(&c0), row_major(&w_hh));
@@ -201,7 +214,8 @@ fn backward<E: Element>(
         gemm(&view(step_dgates, batch, width), &w_hh, E::zero(), &mut view_mut(&mut carry, batch, hidden));
     }
     let dg = view(&dgates, rows, width);
-    let array = |values: Vec<E>, shape: &[usize]| ArrayD::from_shape_vec(IxDyn(shape), values).expect("sized");
+    let array =
+        |values: Vec<E>, shape: &[usize]| ArrayD::from_shape_vec(IxDyn(shape), values).expect("sized");
     let product = |a: ArrayView2<'_, E>, b: ArrayView2<'_, E>| {
         let mut out = pool::scratch(a.nrows() * b.ncols());
         gemm(&a, &b, E::zero(), &mut view_mut(&mut out, a.nrows(), b.ncols()));
@@ -298,7 +312,9 @@ mod tests {
 
     #[test]
     fn matches_the_composed_layer_forward_and_backward() {
-        for (reverse, bias, threads) in [(false, true, 1), (true, true, 2), (false, false, 3), (true, false, 1)] {
+        for (reverse, bias, threads) in
+            [(false, true, 1), (true, true, 2), (false, false, 3), (true, false, 1)]
+        {
             let before = crate::get_num_threads();
             crate::set_num_threads_oversubscribed(threads);
             let t = inputs(5, 3, 4, 6, bias);
@@ -306,7 +322,8 @@ mod tests {
             let fused = layer(&t, reverse);
             assert_eq!(fused.grad_fn(), Some("MkldnnRnnLayerBackward0"));
             (&fused * &weights).sum().backward();
-            let fused_grads: Vec<Vec<f64>> = t.iter().map(|t| t.grad().expect("a gradient").to_vec()).collect();
+            let fused_grads: Vec<Vec<f64>> =
+                t.iter().map(|t| t.grad().expect("a gradient").to_vec()).collect();
             let plain_inputs: Vec<Tensor64> = t.iter().map(|t| t.detach().requires_grad_(true)).collect();
             let plain = composed(&plain_inputs, reverse);
             (&plain * &weights).sum().backward();

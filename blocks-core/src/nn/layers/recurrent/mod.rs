@@ -5,6 +5,7 @@
 //! and the layers.
 
 pub(crate) mod cells;
+pub(crate) mod fused;
 pub(crate) mod gru;
 pub(crate) mod lstm;
 pub(crate) mod options;
@@ -13,4 +14,3 @@ pub(crate) mod rnn;
 pub(crate) mod stack;
 pub(crate) mod step;
 pub(crate) mod weights;
-pub(crate) mod fused;
