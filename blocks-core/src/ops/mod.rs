@@ -61,3 +61,6 @@ mod loss_probability;
 mod loss_regression;
 pub use interpolate::{InterpolateMode, InterpolateSize};
 pub(crate) mod attention;
+mod lstm_cell;
+mod lstm_layer;
+pub(crate) use lstm_layer::LstmWeights;

@@ -5,6 +5,7 @@
 //! and the layers.
 
 pub(crate) mod cells;
+pub(crate) mod fused;
 pub(crate) mod gru;
 pub(crate) mod lstm;
 pub(crate) mod options;

@@ -3,6 +3,7 @@
 //! state's checks, the loop over time (each step's input projected on its
 //! own), dropout between layers.
 
+use crate::nn::layers::recurrent::fused::lstm_layers;
 use crate::nn::layers::recurrent::options::{Mode, Spec};
 use crate::nn::layers::recurrent::step::{State, input_gates, step};
 use crate::nn::layers::recurrent::weights::StackWeights;
@@ -62,6 +63,11 @@ pub(crate) fn run_stack<E: Element>(
     let units = spec.options.num_layers * spec.directions();
     let (h_0, c_0) = initial_state(name, spec, batched, rows, units, initial);
 
+    if spec.mode == Mode::Lstm && spec.options.proj_size == 0 {
+        let given = (h_0.as_ref(), c_0.as_ref());
+        let (layer_input, last_h, last_c) = lstm_layers(spec, weights, layer_input, given, training);
+        return finish(layer_input, &last_h, &last_c, batched, batch_first);
+    }
     let mut last_h = Vec::with_capacity(units);
     let mut last_c = Vec::with_capacity(units);
     // Each step's input apart, so that backward through a step's product
@@ -103,6 +109,18 @@ pub(crate) fn run_stack<E: Element>(
         }
     }
     let layer_input = TensorBase::stack(&inputs.iter().collect::<Vec<_>>(), 0);
+    finish(layer_input, &last_h, &last_c, batched, batch_first)
+}
+
+/// The outcome in the input's layout, from the last layer's output
+/// (`[L, N, ·]`) and each unit's last states.
+fn finish<E: Element>(
+    layer_input: TensorBase<E>,
+    last_h: &[TensorBase<E>],
+    last_c: &[TensorBase<E>],
+    batched: bool,
+    batch_first: bool,
+) -> Outcome<E> {
     let stack = |states: &[TensorBase<E>]| {
         let stacked = TensorBase::stack(&states.iter().collect::<Vec<_>>(), 0);
         if batched { stacked } else { stacked.squeeze_dim(1) }
@@ -112,7 +130,7 @@ pub(crate) fn run_stack<E: Element>(
         (true, true) => layer_input.transpose(0, 1),
         (true, false) => layer_input,
     };
-    Outcome { output, h_n: stack(&last_h), c_n: (!last_c.is_empty()).then(|| stack(&last_c)) }
+    Outcome { output, h_n: stack(last_h), c_n: (!last_c.is_empty()).then(|| stack(last_c)) }
 }
 
 /// `[rows, width]` zeros, a state no one gave.
