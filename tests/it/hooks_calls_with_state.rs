@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use blocks::nn::{AttentionArgs, DynGRU, DynLSTM, DynMultiheadAttention, GRUCell, LSTMCell, RNNCell};
 use blocks::prelude::*;
 
-type Seen = Arc<Mutex<Vec<(Vec<usize>, Vec<f32>, Vec<usize>, Vec<f32>)>>>;
+/// What a hook saw: the input's shape and values, the output's shape and values.
+type Call = (Vec<usize>, Vec<f32>, Vec<usize>, Vec<f32>);
+type Seen = Arc<Mutex<Vec<Call>>>;
 
 /// A forward hook recording the input and output it is given.
 fn record(seen: &Seen) -> impl Fn(&Tensor, &Tensor) -> Option<Tensor> + Send + Sync + 'static {
@@ -20,7 +22,7 @@ fn record(seen: &Seen) -> impl Fn(&Tensor, &Tensor) -> Option<Tensor> + Send + S
     }
 }
 
-fn taken(seen: &Seen) -> Vec<(Vec<usize>, Vec<f32>, Vec<usize>, Vec<f32>)> {
+fn taken(seen: &Seen) -> Vec<Call> {
     std::mem::take(&mut *seen.lock().unwrap())
 }
 
