@@ -16,6 +16,7 @@ use ndarray::{
 };
 
 use super::gemm::gemm_sized;
+use crate::autograd::pool;
 use crate::threading::{get_num_threads, loop_parts, run_parts};
 use crate::{Element, ShapeError, TensorBase};
 
@@ -88,6 +89,16 @@ fn softmax_row<E: Element>(row: &mut [E], mask: Option<ArrayView2<'_, E>>, i: us
     }
     for r in row.iter_mut() {
         *r = *r / sum;
+    }
+}
+
+/// The attention weights a backward keeps, their storage given back for
+/// reuse when the graph goes.
+struct Weights<E: Element>(Array3<E>);
+
+impl<E: Element> Drop for Weights<E> {
+    fn drop(&mut self) {
+        pool::recycle(std::mem::take(&mut self.0).into_dyn());
     }
 }
 
@@ -176,8 +187,9 @@ pub(crate) fn fused_attention<E: Element>(
         .map(|a| batch_major(a.view().into_dimensionality::<Ix3>().expect("3-D"), spec.batch_first))
         .collect();
     let out_shape = if spec.batch_first { [n, l, spec.width] } else { [l, n, spec.width] };
-    let mut out = Array3::<E>::zeros(out_shape);
-    let mut probs = Array3::<E>::zeros((bh, l, s));
+    // Every element of both is written below: recycled storage will do.
+    let mut out = Array3::from_shape_vec(out_shape, pool::scratch(n * l * spec.width)).expect("sizes");
+    let mut probs = Array3::from_shape_vec((bh, l, s), pool::scratch(bh * l * s)).expect("sizes");
     let scale = E::of(spec.scale);
     let parts = loop_parts(bh * l * s * sizes.hd * 2, n, get_num_threads());
     let first = starts(n, parts);
@@ -208,15 +220,15 @@ pub(crate) fn fused_attention<E: Element>(
         }
     });
     drop(views);
-    let probs = probs;
+    let probs = Weights(probs);
     let distinct = inputs.len();
     Ok(TensorBase::from_op(
         out.into_dyn(),
         "ScaledDotProductFlashAttentionForCpuBackward0",
         inputs,
         move |grad, ctx| {
-            let grad = grad.as_standard_layout().into_owned().into_dimensionality::<Ix3>().expect("3-D");
-            let grad = batch_major(grad.view(), spec.batch_first);
+            let grad = grad.as_standard_layout();
+            let grad = batch_major(grad.view().into_dimensionality::<Ix3>().expect("3-D"), spec.batch_first);
             let snapshots: Vec<_> = (0..distinct).map(|i| ctx.input(i)).collect();
             let owned: Vec<CowArray<'_, E, IxDyn>> =
                 snapshots.iter().map(|a| a.as_standard_layout()).collect();
@@ -226,10 +238,7 @@ pub(crate) fn fused_attention<E: Element>(
                 .collect();
             let mut grads: Vec<Array3<E>> = owned
                 .iter()
-                .map(|a| {
-                    let sh = a.shape();
-                    Array3::zeros((sh[0], sh[1], sh[2]))
-                })
+                .map(|a| pool::full(a.raw_dim(), E::zero()).into_dimensionality::<Ix3>().expect("3-D"))
                 .collect();
             let parts = loop_parts(bh * l * s * sizes.hd * 4, n, get_num_threads());
             let first = starts(n, parts);
@@ -243,7 +252,7 @@ pub(crate) fn fused_attention<E: Element>(
             }
             let work: Vec<_> = first.iter().copied().zip(grad_parts).collect();
             run_parts(work, |(first, mut grads)| {
-                backward_part(&views, &grad, &probs, ops, sizes, scale, first, &mut grads);
+                backward_part(&views, &grad, &probs.0, ops, sizes, scale, first, &mut grads);
             });
             grads.into_iter().enumerate().map(|(i, g)| ctx.needs(i).then(|| g.into_dyn())).collect()
         },
