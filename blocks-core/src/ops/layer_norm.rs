@@ -214,3 +214,52 @@ fn rows_in_parts<E: Element, S: Send>(
     }
     run_parts(pieces, |(first, d, s)| work(first, d, s));
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Tensor64, gradcheck, set_num_threads};
+
+    /// The plain definition: `(x − mean) / √(var + eps) · w + b` from ops.
+    fn plain(x: &Tensor64, w: &Tensor64, b: &Tensor64, eps: f64) -> Tensor64 {
+        let centered = x.try_sub(&x.mean_dim(&[-1], true)).unwrap();
+        let var = centered.try_mul(&centered).unwrap().mean_dim(&[-1], true);
+        let std = var.add_scalar(eps).sqrt();
+        centered.try_div(&std).unwrap().try_mul(w).unwrap().try_add(b).unwrap()
+    }
+
+    #[test]
+    fn matches_the_plain_definition_and_passes_gradcheck_on_odd_sizes() {
+        for m in [1, 3, 7, 13] {
+            let x = Tensor64::randn([5, m]).requires_grad_(true);
+            let (w, b) =
+                (Tensor64::randn([m]).requires_grad_(true), Tensor64::randn([m]).requires_grad_(true));
+            let ours = x.layer_norm(&[m], Some(&w), Some(&b), 1e-5);
+            for (a, e) in ours.to_vec().iter().zip(plain(&x, &w, &b, 1e-5).to_vec()) {
+                assert!((a - e).abs() < 1e-12, "{a} against {e} (m = {m})");
+            }
+            gradcheck(|t| t[0].layer_norm(&[m], Some(&t[1]), Some(&t[2]), 1e-5).tanh().sum(), &[x, w, b])
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn the_same_numbers_on_one_two_and_three_threads() {
+        // 2^19 elements and more: cut among the threads
+        let x = Tensor64::randn([613, 857]);
+        let (w, b, g) = (Tensor64::randn([857]), Tensor64::randn([857]), Tensor64::randn([613, 857]));
+        let run = |threads| {
+            set_num_threads(threads);
+            let (x, w, b) = (
+                x.detach().requires_grad_(true),
+                w.detach().requires_grad_(true),
+                b.detach().requires_grad_(true),
+            );
+            let y = x.layer_norm(&[857], Some(&w), Some(&b), 1e-5);
+            (&y * &g).sum().backward();
+            set_num_threads(1);
+            [y, x.grad().unwrap(), w.grad().unwrap(), b.grad().unwrap()].map(|t| t.to_vec())
+        };
+        let one = run(1);
+        assert!(run(2) == one && run(3) == one);
+    }
+}
