@@ -88,7 +88,7 @@ fn softmax_row<E: Element>(row: &mut [E], mask: Option<ArrayView2<'_, E>>, i: us
         sum += *r;
     }
     for r in row.iter_mut() {
-        *r = *r / sum;
+        *r /= sum;
     }
 }
 
@@ -104,7 +104,7 @@ impl<E: Element> Drop for Weights<E> {
 
 /// Columns `from..from + hd` of batch entry `b` of `array` (`[N, T, W]`).
 fn block<'a, E>(array: &ArrayView3<'a, E>, b: usize, from: usize, hd: usize) -> ArrayView2<'a, E> {
-    array.clone().index_axis_move(Axis(0), b).slice_axis_move(Axis(1), Slice::from(from..from + hd))
+    (*array).index_axis_move(Axis(0), b).slice_axis_move(Axis(1), Slice::from(from..from + hd))
 }
 
 /// The same block of a mutable array.
@@ -149,7 +149,7 @@ pub(crate) fn fused_attention<E: Element>(
     let shapes: Vec<Vec<usize>> = inputs.iter().map(|t| t.shape()).collect();
     let batch_axis = usize::from(!spec.batch_first);
     let seq_axis = 1 - batch_axis;
-    if shapes.iter().any(|s| s.len() != 3) || spec.heads == 0 || spec.width % spec.heads != 0 {
+    if shapes.iter().any(|s| s.len() != 3) || spec.heads == 0 || !spec.width.is_multiple_of(spec.heads) {
         return Err(ShapeError::new(format!(
             "{op_name}: inputs {shapes:?} must be 3-D and width {} a multiple of {} heads",
             spec.width, spec.heads
@@ -366,7 +366,7 @@ mod tests {
                 assert_eq!(ours.grad_fn(), Some("ScaledDotProductFlashAttentionForCpuBackward0"));
                 gradcheck(
                     |xs| fused_attention(&[&xs[0]], ops, spec, mask.as_ref()).unwrap().tanh().sum(),
-                    &[x.clone()],
+                    std::slice::from_ref(&x),
                 )
                 .unwrap();
             }
