@@ -64,3 +64,4 @@ pub(crate) mod attention;
 mod lstm_cell;
 mod lstm_layer;
 pub(crate) use lstm_layer::LstmWeights;
+pub(crate) mod fused_attention;

@@ -2,6 +2,7 @@
 //! projection, and the position encodings a Transformer adds to its input.
 
 pub(crate) mod attend;
+pub(crate) mod fused;
 pub(crate) mod multihead;
 pub(crate) mod multihead_forward;
 pub(crate) mod out_proj;

@@ -133,6 +133,7 @@ impl<E: Element> DynMultiheadAttention<E> {
         args: &AttentionArgs<'_, E>,
     ) -> Result<(TensorBase<E>, Option<TensorBase<E>>), ShapeError> {
         let batched = batched(query, key, value, args, self.num_heads)?;
+        let given = [query, key, value];
         let (mut query, mut key, mut value) = (query.clone(), key.clone(), value.clone());
         if batched && self.batch_first {
             (query, key, value) = (query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1));
@@ -180,6 +181,9 @@ impl<E: Element> DynMultiheadAttention<E> {
         if args.is_causal && key_padding_mask.is_none() && !args.need_weights {
             // PyTorch then drops the mask and lets scaled_dot_product_attention apply its own causal mask.
             attn_mask = Some(crate::BoolMask::causal(tgt_len, k_shape[0]).to_additive(false));
+        }
+        if batched && self.fusable(args) {
+            return Ok((self.attend_fused(given, attn_mask, key_padding_mask)?, None));
         }
         let (q, mut k, mut v) = self.project(&query, &key, &value)?;
         let src_len = k_shape[0];
@@ -287,7 +291,7 @@ impl<E: Element> DynMultiheadAttention<E> {
 
     /// The input projections: q, k and v, each `[len, N, E]`.
     #[allow(clippy::type_complexity)]
-    fn project(
+    pub(super) fn project(
         &self,
         query: &TensorBase<E>,
         key: &TensorBase<E>,
