@@ -275,6 +275,8 @@ mod tests {
             (9, 3, 11),
             (300, 90, 100),
             (90, 300, 100),
+            // Few rows, a long weight: the column-major path of `gemm_kernel`.
+            (20, 300, 900),
             (0, 3, 2),
             (2, 0, 3),
         ];
