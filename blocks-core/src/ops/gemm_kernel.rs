@@ -12,6 +12,12 @@
 //! 784-512-512-10 step on 2 threads, this beat faer's own `Par::rayon` run
 //! inside the pool, where the caller slept while two pool threads worked
 //! and woke it again for every product (BENCHMARKS.md).
+//!
+//! A product `x · Wᵀ` with few rows and a long weight (both operands
+//! contiguous along the inner size, a row-major output: a linear layer's
+//! forward at batch 16 to 128) is multiplied column-major into scratch
+//! storage and transposed into the output ([`by_columns`]), so that faer
+//! packs the batch rather than the weight.
 
 use faer::linalg::matmul::matmul;
 use faer::traits::ComplexField;
@@ -144,8 +150,8 @@ fn threaded<T: Element + ComplexField>(
 /// `c` as `cᵀ = bᵀ · aᵀ` and packs `bᵀ` (the weight, `n × k`); column-major it
 /// packs `a` (the batch, `m × k`) instead, and the transposing pass costs
 /// less than the packing saved when the weight is the larger by far. Measured
-/// one product at a time (examples of ad-hoc probes, BENCHMARKS.md "The
-/// product paths at batch 128"): 128×784×512 0.89–0.93 of the time, 128×512×512
+/// one product at a time (an ad-hoc probe, BENCHMARKS.md "Few-row products
+/// column-major (issue 21)"): 128×784×512 0.89–0.93 of the time, 128×512×512
 /// 0.90–0.96, 64×256×1024 0.78–0.82, 16×512×512 0.63–0.73; but 128×256×256
 /// 1.03–1.06, 128×128×512 1.15–1.19, 256×784×512 0.99–1.09.
 fn through_columns(m: usize, k: usize, n: usize) -> bool {
