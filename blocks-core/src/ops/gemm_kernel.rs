@@ -58,7 +58,7 @@ pub(crate) fn faer_gemm<T: Element + ComplexField>(
     };
     let (rows, cols) = c.dim();
     if row_major && a.col_stride() == 1 && b.row_stride() == 1 && through_columns(rows, a.ncols(), cols) {
-        by_columns(a, b, accum, c.view_mut(), threads);
+        by_columns(a, b, accum, None, c.view_mut(), threads);
         return true;
     }
     let c = if row_major {
@@ -72,6 +72,32 @@ pub(crate) fn faer_gemm<T: Element + ComplexField>(
     } else {
         product(a, b, accum, c);
     }
+    true
+}
+
+/// `c = bias + a · b` (the bias added to every row) by the column-major
+/// path ([`by_columns`]), the bias added in its transposing pass, when the
+/// product takes that path; `false`, with nothing written, otherwise.
+///
+/// ```text
+/// if !faer_gemm_bias(&x.view(), &w.t(), bias, &mut out.view_mut(), threads) { /* fill, then add */ }
+/// ```
+pub(crate) fn faer_gemm_bias<T: Element + ComplexField>(
+    a: &ArrayView2<'_, T>,
+    b: &ArrayView2<'_, T>,
+    bias: &[T],
+    c: &mut ArrayViewMut2<'_, T>,
+    threads: usize,
+) -> bool {
+    let (Some(a), Some(b)) = (mat_ref(a), mat_ref(b)) else {
+        return false;
+    };
+    let (rows, cols) = c.dim();
+    let fits = c.is_standard_layout() && a.col_stride() == 1 && b.row_stride() == 1;
+    if !fits || bias.len() != cols || !through_columns(rows, a.ncols(), cols) {
+        return false;
+    }
+    by_columns(a, b, Accum::Replace, Some(bias), c.view_mut(), threads);
     true
 }
 
@@ -167,6 +193,7 @@ fn by_columns<T: Element + ComplexField>(
     a: MatRef<'_, T>,
     b: MatRef<'_, T>,
     accum: Accum,
+    bias: Option<&[T]>,
     mut c: ArrayViewMut2<'_, T>,
     threads: usize,
 ) {
@@ -175,18 +202,21 @@ fn by_columns<T: Element + ComplexField>(
     let mut scratch = pool::scratch::<T>(m * n);
     let mut parts = Vec::with_capacity(threads);
     let mut b = b;
+    let mut start = 0;
     for (columns, c_part) in scratch.chunks_mut(chunk * m).zip(c.axis_chunks_iter_mut(Axis(1), chunk)) {
         let width = c_part.ncols();
         let (head, tail) = b.split_at_col(width);
-        parts.push((head, columns, c_part));
-        b = tail;
+        let bias = bias.map(|bias| &bias[start..start + width]);
+        parts.push((head, columns, bias, c_part));
+        (b, start) = (tail, start + width);
     }
-    crate::threading::run_parts(parts, |(b, columns, c_part)| {
+    crate::threading::run_parts(parts, |(b, columns, bias, c_part)| {
         let width = c_part.ncols();
         product(a, b, Accum::Replace, MatMut::from_column_major_slice_mut(columns, m, width));
-        match accum {
-            Accum::Replace => transpose_into::<T, false>(columns, c_part),
-            Accum::Add => transpose_into::<T, true>(columns, c_part),
+        match (accum, bias) {
+            (_, Some(bias)) => transpose_into::<T, true>(columns, Some(bias), c_part),
+            (Accum::Replace, None) => transpose_into::<T, false>(columns, None, c_part),
+            (Accum::Add, None) => transpose_into::<T, true>(columns, None, c_part),
         }
     });
     pool::recycle_vec(scratch);
@@ -194,23 +224,34 @@ fn by_columns<T: Element + ComplexField>(
 
 /// `c = tᵀ` (or `c += tᵀ` when `ADD`) for the column-major `t` of `c`'s
 /// shape and a `c` whose rows are contiguous: eight columns of `t` at a
-/// time, each row of `c` taking eight contiguous values.
-fn transpose_into<T: Element, const ADD: bool>(t: &[T], mut c: ArrayViewMut2<'_, T>) {
+/// time, each row of `c` taking eight contiguous values. With a `bias` (and
+/// `ADD`), `c = bias + tᵀ` instead, `c` not read: the bias is added as if it
+/// had been written into `c` first.
+fn transpose_into<T: Element, const ADD: bool>(t: &[T], bias: Option<&[T]>, mut c: ArrayViewMut2<'_, T>) {
     let (m, n) = c.dim();
     let whole = n / 8 * 8;
     for j0 in (0..whole).step_by(8) {
         let columns: [&[T]; 8] = std::array::from_fn(|q| &t[(j0 + q) * m..(j0 + q + 1) * m]);
+        let start: [T; 8] = match bias {
+            Some(bias) => bias[j0..j0 + 8].try_into().expect("eight values"),
+            None => [T::zero(); 8],
+        };
         for (i, mut row) in c.rows_mut().into_iter().enumerate() {
             let row = row.as_slice_mut().expect("the rows of c are contiguous");
             let out: &mut [T; 8] = (&mut row[j0..j0 + 8]).try_into().expect("eight values");
+            if bias.is_some() {
+                *out = start;
+            }
             for (o, column) in out.iter_mut().zip(&columns) {
                 *o = if ADD { *o + column[i] } else { column[i] };
             }
         }
     }
     for j in whole..n {
+        let start = bias.map(|bias| bias[j]);
         for (o, &v) in c.column_mut(j).iter_mut().zip(&t[j * m..(j + 1) * m]) {
-            *o = if ADD { *o + v } else { v };
+            let before = start.unwrap_or(*o);
+            *o = if ADD { before + v } else { v };
         }
     }
 }
