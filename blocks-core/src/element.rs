@@ -137,6 +137,31 @@ pub trait Element:
         c: &mut ArrayViewMut2<'_, Self>,
         threads: usize,
     ) -> bool;
+
+    /// `c = bias + a · b`, the 1-D `bias` added to every row, when a kernel
+    /// of this type folds the bias into its own output pass (the few-row
+    /// column-major path of `f32` and `f64`); `false`, with nothing
+    /// written, otherwise. Called by blocks' linear layer, not meant to be
+    /// called directly.
+    ///
+    /// ```
+    /// use blocks_core::Element;
+    /// use ndarray::{Array2, array};
+    /// let (a, b) = (array![[1.0f32, 2.0]], array![[3.0f32], [4.0]]);
+    /// let mut c = Array2::zeros((1, 1));
+    /// // One row is too few for the folded path: nothing is written.
+    /// assert!(!f32::fast_gemm_bias(&a.view(), &b.view(), &[0.5], &mut c.view_mut(), 1));
+    /// ```
+    #[doc(hidden)]
+    fn fast_gemm_bias(
+        _a: &ArrayView2<'_, Self>,
+        _b: &ArrayView2<'_, Self>,
+        _bias: &[Self],
+        _c: &mut ArrayViewMut2<'_, Self>,
+        _threads: usize,
+    ) -> bool {
+        false
+    }
 }
 
 macro_rules! impl_element {
@@ -185,6 +210,16 @@ macro_rules! impl_element {
                 threads: usize,
             ) -> bool {
                 crate::ops::gemm_kernel::faer_gemm(a, b, beta, c, threads)
+            }
+
+            fn fast_gemm_bias(
+                a: &ArrayView2<'_, Self>,
+                b: &ArrayView2<'_, Self>,
+                bias: &[Self],
+                c: &mut ArrayViewMut2<'_, Self>,
+                threads: usize,
+            ) -> bool {
+                crate::ops::gemm_kernel::faer_gemm_bias(a, b, bias, c, threads)
             }
         }
     };

@@ -85,6 +85,37 @@ pub(crate) fn gemm_sized<E: Element>(
     gemm_on(a, b, beta, c, threads);
 }
 
+/// `c = bias + a · b`, the 1-D `bias` added to every row of `c`, when the
+/// product's kernel adds it in its own output pass (see `gemm_kernel.rs`);
+/// `false`, with nothing written, otherwise (the caller fills `c` with the
+/// bias and multiplies with `beta = 1`, which gives the same values).
+///
+/// ```text
+/// if !gemm_bias(&x, &w.t(), &bias, &mut out.view_mut()) { /* fill, then gemm with beta = 1 */ }
+/// ```
+///
+/// # Panics
+///
+/// If the shapes do not chain, as [`gemm`].
+pub(crate) fn gemm_bias<E: Element>(
+    a: &ArrayView2<'_, E>,
+    b: &ArrayView2<'_, E>,
+    bias: &ArrayD<E>,
+    c: &mut ArrayViewMut2<'_, E>,
+) -> bool {
+    let ((m, k), (k_b, n)) = (a.dim(), b.dim());
+    assert!(
+        k == k_b && c.dim() == (m, n),
+        "gemm: cannot multiply {:?} by {:?} into {:?}",
+        a.shape(),
+        b.shape(),
+        c.shape()
+    );
+    let Some(bias) = bias.as_slice() else { return false };
+    let threads = if is_large(m, k, n) { get_num_threads() } else { 1 };
+    m > 0 && n > 0 && E::fast_gemm_bias(a, b, bias, c, threads)
+}
+
 /// Whether an `m × k` by `k × n` product is large enough to gain from threads.
 pub(crate) fn is_large(m: usize, k: usize, n: usize) -> bool {
     m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MIN
@@ -275,6 +306,8 @@ mod tests {
             (9, 3, 11),
             (300, 90, 100),
             (90, 300, 100),
+            // Few rows, a long weight: the column-major path of `gemm_kernel`.
+            (20, 300, 900),
             (0, 3, 2),
             (2, 0, 3),
         ];
@@ -326,6 +359,37 @@ mod tests {
     #[test]
     fn every_path_matches_the_triple_loop_f32() {
         every_path_matches_the_triple_loop::<f32>(1e-6);
+    }
+
+    /// `gemm_bias` gives the bits of "fill the bias, multiply with
+    /// `beta = 1`" on 1, 2 and 3 threads, on the column-major path (20 rows,
+    /// a 300 × 900 weight) and declines elsewhere (2 rows), writing nothing.
+    #[test]
+    fn the_folded_bias_gives_the_bits_of_fill_then_add() {
+        let before = get_num_threads();
+        for (m, k, n, folded) in [(20, 300, 900, true), (2, 300, 900, false)] {
+            let x = exact(m, k, 1).mapv(|v| v as f32);
+            let w = exact(n, k, 2).mapv(|v| v as f32);
+            let bias = ArrayD::from_shape_vec(ndarray::IxDyn(&[n]), values(1, n, 3))
+                .expect("n values")
+                .mapv(|v| v as f32);
+            let mut want = Array2::from_shape_fn((m, n), |(_, j)| bias[j]);
+            gemm(&x.view(), &w.t(), 1.0, &mut want.view_mut());
+            for threads in [1, 2, 3] {
+                crate::set_num_threads_oversubscribed(threads);
+                let mut got = Array2::from_elem((m, n), f32::NAN);
+                assert_eq!(gemm_bias(&x.view(), &w.t(), &bias, &mut got.view_mut()), folded);
+                if folded {
+                    assert!(
+                        got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()),
+                        "{threads} threads"
+                    );
+                } else {
+                    assert!(got.iter().all(|v| v.is_nan()), "nothing written");
+                }
+            }
+        }
+        crate::set_num_threads(before);
     }
 
     /// The reference of the thread test: one matrixmultiply product.

@@ -2,7 +2,7 @@
 
 use ndarray::{Array2, ArrayD, ArrayView2, Dimension, IxDyn};
 
-use super::gemm::{gemm, product_pair};
+use super::gemm::{gemm, gemm_bias, product_pair};
 use super::matmul::view2;
 use crate::autograd::pool;
 use crate::error::or_panic;
@@ -76,17 +76,18 @@ impl<E: Element> TensorBase<E> {
             let (x, w) = (self.data(), weight.data());
             let (x, w) = (view2(&x), view2(&w));
             let (rows, out_features) = (x.nrows(), w.nrows());
-            let mut out = pool::scratch(rows * out_features);
-            let beta = match bias {
+            let out = pool::scratch(rows * out_features);
+            let mut out = Array2::from_shape_vec((rows, out_features), out).expect("rows × out elements");
+            match bias {
+                // The bias added in the product's own output pass, where it has one.
+                Some(b) if gemm_bias(&x, &w.t(), &b.data(), &mut out.view_mut()) => {}
                 Some(b) => {
-                    fill_rows(&mut out, &b.data());
-                    E::one()
+                    fill_rows(out.as_slice_mut().expect("new and row-major"), &b.data());
+                    gemm(&x, &w.t(), E::one(), &mut out.view_mut());
                 }
                 // beta = 0: the product overwrites the scratch values unread.
-                None => E::zero(),
-            };
-            let mut out = Array2::from_shape_vec((rows, out_features), out).expect("rows × out elements");
-            gemm(&x, &w.t(), beta, &mut out.view_mut());
+                None => gemm(&x, &w.t(), E::zero(), &mut out.view_mut()),
+            }
             out.into_dyn()
         };
         let (name, inputs): (_, &[&Self]) = match bias {
