@@ -60,3 +60,4 @@ mod loss_probability;
 mod loss_regression;
 pub use interpolate::{InterpolateMode, InterpolateSize};
 pub(crate) mod attention;
+mod winograd;
