@@ -46,6 +46,9 @@ pub(super) const MIN_CHANNELS: usize = 16;
 
 /// Target size (elements) of one panel's transformed input or output
 /// (`16 · channels · tiles`): 2¹⁷, 512 KiB of `f32`, half of the L2.
+/// Measured on W7 (1 thread, thread CPU time, builds run alternately, load
+/// 11-15): time against the floor 0.50-0.60× at 2¹⁷, 0.67-0.70× at 2¹⁵,
+/// 0.60-0.63× at 2¹⁸.
 const PANEL_ELEMENTS: usize = 1 << 17;
 
 /// Whether a convolution of these sizes runs by Winograd: see the module doc.
@@ -283,8 +286,8 @@ fn kernel_transform<E: Element>(g: &[E]) -> [E; 16] {
 
 /// `Bᵀ d B` of the tiles of tile row `tr` of one channel's plane `source`
 /// into `v` (`16` runs of `tw` values, the first at `at`, the next
-/// `stride` further): the four input rows under it, padded and split into
-/// even and odd columns (`rows`, 8 × (tw + 1)), then combined.
+/// `stride` further): the four input rows under it, padded (`rows`, 4 ×
+/// 2(tw + 1)), then combined.
 fn input_tile_row<E: Element>(
     g: &Geometry,
     source: &[E],
@@ -294,49 +297,45 @@ fn input_tile_row<E: Element>(
     (at, stride): (usize, usize),
     tw: usize,
 ) {
-    let half = tw + 1;
-    for (r, pair) in rows.chunks_exact_mut(2 * half).enumerate() {
-        let (even, odd) = pair.split_at_mut(half);
-        let iy = (2 * tr + r).checked_sub(g.padding[0]).filter(|&iy| iy < g.h);
-        let Some(iy) = iy else {
-            even.fill(E::zero());
-            odd.fill(E::zero());
-            continue;
-        };
-        let line = &source[iy * g.w..][..g.w];
-        // Padded column q is input column q − p.
-        let pad = g.padding[1];
-        for (j, (e, o)) in even.iter_mut().zip(odd.iter_mut()).enumerate() {
-            let at = |q: usize| q.checked_sub(pad).and_then(|ix| line.get(ix).copied()).unwrap_or(E::zero());
-            *e = at(2 * j);
-            *o = at(2 * j + 1);
+    let width = 2 * (tw + 1);
+    let pad = g.padding[1].min(width);
+    for (r, row) in rows.chunks_exact_mut(width).take(4).enumerate() {
+        match (2 * tr + r).checked_sub(g.padding[0]).filter(|&iy| iy < g.h) {
+            None => row.fill(E::zero()),
+            Some(iy) => {
+                // Padded column q is input column q − p.
+                let inside = g.w.min(width - pad);
+                row[..pad].fill(E::zero());
+                row[pad..pad + inside].copy_from_slice(&source[iy * g.w..][..inside]);
+                row[pad + inside..].fill(E::zero());
+            }
         }
     }
-    // Rows of Bᵀ d: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3 (even and odd columns).
-    let (r0, rest) = rows.split_at_mut(2 * half);
-    let (r1, rest) = rest.split_at_mut(2 * half);
-    let (r2, r3) = rest.split_at_mut(2 * half);
-    for q in 0..2 * half {
-        let (d0, d1, d2, d3) = (r0[q], r1[q], r2[q], r3[q]);
-        r0[q] = d0 - d2;
-        r1[q] = d1 + d2;
-        r2[q] = d2 - d1;
-        r3[q] = d1 - d3;
+    // Rows of Bᵀ d: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3.
+    let (r0, rest) = rows.split_at_mut(width);
+    let (r1, rest) = rest.split_at_mut(width);
+    let (r2, r3) = rest.split_at_mut(width);
+    let r3 = &mut r3[..width];
+    for (((d0, d1), d2), d3) in r0.iter_mut().zip(r1.iter_mut()).zip(r2.iter_mut()).zip(r3.iter_mut()) {
+        let (a0, a1, a2, a3) = (*d0, *d1, *d2, *d3);
+        *d0 = a0 - a2;
+        *d1 = a1 + a2;
+        *d2 = a2 - a1;
+        *d3 = a1 - a3;
     }
-    // Columns: (t B)_i = [e_j − e_{j+1}, o_j + e_{j+1}, e_{j+1} − o_j, o_j − o_{j+1}].
+    // Columns, tile j reading t[2j..2j + 4]: [t0 − t2, t1 + t2, t2 − t1, t1 − t3].
     for (i, row) in [&*r0, &*r1, &*r2, &*r3].into_iter().enumerate() {
-        let (even, odd) = row.split_at(half);
-        let (e0, e1, o0, o1) = (&even[..tw], &even[1..], &odd[..tw], &odd[1..]);
         let base = at + 4 * i * stride;
         let (v0, rest) = v[base..].split_at_mut(stride);
         let (v1, rest) = rest.split_at_mut(stride);
         let (v2, v3) = rest.split_at_mut(stride);
-        let (v0, v1, v2, v3) = (&mut v0[..tw], &mut v1[..tw], &mut v2[..tw], &mut v3[..tw]);
-        for j in 0..tw {
-            v0[j] = e0[j] - e1[j];
-            v1[j] = o0[j] + e1[j];
-            v2[j] = e1[j] - o0[j];
-            v3[j] = o0[j] - o1[j];
+        let outs = v0[..tw].iter_mut().zip(&mut v1[..tw]).zip(&mut v2[..tw]).zip(&mut v3[..tw]);
+        let pairs = row.chunks_exact(2).zip(row[2..].chunks_exact(2));
+        for ((((o0, o1), o2), o3), (a, b)) in outs.zip(pairs) {
+            *o0 = a[0] - b[0];
+            *o1 = a[1] + b[0];
+            *o2 = b[0] - a[1];
+            *o3 = a[1] - b[1];
         }
     }
 }
