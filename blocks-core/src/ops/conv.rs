@@ -180,8 +180,11 @@ impl<E: Element> TensorBase<E> {
             let panels = Panels { geometry: &geometry, groups, weight: w2.view() };
             let bias = bias.map(|b| b.to_vec());
             let x = x.as_slice().expect("standard layout");
-            let (out, kept) = if winograd::applies(&geometry, groups, out_channels) {
-                let kernels = Winograd::new(w2.as_slice().expect("standard layout"), out_channels, geometry.c);
+            let (out, kept) = if winograd::applies(&geometry, groups, out_channels)
+                && !(keep_cols && panels.keeps_columns())
+            {
+                let kernels =
+                    Winograd::new(w2.as_slice().expect("standard layout"), out_channels, geometry.c);
                 (kernels.forward(&geometry, x, bias.as_deref(), get_num_threads()), None)
             } else {
                 panels.forward(x, bias.as_deref(), keep_cols, get_num_threads())

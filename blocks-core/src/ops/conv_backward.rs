@@ -44,7 +44,10 @@ pub(super) fn conv_backward<E: Element>(
     let panels = Panels { geometry, groups, weight: w2.view() };
     let x_values = x.as_ref().map(|x| x.as_slice().expect("standard layout"));
     // The input's gradient by Winograd where it applies (`winograd.rs`).
-    let by_winograd = ctx.needs(0) && winograd::applies_to_input_gradient(geometry, groups, out_channels);
+    // Not where the forward kept its columns (a small layer in training, which stays on the panels).
+    let by_winograd = ctx.needs(0)
+        && kept_cols.is_none()
+        && winograd::applies_to_input_gradient(geometry, groups, out_channels);
     let (dx, dw) = panels.backward(dy, x_values, kept_cols, ctx.needs(0) && !by_winograd, get_num_threads());
     let dx = if by_winograd {
         let kernels =
