@@ -28,7 +28,8 @@
 //! it is not used.
 //!
 //! When it is used ([`applies`]): kernel 3×3, stride 1, dilation 1, one
-//! group, and at least [`MIN_CHANNELS`] input and output channels (with
+//! group, at least [`MIN_TILES`] output tiles in the batch, and at least
+//! [`MIN_CHANNELS`] input and output channels (with
 //! fewer, the transforms cost more than the products they save), and not
 //! in training when the forward would keep its (small, at most 2²²
 //! elements) column matrix for the weight's gradient: the panels path then
@@ -53,6 +54,13 @@ use crate::threading::{loop_parts, row_parts, run_parts};
 /// Input and output channels below which the GEMM path is kept.
 pub(super) const MIN_CHANNELS: usize = 16;
 
+/// Output tiles (2×2) of a whole batch below which the GEMM path is kept:
+/// with few tiles the products are thin (`[out, in] · [in, tiles]`) and
+/// reading the transformed kernels (16/9 of the weight) and transforming
+/// them each call costs more than the products save (ResNet-18's last
+/// stages at 64×64 inputs: 8 images of 2×2 and 4×4).
+pub(super) const MIN_TILES: usize = 64;
+
 /// Target size (elements) of one panel's transformed input or output
 /// (`16 · channels · tiles`): 2¹⁷, 512 KiB of `f32`, half of the L2.
 /// Measured on W7 (1 thread, thread CPU time, builds run alternately, load
@@ -69,6 +77,7 @@ pub(super) fn applies(g: &Geometry, groups: usize, out_channels: usize) -> bool 
         && groups == 1
         && g.c >= MIN_CHANNELS
         && out_channels >= MIN_CHANNELS
+        && g.n.saturating_mul(g.oh.div_ceil(2)).saturating_mul(g.ow.div_ceil(2)) >= MIN_TILES
 }
 
 /// Whether the input's gradient of a convolution of these sizes runs by

@@ -136,9 +136,9 @@ fn float32_error_at_512_channels() {
 /// input's gradient by central differences in float64.
 #[test]
 fn conv2d_by_winograd_gradcheck_in_float64() {
-    let g = geometry(1, 16, (3, 4), [1, 1]);
+    let g = geometry(1, 16, (15, 16), [1, 1]);
     assert!(applies(&g, 1, 16) && applies_to_input_gradient(&g, 1, 16));
-    let x = Tensor64::from_vec(values(16 * 12, 7), [1, 16, 3, 4]).requires_grad_(true);
+    let x = Tensor64::from_vec(values(16 * 240, 7), [1, 16, 15, 16]).requires_grad_(true);
     let w = Tensor64::from_vec(values(16 * 16 * 9, 8), [16, 16, 3, 3]);
     let b = Tensor64::from_vec(values(16, 9), [16]);
     let options = Conv2dOptions { padding: [1, 1], ..Default::default() };
@@ -153,19 +153,20 @@ fn conv2d_by_winograd_gradcheck_in_float64() {
 /// and values (the same layer with 15 channels takes the GEMM path).
 #[test]
 fn conv2d_dispatch_keeps_the_result() {
-    let x: Vec<f32> = values(2 * 16 * 9 * 7, 10).iter().map(|&v| v as f32).collect();
+    let x: Vec<f32> = values(2 * 16 * 16 * 15, 10).iter().map(|&v| v as f32).collect();
     let w: Vec<f32> = values(16 * 16 * 9, 11).iter().map(|&v| v as f32).collect();
     let options = Conv2dOptions { padding: [1, 1], ..Default::default() };
-    let y = Tensor::from_vec(x.clone(), [2, 16, 9, 7]).conv2d(
+    let y = Tensor::from_vec(x.clone(), [2, 16, 16, 15]).conv2d(
         &Tensor::from_vec(w.clone(), [16, 16, 3, 3]),
         None,
         options,
     );
-    let g = geometry(2, 16, (9, 7), [1, 1]);
+    let g = geometry(2, 16, (16, 15), [1, 1]);
+    assert!(applies(&g, 1, 16));
     let x64: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
     let w64: Vec<f64> = w.iter().map(|&v| f64::from(v)).collect();
-    let (want, _) = reference(&g, 16, &x64, &w64, &vec![0.0; 2 * 16 * 63]);
-    assert_eq!(y.shape(), vec![2, 16, 9, 7]);
+    let (want, _) = reference(&g, 16, &x64, &w64, &vec![0.0; 2 * 16 * 240]);
+    assert_eq!(y.shape(), vec![2, 16, 16, 15]);
     for (a, b) in y.to_vec().iter().zip(&want) {
         assert!((f64::from(*a) - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
     }
