@@ -7,6 +7,7 @@ use ndarray::{ArrayD, CowArray, Ix2, IxDyn};
 use super::conv_backward::{SavedCols, conv_backward};
 use super::conv_panels::Panels;
 use super::im2col::Geometry;
+use super::winograd::{self, Winograd};
 use crate::error::or_panic;
 use crate::numel::checked_alloc;
 use crate::{Element, ShapeError, TensorBase, get_num_threads};
@@ -179,7 +180,15 @@ impl<E: Element> TensorBase<E> {
             let panels = Panels { geometry: &geometry, groups, weight: w2.view() };
             let bias = bias.map(|b| b.to_vec());
             let x = x.as_slice().expect("standard layout");
-            let (out, kept) = panels.forward(x, bias.as_deref(), keep_cols, get_num_threads());
+            let (out, kept) = if winograd::applies(&geometry, groups, out_channels)
+                && !(keep_cols && panels.keeps_columns())
+            {
+                let kernels =
+                    Winograd::new(w2.as_slice().expect("standard layout"), out_channels, geometry.c);
+                (kernels.forward(&geometry, x, bias.as_deref(), get_num_threads()), None)
+            } else {
+                panels.forward(x, bias.as_deref(), keep_cols, get_num_threads())
+            };
             let kept = kept.map(SavedCols);
             let mut out_shape = x_shape[..x_shape.len() - spatial].to_vec();
             let last = out_shape.len() - 1;

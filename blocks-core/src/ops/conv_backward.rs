@@ -8,6 +8,7 @@ use ndarray::{Array2, ArrayD, Axis, IxDyn};
 use super::conv::weight_matrix;
 use super::conv_panels::Panels;
 use super::im2col::Geometry;
+use super::winograd::{self, Winograd};
 use crate::autograd::node::BackwardContext;
 use crate::autograd::pool;
 use crate::{Element, get_num_threads};
@@ -42,7 +43,20 @@ pub(super) fn conv_backward<E: Element>(
     let x = x.as_ref().map(|x| x.as_standard_layout());
     let panels = Panels { geometry, groups, weight: w2.view() };
     let x_values = x.as_ref().map(|x| x.as_slice().expect("standard layout"));
-    let (dx, dw) = panels.backward(dy, x_values, kept_cols, ctx.needs(0), get_num_threads());
+    // The input's gradient by Winograd where it applies (`winograd.rs`).
+    // Not where the forward kept its columns (a small layer in training, which stays on the panels).
+    let by_winograd = ctx.needs(0)
+        && kept_cols.is_none()
+        && winograd::applies_to_input_gradient(geometry, groups, out_channels);
+    let (dx, dw) = panels.backward(dy, x_values, kept_cols, ctx.needs(0) && !by_winograd, get_num_threads());
+    let dx = if by_winograd {
+        let kernels =
+            Winograd::input_gradient(w2.as_slice().expect("standard layout"), out_channels, geometry.c);
+        let g = Winograd::<E>::input_gradient_geometry(geometry, out_channels);
+        Some(kernels.forward(&g, dy, None, get_num_threads()))
+    } else {
+        dx
+    };
     let mut grads = vec![
         dx.map(|dx| ArrayD::from_shape_vec(IxDyn(x_shape), dx).expect("input size")),
         dw.map(|dw| ArrayD::from_shape_vec(IxDyn(w_shape), dw).expect("weight size")),

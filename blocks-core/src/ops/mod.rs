@@ -65,3 +65,4 @@ mod lstm_cell;
 mod lstm_layer;
 pub(crate) use lstm_layer::LstmWeights;
 pub(crate) mod fused_attention;
+mod winograd;
