@@ -9,6 +9,7 @@
 
 use crate::Mask;
 use crate::nn::layers::attention::multihead::{AttentionArgs, DynMultiheadAttention};
+use crate::nn::layers::attention::multihead_forward::with_key_padding;
 use crate::ops::fused_attention::{Heads, Operand, fused_attention};
 use crate::{Element, ShapeError, TensorBase};
 
@@ -46,7 +47,7 @@ impl<E: Element> DynMultiheadAttention<E> {
         let bh = bsz
             .checked_mul(heads)
             .ok_or_else(|| ShapeError::new("MultiheadAttention: batch × heads overflows".to_string()))?;
-        let mut mask = match attn_mask {
+        let mask = match attn_mask {
             None => None,
             Some(mask) => {
                 let shape = mask.shape();
@@ -68,23 +69,7 @@ impl<E: Element> DynMultiheadAttention<E> {
                 })
             }
         };
-        if let Some(padding) = key_padding_mask {
-            if padding.shape() != [bsz, src_len] {
-                return Err(ShapeError::new(format!(
-                    "expecting key_padding_mask shape of {:?}, but got {:?}",
-                    [bsz, src_len],
-                    padding.shape()
-                )));
-            }
-            let padding = padding
-                .reshape(&[bsz as isize, 1, 1, src_len as isize])
-                .expand(&[bsz as isize, heads as isize, 1, src_len as isize])
-                .reshape(&[bh as isize, 1, src_len as isize]);
-            mask = Some(match mask {
-                None => padding,
-                Some(mask) => mask.try_add(&padding)?,
-            });
-        }
+        let mask = with_key_padding(mask, key_padding_mask, bsz, heads, src_len)?;
         let e = self.embed_dim;
         let spec = Heads {
             heads,

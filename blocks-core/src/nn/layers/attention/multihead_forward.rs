@@ -17,6 +17,37 @@ fn pad_last<E: Element>(mask: &TensorBase<E>) -> Result<TensorBase<E>, ShapeErro
     TensorBase::try_cat(&[mask, &TensorBase::zeros(shape)], -1)
 }
 
+/// `attn_mask` (`[N·heads, L, S]` or `[L, S]`) with the additive
+/// `key_padding_mask` (`[N, S]`) added for every head, as PyTorch merges
+/// them into one float mask; an error when the padding mask is not `[N, S]`.
+pub(super) fn with_key_padding<E: Element>(
+    attn_mask: Option<TensorBase<E>>,
+    key_padding_mask: Option<TensorBase<E>>,
+    bsz: usize,
+    heads: usize,
+    src_len: usize,
+) -> Result<Option<TensorBase<E>>, ShapeError> {
+    let Some(padding) = key_padding_mask else { return Ok(attn_mask) };
+    let bh = bsz
+        .checked_mul(heads)
+        .ok_or_else(|| ShapeError::new("MultiheadAttention: batch × heads overflows".to_string()))?;
+    if padding.shape() != [bsz, src_len] {
+        return Err(ShapeError::new(format!(
+            "expecting key_padding_mask shape of {:?}, but got {:?}",
+            [bsz, src_len],
+            padding.shape()
+        )));
+    }
+    let padding = padding
+        .reshape(&[bsz as isize, 1, 1, src_len as isize])
+        .expand(&[bsz as isize, heads as isize, 1, src_len as isize])
+        .reshape(&[bh as isize, 1, src_len as isize]);
+    Ok(Some(match attn_mask {
+        None => padding,
+        Some(mask) => mask.try_add(&padding)?,
+    }))
+}
+
 /// PyTorch's `_mha_shape_check`: whether the call is batched, or why it cannot run.
 fn batched<E: Element>(
     query: &TensorBase<E>,
@@ -238,23 +269,7 @@ impl<E: Element> DynMultiheadAttention<E> {
             key_padding_mask = key_padding_mask.map(|m| pad_last(&m)).transpose()?;
         }
         let src_len = k.shape()[1];
-        if let Some(padding) = key_padding_mask {
-            if padding.shape() != [bsz, src_len] {
-                return Err(ShapeError::new(format!(
-                    "expecting key_padding_mask shape of {:?}, but got {:?}",
-                    [bsz, src_len],
-                    padding.shape()
-                )));
-            }
-            let padding = padding
-                .reshape(&[bsz as isize, 1, 1, src_len as isize])
-                .expand(&[bsz as isize, heads as isize, 1, src_len as isize])
-                .reshape(&[bh as isize, 1, src_len as isize]);
-            attn_mask = Some(match attn_mask {
-                None => padding,
-                Some(mask) => mask.try_add(&padding)?,
-            });
-        }
+        attn_mask = with_key_padding(attn_mask, key_padding_mask, bsz, heads, src_len)?;
         let dropout_p = if self.training.get() { self.dropout } else { 0.0 };
         let q_scaled = q.mul_scalar(E::of((1.0 / head_dim as f64).sqrt()));
         let mut scores = q_scaled.try_matmul(&k.transpose(-2, -1))?;
