@@ -216,6 +216,7 @@ def reshape_cases():
     single("pixel_shuffle_3", 91, nn.PixelShuffle(3), (1, 9, 2, 2), {"upscale_factor": 3})
     single("unflatten", 92, nn.Unflatten(1, (2, 3, 2)), (4, 12), {"dim": 1, "unflattened_size": (2, 3, 2)})
     single("unflatten_last", 93, nn.Unflatten(-1, (2, 2)), (2, 3, 4), {"dim": -1, "unflattened_size": (2, 2)})
+    single("unflatten_inferred", 94, nn.Unflatten(1, (3, -1)), (2, 12, 2), {"dim": 1, "unflattened_size": (3, -1)})
 
 
 CASES = [conv_transpose_cases, upsample_cases, instance_norm_cases, prelu_cases, activation_cases, pool_cases, padding_cases, reshape_cases]

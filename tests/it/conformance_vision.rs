@@ -205,8 +205,20 @@ fn build(layer: &str, s: &Settings) -> Box<dyn CaseLayer> {
         "PixelShuffle" => Box::new(Layer(PixelShuffle::new(s.count("upscale_factor", 0)))),
         "Unflatten" => {
             let dim = s.real("dim", f64::NAN) as isize;
-            let sizes =
-                s.sizes("unflattened_size").unwrap_or_else(|| panic!("{}: no unflattened_size", s.meta.case));
+            let text = s
+                .meta
+                .text("unflattened_size")
+                .unwrap_or_else(|| panic!("{}: no unflattened_size", s.meta.case));
+            let sizes: Vec<isize> = text
+                .trim_matches(['[', ']', '(', ')'])
+                .split(',')
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| {
+                    v.trim()
+                        .parse()
+                        .unwrap_or_else(|_| panic!("{}: unflattened_size = {text:?}", s.meta.case))
+                })
+                .collect();
             Box::new(Layer(Unflatten::new(dim, sizes)))
         }
         other => panic!("{}: blocks cannot build layer {other:?}", s.meta.case),
