@@ -1,11 +1,13 @@
 //! Image transforms for a data pipeline, as `torchvision.transforms` applies
-//! them to a tensor image `[C, H, W]`: [`RandomCrop`] (with zero padding),
+//! them to a tensor image `[C, H, W]`: [`RandomCrop`] (with padding of any
+//! [`PaddingMode`]),
 //! [`RandomHorizontalFlip`], [`Normalize`], and [`Compose`] to chain them,
 //! drawing from a [`TransformRng`]. A [`Transformed`](super::Transformed)
 //! data set applies one to each sample.
 
 use std::fmt;
 
+use super::padding_mode::PaddingMode;
 use super::shuffle::SplitMix64;
 use crate::{ShapeError, Tensor};
 
@@ -107,9 +109,9 @@ fn planes(what: &str, shape: &[usize]) -> Result<(usize, usize, usize), ShapeErr
     }
 }
 
-/// Crops a random `size` window of the image after padding it with `fill`
-/// on every side, like `transforms.RandomCrop(size, padding, fill=fill)`
-/// (constant padding): the window's top and left are drawn uniformly from
+/// Crops a random `size` window of the image after padding it on every
+/// side, like `transforms.RandomCrop(size, padding, fill=fill,
+/// padding_mode=...)` (constant padding by default): the window's top and left are drawn uniformly from
 /// every position that fits (none drawn when only one fits).
 ///
 /// ```
@@ -123,6 +125,7 @@ pub struct RandomCrop {
     size: [usize; 2],
     padding: [usize; 4],
     fill: f32,
+    mode: PaddingMode,
 }
 
 impl RandomCrop {
@@ -132,7 +135,7 @@ impl RandomCrop {
     /// assert_eq!(blocks_core::data::RandomCrop::new([2, 3]).to_string(), "RandomCrop(size=(2, 3), padding=None)");
     /// ```
     pub fn new(size: [usize; 2]) -> Self {
-        RandomCrop { size, padding: [0; 4], fill: 0.0 }
+        RandomCrop { size, padding: [0; 4], fill: 0.0, mode: PaddingMode::Constant }
     }
 
     /// The same crop after padding every side with `padding` (`padding=4`).
@@ -168,6 +171,23 @@ impl RandomCrop {
         RandomCrop { fill, ..self }
     }
 
+    /// How the padding is filled (`padding_mode=`, constant by default).
+    ///
+    /// # Errors
+    ///
+    /// Applying the crop fails when the padding is too long for the image
+    /// in that mode (reflect: shorter than the side; symmetric: at most the side).
+    ///
+    /// ```
+    /// use blocks_core::data::{PaddingMode, RandomCrop, Transform, TransformRng};
+    /// let crop = RandomCrop::new([3, 3]).padding(1).padding_mode(PaddingMode::Edge);
+    /// let y = crop.apply(&blocks_core::Tensor::ones([1, 1, 1]), &mut TransformRng::new(0));
+    /// assert_eq!(y.to_vec(), vec![1.0; 9]);
+    /// ```
+    pub fn padding_mode(self, mode: PaddingMode) -> Self {
+        RandomCrop { mode, ..self }
+    }
+
     /// The window with its top-left at `(top, left)` of the padded image
     /// `[lead, h, w]` (`values`), as a tensor of `shape`'s leading dims.
     fn window(
@@ -184,10 +204,9 @@ impl RandomCrop {
         for plane in 0..lead {
             for row in top..top + th {
                 for col in left..left + tw {
-                    // Position in the original image; outside it is padding.
-                    let inside =
-                        row.checked_sub(pt).filter(|&r| r < h).zip(col.checked_sub(pl).filter(|&c| c < w));
-                    out.push(inside.map_or(self.fill, |(r, c)| values[(plane * h + r) * w + c]));
+                    // The pixel the padded position shows; none in the constant's padding.
+                    let source = self.mode.source(row, pt, h).zip(self.mode.source(col, pl, w));
+                    out.push(source.map_or(self.fill, |(r, c)| values[(plane * h + r) * w + c]));
                 }
             }
         }
@@ -206,6 +225,11 @@ impl Transform for RandomCrop {
         let (Some(ph), Some(pw)) = (padded(h, pt, pb), padded(w, pl, pr)) else {
             return Err(ShapeError::new("RandomCrop: the padded image is too large"));
         };
+        let refused =
+            [(pl, w), (pr, w), (pt, h), (pb, h)].into_iter().find_map(|(p, side)| self.mode.refuses(p, side));
+        if let Some(reason) = refused {
+            return Err(ShapeError::new(format!("RandomCrop: {reason}")));
+        }
         let [th, tw] = self.size;
         if ph < th || pw < tw {
             return Err(ShapeError::new(format!(
