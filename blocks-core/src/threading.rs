@@ -22,6 +22,12 @@
 //! split in two wakes one thread, and no idle thread spins beside the two
 //! that work.
 //!
+//! Between two splits, one helper stays awake for a short while
+//! ([`LINGER`]), spinning on a counter that the next split changes, as
+//! OpenMP's threads spin between parallel regions: a training step is many
+//! short splits, and a helper that has gone to sleep takes tens of
+//! microseconds to wake on a VM, about what a short split saves.
+//!
 //! # Why this cannot deadlock
 //!
 //! The helpers only ever run blocks' own arithmetic on arrays handed to them
@@ -31,16 +37,55 @@
 //! A caller that is itself a worker of another rayon pool would, while it
 //! waits, run that pool's jobs, which may be user code; so work that holds a
 //! tensor's lock (an optimizer update) is split only when the caller is not
-//! a rayon worker ([`elementwise_parts`]).
+//! a rayon worker ([`elementwise_parts`]). A lingering helper waits for
+//! nothing but a counter or the end of [`LINGER`], whichever comes first,
+//! and holds no lock while it spins.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 /// The thread count; 0 until it is first read or set.
 static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
 
 /// The helpers of the last count asked for, with that count.
 static HELPERS: Mutex<Option<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
+
+/// Counts the splits: a lingering helper stops spinning when it changes.
+static SPLITS: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether a helper is lingering (or about to).
+static LINGERING: AtomicBool = AtomicBool::new(false);
+
+/// How long a helper stays awake after a split, waiting for the next one.
+const LINGER: Duration = Duration::from_micros(300);
+
+/// Marks the start of a split (a lingering helper stops spinning and takes
+/// the new parts at once).
+fn split_starts() {
+    SPLITS.fetch_add(1, Ordering::AcqRel);
+}
+
+/// Keeps one helper of `pool` awake until the next split or for [`LINGER`],
+/// whichever is first (one lingering helper at a time).
+fn linger(pool: &rayon::ThreadPool) {
+    if LINGERING.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let seen = SPLITS.load(Ordering::Acquire);
+    pool.spawn(move || {
+        let start = Instant::now();
+        'spin: while start.elapsed() < LINGER {
+            for _ in 0..64 {
+                if SPLITS.load(Ordering::Acquire) != seen {
+                    break 'spin;
+                }
+                std::hint::spin_loop();
+            }
+        }
+        LINGERING.store(false, Ordering::Release);
+    });
+}
 
 /// The most threads blocks ever uses, even through
 /// [`set_num_threads_oversubscribed`]: a count beyond it only starts threads
@@ -202,10 +247,12 @@ pub(crate) fn join<A: Send, B: Send>(
     let (own, other) = (threads - threads / 2, threads / 2);
     let mut second_result = None;
     let slot = &mut second_result;
+    split_starts();
     let first_result = pool.in_place_scope(|scope| {
         scope.spawn(move |_| *slot = Some(second(other)));
         first(own)
     });
+    linger(&pool);
     (first_result, second_result.expect("the scope waits for the spawned half"))
 }
 
@@ -231,12 +278,14 @@ pub(crate) fn run_parts<T: Send>(parts: Vec<T>, work: impl Fn(T) + Sync) {
         return;
     };
     let work = &work;
+    split_starts();
     pool.in_place_scope(|scope| {
         for part in parts {
             scope.spawn(move |_| work(part));
         }
         work(own);
     });
+    linger(&pool);
 }
 
 /// Elementwise work on fewer elements than this stays on one thread:
