@@ -198,7 +198,11 @@ impl World {
     /// }
     /// ```
     pub fn abort_with(&self, message: impl Display) -> ! {
-        eprintln!("rank {} of {}: {message}: aborting every rank (MPI_Abort)", self.rank(), self.size());
+        say_whole_line(&format!(
+            "rank {} of {}: {message}: aborting every rank (MPI_Abort)",
+            self.rank(),
+            self.size()
+        ));
         self.inner.comm.abort(1)
     }
 
@@ -362,11 +366,11 @@ fn wait_within_timeout<'a, R: ?Sized, S: Scope<'a>>(
         }
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             let (rank, size) = (RANK.load(Ordering::SeqCst), SIZE.load(Ordering::SeqCst));
-            eprintln!(
+            say_whole_line(&format!(
                 "rank {rank} of {size}: {what}: no answer from the other ranks within {timeout:?} (a rank \
                  stopped taking part: it hangs, died, or ran out of batches without \
                  DistributedDataParallel::join): aborting every rank (MPI_Abort)"
-            );
+            ));
             comm.abort(1);
         }
         // For the first 2 ms (a step's exchange is quick) poll, giving
@@ -399,6 +403,20 @@ pub(crate) fn all_reduce_sum_world(values: &mut [f64], what: &str) {
     });
 }
 
+/// Writes `line` and a newline to stderr in one `write` call. `eprintln!`
+/// writes a formatted line piece by piece, and the launcher forwards every
+/// rank's stderr into one stream, so two ranks aborting at once printed
+/// "rank 1 of 2rank 0 of : error: 2: ...". One write of a line this short
+/// (under `PIPE_BUF`) reaches the pipe whole.
+fn say_whole_line(line: &str) {
+    use std::io::Write;
+    let mut whole = String::with_capacity(line.len() + 1);
+    whole.push_str(line);
+    whole.push('\n');
+    // Nothing is left to do if stderr is gone: the job is ending anyway.
+    let _ = std::io::stderr().lock().write_all(whole.as_bytes());
+}
+
 /// After the usual panic message, a panic on any rank ends the job with
 /// `MPI_Abort` while MPI is up, so no other rank waits forever for it.
 fn install_abort_on_panic() {
@@ -408,7 +426,7 @@ fn install_abort_on_panic() {
             previous(info);
             if MPI_ALIVE.swap(false, Ordering::SeqCst) {
                 let (rank, size) = (RANK.load(Ordering::SeqCst), SIZE.load(Ordering::SeqCst));
-                eprintln!("rank {rank} of {size} panicked: aborting every rank (MPI_Abort)");
+                say_whole_line(&format!("rank {rank} of {size} panicked: aborting every rank (MPI_Abort)"));
                 SimpleCommunicator::world().abort(101);
             }
         }));
