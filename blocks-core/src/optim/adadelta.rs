@@ -2,11 +2,11 @@
 //! past updates and of squared gradients.
 
 use ndarray::ArrayD;
-use serde_json::{Map, Value};
 
-use super::optimizer::{Allowed, ConfigError, group_bool, group_f64, nonnegative};
+use super::fields::{Field, Fields};
+use super::optimizer::{Allowed, ConfigError, nonnegative};
 use super::rule::{Rule, Slot, elementwise, require};
-use super::{Grouped, StateError, pyrepr};
+use super::{Grouped, pyrepr};
 use crate::Element;
 
 /// Adadelta's hyper-parameters, with `torch.optim.Adadelta`'s defaults
@@ -72,6 +72,18 @@ impl AdadeltaConfig {
 /// ```
 pub type Adadelta<E = f32> = Grouped<AdadeltaConfig, E>;
 
+impl Fields for AdadeltaConfig {
+    fn fields(&mut self) -> Vec<(&'static str, Field<'_>)> {
+        vec![
+            ("lr", Field::Number(&mut self.lr)),
+            ("rho", Field::Number(&mut self.rho)),
+            ("eps", Field::Number(&mut self.eps)),
+            ("weight_decay", Field::Number(&mut self.weight_decay)),
+            ("maximize", Field::Flag(&mut self.maximize)),
+        ]
+    }
+}
+
 impl Rule for AdadeltaConfig {
     const NAMES: &'static [&'static str] = &["Adadelta"];
     const STEP: bool = true;
@@ -89,26 +101,6 @@ impl Rule for AdadeltaConfig {
 
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
-    }
-
-    fn to_json(&self) -> Map<String, Value> {
-        let mut group = Map::new();
-        group.insert("lr".into(), self.lr.into());
-        group.insert("rho".into(), self.rho.into());
-        group.insert("eps".into(), self.eps.into());
-        group.insert("weight_decay".into(), self.weight_decay.into());
-        group.insert("maximize".into(), self.maximize.into());
-        group
-    }
-
-    fn from_json(group: &Map<String, Value>, _class: &str) -> Result<Self, StateError> {
-        Ok(AdadeltaConfig {
-            lr: group_f64(group, "lr")?,
-            rho: group_f64(group, "rho")?,
-            eps: group_f64(group, "eps")?,
-            weight_decay: group_f64(group, "weight_decay")?,
-            maximize: group_bool(group, "maximize")?,
-        })
     }
 
     fn repr(&self, _class: &str) -> Vec<(&'static str, String)> {

@@ -2,11 +2,11 @@
 //! gradients, with a decaying rate.
 
 use ndarray::ArrayD;
-use serde_json::{Map, Value};
 
-use super::optimizer::{Allowed, ConfigError, group_bool, group_f64, nonnegative};
+use super::fields::{Field, Fields};
+use super::optimizer::{Allowed, ConfigError, nonnegative};
 use super::rule::{Rule, Slot, elementwise, require};
-use super::{Grouped, StateError, pyrepr};
+use super::{Grouped, pyrepr};
 use crate::Element;
 
 /// Adagrad's hyper-parameters, with `torch.optim.Adagrad`'s defaults
@@ -89,6 +89,19 @@ impl AdagradConfig {
 /// ```
 pub type Adagrad<E = f32> = Grouped<AdagradConfig, E>;
 
+impl Fields for AdagradConfig {
+    fn fields(&mut self) -> Vec<(&'static str, Field<'_>)> {
+        vec![
+            ("lr", Field::Number(&mut self.lr)),
+            ("lr_decay", Field::Number(&mut self.lr_decay)),
+            ("eps", Field::Number(&mut self.eps)),
+            ("weight_decay", Field::Number(&mut self.weight_decay)),
+            ("initial_accumulator_value", Field::Number(&mut self.initial_accumulator_value)),
+            ("maximize", Field::Flag(&mut self.maximize)),
+        ]
+    }
+}
+
 impl Rule for AdagradConfig {
     const NAMES: &'static [&'static str] = &["Adagrad"];
     const STEP: bool = true;
@@ -106,28 +119,6 @@ impl Rule for AdagradConfig {
 
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
-    }
-
-    fn to_json(&self) -> Map<String, Value> {
-        let mut group = Map::new();
-        group.insert("lr".into(), self.lr.into());
-        group.insert("lr_decay".into(), self.lr_decay.into());
-        group.insert("eps".into(), self.eps.into());
-        group.insert("weight_decay".into(), self.weight_decay.into());
-        group.insert("initial_accumulator_value".into(), self.initial_accumulator_value.into());
-        group.insert("maximize".into(), self.maximize.into());
-        group
-    }
-
-    fn from_json(group: &Map<String, Value>, _class: &str) -> Result<Self, StateError> {
-        Ok(AdagradConfig {
-            lr: group_f64(group, "lr")?,
-            lr_decay: group_f64(group, "lr_decay")?,
-            weight_decay: group_f64(group, "weight_decay")?,
-            initial_accumulator_value: group_f64(group, "initial_accumulator_value")?,
-            eps: group_f64(group, "eps")?,
-            maximize: group_bool(group, "maximize")?,
-        })
     }
 
     fn repr(&self, _class: &str) -> Vec<(&'static str, String)> {

@@ -4,8 +4,9 @@
 use ndarray::{ArrayD, Zip};
 use serde_json::{Map, Value};
 
-use super::optimizer::{Allowed, ConfigError, group_bool, group_f64, nonnegative};
-use super::rule::{Rule, Slot, lerp, maximum};
+use super::fields::{self, Field, Fields};
+use super::optimizer::{Allowed, ConfigError, nonnegative};
+use super::rule::{Rule, Slot, check_betas, lerp, maximum, require};
 use super::{Grouped, StateError, pyrepr};
 use crate::threading::in_parts;
 use crate::{Element, TensorBase};
@@ -61,62 +62,10 @@ impl AdamConfig {
     /// assert_eq!(bad.validate().unwrap_err().to_string(), "Invalid beta parameter at index 0: 1.0");
     /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let (beta1, beta2) = self.betas;
-        if !nonnegative(self.lr) {
-            return Err(ConfigError::new(format!("Invalid learning rate: {}", pyrepr::float(self.lr))));
-        }
-        if !nonnegative(self.eps) {
-            return Err(ConfigError::new(format!("Invalid epsilon value: {}", pyrepr::float(self.eps))));
-        }
-        if !(0.0..1.0).contains(&beta1) {
-            return Err(ConfigError::new(format!(
-                "Invalid beta parameter at index 0: {}",
-                pyrepr::float(beta1)
-            )));
-        }
-        if !(0.0..1.0).contains(&beta2) {
-            return Err(ConfigError::new(format!(
-                "Invalid beta parameter at index 1: {}",
-                pyrepr::float(beta2)
-            )));
-        }
-        if !nonnegative(self.weight_decay) {
-            return Err(ConfigError::new(format!(
-                "Invalid weight_decay value: {}",
-                pyrepr::float(self.weight_decay)
-            )));
-        }
-        Ok(())
-    }
-
-    fn to_json(self) -> Map<String, Value> {
-        let mut group = Map::new();
-        group.insert("lr".into(), self.lr.into());
-        group.insert("betas".into(), vec![self.betas.0, self.betas.1].into());
-        group.insert("eps".into(), self.eps.into());
-        group.insert("weight_decay".into(), self.weight_decay.into());
-        group.insert("amsgrad".into(), self.amsgrad.into());
-        group.insert("maximize".into(), self.maximize.into());
-        group.insert("decoupled_weight_decay".into(), self.decoupled_weight_decay.into());
-        group
-    }
-
-    fn from_json(group: &Map<String, Value>) -> Result<Self, StateError> {
-        let betas = match group.get("betas").and_then(Value::as_array).map(Vec::as_slice) {
-            Some([b1, b2]) => b1.as_f64().zip(b2.as_f64()),
-            _ => None,
-        }
-        .ok_or_else(|| StateError::new("param_groups: \"betas\" must be a pair of numbers"))?;
-        let config = AdamConfig {
-            lr: group_f64(group, "lr")?,
-            betas,
-            eps: group_f64(group, "eps")?,
-            weight_decay: group_f64(group, "weight_decay")?,
-            amsgrad: group_bool(group, "amsgrad")?,
-            maximize: group_bool(group, "maximize")?,
-            decoupled_weight_decay: group_bool(group, "decoupled_weight_decay")?,
-        };
-        Ok(config)
+        require(nonnegative(self.lr), "learning rate", self.lr)?;
+        require(nonnegative(self.eps), "epsilon value", self.eps)?;
+        check_betas(self.betas)?;
+        require(nonnegative(self.weight_decay), "weight_decay value", self.weight_decay)
     }
 }
 
@@ -207,6 +156,20 @@ impl<E: Element> Grouped<AdamConfig, E> {
     }
 }
 
+impl Fields for AdamConfig {
+    fn fields(&mut self) -> Vec<(&'static str, Field<'_>)> {
+        vec![
+            ("lr", Field::Number(&mut self.lr)),
+            ("betas", Field::Pair(&mut self.betas)),
+            ("eps", Field::Number(&mut self.eps)),
+            ("weight_decay", Field::Number(&mut self.weight_decay)),
+            ("amsgrad", Field::Flag(&mut self.amsgrad)),
+            ("maximize", Field::Flag(&mut self.maximize)),
+            ("decoupled_weight_decay", Field::Flag(&mut self.decoupled_weight_decay)),
+        ]
+    }
+}
+
 impl Rule for AdamConfig {
     const NAMES: &'static [&'static str] = &["Adam", "AdamW"];
     const STEP: bool = true;
@@ -237,12 +200,8 @@ impl Rule for AdamConfig {
         self.betas.0 = momentum;
     }
 
-    fn to_json(&self) -> Map<String, Value> {
-        AdamConfig::to_json(*self)
-    }
-
     fn from_json(group: &Map<String, Value>, class: &str) -> Result<Self, StateError> {
-        let mut config = AdamConfig::from_json(group)?;
+        let mut config: AdamConfig = fields::from_json(group)?;
         // As PyTorch's AdamW.__setstate__: an AdamW stays decoupled whatever it loads.
         config.decoupled_weight_decay |= class == "AdamW";
         Ok(config)

@@ -1,11 +1,11 @@
 //! `torch.optim.Adamax`: Adam with the infinity norm in place of the second moment.
 
 use ndarray::ArrayD;
-use serde_json::{Map, Value};
 
-use super::optimizer::{Allowed, ConfigError, group_bool, group_f64, nonnegative};
-use super::rule::{Rule, Slot, check_betas, elementwise, group_pair, lerp, maximum, pair_repr, require};
-use super::{Grouped, StateError, pyrepr};
+use super::fields::{Field, Fields};
+use super::optimizer::{Allowed, ConfigError, nonnegative};
+use super::rule::{Rule, Slot, check_betas, elementwise, lerp, maximum, pair_repr, require};
+use super::{Grouped, pyrepr};
 use crate::Element;
 
 /// Adamax's hyper-parameters, with `torch.optim.Adamax`'s defaults
@@ -71,6 +71,18 @@ impl AdamaxConfig {
 /// ```
 pub type Adamax<E = f32> = Grouped<AdamaxConfig, E>;
 
+impl Fields for AdamaxConfig {
+    fn fields(&mut self) -> Vec<(&'static str, Field<'_>)> {
+        vec![
+            ("lr", Field::Number(&mut self.lr)),
+            ("betas", Field::Pair(&mut self.betas)),
+            ("eps", Field::Number(&mut self.eps)),
+            ("weight_decay", Field::Number(&mut self.weight_decay)),
+            ("maximize", Field::Flag(&mut self.maximize)),
+        ]
+    }
+}
+
 impl Rule for AdamaxConfig {
     const NAMES: &'static [&'static str] = &["Adamax"];
     const STEP: bool = true;
@@ -96,26 +108,6 @@ impl Rule for AdamaxConfig {
 
     fn set_momentum(&mut self, momentum: f64) {
         self.betas.0 = momentum;
-    }
-
-    fn to_json(&self) -> Map<String, Value> {
-        let mut group = Map::new();
-        group.insert("lr".into(), self.lr.into());
-        group.insert("betas".into(), vec![self.betas.0, self.betas.1].into());
-        group.insert("eps".into(), self.eps.into());
-        group.insert("weight_decay".into(), self.weight_decay.into());
-        group.insert("maximize".into(), self.maximize.into());
-        group
-    }
-
-    fn from_json(group: &Map<String, Value>, _class: &str) -> Result<Self, StateError> {
-        Ok(AdamaxConfig {
-            lr: group_f64(group, "lr")?,
-            betas: group_pair(group, "betas")?,
-            eps: group_f64(group, "eps")?,
-            weight_decay: group_f64(group, "weight_decay")?,
-            maximize: group_bool(group, "maximize")?,
-        })
     }
 
     fn repr(&self, _class: &str) -> Vec<(&'static str, String)> {

@@ -25,6 +25,7 @@ mod adagrad;
 mod adam;
 mod adamax;
 mod adamw;
+mod fields;
 mod grouped;
 mod nadam;
 mod optimizer;

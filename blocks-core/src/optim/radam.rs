@@ -1,11 +1,11 @@
 //! `torch.optim.RAdam`: Adam with the variance of the adaptive rate rectified.
 
 use ndarray::ArrayD;
-use serde_json::{Map, Value};
 
-use super::optimizer::{Allowed, ConfigError, group_bool, group_f64, nonnegative};
-use super::rule::{Rule, Slot, check_betas, elementwise, group_pair, lerp, pair_repr, require};
-use super::{Grouped, StateError, pyrepr};
+use super::fields::{Field, Fields};
+use super::optimizer::{Allowed, ConfigError, nonnegative};
+use super::rule::{Rule, Slot, check_betas, elementwise, lerp, pair_repr, require};
+use super::{Grouped, pyrepr};
 use crate::Element;
 
 /// RAdam's hyper-parameters, with `torch.optim.RAdam`'s defaults
@@ -84,6 +84,19 @@ impl RAdamConfig {
 /// ```
 pub type RAdam<E = f32> = Grouped<RAdamConfig, E>;
 
+impl Fields for RAdamConfig {
+    fn fields(&mut self) -> Vec<(&'static str, Field<'_>)> {
+        vec![
+            ("lr", Field::Number(&mut self.lr)),
+            ("betas", Field::Pair(&mut self.betas)),
+            ("eps", Field::Number(&mut self.eps)),
+            ("weight_decay", Field::Number(&mut self.weight_decay)),
+            ("decoupled_weight_decay", Field::Flag(&mut self.decoupled_weight_decay)),
+            ("maximize", Field::Flag(&mut self.maximize)),
+        ]
+    }
+}
+
 impl Rule for RAdamConfig {
     const NAMES: &'static [&'static str] = &["RAdam"];
     const STEP: bool = true;
@@ -109,28 +122,6 @@ impl Rule for RAdamConfig {
 
     fn set_momentum(&mut self, momentum: f64) {
         self.betas.0 = momentum;
-    }
-
-    fn to_json(&self) -> Map<String, Value> {
-        let mut group = Map::new();
-        group.insert("lr".into(), self.lr.into());
-        group.insert("betas".into(), vec![self.betas.0, self.betas.1].into());
-        group.insert("eps".into(), self.eps.into());
-        group.insert("weight_decay".into(), self.weight_decay.into());
-        group.insert("decoupled_weight_decay".into(), self.decoupled_weight_decay.into());
-        group.insert("maximize".into(), self.maximize.into());
-        group
-    }
-
-    fn from_json(group: &Map<String, Value>, _class: &str) -> Result<Self, StateError> {
-        Ok(RAdamConfig {
-            lr: group_f64(group, "lr")?,
-            betas: group_pair(group, "betas")?,
-            eps: group_f64(group, "eps")?,
-            weight_decay: group_f64(group, "weight_decay")?,
-            decoupled_weight_decay: group_bool(group, "decoupled_weight_decay")?,
-            maximize: group_bool(group, "maximize")?,
-        })
     }
 
     fn repr(&self, _class: &str) -> Vec<(&'static str, String)> {

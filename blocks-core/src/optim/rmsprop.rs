@@ -2,11 +2,11 @@
 //! each step, optionally centered and with momentum.
 
 use ndarray::ArrayD;
-use serde_json::{Map, Value};
 
-use super::optimizer::{Allowed, ConfigError, group_bool, group_f64, nonnegative};
+use super::fields::{Field, Fields};
+use super::optimizer::{Allowed, ConfigError, nonnegative};
 use super::rule::{Rule, Slot, elementwise, lerp, require};
-use super::{Grouped, StateError, pyrepr};
+use super::{Grouped, pyrepr};
 use crate::Element;
 
 /// RMSprop's hyper-parameters, with `torch.optim.RMSprop`'s defaults
@@ -89,6 +89,20 @@ impl RMSpropConfig {
 /// ```
 pub type RMSprop<E = f32> = Grouped<RMSpropConfig, E>;
 
+impl Fields for RMSpropConfig {
+    fn fields(&mut self) -> Vec<(&'static str, Field<'_>)> {
+        vec![
+            ("lr", Field::Number(&mut self.lr)),
+            ("momentum", Field::Number(&mut self.momentum)),
+            ("alpha", Field::Number(&mut self.alpha)),
+            ("eps", Field::Number(&mut self.eps)),
+            ("centered", Field::Flag(&mut self.centered)),
+            ("weight_decay", Field::Number(&mut self.weight_decay)),
+            ("maximize", Field::Flag(&mut self.maximize)),
+        ]
+    }
+}
+
 impl Rule for RMSpropConfig {
     const NAMES: &'static [&'static str] = &["RMSprop"];
     const STEP: bool = true;
@@ -117,30 +131,6 @@ impl Rule for RMSpropConfig {
 
     fn set_momentum(&mut self, momentum: f64) {
         self.momentum = momentum;
-    }
-
-    fn to_json(&self) -> Map<String, Value> {
-        let mut group = Map::new();
-        group.insert("lr".into(), self.lr.into());
-        group.insert("momentum".into(), self.momentum.into());
-        group.insert("alpha".into(), self.alpha.into());
-        group.insert("eps".into(), self.eps.into());
-        group.insert("centered".into(), self.centered.into());
-        group.insert("weight_decay".into(), self.weight_decay.into());
-        group.insert("maximize".into(), self.maximize.into());
-        group
-    }
-
-    fn from_json(group: &Map<String, Value>, _class: &str) -> Result<Self, StateError> {
-        Ok(RMSpropConfig {
-            lr: group_f64(group, "lr")?,
-            alpha: group_f64(group, "alpha")?,
-            eps: group_f64(group, "eps")?,
-            weight_decay: group_f64(group, "weight_decay")?,
-            momentum: group_f64(group, "momentum")?,
-            centered: group_bool(group, "centered")?,
-            maximize: group_bool(group, "maximize")?,
-        })
     }
 
     fn repr(&self, _class: &str) -> Vec<(&'static str, String)> {

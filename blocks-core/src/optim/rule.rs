@@ -9,6 +9,7 @@ use std::fmt;
 use ndarray::ArrayD;
 use serde_json::{Map, Value};
 
+use super::fields::{self, Fields};
 use super::optimizer::{Allowed, ConfigError};
 use super::{StateError, pyrepr};
 use crate::Element;
@@ -29,7 +30,7 @@ pub struct Slot<E: Element> {
 
 /// The part of an optimizer that differs from one to the next; every
 /// parameter group holds one value of it (its hyper-parameters).
-pub trait Rule: Copy + PartialEq + fmt::Debug + Send + Sync + 'static {
+pub trait Rule: Fields + PartialEq + fmt::Debug + Send + Sync + 'static {
     /// The class names a saved state may carry; the first is this optimizer's.
     const NAMES: &'static [&'static str];
     /// Whether the state keeps a `step` count.
@@ -55,10 +56,14 @@ pub trait Rule: Copy + PartialEq + fmt::Debug + Send + Sync + 'static {
     }
     /// Sets what [`momentum`](Rule::momentum) reads.
     fn set_momentum(&mut self, _momentum: f64) {}
-    /// The hyper-parameters under PyTorch's `param_groups` keys.
-    fn to_json(&self) -> Map<String, Value>;
+    /// The hyper-parameters under PyTorch's `param_groups` keys: its [`Fields`].
+    fn to_json(&self) -> Map<String, Value> {
+        fields::to_json(*self)
+    }
     /// Reads [`to_json`](Rule::to_json)'s form (saved by an optimizer of class `class`).
-    fn from_json(group: &Map<String, Value>, class: &str) -> Result<Self, StateError>;
+    fn from_json(group: &Map<String, Value>, _class: &str) -> Result<Self, StateError> {
+        fields::from_json(group)
+    }
     /// The printout's lines of one group, for an optimizer printed as `class`.
     fn repr(&self, class: &str) -> Vec<(&'static str, String)>;
     /// The value a buffer starts from when the step makes it, or `None` if the
@@ -71,15 +76,6 @@ pub trait Rule: Copy + PartialEq + fmt::Debug + Send + Sync + 'static {
 /// `ValueError(f"Invalid {what}: {value}")` unless `ok`.
 pub(crate) fn require(ok: bool, what: &str, value: f64) -> Result<(), ConfigError> {
     if ok { Ok(()) } else { Err(ConfigError::new(format!("Invalid {what}: {}", pyrepr::float(value)))) }
-}
-
-/// The `betas` pair of a saved group.
-pub(crate) fn group_pair(group: &Map<String, Value>, key: &str) -> Result<(f64, f64), StateError> {
-    match group.get(key).and_then(Value::as_array).map(Vec::as_slice) {
-        Some([a, b]) => a.as_f64().zip(b.as_f64()),
-        _ => None,
-    }
-    .ok_or_else(|| StateError::new(format!("param_groups: {key:?} must be a pair of numbers")))
 }
 
 /// Checks `betas` as the Adam family does.

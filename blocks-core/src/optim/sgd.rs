@@ -2,11 +2,11 @@
 //! Nesterov momentum and weight decay, step for step as PyTorch computes it.
 
 use ndarray::{ArrayD, Zip};
-use serde_json::{Map, Value};
 
-use super::optimizer::{Allowed, ConfigError, group_bool, group_f64, nonnegative};
-use super::rule::{Rule, Slot};
-use super::{Grouped, StateError, pyrepr};
+use super::fields::{Field, Fields};
+use super::optimizer::{Allowed, ConfigError, nonnegative};
+use super::rule::{Rule, Slot, require};
+use super::{Grouped, pyrepr};
 use crate::threading::in_parts;
 use crate::{Element, TensorBase};
 
@@ -56,48 +56,13 @@ impl SgdConfig {
     /// assert_eq!(bad.validate().unwrap_err().to_string(), "Nesterov momentum requires a momentum and zero dampening");
     /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if !nonnegative(self.lr) {
-            return Err(ConfigError::new(format!("Invalid learning rate: {}", pyrepr::float(self.lr))));
-        }
-        if !nonnegative(self.momentum) {
-            return Err(ConfigError::new(format!(
-                "Invalid momentum value: {}",
-                pyrepr::float(self.momentum)
-            )));
-        }
-        if !nonnegative(self.weight_decay) {
-            return Err(ConfigError::new(format!(
-                "Invalid weight_decay value: {}",
-                pyrepr::float(self.weight_decay)
-            )));
-        }
+        require(nonnegative(self.lr), "learning rate", self.lr)?;
+        require(nonnegative(self.momentum), "momentum value", self.momentum)?;
+        require(nonnegative(self.weight_decay), "weight_decay value", self.weight_decay)?;
         if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
             return Err(ConfigError::new("Nesterov momentum requires a momentum and zero dampening"));
         }
         Ok(())
-    }
-
-    fn to_json(self) -> Map<String, Value> {
-        let mut group = Map::new();
-        group.insert("lr".into(), self.lr.into());
-        group.insert("momentum".into(), self.momentum.into());
-        group.insert("dampening".into(), self.dampening.into());
-        group.insert("weight_decay".into(), self.weight_decay.into());
-        group.insert("nesterov".into(), self.nesterov.into());
-        group.insert("maximize".into(), self.maximize.into());
-        group
-    }
-
-    fn from_json(group: &Map<String, Value>) -> Result<Self, StateError> {
-        let config = SgdConfig {
-            lr: group_f64(group, "lr")?,
-            momentum: group_f64(group, "momentum")?,
-            dampening: group_f64(group, "dampening")?,
-            weight_decay: group_f64(group, "weight_decay")?,
-            nesterov: group_bool(group, "nesterov")?,
-            maximize: group_bool(group, "maximize")?,
-        };
-        Ok(config)
     }
 }
 
@@ -156,6 +121,19 @@ impl<E: Element> Grouped<SgdConfig, E> {
     }
 }
 
+impl Fields for SgdConfig {
+    fn fields(&mut self) -> Vec<(&'static str, Field<'_>)> {
+        vec![
+            ("lr", Field::Number(&mut self.lr)),
+            ("momentum", Field::Number(&mut self.momentum)),
+            ("dampening", Field::Number(&mut self.dampening)),
+            ("weight_decay", Field::Number(&mut self.weight_decay)),
+            ("nesterov", Field::Flag(&mut self.nesterov)),
+            ("maximize", Field::Flag(&mut self.maximize)),
+        ]
+    }
+}
+
 impl Rule for SgdConfig {
     const NAMES: &'static [&'static str] = &["SGD"];
     const STEP: bool = false;
@@ -180,14 +158,6 @@ impl Rule for SgdConfig {
 
     fn set_momentum(&mut self, momentum: f64) {
         self.momentum = momentum;
-    }
-
-    fn to_json(&self) -> Map<String, Value> {
-        SgdConfig::to_json(*self)
-    }
-
-    fn from_json(group: &Map<String, Value>, _class: &str) -> Result<Self, StateError> {
-        SgdConfig::from_json(group)
     }
 
     fn repr(&self, _class: &str) -> Vec<(&'static str, String)> {
