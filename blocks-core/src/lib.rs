@@ -66,7 +66,7 @@ pub mod __private {
         BufferField, Field, FlattenField, PlainTensorField, Probe, ProbeField, ProbeTensor,
     };
     pub use crate::nn::keeps_width::keep_width;
-    pub use crate::nn::keeps_width::{KeepsWidthHolds, KeptIf, KeptInputs, KeptKind};
+    pub use crate::nn::keeps_width::{KeptIf, KeptInputs, KeptKind};
     pub use crate::nn::run::chain_fit::{ChainChannels, ChainWidth, FitsInChain, ThenForward};
     pub use crate::nn::sequential::run_entry;
 }
