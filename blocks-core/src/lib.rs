@@ -47,7 +47,7 @@ pub use ops::{
     Reduction, SmoothL1Options,
 };
 pub use ops::{ConvTranspose1dOptions, ConvTranspose2dOptions, ConvTransposeOptions};
-pub use ops::{InterpolateMode, InterpolateSize};
+pub use ops::{InterpolateMode, InterpolateSize, PerDim};
 pub use random::{manual_seed, with_rng};
 pub use tensor::{Tensor, Tensor64, TensorBase};
 pub use threading::{MAX_THREADS, get_num_threads, set_num_threads, set_num_threads_oversubscribed};
