@@ -10,9 +10,9 @@ use crate::optim::pyrepr::float;
 ///
 /// ```
 /// use blocks_core::PerDim;
-/// assert_eq!(PerDim::from(2.0).for_dims(3), Some(vec![2.0; 3]));
-/// assert_eq!(PerDim::from([4, 5]).for_dims(2), Some(vec![4, 5]));
-/// assert_eq!(PerDim::from([4, 5]).for_dims(3), None);
+/// assert_eq!(PerDim::<f64>::from(2.0).for_dims(3), Some(vec![2.0; 3]));
+/// assert_eq!(PerDim::<usize>::from([4, 5]).for_dims(2), Some(vec![4, 5]));
+/// assert_eq!(PerDim::<usize>::from([4, 5]).for_dims(3), None);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum PerDim<T> {
@@ -39,7 +39,7 @@ impl<T: Clone> PerDim<T> {
     /// Every value given.
     ///
     /// ```
-    /// assert_eq!(blocks_core::PerDim::from((1, 2, 3)).values(), vec![1, 2, 3]);
+    /// assert_eq!(blocks_core::PerDim::<usize>::from((1, 2, 3)).values(), vec![1, 2, 3]);
     /// ```
     pub fn values(&self) -> Vec<T> {
         match self {
