@@ -341,7 +341,7 @@ mod tests {
     fn input(shape: &[usize]) -> Tensor64 {
         let numel = shape.iter().product();
         let values: Vec<f64> = (0..numel).map(|i| ((i * 37) % 23) as f64 / 7.0 - 1.5).collect();
-        Tensor64::from_vec(values, shape.to_vec()).requires_grad_(true)
+        Tensor64::from_vec(values, shape).requires_grad_(true)
     }
 
     fn check(x: &Tensor64, modes: &[InterpolateMode], sizes: &[InterpolateSize]) {
