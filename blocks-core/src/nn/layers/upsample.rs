@@ -92,7 +92,8 @@ impl Upsample {
     #[track_caller]
     pub fn size(size: impl Into<PerDim<usize>>) -> Self {
         let size = size.into();
-        assert!(size.values().iter().all(|&s| s > 0), "Upsample: size must be positive, got {size:?}");
+        let sizes = size.values();
+        assert!(sizes.iter().all(|&s| s > 0), "Upsample: size must be positive, got {sizes:?}");
         Self::with(InterpolateSize::size(size))
     }
 

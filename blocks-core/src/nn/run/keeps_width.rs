@@ -164,7 +164,8 @@ impl TensorKind for Scalar {
 /// A user's block whose `Forward` goes from `Tensor` to `Tensor` and keeps
 /// the width: what `#[module(keeps_width)]` asks of the block it marks (the
 /// derive then makes it take every tensor kind, giving back the same kind).
-/// Never implemented by hand; every block with such a `Forward` has it.
+/// Never implemented by hand; every block with such a `Forward` has it, and
+/// a block marked without one is told so by name of this trait.
 ///
 /// ```
 /// use blocks_core::nn::{Forward, KeepsWidth, Module, ModuleExt, Visitor};
