@@ -82,7 +82,7 @@ fn upscaled(pixels: &Tensor) -> Tensor {
     let n = pixels.shape()[0] as isize;
     let gray = pixels
         .reshape(&[n, 1, 8, 8])
-        .interpolate(InterpolateSize::Size([32, 32]), InterpolateMode::Bilinear { align_corners: false });
+        .interpolate(&InterpolateSize::size([32, 32]), InterpolateMode::Bilinear { align_corners: false });
     let values = gray.to_vec();
     let mean = values.iter().sum::<f32>() / values.len() as f32;
     let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / values.len() as f32).sqrt();

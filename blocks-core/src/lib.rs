@@ -47,7 +47,7 @@ pub use ops::{
     Reduction, SmoothL1Options,
 };
 pub use ops::{ConvTranspose1dOptions, ConvTranspose2dOptions, ConvTransposeOptions};
-pub use ops::{InterpolateMode, InterpolateSize};
+pub use ops::{InterpolateMode, InterpolateSize, PerDim};
 pub use random::{manual_seed, with_rng};
 pub use tensor::{Tensor, Tensor64, TensorBase};
 pub use threading::{MAX_THREADS, get_num_threads, set_num_threads, set_num_threads_oversubscribed};
@@ -66,7 +66,7 @@ pub mod __private {
         BufferField, Field, FlattenField, PlainTensorField, Probe, ProbeField, ProbeTensor,
     };
     pub use crate::nn::keeps_width::keep_width;
-    pub use crate::nn::keeps_width::{KeepsWidthHolds, KeptIf, KeptInputs, KeptKind};
+    pub use crate::nn::keeps_width::{KeptIf, KeptInputs, KeptKind};
     pub use crate::nn::run::chain_fit::{ChainChannels, ChainWidth, FitsInChain, ThenForward};
     pub use crate::nn::sequential::run_entry;
 }

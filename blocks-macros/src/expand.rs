@@ -205,7 +205,7 @@ fn keeps_width(
     let flagged = Ident::new(&ident.to_string(), flag.span());
     let inputs = if s.generics.params.is_empty() {
         quote_spanned!(flag.span()=>
-            <#facade::__private::KeptIf<{ <#flagged as #facade::__private::KeepsWidthHolds>::HOLDS }>
+            <#facade::__private::KeptIf<{ <#flagged as #facade::nn::KeepsWidth>::HOLDS }>
                 as #facade::__private::KeptInputs>::Inputs
         )
     } else {

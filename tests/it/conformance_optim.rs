@@ -296,7 +296,7 @@ fn schedule(case: &str, opt: &mut dyn LearningRate) -> Schedule {
         ))),
         "onecycle_cos" => plain(Box::new(OneCycleLR::new(
             opt,
-            OneCycleLRConfig { max_lr: vec![0.5, 0.2], ..OneCycleLRConfig::new(0.0, 30) },
+            OneCycleLRConfig { max_lr: vec![0.5, 0.2].into(), ..OneCycleLRConfig::new(0.0, 30) },
         ))),
         "onecycle_linear_three_phase" => plain(Box::new(OneCycleLR::new(
             opt,
@@ -304,8 +304,8 @@ fn schedule(case: &str, opt: &mut dyn LearningRate) -> Schedule {
                 pct_start: 0.25,
                 anneal_strategy: AnnealStrategy::Linear,
                 three_phase: true,
-                base_momentum: 0.8,
-                max_momentum: 0.9,
+                base_momentum: 0.8.into(),
+                max_momentum: 0.9.into(),
                 ..OneCycleLRConfig::new(0.3, 30)
             },
         ))),

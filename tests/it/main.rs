@@ -31,6 +31,7 @@ mod hooks_calls_with_state;
 mod hooks_float64;
 mod hooks_instance;
 mod layer_blocks;
+mod layer_gaps;
 mod recurrent;
 mod repeat;
 mod resnet18;

@@ -1,17 +1,30 @@
-//! Resizing images, like `torch.nn.functional.interpolate` on NCHW batches:
-//! nearest (UpsampleNearest2DBackward0) and bilinear with `align_corners`
-//! either way (UpsampleBilinear2DBackward0), to a size or by a scale
-//! factor, with PyTorch's source-index rules.
+//! Resizing, like `torch.nn.functional.interpolate` on `[N, C, L]`,
+//! `[N, C, H, W]` and `[N, C, D, H, W]` batches: nearest
+//! (UpsampleNearest1D/2D/3DBackward0) and linear, bilinear, trilinear with
+//! `align_corners` either way (UpsampleLinear1D, UpsampleBilinear2D,
+//! UpsampleTrilinear3DBackward0), to a size or by a scale factor, with
+//! PyTorch's source-index rules and its messages for the wrong input.
 //!
-//! Both modes are one kernel: each output row (and column) reads two source
-//! rows with two weights (nearest: one row with weight 1), so the forward
-//! is a weighted gather and the backward the matching scatter.
+//! Every mode is one kernel: each output index along each axis reads two
+//! source indices with two weights (nearest: one index with weight 1), so
+//! the forward is a weighted gather, separable over the axes, and the
+//! backward the matching scatter. A 1-d or 2-d input is a 3-d one whose
+//! leading spatial sizes are 1.
+//!
+//! Nearest's index is PyTorch's: `floor(o · scale)` (`scale` = `1 / scale_factor`
+//! when a factor is given and not recomputed, else `in / out`, in float32),
+//! and in 2-d, as PyTorch's 2-d kernel, the index itself when the sizes are
+//! equal and `o / 2` when the output is twice the input. PyTorch 2.15's 1-d
+//! and 3-d nearest *backward* takes those two shortcuts while their forward
+//! does not, so with a factor such as 1.2 on a size of 3 its input gradient
+//! is not its forward's adjoint; blocks gives the adjoint (the forward's
+//! values are PyTorch's in every case).
 
 use ndarray::{ArrayD, IxDyn};
 
 use crate::error::or_panic;
 use crate::numel::checked_alloc;
-use crate::{Element, ShapeError, TensorBase};
+use crate::{Element, InterpolateSize, ShapeError, TensorBase};
 
 /// How `interpolate` reads the source, as the `mode` and `align_corners`
 /// arguments of `torch.nn.functional.interpolate`.
@@ -22,12 +35,26 @@ use crate::{Element, ShapeError, TensorBase};
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum InterpolateMode {
-    /// The nearest source pixel at or before the output's position (`mode='nearest'`).
+    /// The nearest source element at or before the output's position
+    /// (`mode='nearest'`), for 3-D, 4-D and 5-D input.
     #[default]
     Nearest,
-    /// The weighted mean of the four nearest source pixels (`mode='bilinear'`);
-    /// `align_corners` maps the corner pixels' centres onto each other.
+    /// The weighted mean of the two nearest source elements (`mode='linear'`),
+    /// for 3-D input `[N, C, L]`; `align_corners` maps the end elements'
+    /// centres onto each other.
+    Linear {
+        /// PyTorch's `align_corners` (`False` by default).
+        align_corners: bool,
+    },
+    /// The weighted mean of the four nearest source pixels (`mode='bilinear'`),
+    /// for 4-D input; `align_corners` maps the corner pixels' centres onto each other.
     Bilinear {
+        /// PyTorch's `align_corners` (`False` by default).
+        align_corners: bool,
+    },
+    /// The weighted mean of the eight nearest source voxels
+    /// (`mode='trilinear'`), for 5-D input `[N, C, D, H, W]`.
+    Trilinear {
         /// PyTorch's `align_corners` (`False` by default).
         align_corners: bool,
     },
@@ -42,48 +69,45 @@ impl InterpolateMode {
     pub fn name(self) -> &'static str {
         match self {
             InterpolateMode::Nearest => "nearest",
+            InterpolateMode::Linear { .. } => "linear",
             InterpolateMode::Bilinear { .. } => "bilinear",
+            InterpolateMode::Trilinear { .. } => "trilinear",
         }
     }
-}
 
-/// The output of `interpolate`: a size, or a scale factor per spatial dim
-/// (the size then `floor(input · scale)`, and the source positions computed
-/// from the factor, as PyTorch does).
-///
-/// ```
-/// use blocks_core::InterpolateSize;
-/// assert_eq!(InterpolateSize::ScaleFactor([2.0, 2.0]).output([3, 4]), Some([6, 8]));
-/// assert_eq!(InterpolateSize::Size([5, 7]).output([3, 4]), Some([5, 7]));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum InterpolateSize {
-    /// The output's height and width.
-    Size([usize; 2]),
-    /// Factors the input's height and width are multiplied by.
-    ScaleFactor([f64; 2]),
-}
-
-impl InterpolateSize {
-    /// The output size for an input of `input` (height, width), or `None`
-    /// when a factor is not a positive finite number or the size overflows.
+    /// The number of spatial dims the mode takes (`None`: nearest takes 1 to 3).
     ///
     /// ```
-    /// use blocks_core::InterpolateSize;
-    /// assert_eq!(InterpolateSize::ScaleFactor([1.5, 0.5]).output([3, 3]), Some([4, 1]));
-    /// assert_eq!(InterpolateSize::ScaleFactor([-1.0, 1.0]).output([3, 3]), None);
+    /// assert_eq!(blocks_core::InterpolateMode::Trilinear { align_corners: true }.spatial_dims(), Some(3));
     /// ```
-    pub fn output(self, input: [usize; 2]) -> Option<[usize; 2]> {
+    pub fn spatial_dims(self) -> Option<usize> {
         match self {
-            InterpolateSize::Size(size) => Some(size),
-            InterpolateSize::ScaleFactor(scales) => {
-                let out = |axis: usize| {
-                    let s = scales[axis];
-                    let size = (input[axis] as f64 * s).floor();
-                    (s.is_finite() && s > 0.0 && size < usize::MAX as f64).then_some(size as usize)
-                };
-                Some([out(0)?, out(1)?])
-            }
+            InterpolateMode::Nearest => None,
+            InterpolateMode::Linear { .. } => Some(1),
+            InterpolateMode::Bilinear { .. } => Some(2),
+            InterpolateMode::Trilinear { .. } => Some(3),
+        }
+    }
+
+    /// `align_corners` of an interpolating mode; `None` for nearest.
+    fn align_corners(self) -> Option<bool> {
+        match self {
+            InterpolateMode::Nearest => None,
+            InterpolateMode::Linear { align_corners }
+            | InterpolateMode::Bilinear { align_corners }
+            | InterpolateMode::Trilinear { align_corners } => Some(align_corners),
+        }
+    }
+
+    /// PyTorch's grad_fn name for `dims` spatial dims.
+    fn grad_fn(self, dims: usize) -> &'static str {
+        match (self, dims) {
+            (InterpolateMode::Nearest, 1) => "UpsampleNearest1DBackward0",
+            (InterpolateMode::Nearest, 2) => "UpsampleNearest2DBackward0",
+            (InterpolateMode::Nearest, _) => "UpsampleNearest3DBackward0",
+            (InterpolateMode::Linear { .. }, _) => "UpsampleLinear1DBackward0",
+            (InterpolateMode::Bilinear { .. }, _) => "UpsampleBilinear2DBackward0",
+            (InterpolateMode::Trilinear { .. }, _) => "UpsampleTrilinear3DBackward0",
         }
     }
 }
@@ -91,21 +115,31 @@ impl InterpolateSize {
 /// For each output index along one axis: the two source indices and their weights.
 type Taps<E> = Vec<(usize, usize, E, E)>;
 
-/// The source taps of one axis, by PyTorch's rules (`nearest_idx` and
+/// The source taps of one axis, by PyTorch's rules
+/// (`nearest_neighbor_compute_source_index` and
 /// `area_pixel_compute_source_index`), in PyTorch's precision (nearest's
-/// scale in float32; bilinear's in the element type).
-fn axis_taps<E: Element>(mode: InterpolateMode, input: usize, output: usize, scale: Option<f64>) -> Taps<E> {
-    match mode {
-        InterpolateMode::Nearest => {
+/// scale in float32; the interpolating modes' in the element type).
+/// `shortcuts`: nearest copies when the sizes are equal and halves the
+/// index when the output is twice the input, whatever the factor (PyTorch's
+/// `nearest_idx`, which its 2-d kernel uses).
+fn axis_taps<E: Element>(
+    align_corners: Option<bool>,
+    input: usize,
+    output: usize,
+    scale: Option<f64>,
+    shortcuts: bool,
+) -> Taps<E> {
+    match align_corners {
+        None => {
             let factor: f32 = match scale {
                 Some(s) if s > 0.0 => (1.0 / s) as f32,
                 _ => input as f32 / output as f32,
             };
             (0..output)
                 .map(|o| {
-                    let i = if output == input {
+                    let i = if shortcuts && output == input {
                         o
-                    } else if output == 2 * input {
+                    } else if shortcuts && output == 2 * input {
                         o >> 1
                     } else {
                         ((o as f32 * factor).floor() as usize).min(input - 1)
@@ -114,7 +148,7 @@ fn axis_taps<E: Element>(mode: InterpolateMode, input: usize, output: usize, sca
                 })
                 .collect()
         }
-        InterpolateMode::Bilinear { align_corners } => {
+        Some(align_corners) => {
             let factor = if align_corners {
                 if output > 1 { E::of((input - 1) as f64) / E::of((output - 1) as f64) } else { E::zero() }
             } else {
@@ -140,101 +174,162 @@ fn axis_taps<E: Element>(mode: InterpolateMode, input: usize, output: usize, sca
     }
 }
 
+/// `first · w0 + second · w1`, `second` read only when `w1` is not 0 (so
+/// nearest copies values exactly, infinities included).
+#[inline]
+fn mix<E: Element>(w0: E, w1: E, first: E, second: impl FnOnce() -> E) -> E {
+    if w1 == E::zero() { first * w0 } else { first * w0 + second() * w1 }
+}
+
+/// PyTorch's `(D: 2, H: 3, W: 4)` for the last `sizes.len()` of D, H, W.
+fn named_sizes(sizes: &[usize]) -> String {
+    let names = &["D", "H", "W"][3 - sizes.len()..];
+    let parts: Vec<String> = names.iter().zip(sizes).map(|(n, s)| format!("{n}: {s}")).collect();
+    format!("({})", parts.join(", "))
+}
+
 impl<E: Element> TensorBase<E> {
-    /// The NCHW batch `self` resized to `size`, like
-    /// `torch.nn.functional.interpolate(input, size=..., scale_factor=..., mode=..., align_corners=...)`
-    /// (UpsampleNearest2DBackward0 or UpsampleBilinear2DBackward0).
+    /// The batch `self` (`[N, C, L]`, `[N, C, H, W]` or `[N, C, D, H, W]`)
+    /// resized as `size` says, like
+    /// `torch.nn.functional.interpolate(input, size=..., scale_factor=..., mode=..., align_corners=...,
+    /// recompute_scale_factor=...)`.
     ///
     /// # Panics
-    /// On an input that is not 4-D, an empty input or output, or a scale
+    /// On an input of another number of dims or for another mode, an empty
+    /// input or output, a size or factor tuple of another length, or a scale
     /// factor that is not positive (see [`try_interpolate`](Self::try_interpolate)).
     ///
     /// ```
     /// use blocks_core::{InterpolateMode, InterpolateSize, Tensor};
     /// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], [1, 1, 2, 2]);
-    /// let y = x.interpolate(InterpolateSize::ScaleFactor([2.0, 2.0]), InterpolateMode::Nearest);
+    /// let y = x.interpolate(&InterpolateSize::scale_factor(2.0), InterpolateMode::Nearest);
     /// assert_eq!(y.to_vec()[..4], [1.0, 1.0, 2.0, 2.0]);
-    /// let y = x.interpolate(InterpolateSize::Size([3, 3]), InterpolateMode::Bilinear { align_corners: true });
+    /// let y = x.interpolate(&InterpolateSize::size([3, 3]), InterpolateMode::Bilinear { align_corners: true });
     /// assert_eq!(y.to_vec()[..3], [1.0, 1.5, 2.0]);
+    /// let line = Tensor::from_vec(vec![0.0, 4.0], [1, 1, 2]);
+    /// let y = line.interpolate(&InterpolateSize::size(3), InterpolateMode::Linear { align_corners: true });
+    /// assert_eq!(y.to_vec(), vec![0.0, 2.0, 4.0]);
     /// ```
     #[track_caller]
-    pub fn interpolate(&self, size: InterpolateSize, mode: InterpolateMode) -> Self {
+    pub fn interpolate(&self, size: &InterpolateSize, mode: InterpolateMode) -> Self {
         or_panic(self.try_interpolate(size, mode))
     }
 
     /// Like [`interpolate`](Self::interpolate), returning an error on sizes that do not fit.
     ///
     /// # Errors
-    /// A [`ShapeError`] naming the op and the input's shape for an input
-    /// that is not 4-D, an input or output with a zero size, a scale factor
-    /// that is not a positive finite number, or an output too large.
+    /// A [`ShapeError`] naming the op and the input's shape, in PyTorch's
+    /// words where it has them: an input that is not 3-D, 4-D or 5-D, or not
+    /// the one the mode needs (`Got 3D input, but bilinear mode needs 4D
+    /// input`), a size or factor tuple of another length, an input or output
+    /// with a zero size, a scale factor that is not a positive finite number,
+    /// `recompute_scale_factor` with a size, or an output too large.
     ///
     /// ```
     /// use blocks_core::{InterpolateMode, InterpolateSize, Tensor};
-    /// let err = Tensor::zeros([2, 3]).try_interpolate(InterpolateSize::Size([4, 4]), InterpolateMode::Nearest);
-    /// assert!(err.unwrap_err().to_string().starts_with("interpolate: input [2, 3]"));
+    /// let bilinear = InterpolateMode::Bilinear { align_corners: false };
+    /// let err = Tensor::zeros([1, 2, 3]).try_interpolate(&InterpolateSize::size(4), bilinear).unwrap_err();
+    /// assert_eq!(err.to_string(), "interpolate: input [1, 2, 3]: Got 3D input, but bilinear mode needs 4D input");
     /// ```
-    pub fn try_interpolate(&self, size: InterpolateSize, mode: InterpolateMode) -> Result<Self, ShapeError> {
+    pub fn try_interpolate(&self, size: &InterpolateSize, mode: InterpolateMode) -> Result<Self, ShapeError> {
         let shape = self.shape();
-        let fail = |why: String| ShapeError::new(format!("interpolate: input {shape:?}, {size:?}: {why}"));
-        if shape.len() != 4 {
+        let fail = |why: String| ShapeError::new(format!("interpolate: input {shape:?}: {why}"));
+        let rank = shape.len();
+        if !(3..=5).contains(&rank) {
             return Err(fail(format!(
-                "the {} mode takes a 4-D input [N, C, H, W], got {} dims",
+                "Input Error: Only 3D, 4D and 5D input Tensors supported (got {rank}D) for the modes: nearest | \
+                 linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact (got {})",
+                mode.name()
+            )));
+        }
+        let dims = rank - 2;
+        if let Some(needs) = mode.spatial_dims().filter(|&k| k != dims) {
+            return Err(fail(format!(
+                "Got {rank}D input, but {} mode needs {}D input",
                 mode.name(),
-                shape.len()
+                needs + 2
             )));
         }
-        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3]);
-        let Some([oh, ow]) = size.output([h, w]) else {
-            return Err(fail("scale factors must be positive finite numbers".into()));
-        };
-        if h == 0 || w == 0 || oh == 0 || ow == 0 {
+        let input = &shape[2..];
+        let output = size.output(input).map_err(fail)?;
+        if input.contains(&0) || output.contains(&0) {
+            let joint = if dims == 1 { " and" } else { "" };
             return Err(fail(format!(
-                "Input and output sizes should be greater than 0, but got input (H: {h}, W: {w}) output (H: {oh}, W: {ow})"
+                "Input and output sizes should be greater than 0, but got input {}{joint} output {}",
+                named_sizes(input),
+                named_sizes(&output)
             )));
         }
-        checked_alloc::<E>("interpolate", "the output", &[n, c, oh, ow]).map_err(|e| fail(e.to_string()))?;
-        let scales = match size {
-            InterpolateSize::Size(_) => [None, None],
-            InterpolateSize::ScaleFactor([sh, sw]) => [Some(sh), Some(sw)],
-        };
-        let rows: Taps<E> = axis_taps(mode, h, oh, scales[0]);
-        let cols: Taps<E> = axis_taps(mode, w, ow, scales[1]);
+        let (n, c) = (shape[0], shape[1]);
+        let mut out_shape = vec![n, c];
+        out_shape.extend(&output);
+        checked_alloc::<E>("interpolate", "the output", &out_shape).map_err(|e| fail(e.to_string()))?;
+        // Three axes (D, H, W); a 1-d or 2-d input has leading sizes 1.
+        let scales = size.scales(dims);
+        let mut ins = [1usize; 3];
+        let mut outs = [1usize; 3];
+        let mut taps: [Taps<E>; 3] = std::array::from_fn(|_| vec![(0, 0, E::one(), E::zero())]);
+        for a in 0..dims {
+            let axis = 3 - dims + a;
+            ins[axis] = input[a];
+            outs[axis] = output[a];
+            taps[axis] = axis_taps(mode.align_corners(), input[a], output[a], scales[a], dims == 2);
+        }
+        let [_, h, w] = ins;
         let x = self.data();
         let x = x.as_standard_layout();
         let xs = x.as_slice().expect("standard layout");
-        let mut out = Vec::with_capacity(n * c * oh * ow);
-        for plane in xs.chunks_exact(h * w) {
-            for &(r0, r1, a0, a1) in &rows {
-                for &(c0, c1, b0, b1) in &cols {
-                    let top = plane[r0 * w + c0] * b0 + plane[r0 * w + c1] * b1;
-                    let bottom = plane[r1 * w + c0] * b0 + plane[r1 * w + c1] * b1;
-                    out.push(a0 * top + a1 * bottom);
-                }
-            }
-        }
-        let data = ArrayD::from_shape_vec(IxDyn(&[n, c, oh, ow]), out).expect("output size");
-        let name = match mode {
-            InterpolateMode::Nearest => "UpsampleNearest2DBackward0",
-            InterpolateMode::Bilinear { .. } => "UpsampleBilinear2DBackward0",
-        };
-        Ok(TensorBase::from_op(data, name, &[self], move |grad, _| {
-            let grad = grad.as_standard_layout();
-            let gs = grad.as_slice().expect("standard layout");
-            let mut dx = vec![E::zero(); n * c * h * w];
-            for (plane, g) in dx.chunks_exact_mut(h * w).zip(gs.chunks_exact(oh * ow)) {
-                let mut g = g.iter();
-                for &(r0, r1, a0, a1) in &rows {
-                    for &(c0, c1, b0, b1) in &cols {
-                        let g = *g.next().expect("output size");
-                        plane[r0 * w + c0] += g * a0 * b0;
-                        plane[r0 * w + c1] += g * a0 * b1;
-                        plane[r1 * w + c0] += g * a1 * b0;
-                        plane[r1 * w + c1] += g * a1 * b1;
+        let out_numel: usize = out_shape.iter().product();
+        let mut out = Vec::with_capacity(out_numel);
+        let [deps, rows, cols] = &taps;
+        for plane in xs.chunks_exact(ins.iter().product()) {
+            for &(z0, z1, a0, a1) in deps {
+                for &(y0, y1, b0, b1) in rows {
+                    for &(x0, x1, c0, c1) in cols {
+                        let at = |z: usize, y: usize| {
+                            let row = &plane[(z * h + y) * w..];
+                            mix(c0, c1, row[x0], || row[x1])
+                        };
+                        let layer = |z: usize| mix(b0, b1, at(z, y0), || at(z, y1));
+                        out.push(mix(a0, a1, layer(z0), || layer(z1)));
                     }
                 }
             }
-            vec![Some(ArrayD::from_shape_vec(IxDyn(&[n, c, h, w]), dx).expect("input size"))]
+        }
+        let data = ArrayD::from_shape_vec(IxDyn(&out_shape), out).expect("output size");
+        let in_numel: usize = ins.iter().product();
+        let out_plane: usize = outs.iter().product();
+        Ok(TensorBase::from_op(data, mode.grad_fn(dims), &[self], move |grad, _| {
+            let grad = grad.as_standard_layout();
+            let gs = grad.as_slice().expect("standard layout");
+            let mut dx = vec![E::zero(); n * c * in_numel];
+            let [deps, rows, cols] = &taps;
+            for (plane, g) in dx.chunks_exact_mut(in_numel).zip(gs.chunks_exact(out_plane)) {
+                let mut g = g.iter();
+                for &(z0, z1, a0, a1) in deps {
+                    for &(y0, y1, b0, b1) in rows {
+                        for &(x0, x1, c0, c1) in cols {
+                            let g = *g.next().expect("output size");
+                            for (z, gz) in [(z0, g * a0), (z1, g * a1)] {
+                                if gz == E::zero() {
+                                    continue;
+                                }
+                                for (y, gy) in [(y0, gz * b0), (y1, gz * b1)] {
+                                    if gy == E::zero() {
+                                        continue;
+                                    }
+                                    let row = &mut plane[(z * h + y) * w..];
+                                    row[x0] += gy * c0;
+                                    if c1 != E::zero() {
+                                        row[x1] += gy * c1;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            vec![Some(ArrayD::from_shape_vec(IxDyn(&shape), dx).expect("input size"))]
         }))
     }
 }
@@ -243,35 +338,120 @@ impl<E: Element> TensorBase<E> {
 mod tests {
     use crate::{InterpolateMode, InterpolateSize, Tensor64, gradcheck};
 
+    fn input(shape: &[usize]) -> Tensor64 {
+        let numel = shape.iter().product();
+        let values: Vec<f64> = (0..numel).map(|i| ((i * 37) % 23) as f64 / 7.0 - 1.5).collect();
+        Tensor64::from_vec(values, shape).requires_grad_(true)
+    }
+
+    fn check(x: &Tensor64, modes: &[InterpolateMode], sizes: &[InterpolateSize]) {
+        for &mode in modes {
+            for size in sizes {
+                let f = |t: &[Tensor64]| {
+                    let y = t[0].interpolate(size, mode);
+                    (&y * &y).sum()
+                };
+                gradcheck(f, std::slice::from_ref(x)).unwrap_or_else(|e| panic!("{mode:?} {size:?}: {e}"));
+            }
+        }
+    }
+
     #[test]
     fn interpolate_gradcheck_in_float64() {
-        let values: Vec<f64> = (0..2 * 3 * 4 * 5).map(|i| ((i * 37) % 23) as f64 / 7.0 - 1.5).collect();
-        let x = Tensor64::from_vec(values, [2, 3, 4, 5]).requires_grad_(true);
+        let x = input(&[2, 3, 4, 5]);
         let modes = [
             InterpolateMode::Nearest,
             InterpolateMode::Bilinear { align_corners: false },
             InterpolateMode::Bilinear { align_corners: true },
         ];
         let sizes = [
-            InterpolateSize::Size([7, 3]),
-            InterpolateSize::ScaleFactor([2.0, 1.5]),
-            InterpolateSize::ScaleFactor([0.5, 2.0]),
-            InterpolateSize::Size([1, 1]),
+            InterpolateSize::size([7, 3]),
+            InterpolateSize::scale_factor([2.0, 1.5]),
+            InterpolateSize::scale_factor([0.5, 2.0]),
+            InterpolateSize::size([1, 1]),
         ];
-        for mode in modes {
-            for size in sizes {
-                let f = |t: &[Tensor64]| {
-                    let y = t[0].interpolate(size, mode);
-                    (&y * &y).sum()
-                };
-                gradcheck(f, std::slice::from_ref(&x)).unwrap_or_else(|e| panic!("{mode:?} {size:?}: {e}"));
-            }
-        }
-        let y = x.interpolate(InterpolateSize::Size([8, 10]), InterpolateMode::Nearest);
+        check(&x, &modes, &sizes);
+        let y = x.interpolate(&InterpolateSize::size([8, 10]), InterpolateMode::Nearest);
         assert_eq!(y.grad_fn(), Some("UpsampleNearest2DBackward0"));
         let y =
-            x.interpolate(InterpolateSize::Size([8, 10]), InterpolateMode::Bilinear { align_corners: true });
+            x.interpolate(&InterpolateSize::size([8, 10]), InterpolateMode::Bilinear { align_corners: true });
         assert_eq!(y.grad_fn(), Some("UpsampleBilinear2DBackward0"));
+    }
+
+    #[test]
+    fn interpolate_1d_and_3d_gradcheck_in_float64() {
+        let line = input(&[2, 3, 5]);
+        let modes = [
+            InterpolateMode::Nearest,
+            InterpolateMode::Linear { align_corners: false },
+            InterpolateMode::Linear { align_corners: true },
+        ];
+        let sizes = [
+            InterpolateSize::size(9),
+            InterpolateSize::size([2]),
+            InterpolateSize::scale_factor(1.7),
+            InterpolateSize::scale_factor(1.7).recompute_scale_factor(true),
+            InterpolateSize::size(1),
+        ];
+        check(&line, &modes, &sizes);
+        let volume = input(&[1, 2, 3, 2, 4]);
+        let modes = [
+            InterpolateMode::Nearest,
+            InterpolateMode::Trilinear { align_corners: false },
+            InterpolateMode::Trilinear { align_corners: true },
+        ];
+        let sizes = [
+            InterpolateSize::size([4, 3, 5]),
+            InterpolateSize::scale_factor([1.5, 2.0, 0.7]),
+            InterpolateSize::scale_factor(2.5).recompute_scale_factor(true),
+            InterpolateSize::size(1),
+        ];
+        check(&volume, &modes, &sizes);
+        let y = line.interpolate(&InterpolateSize::size(7), InterpolateMode::Nearest);
+        assert_eq!(y.grad_fn(), Some("UpsampleNearest1DBackward0"));
+        let y = line.interpolate(&InterpolateSize::size(7), InterpolateMode::Linear { align_corners: false });
+        assert_eq!(y.grad_fn(), Some("UpsampleLinear1DBackward0"));
+        let y = volume.interpolate(&InterpolateSize::size(3), InterpolateMode::Nearest);
+        assert_eq!(y.grad_fn(), Some("UpsampleNearest3DBackward0"));
+        let y =
+            volume.interpolate(&InterpolateSize::size(3), InterpolateMode::Trilinear { align_corners: true });
+        assert_eq!(y.grad_fn(), Some("UpsampleTrilinear3DBackward0"));
+    }
+
+    /// The plain definition: each output element from its source position,
+    /// computed in one go per element (no separable passes).
+    #[test]
+    fn trilinear_matches_its_definition() {
+        let x = input(&[1, 1, 2, 3, 4]);
+        let y = x.interpolate(
+            &InterpolateSize::size([3, 5, 2]),
+            InterpolateMode::Trilinear { align_corners: true },
+        );
+        let xs = x.to_vec();
+        let at = |d: usize, h: usize, w: usize| xs[(d * 3 + h) * 4 + w];
+        let mut expected = Vec::new();
+        for od in 0..3 {
+            for oh in 0..5 {
+                for ow in 0..2 {
+                    let (sd, sh, sw) = (od as f64 * 0.5, oh as f64 * 0.5, ow as f64 * 3.0);
+                    let (d0, h0, w0) = (sd.floor() as usize, sh.floor() as usize, sw.floor() as usize);
+                    let (d1, h1, w1) = ((d0 + 1).min(1), (h0 + 1).min(2), (w0 + 1).min(3));
+                    let (ld, lh, lw) = (sd - d0 as f64, sh - h0 as f64, sw - w0 as f64);
+                    let mut v = 0.0;
+                    for (d, wd) in [(d0, 1.0 - ld), (d1, ld)] {
+                        for (h, wh) in [(h0, 1.0 - lh), (h1, lh)] {
+                            for (w, ww) in [(w0, 1.0 - lw), (w1, lw)] {
+                                v += wd * wh * ww * at(d, h, w);
+                            }
+                        }
+                    }
+                    expected.push(v);
+                }
+            }
+        }
+        for (a, b) in y.to_vec().iter().zip(&expected) {
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        }
     }
 
     #[test]
@@ -279,20 +459,34 @@ mod tests {
         // 2 -> 4: sources -0.25 (clamped to 0), 0.25, 0.75, 1.25 (the last row twice).
         let x = Tensor64::from_vec(vec![0.0, 4.0], [1, 1, 1, 2]);
         let y =
-            x.interpolate(InterpolateSize::Size([1, 4]), InterpolateMode::Bilinear { align_corners: false });
+            x.interpolate(&InterpolateSize::size([1, 4]), InterpolateMode::Bilinear { align_corners: false });
         assert_eq!(y.to_vec(), vec![0.0, 1.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn nearest_copies_infinities() {
+        let x = Tensor64::from_vec(vec![f64::INFINITY, 1.0, f64::NEG_INFINITY], [1, 1, 3]);
+        let y = x.interpolate(&InterpolateSize::size(6), InterpolateMode::Nearest);
+        assert_eq!(
+            y.to_vec(),
+            vec![f64::INFINITY, f64::INFINITY, 1.0, 1.0, f64::NEG_INFINITY, f64::NEG_INFINITY]
+        );
     }
 
     #[test]
     fn hostile_sizes_are_errors_not_overflows() {
         let x = Tensor64::zeros([1, 1, 2, 2]);
         for size in [
-            InterpolateSize::Size([usize::MAX, 2]),
-            InterpolateSize::ScaleFactor([1e300, 1.0]),
-            InterpolateSize::ScaleFactor([f64::NAN, 1.0]),
-            InterpolateSize::ScaleFactor([0.1, 1.0]),
+            InterpolateSize::size([usize::MAX, 2]),
+            InterpolateSize::scale_factor([1e300, 1.0]),
+            InterpolateSize::scale_factor([f64::NAN, 1.0]),
+            InterpolateSize::scale_factor([0.1, 1.0]),
+            InterpolateSize::size([usize::MAX, usize::MAX]),
         ] {
-            assert!(x.try_interpolate(size, InterpolateMode::Nearest).is_err(), "{size:?}");
+            assert!(x.try_interpolate(&size, InterpolateMode::Nearest).is_err(), "{size:?}");
         }
+        let volume = Tensor64::zeros([1, 1, 2, 2, 2]);
+        let huge = InterpolateSize::size([1 << 30, 1 << 30, 1 << 30]);
+        assert!(volume.try_interpolate(&huge, InterpolateMode::Trilinear { align_corners: false }).is_err());
     }
 }

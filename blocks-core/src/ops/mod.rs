@@ -23,6 +23,7 @@ mod group_norm;
 mod im2col;
 mod index;
 mod interpolate;
+mod interpolate_size;
 mod join;
 mod layer_norm;
 mod linear;
@@ -59,7 +60,8 @@ pub use loss_options::{
 };
 mod loss_probability;
 mod loss_regression;
-pub use interpolate::{InterpolateMode, InterpolateSize};
+pub use interpolate::InterpolateMode;
+pub use interpolate_size::{InterpolateSize, PerDim};
 pub(crate) mod attention;
 mod lstm_cell;
 mod lstm_layer;

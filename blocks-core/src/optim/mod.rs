@@ -47,6 +47,7 @@ pub use nadam::{NAdam, NAdamConfig};
 pub use optimizer::{ConfigError, LearningRate, Optimizer};
 pub use radam::{RAdam, RAdamConfig};
 pub use rmsprop::{RMSprop, RMSpropConfig};
+pub use schedulers::PerGroup;
 pub use schedulers::{
     AnnealStrategy, CosineAnnealingLR, ExponentialLR, LambdaLR, LinearLR, LinearLRConfig, LrScheduler,
     MultiStepLR, OneCycleLR, OneCycleLRConfig, PlateauMode, ReduceLROnPlateau, ReduceLROnPlateauConfig,

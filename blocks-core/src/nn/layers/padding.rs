@@ -7,15 +7,17 @@ use crate::optim::pyrepr::float;
 use crate::{Element, TensorBase};
 
 /// The padding of the last two dims, `(left, right, top, bottom)`: one
-/// number for all four sides, or four, printed as PyTorch prints it.
+/// number for all four sides, or four, printed as PyTorch prints it; a
+/// negative side crops, as PyTorch allows.
 ///
 /// ```
 /// use blocks_core::nn::Padding2d;
 /// assert_eq!(Padding2d::from(1).to_string(), "(1, 1, 1, 1)");
 /// assert_eq!(Padding2d::from([1, 2, 0, 3]).sides(), [1, 2, 0, 3]);
+/// assert_eq!(Padding2d::from((-1, 2, 0, -2)).to_string(), "(-1, 2, 0, -2)");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Padding2d([usize; 4]);
+pub struct Padding2d([isize; 4]);
 
 impl Padding2d {
     /// `[left, right, top, bottom]`.
@@ -23,28 +25,46 @@ impl Padding2d {
     /// ```
     /// assert_eq!(blocks_core::nn::Padding2d::from((1, 2, 3, 4)).sides(), [1, 2, 3, 4]);
     /// ```
-    pub fn sides(self) -> [usize; 4] {
+    pub fn sides(self) -> [isize; 4] {
         self.0
     }
 }
 
-impl From<usize> for Padding2d {
-    fn from(p: usize) -> Self {
-        Padding2d([p; 4])
-    }
+/// `from` as a side: a `usize` beyond `isize::MAX` becomes `isize::MAX`
+/// (refused by the allocation limit when the layer runs).
+trait Side: Copy {
+    fn side(self) -> isize;
 }
 
-impl From<[usize; 4]> for Padding2d {
-    fn from(sides: [usize; 4]) -> Self {
-        Padding2d(sides)
-    }
+macro_rules! sides {
+    ($($t:ty),*) => {$(
+        impl Side for $t {
+            fn side(self) -> isize {
+                isize::try_from(self).unwrap_or(isize::MAX)
+            }
+        }
+
+        impl From<$t> for Padding2d {
+            fn from(p: $t) -> Self {
+                Padding2d([p.side(); 4])
+            }
+        }
+
+        impl From<[$t; 4]> for Padding2d {
+            fn from(sides: [$t; 4]) -> Self {
+                Padding2d(sides.map(Side::side))
+            }
+        }
+
+        impl From<($t, $t, $t, $t)> for Padding2d {
+            fn from((l, r, t, b): ($t, $t, $t, $t)) -> Self {
+                Padding2d([l.side(), r.side(), t.side(), b.side()])
+            }
+        }
+    )*};
 }
 
-impl From<(usize, usize, usize, usize)> for Padding2d {
-    fn from((l, r, t, b): (usize, usize, usize, usize)) -> Self {
-        Padding2d([l, r, t, b])
-    }
-}
+sides!(i32, isize, usize);
 
 impl std::fmt::Display for Padding2d {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -53,7 +73,7 @@ impl std::fmt::Display for Padding2d {
     }
 }
 
-/// Zeros around images, like `nn.ZeroPad2d(padding)`.
+/// Zeros around images, like `nn.ZeroPad2d(padding)`; a negative side crops.
 ///
 /// ```
 /// use blocks_core::nn::{Images, ZeroPad2d};
@@ -62,6 +82,8 @@ impl std::fmt::Display for Padding2d {
 /// assert_eq!(pad.to_string(), "ZeroPad2d((1, 2, 0, 1))");
 /// let y: Images<3> = pad.forward(&Images::<3>::new(Tensor::ones([2, 3, 4, 4])));
 /// assert_eq!(y.shape(), vec![2, 3, 5, 7]);
+/// let crop = ZeroPad2d::new((-1, 2, 0, -2));
+/// assert_eq!(crop.forward(&Tensor::ones([1, 1, 4, 4])).shape(), vec![1, 1, 2, 5]);
 /// ```
 #[derive(blocks_macros::Module, Clone, Debug)]
 #[module(crate = "crate", any_input, extra_repr = "Self::settings")]
@@ -111,7 +133,8 @@ impl<K: TensorKind> Forward<K> for ZeroPad2d {
     }
 }
 
-/// A constant around images, like `nn.ConstantPad2d(padding, value)`.
+/// A constant around images, like `nn.ConstantPad2d(padding, value)`; a
+/// negative side crops.
 ///
 /// ```
 /// use blocks_core::nn::ConstantPad2d;
@@ -174,7 +197,7 @@ impl<K: TensorKind> Forward<K> for ConstantPad2d {
 }
 
 /// Images mirrored at their edges, like `nn.ReflectionPad2d(padding)`
-/// (each side's padding smaller than the size it mirrors).
+/// (each side's padding smaller than the size it mirrors; a negative one crops).
 ///
 /// ```
 /// use blocks_core::nn::ReflectionPad2d;

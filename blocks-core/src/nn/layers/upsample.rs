@@ -1,25 +1,18 @@
-//! `nn.Upsample`: images resized by a scale factor or to a size, nearest or
-//! bilinear (`align_corners` either way), through
+//! `nn.Upsample`: `[N, C, L]`, `[N, C, H, W]` or `[N, C, D, H, W]` batches
+//! resized by a scale factor or to a size, nearest, linear, bilinear or
+//! trilinear (`align_corners` either way), through
 //! [`interpolate`](crate::TensorBase::interpolate). It keeps the channels, so
 //! `Images<C>` stay `Images<C>`.
 
-use crate::nn::{Forward, Hooks, Size2, TensorKind, keep_kind};
-use crate::optim::pyrepr::float;
-use crate::{InterpolateMode, InterpolateSize};
+use crate::nn::{Forward, Hooks, TensorKind, keep_kind};
+use crate::{InterpolateMode, InterpolateSize, PerDim};
 
-/// What an [`Upsample`] was given: a size, or a scale factor (one number or
-/// one per dim), printed as PyTorch prints it.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Target {
-    Size(Size2),
-    Scale(f64),
-    Scales([f64; 2]),
-}
-
-/// Images resized, like `nn.Upsample(size=None, scale_factor=None,
-/// mode='nearest', align_corners=None)`: give a scale factor
-/// ([`scale_factor`](Self::scale_factor), [`scale_factors`](Self::scale_factors))
-/// or a size ([`size`](Self::size)), then the mode ([`bilinear`](Self::bilinear)).
+/// Batches resized, like `nn.Upsample(size=None, scale_factor=None,
+/// mode='nearest', align_corners=None, recompute_scale_factor=None)`: give a
+/// scale factor ([`scale_factor`](Self::scale_factor), one number or one per
+/// spatial dim) or a size ([`size`](Self::size)), then the mode
+/// ([`linear`](Self::linear), [`bilinear`](Self::bilinear),
+/// [`trilinear`](Self::trilinear)).
 ///
 /// ```
 /// use blocks_core::nn::{Images, Upsample};
@@ -30,35 +23,47 @@ enum Target {
 /// assert_eq!(y.shape(), vec![1, 3, 8, 10]);
 /// let up = Upsample::size((5, 7)).bilinear(true);
 /// assert_eq!(up.to_string(), "Upsample(size=(5, 7), mode='bilinear')");
+/// let up = Upsample::scale_factor([2.0, 1.5, 1.0]).trilinear(false);
+/// assert_eq!(up.forward(&Tensor::rand([1, 2, 2, 2, 2])).shape(), vec![1, 2, 4, 3, 2]);
 /// ```
 #[derive(blocks_macros::Module, Clone, Debug)]
 #[module(crate = "crate", any_input, extra_repr = "Self::settings")]
 pub struct Upsample {
     #[module(skip)]
-    target: Target,
+    target: InterpolateSize,
     #[module(skip)]
     mode: InterpolateMode,
     hooks: Hooks,
 }
 
 impl Upsample {
-    /// Nearest upsampling by `scale_factor` in both dims (the output
-    /// `floor(size · scale_factor)`).
+    /// Nearest upsampling by `scale_factor`: one number for every spatial
+    /// dim, or one per dim (the output `floor(size · scale_factor)`).
     ///
     /// # Panics
     ///
-    /// When the factor is not a positive finite number.
+    /// When a factor is not a positive finite number.
     ///
     /// ```
     /// let up = blocks_core::nn::Upsample::scale_factor(1.5);
     /// assert_eq!(up.forward(&blocks_core::Tensor::ones([1, 1, 3, 3])).shape(), vec![1, 1, 4, 4]);
+    /// let up = blocks_core::nn::Upsample::scale_factor([2.0]);
+    /// assert_eq!(up.to_string(), "Upsample(scale_factor=(2.0,), mode='nearest')");
     /// ```
     #[track_caller]
-    pub fn scale_factor(scale_factor: f64) -> Self {
-        Self::with(Target::Scale(positive(scale_factor)))
+    pub fn scale_factor(scale_factor: impl Into<PerDim<f64>>) -> Self {
+        let scale_factor = scale_factor.into();
+        for factor in scale_factor.values() {
+            assert!(
+                factor.is_finite() && factor > 0.0,
+                "Upsample: scale_factor must be positive, got {factor}"
+            );
+        }
+        Self::with(InterpolateSize::scale_factor(scale_factor))
     }
 
-    /// Nearest upsampling by a factor per dim (height, width).
+    /// Nearest upsampling by a factor per spatial dim (height, width), as
+    /// [`scale_factor`](Self::scale_factor) with a pair.
     ///
     /// # Panics
     ///
@@ -70,10 +75,10 @@ impl Upsample {
     /// ```
     #[track_caller]
     pub fn scale_factors(scale_factors: [f64; 2]) -> Self {
-        Self::with(Target::Scales(scale_factors.map(positive)))
+        Self::scale_factor(scale_factors)
     }
 
-    /// Nearest resizing to `size` (one number for a square).
+    /// Nearest resizing to `size`: one number for every spatial dim, or one per dim.
     ///
     /// # Panics
     ///
@@ -82,16 +87,28 @@ impl Upsample {
     /// ```
     /// let up = blocks_core::nn::Upsample::size(6);
     /// assert_eq!(up.forward(&blocks_core::Tensor::ones([1, 1, 3, 2])).shape(), vec![1, 1, 6, 6]);
+    /// assert_eq!(up.to_string(), "Upsample(size=6, mode='nearest')");
     /// ```
     #[track_caller]
-    pub fn size(size: impl Into<Size2>) -> Self {
+    pub fn size(size: impl Into<PerDim<usize>>) -> Self {
         let size = size.into();
-        assert!(size.pair().iter().all(|&s| s > 0), "Upsample: size must be positive, got {size}");
-        Self::with(Target::Size(size))
+        let sizes = size.values();
+        assert!(sizes.iter().all(|&s| s > 0), "Upsample: size must be positive, got {sizes:?}");
+        Self::with(InterpolateSize::size(size))
     }
 
-    fn with(target: Target) -> Self {
+    fn with(target: InterpolateSize) -> Self {
         Upsample { target, mode: InterpolateMode::Nearest, hooks: Hooks::new() }
+    }
+
+    /// The same resizing, linear, for `[N, C, L]` input (`mode='linear'`, `align_corners` as given).
+    ///
+    /// ```
+    /// let up = blocks_core::nn::Upsample::size(5).linear(true);
+    /// assert_eq!(up.to_string(), "Upsample(size=5, mode='linear')");
+    /// ```
+    pub fn linear(self, align_corners: bool) -> Self {
+        self.mode(InterpolateMode::Linear { align_corners })
     }
 
     /// The same resizing, bilinear (`mode='bilinear'`, `align_corners` as given).
@@ -104,6 +121,16 @@ impl Upsample {
         self.mode(InterpolateMode::Bilinear { align_corners })
     }
 
+    /// The same resizing, trilinear, for `[N, C, D, H, W]` input (`mode='trilinear'`).
+    ///
+    /// ```
+    /// let up = blocks_core::nn::Upsample::size((2, 3, 4)).trilinear(false);
+    /// assert_eq!(up.to_string(), "Upsample(size=(2, 3, 4), mode='trilinear')");
+    /// ```
+    pub fn trilinear(self, align_corners: bool) -> Self {
+        self.mode(InterpolateMode::Trilinear { align_corners })
+    }
+
     /// The same resizing with `mode`.
     ///
     /// ```
@@ -113,6 +140,18 @@ impl Upsample {
     /// ```
     pub fn mode(self, mode: InterpolateMode) -> Self {
         Upsample { mode, ..self }
+    }
+
+    /// PyTorch's `recompute_scale_factor`: with `true`, the source positions
+    /// come from the input and output sizes, not from the factor (a forward
+    /// of an `Upsample` given a size then fails, as PyTorch's does).
+    ///
+    /// ```
+    /// let up = blocks_core::nn::Upsample::scale_factor(1.7).recompute_scale_factor(true);
+    /// assert_eq!(up.output().scales(1), vec![None]);
+    /// ```
+    pub fn recompute_scale_factor(self, recompute: bool) -> Self {
+        Upsample { target: self.target.recompute_scale_factor(recompute), ..self }
     }
 
     /// The mode (and `align_corners`).
@@ -129,32 +168,16 @@ impl Upsample {
     ///
     /// ```
     /// use blocks_core::InterpolateSize;
-    /// assert_eq!(blocks_core::nn::Upsample::size(4).output(), InterpolateSize::Size([4, 4]));
+    /// assert_eq!(blocks_core::nn::Upsample::size(4).output(), &InterpolateSize::size(4));
     /// ```
-    pub fn output(&self) -> InterpolateSize {
-        match self.target {
-            Target::Size(size) => InterpolateSize::Size(size.pair()),
-            Target::Scale(s) => InterpolateSize::ScaleFactor([s, s]),
-            Target::Scales(s) => InterpolateSize::ScaleFactor(s),
-        }
+    pub fn output(&self) -> &InterpolateSize {
+        &self.target
     }
 
     /// PyTorch's `extra_repr`: the scale factor as floats, or the size, and the mode.
     fn settings(&self) -> String {
-        let target = match self.target {
-            Target::Size(size) => format!("size={size}"),
-            Target::Scale(s) => format!("scale_factor={}", float(s)),
-            Target::Scales([h, w]) => format!("scale_factor=({}, {})", float(h), float(w)),
-        };
-        format!("{target}, mode='{}'", self.mode.name())
+        format!("{}, mode='{}'", self.target.python(), self.mode.name())
     }
-}
-
-/// `factor`, checked to be a positive finite number.
-#[track_caller]
-fn positive(factor: f64) -> f64 {
-    assert!(factor.is_finite() && factor > 0.0, "Upsample: scale_factor must be positive, got {factor}");
-    factor
 }
 
 impl<K: TensorKind> Forward<K> for Upsample {
@@ -162,6 +185,6 @@ impl<K: TensorKind> Forward<K> for Upsample {
 
     #[track_caller]
     fn forward(&self, x: &K) -> K {
-        keep_kind(self, x, crate::nn::path::or_panic(x.tensor().try_interpolate(self.output(), self.mode)))
+        keep_kind(self, x, crate::nn::path::or_panic(x.tensor().try_interpolate(&self.target, self.mode)))
     }
 }

@@ -164,7 +164,8 @@ impl TensorKind for Scalar {
 /// A user's block whose `Forward` goes from `Tensor` to `Tensor` and keeps
 /// the width: what `#[module(keeps_width)]` asks of the block it marks (the
 /// derive then makes it take every tensor kind, giving back the same kind).
-/// Never implemented by hand; every block with such a `Forward` has it.
+/// Never implemented by hand; every block with such a `Forward` has it, and
+/// a block marked without one is told so by name of this trait.
 ///
 /// ```
 /// use blocks_core::nn::{Forward, KeepsWidth, Module, ModuleExt, Visitor};
@@ -190,10 +191,39 @@ impl TensorKind for Scalar {
     label = "no `impl Forward<Tensor> for {Self}` giving a `Tensor`",
     note = "write `impl Forward<Tensor> for {Self} {{ type Output = Tensor; fn forward(&self, x: &Tensor) -> Tensor {{ ... }} }}`, PyTorch's `def forward(self, X)`"
 )]
-pub trait KeepsWidth: Forward<Tensor, Output = Tensor> {}
+pub trait KeepsWidth {
+    /// `true`. `#[module(keeps_width)]` on a plain struct writes its `Takes`
+    /// through this constant, so a block marked without a forward from
+    /// `Tensor` to `Tensor` is one error where it is defined, naming this
+    /// trait, and its uses are not reported again.
+    ///
+    /// ```
+    /// use blocks_core::nn::KeepsWidth;
+    /// assert!(<blocks_core::nn::ReLU as KeepsWidth>::HOLDS);
+    /// ```
+    #[doc(hidden)]
+    const HOLDS: bool;
+
+    /// The block's `Forward<Tensor>` on `x`.
+    ///
+    /// ```
+    /// use blocks_core::nn::{KeepsWidth, ReLU};
+    /// let y = ReLU::default().__keeps_width_forward(&blocks_core::Tensor::from_vec(vec![-1.0, 2.0], [2]));
+    /// assert_eq!(y.to_vec(), vec![0.0, 2.0]);
+    /// ```
+    #[doc(hidden)]
+    fn __keeps_width_forward(&self, x: &Tensor) -> Tensor;
+}
 
 #[diagnostic::do_not_recommend]
-impl<L: Forward<Tensor, Output = Tensor> + ?Sized> KeepsWidth for L {}
+impl<L: Forward<Tensor, Output = Tensor> + ?Sized> KeepsWidth for L {
+    const HOLDS: bool = true;
+
+    #[track_caller]
+    fn __keeps_width_forward(&self, x: &Tensor) -> Tensor {
+        Forward::forward(self, x)
+    }
+}
 
 /// `output`, the forward of a block on the tensor inside `input`, as the
 /// kind of `input`: the end of a forward generic over the kind of its input
@@ -239,7 +269,7 @@ pub fn keep_kind<B: ?Sized, K: TensorKind>(block: &B, input: &K, output: TensorB
 /// If the forward changed the width, naming the block.
 #[track_caller]
 pub fn keep_width<B: KeepsWidth + ?Sized, K: TensorKind<Elem = f32>>(block: &B, input: &K) -> K {
-    let output = block.forward(input.tensor());
+    let output = block.__keeps_width_forward(input.tensor());
     let shape = output.shape();
     K::from_same_kind(output).unwrap_or_else(|| {
         panic!(
@@ -291,30 +321,6 @@ kept_kind! {
     [] Flat;
     [] Scalar;
     [] crate::nn::chain::FirstInput;
-}
-
-/// Whether block `Self` [`KeepsWidth`], as a constant: `#[module(keeps_width)]`
-/// on a plain struct writes its `Takes` through it, so a block marked
-/// without a forward from `Tensor` to `Tensor` is one error where it is
-/// defined, and its uses are not reported again.
-///
-/// ```
-/// use blocks_core::__private::KeepsWidthHolds;
-/// assert!(<blocks_core::nn::ReLU as KeepsWidthHolds>::HOLDS);
-/// ```
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is marked #[module(keeps_width)], but has no forward from `Tensor` to `Tensor`",
-    label = "no `impl Forward<Tensor> for {Self}` giving a `Tensor`",
-    note = "write `impl Forward<Tensor> for {Self} {{ type Output = Tensor; fn forward(&self, x: &Tensor) -> Tensor {{ ... }} }}`, PyTorch's `def forward(self, X)`"
-)]
-pub trait KeepsWidthHolds {
-    /// `true`.
-    const HOLDS: bool;
-}
-
-#[diagnostic::do_not_recommend]
-impl<B: KeepsWidth + ?Sized> KeepsWidthHolds for B {
-    const HOLDS: bool = true;
 }
 
 /// [`AnyInput`](crate::nn::AnyInput) once `HOLDS` is `true`: the `Takes` of a

@@ -1,9 +1,13 @@
 //! `OneCycleLR`: the 1cycle policy, the rate up from `max_lr/div_factor` to
-//! `max_lr` and down far below, with the momentum cycled the other way.
+//! `max_lr` and down far below, with the momentum (β₁ for the Adam family)
+//! cycled the other way between each group's `max_momentum` and
+//! `base_momentum`.
 
 use std::f64::consts::PI;
 
-use super::{LrScheduler, Progress, SchedulerState};
+use serde_json::{Value, json};
+
+use super::{LrScheduler, PerGroup, Progress, SchedulerState};
 use crate::optim::{ConfigError, LearningRate, StateError, pyrepr};
 
 /// How OneCycleLR moves between two values (`anneal_strategy`).
@@ -30,16 +34,22 @@ impl AnnealStrategy {
 /// OneCycleLR's settings, with `torch.optim.lr_scheduler.OneCycleLR`'s
 /// defaults from [`new`](Self::new) (`pct_start=0.3`, cosine, momentum cycled
 /// between 0.85 and 0.95, `div_factor=25`, `final_div_factor=1e4`, two phases).
+/// `max_lr`, `base_momentum` and `max_momentum` are one value for every
+/// parameter group or one per group ([`PerGroup`]).
 ///
 /// ```
 /// use blocks_core::optim::{AnnealStrategy, OneCycleLRConfig};
-/// let config = OneCycleLRConfig { anneal_strategy: AnnealStrategy::Linear, ..OneCycleLRConfig::new(0.1, 100) };
+/// let config = OneCycleLRConfig {
+///     anneal_strategy: AnnealStrategy::Linear,
+///     base_momentum: [0.8, 0.7].into(),
+///     ..OneCycleLRConfig::new(0.1, 100)
+/// };
 /// assert_eq!(config.pct_start, 0.3);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct OneCycleLRConfig {
     /// The peak rate: one value for every group, or one per group.
-    pub max_lr: Vec<f64>,
+    pub max_lr: PerGroup,
     /// The number of steps in the cycle (`epochs * steps_per_epoch`).
     pub total_steps: usize,
     /// The share of the cycle spent raising the rate.
@@ -48,10 +58,10 @@ pub struct OneCycleLRConfig {
     pub anneal_strategy: AnnealStrategy,
     /// Cycle `momentum` (or Adam's β₁) inversely to the rate.
     pub cycle_momentum: bool,
-    /// The momentum at the peak rate.
-    pub base_momentum: f64,
-    /// The momentum at the lowest rates.
-    pub max_momentum: f64,
+    /// The momentum at the peak rate: one value for every group, or one per group.
+    pub base_momentum: PerGroup,
+    /// The momentum at the lowest rates: one value for every group, or one per group.
+    pub max_momentum: PerGroup,
     /// The starting rate is `max_lr / div_factor`.
     pub div_factor: f64,
     /// The final rate is the starting rate `/ final_div_factor`.
@@ -64,18 +74,20 @@ impl OneCycleLRConfig {
     /// PyTorch's defaults with `max_lr` for every group over `total_steps` steps.
     ///
     /// ```
-    /// let config = blocks_core::optim::OneCycleLRConfig::new(0.1, 50);
-    /// assert_eq!((config.max_lr, config.div_factor), (vec![0.1], 25.0));
+    /// use blocks_core::optim::{OneCycleLRConfig, PerGroup};
+    /// let config = OneCycleLRConfig::new(0.1, 50);
+    /// assert_eq!((config.max_lr, config.div_factor), (PerGroup::All(0.1), 25.0));
+    /// assert_eq!(OneCycleLRConfig::new([0.1, 0.2], 50).max_lr, PerGroup::Each(vec![0.1, 0.2]));
     /// ```
-    pub fn new(max_lr: f64, total_steps: usize) -> Self {
+    pub fn new(max_lr: impl Into<PerGroup>, total_steps: usize) -> Self {
         OneCycleLRConfig {
-            max_lr: vec![max_lr],
+            max_lr: max_lr.into(),
             total_steps,
             pct_start: 0.3,
             anneal_strategy: AnnealStrategy::Cos,
             cycle_momentum: true,
-            base_momentum: 0.85,
-            max_momentum: 0.95,
+            base_momentum: PerGroup::All(0.85),
+            max_momentum: PerGroup::All(0.95),
             div_factor: 25.0,
             final_div_factor: 1e4,
             three_phase: false,
@@ -102,7 +114,8 @@ struct Phase {
 /// The 1cycle policy, like `torch.optim.lr_scheduler.OneCycleLR`: called
 /// after every batch; creating it sets each group's rate to
 /// `max_lr / div_factor` and, with `cycle_momentum`, its momentum (β₁ for
-/// the Adam family) to `max_momentum`.
+/// the Adam family) to the group's `max_momentum`; each step sets them from
+/// the group's own rates and momenta.
 ///
 /// ```
 /// use blocks_core::optim::{LrScheduler, OneCycleLR, OneCycleLRConfig, Optimizer, Sgd, SgdConfig};
@@ -119,6 +132,9 @@ pub struct OneCycleLR {
     phases: Vec<Phase>,
     max_lrs: Vec<f64>,
     min_lrs: Vec<f64>,
+    /// Each group's `max_momentum` and `base_momentum` (empty without `cycle_momentum`).
+    max_momenta: Vec<f64>,
+    base_momenta: Vec<f64>,
     progress: Progress,
 }
 
@@ -145,8 +161,9 @@ impl OneCycleLR {
     /// # Errors
     ///
     /// PyTorch's `ValueError` messages (`total_steps` 0, `pct_start` outside
-    /// `[0, 1]`, a `max_lr` list of the wrong length, momentum cycled on an
-    /// optimizer without momentum); the optimizer is unchanged then.
+    /// `[0, 1]`, a `max_lr`, `base_momentum` or `max_momentum` list of the
+    /// wrong length, momentum cycled on an optimizer without momentum); the
+    /// optimizer is unchanged then.
     ///
     /// ```
     /// use blocks_core::optim::{Adagrad, AdagradConfig, OneCycleLR, OneCycleLRConfig};
@@ -166,15 +183,16 @@ impl OneCycleLR {
                 pyrepr::float(config.pct_start)
             )));
         }
-        let max_lrs = match config.max_lr.len() {
-            1 => vec![config.max_lr[0]; groups],
-            n if n == groups => config.max_lr.clone(),
-            n => return Err(ConfigError::new(format!("expected {groups} values for max_lr, got {n}"))),
-        };
-        if config.cycle_momentum && (0..groups).any(|g| optimizer.group_momentum(g).is_none()) {
-            return Err(ConfigError::new(
-                "optimizer must support momentum or beta1 with `cycle_momentum` option enabled",
-            ));
+        let max_lrs = config.max_lr.for_groups("max_lr", groups)?;
+        let (mut max_momenta, mut base_momenta) = (Vec::new(), Vec::new());
+        if config.cycle_momentum {
+            if (0..groups).any(|g| optimizer.group_momentum(g).is_none()) {
+                return Err(ConfigError::new(
+                    "optimizer must support momentum or beta1 with `cycle_momentum` option enabled",
+                ));
+            }
+            max_momenta = config.max_momentum.for_groups("max_momentum", groups)?;
+            base_momenta = config.base_momentum.for_groups("base_momentum", groups)?;
         }
         let peak = config.pct_start * total as f64;
         let last = (total - 1) as f64;
@@ -199,12 +217,13 @@ impl OneCycleLR {
             let initial_lr = max_lr / config.div_factor;
             optimizer.set_group_initial_lr(g, initial_lr);
             min_lrs.push(initial_lr / config.final_div_factor);
-            if config.cycle_momentum {
-                optimizer.set_group_momentum(g, config.max_momentum);
+            if let Some(&m) = max_momenta.get(g) {
+                optimizer.set_group_momentum(g, m);
             }
         }
         let progress = Progress::read(optimizer);
-        let mut schedule = OneCycleLR { config, phases, max_lrs, min_lrs, progress };
+        let mut schedule =
+            OneCycleLR { config, phases, max_lrs, min_lrs, max_momenta, base_momenta, progress };
         schedule.step_to_epoch(optimizer, 0);
         Ok(schedule)
     }
@@ -234,7 +253,7 @@ impl LrScheduler for OneCycleLR {
                 Level::Max => self.max_lrs[g],
                 Level::Min => self.min_lrs[g],
             };
-            let momentum = |high: bool| if high { c.max_momentum } else { c.base_momentum };
+            let momentum = |high: bool| if high { self.max_momenta[g] } else { self.base_momenta[g] };
             let mut start_step = 0.0;
             for (i, phase) in self.phases.iter().enumerate() {
                 if step <= phase.end_step || i == self.phases.len() - 1 {
@@ -264,11 +283,72 @@ impl LrScheduler for OneCycleLR {
         self.progress.last_epoch
     }
 
+    /// The epoch and rates, with PyTorch's `total_steps`, `cycle_momentum`
+    /// and `_anneal_func_type`, and each group's `max_lr`, `min_lr`,
+    /// `max_momentum` and `base_momentum` (which PyTorch keeps in the
+    /// optimizer's `param_groups`).
     fn state(&self) -> SchedulerState {
-        self.progress.state()
+        let mut state = self.progress.state();
+        let anneal = match self.config.anneal_strategy {
+            AnnealStrategy::Cos => "cos",
+            AnnealStrategy::Linear => "linear",
+        };
+        for (key, value) in [
+            ("total_steps", json!(self.config.total_steps)),
+            ("cycle_momentum", json!(self.config.cycle_momentum)),
+            ("_anneal_func_type", json!(anneal)),
+            ("max_lr", json!(self.max_lrs)),
+            ("min_lr", json!(self.min_lrs)),
+            ("max_momentum", json!(self.max_momenta)),
+            ("base_momentum", json!(self.base_momenta)),
+        ] {
+            state.extra.insert(key.into(), value);
+        }
+        state
     }
 
+    /// Resumes the epoch and rates, and each group's rates and momenta
+    /// where the state has them.
+    ///
+    /// # Errors
+    ///
+    /// A state for another number of groups, or of a schedule with other
+    /// `total_steps` or `cycle_momentum`; nothing changes then.
     fn load_state(&mut self, state: &SchedulerState) -> Result<(), StateError> {
-        self.progress.load(state)
+        let groups = self.max_lrs.len();
+        let list = |key: &str, len: usize| -> Result<Option<Vec<f64>>, StateError> {
+            let Some(value) = state.extra.get(key) else { return Ok(None) };
+            let values: Option<Vec<f64>> =
+                value.as_array().and_then(|a| a.iter().map(Value::as_f64).collect());
+            match values {
+                Some(v) if v.len() == len && v.iter().all(|x| x.is_finite()) => Ok(Some(v)),
+                _ => Err(StateError::new(format!("OneCycleLR state: {key} is not {len} finite numbers"))),
+            }
+        };
+        if let Some(total) = state.extra.get("total_steps")
+            && total.as_u64() != Some(self.config.total_steps as u64)
+        {
+            return Err(StateError::new(format!(
+                "OneCycleLR state: total_steps {total}, this schedule has {}",
+                self.config.total_steps
+            )));
+        }
+        if let Some(cycle) = state.extra.get("cycle_momentum")
+            && cycle.as_bool() != Some(self.config.cycle_momentum)
+        {
+            return Err(StateError::new(format!(
+                "OneCycleLR state: cycle_momentum {cycle}, this schedule has {}",
+                self.config.cycle_momentum
+            )));
+        }
+        let momenta = self.max_momenta.len();
+        let (max_lrs, min_lrs) = (list("max_lr", groups)?, list("min_lr", groups)?);
+        let (max_momenta, base_momenta) = (list("max_momentum", momenta)?, list("base_momentum", momenta)?);
+        self.progress.load(state)?;
+        self.max_lrs = max_lrs.unwrap_or(std::mem::take(&mut self.max_lrs));
+        self.min_lrs = min_lrs.unwrap_or(std::mem::take(&mut self.min_lrs));
+        self.max_momenta = max_momenta.unwrap_or(std::mem::take(&mut self.max_momenta));
+        self.base_momenta = base_momenta.unwrap_or(std::mem::take(&mut self.base_momenta));
+        Ok(())
     }
 }
