@@ -228,9 +228,9 @@ pub use self::module::training::TrainingFlag;
 pub use self::module::uninitialized::uninitialized_parameters;
 pub use self::module::visitor::{BufferRef, Member, ParamRef, Visitor, register_buffer, register_parameter};
 pub use self::run::block::Block;
+pub use self::run::feeds_into::{Checked, FeedsInto, Holds, SameChannels, SameWidth};
 pub use self::run::forward::{
-    AnyInput, Blamed, By, Call, Checked, FeedsInto, Firstly, Forward, Holds, Me, OneInput, SameChannels,
-    SameWidth, Takes, ThenRun, Typed, run,
+    AnyInput, Blamed, By, Call, Firstly, Forward, Me, OneInput, Takes, ThenRun, Typed, run,
 };
 pub use self::run::keeps_width::{KeepsWidth, TensorKind, keep_kind};
 pub mod utils;

@@ -13,9 +13,10 @@ use std::fmt;
 use std::ops::Deref;
 
 use crate::nn::flat::Flat;
-use crate::nn::forward::{FeedsInto, Holds, SameWidth, short_type_name};
+use crate::nn::forward::short_type_name;
 use crate::nn::keeps_width::{TensorKind, sealed};
 use crate::nn::typed::Batch;
+use crate::nn::{FeedsInto, Holds, SameWidth};
 use crate::{Element, Tensor, TensorBase};
 
 /// A tensor of sequences of `D` features: `[L, N, D]`, `[N, L, D]` with

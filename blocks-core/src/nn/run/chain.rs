@@ -17,8 +17,9 @@
 
 use std::marker::PhantomData;
 
+use crate::nn::FeedsInto;
 use crate::nn::flat::Flat;
-use crate::nn::forward::{AnyInput, Blamed, FeedsInto, Forward, OneInput, Takes, Typed};
+use crate::nn::forward::{AnyInput, Blamed, Forward, OneInput, Takes, Typed};
 use crate::nn::images::Images;
 use crate::nn::run::chain_fit::{ChainChannels, ChainWidth, FitsInChain, ThenForward};
 use crate::nn::run::keeps_width::sealed::Sealed;

@@ -4,5 +4,6 @@ pub(crate) mod block;
 pub(crate) mod chain;
 pub(crate) mod chain_fit;
 pub(crate) mod chained;
+pub(crate) mod feeds_into;
 pub(crate) mod forward;
 pub(crate) mod keeps_width;
