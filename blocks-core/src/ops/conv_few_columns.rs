@@ -56,10 +56,7 @@ impl<E: Element> Panels<'_, E> {
         }
         // Every element of both is written below.
         let mut cols = pool::scratch(rows * width);
-        let image = g.c * g.h * g.w;
-        for img in 0..g.n {
-            im2col_panel(&x[img * image..][..image], 1, g, 0..g.oh, &mut cols[img * positions..], width);
-        }
+        im2col_panel(x, g.n, g, 0..g.oh, &mut cols, width);
         let mut products = pool::scratch(channels * width);
         let cols_view = ArrayView2::from_shape((rows, width), &cols[..]).expect("column matrix size");
         let block = channels.div_ceil(ROW_BLOCKS).max(1);

@@ -14,12 +14,17 @@ use ndarray::{ArrayD, IxDyn};
 use super::pool::{AxisTaps, Planes, Window};
 use crate::autograd::pool;
 use crate::threading::for_row_parts;
+use crate::vectorized::vectorized;
 use crate::{Element, TensorBase, get_num_threads};
 
-/// Whether `v` replaces `best`, scanning in order: larger, or the first NaN.
+/// `v` when it replaces `best` in a scan (larger, or the first NaN), else `best`.
 #[inline(always)]
-fn better<E: Element>(v: E, best: E) -> bool {
-    v > best || (v.is_nan() && !best.is_nan())
+fn pick<E: Element>(best: E, v: E) -> E {
+    // `v != v`: NaN. Without short-circuits: a select, not a branch on data
+    // (half of them mispredicted), and rows of it vectorize.
+    #[allow(clippy::eq_op)]
+    let take = (v > best) | ((v != v) & (best == best));
+    if take { v } else { best }
 }
 
 /// The max pooling of `x` with window `window` over its planes `p`, as a
@@ -42,44 +47,103 @@ fn maxima<E: Element>(x: &[E], p: &Planes, window: &Window, threads: usize) -> V
     // Every value is written below.
     let mut values = pool::scratch(p.planes * per_plane);
     let rows: Vec<AxisTaps> = (0..p.oh).map(|oy| window.axis_taps(0, oy, p.h)).collect();
-    let cols: Vec<AxisTaps> = (0..p.ow).map(|ox| window.axis_taps(1, ox, p.w)).collect();
+    let cols = Columns::new(p, window);
     let work = per_plane.saturating_mul(window.kernel[0]).saturating_mul(window.kernel[1]);
     for_row_parts(&mut values, per_plane, work, threads, |first, planes| {
-        for (index, out) in planes.chunks_exact_mut(per_plane).enumerate() {
-            let plane = &x[(first + index) * p.h * p.w..][..p.h * p.w];
-            for (ys, line) in rows.iter().zip(out.chunks_exact_mut(p.ow)) {
-                pool_row(plane, p.w, ys, &cols, line);
-            }
-        }
+        let mut line = vec![E::zero(); p.ow];
+        vectorized(
+            #[inline(always)]
+            || {
+                for (index, out) in planes.chunks_exact_mut(per_plane).enumerate() {
+                    let plane = &x[(first + index) * p.h * p.w..][..p.h * p.w];
+                    for (ys, out) in rows.iter().zip(out.chunks_exact_mut(p.ow)) {
+                        if ys.count == 0 {
+                            out.fill(E::neg_infinity());
+                            continue;
+                        }
+                        for ky in 0..ys.count {
+                            let row = &plane[(ys.first + ky * ys.step) * p.w..][..p.w];
+                            // The first row's maxima, then each later row's where larger.
+                            let target = if ky == 0 { &mut *out } else { &mut line[..] };
+                            cols.row_maxima(row, target);
+                            if ky > 0 {
+                                out.iter_mut().zip(&line).for_each(|(o, &v)| *o = pick(*o, v));
+                            }
+                        }
+                    }
+                }
+            },
+        );
     });
     values
 }
 
-/// One output row: the window's input rows `ys` of `plane` (rows of `w`
-/// values), each output `line[ox]` over the columns `cols[ox]`.
-#[inline(always)]
-fn pool_row<E: Element>(plane: &[E], w: usize, ys: &AxisTaps, cols: &[AxisTaps], line: &mut [E]) {
-    if ys.count == 0 {
-        line.fill(E::neg_infinity());
-        return;
+/// The columns' taps of a pooling: each output column's, and the run of
+/// output columns whose windows lie wholly inside the input (`interior`).
+struct Columns {
+    taps: Vec<AxisTaps>,
+    interior: std::ops::Range<usize>,
+    /// The kernel's width, stride and dilation, and the padding, along the width.
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+    padding: usize,
+}
+
+impl Columns {
+    fn new(p: &Planes, window: &Window) -> Self {
+        let taps: Vec<AxisTaps> = (0..p.ow).map(|ox| window.axis_taps(1, ox, p.w)).collect();
+        let kernel = window.kernel[1];
+        let full = |t: &AxisTaps| t.count == kernel;
+        let start = taps.iter().position(full).unwrap_or(0);
+        let end = taps[start..].iter().position(|t| !full(t)).map_or(taps.len(), |at| start + at);
+        // Only if no full window follows a partial one after the run (never, for a pooling).
+        let interior = if taps[end..].iter().any(full) { 0..0 } else { start..end };
+        let interior = if interior.is_empty() || !full(&taps[interior.start]) { 0..0 } else { interior };
+        Columns {
+            taps,
+            interior,
+            kernel,
+            stride: window.stride[1],
+            dilation: window.dilation[1],
+            padding: window.padding[1],
+        }
     }
-    for ky in 0..ys.count {
-        let row = &plane[(ys.first + ky * ys.step) * w..][..w];
-        for (xs, out) in cols.iter().zip(line.iter_mut()) {
-            if xs.count == 0 {
-                *out = E::neg_infinity();
+
+    /// The first maximum of each output column's window in one input `row`, into `out`.
+    #[inline(always)]
+    fn row_maxima<E: Element>(&self, row: &[E], out: &mut [E]) {
+        for (ox, (xs, out)) in self.taps.iter().zip(out.iter_mut()).enumerate() {
+            if self.interior.contains(&ox) {
                 continue;
             }
-            let mut best = row[xs.first];
-            for kx in 1..xs.count {
-                let v = row[xs.first + kx * xs.step];
-                if better(v, best) {
-                    best = v;
+            *out = match xs.count {
+                0 => E::neg_infinity(),
+                count => (1..count).fold(row[xs.first], |best, kx| pick(best, row[xs.first + kx * xs.step])),
+            };
+        }
+        let (lo, hi) = (self.interior.start, self.interior.end);
+        if lo == hi {
+            return;
+        }
+        // Interior windows read `row[ox·stride − padding + kx·dilation]`, all inside.
+        let out = &mut out[lo..hi];
+        for kx in 0..self.kernel {
+            let at = lo * self.stride + kx * self.dilation - self.padding;
+            if self.stride == 2 {
+                let taps = row[at..].chunks(2).map(|pair| pair[0]);
+                if kx == 0 {
+                    out.iter_mut().zip(taps).for_each(|(o, v)| *o = v);
+                } else {
+                    out.iter_mut().zip(taps).for_each(|(o, v)| *o = pick(*o, v));
                 }
-            }
-            // Rows come in scan order: an earlier row's maximum stays on a tie.
-            if ky == 0 || better(best, *out) {
-                *out = best;
+            } else {
+                let taps = row[at..].iter().step_by(self.stride).copied();
+                if kx == 0 {
+                    out.iter_mut().zip(taps).for_each(|(o, v)| *o = v);
+                } else {
+                    out.iter_mut().zip(taps).for_each(|(o, v)| *o = pick(*o, v));
+                }
             }
         }
     }
@@ -97,12 +161,13 @@ mod tests {
     /// as on 1.
     #[test]
     fn values_alone_are_those_of_the_recording_pool() {
-        let cases: [([usize; 4], [usize; 2], [usize; 2], [usize; 2], [usize; 2], bool); 5] = [
+        let cases: [([usize; 4], [usize; 2], [usize; 2], [usize; 2], [usize; 2], bool); 6] = [
             ([2, 3, 9, 7], [3, 3], [2, 2], [1, 1], [1, 1], false),
             ([1, 2, 8, 8], [2, 3], [1, 2], [1, 1], [2, 1], true),
             ([16, 64, 32, 32], [3, 3], [2, 2], [1, 1], [1, 1], false),
             ([1, 1, 5, 6], [4, 4], [3, 3], [2, 2], [1, 1], true),
             ([2, 2, 3, 3], [1, 1], [1, 1], [0, 0], [1, 1], false),
+            ([1, 2, 7, 13], [2, 3], [1, 3], [1, 1], [1, 2], false),
         ];
         for (shape, kernel, stride, padding, dilation, ceil_mode) in cases {
             let len: usize = shape.iter().product();
