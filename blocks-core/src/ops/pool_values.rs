@@ -159,9 +159,12 @@ mod tests {
     /// positions, on odd sizes, padding, dilation, ceil mode, NaN, ties of
     /// ±0 and windows over the padding alone; on 1, 2 and 3 threads the same
     /// as on 1.
+    /// Input shape, kernel, stride, padding, dilation, ceil mode.
+    type Case = ([usize; 4], [usize; 2], [usize; 2], [usize; 2], [usize; 2], bool);
+
     #[test]
     fn values_alone_are_those_of_the_recording_pool() {
-        let cases: [([usize; 4], [usize; 2], [usize; 2], [usize; 2], [usize; 2], bool); 6] = [
+        let cases: [Case; 6] = [
             ([2, 3, 9, 7], [3, 3], [2, 2], [1, 1], [1, 1], false),
             ([1, 2, 8, 8], [2, 3], [1, 2], [1, 1], [2, 1], true),
             ([16, 64, 32, 32], [3, 3], [2, 2], [1, 1], [1, 1], false),
@@ -182,7 +185,8 @@ mod tests {
             let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&got.to_vec()), bits(&want), "{shape:?} {kernel:?}");
             let size = |axis: usize| got.shape()[2 + axis];
-            let p = Planes { planes: shape[0] * shape[1], h: shape[2], w: shape[3], oh: size(0), ow: size(1) };
+            let p =
+                Planes { planes: shape[0] * shape[1], h: shape[2], w: shape[3], oh: size(0), ow: size(1) };
             let window = Window { kernel, stride, padding, dilation, ceil_mode };
             for threads in [2, 3] {
                 assert_eq!(bits(&maxima(&values, &p, &window, threads)), bits(&want), "{threads} threads");
