@@ -1,6 +1,8 @@
 //! The forward of a convolution whose whole batch has few output positions
-//! (ResNet-18's last stages at 64×64 inputs: 8 images of 4×4 or 2×2 behind
-//! 1152 to 4608 rows of columns): the column matrix of the whole batch is
+//! (ResNet-18's layer3 and layer4 at 64×64 inputs: 8 images of 4×4 or 2×2
+//! behind 1152 to 4608 rows of columns; layer2's strided first convolution
+//! and its downsample, 8 of 8×8), when no column matrix is kept for a
+//! gradient: the column matrix of the whole batch is
 //! laid out once, `[c·kh·kw, n·oh·ow]`, and multiplied by the weight in a
 //! fixed number of blocks of output channels ([`ROW_BLOCKS`]), threads
 //! taking runs of whole blocks.
