@@ -186,6 +186,8 @@ impl<E: Element> TensorBase<E> {
                 let kernels =
                     Winograd::new(w2.as_slice().expect("standard layout"), out_channels, geometry.c);
                 (kernels.forward(&geometry, x, bias.as_deref(), get_num_threads()), None)
+            } else if !keep_cols && panels.has_few_columns() {
+                (panels.forward_few_columns(x, bias.as_deref(), get_num_threads()), None)
             } else {
                 panels.forward(x, bias.as_deref(), keep_cols, get_num_threads())
             };

@@ -68,3 +68,6 @@ mod lstm_layer;
 pub(crate) use lstm_layer::LstmWeights;
 pub(crate) mod fused_attention;
 mod winograd;
+
+mod conv_few_columns;
+mod pool_values;

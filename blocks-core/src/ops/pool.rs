@@ -11,33 +11,33 @@ use crate::{Element, ShapeError, TensorBase, get_num_threads};
 
 /// The planes of a pooled tensor: `planes` images of `h × w` in, `oh × ow` out.
 #[derive(Debug, Clone, Copy)]
-struct Planes {
-    planes: usize,
-    h: usize,
-    w: usize,
-    oh: usize,
-    ow: usize,
+pub(super) struct Planes {
+    pub(super) planes: usize,
+    pub(super) h: usize,
+    pub(super) w: usize,
+    pub(super) oh: usize,
+    pub(super) ow: usize,
 }
 
 /// A pooling window's settings.
 #[derive(Debug, Clone, Copy)]
-struct Window {
-    kernel: [usize; 2],
-    stride: [usize; 2],
-    padding: [usize; 2],
-    dilation: [usize; 2],
+pub(super) struct Window {
+    pub(super) kernel: [usize; 2],
+    pub(super) stride: [usize; 2],
+    pub(super) padding: [usize; 2],
+    pub(super) dilation: [usize; 2],
     /// Round the output size up (windows may start in the right/bottom padding's reach).
-    ceil_mode: bool,
+    pub(super) ceil_mode: bool,
 }
 
 /// The taps of one output along one axis: the input coordinates
 /// `first, first + step, ...` (`count` of them) it reads, and how many of
 /// its taps lie inside the padded input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct AxisTaps {
-    first: usize,
-    step: usize,
-    count: usize,
+pub(super) struct AxisTaps {
+    pub(super) first: usize,
+    pub(super) step: usize,
+    pub(super) count: usize,
     padded: usize,
 }
 
@@ -46,7 +46,7 @@ impl Window {
     /// input of `size`, skipping the padding. Computed from the bounds, not
     /// by walking the kernel, so a huge kernel costs nothing; in `i128`,
     /// where no product of two sizes overflows.
-    fn axis_taps(&self, axis: usize, o: usize, size: usize) -> AxisTaps {
+    pub(super) fn axis_taps(&self, axis: usize, o: usize, size: usize) -> AxisTaps {
         let wide = |v: usize| v as i128;
         let (kernel, dilation) = (wide(self.kernel[axis]), wide(self.dilation[axis]));
         let pad = wide(self.padding[axis]);
@@ -240,6 +240,9 @@ impl<E: Element> TensorBase<E> {
         let window = Window { kernel, stride, padding, dilation, ceil_mode };
         let p = window_planes::<E>("max_pool2d", &shape, &window)?;
         let per_plane = p.oh * p.ow;
+        if !(crate::is_grad_enabled() && self.requires_grad()) {
+            return Ok(super::pool_values::max_pool_values(self, &p, &window));
+        }
         // Every value is written below.
         let (mut values, mut argmax) =
             (pool::scratch(p.planes * per_plane), vec![None; p.planes * per_plane]);

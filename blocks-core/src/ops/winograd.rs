@@ -68,6 +68,9 @@ pub(super) const MIN_TILES: usize = 64;
 /// 0.60-0.63× at 2¹⁸.
 const PANEL_ELEMENTS: usize = 1 << 17;
 
+/// Padded input rows shorter than this are laid out value by value.
+const SHORT_ROW: usize = 40;
+
 /// Whether a convolution of these sizes runs by Winograd: see the module doc.
 pub(super) fn applies(g: &Geometry, groups: usize, out_channels: usize) -> bool {
     g.kh == 3
@@ -321,7 +324,17 @@ fn input_tile_row<E: Element>(
     let width = 2 * (tw + 1);
     let pad = g.padding[1].min(width);
     for (r, row) in rows.chunks_exact_mut(width).take(4).enumerate() {
-        match (2 * tr + r).checked_sub(g.padding[0]).filter(|&iy| iy < g.h) {
+        let iy = (2 * tr + r).checked_sub(g.padding[0]).filter(|&iy| iy < g.h);
+        if width < SHORT_ROW {
+            // Value by value: by slices, a short row was two or three libc calls.
+            let inside = g.w.min(width - pad);
+            let source = iy.map_or(&[][..], |iy| &source[iy * g.w..][..inside]);
+            for (q, o) in row.iter_mut().enumerate() {
+                *o = if q >= pad && q - pad < source.len() { source[q - pad] } else { E::zero() };
+            }
+            continue;
+        }
+        match iy {
             None => row.fill(E::zero()),
             Some(iy) => {
                 // Padded column q is input column q − p.
