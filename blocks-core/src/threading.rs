@@ -319,9 +319,10 @@ pub(crate) fn elementwise_parts(len: usize) -> usize {
 /// [`ELEMENTWISE_PARALLEL_MIN`]) is cut in two when a helper is awake
 /// (lingering after the last split, [`LINGER`]): handing a part to a
 /// spinning helper costs about a microsecond, not the tens a sleeping one
-/// takes to wake. Measured on the digits CNN step (W6, 2 threads): the
-/// calling thread's CPU time per step 2.73-2.98 ms without, 2.51-2.81 ms
-/// with (its ReLU loops of 65-131 K elements, BENCHMARKS.md).
+/// takes to wake. Measured on the digits CNN step (W6, 2 threads, with
+/// [`LOOP_AWAKE_MIN`]; its ReLU loops have 65-131 K elements): the
+/// calling thread's CPU time per step, median of 5, 2.72 ms without and
+/// 2.57 ms with (BENCHMARKS.md, "Short work on the lingering helper").
 const ELEMENTWISE_AWAKE_MIN: usize = 1 << 16;
 
 /// Whether a helper is spinning, waiting for the next split.
@@ -409,7 +410,8 @@ pub(crate) fn loop_parts(work: usize, items: usize, threads: usize) -> usize {
 /// Measured on W6 (2 threads): batch norm, max pooling and the first
 /// convolution's panels (65-131 K element-steps each) then share the
 /// step with the helper; the calling thread's share of the step's samples
-/// outside any split fell from 36% to 23% (BENCHMARKS.md).
+/// outside any split fell from 36% to 30% (to 23% when cut whether a
+/// helper is awake or not; BENCHMARKS.md).
 const LOOP_AWAKE_MIN: usize = 1 << 16;
 
 /// `data`, rows of `row_len` elements, cut into `parts` runs of whole rows
