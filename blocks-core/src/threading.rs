@@ -26,12 +26,7 @@
 //! ([`LINGER`]), spinning on a counter that the next split changes, as
 //! OpenMP's threads spin between parallel regions: a training step is many
 //! short splits, and a helper that has gone to sleep takes tens of
-//! microseconds to wake on a VM, about what a short split saves. While a
-//! helper lingers, shorter work is cut in two as well (from 2^16 elements or
-//! element-steps instead of 2^18 and 2^21: [`elementwise_parts`],
-//! [`loop_parts`]): the spinning helper takes its half at once. Whether
-//! work is cut never changes a result (each part computes its own elements
-//! or rows whole), only which thread computes them.
+//! microseconds to wake on a VM, about what a short split saves.
 //!
 //! # Why this cannot deadlock
 //!
@@ -44,11 +39,7 @@
 //! tensor's lock (an optimizer update) is split only when the caller is not
 //! a rayon worker ([`elementwise_parts`]). A lingering helper waits for
 //! nothing but a counter or the end of [`LINGER`], whichever comes first,
-//! and holds no lock while it spins. Cutting short work because a helper
-//! is lingering only reads a flag: the parts are run as any other split's
-//! ([`run_parts`]), and if the helper has stopped spinning meanwhile, the
-//! part waits in rayon's queue until a helper takes it (it wakes one), so
-//! the caller's wait still ends.
+//! and holds no lock while it spins.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -311,37 +302,15 @@ const ELEMENTWISE_PARALLEL_MIN: usize = 1 << 18;
 /// let parts = elementwise_parts(data.len());
 /// ```
 pub(crate) fn elementwise_parts(len: usize) -> usize {
-    let awake = helper_awake().then_some(ELEMENTWISE_AWAKE_MIN);
-    parts_of(len, len, get_num_threads(), ELEMENTWISE_PARALLEL_MIN, awake)
-}
-
-/// Elementwise work from this many elements on (and below
-/// [`ELEMENTWISE_PARALLEL_MIN`]) is cut in two when a helper is awake
-/// (lingering after the last split, [`LINGER`]): handing a part to a
-/// spinning helper costs about a microsecond, not the tens a sleeping one
-/// takes to wake. Measured on the digits CNN step (W6, 2 threads, with
-/// [`LOOP_AWAKE_MIN`]; its ReLU loops have 65-131 K elements): the
-/// calling thread's CPU time per step, median of 5, 2.72 ms without and
-/// 2.57 ms with (BENCHMARKS.md, "Short work on the lingering helper").
-const ELEMENTWISE_AWAKE_MIN: usize = 1 << 16;
-
-/// Whether a helper is spinning, waiting for the next split.
-fn helper_awake() -> bool {
-    LINGERING.load(Ordering::Acquire)
+    parts_of(len, len, get_num_threads(), ELEMENTWISE_PARALLEL_MIN)
 }
 
 /// The rule behind [`elementwise_parts`] and [`loop_parts`]: `work` below
 /// `min` (or a caller that is a rayon worker) stays whole; otherwise one
 /// part per thread, each of at least `min / 2`, and no more than `items`.
-/// When a helper is awake, `awake_min` is given: work from it on is cut in
-/// two (the caller and the one lingering helper). Results never depend on
-/// the cut: every part computes its own elements or rows whole.
-fn parts_of(work: usize, items: usize, threads: usize, min: usize, awake_min: Option<usize>) -> usize {
-    if threads < 2 || rayon::current_thread_index().is_some() {
+fn parts_of(work: usize, items: usize, threads: usize, min: usize) -> usize {
+    if threads < 2 || work < min || rayon::current_thread_index().is_some() {
         return 1;
-    }
-    if work < min {
-        return if awake_min.is_some_and(|awake| work >= awake) && items >= 2 { 2 } else { 1 };
     }
     threads.min(work / (min / 2)).min(items).max(1)
 }
@@ -401,18 +370,8 @@ pub(crate) const LOOP_PARALLEL_MIN: usize = 1 << 21;
 /// let parts = loop_parts(rows * cols, rows, get_num_threads());
 /// ```
 pub(crate) fn loop_parts(work: usize, items: usize, threads: usize) -> usize {
-    let awake = helper_awake().then_some(LOOP_AWAKE_MIN);
-    parts_of(work, items, threads, LOOP_PARALLEL_MIN, awake)
+    parts_of(work, items, threads, LOOP_PARALLEL_MIN)
 }
-
-/// Loops from this many element-steps on (and below [`LOOP_PARALLEL_MIN`])
-/// are cut in two when a helper is awake (see [`ELEMENTWISE_AWAKE_MIN`]).
-/// Measured on W6 (2 threads): batch norm, max pooling and the first
-/// convolution's panels (65-131 K element-steps each) then share the
-/// step with the helper; the calling thread's share of the step's samples
-/// outside any split fell from 36% to 30% (to 23% when cut whether a
-/// helper is awake or not; BENCHMARKS.md).
-const LOOP_AWAKE_MIN: usize = 1 << 16;
 
 /// `data`, rows of `row_len` elements, cut into `parts` runs of whole rows
 /// (as even as can be), each with the index of its first row.
@@ -539,24 +498,8 @@ mod tests {
     }
 
     #[test]
-    fn short_work_is_cut_in_two_only_when_a_helper_is_awake() {
-        let (min, awake) = (LOOP_PARALLEL_MIN, Some(LOOP_AWAKE_MIN));
-        assert_eq!(parts_of(LOOP_AWAKE_MIN, 100, 2, min, None), 1);
-        assert_eq!(parts_of(LOOP_AWAKE_MIN, 100, 2, min, awake), 2);
-        // Never more than the one awake helper and the caller, nor more parts than items.
-        assert_eq!(parts_of(min - 1, 100, 4, min, awake), 2);
-        assert_eq!(parts_of(min - 1, 1, 4, min, awake), 1);
-        assert_eq!(parts_of(LOOP_AWAKE_MIN - 1, 100, 2, min, awake), 1);
-        // One thread: whole, awake or not.
-        assert_eq!(parts_of(min - 1, 100, 1, min, awake), 1);
-        // Long work: as without a helper awake.
-        assert_eq!(parts_of(1 << 30, 100, 4, min, awake), 4);
-    }
-
-    #[test]
     fn loop_parts_keeps_short_loops_whole() {
-        // (Through `parts_of` with no helper awake: another test's split may have left one lingering.)
-        assert_eq!(parts_of(LOOP_PARALLEL_MIN - 1, 100, 4, LOOP_PARALLEL_MIN, None), 1);
+        assert_eq!(loop_parts(LOOP_PARALLEL_MIN - 1, 100, 4), 1);
         assert_eq!(loop_parts(1 << 30, 100, 1), 1);
         assert_eq!(loop_parts(1 << 30, 3, 4), 3);
         assert_eq!(loop_parts(LOOP_PARALLEL_MIN, 100, 4), 2);

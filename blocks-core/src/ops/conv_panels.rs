@@ -59,18 +59,8 @@ impl Geometry {
     }
 
     /// Whole images per panel; 1 when an image is cut into runs of rows.
-    /// From 4 images on, the batch is cut into an even number of panels
-    /// (at least two) of about equal size, so that two threads share them
-    /// evenly (the digits CNN's first layer, 64 images in one panel, ran on
-    /// one thread); the panels depend on the sizes alone, never on the
-    /// thread count.
     fn images_per_panel(&self) -> usize {
-        let fit = (PANEL_ELEMENTS / self.rows().saturating_mul(self.positions()).max(1)).max(1);
-        if fit == 1 || self.n < 4 {
-            return fit;
-        }
-        let panels = self.n.div_ceil(fit);
-        self.n.div_ceil(panels + panels % 2)
+        (PANEL_ELEMENTS / self.rows().saturating_mul(self.positions()).max(1)).max(1)
     }
 
     /// The panels of `images`: runs of [`images_per_panel`](Self::images_per_panel)

@@ -266,9 +266,7 @@ impl<E: Element> TensorBase<E> {
             // Each part zeroes its own planes before adding into them.
             let mut dx = pool::scratch(p.planes * p.h * p.w);
             let outputs = p.oh * p.ow;
-            // Each plane is zeroed, then its outputs added: both count.
-            let plane_work = outputs.saturating_add(p.h * p.w);
-            for_row_parts(&mut dx, p.h * p.w, plane_work, get_num_threads(), |first, planes| {
+            for_row_parts(&mut dx, p.h * p.w, outputs, get_num_threads(), |first, planes| {
                 for (index, plane) in planes.chunks_exact_mut(p.h * p.w).enumerate() {
                     plane.fill(E::zero());
                     let at = (first + index) * outputs..(first + index + 1) * outputs;
