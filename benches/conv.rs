@@ -20,7 +20,9 @@
 //! cargo bench --bench conv -- --warm-up-time 1 --measurement-time 3
 //! cargo bench --bench conv -- w7_conv # the convolution forward only
 //! cargo bench --bench conv -- w7_train # its forward and backward
+//! cargo bench --bench conv -- w6_scaling # W6 on 2 threads against 1, paired, and the ceiling
 //! CONV_BENCH_PROFILE=w6 cargo bench --bench conv   # the blocks side alone, for perf
+//! CONV_BENCH_PROFILE=w6 CONV_BENCH_THREADS=2 cargo bench --bench conv   # the same on 2 threads
 //! ```
 //!
 //! `benches/pytorch_conv.py` runs the same two workloads in PyTorch.
@@ -32,6 +34,7 @@ use std::time::Duration;
 
 use blocks::optim::{Optimizer, Sgd, SgdConfig};
 use blocks::{Conv2dOptions, Tensor, manual_seed, no_grad, set_num_threads};
+use common::scaling::{two_streams_against_one, two_threads_against_one};
 use common::timing::Clock;
 use common::{Peak, bench, median, selected};
 use criterion::Criterion;
@@ -252,16 +255,46 @@ fn w6(c: &mut Criterion, clock: Clock, peak: Option<&Peak>) {
     report("w6", flops(&shapes), peak, samples, [&floor_1, &blocks_1, &floor_2, &blocks_2]);
 }
 
-/// `CONV_BENCH_PROFILE=w6`, `w7` or `w7_train`: the blocks side alone, on 1 thread,
-/// for 10 seconds, for a profiler (`perf record`), instead of the benches.
-fn profile(workload: &str) {
+/// W6 on 2 threads against 1 in paired rounds (the thread counts alternate
+/// within each round), and the machine's ceiling: two independent 1-thread
+/// steps at once (see `common::scaling`). `cargo bench --bench conv -- w6_scaling`.
+fn w6_scaling() {
+    let (mut one, mut other) = (DigitsStep::new(), DigitsStep::new());
+    let blocks = two_threads_against_one(|| one.step(), 20);
+    let ceiling = two_streams_against_one(&mut one, &mut other, DigitsStep::step, 20);
     set_num_threads(1);
+    println!(
+        "w6: 2 threads against 1, paired: blocks {}; ceiling (two independent 1-thread steps at once) {}",
+        blocks.show(),
+        ceiling.show()
+    );
+}
+
+/// `CONV_BENCH_PROFILE=w6`, `w7` or `w7_train`: the blocks side alone, on 1 thread
+/// (or `CONV_BENCH_THREADS`), for 10 seconds, for a profiler (`perf record`), instead of the benches.
+fn profile(workload: &str) {
+    let threads = std::env::var("CONV_BENCH_THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(1);
+    set_num_threads(threads);
     let until = std::time::Instant::now() + Duration::from_secs(10);
     if workload == "w6" {
         let mut net = DigitsStep::new();
+        black_box(net.step());
+        let (start, mut steps) = (std::time::Instant::now(), 0u32);
+        let (caller, process) = (common::timing::thread_cpu_time(), process_cpu_ticks());
         while std::time::Instant::now() < until {
             black_box(net.step());
+            steps += 1;
         }
+        let per_step = |d: Duration| d / steps.max(1);
+        let caller = common::timing::thread_cpu_time().zip(caller).map(|(end, begin)| per_step(end - begin));
+        let process = process_cpu_ticks().zip(process).map(|(end, begin)| {
+            per_step(Duration::from_millis(10 * (end - begin))) // 100 ticks a second
+        });
+        println!(
+            "w6, {threads} thread(s): {:.2?} per step over {steps} steps; CPU per step: calling thread {caller:.2?}, \
+             process {process:.2?}",
+            per_step(start.elapsed())
+        );
         return;
     }
     manual_seed(0);
@@ -278,6 +311,14 @@ fn profile(workload: &str) {
             black_box(no_grad(|| x.conv2d(&w, None, same)));
         }
     }
+}
+
+/// The CPU time of the whole process in clock ticks (`/proc/self/stat`'s
+/// utime + stime), for the profile mode; `None` where it cannot be read.
+fn process_cpu_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
 fn main() {
@@ -299,6 +340,9 @@ fn main() {
     }
     if selected("w6") {
         w6(&mut c, clock, peak.as_ref());
+    }
+    if selected("w6_scaling") {
+        w6_scaling();
     }
     c.final_summary();
 }
