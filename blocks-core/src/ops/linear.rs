@@ -1,6 +1,6 @@
 //! The fused affine map of `nn.Linear`: `x · Wᵀ + b`, with PyTorch's (out, in) weight layout.
 
-use ndarray::{Array2, ArrayD, ArrayView2, Dimension, IxDyn};
+use ndarray::{Array2, ArrayD, ArrayView2, CowArray, Dimension, Ix2, IxDyn};
 
 use super::gemm::{gemm, gemm_bias, product_pair};
 use super::matmul::view2;
@@ -60,21 +60,22 @@ impl<E: Element> TensorBase<E> {
         *out_shape.last_mut().expect("checked non-empty above") = out_features;
         crate::numel::checked_numel::<E>("linear", &out_shape).map_err(|error| fail(error.to_string()))?;
         if x_shape.len() == 2 {
-            return Ok(self.addmm(weight, bias));
+            return Ok(self.addmm(weight, bias, None));
         }
-        let rows: usize = x_shape[..x_shape.len() - 1].iter().product();
-        let flat = self.reshape(&[rows as isize, in_features as isize]);
-        let mut out_shape: Vec<isize> = x_shape[..x_shape.len() - 1].iter().map(|&d| d as isize).collect();
-        out_shape.push(out_features as isize);
-        Ok(flat.addmm(weight, bias).reshape(&out_shape))
+        // One op over the rows of all leading dims, recorded as the view
+        // PyTorch's output of a batched linear reports (ViewBackward0), with
+        // no reshape copy of the input, the output or their gradients.
+        Ok(self.addmm(weight, bias, Some(out_shape)))
     }
 
-    /// `self · weightᵀ + bias` for a 2-D input, in one matrix product whose
-    /// output starts as the broadcast bias.
-    fn addmm(&self, weight: &Self, bias: Option<&Self>) -> Self {
+    /// `self · weightᵀ + bias` over the rows of `self` (all dims but the
+    /// last), in one matrix product whose output starts as the broadcast
+    /// bias; `out_shape` is the output's shape when `self` is not 2-D.
+    fn addmm(&self, weight: &Self, bias: Option<&Self>, out_shape: Option<Vec<usize>>) -> Self {
         let data = {
             let (x, w) = (self.data(), weight.data());
-            let (x, w) = (view2(&x), view2(&w));
+            let x = rows_of(&x);
+            let (x, w) = (x.view(), view2(&w));
             let (rows, out_features) = (x.nrows(), w.nrows());
             let out = pool::scratch(rows * out_features);
             let mut out = Array2::from_shape_vec((rows, out_features), out).expect("rows × out elements");
@@ -88,21 +89,30 @@ impl<E: Element> TensorBase<E> {
                 // beta = 0: the product overwrites the scratch values unread.
                 None => gemm(&x, &w.t(), E::zero(), &mut out.view_mut()),
             }
-            out.into_dyn()
+            match &out_shape {
+                Some(shape) => out.into_shape_with_order(IxDyn(shape)).expect("rows × out elements"),
+                None => out.into_dyn(),
+            }
         };
         let (name, inputs): (_, &[&Self]) = match bias {
             Some(bias) => ("AddmmBackward0", &[self, weight, bias]),
             None => ("MmBackward0", &[self, weight]),
         };
-        TensorBase::from_op(data, name, inputs, |grad, ctx| {
-            let g = view2(&grad);
+        let name = if out_shape.is_some() { "ViewBackward0" } else { name };
+        let x_shape = self.shape();
+        TensorBase::from_op(data, name, inputs, move |grad, ctx| {
+            let g = rows_of(&grad);
+            let g = g.view();
             let mut grads = Vec::with_capacity(ctx.inputs());
             // dX = G · W and dW = Gᵀ · X, each written once into scratch
             // storage, side by side on two threads when both are large.
             let (w, x) = (ctx.needs(0).then(|| ctx.input(1)), ctx.needs(1).then(|| ctx.input(0)));
-            let (dx, dw) =
-                product_pair(w.as_ref().map(|w| (g, view2(w))), x.as_ref().map(|x| (g.t(), view2(x))));
-            grads.push(dx);
+            let x_rows = x.as_ref().map(|x| rows_of(x));
+            let (dx, dw) = product_pair(
+                w.as_ref().map(|w| (g, view2(w))),
+                x_rows.as_ref().map(|x| (g.t(), x.view())),
+            );
+            grads.push(dx.map(|dx| dx.into_shape_with_order(IxDyn(&x_shape)).expect("input's elements")));
             grads.push(dw);
             if ctx.inputs() == 3 {
                 grads.push(ctx.needs(2).then(|| sum_rows(g)));
@@ -110,6 +120,21 @@ impl<E: Element> TensorBase<E> {
             pool::recycle(grad);
             grads
         })
+    }
+}
+
+/// `array` (at least 1-D) seen as rows of its last dim: a view when it is
+/// row-major, else a row-major copy.
+fn rows_of<E: Element>(array: &ArrayD<E>) -> CowArray<'_, E, Ix2> {
+    let (rows, cols) = match array.shape().split_last() {
+        Some((&cols, lead)) => (lead.iter().product(), cols),
+        None => (1, 1),
+    };
+    if array.is_standard_layout() {
+        CowArray::from(array.view().into_shape_with_order((rows, cols)).expect("rows × cols elements"))
+    } else {
+        let copy = array.as_standard_layout().into_owned();
+        CowArray::from(copy.into_shape_with_order((rows, cols)).expect("rows × cols elements"))
     }
 }
 
