@@ -1,11 +1,12 @@
 //! The fused affine map of `nn.Linear`: `x · Wᵀ + b`, with PyTorch's (out, in) weight layout.
 
-use ndarray::{Array2, ArrayD, ArrayView2, CowArray, Dimension, Ix2, IxDyn};
+use ndarray::{Array2, ArrayD, ArrayView2, Axis, CowArray, Dimension, Ix2, IxDyn, Slice};
 
 use super::gemm::{gemm, gemm_bias, product_pair};
 use super::matmul::view2;
 use crate::autograd::pool;
 use crate::error::or_panic;
+use crate::threading::{get_num_threads, loop_parts, row_parts, run_parts};
 use crate::{Element, ShapeError, TensorBase};
 
 impl<E: Element> TensorBase<E> {
@@ -151,21 +152,28 @@ fn fill_rows<E: Element>(out: &mut [E], bias: &ArrayD<E>) {
     }
 }
 
-/// The column sums of `g` (the bias gradient), row after row as `sum_axis` adds them.
+/// The column sums of `g` (the bias gradient), row after row as `sum_axis`
+/// adds them; runs of columns on the threads when `g` is long enough, each
+/// column still summed over the rows in row order (the same numbers on any
+/// thread count).
 fn sum_rows<E: Element>(g: ArrayView2<'_, E>) -> ArrayD<E> {
     let mut out = pool::scratch(g.ncols());
     out.fill(E::zero());
-    match g.as_slice() {
-        Some(values) if g.ncols() > 0 => {
-            for row in values.chunks_exact(g.ncols()) {
-                out.iter_mut().zip(row).for_each(|(o, &v)| *o += v);
+    let parts = loop_parts(g.len(), g.ncols(), get_num_threads());
+    let pieces = row_parts(&mut out, 1, parts);
+    let work = |(first, sums): (usize, &mut [E])| {
+        let g = g.slice_axis(Axis(1), Slice::from(first..first + sums.len()));
+        for row in g.rows() {
+            match row.as_slice() {
+                Some(row) => sums.iter_mut().zip(row).for_each(|(o, &v)| *o += v),
+                None => sums.iter_mut().zip(row.iter()).for_each(|(o, &v)| *o += v),
             }
         }
-        _ => {
-            for row in g.rows() {
-                out.iter_mut().zip(row).for_each(|(o, &v)| *o += v);
-            }
-        }
+    };
+    if pieces.len() <= 1 {
+        pieces.into_iter().for_each(work);
+    } else {
+        run_parts(pieces, work);
     }
     ArrayD::from_shape_vec(IxDyn(&[g.ncols()]), out).expect("one sum per column")
 }

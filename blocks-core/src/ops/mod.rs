@@ -25,6 +25,7 @@ mod index;
 mod interpolate;
 mod join;
 mod layer_norm;
+mod layer_norm_grad;
 mod linear;
 mod loss;
 pub(crate) mod matmul;
