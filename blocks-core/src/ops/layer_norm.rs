@@ -101,7 +101,13 @@ impl<E: Element> TensorBase<E> {
                 rows_in_parts(&mut dx, &mut unused, m, |first, dx, _| {
                     for (r, dxr) in dx.chunks_exact_mut(m).enumerate() {
                         let at = (first + r) * m..(first + r + 1) * m;
-                        layer_norm_grad::row_input_grad(&xs[at.clone()], &gs[at], stats[first + r], w.as_deref(), dxr);
+                        layer_norm_grad::row_input_grad(
+                            &xs[at.clone()],
+                            &gs[at],
+                            stats[first + r],
+                            w.as_deref(),
+                            dxr,
+                        );
                     }
                 });
                 ArrayD::from_shape_vec(IxDyn(x.shape()), dx).expect("input size")

@@ -109,10 +109,8 @@ impl<E: Element> TensorBase<E> {
             // storage, side by side on two threads when both are large.
             let (w, x) = (ctx.needs(0).then(|| ctx.input(1)), ctx.needs(1).then(|| ctx.input(0)));
             let x_rows = x.as_ref().map(|x| rows_of(x));
-            let (dx, dw) = product_pair(
-                w.as_ref().map(|w| (g, view2(w))),
-                x_rows.as_ref().map(|x| (g.t(), x.view())),
-            );
+            let (dx, dw) =
+                product_pair(w.as_ref().map(|w| (g, view2(w))), x_rows.as_ref().map(|x| (g.t(), x.view())));
             grads.push(dx.map(|dx| dx.into_shape_with_order(IxDyn(&x_shape)).expect("input's elements")));
             grads.push(dw);
             if ctx.inputs() == 3 {
@@ -176,4 +174,47 @@ fn sum_rows<E: Element>(g: ArrayView2<'_, E>) -> ArrayD<E> {
         run_parts(pieces, work);
     }
     ArrayD::from_shape_vec(IxDyn(&[g.ncols()]), out).expect("one sum per column")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Tensor64, set_num_threads};
+
+    #[test]
+    fn an_nd_input_is_one_op_with_the_plain_numbers_on_one_two_and_three_threads() {
+        // 2^21 gradient elements and more: the bias gradient's columns are cut among the threads
+        let x = Tensor64::randn([3, 701, 5]);
+        let (w, b, g) =
+            (Tensor64::randn([1003, 5]), Tensor64::randn([1003]), Tensor64::randn([3, 701, 1003]));
+        let run = |threads| {
+            set_num_threads(threads);
+            let (x, w, b) = (
+                x.detach().requires_grad_(true),
+                w.detach().requires_grad_(true),
+                b.detach().requires_grad_(true),
+            );
+            let y = x.linear(&w, Some(&b));
+            assert_eq!((y.shape(), y.grad_fn()), (vec![3, 701, 1003], Some("ViewBackward0")));
+            (&y * &g).sum().backward();
+            set_num_threads(1);
+            [y, x.grad().unwrap(), w.grad().unwrap(), b.grad().unwrap()].map(|t| t.to_vec())
+        };
+        let one = run(1);
+        assert!(run(2) == one && run(3) == one);
+        // the plain definition: rows of the leading dims through a 2-D product
+        let flat = |t: &Tensor64, cols: isize| t.reshape(&[-1, cols]);
+        let plain_y = flat(&x, 5).matmul(&w.transpose(0, 1)).try_add(&b).unwrap();
+        let g2 = flat(&g, 1003);
+        let plain = [
+            plain_y,
+            g2.matmul(&w).reshape(&[3, 701, 5]),
+            g2.transpose(0, 1).matmul(&flat(&x, 5)),
+            g2.sum_dim(&[0], false),
+        ];
+        for (ours, plain) in one.iter().zip(&plain) {
+            for (a, e) in ours.iter().zip(plain.to_vec()) {
+                assert!((a - e).abs() <= 1e-10 + 1e-10 * e.abs(), "{a} against {e}");
+            }
+        }
+    }
 }
