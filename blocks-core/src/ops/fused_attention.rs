@@ -236,9 +236,15 @@ pub(crate) fn fused_attention<E: Element>(
                 .iter()
                 .map(|a| batch_major(a.view().into_dimensionality::<Ix3>().expect("3-D"), spec.batch_first))
                 .collect();
+            // Each part zeroes its own batch entries below (on its thread,
+            // just before adding into them): recycled storage will do.
             let mut grads: Vec<Array3<E>> = owned
                 .iter()
-                .map(|a| pool::full(a.raw_dim(), E::zero()).into_dimensionality::<Ix3>().expect("3-D"))
+                .map(|a| {
+                    let values = pool::scratch(a.len());
+                    let shape = a.shape();
+                    Array3::from_shape_vec((shape[0], shape[1], shape[2]), values).expect("sizes")
+                })
                 .collect();
             let parts = loop_parts(bh * l * s * sizes.hd * 4, n, get_num_threads());
             let first = starts(n, parts);
@@ -252,6 +258,7 @@ pub(crate) fn fused_attention<E: Element>(
             }
             let work: Vec<_> = first.iter().copied().zip(grad_parts).collect();
             run_parts(work, |(first, mut grads)| {
+                grads.iter_mut().for_each(|g| g.fill(E::zero()));
                 backward_part(&views, &grad, &probs.0, ops, sizes, scale, first, &mut grads);
             });
             grads.into_iter().enumerate().map(|(i, g)| ctx.needs(i).then(|| g.into_dyn())).collect()

@@ -3,6 +3,7 @@
 
 use ndarray::{ArrayD, IxDyn};
 
+use super::layer_norm_grad;
 use crate::autograd::pool;
 use crate::error::or_panic;
 use crate::threading::{get_num_threads, loop_parts, run_parts};
@@ -100,22 +101,23 @@ impl<E: Element> TensorBase<E> {
                 rows_in_parts(&mut dx, &mut unused, m, |first, dx, _| {
                     for (r, dxr) in dx.chunks_exact_mut(m).enumerate() {
                         let at = (first + r) * m..(first + r + 1) * m;
-                        row_input_grad(&xs[at.clone()], &gs[at], stats[first + r], w.as_deref(), dxr);
+                        layer_norm_grad::row_input_grad(
+                            &xs[at.clone()],
+                            &gs[at],
+                            stats[first + r],
+                            w.as_deref(),
+                            dxr,
+                        );
                     }
                 });
                 ArrayD::from_shape_vec(IxDyn(x.shape()), dx).expect("input size")
             });
             // The parameters' gradients sum over rows in row order, whatever the threads.
-            let (mut dw, mut db) = (vec![0.0; m], vec![0.0; m]);
-            if w.is_some() || has_bias {
-                for ((xr, gr), &(mean, invstd)) in xs.chunks_exact(m).zip(gs.chunks_exact(m)).zip(&stats) {
-                    for (j, (&xv, &g)) in xr.iter().zip(gr).enumerate() {
-                        let g = g.as_f64();
-                        dw[j] += g * ((xv.as_f64() - mean) * invstd);
-                        db[j] += g;
-                    }
-                }
-            }
+            let (dw, db) = if w.is_some() || has_bias {
+                layer_norm_grad::param_grads(xs, gs, &stats, m)
+            } else {
+                (vec![0.0; m], vec![0.0; m])
+            };
             let to_array = |v: Vec<f64>, shape: &[usize]| {
                 ArrayD::from_shape_vec(IxDyn(shape), v.into_iter().map(E::of).collect()).expect("sizes match")
             };
@@ -166,25 +168,6 @@ fn normalize_row<E: Element>(x: &[E], y: &mut [E], w: Option<&[E]>, b: Option<&[
         y.iter_mut().zip(b).for_each(|(o, &b)| *o += b);
     }
     (mean, invstd)
-}
-
-/// The input gradient of one row: `invstd · (d − mean(d) − x̂ · mean(d · x̂))`
-/// with `d = grad · weight`.
-fn row_input_grad<E: Element>(x: &[E], g: &[E], (mean, invstd): (f64, f64), w: Option<&[E]>, dx: &mut [E]) {
-    let m = x.len() as f64;
-    let d = |j: usize| g[j].as_f64() * w.map_or(1.0, |w| w[j].as_f64());
-    let (mut sum_d, mut sum_d_xhat) = ([0.0; 4], [0.0; 4]);
-    for j in 0..x.len() {
-        let dj = d(j);
-        sum_d[j % 4] += dj;
-        sum_d_xhat[j % 4] += dj * ((x[j].as_f64() - mean) * invstd);
-    }
-    let total = |a: [f64; 4]| (a[0] + a[1]) + (a[2] + a[3]);
-    let (mean_d, mean_d_xhat) = (total(sum_d) / m, total(sum_d_xhat) / m);
-    for (j, o) in dx.iter_mut().enumerate() {
-        let xhat = (x[j].as_f64() - mean) * invstd;
-        *o = E::of(invstd * (d(j) - mean_d - xhat * mean_d_xhat));
-    }
 }
 
 /// Runs `work(first_row, rows, their stats)` on `data` (rows of `m`) and

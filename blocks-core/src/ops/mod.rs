@@ -26,6 +26,7 @@ mod interpolate;
 mod interpolate_size;
 mod join;
 mod layer_norm;
+mod layer_norm_grad;
 mod linear;
 mod loss;
 pub(crate) mod matmul;
