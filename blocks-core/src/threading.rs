@@ -26,7 +26,11 @@
 //! ([`LINGER`]), spinning on a counter that the next split changes, as
 //! OpenMP's threads spin between parallel regions: a training step is many
 //! short splits, and a helper that has gone to sleep takes tens of
-//! microseconds to wake on a VM, about what a short split saves.
+//! microseconds to wake on a VM, about what a short split saves. For the
+//! same reason the calling thread, once its own part is done, spins for a
+//! short while ([`CALLER_SPIN`]) on a count of the parts still running
+//! before it waits asleep at the end of rayon's scope: a helper that ends
+//! its part soon after finds the caller awake, with no wake-up to pay.
 //!
 //! # Why this cannot deadlock
 //!
@@ -39,7 +43,9 @@
 //! tensor's lock (an optimizer update) is split only when the caller is not
 //! a rayon worker ([`elementwise_parts`]). A lingering helper waits for
 //! nothing but a counter or the end of [`LINGER`], whichever comes first,
-//! and holds no lock while it spins.
+//! and holds no lock while it spins; a caller spinning for its parts waits
+//! for nothing but their count or the end of [`CALLER_SPIN`], then for the
+//! parts themselves, which end as said above.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -85,6 +91,24 @@ fn linger(pool: &rayon::ThreadPool) {
         }
         LINGERING.store(false, Ordering::Release);
     });
+}
+
+/// How long the calling thread spins for its helpers' parts once its own
+/// part is done, before it waits asleep (rayon's scope end).
+const CALLER_SPIN: Duration = Duration::from_micros(50);
+
+/// Spins until `pending` parts are done or for [`CALLER_SPIN`], whichever
+/// is first: a helper that ends its part within that time finds the caller
+/// awake, with no wake-up to pay. It waits for nothing but the counter or
+/// the time (a part that panics never counts down: the spin ends at the
+/// time, and the scope's end reports the panic).
+fn await_parts(pending: &AtomicUsize) {
+    let start = Instant::now();
+    while pending.load(Ordering::Acquire) > 0 && start.elapsed() < CALLER_SPIN {
+        for _ in 0..64 {
+            std::hint::spin_loop();
+        }
+    }
 }
 
 /// The most threads blocks ever uses, even through
@@ -247,10 +271,17 @@ pub(crate) fn join<A: Send, B: Send>(
     let (own, other) = (threads - threads / 2, threads / 2);
     let mut second_result = None;
     let slot = &mut second_result;
+    let pending = AtomicUsize::new(1);
+    let pending = &pending;
     split_starts();
     let first_result = pool.in_place_scope(|scope| {
-        scope.spawn(move |_| *slot = Some(second(other)));
-        first(own)
+        scope.spawn(move |_| {
+            *slot = Some(second(other));
+            pending.fetch_sub(1, Ordering::Release);
+        });
+        let result = first(own);
+        await_parts(pending);
+        result
     });
     linger(&pool);
     (first_result, second_result.expect("the scope waits for the spawned half"))
@@ -278,12 +309,18 @@ pub(crate) fn run_parts<T: Send>(parts: Vec<T>, work: impl Fn(T) + Sync) {
         return;
     };
     let work = &work;
+    let pending = AtomicUsize::new(parts.len());
+    let pending = &pending;
     split_starts();
     pool.in_place_scope(|scope| {
         for part in parts {
-            scope.spawn(move |_| work(part));
+            scope.spawn(move |_| {
+                work(part);
+                pending.fetch_sub(1, Ordering::Release);
+            });
         }
         work(own);
+        await_parts(pending);
     });
     linger(&pool);
 }
@@ -477,6 +514,26 @@ mod tests {
     #[should_panic(expected = "the second half failed")]
     fn a_panic_in_the_second_half_reaches_the_caller() {
         join(2, |_| (), |_| panic!("the second half failed"));
+    }
+
+    #[test]
+    fn the_caller_waits_for_a_part_longer_than_its_spin() {
+        let done = AtomicBool::new(false);
+        join(
+            2,
+            |_| (),
+            |_| {
+                std::thread::sleep(CALLER_SPIN * 20);
+                done.store(true, Ordering::SeqCst);
+            },
+        );
+        assert!(done.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    #[should_panic(expected = "a helper's part failed")]
+    fn a_panic_in_a_helpers_part_reaches_the_caller() {
+        run_parts(vec![0, 1], |part| assert!(part == 0, "a helper's part failed"));
     }
 
     #[test]
