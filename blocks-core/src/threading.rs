@@ -326,8 +326,10 @@ pub(crate) fn run_parts<T: Send>(parts: Vec<T>, work: impl Fn(T) + Sync) {
 }
 
 /// Elementwise work on fewer elements than this stays on one thread:
-/// below it, waking a thread costs about what it saves.
-const ELEMENTWISE_PARALLEL_MIN: usize = 1 << 18;
+/// below it, handing a part to a helper costs about what it saves. Lowered
+/// from 2^18 with [`LOOP_PARALLEL_MIN`] once the caller spun for its parts
+/// (measured there; 2^16 was no better).
+const ELEMENTWISE_PARALLEL_MIN: usize = 1 << 17;
 
 /// Into how many parts to cut an elementwise loop over `len` elements (an
 /// optimizer update): the thread count for long loops, 1 for short ones, and
@@ -395,8 +397,14 @@ pub(crate) fn split_evenly<T>(whole: T, parts: usize, split: impl Fn(T) -> (T, T
 /// the digits CNN's batch-256 step ran at 0.62-0.68x its 1-thread speed
 /// (its loops of 0.1-1.2 M steps each woke a helper), with no loop split
 /// 1.04x, at 2^21 1.07x; a wider layer (16 to 32 channels, 32x32, batch 32,
-/// loops of 4.7 M steps) gains 1.21x at 2^21 against 1.15x unsplit.
-pub(crate) const LOOP_PARALLEL_MIN: usize = 1 << 21;
+/// loops of 4.7 M steps) gains 1.21x at 2^21 against 1.15x unsplit. Those
+/// figures predate the lingering helper and the spinning caller; with both,
+/// on a quiet machine, 2^19 against 2^21 (paired 2-against-1 ratios and
+/// 2-thread times, several rounds each): that wider layer 1.30-1.31x ->
+/// 1.52-1.56x, ResNet-18's forward 20.9-21.8 -> 18.6-20.1 ms, the encoder
+/// layer's step 64.0-65.9 -> 60.2-68.1 ms, the digits CNN at batch 256
+/// 1.08-1.10x -> 1.06x, at batch 64 and W6 unchanged; 2^18 was no better.
+pub(crate) const LOOP_PARALLEL_MIN: usize = 1 << 19;
 
 /// Into how many parts to cut a loop over `items` independent items (rows,
 /// planes, channels) costing `work` element-steps in all, on at most
