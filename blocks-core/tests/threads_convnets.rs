@@ -1,7 +1,7 @@
 //! A convolutional net's work shared between threads gives the results of
 //! one thread: convolutions (1-D and 2-D, with stride, padding, dilation and
 //! groups), max and average pooling and batch norm (train and eval), forward
-//! and backward, on inputs large enough that their loops (from 2^21
+//! and backward, on inputs large enough that their loops (from 2^19
 //! element-steps) and products (from 2^21 multiply-adds) are cut into
 //! parts, at 1, 2 and 3 threads, bit for bit; known answers at 3
 //! threads; and eight threads training small conv nets at once while

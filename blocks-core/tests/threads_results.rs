@@ -80,7 +80,7 @@ fn a_large_linear_layer_matches_float64_on_every_thread_count() {
     }
 }
 
-/// Parameters long enough to be updated in parts (more than 2^18 elements),
+/// Parameters long enough to be updated in parts (more than 2^17 elements),
 /// and a short one, with fixed gradients.
 fn parameters() -> Vec<Tensor> {
     [(300_000, 5), (1_000, 6)]

@@ -183,7 +183,7 @@ mod tests {
     #[test]
     fn channel_sums_match_the_definition_and_every_thread_count() {
         // Large enough to be cut into runs of channels on 2 and 3 threads
-        // (2^21 element-steps), with planes of an odd size.
+        // (LOOP_PARALLEL_MIN element-steps), with planes of an odd size.
         let dims = (3, 5, 140_001);
         let len = dims.0 * dims.1 * dims.2;
         let x: Vec<f32> = (0..len).map(|i| ((i * 7919) % 1013) as f32 / 101.0 - 4.0).collect();

@@ -397,7 +397,7 @@ mod tests {
 
     #[test]
     fn the_same_numbers_on_one_two_and_three_threads() {
-        // enough work (2^21 steps and more) to be cut among the threads
+        // enough work (LOOP_PARALLEL_MIN steps and more) to be cut among the threads
         let spec = Heads { heads: 3, width: 144, batch_first: false, scale: 0.2 };
         let x = Tensor64::randn([37, 5, 3 * 144]).requires_grad_(true);
         let ops = [at(0, 0), at(0, 144), at(0, 288)];

@@ -227,8 +227,9 @@ mod tests {
 
     #[test]
     fn the_same_numbers_on_one_two_and_three_threads() {
-        // 2^19 elements and more: cut among the threads
+        // long enough to be cut among the threads (4 steps an element)
         let x = Tensor64::randn([613, 857]);
+        assert!(crate::threading::loop_parts(613 * 857 * 4, 613, 3) == 3);
         let (w, b, g) = (Tensor64::randn([857]), Tensor64::randn([857]), Tensor64::randn([613, 857]));
         let run = |threads| {
             set_num_threads(threads);

@@ -182,8 +182,9 @@ mod tests {
 
     #[test]
     fn an_nd_input_is_one_op_with_the_plain_numbers_on_one_two_and_three_threads() {
-        // 2^21 gradient elements and more: the bias gradient's columns are cut among the threads
+        // long enough that the bias gradient's columns are cut among the threads
         let x = Tensor64::randn([3, 701, 5]);
+        assert!(crate::threading::loop_parts(3 * 701 * 1003, 1003, 3) == 3);
         let (w, b, g) =
             (Tensor64::randn([1003, 5]), Tensor64::randn([1003]), Tensor64::randn([3, 701, 1003]));
         let run = |threads| {
