@@ -9,7 +9,7 @@
 
 use crate::Mask;
 use crate::nn::layers::attention::multihead::{AttentionArgs, DynMultiheadAttention};
-use crate::nn::layers::attention::multihead_forward::with_key_padding;
+use crate::nn::layers::attention::multihead_forward::{checked_attn_mask, with_key_padding};
 use crate::ops::fused_attention::{Heads, Operand, fused_attention};
 use crate::{Element, ShapeError, TensorBase};
 
@@ -47,28 +47,7 @@ impl<E: Element> DynMultiheadAttention<E> {
         let bh = bsz
             .checked_mul(heads)
             .ok_or_else(|| ShapeError::new("MultiheadAttention: batch × heads overflows".to_string()))?;
-        let mask = match attn_mask {
-            None => None,
-            Some(mask) => {
-                let shape = mask.shape();
-                Some(match shape.len() {
-                    2 if shape == [tgt_len, src_len] => mask.unsqueeze(0),
-                    2 => {
-                        return Err(ShapeError::new(format!(
-                            "The shape of the 2D attn_mask is {shape:?}, but should be {:?}.",
-                            [tgt_len, src_len]
-                        )));
-                    }
-                    _ if shape == [bh, tgt_len, src_len] => mask,
-                    _ => {
-                        return Err(ShapeError::new(format!(
-                            "The shape of the 3D attn_mask is {shape:?}, but should be {:?}.",
-                            [bh, tgt_len, src_len]
-                        )));
-                    }
-                })
-            }
-        };
+        let mask = attn_mask.map(|mask| checked_attn_mask(mask, tgt_len, src_len, bh)).transpose()?;
         let mask = with_key_padding(mask, key_padding_mask, bsz, heads, src_len)?;
         let e = self.embed_dim;
         let spec = Heads {

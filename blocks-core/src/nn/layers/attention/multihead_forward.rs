@@ -17,6 +17,29 @@ fn pad_last<E: Element>(mask: &TensorBase<E>) -> Result<TensorBase<E>, ShapeErro
     TensorBase::try_cat(&[mask, &TensorBase::zeros(shape)], -1)
 }
 
+/// `attn_mask` as `[1 or N·heads, L, S]`: a `[L, S]` mask gains a leading
+/// dim; any other shape is PyTorch's error for a 2-D or a 3-D mask.
+pub(super) fn checked_attn_mask<E: Element>(
+    mask: TensorBase<E>,
+    tgt_len: usize,
+    src_len: usize,
+    bh: usize,
+) -> Result<TensorBase<E>, ShapeError> {
+    let shape = mask.shape();
+    match shape.len() {
+        2 if shape == [tgt_len, src_len] => Ok(mask.unsqueeze(0)),
+        2 => Err(ShapeError::new(format!(
+            "The shape of the 2D attn_mask is {shape:?}, but should be {:?}.",
+            [tgt_len, src_len]
+        ))),
+        _ if shape == [bh, tgt_len, src_len] => Ok(mask),
+        _ => Err(ShapeError::new(format!(
+            "The shape of the 3D attn_mask is {shape:?}, but should be {:?}.",
+            [bh, tgt_len, src_len]
+        ))),
+    }
+}
+
 /// `attn_mask` (`[N·heads, L, S]` or `[L, S]`) with the additive
 /// `key_padding_mask` (`[N, S]`) added for every head, as PyTorch merges
 /// them into one float mask; an error when the padding mask is not `[N, S]`.
@@ -228,23 +251,7 @@ impl<E: Element> DynMultiheadAttention<E> {
             &[bh, tgt_len, src_len + 2],
         )?;
         if let Some(mask) = attn_mask.take() {
-            let shape = mask.shape();
-            attn_mask = Some(match shape.len() {
-                2 if shape == [tgt_len, src_len] => mask.unsqueeze(0),
-                2 => {
-                    return Err(ShapeError::new(format!(
-                        "The shape of the 2D attn_mask is {shape:?}, but should be {:?}.",
-                        [tgt_len, src_len]
-                    )));
-                }
-                _ if shape == [bh, tgt_len, src_len] => mask,
-                _ => {
-                    return Err(ShapeError::new(format!(
-                        "The shape of the 3D attn_mask is {shape:?}, but should be {:?}.",
-                        [bh, tgt_len, src_len]
-                    )));
-                }
-            });
+            attn_mask = Some(checked_attn_mask(mask, tgt_len, src_len, bh)?);
         }
         if let (Some(bias_k), Some(bias_v)) = (&self.bias_k, &self.bias_v) {
             let grow = |x: &TensorBase<E>, b: &TensorBase<E>| {
@@ -327,5 +334,34 @@ impl<E: Element> DynMultiheadAttention<E> {
             key.try_linear(&wk, bias(1).as_ref())?,
             value.try_linear(&wv, bias(2).as_ref())?,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::nn::layers::attention::multihead::{AttentionArgs, DynMultiheadAttention};
+    use crate::{Mask, Tensor};
+
+    #[test]
+    fn a_mask_of_the_wrong_shape_is_refused_with_pytorchs_words_with_and_without_weights() {
+        let mha = DynMultiheadAttention::new(8, 2);
+        let (q, kv) = (Tensor::randn([3, 2, 8]), Tensor::randn([5, 2, 8]));
+        for need_weights in [true, false] {
+            for (mask, words) in [
+                (Tensor::zeros([3, 4]), "The shape of the 2D attn_mask is [3, 4], but should be [3, 5]."),
+                (
+                    Tensor::zeros([2, 3, 5]),
+                    "The shape of the 3D attn_mask is [2, 3, 5], but should be [4, 3, 5].",
+                ),
+            ] {
+                let mask = Mask::from(mask);
+                let args = AttentionArgs { attn_mask: Some(&mask), need_weights, ..Default::default() };
+                let error = mha.try_attend(&q, &kv, &kv, &args).unwrap_err().to_string();
+                assert!(error.contains(words), "need_weights = {need_weights}: {error}");
+            }
+            let mask = Mask::from(Tensor::zeros([3, 5]));
+            let args = AttentionArgs { attn_mask: Some(&mask), need_weights, ..Default::default() };
+            assert_eq!(mha.try_attend(&q, &kv, &kv, &args).unwrap().0.shape(), vec![3, 2, 8]);
+        }
     }
 }
